@@ -1,0 +1,19 @@
+//! The centre of shopify-ometria: types and decisions that need no I/O.
+//!
+//! Everything here is deterministic and unit-testable; adapters (queue, store,
+//! Ometria, Shopify) and services depend on this crate, never the reverse.
+
+pub mod disposition;
+pub mod envelope;
+pub mod routing;
+pub mod shop;
+pub mod ometria;
+pub mod topic;
+pub mod webhook;
+
+pub use disposition::{Disposition, ReasonCode};
+pub use envelope::EventMeta;
+pub use routing::{EntityKey, PayloadError, partition_for, route_payload};
+pub use shop::ShopDomain;
+pub use topic::{Topic, TopicName};
+pub use webhook::{ApiVersion, WebhookId};

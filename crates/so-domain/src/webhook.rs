@@ -1,0 +1,82 @@
+//! Identifiers carried by webhook headers.
+
+use std::fmt;
+
+/// `X-Shopify-Webhook-Id`: the per-delivery key Shopify tells us to
+/// deduplicate on. Becomes the AMQP `message_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct WebhookId(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must be 1 to 255 visible ASCII characters")]
+pub struct InvalidWebhookId;
+
+impl WebhookId {
+    pub fn parse(raw: &str) -> Result<WebhookId, InvalidWebhookId> {
+        let raw = raw.trim();
+        if raw.is_empty() || raw.len() > 255 || !raw.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(InvalidWebhookId);
+        }
+        Ok(WebhookId(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for WebhookId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `X-Shopify-API-Version`: `YYYY-MM` or `unstable`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiVersion(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must be `YYYY-MM` (e.g. 2026-07) or `unstable`")]
+pub struct InvalidApiVersion;
+
+impl ApiVersion {
+    pub fn parse(raw: &str) -> Result<ApiVersion, InvalidApiVersion> {
+        let raw = raw.trim();
+        let b = raw.as_bytes();
+        let dated = b.len() == 7
+            && b[..4].iter().all(u8::is_ascii_digit)
+            && b[4] == b'-'
+            && b[5..].iter().all(u8::is_ascii_digit)
+            && matches!(&raw[5..], "01" | "02" | "03" | "04" | "05" | "06" | "07" | "08" | "09" | "10" | "11" | "12");
+        if dated || raw == "unstable" {
+            Ok(ApiVersion(raw.to_owned()))
+        } else {
+            Err(InvalidApiVersion)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_versions() {
+        assert!(ApiVersion::parse("2026-07").is_ok());
+        assert!(ApiVersion::parse("unstable").is_ok());
+        assert!(ApiVersion::parse("2026-13").is_err());
+        assert!(ApiVersion::parse("26-07").is_err());
+    }
+
+    #[test]
+    fn webhook_ids() {
+        assert!(WebhookId::parse("b54557e4-bdd9-4b37-8a5f-bf7d70bcd043").is_ok());
+        assert!(WebhookId::parse("").is_err());
+        assert!(WebhookId::parse("a b").is_err());
+        assert!(WebhookId::parse(&"x".repeat(256)).is_err());
+    }
+}
