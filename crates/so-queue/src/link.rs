@@ -1,0 +1,242 @@
+//! A supervised broker connection.
+//!
+//! lapin's own auto-recovery keeps in-flight confirms pending for the whole
+//! reconnect (8-30 s measured, shared/reference/rabbitmq.md §2.3), which
+//! would hang webhook requests. Instead a supervisor task owns the
+//! connection: while it is down, callers fail fast (503), and it reconnects
+//! with capped exponential backoff, re-declaring the topology each time.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use futures::StreamExt;
+use lapin::options::ConfirmSelectOptions;
+use lapin::{Channel, Connection, ConnectionProperties, Event};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::{AmqpSettings, Error, Names, topology};
+
+/// One live connection with its publishing channels.
+#[derive(Debug)]
+pub struct Link {
+    connection: Connection,
+    publish_channels: Vec<Channel>,
+    next_channel: AtomicUsize,
+}
+
+impl Link {
+    /// A confirm-mode channel, round-robin.
+    pub(crate) fn publish_channel(&self) -> &Channel {
+        let i = self.next_channel.fetch_add(1, Ordering::Relaxed) % self.publish_channels.len();
+        &self.publish_channels[i]
+    }
+
+    pub fn is_blocked(&self) -> bool {
+        self.connection.status().blocked()
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.connection.status().connected()
+    }
+
+    /// A fresh channel for callers that need their own (consumers, stats).
+    pub async fn channel(&self) -> Result<Channel, Error> {
+        self.connection.create_channel().await.map_err(Error::amqp("channel.open"))
+    }
+}
+
+/// What the supervisor currently knows.
+#[derive(Debug, Clone)]
+pub enum LinkState {
+    Connecting,
+    Up(Arc<Link>),
+    Down { error: String },
+    Closed,
+}
+
+/// Handle to the supervised connection; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Broker {
+    state: watch::Receiver<LinkState>,
+    settings: Arc<AmqpSettings>,
+    names: Names,
+}
+
+impl Broker {
+    /// Starts the supervisor. It runs until `shutdown` is cancelled.
+    pub fn start(settings: AmqpSettings, shutdown: CancellationToken) -> Broker {
+        let names = Names::new(&settings.prefix, settings.partitions, &settings.retry_tiers_secs);
+        let settings = Arc::new(settings);
+        let (tx, rx) = watch::channel(LinkState::Connecting);
+        tokio::spawn(supervise(settings.clone(), names.clone(), tx, shutdown));
+        Broker { state: rx, settings, names }
+    }
+
+    pub fn names(&self) -> &Names {
+        &self.names
+    }
+
+    pub fn settings(&self) -> &AmqpSettings {
+        &self.settings
+    }
+
+    pub fn state(&self) -> LinkState {
+        self.state.borrow().clone()
+    }
+
+    /// The live link, if connected.
+    pub fn link(&self) -> Option<Arc<Link>> {
+        match &*self.state.borrow() {
+            LinkState::Up(link) if link.is_connected() => Some(link.clone()),
+            _ => None,
+        }
+    }
+
+    /// Ready = connected, topology declared, and not blocked by an alarm.
+    pub fn is_ready(&self) -> bool {
+        self.link().is_some_and(|l| !l.is_blocked())
+    }
+
+    /// Waits until a link is up or `timeout` passes.
+    pub async fn wait_connected(&self, timeout: Duration) -> Option<Arc<Link>> {
+        let mut rx = self.state.clone();
+        let wait = async {
+            loop {
+                if let Some(link) = self.link() {
+                    return Some(link);
+                }
+                if matches!(*rx.borrow(), LinkState::Closed) || rx.changed().await.is_err() {
+                    return None;
+                }
+            }
+        };
+        tokio::time::timeout(timeout, wait).await.ok().flatten()
+    }
+
+    /// A receiver that changes whenever the link state does.
+    pub fn subscribe(&self) -> watch::Receiver<LinkState> {
+        self.state.clone()
+    }
+}
+
+async fn supervise(
+    settings: Arc<AmqpSettings>,
+    names: Names,
+    tx: watch::Sender<LinkState>,
+    shutdown: CancellationToken,
+) {
+    let mut delay = Duration::from_millis(settings.reconnect_min_ms);
+    let max_delay = Duration::from_millis(settings.reconnect_max_ms);
+    loop {
+        let attempt = tokio::select! {
+            () = shutdown.cancelled() => break,
+            r = connect(&settings, &names) => r,
+        };
+        match attempt {
+            Ok((link, events)) => {
+                delay = Duration::from_millis(settings.reconnect_min_ms);
+                tracing::info!(prefix = %settings.prefix, "Connected to RabbitMQ and declared the topology.");
+                let link = Arc::new(link);
+                tx.send_replace(LinkState::Up(link.clone()));
+                let error = watch_link(&link, events, &tx, &shutdown).await;
+                match error {
+                    None => {
+                        let _closed = link.connection.close(200, "shutting down".into()).await;
+                        break;
+                    }
+                    Some(error) => {
+                        tracing::warn!(%error, "Lost the RabbitMQ connection; reconnecting.");
+                        tx.send_replace(LinkState::Down { error });
+                    }
+                }
+            }
+            Err(e) => {
+                let error = error_chain(&e);
+                tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "Cannot connect to RabbitMQ.");
+                tx.send_replace(LinkState::Down { error });
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    () = tokio::time::sleep(delay) => {}
+                }
+                delay = (delay * 2).min(max_delay);
+            }
+        }
+    }
+    tx.send_replace(LinkState::Closed);
+}
+
+type Events = futures::stream::BoxStream<'static, Event>;
+
+async fn connect(settings: &AmqpSettings, names: &Names) -> Result<(Link, Events), Error> {
+    let props = ConnectionProperties::default().with_connection_name("shopify-ometria".into());
+    let connection = Connection::connect(&settings.connect_uri(), props)
+        .await
+        .map_err(Error::amqp("connection.open"))?;
+    let events = connection.events_listener().boxed();
+    let setup = connection.create_channel().await.map_err(Error::amqp("channel.open"))?;
+    topology::declare(&setup, settings, names).await?;
+    let _closed = setup.close(200, "topology declared".into()).await;
+    let mut publish_channels = Vec::with_capacity(usize::from(settings.publisher_channels));
+    for _ in 0..settings.publisher_channels {
+        let ch = connection.create_channel().await.map_err(Error::amqp("channel.open"))?;
+        ch.confirm_select(ConfirmSelectOptions::default())
+            .await
+            .map_err(Error::amqp("confirm.select"))?;
+        publish_channels.push(ch);
+    }
+    let link = Link {
+        connection,
+        publish_channels,
+        next_channel: AtomicUsize::new(0),
+    };
+    Ok((link, events))
+}
+
+/// Follows connection events until the link dies (returns the reason) or
+/// shutdown is requested (returns `None`).
+async fn watch_link(
+    link: &Link,
+    mut events: Events,
+    tx: &watch::Sender<LinkState>,
+    shutdown: &CancellationToken,
+) -> Option<String> {
+    // Belt and braces: not every failure path is guaranteed to emit an
+    // event, so the status is also polled.
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return None,
+            ev = events.next() => match ev {
+                Some(Event::Error(e)) => return Some(e.to_string()),
+                Some(Event::ConnectionBlocked(reason)) => {
+                    tracing::warn!(%reason, "RabbitMQ is blocking publishers.");
+                    tx.send_modify(|_| {});
+                }
+                Some(Event::ConnectionUnblocked) => {
+                    tracing::info!("RabbitMQ unblocked publishers.");
+                    tx.send_modify(|_| {});
+                }
+                Some(_) => {}
+                None => return Some("connection event stream ended".to_owned()),
+            },
+            _ = tick.tick() => {
+                if !link.connection.status().connected() {
+                    return Some("connection is no longer open".to_owned());
+                }
+            }
+        }
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        src = s.source();
+    }
+    out
+}

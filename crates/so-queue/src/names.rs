@@ -1,0 +1,111 @@
+//! Every exchange and queue name, derived from the configured prefix in one
+//! place so no name is spelled twice.
+
+/// Names of the topology objects for one prefix.
+#[derive(Debug, Clone)]
+pub struct Names {
+    prefix: String,
+    partitions: u16,
+    retry_tiers_secs: Vec<u64>,
+}
+
+/// What a queue is for (used by stats and dashboards as a bounded label).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueRole {
+    Work,
+    Retry,
+    Parked,
+    Unrouted,
+    DeadLetter,
+}
+
+impl QueueRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueRole::Work => "work",
+            QueueRole::Retry => "retry",
+            QueueRole::Parked => "parked",
+            QueueRole::Unrouted => "unrouted",
+            QueueRole::DeadLetter => "dead_letter",
+        }
+    }
+}
+
+impl Names {
+    pub fn new(prefix: &str, partitions: u16, retry_tiers_secs: &[u64]) -> Names {
+        Names {
+            prefix: prefix.to_owned(),
+            partitions,
+            retry_tiers_secs: retry_tiers_secs.to_vec(),
+        }
+    }
+
+    pub fn partitions(&self) -> u16 {
+        self.partitions
+    }
+
+    /// Direct exchange every event is published to.
+    pub fn ingest_exchange(&self) -> String {
+        format!("{}.ingest", self.prefix)
+    }
+
+    /// Fanout exchange catching anything the ingest exchange cannot route.
+    pub fn unrouted_exchange(&self) -> String {
+        format!("{}.unrouted", self.prefix)
+    }
+
+    pub fn unrouted_queue(&self) -> String {
+        format!("{}.unrouted", self.prefix)
+    }
+
+    pub fn work_queue(&self, partition: u16) -> String {
+        format!("{}.work.{partition}", self.prefix)
+    }
+
+    pub fn work_routing_key(&self, partition: u16) -> String {
+        format!("work.{partition}")
+    }
+
+    pub fn parked_queue(&self) -> String {
+        format!("{}.parked", self.prefix)
+    }
+
+    pub fn parked_routing_key(&self) -> &'static str {
+        "parked"
+    }
+
+    /// Headers exchange that routes a retried message to its delay tier by
+    /// the `x-retry-tier` header while keeping its original routing key, so
+    /// that on expiry it returns to its own partition.
+    pub fn retry_exchange(&self) -> String {
+        format!("{}.retry", self.prefix)
+    }
+
+    pub fn retry_queue(&self, delay_secs: u64) -> String {
+        format!("{}.retry.{delay_secs}s", self.prefix)
+    }
+
+    pub fn retry_tiers_secs(&self) -> &[u64] {
+        &self.retry_tiers_secs
+    }
+
+    /// Fanout exchange in front of the dead-letter queue.
+    pub fn dead_exchange(&self) -> String {
+        format!("{}.dead", self.prefix)
+    }
+
+    pub fn dead_letter_queue(&self) -> String {
+        format!("{}.dlq", self.prefix)
+    }
+
+    /// Every queue with its role, in a stable order.
+    pub fn all_queues(&self) -> Vec<(String, QueueRole)> {
+        let mut out: Vec<_> =
+            (0..self.partitions).map(|p| (self.work_queue(p), QueueRole::Work)).collect();
+        out.extend(self.retry_tiers_secs.iter().map(|d| (self.retry_queue(*d), QueueRole::Retry)));
+        out.push((self.parked_queue(), QueueRole::Parked));
+        out.push((self.unrouted_queue(), QueueRole::Unrouted));
+        out.push((self.dead_letter_queue(), QueueRole::DeadLetter));
+        out
+    }
+}

@@ -1,0 +1,130 @@
+//! Declares the whole topology at start-up. Declarations are idempotent as
+//! long as the arguments do not change; a changed argument makes RabbitMQ
+//! refuse the declaration (PRECONDITION_FAILED), which is reported at start
+//! rather than silently running on a different topology.
+//!
+//! ```text
+//! ingest (direct, AE -> unrouted) --work.N--> work.N (quorum, single active consumer)
+//!                                 --parked--> parked
+//! work.N --delivery limit--> dead (fanout) --> dlq
+//! retry (headers, x-retry-tier=S) --> retry.Ss (TTL S) --expired--> ingest (same routing key)
+//! ```
+
+use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::types::{AMQPValue, FieldTable, LongString};
+use lapin::{Channel, ExchangeKind};
+
+use crate::{AmqpSettings, Error, Names};
+
+/// Header on retried messages naming the delay tier (seconds).
+pub const RETRY_TIER_HEADER: &str = "x-retry-tier";
+
+fn str_arg(v: &str) -> AMQPValue {
+    AMQPValue::LongString(LongString::from(v))
+}
+
+fn int_arg(v: i64) -> AMQPValue {
+    AMQPValue::LongLongInt(v)
+}
+
+fn table(entries: &[(&str, AMQPValue)]) -> FieldTable {
+    let mut t = FieldTable::default();
+    for (k, v) in entries {
+        t.insert((*k).into(), v.clone());
+    }
+    t
+}
+
+/// Quorum queues even on one node: fsync before confirm, a delivery limit
+/// against poison messages, and at-least-once dead-lettering
+/// (docs: rabbitmq.com/docs/quorum-queues, shared/reference/rabbitmq.md §1.3).
+fn quorum(extra: &[(&str, AMQPValue)]) -> FieldTable {
+    let mut t = table(extra);
+    t.insert("x-queue-type".into(), str_arg("quorum"));
+    t
+}
+
+async fn exchange(ch: &Channel, name: &str, kind: ExchangeKind, args: FieldTable) -> Result<(), Error> {
+    let opts = ExchangeDeclareOptions { durable: true, ..ExchangeDeclareOptions::default() };
+    ch.exchange_declare(name.into(), kind, opts, args).await.map_err(Error::amqp("exchange.declare"))
+}
+
+async fn queue(ch: &Channel, name: &str, args: FieldTable) -> Result<(), Error> {
+    ch.queue_declare(name.into(), QueueDeclareOptions::durable(), args)
+        .await
+        .map(|_| ())
+        .map_err(Error::amqp("queue.declare"))
+}
+
+async fn bind(ch: &Channel, queue: &str, exchange: &str, key: &str, args: FieldTable) -> Result<(), Error> {
+    ch.queue_bind(queue.into(), exchange.into(), key.into(), QueueBindOptions::default(), args)
+        .await
+        .map_err(Error::amqp("queue.bind"))
+}
+
+/// Declares exchanges, queues and bindings for `settings`.
+pub async fn declare(ch: &Channel, settings: &AmqpSettings, names: &Names) -> Result<(), Error> {
+    let dead = names.dead_exchange();
+    let dlq = names.dead_letter_queue();
+    exchange(ch, &dead, ExchangeKind::Fanout, FieldTable::default()).await?;
+    queue(ch, &dlq, quorum(&[])).await?;
+    bind(ch, &dlq, &dead, "", FieldTable::default()).await?;
+
+    let unrouted = names.unrouted_exchange();
+    exchange(ch, &unrouted, ExchangeKind::Fanout, FieldTable::default()).await?;
+    queue(ch, &names.unrouted_queue(), quorum(&[])).await?;
+    bind(ch, &names.unrouted_queue(), &unrouted, "", FieldTable::default()).await?;
+
+    let ingest = names.ingest_exchange();
+    exchange(ch, &ingest, ExchangeKind::Direct, table(&[("alternate-exchange", str_arg(&unrouted))]))
+        .await?;
+
+    // At-least-once dead-lettering needs reject-publish overflow; a full
+    // queue then nacks publishes, which the ingress answers with 503.
+    let guarded = |extra: &[(&str, AMQPValue)]| {
+        let mut base = vec![
+            ("x-dead-letter-exchange", str_arg(&dead)),
+            ("x-dead-letter-strategy", str_arg("at-least-once")),
+            ("x-overflow", str_arg("reject-publish")),
+            ("x-max-length", int_arg(i64::from(settings.max_queue_length))),
+        ];
+        base.extend(extra.iter().cloned());
+        quorum(&base)
+    };
+
+    for p in 0..names.partitions() {
+        let q = names.work_queue(p);
+        let args = guarded(&[
+            // One active consumer per partition keeps one entity's events in order.
+            ("x-single-active-consumer", AMQPValue::Boolean(true)),
+            ("x-delivery-limit", int_arg(i64::from(settings.delivery_limit))),
+        ]);
+        queue(ch, &q, args).await?;
+        bind(ch, &q, &ingest, &names.work_routing_key(p), FieldTable::default()).await?;
+    }
+
+    let parked = names.parked_queue();
+    queue(ch, &parked, guarded(&[])).await?;
+    bind(ch, &parked, &ingest, names.parked_routing_key(), FieldTable::default()).await?;
+
+    let retry = names.retry_exchange();
+    exchange(ch, &retry, ExchangeKind::Headers, FieldTable::default()).await?;
+    for secs in names.retry_tiers_secs() {
+        let q = names.retry_queue(*secs);
+        let ttl_ms = i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+        // Queue-level TTL (not per-message) so expiry never waits behind a
+        // longer-lived head message; on expiry the message goes back to the
+        // ingest exchange with its original routing key, i.e. its partition.
+        let args = quorum(&[
+            ("x-message-ttl", int_arg(ttl_ms)),
+            ("x-dead-letter-exchange", str_arg(&ingest)),
+            ("x-dead-letter-strategy", str_arg("at-least-once")),
+            ("x-overflow", str_arg("reject-publish")),
+        ]);
+        queue(ch, &q, args).await?;
+        let tier = i64::try_from(*secs).unwrap_or(i64::MAX);
+        let match_args = table(&[("x-match", str_arg("all")), (RETRY_TIER_HEADER, int_arg(tier))]);
+        bind(ch, &q, &retry, "", match_args).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! Shopify webhook headers. HTTP/2 lower-cases names and Shopify's newer
+//! Events deliveries drop the `X-` prefix, so both spellings are read.
+
+use chrono::{DateTime, Utc};
+use http::HeaderMap;
+use so_domain::{ApiVersion, ShopDomain, TopicName, WebhookId};
+
+/// The header names, without `X-` prefix (`X-Shopify-Topic` = `shopify-topic`).
+pub mod names {
+    pub const HMAC: &str = "shopify-hmac-sha256";
+    pub const TOPIC: &str = "shopify-topic";
+    pub const SHOP_DOMAIN: &str = "shopify-shop-domain";
+    pub const API_VERSION: &str = "shopify-api-version";
+    pub const WEBHOOK_ID: &str = "shopify-webhook-id";
+    pub const EVENT_ID: &str = "shopify-event-id";
+    pub const TRIGGERED_AT: &str = "shopify-triggered-at";
+}
+
+/// A header that is missing or malformed; `header` is its canonical name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("header {header} {problem}")]
+pub struct HeaderError {
+    pub header: &'static str,
+    pub problem: String,
+}
+
+impl HeaderError {
+    fn missing(name: &'static str) -> HeaderError {
+        HeaderError { header: canonical(name), problem: "is missing".to_owned() }
+    }
+
+    fn invalid(name: &'static str, why: impl std::fmt::Display) -> HeaderError {
+        HeaderError { header: canonical(name), problem: why.to_string() }
+    }
+}
+
+fn canonical(name: &'static str) -> &'static str {
+    match name {
+        names::HMAC => "X-Shopify-Hmac-Sha256",
+        names::TOPIC => "X-Shopify-Topic",
+        names::SHOP_DOMAIN => "X-Shopify-Shop-Domain",
+        names::API_VERSION => "X-Shopify-API-Version",
+        names::WEBHOOK_ID => "X-Shopify-Webhook-Id",
+        names::EVENT_ID => "X-Shopify-Event-Id",
+        names::TRIGGERED_AT => "X-Shopify-Triggered-At",
+        other => other,
+    }
+}
+
+/// Borrowed view of the request headers.
+#[derive(Debug, Clone, Copy)]
+pub struct ShopifyHeaders<'a> {
+    map: &'a HeaderMap,
+}
+
+/// Headers validated after the HMAC matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookHeaders {
+    pub topic: TopicName,
+    pub api_version: ApiVersion,
+    pub webhook_id: WebhookId,
+    pub event_id: Option<String>,
+    pub triggered_at: Option<DateTime<Utc>>,
+}
+
+impl<'a> ShopifyHeaders<'a> {
+    pub fn new(map: &'a HeaderMap) -> ShopifyHeaders<'a> {
+        ShopifyHeaders { map }
+    }
+
+    /// The value under `x-<name>` or `<name>`. A value that is not visible
+    /// ASCII, or a header sent twice, is an error rather than a guess.
+    fn get(&self, name: &'static str) -> Result<Option<&'a str>, HeaderError> {
+        let prefixed = format!("x-{name}");
+        let mut values = self.map.get_all(prefixed.as_str()).iter().chain(self.map.get_all(name).iter());
+        let Some(first) = values.next() else { return Ok(None) };
+        if values.next().is_some() {
+            return Err(HeaderError::invalid(name, "is sent more than once"));
+        }
+        let text = first.to_str().map_err(|_| HeaderError::invalid(name, "is not visible ASCII"))?;
+        Ok(Some(text))
+    }
+
+    fn required(&self, name: &'static str) -> Result<&'a str, HeaderError> {
+        match self.get(name)? {
+            Some(v) if !v.trim().is_empty() => Ok(v),
+            _ => Err(HeaderError::missing(name)),
+        }
+    }
+
+    pub fn shop_domain(&self) -> Result<ShopDomain, HeaderError> {
+        ShopDomain::parse(self.required(names::SHOP_DOMAIN)?)
+            .map_err(|e| HeaderError::invalid(names::SHOP_DOMAIN, e))
+    }
+
+    /// The raw signature; verification decides whether it is usable.
+    pub fn hmac(&self) -> Result<Option<&'a str>, HeaderError> {
+        self.get(names::HMAC)
+    }
+
+    /// Validates the headers Shopify always sends, and the optional ones
+    /// when present.
+    pub fn validate(&self) -> Result<WebhookHeaders, HeaderError> {
+        let topic = TopicName::parse(self.required(names::TOPIC)?)
+            .map_err(|e| HeaderError::invalid(names::TOPIC, e))?;
+        let api_version = ApiVersion::parse(self.required(names::API_VERSION)?)
+            .map_err(|e| HeaderError::invalid(names::API_VERSION, e))?;
+        let webhook_id = WebhookId::parse(self.required(names::WEBHOOK_ID)?)
+            .map_err(|e| HeaderError::invalid(names::WEBHOOK_ID, e))?;
+        let event_id = match self.get(names::EVENT_ID)? {
+            Some(v) => Some(
+                WebhookId::parse(v)
+                    .map_err(|e| HeaderError::invalid(names::EVENT_ID, e))?
+                    .as_str()
+                    .to_owned(),
+            ),
+            None => None,
+        };
+        let triggered_at = match self.get(names::TRIGGERED_AT)? {
+            Some(v) => Some(
+                DateTime::parse_from_rfc3339(v.trim())
+                    .map_err(|_| HeaderError::invalid(names::TRIGGERED_AT, "must be an RFC 3339 timestamp"))?
+                    .with_timezone(&Utc),
+            ),
+            None => None,
+        };
+        Ok(WebhookHeaders { topic, api_version, webhook_id, event_id, triggered_at })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn map(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        for (k, v) in pairs {
+            m.append(*k, HeaderValue::from_str(v).unwrap());
+        }
+        m
+    }
+
+    const FULL: &[(&str, &str)] = &[
+        ("x-shopify-topic", "orders/create"),
+        ("x-shopify-shop-domain", "a.myshopify.com"),
+        ("x-shopify-api-version", "2026-07"),
+        ("x-shopify-webhook-id", "b54557e4"),
+        ("x-shopify-triggered-at", "2026-11-22T10:00:00.123456Z"),
+    ];
+
+    #[test]
+    fn reads_prefixed_and_unprefixed_headers() {
+        let m = map(FULL);
+        assert!(ShopifyHeaders::new(&m).validate().is_ok());
+        let unprefixed: Vec<_> =
+            FULL.iter().map(|(k, v)| (k.strip_prefix("x-").unwrap(), *v)).collect();
+        let m = map(&unprefixed);
+        let h = ShopifyHeaders::new(&m);
+        assert_eq!(h.shop_domain().unwrap().as_str(), "a.myshopify.com");
+        assert!(h.validate().unwrap().triggered_at.is_some());
+    }
+
+    #[test]
+    fn names_the_missing_header() {
+        let m = map(&FULL[..3]);
+        let err = ShopifyHeaders::new(&m).validate().unwrap_err();
+        assert_eq!(err.header, "X-Shopify-Webhook-Id");
+        assert_eq!(err.to_string(), "header X-Shopify-Webhook-Id is missing");
+    }
+
+    #[test]
+    fn refuses_duplicate_and_malformed_values() {
+        let mut pairs = FULL.to_vec();
+        pairs.push(("shopify-topic", "orders/updated"));
+        assert_eq!(ShopifyHeaders::new(&map(&pairs)).validate().unwrap_err().header, "X-Shopify-Topic");
+        let mut pairs = FULL.to_vec();
+        pairs[4] = ("x-shopify-triggered-at", "yesterday");
+        assert_eq!(
+            ShopifyHeaders::new(&map(&pairs)).validate().unwrap_err().header,
+            "X-Shopify-Triggered-At"
+        );
+    }
+}
