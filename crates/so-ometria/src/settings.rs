@@ -1,0 +1,235 @@
+//! The `[ometria]` configuration section, owned by this adapter.
+//!
+//! Durations are written in milliseconds in the file (`*_ms` keys) and become
+//! [`Duration`]s at this boundary, so nothing downstream juggles units.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use so_domain::ometria::MAX_RECORDS_PER_REQUEST;
+
+/// Settings for the Ometria Data API client.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OmetriaSettings {
+    /// Base URL of the Data API, without the `/v2` suffix. Point it at the fake
+    /// (`so-fake-ometria`) in tests and local demos.
+    pub api_url: String,
+    /// Account API key sent as `X-Ometria-Auth`. Optional so a config can load
+    /// without it (local runs, tests); building a [`crate::Client`] requires it.
+    pub api_key: Option<SecretString>,
+    /// Client-side request budget per second, shared by every user of one
+    /// `Client`. Ometria documents 4 req/s per account (8 in newer docs), so the
+    /// conservative 4 keeps us clear of 429s.
+    pub requests_per_second: f64,
+    /// Timeout for one HTTP request, connect to last body byte. `backoff` has no
+    /// per-attempt timeout, so this is the only thing bounding a hung attempt.
+    #[serde(rename = "request_timeout_ms", with = "millis")]
+    pub request_timeout: Duration,
+    /// Most records per push request; Ometria's limit is 100. Lower it to keep
+    /// requests small when records are large.
+    pub batch_max_records: usize,
+    /// When Ometria's `X-QueueSize-Remaining` falls below this, the client halves
+    /// its request rate so the account's 50,000-record backlog can drain before
+    /// Ometria starts answering 429.
+    pub queue_low_watermark: u64,
+    /// How long every caller pauses after a 429 that carries no `Retry-After`
+    /// (Ometria documents none). Also the floor for pauses that do carry one.
+    #[serde(rename = "rate_limit_pause_ms", with = "millis")]
+    pub rate_limit_pause: Duration,
+    /// Short in-process retries; longer waits belong to the broker retry tiers.
+    pub retry: RetrySettings,
+}
+
+/// In-process retry schedule (exponential backoff with jitter).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetrySettings {
+    /// Wait before the first retry.
+    #[serde(rename = "initial_interval_ms", with = "millis")]
+    pub initial_interval: Duration,
+    /// Longest single wait, also the cap applied to a server's `Retry-After`.
+    #[serde(rename = "max_interval_ms", with = "millis")]
+    pub max_interval: Duration,
+    /// Total time budget for one push including retries. Keep it well under the
+    /// broker's consumer timeout: past it the caller re-queues to a retry tier.
+    #[serde(rename = "max_elapsed_ms", with = "millis")]
+    pub max_elapsed: Duration,
+    /// Growth factor between consecutive waits.
+    pub multiplier: f64,
+}
+
+impl Default for OmetriaSettings {
+    fn default() -> Self {
+        OmetriaSettings {
+            api_url: "https://api.ometria.com".to_owned(),
+            api_key: None,
+            requests_per_second: 4.0,
+            request_timeout: Duration::from_millis(10_000),
+            batch_max_records: MAX_RECORDS_PER_REQUEST,
+            queue_low_watermark: 5_000,
+            rate_limit_pause: Duration::from_millis(1_000),
+            retry: RetrySettings::default(),
+        }
+    }
+}
+
+impl Default for RetrySettings {
+    fn default() -> Self {
+        RetrySettings {
+            initial_interval: Duration::from_millis(200),
+            max_interval: Duration::from_millis(5_000),
+            max_elapsed: Duration::from_millis(20_000),
+            multiplier: 2.0,
+        }
+    }
+}
+
+/// A setting that failed validation; the message names the key.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{key} must be {rule}")]
+pub struct SettingsError {
+    /// Fully qualified key, e.g. `ometria.batch_max_records`.
+    pub key: &'static str,
+    /// What the value must satisfy, e.g. `1..=100`.
+    pub rule: String,
+}
+
+impl OmetriaSettings {
+    /// Checks every rule serde cannot express. The first failure is returned.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let url_ok = reqwest::Url::parse(&self.api_url)
+            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
+        check(url_ok, "ometria.api_url", "an absolute http(s) URL")?;
+        check(
+            self.requests_per_second.is_finite() && self.requests_per_second > 0.0,
+            "ometria.requests_per_second",
+            "a positive number",
+        )?;
+        check(
+            !self.request_timeout.is_zero(),
+            "ometria.request_timeout_ms",
+            "greater than 0",
+        )?;
+        check(
+            (1..=MAX_RECORDS_PER_REQUEST).contains(&self.batch_max_records),
+            "ometria.batch_max_records",
+            &format!("1..={MAX_RECORDS_PER_REQUEST}"),
+        )?;
+        self.retry.validate()
+    }
+}
+
+impl RetrySettings {
+    fn validate(&self) -> Result<(), SettingsError> {
+        check(
+            !self.initial_interval.is_zero(),
+            "ometria.retry.initial_interval_ms",
+            "greater than 0",
+        )?;
+        check(
+            self.max_interval >= self.initial_interval,
+            "ometria.retry.max_interval_ms",
+            "at least ometria.retry.initial_interval_ms",
+        )?;
+        check(
+            self.max_elapsed >= self.initial_interval,
+            "ometria.retry.max_elapsed_ms",
+            "at least ometria.retry.initial_interval_ms",
+        )?;
+        check(
+            self.multiplier.is_finite() && self.multiplier >= 1.0,
+            "ometria.retry.multiplier",
+            "a number >= 1.0",
+        )
+    }
+}
+
+fn check(ok: bool, key: &'static str, rule: &str) -> Result<(), SettingsError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(SettingsError { key, rule: rule.to_owned() })
+    }
+}
+
+/// `Duration` <-> integer milliseconds.
+mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_millis)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_documented_values() {
+        let s = OmetriaSettings::default();
+        assert!(s.validate().is_ok());
+        assert_eq!(s.api_url, "https://api.ometria.com");
+        assert_eq!(s.requests_per_second, 4.0);
+        assert_eq!(s.request_timeout, Duration::from_secs(10));
+        assert_eq!(s.batch_max_records, 100);
+        assert_eq!(s.queue_low_watermark, 5_000);
+        assert_eq!(s.retry.initial_interval, Duration::from_millis(200));
+        assert_eq!(s.retry.max_interval, Duration::from_secs(5));
+        assert_eq!(s.retry.max_elapsed, Duration::from_secs(20));
+        assert_eq!(s.retry.multiplier, 2.0);
+    }
+
+    #[test]
+    fn deserializes_partial_section_over_defaults() {
+        let s: OmetriaSettings = serde_json::from_value(serde_json::json!({
+            "api_key": "k-123",
+            "request_timeout_ms": 250,
+            "retry": { "max_elapsed_ms": 1000 }
+        }))
+        .unwrap();
+        assert_eq!(s.request_timeout, Duration::from_millis(250));
+        assert_eq!(s.retry.max_elapsed, Duration::from_secs(1));
+        assert_eq!(s.retry.initial_interval, Duration::from_millis(200));
+        assert_eq!(s.api_key.as_ref().map(|k| k.expose_secret()), Some("k-123"));
+    }
+
+    #[test]
+    fn rejects_unknown_keys() {
+        let r: Result<OmetriaSettings, _> =
+            serde_json::from_value(serde_json::json!({ "batch_size": 10 }));
+        assert!(r.is_err());
+    }
+
+    #[test]
+    fn debug_output_redacts_the_api_key() {
+        let s = OmetriaSettings { api_key: Some("very-secret".into()), ..Default::default() };
+        assert!(!format!("{s:?}").contains("very-secret"));
+    }
+
+    #[test]
+    fn validation_names_the_offending_key() {
+        let s = OmetriaSettings { batch_max_records: 101, ..Default::default() };
+        let e = s.validate().unwrap_err();
+        assert_eq!(e.to_string(), "ometria.batch_max_records must be 1..=100");
+
+        let s = OmetriaSettings { batch_max_records: 0, ..Default::default() };
+        assert_eq!(s.validate().unwrap_err().key, "ometria.batch_max_records");
+
+        let s = OmetriaSettings { api_url: "api.ometria.com".into(), ..Default::default() };
+        assert_eq!(s.validate().unwrap_err().key, "ometria.api_url");
+
+        let mut s = OmetriaSettings::default();
+        s.retry.multiplier = 0.5;
+        assert_eq!(s.validate().unwrap_err().key, "ometria.retry.multiplier");
+
+        let s = OmetriaSettings { requests_per_second: 0.0, ..Default::default() };
+        assert_eq!(s.validate().unwrap_err().key, "ometria.requests_per_second");
+    }
+}

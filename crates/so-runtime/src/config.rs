@@ -1,0 +1,391 @@
+//! Typed configuration, loaded once at start-up.
+//!
+//! Layers, later ones win: built-in defaults (the `Default` impls below,
+//! documented in docs/configuration.md), an optional TOML file given with
+//! `--config`, then environment variables `SO_<SECTION>__<KEY>`.
+//! Unknown keys are errors that name the key; after loading, [`Config::problems`]
+//! checks values and cross-field rules, each message naming its key.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use figment::providers::{Format, Serialized, Toml};
+use figment::value::Value;
+use figment::Figment;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use so_domain::ShopDomain;
+use so_queue::AmqpSettings;
+
+use crate::secrets::{optional_secret, SecretList};
+
+/// Prefix of the environment variables that override configuration.
+pub const ENV_PREFIX: &str = "SO_";
+
+/// The whole configuration of one process.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub amqp: AmqpSettings,
+    pub database: DatabaseSettings,
+    pub ingress: IngressSettings,
+    pub ops: OpsSettings,
+    pub shopify: ShopifySettings,
+    /// Per-shop settings keyed by `<name>.myshopify.com` (TOML file only,
+    /// since domains contain dots).
+    pub shops: BTreeMap<String, ShopSettings>,
+    pub ometria: OmetriaSettings,
+    pub log: LogSettings,
+}
+
+/// `[database]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// `sqlite://path?mode=rwc` (embedded default under `./data/`) or
+    /// `postgres://...` for several workers.
+    pub url: SecretString,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        DatabaseSettings { url: SecretString::from("sqlite://data/shopify-ometria.db?mode=rwc") }
+    }
+}
+
+/// `[ingress]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngressSettings {
+    /// Address of the webhook listener.
+    pub listen: SocketAddr,
+    /// Largest accepted body. The default (2 MiB) holds an order with 250
+    /// fully detailed line items with room to spare.
+    pub max_body_bytes: usize,
+    /// How long a client may take to send the body before 408 (slow senders
+    /// would otherwise hold connections open).
+    pub body_timeout_ms: u64,
+    /// Seconds in the `Retry-After` of a 503.
+    pub retry_after_secs: u32,
+}
+
+impl Default for IngressSettings {
+    fn default() -> Self {
+        IngressSettings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_body_bytes: 2 * 1024 * 1024,
+            body_timeout_ms: 10_000,
+            retry_after_secs: 5,
+        }
+    }
+}
+
+/// `[ops]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpsSettings {
+    /// Address of `/metrics`, `/healthz`, `/readyz` and the admin API.
+    pub listen: SocketAddr,
+    /// Bearer token of the admin API; without one the admin API is off.
+    #[serde(deserialize_with = "optional_secret")]
+    pub admin_token: Option<SecretString>,
+    /// How often queue depths are polled for `/metrics`, in seconds.
+    pub queue_poll_secs: u64,
+}
+
+impl Default for OpsSettings {
+    fn default() -> Self {
+        OpsSettings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
+            admin_token: None,
+            queue_poll_secs: 15,
+        }
+    }
+}
+
+/// `[shopify]`: settings for every shop without its own entry.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShopifySettings {
+    /// Webhook signing secrets; any one verifies (secret rotation). With no
+    /// `[shops]` table every shop domain is verified against these.
+    pub webhook_secrets: SecretList,
+}
+
+/// `[shops."<name>.myshopify.com"]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShopSettings {
+    /// This shop's webhook secrets; empty means `shopify.webhook_secrets`.
+    pub webhook_secrets: SecretList,
+    /// Prefix of this shop's Ometria ids in a multi-store account (`uk:`).
+    pub namespace: String,
+    /// A disabled shop's webhooks are still received and queued, but not
+    /// pushed to Ometria until it is enabled again.
+    pub enabled: bool,
+}
+
+impl Default for ShopSettings {
+    fn default() -> Self {
+        ShopSettings { webhook_secrets: SecretList::default(), namespace: String::new(), enabled: true }
+    }
+}
+
+/// `[ometria]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OmetriaSettings {
+    /// Base URL of the Ometria API.
+    pub api_url: String,
+    /// `X-Ometria-Auth` key.
+    #[serde(deserialize_with = "optional_secret")]
+    pub api_key: Option<SecretString>,
+}
+
+impl Default for OmetriaSettings {
+    fn default() -> Self {
+        OmetriaSettings { api_url: "https://api.ometria.com".to_owned(), api_key: None }
+    }
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// `tracing` filter directives; `RUST_LOG` overrides.
+    pub filter: String,
+    /// `text` or `json`.
+    pub format: LogFormat,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings { filter: "info".to_owned(), format: LogFormat::Text }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Loading failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {path} cannot be read")]
+    File {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Parse(String),
+    #[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
+    Invalid(Vec<String>),
+}
+
+impl Config {
+    /// Loads from an optional file and the given environment, then
+    /// validates. Tests pass their own environment instead of mutating the
+    /// process's.
+    pub fn load<I, K, V>(file: Option<&Path>, env: I) -> Result<Config, ConfigError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let mut figment = Figment::new();
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|source| ConfigError::File { path: path.display().to_string(), source })?;
+            figment = figment.merge(Toml::string(&text));
+        }
+        for (key, value) in env {
+            let Some(rest) = key.as_ref().strip_prefix(ENV_PREFIX) else { continue };
+            let path = rest.to_ascii_lowercase().replace("__", ".");
+            // Same scalar syntax as figment's Env provider (numbers, bools,
+            // quoted strings); anything else stays a string.
+            let parsed: Value = value.as_ref().parse().unwrap_or_else(|_| Value::from(value.as_ref()));
+            figment = figment.merge(Serialized::default(&path, parsed));
+        }
+        let config: Config = figment.extract().map_err(|e| ConfigError::Parse(describe(e)))?;
+        let problems = config.problems();
+        if problems.is_empty() { Ok(config) } else { Err(ConfigError::Invalid(problems)) }
+    }
+
+    /// Every invalid value, each message naming its key.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = self.amqp.problems();
+        if !(1024..=64 * 1024 * 1024).contains(&self.ingress.max_body_bytes) {
+            out.push("ingress.max_body_bytes must be between 1024 and 67108864".to_owned());
+        }
+        if !(100..=60_000).contains(&self.ingress.body_timeout_ms) {
+            out.push("ingress.body_timeout_ms must be 100..=60000".to_owned());
+        }
+        if self.ingress.listen == self.ops.listen && self.ingress.listen.port() != 0 {
+            out.push("ops.listen must differ from ingress.listen".to_owned());
+        }
+        if self.ops.queue_poll_secs == 0 {
+            out.push("ops.queue_poll_secs must be at least 1".to_owned());
+        }
+        if let Some(token) = &self.ops.admin_token {
+            if token.expose_secret().len() < 16 {
+                out.push("ops.admin_token must be at least 16 characters".to_owned());
+            }
+        }
+        let db = self.database.url.expose_secret();
+        if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
+            out.push("database.url must start with sqlite:, postgres:// or postgresql://".to_owned());
+        }
+        if !(self.ometria.api_url.starts_with("http://") || self.ometria.api_url.starts_with("https://")) {
+            out.push("ometria.api_url must be an http(s) URL".to_owned());
+        }
+        for (domain, shop) in &self.shops {
+            if ShopDomain::parse(domain).is_err() {
+                out.push(format!("shops.\"{domain}\" is not a <name>.myshopify.com domain"));
+            }
+            let ns_ok = shop.namespace.len() <= 16
+                && shop.namespace.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'-' | b'_'));
+            if !ns_ok {
+                out.push(format!(
+                    "shops.\"{domain}\".namespace must be at most 16 letters, digits, ':', '-' or '_'"
+                ));
+            }
+        }
+        out
+    }
+
+    /// Warnings that do not stop the service.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.shops.is_empty() && self.shopify.webhook_secrets.is_empty() {
+            out.push("shopify.webhook_secrets is empty and no [shops] are configured: every webhook will be rejected with 401 unknown_shop".to_owned());
+        }
+        for (domain, shop) in &self.shops {
+            if shop.webhook_secrets.is_empty() && self.shopify.webhook_secrets.is_empty() {
+                out.push(format!("shops.\"{domain}\".webhook_secrets is empty and so is shopify.webhook_secrets: its webhooks will be rejected"));
+            }
+        }
+        if self.ometria.api_key.is_none() {
+            out.push("ometria.api_key is not set: nothing can be pushed to Ometria".to_owned());
+        }
+        out
+    }
+
+    /// The secrets that verify webhooks of `shop`, or `None` for a shop this
+    /// deployment does not serve.
+    pub fn secrets_for(&self, shop: &ShopDomain) -> Option<&[secrecy::SecretString]> {
+        let global = self.shopify.webhook_secrets.as_slice();
+        let secrets = if self.shops.is_empty() {
+            global
+        } else {
+            let own = self.shops.get(shop.as_str())?;
+            if own.webhook_secrets.is_empty() { global } else { own.webhook_secrets.as_slice() }
+        };
+        (!secrets.is_empty()).then_some(secrets)
+    }
+}
+
+/// Figment's message plus the key path it concerns.
+fn describe(e: figment::Error) -> String {
+    e.into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            if key.is_empty() { e.kind.to_string() } else { format!("{key}: {}", e.kind) }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NO_ENV: [(&str, &str); 0] = [];
+
+    #[test]
+    fn defaults_load_and_match_the_documented_interface() {
+        let c = Config::load(None, NO_ENV).unwrap();
+        assert_eq!(c.amqp.url.expose_secret(), "amqp://guest:guest@127.0.0.1:5672/%2f");
+        assert_eq!(c.amqp.prefix, "so");
+        assert_eq!(c.ingress.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.ops.listen.to_string(), "127.0.0.1:9090");
+        assert_eq!(c.ometria.api_url, "https://api.ometria.com");
+        assert!(c.database.url.expose_secret().starts_with("sqlite://data/"));
+    }
+
+    #[test]
+    fn environment_overrides_with_double_underscore_nesting() {
+        let env = [
+            ("SO_AMQP__PREFIX", "t1"),
+            ("SO_AMQP__PARTITIONS", "3"),
+            ("SO_INGRESS__LISTEN", "127.0.0.1:0"),
+            ("SO_SHOPIFY__WEBHOOK_SECRETS", "old-secret, new-secret"),
+            ("SO_OMETRIA__API_KEY", "12345"),
+            ("PATH", "/usr/bin"),
+        ];
+        let c = Config::load(None, env).unwrap();
+        assert_eq!(c.amqp.prefix, "t1");
+        assert_eq!(c.amqp.partitions, 3);
+        assert_eq!(c.shopify.webhook_secrets.as_slice().len(), 2);
+        assert_eq!(c.ometria.api_key.unwrap().expose_secret(), "12345");
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_naming_the_key() {
+        let err = Config::load(None, [("SO_AMQP__PREFX", "x")]).unwrap_err().to_string();
+        assert!(err.contains("prefx"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[ingress]\nlisten = \"127.0.0.1:1\"\nmax_bdy = 3\n").unwrap();
+        let err = Config::load(Some(&path), NO_ENV).unwrap_err().to_string();
+        assert!(err.contains("max_bdy"), "{err}");
+    }
+
+    #[test]
+    fn invalid_values_name_the_key() {
+        let err = Config::load(None, [("SO_INGRESS__MAX_BODY_BYTES", "10")]).unwrap_err().to_string();
+        assert!(err.contains("ingress.max_body_bytes"), "{err}");
+        let err = Config::load(None, [("SO_INGRESS__LISTEN", "nope")]).unwrap_err().to_string();
+        assert!(err.contains("ingress.listen"), "{err}");
+    }
+
+    #[test]
+    fn per_shop_secrets_namespace_and_enabled_flag_from_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            r#"
+[shopify]
+webhook_secrets = ["global-secret"]
+[shops."uk.myshopify.com"]
+webhook_secrets = ["uk-1", "uk-2"]
+namespace = "uk:"
+[shops."de.myshopify.com"]
+enabled = false
+"#,
+        )
+        .unwrap();
+        let c = Config::load(Some(&path), NO_ENV).unwrap();
+        let uk = ShopDomain::parse("uk.myshopify.com").unwrap();
+        let de = ShopDomain::parse("de.myshopify.com").unwrap();
+        let other = ShopDomain::parse("other.myshopify.com").unwrap();
+        assert_eq!(c.secrets_for(&uk).unwrap().len(), 2);
+        assert_eq!(c.secrets_for(&de).unwrap()[0].expose_secret(), "global-secret");
+        assert!(c.secrets_for(&other).is_none());
+        assert!(!c.shops["de.myshopify.com"].enabled);
+        assert_eq!(c.shops["uk.myshopify.com"].namespace, "uk:");
+    }
+
+    #[test]
+    fn without_a_shop_table_every_shop_uses_the_global_secrets() {
+        let c = Config::load(None, [("SO_SHOPIFY__WEBHOOK_SECRETS", "s")]).unwrap();
+        assert!(c.secrets_for(&ShopDomain::parse("any.myshopify.com").unwrap()).is_some());
+        let c = Config::load(None, NO_ENV).unwrap();
+        assert!(c.secrets_for(&ShopDomain::parse("any.myshopify.com").unwrap()).is_none());
+    }
+}

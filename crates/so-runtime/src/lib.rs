@@ -1,0 +1,11 @@
+//! Process plumbing shared by every service of shopify-ometria.
+
+pub mod config;
+pub mod metrics;
+pub mod ops;
+pub mod secrets;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use config::{Config, ConfigError, ShopSettings};
+pub use shutdown::{shutdown_on_signal, Shutdown};
