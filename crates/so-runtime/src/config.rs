@@ -389,3 +389,95 @@ enabled = false
         assert!(c.secrets_for(&ShopDomain::parse("any.myshopify.com").unwrap()).is_none());
     }
 }
+
+/// The effective configuration as JSON, every secret masked (for
+/// `check-config`).
+pub fn masked_view(config: &Config) -> serde_json::Value {
+    use crate::secrets::mask;
+    use serde_json::json;
+    let shops: serde_json::Map<String, serde_json::Value> = config
+        .shops
+        .iter()
+        .map(|(domain, s)| {
+            let secrets = if s.webhook_secrets.is_empty() {
+                json!("(uses shopify.webhook_secrets)")
+            } else {
+                json!(s.webhook_secrets.masked())
+            };
+            (domain.clone(), json!({"webhook_secrets": secrets, "namespace": s.namespace, "enabled": s.enabled}))
+        })
+        .collect();
+    let a = &config.amqp;
+    json!({
+        "amqp": {
+            "url": mask_url_password(a.url.expose_secret()),
+            "prefix": a.prefix,
+            "partitions": a.partitions,
+            "publisher_channels": a.publisher_channels,
+            "confirm_timeout_ms": a.confirm_timeout_ms,
+            "heartbeat_secs": a.heartbeat_secs,
+            "max_queue_length": a.max_queue_length,
+            "delivery_limit": a.delivery_limit,
+            "retry_tiers_secs": a.retry_tiers_secs,
+            "reconnect_min_ms": a.reconnect_min_ms,
+            "reconnect_max_ms": a.reconnect_max_ms,
+        },
+        "database": {"url": mask_url_password(config.database.url.expose_secret())},
+        "ingress": {
+            "listen": config.ingress.listen.to_string(),
+            "max_body_bytes": config.ingress.max_body_bytes,
+            "body_timeout_ms": config.ingress.body_timeout_ms,
+            "retry_after_secs": config.ingress.retry_after_secs,
+        },
+        "ops": {
+            "listen": config.ops.listen.to_string(),
+            "admin_token": config.ops.admin_token.as_ref().map(|t| mask(t.expose_secret())),
+            "queue_poll_secs": config.ops.queue_poll_secs,
+        },
+        "shopify": {"webhook_secrets": config.shopify.webhook_secrets.masked()},
+        "shops": shops,
+        "ometria": {
+            "api_url": config.ometria.api_url,
+            "api_key": config.ometria.api_key.as_ref().map(|k| mask(k.expose_secret())),
+        },
+        "log": {"filter": config.log.filter, "format": format!("{:?}", config.log.format).to_lowercase()},
+    })
+}
+
+/// `scheme://user:****@host/...`: the password never leaves the process.
+pub fn mask_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
+    let (authority, path) = rest.split_once('/').map_or((rest, None), |(a, p)| (a, Some(p)));
+    let masked_authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            format!("{user}:****@{host}")
+        }
+        None => authority.to_owned(),
+    };
+    match path {
+        Some(p) => format!("{scheme}://{masked_authority}/{p}"),
+        None => format!("{scheme}://{masked_authority}"),
+    }
+}
+
+#[cfg(test)]
+mod masking_tests {
+    use super::*;
+
+    #[test]
+    fn url_passwords_are_masked() {
+        assert_eq!(mask_url_password("amqp://guest:guest@127.0.0.1:5672/%2f"), "amqp://guest:****@127.0.0.1:5672/%2f");
+        assert_eq!(mask_url_password("sqlite://data/x.db?mode=rwc"), "sqlite://data/x.db?mode=rwc");
+    }
+
+    #[test]
+    fn masked_view_contains_no_secret() {
+        let env = [("SO_SHOPIFY__WEBHOOK_SECRETS", "supersecretvalue123"), ("SO_OMETRIA__API_KEY", "ometria-key-abcdef")];
+        let c = Config::load(None, env).unwrap();
+        let text = masked_view(&c).to_string();
+        assert!(!text.contains("supersecretvalue"));
+        assert!(!text.contains("ometria-key"));
+        assert!(text.contains("****e123"));
+    }
+}

@@ -88,6 +88,15 @@ impl<'a> ShopifyHeaders<'a> {
         }
     }
 
+    /// A bounded metric label for the topic header, before any validation:
+    /// a supported topic, `unsupported`, or `invalid` when absent or malformed.
+    pub fn topic_label(&self) -> &'static str {
+        match self.get(names::TOPIC) {
+            Ok(Some(raw)) => TopicName::parse(raw).map_or("invalid", |t| t.metric_label()),
+            _ => "invalid",
+        }
+    }
+
     pub fn shop_domain(&self) -> Result<ShopDomain, HeaderError> {
         ShopDomain::parse(self.required(names::SHOP_DOMAIN)?)
             .map_err(|e| HeaderError::invalid(names::SHOP_DOMAIN, e))

@@ -1,0 +1,61 @@
+//! `shopify-ometria`: wiring only. Each subcommand loads the configuration
+//! once, starts the services it needs and waits for shutdown.
+
+mod commands;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "shopify-ometria", version, about = "Keeps a Shopify store and Ometria in sync.")]
+struct Cli {
+    /// TOML configuration file; `SO_*` environment variables override it.
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Receive Shopify webhooks and queue them (plus the ops listener).
+    Ingress,
+    /// Everything in one process: ingress, workers that exist, ops listener.
+    Run,
+    /// Validate the configuration and print it with secrets masked.
+    CheckConfig,
+    /// Queue depths, consumers and oldest-message age.
+    Queues {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Ingress => commands::serve(cli.config.as_deref(), commands::Services::Ingress).await,
+            Command::Run => commands::serve(cli.config.as_deref(), commands::Services::All).await,
+            Command::CheckConfig => commands::check_config(cli.config.as_deref()),
+            Command::Queues { json } => commands::queues(cli.config.as_deref(), json).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

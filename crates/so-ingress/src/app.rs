@@ -1,0 +1,77 @@
+//! The ingress application: router, listener, lifecycle.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::HeaderValue;
+use axum::routing::post;
+use so_queue::Publisher;
+use so_runtime::{Config, Shutdown};
+use tokio::net::TcpListener;
+
+use crate::error::ApiError;
+use crate::receive;
+
+/// What the webhook handler needs.
+#[derive(Debug, Clone)]
+pub struct IngressState {
+    pub config: Arc<Config>,
+    pub publisher: Publisher,
+}
+
+/// The bound webhook listener, zero2prod's `Application` shape.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+}
+
+impl Application {
+    /// Binds `config.ingress.listen` (port 0 allowed).
+    pub async fn build(config: Arc<Config>, publisher: Publisher) -> std::io::Result<Application> {
+        let listener = TcpListener::bind(config.ingress.listen).await?;
+        Ok(Application::with_listener(config, publisher, listener))
+    }
+
+    /// Uses a listener the caller bound (tests, socket activation).
+    pub fn with_listener(config: Arc<Config>, publisher: Publisher, listener: TcpListener) -> Application {
+        Application { listener, router: router(IngressState { config, publisher }) }
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// Serves until `shutdown`, then stops accepting and lets in-flight
+    /// requests (and their publish confirms) finish.
+    pub async fn run_until_stopped(self, shutdown: Shutdown) -> std::io::Result<()> {
+        tracing::info!(addr = ?self.listener.local_addr().ok(), "Ingress listening.");
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await
+    }
+}
+
+/// The router, also usable with `tower::ServiceExt::oneshot` in tests.
+pub fn router(state: IngressState) -> Router {
+    let retry_after = crate::error::RetryAfter(state.config.ingress.retry_after_secs);
+    Router::new()
+        .route(
+            "/webhooks/shopify",
+            post(receive::receive).fallback(|| async { ApiError::MethodNotAllowed }),
+        )
+        .layer(axum::middleware::map_response(move |mut res: axum::response::Response| async move {
+            if res.status() == axum::http::StatusCode::SERVICE_UNAVAILABLE {
+                if let Ok(v) = HeaderValue::from_str(&retry_after.0.to_string()) {
+                    res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+                }
+            }
+            res
+        }))
+        .with_state(state)
+}

@@ -1,0 +1,99 @@
+//! The one place where failures become HTTP responses (and rejection
+//! counters and log lines, so the three never drift apart).
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use so_queue::PublishError;
+use so_shopify::{HeaderError, HmacError};
+
+/// Every way a webhook request can fail.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("method not allowed: use POST")]
+    MethodNotAllowed,
+    #[error("Content-Type must be application/json")]
+    UnsupportedMediaType,
+    #[error("{0}")]
+    Header(#[from] HeaderError),
+    #[error("shop {0} has no configured webhook secret")]
+    UnknownShop(String),
+    #[error("{0}")]
+    Hmac(HmacError),
+    #[error("body exceeds the limit of {limit} bytes")]
+    TooLarge { limit: usize },
+    #[error("the body was not received within {0} ms")]
+    BodyTimeout(u64),
+    #[error("the body could not be read")]
+    BodyRead,
+    #[error("the body is empty")]
+    EmptyBody,
+    #[error("{0}")]
+    InvalidPayload(so_domain::PayloadError),
+    #[error("the queue is unavailable: {0}")]
+    Unavailable(#[from] PublishError),
+}
+
+impl ApiError {
+    /// Stable, bounded code: the response's `code` and the metric's reason.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::Header(e) if e.problem == "is missing" => "missing_header",
+            ApiError::Header(_) => "invalid_header",
+            ApiError::UnknownShop(_) => "unknown_shop",
+            ApiError::Hmac(HmacError::Missing) => "missing_hmac",
+            ApiError::Hmac(HmacError::Malformed) => "malformed_hmac",
+            ApiError::Hmac(HmacError::Mismatch) => "invalid_hmac",
+            ApiError::TooLarge { .. } => "payload_too_large",
+            ApiError::BodyTimeout(_) => "body_timeout",
+            ApiError::BodyRead => "body_read_failed",
+            ApiError::EmptyBody => "empty_body",
+            ApiError::InvalidPayload(so_domain::PayloadError::NotAnObject) => "not_a_json_object",
+            ApiError::InvalidPayload(so_domain::PayloadError::InvalidJson(_)) => "invalid_json",
+            ApiError::InvalidPayload(so_domain::PayloadError::MissingEntityId { .. }) => "missing_entity_id",
+            ApiError::Unavailable(_) => "queue_unavailable",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Header(_) | ApiError::EmptyBody | ApiError::InvalidPayload(_) | ApiError::BodyRead => {
+                StatusCode::BAD_REQUEST
+            }
+            // Shopify requires 401 for a bad signature (privacy compliance
+            // webhooks); an unknown shop is the same: we cannot verify it.
+            ApiError::UnknownShop(_) | ApiError::Hmac(_) => StatusCode::UNAUTHORIZED,
+            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+/// Seconds for `Retry-After` on 503, set by the application at start.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RetryAfter(pub(crate) u32);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let code = self.code();
+        so_runtime::metrics::webhook_rejected(code);
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::warn!(code, error = %self, "Webhook not accepted; Shopify will retry.");
+        } else {
+            tracing::info!(code, status = status.as_u16(), detail = %self, "Webhook rejected.");
+        }
+        let body = Json(serde_json::json!({ "code": code, "detail": self.to_string() }));
+        let mut response = (status, body).into_response();
+        if let ApiError::MethodNotAllowed = self {
+            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        }
+        response.extensions_mut().insert(code);
+        response
+    }
+}

@@ -1,0 +1,12 @@
+//! The webhook receiver.
+//!
+//! `POST /webhooks/shopify` answers 200 only after RabbitMQ confirmed the
+//! durable publish; everything else gets a specific status and a
+//! `{code, detail}` body (see [`error::ApiError`]).
+
+pub mod app;
+pub mod error;
+mod receive;
+
+pub use app::{Application, IngressState};
+pub use error::ApiError;

@@ -1,0 +1,211 @@
+//! Client-side request pacing shared by every clone of one `Client`.
+//!
+//! A token bucket of capacity one, implemented as slot reservation: each
+//! caller reserves the next free slot under a lock, then sleeps until it.
+//! Capacity one (no burst) spaces requests evenly, which is what keeps us
+//! inside Ometria's per-account 4 req/s whatever burst the server tolerates.
+//! Reservation makes waiting FIFO and needs no polling loop.
+//!
+//! Two signals from Ometria slow everyone down:
+//! - `X-QueueSize-Remaining` below the low watermark halves the rate, so the
+//!   backlog drains before Ometria starts answering 429;
+//! - a 429 pauses every caller until the pause ends, including those already
+//!   asleep on a reservation (they re-check when they wake).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use tokio::time::{Instant, sleep_until};
+
+/// Shared pacing state. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct RateLimiter {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    interval: Duration,
+    low_watermark: u64,
+    state: Mutex<State>,
+    waited_nanos: AtomicU64,
+}
+
+#[derive(Debug)]
+struct State {
+    next_free: Instant,
+    paused_until: Option<Instant>,
+    queue_remaining: Option<u64>,
+}
+
+impl RateLimiter {
+    /// `requests_per_second` must be positive (settings validation ensures it);
+    /// anything else falls back to one request per second.
+    pub fn new(requests_per_second: f64, low_watermark: u64) -> Self {
+        let interval = Duration::try_from_secs_f64(1.0 / requests_per_second)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .unwrap_or(Duration::from_secs(1));
+        RateLimiter {
+            inner: Arc::new(Inner {
+                interval,
+                low_watermark,
+                state: Mutex::new(State {
+                    next_free: Instant::now(),
+                    paused_until: None,
+                    queue_remaining: None,
+                }),
+                waited_nanos: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// Waits for permission to send one request; returns how long it waited.
+    pub async fn acquire(&self) -> Duration {
+        let started = Instant::now();
+        loop {
+            let slot = {
+                let mut s = self.lock();
+                let mut at = s.next_free.max(Instant::now());
+                if let Some(p) = s.paused_until {
+                    at = at.max(p);
+                }
+                s.next_free = at + self.current_interval(&s);
+                at
+            };
+            sleep_until(slot).await;
+            // A 429 seen by another caller while we slept applies to us too.
+            if !self.is_paused() {
+                break;
+            }
+        }
+        let waited = started.elapsed();
+        let nanos = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
+        self.inner.waited_nanos.fetch_add(nanos, Ordering::Relaxed);
+        waited
+    }
+
+    /// Records the latest `X-QueueSize-Remaining` Ometria reported.
+    pub fn observe_queue_remaining(&self, remaining: u64) {
+        self.lock().queue_remaining = Some(remaining);
+    }
+
+    /// Pauses every caller for `duration` from now (never shortens a pause).
+    pub fn pause(&self, duration: Duration) {
+        let until = Instant::now() + duration;
+        let mut s = self.lock();
+        s.paused_until = Some(s.paused_until.map_or(until, |p| p.max(until)));
+    }
+
+    /// True while the backlog signal has halved the rate.
+    pub fn is_slowed(&self) -> bool {
+        let s = self.lock();
+        self.slowed(&s)
+    }
+
+    /// True while a 429 pause is in force.
+    pub fn is_paused(&self) -> bool {
+        self.lock().paused_until.is_some_and(|p| p > Instant::now())
+    }
+
+    /// Total time all callers have spent waiting here, for a metric.
+    pub fn total_wait(&self) -> Duration {
+        Duration::from_nanos(self.inner.waited_nanos.load(Ordering::Relaxed))
+    }
+
+    fn slowed(&self, s: &State) -> bool {
+        s.queue_remaining.is_some_and(|r| r < self.inner.low_watermark)
+    }
+
+    fn current_interval(&self, s: &State) -> Duration {
+        if self.slowed(s) { self.inner.interval * 2 } else { self.inner.interval }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state stays consistent even if a holder panicked: every update
+        // is a single assignment.
+        self.inner.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const QUARTER: Duration = Duration::from_millis(250);
+
+    #[tokio::test(start_paused = true)]
+    async fn spaces_requests_at_the_configured_rate() {
+        let limiter = RateLimiter::new(4.0, 0);
+        let start = Instant::now();
+        for _ in 0..9 {
+            limiter.acquire().await;
+        }
+        // The first request goes at once, the other eight one quarter apart.
+        assert_eq!(start.elapsed(), 8 * QUARTER);
+        assert_eq!(limiter.total_wait(), 8 * QUARTER);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_callers_share_one_budget() {
+        let limiter = RateLimiter::new(4.0, 0);
+        let start = Instant::now();
+        let tasks: Vec<_> = (0..4)
+            .map(|_| {
+                let l = limiter.clone();
+                tokio::spawn(async move {
+                    l.acquire().await;
+                    Instant::now()
+                })
+            })
+            .collect();
+        let mut times = Vec::new();
+        for t in tasks {
+            times.push(t.await.unwrap() - start);
+        }
+        times.sort();
+        assert_eq!(times, [Duration::ZERO, QUARTER, 2 * QUARTER, 3 * QUARTER]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn low_queue_remaining_halves_the_rate() {
+        let limiter = RateLimiter::new(4.0, 5_000);
+        limiter.observe_queue_remaining(4_999);
+        assert!(limiter.is_slowed());
+        let start = Instant::now();
+        for _ in 0..3 {
+            limiter.acquire().await;
+        }
+        assert_eq!(start.elapsed(), 4 * QUARTER);
+
+        limiter.observe_queue_remaining(5_000);
+        assert!(!limiter.is_slowed());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pause_holds_back_callers_already_waiting() {
+        let limiter = RateLimiter::new(4.0, 0);
+        limiter.acquire().await;
+        let waiter = {
+            let l = limiter.clone();
+            tokio::spawn(async move { l.acquire().await })
+        };
+        tokio::task::yield_now().await;
+        let start = Instant::now();
+        limiter.pause(Duration::from_secs(2));
+        assert!(limiter.is_paused());
+        waiter.await.unwrap();
+        assert!(start.elapsed() >= Duration::from_secs(2));
+        assert!(!limiter.is_paused());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shorter_pause_never_shortens_a_longer_one() {
+        let limiter = RateLimiter::new(100.0, 0);
+        limiter.pause(Duration::from_secs(3));
+        limiter.pause(Duration::from_secs(1));
+        let waited = limiter.acquire().await;
+        assert_eq!(waited, Duration::from_secs(3));
+    }
+}
