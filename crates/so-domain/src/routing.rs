@@ -73,6 +73,10 @@ pub fn route_payload(topic: &TopicName, body: &[u8]) -> Result<EntityKey, Payloa
     if first != Some(&b'{') {
         return Err(PayloadError::NotAnObject);
     }
+    // JSON is UTF-8 (RFC 8259); serde skips unread strings without checking.
+    if let Err(e) = std::str::from_utf8(body) {
+        return Err(PayloadError::InvalidJson(format!("invalid UTF-8 at byte {}", e.valid_up_to())));
+    }
     let probe: Probe =
         serde_json::from_slice(body).map_err(|e| PayloadError::InvalidJson(e.to_string()))?;
     let TopicName::Known(topic) = topic else {

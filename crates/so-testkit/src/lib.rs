@@ -1,0 +1,21 @@
+//! Test support for shopify-ometria. Only ever a dev-dependency.
+//!
+//! - [`app`]: `TestApp::spawn` starts the real ingress (and ops listener) on
+//!   random ports, isolated on the shared broker by a unique prefix.
+//! - [`broker`]: broker URL, unique prefixes, reading and deleting queues.
+//! - [`fixtures`]: Shopify's documented sample payloads and HMAC vectors.
+//! - [`webhook`]: building signed webhook requests.
+//! - [`proxy`]: an in-process TCP proxy to cut or blackhole the broker link.
+//! - [`wait`]: `eventually`, polling with a deadline instead of sleeping.
+
+pub mod app;
+pub mod broker;
+pub mod fixtures;
+pub mod metrics;
+pub mod proxy;
+pub mod wait;
+pub mod webhook;
+
+pub use app::{TestApp, TestAppOptions};
+pub use wait::eventually;
+pub use webhook::Webhook;
