@@ -1,1 +1,29 @@
+//! A stateful fake of the Ometria Data API, following
+//! `shared/reference/ometria.md` (its "Fake-server checklist"):
+//!
+//! - `POST /v2/push`: auth (403), request rules (400), token-bucket rate limit
+//!   and backlog cap (429), per-record size limit and asynchronous validation
+//!   (`rejected` / `_errors`), merge-upsert per `(type, @collection, id)`,
+//!   queue headers on every response;
+//! - `GET /v2/push/_errors`, `/v2/profiles`, `/v2/profiles/{id}`,
+//!   `/v2/unsubscribes`;
+//! - Rust-side inspection and run-time fault switches for tests.
 
+mod bucket;
+mod config;
+mod inspect;
+mod profiles;
+mod records;
+mod routes;
+mod server;
+mod state;
+mod unsubscribes;
+mod validate;
+
+pub use config::{DEFAULT_BACKLOG_LIMIT, DRAIN_TICK, Drain, FakeConfig, RateLimit};
+pub use records::RecordKey;
+pub use routes::{AUTH_HEADER, QUEUE_LIMIT_HEADER, QUEUE_REMAINING_HEADER};
+pub use server::{FakeOmetria, serve};
+pub use state::{REJECTED_BY_FAULT, RequestRecord};
+pub use unsubscribes::{Unsubscribe, UnsubscribeOrigin};
+pub use validate::{NOT_VALID, TOO_LARGE};

@@ -95,10 +95,17 @@ pub fn plan_batches(records: Vec<PushRecord>, max_records: usize) -> BatchPlan {
         let mut rest = group.into_iter().peekable();
         while rest.peek().is_some() {
             let records: Vec<PushRecord> = rest.by_ref().take(max_records).collect();
-            batches.push(Batch { record_type, records });
+            batches.push(Batch {
+                record_type,
+                records,
+            });
         }
     }
-    BatchPlan { batches, oversized, coalesced }
+    BatchPlan {
+        batches,
+        oversized,
+        coalesced,
+    }
 }
 
 /// Size of the record as it goes on the wire.
@@ -111,7 +118,11 @@ pub fn serialized_len(record: &PushRecord) -> usize {
 type Key = (RecordType, Option<String>, String);
 
 fn key(record: &PushRecord) -> Key {
-    let collection = record.body.get("@collection").and_then(|c| c.as_str()).map(str::to_owned);
+    let collection = record
+        .body
+        .get("@collection")
+        .and_then(|c| c.as_str())
+        .map(str::to_owned);
     (record.record_type, collection, record.id.clone())
 }
 
@@ -143,7 +154,11 @@ mod tests {
         if let Value::Object(m) = extra {
             body.extend(m);
         }
-        PushRecord { record_type: t, id: id.to_owned(), body }
+        PushRecord {
+            record_type: t,
+            id: id.to_owned(),
+            body,
+        }
     }
 
     fn ids(b: &Batch) -> Vec<&str> {
@@ -170,8 +185,16 @@ mod tests {
     fn same_id_in_different_collections_or_types_is_not_coalesced() {
         let plan = plan_batches(
             vec![
-                rec(RecordType::Contact, "1", json!({"@collection": "customers"})),
-                rec(RecordType::Contact, "1", json!({"@collection": "subscribers"})),
+                rec(
+                    RecordType::Contact,
+                    "1",
+                    json!({"@collection": "customers"}),
+                ),
+                rec(
+                    RecordType::Contact,
+                    "1",
+                    json!({"@collection": "subscribers"}),
+                ),
                 rec(RecordType::Order, "1", json!({})),
             ],
             100,
@@ -188,19 +211,45 @@ mod tests {
             records.push(rec(RecordType::Contact, &format!("c{i}"), json!({})));
         }
         let plan = plan_batches(records, 2);
-        let shape: Vec<(RecordType, usize)> =
-            plan.batches.iter().map(|b| (b.record_type, b.records.len())).collect();
+        let shape: Vec<(RecordType, usize)> = plan
+            .batches
+            .iter()
+            .map(|b| (b.record_type, b.records.len()))
+            .collect();
         use RecordType::*;
-        assert_eq!(shape, [(Contact, 2), (Contact, 2), (Contact, 1), (Order, 2), (Order, 2), (Order, 1)]);
+        assert_eq!(
+            shape,
+            [
+                (Contact, 2),
+                (Contact, 2),
+                (Contact, 1),
+                (Order, 2),
+                (Order, 2),
+                (Order, 1)
+            ]
+        );
         assert_eq!(ids(&plan.batches[0]), ["c0", "c1"]);
     }
 
     #[test]
     fn max_records_is_clamped_to_ometria_limit() {
-        let records = (0..250).map(|i| rec(RecordType::Product, &i.to_string(), json!({}))).collect();
+        let records = (0..250)
+            .map(|i| rec(RecordType::Product, &i.to_string(), json!({})))
+            .collect();
         let plan = plan_batches(records, 1_000);
-        assert_eq!(plan.batches.iter().map(|b| b.records.len()).collect::<Vec<_>>(), [100, 100, 50]);
-        assert_eq!(plan_batches(vec![rec(RecordType::Product, "p", json!({}))], 0).batches.len(), 1);
+        assert_eq!(
+            plan.batches
+                .iter()
+                .map(|b| b.records.len())
+                .collect::<Vec<_>>(),
+            [100, 100, 50]
+        );
+        assert_eq!(
+            plan_batches(vec![rec(RecordType::Product, "p", json!({}))], 0)
+                .batches
+                .len(),
+            1
+        );
     }
 
     #[test]
@@ -209,7 +258,11 @@ mod tests {
         let plan = plan_batches(
             vec![
                 rec(RecordType::Contact, "ok", json!({})),
-                rec(RecordType::Contact, "big", json!({"properties": {"blob": big}})),
+                rec(
+                    RecordType::Contact,
+                    "big",
+                    json!({"properties": {"blob": big}}),
+                ),
             ],
             100,
         );
@@ -236,7 +289,11 @@ mod tests {
         let big = "x".repeat(MAX_RECORD_BYTES);
         let plan = plan_batches(
             vec![
-                rec(RecordType::Contact, "c", json!({"properties": {"blob": big}})),
+                rec(
+                    RecordType::Contact,
+                    "c",
+                    json!({"properties": {"blob": big}}),
+                ),
                 rec(RecordType::Contact, "c", json!({"firstname": "small"})),
             ],
             100,

@@ -54,11 +54,15 @@ pub fn classify_status(status: u16, retry_after: Option<Duration>) -> Option<Ver
         429 => transient(ReasonCode::OmetriaRateLimited),
         408 => transient(ReasonCode::OmetriaTimeout),
         500..=599 => transient(ReasonCode::OmetriaServerError),
-        401 | 403 => Verdict::Permanent { reason: ReasonCode::OmetriaUnauthorized },
+        401 | 403 => Verdict::Permanent {
+            reason: ReasonCode::OmetriaUnauthorized,
+        },
         // 400/422 and every other 4xx: the same request will fail the same way.
         // 1xx/3xx are unexpected (redirects are not followed, so a wrong
         // `api_url` shows up here) and equally need a human.
-        _ => Verdict::Permanent { reason: ReasonCode::OmetriaBadRequest },
+        _ => Verdict::Permanent {
+            reason: ReasonCode::OmetriaBadRequest,
+        },
     };
     Some(verdict)
 }
@@ -67,22 +71,38 @@ pub fn classify_status(status: u16, retry_after: Option<Duration>) -> Option<Ver
 pub fn classify(error: &Error) -> Verdict {
     // Exhaustive on purpose: a new variant must be classified, not defaulted.
     match error {
-        Error::Status { status, retry_after, .. } => classify_status(*status, *retry_after)
+        Error::Status {
+            status,
+            retry_after,
+            ..
+        } => classify_status(*status, *retry_after)
             // A 2xx never becomes `Error::Status`; if it somehow did, treat it
             // like an unreadable success.
-            .unwrap_or(Verdict::Transient { reason: ReasonCode::OmetriaServerError, after: None }),
-        Error::Timeout(_) => Verdict::Transient { reason: ReasonCode::OmetriaTimeout, after: None },
-        Error::Transport(_) => {
-            Verdict::Transient { reason: ReasonCode::OmetriaTransport, after: None }
-        }
-        Error::Decode(_) => {
-            Verdict::Transient { reason: ReasonCode::OmetriaServerError, after: None }
-        }
-        Error::MissingApiKey => Verdict::Permanent { reason: ReasonCode::OmetriaUnauthorized },
-        Error::InvalidRequest { .. } | Error::Serialize(_) => {
-            Verdict::Permanent { reason: ReasonCode::OmetriaBadRequest }
-        }
-        Error::Settings(_) | Error::Build(_) => Verdict::Permanent { reason: ReasonCode::Internal },
+            .unwrap_or(Verdict::Transient {
+                reason: ReasonCode::OmetriaServerError,
+                after: None,
+            }),
+        Error::Timeout(_) => Verdict::Transient {
+            reason: ReasonCode::OmetriaTimeout,
+            after: None,
+        },
+        Error::Transport(_) => Verdict::Transient {
+            reason: ReasonCode::OmetriaTransport,
+            after: None,
+        },
+        Error::Decode(_) => Verdict::Transient {
+            reason: ReasonCode::OmetriaServerError,
+            after: None,
+        },
+        Error::MissingApiKey => Verdict::Permanent {
+            reason: ReasonCode::OmetriaUnauthorized,
+        },
+        Error::InvalidRequest { .. } | Error::Serialize(_) => Verdict::Permanent {
+            reason: ReasonCode::OmetriaBadRequest,
+        },
+        Error::Settings(_) | Error::Build(_) => Verdict::Permanent {
+            reason: ReasonCode::Internal,
+        },
     }
 }
 
@@ -98,7 +118,11 @@ impl Error {
     pub fn disposition(&self) -> Disposition {
         let detail = detail(self);
         match classify(self) {
-            Verdict::Transient { reason, after } => Disposition::Retry { after, reason, detail },
+            Verdict::Transient { reason, after } => Disposition::Retry {
+                after,
+                reason,
+                detail,
+            },
             Verdict::Permanent { reason } => Disposition::DeadLetter { reason, detail },
         }
     }
@@ -106,7 +130,9 @@ impl Error {
 
 fn detail(error: &Error) -> String {
     match error {
-        Error::Status { message: Some(m), .. } => format!("{error}: {m}"),
+        Error::Status {
+            message: Some(m), ..
+        } => format!("{error}: {m}"),
         _ => error.to_string(),
     }
 }
@@ -116,7 +142,11 @@ mod tests {
     use super::*;
 
     fn status(status: u16, retry_after: Option<u64>) -> Error {
-        Error::Status { status, retry_after: retry_after.map(Duration::from_secs), message: None }
+        Error::Status {
+            status,
+            retry_after: retry_after.map(Duration::from_secs),
+            message: None,
+        }
     }
 
     #[test]
@@ -166,11 +196,20 @@ mod tests {
 
     #[test]
     fn local_refusals_are_permanent() {
-        let e = Error::InvalidRequest { reason: crate::error::InvalidRequest::TooManyRecords(101) };
-        assert_eq!(classify(&e), Verdict::Permanent { reason: ReasonCode::OmetriaBadRequest });
+        let e = Error::InvalidRequest {
+            reason: crate::error::InvalidRequest::TooManyRecords(101),
+        };
+        assert_eq!(
+            classify(&e),
+            Verdict::Permanent {
+                reason: ReasonCode::OmetriaBadRequest
+            }
+        );
         assert_eq!(
             classify(&Error::MissingApiKey),
-            Verdict::Permanent { reason: ReasonCode::OmetriaUnauthorized }
+            Verdict::Permanent {
+                reason: ReasonCode::OmetriaUnauthorized
+            }
         );
     }
 

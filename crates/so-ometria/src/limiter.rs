@@ -115,17 +115,25 @@ impl RateLimiter {
     }
 
     fn slowed(&self, s: &State) -> bool {
-        s.queue_remaining.is_some_and(|r| r < self.inner.low_watermark)
+        s.queue_remaining
+            .is_some_and(|r| r < self.inner.low_watermark)
     }
 
     fn current_interval(&self, s: &State) -> Duration {
-        if self.slowed(s) { self.inner.interval * 2 } else { self.inner.interval }
+        if self.slowed(s) {
+            self.inner.interval * 2
+        } else {
+            self.inner.interval
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
         // The state stays consistent even if a holder panicked: every update
         // is a single assignment.
-        self.inner.state.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 

@@ -18,7 +18,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use backoff::ExponentialBackoff;
+use backoff::exponential::ExponentialBackoff;
 use tokio::time::Instant;
 
 use crate::classify::{Verdict, classify};
@@ -88,7 +88,9 @@ impl RetryPolicy {
                 attempt.await.map_err(|e| match classify(&e) {
                     Verdict::Permanent { .. } => backoff::Error::permanent(e),
                     Verdict::Transient { after: None, .. } => backoff::Error::transient(e),
-                    Verdict::Transient { after: Some(after), .. } => {
+                    Verdict::Transient {
+                        after: Some(after), ..
+                    } => {
                         let wait = after.min(max_interval);
                         if started.elapsed() + wait > max_elapsed {
                             backoff::Error::permanent(e)
@@ -144,13 +146,19 @@ mod tests {
     }
 
     fn status(code: u16, retry_after: Option<Duration>) -> Error {
-        Error::Status { status: code, retry_after, message: None }
+        Error::Status {
+            status: code,
+            retry_after,
+            message: None,
+        }
     }
 
     #[tokio::test(start_paused = true)]
     async fn permanent_error_returns_after_one_attempt() {
         let start = Instant::now();
-        let out = policy().run(|_| async { Err::<(), _>(status(400, None)) }).await;
+        let out = policy()
+            .run(|_| async { Err::<(), _>(status(400, None)) })
+            .await;
         assert_eq!(out.attempts, 1);
         assert_eq!(out.result.unwrap_err().status(), Some(400));
         assert_eq!(start.elapsed(), Duration::ZERO);
@@ -168,7 +176,9 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn persistent_transient_errors_stop_at_the_deadline() {
         let start = Instant::now();
-        let out = policy().run(|_| async { Err::<(), _>(status(500, None)) }).await;
+        let out = policy()
+            .run(|_| async { Err::<(), _>(status(500, None)) })
+            .await;
         // Waits 0.2, 0.4, 0.8, 1.6, 3.2, 5, 5 s (16.2 s); one more 5 s wait
         // would pass the 20 s budget, so attempt 8 is the last.
         assert_eq!(out.attempts, 8);
@@ -180,7 +190,9 @@ mod tests {
     async fn retry_after_is_capped_and_cannot_bypass_the_deadline() {
         let start = Instant::now();
         let hour = Some(Duration::from_secs(3_600));
-        let out = policy().run(|_| async move { Err::<(), _>(status(429, hour)) }).await;
+        let out = policy()
+            .run(|_| async move { Err::<(), _>(status(429, hour)) })
+            .await;
         // Each wait is min(1 h, 5 s); attempts at 0, 5, 10, 15, 20 s.
         assert_eq!(out.attempts, 5);
         assert_eq!(start.elapsed(), Duration::from_secs(20));

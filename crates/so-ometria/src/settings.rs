@@ -150,7 +150,10 @@ fn check(ok: bool, key: &'static str, rule: &str) -> Result<(), SettingsError> {
     if ok {
         Ok(())
     } else {
-        Err(SettingsError { key, rule: rule.to_owned() })
+        Err(SettingsError {
+            key,
+            rule: rule.to_owned(),
+        })
     }
 }
 
@@ -209,27 +212,42 @@ mod tests {
 
     #[test]
     fn debug_output_redacts_the_api_key() {
-        let s = OmetriaSettings { api_key: Some("very-secret".into()), ..Default::default() };
+        let s = OmetriaSettings {
+            api_key: Some("very-secret".into()),
+            ..Default::default()
+        };
         assert!(!format!("{s:?}").contains("very-secret"));
     }
 
     #[test]
     fn validation_names_the_offending_key() {
-        let s = OmetriaSettings { batch_max_records: 101, ..Default::default() };
+        let s = OmetriaSettings {
+            batch_max_records: 101,
+            ..Default::default()
+        };
         let e = s.validate().unwrap_err();
         assert_eq!(e.to_string(), "ometria.batch_max_records must be 1..=100");
 
-        let s = OmetriaSettings { batch_max_records: 0, ..Default::default() };
+        let s = OmetriaSettings {
+            batch_max_records: 0,
+            ..Default::default()
+        };
         assert_eq!(s.validate().unwrap_err().key, "ometria.batch_max_records");
 
-        let s = OmetriaSettings { api_url: "api.ometria.com".into(), ..Default::default() };
+        let s = OmetriaSettings {
+            api_url: "api.ometria.com".into(),
+            ..Default::default()
+        };
         assert_eq!(s.validate().unwrap_err().key, "ometria.api_url");
 
         let mut s = OmetriaSettings::default();
         s.retry.multiplier = 0.5;
         assert_eq!(s.validate().unwrap_err().key, "ometria.retry.multiplier");
 
-        let s = OmetriaSettings { requests_per_second: 0.0, ..Default::default() };
+        let s = OmetriaSettings {
+            requests_per_second: 0.0,
+            ..Default::default()
+        };
         assert_eq!(s.validate().unwrap_err().key, "ometria.requests_per_second");
     }
 }

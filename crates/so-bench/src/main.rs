@@ -1,0 +1,50 @@
+//! `shopify-ometria-bench`: one subcommand per benchmark. Each prints a
+//! readable table and, as its last line, one JSON object with its figures.
+//! Figures are also given as ratios to a baseline measured in the same run,
+//! because these machines are noisy.
+
+mod baseline;
+mod ingress;
+mod payloads;
+mod process;
+mod stats;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "shopify-ometria-bench", about = "Benchmarks for shopify-ometria.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Signed webhooks through the real ingress process vs raw confirmed publishes.
+    Ingress(ingress::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = rt.block_on(async {
+        match cli.command {
+            Command::Ingress(args) => ingress::run(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! How a fake instance behaves at start. Most of it can be changed at run time
+//! through [`crate::FakeOmetria`]'s fault switches.
+
+use std::time::Duration;
+
+/// Ometria's documented push backlog limit.
+pub const DEFAULT_BACKLOG_LIMIT: usize = 50_000;
+
+/// Start-up configuration of a fake.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FakeConfig {
+    /// The only accepted `X-Ometria-Auth` value.
+    pub api_key: String,
+    /// Request rate limit (per account, all endpoints).
+    pub rate_limit: RateLimit,
+    /// Records that may wait for validation before pushes get 429.
+    pub backlog_limit: usize,
+    /// How queued records get validated and applied.
+    pub drain: Drain,
+}
+
+impl Default for FakeConfig {
+    fn default() -> Self {
+        FakeConfig {
+            api_key: "fake-ometria-key".to_owned(),
+            rate_limit: RateLimit::default(),
+            backlog_limit: DEFAULT_BACKLOG_LIMIT,
+            drain: Drain::Immediate,
+        }
+    }
+}
+
+impl FakeConfig {
+    /// The default configuration without a rate limit: convenient for tests
+    /// that are not about pacing.
+    pub fn unlimited() -> Self {
+        FakeConfig {
+            rate_limit: RateLimit::Unlimited,
+            ..FakeConfig::default()
+        }
+    }
+}
+
+/// A token bucket: `rate` tokens per second, holding at most `burst`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RateLimit {
+    /// Every request is admitted.
+    Unlimited,
+    /// Requests beyond the bucket get 429.
+    PerSecond {
+        /// Sustained requests per second (Ometria documents 4).
+        rate: f64,
+        /// Bucket capacity: requests that may arrive back to back.
+        burst: u32,
+    },
+}
+
+impl Default for RateLimit {
+    /// 4 req/s with a one-second burst (Ometria's documented push limit; the
+    /// real burst tolerance is undocumented).
+    fn default() -> Self {
+        RateLimit::PerSecond {
+            rate: 4.0,
+            burst: 4,
+        }
+    }
+}
+
+/// When accepted records are validated and applied. Ometria does this
+/// asynchronously; the modes trade realism for test determinism.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Drain {
+    /// Before the push response is sent: once a push returns 200, its valid
+    /// records are visible and its invalid ones are in `_errors`.
+    Immediate,
+    /// Only when a test calls [`crate::FakeOmetria::process_backlog`]: lets a
+    /// test fill the backlog deterministically.
+    Manual,
+    /// A background task applies this many records per second (checked every
+    /// [`DRAIN_TICK`]).
+    PerSecond(f64),
+}
+
+/// Granularity of [`Drain::PerSecond`].
+pub const DRAIN_TICK: Duration = Duration::from_millis(20);

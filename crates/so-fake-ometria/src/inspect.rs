@@ -1,0 +1,206 @@
+//! What tests see and switch: inspection and fault injection on a running
+//! fake, as plain Rust calls (no HTTP, no rate limit).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use so_domain::ometria::RecordType;
+
+use crate::config::RateLimit;
+use crate::profiles::profiles;
+use crate::records::RecordKey;
+use crate::server::FakeOmetria;
+use crate::state::RequestRecord;
+use crate::unsubscribes::Unsubscribe;
+
+type Record = Map<String, Value>;
+
+/// Inspection.
+impl FakeOmetria {
+    /// Applied records of one type, in key order.
+    pub fn records(&self, record_type: RecordType) -> Vec<Record> {
+        let s = self.shared.lock();
+        s.store
+            .of_type(record_type)
+            .map(|(_, r)| r.body.clone())
+            .collect()
+    }
+
+    /// The applied record with this id (in any collection; the first by key
+    /// order if several collections reuse it).
+    pub fn record(&self, record_type: RecordType, id: &str) -> Option<Record> {
+        let s = self.shared.lock();
+        s.store
+            .of_type(record_type)
+            .find(|(k, _)| k.id == id)
+            .map(|(_, r)| r.body.clone())
+    }
+
+    /// The applied record with this exact key.
+    pub fn record_in(
+        &self,
+        record_type: RecordType,
+        collection: Option<&str>,
+        id: &str,
+    ) -> Option<Record> {
+        let key = RecordKey {
+            record_type,
+            collection: collection.map(str::to_owned),
+            id: id.to_owned(),
+        };
+        self.shared.lock().store.get(&key).map(|r| r.body.clone())
+    }
+
+    /// Number of distinct applied records of one type.
+    pub fn count(&self, record_type: RecordType) -> usize {
+        self.shared.lock().store.of_type(record_type).count()
+    }
+
+    /// How many times records with this id were applied (all collections);
+    /// more than one for the same content means a duplicate delivery.
+    pub fn write_count(&self, record_type: RecordType, id: &str) -> u32 {
+        let s = self.shared.lock();
+        s.store
+            .of_type(record_type)
+            .filter(|(k, _)| k.id == id)
+            .map(|(_, r)| r.writes)
+            .sum()
+    }
+
+    /// Write counts of every applied record.
+    pub fn write_counts(&self) -> BTreeMap<RecordKey, u32> {
+        let s = self.shared.lock();
+        s.store.all().map(|(k, r)| (k.clone(), r.writes)).collect()
+    }
+
+    /// Every request received, in arrival order.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.shared.lock().log.clone()
+    }
+
+    /// `POST /v2/push` requests received, whatever the answer.
+    pub fn push_requests(&self) -> u64 {
+        self.shared.lock().push_requests
+    }
+
+    /// 429 responses sent (rate limit, backlog full or injected).
+    pub fn rate_limited_responses(&self) -> u64 {
+        self.shared.lock().rate_limited
+    }
+
+    /// The `_errors` list, newest first (the richer wire shape).
+    pub fn push_errors(&self) -> Vec<Value> {
+        self.shared.lock().errors.iter().rev().cloned().collect()
+    }
+
+    /// Records accepted but not yet validated and applied.
+    pub fn backlog_len(&self) -> usize {
+        self.shared.lock().backlog.len()
+    }
+
+    /// Validates and applies every queued record now; returns how many.
+    pub fn process_backlog(&self) -> usize {
+        self.shared.lock().process(usize::MAX)
+    }
+
+    /// All profiles, clustered from the applied contacts.
+    pub fn profiles(&self) -> Vec<Value> {
+        profiles(&self.shared.lock().store)
+    }
+
+    /// Profiles one of whose contacts has this email (case-insensitive).
+    pub fn profiles_by_email(&self, email: &str) -> Vec<Value> {
+        let wanted = email.to_lowercase();
+        let s = self.shared.lock();
+        let holders: Vec<(Option<String>, String)> = s
+            .store
+            .of_type(RecordType::Contact)
+            .filter(|(_, r)| {
+                r.body
+                    .get("email")
+                    .and_then(Value::as_str)
+                    .map(str::to_lowercase)
+                    .as_deref()
+                    == Some(wanted.as_str())
+            })
+            .map(|(k, _)| (k.collection.clone(), k.id.clone()))
+            .collect();
+        profiles(&s.store)
+            .into_iter()
+            .filter(|p| {
+                p["identities"].as_array().is_some_and(|ids| {
+                    ids.iter().any(|i| {
+                        holders.iter().any(|(c, id)| {
+                            i["id"] == id.as_str() && i["collection"].as_str() == c.as_deref()
+                        })
+                    })
+                })
+            })
+            .collect()
+    }
+}
+
+/// Fault switches. Each applies to every endpoint unless it says otherwise.
+impl FakeOmetria {
+    /// Answers the next `n` requests with `status` (e.g. 500, 503).
+    pub fn fail_next(&self, n: u32, status: u16) {
+        self.shared.lock().faults.fail_next = (n > 0).then_some((n, status));
+    }
+
+    /// Answers the next `n` requests with 429.
+    pub fn rate_limit_next(&self, n: u32) {
+        self.shared.lock().faults.rate_limit_next = n;
+    }
+
+    /// Delays every response by `delay` (`None` to stop), after the request
+    /// took effect.
+    pub fn delay_responses(&self, delay: Option<Duration>) {
+        self.shared.lock().faults.delay_all = delay;
+    }
+
+    /// Delays the next `n` responses by `delay`, after they took effect.
+    pub fn delay_next(&self, n: u32, delay: Duration) {
+        self.shared.lock().faults.delay_next = (n > 0).then_some((n, delay));
+    }
+
+    /// Refuses records with these ids inside an otherwise accepted push
+    /// (counted in `rejected`, reason in `_errors`).
+    pub fn reject_ids<I, S>(&self, ids: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.shared
+            .lock()
+            .faults
+            .reject_ids
+            .extend(ids.into_iter().map(Into::into));
+    }
+
+    /// `true`: every request gets 503 until `set_down(false)`. For refused
+    /// connections use [`FakeOmetria::stop`].
+    pub fn set_down(&self, down: bool) {
+        self.shared.lock().faults.down = down;
+    }
+
+    /// Replaces the rate limit (the bucket starts full).
+    pub fn set_rate_limit(&self, limit: RateLimit) {
+        self.shared.lock().bucket.set(limit);
+    }
+
+    /// Replaces the backlog limit.
+    pub fn set_backlog_limit(&self, limit: usize) {
+        self.shared.lock().backlog_limit = limit;
+    }
+
+    /// Clears every fault switch (not the rate or backlog limits).
+    pub fn clear_faults(&self) {
+        self.shared.lock().faults = Default::default();
+    }
+
+    /// Adds an unsubscribe for `GET /v2/unsubscribes` to report.
+    pub fn add_unsubscribe(&self, unsubscribe: Unsubscribe) {
+        self.shared.lock().unsubscribes.push(unsubscribe);
+    }
+}

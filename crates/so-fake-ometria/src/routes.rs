@@ -1,0 +1,244 @@
+//! HTTP layer: routes, headers, status codes and JSON bodies.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State as Extract};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::Utc;
+use serde_json::{Value, json};
+use so_domain::ometria::RecordType;
+use tokio::time::Instant;
+
+use crate::profiles::profiles;
+use crate::state::{Refusal, RequestRecord, Shared, request_type};
+use crate::unsubscribes::{Filter, parse_time};
+
+/// Auth header name (HTTP header names are case-insensitive).
+pub const AUTH_HEADER: &str = "x-ometria-auth";
+/// Backlog capacity header, on every push response.
+pub const QUEUE_LIMIT_HEADER: &str = "x-queuesize-limit";
+/// Remaining backlog header, on every push response.
+pub const QUEUE_REMAINING_HEADER: &str = "x-queuesize-remaining";
+
+type AppState = Arc<Shared>;
+
+pub(crate) fn router(shared: AppState) -> Router {
+    Router::new()
+        .route("/v2/push", post(push))
+        .route("/v2/push/_errors", get(push_errors))
+        .route("/v2/profiles", get(list_profiles))
+        .route("/v2/profiles/{id}", get(get_profile))
+        .route("/v2/unsubscribes", get(unsubscribes))
+        // 100 records of up to 60 KB, plus room for over-size ones that must
+        // reach the per-record check rather than fail the whole request.
+        .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
+        .with_state(shared)
+}
+
+async fn push(Extract(shared): Extract<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let parsed: Option<Vec<Value>> = serde_json::from_slice(&body).ok();
+    let records = parsed.as_ref().map_or(0, Vec::len);
+    let record_type = parsed.as_deref().and_then(request_type);
+    let (response, delay) = {
+        let mut s = shared.lock();
+        s.push_requests += 1;
+        let result = s.admit(auth(&headers)).and_then(|()| match parsed {
+            Some(records) => s.push(records),
+            None => Err(Refusal {
+                status: 400,
+                message: "Body must be a JSON array of records",
+            }),
+        });
+        let mut response = match result {
+            Ok(a) => (
+                StatusCode::OK,
+                axum::Json(json!({
+                    "status": "OK",
+                    "request_id": a.request_id,
+                    "accepted": a.accepted,
+                    "rejected": a.rejected,
+                })),
+            )
+                .into_response(),
+            Err(refusal) => error_response(refusal),
+        };
+        let queue = [
+            (QUEUE_LIMIT_HEADER, s.backlog_limit),
+            (QUEUE_REMAINING_HEADER, s.queue_remaining()),
+        ];
+        for (name, value) in queue {
+            response
+                .headers_mut()
+                .insert(name, HeaderValue::from(value));
+        }
+        s.log(entry(
+            "POST",
+            "/v2/push",
+            response.status(),
+            records,
+            record_type,
+        ));
+        (response, s.take_delay())
+    };
+    delayed(response, delay).await
+}
+
+async fn push_errors(Extract(shared): Extract<AppState>, headers: HeaderMap) -> Response {
+    guarded(&shared, &headers, "/v2/push/_errors", |s| {
+        // Newest first.
+        let errors: Vec<Value> = s.errors.iter().rev().cloned().collect();
+        Ok(Value::Array(errors))
+    })
+    .await
+}
+
+async fn list_profiles(
+    Extract(shared): Extract<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    guarded(&shared, &headers, "/v2/profiles", |s| {
+        let number = |k: &str, default: usize| q.get(k).map_or(Ok(default), |v| v.parse());
+        let (Ok(limit), Ok(offset)) = (number("limit", 10), number("offset", 0)) else {
+            return Err(Refusal {
+                status: 400,
+                message: "limit and offset must be integers",
+            });
+        };
+        let mut all = profiles(&s.store);
+        if let Some(email) = q.get("email") {
+            all.retain(|p| has_email(s, p, email));
+        }
+        let page = all.into_iter().skip(offset).take(limit.min(250)).collect();
+        Ok(Value::Array(page))
+    })
+    .await
+}
+
+async fn get_profile(
+    Extract(shared): Extract<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    guarded(&shared, &headers, "/v2/profiles/{id}", |s| {
+        profiles(&s.store)
+            .into_iter()
+            .find(|p| p["id"] == id.as_str())
+            .ok_or(Refusal {
+                status: 404,
+                message: "Profile not found",
+            })
+    })
+    .await
+}
+
+async fn unsubscribes(
+    Extract(shared): Extract<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    guarded(&shared, &headers, "/v2/unsubscribes", |s| {
+        let time = |k: &str| q.get(k).map(|v| parse_time(v).ok_or(()));
+        let (Ok(since), Ok(before)) = (time("since").transpose(), time("before").transpose())
+        else {
+            return Err(Refusal {
+                status: 400,
+                message: "since/before must be YYYY-MM-DDTHH:MM:SS",
+            });
+        };
+        let filter = Filter {
+            since,
+            before,
+            kind: q.get("type").cloned(),
+        };
+        let list = s
+            .unsubscribes
+            .iter()
+            .filter(|u| filter.matches(u))
+            .map(|u| u.to_json());
+        Ok(Value::Array(list.collect()))
+    })
+    .await
+}
+
+/// A read endpoint: admission, the handler, logging and any injected delay.
+async fn guarded(
+    shared: &Shared,
+    headers: &HeaderMap,
+    path: &str,
+    handle: impl FnOnce(&crate::state::State) -> Result<Value, Refusal>,
+) -> Response {
+    let (response, delay) = {
+        let mut s = shared.lock();
+        let response = match s.admit(auth(headers)).and_then(|()| handle(&s)) {
+            Ok(body) => (StatusCode::OK, axum::Json(body)).into_response(),
+            Err(refusal) => error_response(refusal),
+        };
+        s.log(entry("GET", path, response.status(), 0, None));
+        (response, s.take_delay())
+    };
+    delayed(response, delay).await
+}
+
+/// Injected delays happen after the request took effect, so a client that
+/// times out has still been applied: the realistic "did it arrive?" case
+/// (detected through write counts), and deterministic.
+async fn delayed(response: Response, delay: Option<std::time::Duration>) -> Response {
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
+    }
+    response
+}
+
+fn has_email(s: &crate::state::State, profile: &Value, email: &str) -> bool {
+    let email = email.to_lowercase();
+    let Some(ids) = profile["identities"].as_array() else {
+        return false;
+    };
+    s.store.of_type(RecordType::Contact).any(|(k, stored)| {
+        ids.iter()
+            .any(|i| i["id"] == k.id.as_str() && i["collection"] == json!(k.collection))
+            && stored
+                .body
+                .get("email")
+                .and_then(Value::as_str)
+                .map(str::to_lowercase)
+                == Some(email.clone())
+    })
+}
+
+fn error_response(refusal: Refusal) -> Response {
+    let status = StatusCode::from_u16(refusal.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (
+        status,
+        axum::Json(json!({"status": "ERROR", "message": refusal.message})),
+    )
+        .into_response()
+}
+
+fn auth(headers: &HeaderMap) -> Option<&str> {
+    headers.get(AUTH_HEADER).and_then(|v| v.to_str().ok())
+}
+
+fn entry(
+    method: &'static str,
+    path: &str,
+    status: StatusCode,
+    records: usize,
+    record_type: Option<RecordType>,
+) -> RequestRecord {
+    RequestRecord {
+        method,
+        path: path.to_owned(),
+        status: status.as_u16(),
+        records,
+        record_type,
+        at: Instant::now(),
+        timestamp: Utc::now(),
+    }
+}

@@ -1,0 +1,9 @@
+//! Behaviour of the fake over HTTP, following the ometria.md checklist.
+
+mod faults;
+mod limits;
+mod profiles;
+mod push_rules;
+mod storage;
+mod support;
+mod unsubscribes;

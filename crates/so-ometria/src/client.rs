@@ -1,0 +1,386 @@
+//! The typed Data API client.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
+use secrecy::ExposeSecret;
+use so_domain::Disposition;
+use so_domain::ometria::{MAX_RECORDS_PER_REQUEST, PushRecord, RecordType};
+
+use crate::batch::{BatchPlan, plan_batches};
+use crate::error::{Error, InvalidRequest};
+use crate::limiter::RateLimiter;
+use crate::retry::RetryPolicy;
+use crate::settings::{OmetriaSettings, SettingsError};
+use crate::wire::{self, AUTH_HEADER, PushError, PushResponse, QueueStatus, RawPushError};
+
+/// Ometria Data API client. Cheap to clone; clones share one connection pool
+/// and one [`RateLimiter`], so the request budget is per process, not per task.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    push_url: String,
+    errors_url: String,
+    /// Marked sensitive, so `Debug` prints `Sensitive` rather than the key.
+    auth: HeaderValue,
+    limiter: RateLimiter,
+    policy: RetryPolicy,
+    batch_max_records: usize,
+    rate_limit_pause: Duration,
+}
+
+/// What Ometria said about one accepted push request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushOutcome {
+    /// Ometria's id for the request (for support and `_errors` correlation).
+    pub request_id: String,
+    /// `"OK"` in practice; `"ERROR"` has been seen in third-party models.
+    pub status: String,
+    /// Records queued by Ometria. They are validated later: see
+    /// [`Client::push_errors`].
+    pub accepted: u32,
+    /// Records refused at once (e.g. too large). Their reasons are in `_errors`.
+    pub rejected: u32,
+    /// Records in the request.
+    pub records_sent: usize,
+    /// Backlog headers of the final response.
+    pub queue: Option<QueueStatus>,
+    /// Time spent waiting on the client-side rate limiter, over all attempts.
+    pub rate_limit_wait: Duration,
+    /// HTTP attempts made (1 for [`Client::push`]).
+    pub attempts: u32,
+}
+
+impl PushOutcome {
+    /// True when Ometria took every record in the request.
+    pub fn all_accepted(&self) -> bool {
+        self.status == "OK" && self.rejected == 0
+    }
+}
+
+/// A push that did not succeed within the in-process retry budget.
+#[derive(Debug, thiserror::Error)]
+#[error("push to Ometria failed after {attempts} attempt(s)")]
+pub struct PushFailure {
+    /// The final attempt's error.
+    #[source]
+    pub error: Error,
+    /// HTTP attempts made (0 when the request was refused locally).
+    pub attempts: u32,
+    /// What the worker should do: re-queue to a broker retry tier, or
+    /// dead-letter.
+    pub disposition: Disposition,
+    /// Time spent waiting on the client-side rate limiter.
+    pub rate_limit_wait: Duration,
+}
+
+impl Client {
+    /// Validates the settings and builds the client. Fails without an API key.
+    pub fn new(settings: &OmetriaSettings) -> Result<Self, Error> {
+        settings.validate().map_err(Error::Settings)?;
+        let key = settings.api_key.as_ref().ok_or(Error::MissingApiKey)?;
+        let mut auth = HeaderValue::from_str(key.expose_secret()).map_err(|_| {
+            Error::Settings(SettingsError {
+                key: "ometria.api_key",
+                rule: "visible ASCII".to_owned(),
+            })
+        })?;
+        auth.set_sensitive(true);
+
+        let http = reqwest::Client::builder()
+            .timeout(settings.request_timeout)
+            .connect_timeout(settings.request_timeout)
+            // Ometria does not redirect; following one would turn a POST into
+            // a GET. A 3xx is surfaced and classified as misconfiguration.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("shopify-ometria/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(Error::Build)?;
+        let base = settings.api_url.trim_end_matches('/');
+        Ok(Client {
+            http,
+            push_url: format!("{base}/v2/push"),
+            errors_url: format!("{base}/v2/push/_errors"),
+            auth,
+            limiter: RateLimiter::new(settings.requests_per_second, settings.queue_low_watermark),
+            policy: RetryPolicy::from_settings(&settings.retry),
+            batch_max_records: settings.batch_max_records,
+            rate_limit_pause: settings.rate_limit_pause,
+        })
+    }
+
+    /// Replaces the retry schedule (e.g. without jitter in tests).
+    pub fn with_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The limiter shared by all clones, for metrics and tests.
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.limiter
+    }
+
+    /// [`plan_batches`] with the configured `batch_max_records`.
+    pub fn plan_batches(&self, records: Vec<PushRecord>) -> BatchPlan {
+        plan_batches(records, self.batch_max_records)
+    }
+
+    /// One `POST /v2/push` attempt, no retries.
+    pub async fn push(
+        &self,
+        record_type: RecordType,
+        records: &[PushRecord],
+    ) -> Result<PushOutcome, Error> {
+        let body = encode(record_type, records)?;
+        let (waited, result) = self.attempt(record_type, &body, records.len()).await;
+        result.map(|o| PushOutcome {
+            rate_limit_wait: waited,
+            ..o
+        })
+    }
+
+    /// Pushes with short in-process retries for transient failures. The
+    /// failure carries the classified [`Disposition`] so the caller can hand
+    /// longer waits to broker retry tiers or dead-letter at once.
+    pub async fn push_with_retry(
+        &self,
+        record_type: RecordType,
+        records: &[PushRecord],
+    ) -> Result<PushOutcome, PushFailure> {
+        let body = encode(record_type, records).map_err(|error| PushFailure {
+            disposition: error.disposition(),
+            error,
+            attempts: 0,
+            rate_limit_wait: Duration::ZERO,
+        })?;
+        let waited_nanos = AtomicU64::new(0);
+        let attempted = self
+            .policy
+            .run(|_| async {
+                let (waited, result) = self.attempt(record_type, &body, records.len()).await;
+                waited_nanos.fetch_add(nanos(waited), Ordering::Relaxed);
+                result
+            })
+            .await;
+        let rate_limit_wait = Duration::from_nanos(waited_nanos.load(Ordering::Relaxed));
+        let attempts = attempted.attempts;
+        match attempted.result {
+            Ok(outcome) => Ok(PushOutcome {
+                attempts,
+                rate_limit_wait,
+                ..outcome
+            }),
+            Err(error) => {
+                let disposition = error.disposition();
+                tracing::debug!(
+                    record_type = record_type.as_str(),
+                    records = records.len(),
+                    attempts,
+                    reason = error.verdict().reason().as_str(),
+                    "Ometria push gave up."
+                );
+                Err(PushFailure {
+                    error,
+                    attempts,
+                    disposition,
+                    rate_limit_wait,
+                })
+            }
+        }
+    }
+
+    /// `GET /v2/push/_errors`: the 100 most recent asynchronous validation
+    /// errors for the account.
+    pub async fn push_errors(&self) -> Result<Vec<PushError>, Error> {
+        self.limiter.acquire().await;
+        let response = self
+            .http
+            .get(&self.errors_url)
+            .header(AUTH_HEADER, self.auth.clone())
+            .header(ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(Error::from_send)?;
+        let response = self.check_status(response).await?;
+        let raw: Vec<RawPushError> = response.json().await.map_err(Error::from_body)?;
+        Ok(raw.into_iter().map(PushError::from).collect())
+    }
+
+    async fn attempt(
+        &self,
+        record_type: RecordType,
+        body: &[u8],
+        count: usize,
+    ) -> (Duration, Result<PushOutcome, Error>) {
+        let waited = self.limiter.acquire().await;
+        (waited, self.send_push(record_type, body, count).await)
+    }
+
+    async fn send_push(
+        &self,
+        record_type: RecordType,
+        body: &[u8],
+        count: usize,
+    ) -> Result<PushOutcome, Error> {
+        let response = self
+            .http
+            .post(&self.push_url)
+            .header(AUTH_HEADER, self.auth.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .header(ACCEPT, "application/json")
+            .body(body.to_vec())
+            .send()
+            .await
+            .map_err(Error::from_send)?;
+        let queue = QueueStatus::from_headers(response.headers());
+        if let Some(remaining) = queue.and_then(|q| q.remaining) {
+            self.limiter.observe_queue_remaining(remaining);
+        }
+        let response = self.check_status(response).await?;
+        let parsed: PushResponse = response.json().await.map_err(Error::from_body)?;
+        tracing::debug!(
+            record_type = record_type.as_str(),
+            records = count,
+            accepted = parsed.accepted,
+            rejected = parsed.rejected,
+            request_id = %parsed.request_id,
+            "Ometria push answered."
+        );
+        Ok(PushOutcome {
+            request_id: parsed.request_id,
+            status: parsed.status,
+            accepted: parsed.accepted,
+            rejected: parsed.rejected,
+            records_sent: count,
+            queue,
+            rate_limit_wait: Duration::ZERO,
+            attempts: 1,
+        })
+    }
+
+    /// Turns a non-2xx into [`Error::Status`]; a 429 also pauses every caller.
+    async fn check_status(&self, response: reqwest::Response) -> Result<reqwest::Response, Error> {
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let retry_after = wire::retry_after(response.headers());
+        if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+            let pause = retry_after
+                .map_or(self.rate_limit_pause, |d| d.min(self.policy.max_interval()))
+                .max(self.rate_limit_pause);
+            self.limiter.pause(pause);
+            tracing::debug!(
+                pause_ms = nanos(pause) / 1_000_000,
+                "Ometria rate limited us."
+            );
+        }
+        // The error body is read only for Ometria's short message; a failure
+        // to read it does not change the classification.
+        let body = response.bytes().await.unwrap_or_default();
+        Err(Error::Status {
+            status: status.as_u16(),
+            retry_after,
+            message: wire::error_message(&body),
+        })
+    }
+}
+
+/// Checks Ometria's request rules locally and serializes the JSON array body.
+fn encode(record_type: RecordType, records: &[PushRecord]) -> Result<Vec<u8>, Error> {
+    if records.is_empty() {
+        return Err(Error::InvalidRequest {
+            reason: InvalidRequest::Empty,
+        });
+    }
+    if records.len() > MAX_RECORDS_PER_REQUEST {
+        return Err(Error::InvalidRequest {
+            reason: InvalidRequest::TooManyRecords(records.len()),
+        });
+    }
+    if let Some(stray) = records.iter().find(|r| r.record_type != record_type) {
+        return Err(Error::mixed(record_type, stray.record_type));
+    }
+    let bodies: Vec<_> = records.iter().map(|r| &r.body).collect();
+    serde_json::to_vec(&bodies).map_err(Error::Serialize)
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn rec(t: RecordType, id: &str) -> PushRecord {
+        let body = json!({"@type": t.as_str(), "id": id});
+        let serde_json::Value::Object(body) = body else {
+            unreachable!()
+        };
+        PushRecord {
+            record_type: t,
+            id: id.to_owned(),
+            body,
+        }
+    }
+
+    #[test]
+    fn encode_refuses_what_ometria_would_reject_whole() {
+        let e = encode(RecordType::Contact, &[]).unwrap_err();
+        assert!(matches!(
+            e,
+            Error::InvalidRequest {
+                reason: InvalidRequest::Empty
+            }
+        ));
+        let many: Vec<_> = (0..101)
+            .map(|i| rec(RecordType::Contact, &i.to_string()))
+            .collect();
+        let e = encode(RecordType::Contact, &many).unwrap_err();
+        assert!(matches!(
+            e,
+            Error::InvalidRequest {
+                reason: InvalidRequest::TooManyRecords(101)
+            }
+        ));
+        let mixed = [rec(RecordType::Contact, "c"), rec(RecordType::Order, "o")];
+        let e = encode(RecordType::Contact, &mixed).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "refused to send an invalid push request: record of type order in a contact request"
+        );
+    }
+
+    #[test]
+    fn encode_writes_a_json_array_of_bodies() {
+        let body = encode(RecordType::Order, &[rec(RecordType::Order, "o1")]).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v, json!([{"@type": "order", "id": "o1"}]));
+    }
+
+    #[test]
+    fn new_requires_an_api_key_and_valid_settings() {
+        let e = Client::new(&OmetriaSettings::default()).unwrap_err();
+        assert!(matches!(e, Error::MissingApiKey));
+        let s = OmetriaSettings {
+            batch_max_records: 0,
+            api_key: Some("k".into()),
+            ..Default::default()
+        };
+        assert!(matches!(Client::new(&s).unwrap_err(), Error::Settings(_)));
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_api_key() {
+        let s = OmetriaSettings {
+            api_key: Some("top-secret-key".into()),
+            ..Default::default()
+        };
+        let client = Client::new(&s).unwrap();
+        assert!(!format!("{client:?}").contains("top-secret-key"));
+    }
+}
