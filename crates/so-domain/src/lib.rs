@@ -5,8 +5,12 @@
 
 pub mod disposition;
 pub mod envelope;
+pub mod freshness;
+pub mod identity;
+pub mod mapping;
 pub mod routing;
 pub mod shop;
+pub mod shopify;
 pub mod ometria;
 pub mod topic;
 pub mod webhook;
@@ -15,5 +19,6 @@ pub use disposition::{Disposition, ReasonCode};
 pub use envelope::EventMeta;
 pub use routing::{EntityKey, PayloadError, partition_for, route_payload};
 pub use shop::ShopDomain;
+pub use shopify::ShopifyId;
 pub use topic::{Topic, TopicName};
 pub use webhook::{ApiVersion, WebhookId};

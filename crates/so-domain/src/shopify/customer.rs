@@ -141,11 +141,15 @@ impl CustomerMerge {
     /// Only a completed merge changes identities; a failed one (as in
     /// Shopify's own sample) must change nothing.
     pub fn completed(&self) -> Option<MergedCustomers> {
-        let done = self.status.as_deref().is_some_and(|s| s.eq_ignore_ascii_case("completed"));
+        let done = self
+            .status
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("completed"));
         match (done, self.deleted) {
-            (true, Some(deleted)) if deleted != self.kept => {
-                Some(MergedCustomers { kept: self.kept, deleted })
-            }
+            (true, Some(deleted)) if deleted != self.kept => Some(MergedCustomers {
+                kept: self.kept,
+                deleted,
+            }),
             _ => None,
         }
     }

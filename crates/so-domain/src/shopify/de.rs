@@ -31,10 +31,15 @@ impl<'de> Deserialize<'de> for Count {
                 Ok(Count(v))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Count, E> {
-                u64::try_from(v).map(Count).map_err(|_| E::custom("negative count"))
+                u64::try_from(v)
+                    .map(Count)
+                    .map_err(|_| E::custom("negative count"))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Count, E> {
-                v.trim().parse().map(Count).map_err(|_| E::custom("malformed count"))
+                v.trim()
+                    .parse()
+                    .map(Count)
+                    .map_err(|_| E::custom("malformed count"))
             }
         }
         d.deserialize_any(V)

@@ -34,7 +34,9 @@ impl Money {
     }
 
     pub fn parse(raw: &str) -> Result<Money, InvalidMoney> {
-        Decimal::from_str(raw.trim()).map(Money).map_err(|_| InvalidMoney(raw.to_owned()))
+        Decimal::from_str(raw.trim())
+            .map(Money)
+            .map_err(|_| InvalidMoney(raw.to_owned()))
     }
 
     pub fn is_positive(self) -> bool {
@@ -105,7 +107,9 @@ impl<'de> Deserialize<'de> for Money {
                 Ok(Money(Decimal::from(v)))
             }
             fn visit_f64<E: de::Error>(self, _: f64) -> Result<Money, E> {
-                Err(E::custom("amount is a JSON float; expected a decimal string"))
+                Err(E::custom(
+                    "amount is a JSON float; expected a decimal string",
+                ))
             }
         }
         d.deserialize_any(V)
@@ -142,19 +146,28 @@ mod tests {
         let a: Money = serde_json::from_str(r#""0.10""#).unwrap();
         let b: Money = serde_json::from_str(r#""0.20""#).unwrap();
         assert_eq!(a + b, Money::parse("0.3").unwrap());
-        assert_eq!(Money::parse("19.99").unwrap() * 3, Money::parse("59.97").unwrap());
+        assert_eq!(
+            Money::parse("19.99").unwrap() * 3,
+            Money::parse("59.97").unwrap()
+        );
     }
 
     #[test]
     fn refuses_json_floats_and_garbage() {
         assert!(serde_json::from_str::<Money>("89.99").is_err());
         assert!(serde_json::from_str::<Money>(r#""12,50""#).is_err());
-        assert_eq!(serde_json::from_str::<Money>("12").unwrap(), Money::parse("12").unwrap());
+        assert_eq!(
+            serde_json::from_str::<Money>("12").unwrap(),
+            Money::parse("12").unwrap()
+        );
     }
 
     #[test]
     fn renders_as_the_same_decimal_json_number() {
-        assert_eq!(Money::parse("404.95").unwrap().to_json().to_string(), "404.95");
+        assert_eq!(
+            Money::parse("404.95").unwrap().to_json().to_string(),
+            "404.95"
+        );
         assert_eq!(Money::parse("10.00").unwrap().to_json().to_string(), "10.0");
         assert_eq!(Money::parse("0.10").unwrap().to_json().to_string(), "0.1");
     }

@@ -71,10 +71,14 @@ impl Order {
     /// order's own.
     pub fn buyer_email(&self) -> Option<&str> {
         let customer = self.customer.as_ref().and_then(|c| c.email.as_deref());
-        [customer, self.email.as_deref(), self.contact_email.as_deref()]
-            .into_iter()
-            .flatten()
-            .find(|e| !e.trim().is_empty())
+        [
+            customer,
+            self.email.as_deref(),
+            self.contact_email.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .find(|e| !e.trim().is_empty())
     }
 }
 
@@ -86,6 +90,10 @@ pub struct DiscountCode {
 /// Billing, shipping or default address.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 pub struct Address {
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
     #[serde(default)]
     pub city: Option<String>,
     #[serde(default)]

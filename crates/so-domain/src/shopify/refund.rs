@@ -56,11 +56,16 @@ impl Refund {
         let paid_back: Vec<Money> = self
             .transactions
             .iter()
-            .filter(|t| t.kind.as_deref() == Some("refund") && t.status.as_deref() == Some("success"))
+            .filter(|t| {
+                t.kind.as_deref() == Some("refund") && t.status.as_deref() == Some("success")
+            })
             .map(|t| t.amount)
             .collect();
         if paid_back.is_empty() {
-            self.refund_line_items.iter().map(RefundLineItem::amount).sum()
+            self.refund_line_items
+                .iter()
+                .map(RefundLineItem::amount)
+                .sum()
         } else {
             paid_back.into_iter().sum()
         }

@@ -1,0 +1,58 @@
+//! Products mapping tests.
+
+use super::*;
+
+#[test]
+fn products_map_to_a_parent_and_one_record_per_variant() {
+    let p: Product = parse(&json!({"id": BIG, "title": "Tee", "handle": "tee", "vendor": "Acme", "status": "active",
+        "variants": [
+            {"id": 1, "title": "Small", "sku": "T-S", "price": "19.99", "compare_at_price": "24.99", "inventory_quantity": 0},
+            {"id": 2, "title": "Large", "sku": "T-L", "price": "21.00", "compare_at_price": null, "inventory_quantity": 3}],
+        "images": [{"id": 5, "src": "https://cdn/x.png"}]}).to_string());
+    let mut c = ctx("uk:");
+    c.storefront_url = Some("https://shop.example.com/".into());
+    let records = map_product(&c, &p).unwrap();
+    assert_eq!(records.len(), 3);
+    let parent = &records[0].body;
+    assert_eq!(parent["id"], format!("uk:{BIG}"));
+    assert_eq!(
+        (
+            parent["price"].to_string(),
+            parent["special_price"].to_string()
+        ),
+        ("24.99".into(), "19.99".into())
+    );
+    assert_eq!(
+        (&parent["is_active"], &parent["is_in_stock"]),
+        (&json!(true), &json!(true))
+    );
+    assert_eq!(parent["url"], "https://shop.example.com/products/tee");
+    assert_eq!(
+        parent["attributes"],
+        json!([{"type": "vendor", "id": "Acme", "label": "Acme"}])
+    );
+    let small = &records[1].body;
+    assert_eq!(small["id"], format!("uk:{BIG}_1"));
+    assert_eq!(
+        (&small["is_variant"], &small["is_in_stock"]),
+        (&json!(true), &json!(false))
+    );
+    assert_eq!(small["title"], "Tee - Small");
+    assert_eq!(
+        small["url"],
+        "https://shop.example.com/products/tee?variant=1"
+    );
+    let large = &records[2].body;
+    assert_eq!(
+        large["special_price"], large["price"],
+        "no sale: special price equals price"
+    );
+    let deleted = map_product_delete(&c, ShopifyId::new(BIG), &[ShopifyId::new(1)]).unwrap();
+    assert_eq!(
+        deleted
+            .iter()
+            .map(|r| r.body["is_active"].clone())
+            .collect::<Vec<_>>(),
+        vec![json!(false); 2]
+    );
+}
