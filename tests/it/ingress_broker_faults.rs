@@ -24,8 +24,14 @@ async fn a_connection_cut_mid_request_yields_503_and_the_next_request_after_reco
     proxy.blackhole(true);
     let res = app.send(&order(2)).await;
     assert_eq!(res.status(), 503);
-    assert!(res.headers().contains_key("retry-after"), "503 carries Retry-After");
-    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["code"], "queue_unavailable");
+    assert!(
+        res.headers().contains_key("retry-after"),
+        "503 carries Retry-After"
+    );
+    assert_eq!(
+        res.json::<serde_json::Value>().await.unwrap()["code"],
+        "queue_unavailable"
+    );
 
     // The broker goes away entirely: fail fast, readiness drops.
     proxy.refuse(true);
@@ -33,7 +39,11 @@ async fn a_connection_cut_mid_request_yields_503_and_the_next_request_after_reco
     proxy.blackhole(false);
     eventually(Duration::from_secs(10), || async {
         let s = app.readyz().await;
-        if s == 503 { Ok(()) } else { Err(format!("readyz {s}")) }
+        if s == 503 {
+            Ok(())
+        } else {
+            Err(format!("readyz {s}"))
+        }
     })
     .await;
     let res = app.send(&order(3)).await;
@@ -43,16 +53,26 @@ async fn a_connection_cut_mid_request_yields_503_and_the_next_request_after_reco
     proxy.refuse(false);
     eventually(Duration::from_secs(15), || async {
         let s = app.readyz().await;
-        if s == 200 { Ok(()) } else { Err(format!("readyz {s}")) }
+        if s == 200 {
+            Ok(())
+        } else {
+            Err(format!("readyz {s}"))
+        }
     })
     .await;
     assert_eq!(app.send(&order(4)).await.status(), 200);
 
     let queued = app.take_queued().await;
-    let bodies: Vec<String> = queued.iter().map(|m| String::from_utf8(m.body.clone()).unwrap()).collect();
+    let bodies: Vec<String> = queued
+        .iter()
+        .map(|m| String::from_utf8(m.body.clone()).unwrap())
+        .collect();
     assert!(bodies.contains(&r#"{"id":1}"#.to_owned()));
     assert!(bodies.contains(&r#"{"id":4}"#.to_owned()));
-    assert!(!bodies.contains(&r#"{"id":3}"#.to_owned()), "refused while down");
+    assert!(
+        !bodies.contains(&r#"{"id":3}"#.to_owned()),
+        "refused while down"
+    );
     // Order 2 may or may not have been stored (its confirm was lost); either
     // way it was answered 503, so Shopify redelivers and the worker dedupes.
     let page = app.metrics().await;

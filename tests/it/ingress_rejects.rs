@@ -14,61 +14,195 @@ struct Case {
 }
 
 fn order() -> Webhook {
-    Webhook::new("orders/create", r#"{"id":820982911946154508,"email":"jon@example.com"}"#)
+    Webhook::new(
+        "orders/create",
+        r#"{"id":820982911946154508,"email":"jon@example.com"}"#,
+    )
 }
 
-fn case(name: &'static str, status: u16, code: &'static str, detail: &'static str, edit: impl FnOnce(&mut Webhook)) -> Case {
+fn case(
+    name: &'static str,
+    status: u16,
+    code: &'static str,
+    detail: &'static str,
+    edit: impl FnOnce(&mut Webhook),
+) -> Case {
     let mut webhook = order();
     edit(&mut webhook);
-    Case { name, webhook, method: "POST", status, code, detail }
+    Case {
+        name,
+        webhook,
+        method: "POST",
+        status,
+        code,
+        detail,
+    }
 }
 
 fn cases() -> Vec<Case> {
     let mut all = vec![
-        case("no hmac", 401, "missing_hmac", "HMAC header is missing", |w| w.omit.push("X-Shopify-Hmac-Sha256".into())),
-        case("hmac not base64", 401, "malformed_hmac", "not base64", |w| w.signature = Some("%%%".into())),
+        case(
+            "no hmac",
+            401,
+            "missing_hmac",
+            "HMAC header is missing",
+            |w| w.omit.push("X-Shopify-Hmac-Sha256".into()),
+        ),
+        case(
+            "hmac not base64",
+            401,
+            "malformed_hmac",
+            "not base64",
+            |w| w.signature = Some("%%%".into()),
+        ),
         case("hmac truncated", 401, "malformed_hmac", "32-byte", |w| {
             w.signature = Some(so_shopify::sign("test-secret", &w.body)[..20].to_owned());
         }),
-        case("hmac of other body", 401, "invalid_hmac", "does not match", |w| {
-            w.signature = Some(so_shopify::sign("test-secret", b"{}"));
+        case(
+            "hmac of other body",
+            401,
+            "invalid_hmac",
+            "does not match",
+            |w| {
+                w.signature = Some(so_shopify::sign("test-secret", b"{}"));
+            },
+        ),
+        case(
+            "hmac with wrong secret",
+            401,
+            "invalid_hmac",
+            "does not match",
+            |w| {
+                w.signature = Some(so_shopify::sign("other-secret", &w.body));
+            },
+        ),
+        case(
+            "body changed after signing",
+            401,
+            "invalid_hmac",
+            "does not match",
+            |w| {
+                w.signature = Some(so_shopify::sign("test-secret", &w.body));
+                w.body = br#"{"id":820982911946154509,"email":"jon@example.com"}"#.to_vec();
+            },
+        ),
+        case(
+            "no shop domain",
+            400,
+            "missing_header",
+            "X-Shopify-Shop-Domain is missing",
+            |w| {
+                w.omit.push("X-Shopify-Shop-Domain".into());
+            },
+        ),
+        case(
+            "shop domain not myshopify",
+            400,
+            "invalid_header",
+            "X-Shopify-Shop-Domain",
+            |w| w.shop = "evil.example.com".into(),
+        ),
+        case(
+            "no topic",
+            400,
+            "missing_header",
+            "X-Shopify-Topic is missing",
+            |w| w.omit.push("X-Shopify-Topic".into()),
+        ),
+        case(
+            "malformed topic",
+            400,
+            "invalid_header",
+            "X-Shopify-Topic",
+            |w| w.topic = "orders create;drop".into(),
+        ),
+        case(
+            "no api version",
+            400,
+            "missing_header",
+            "X-Shopify-API-Version is missing",
+            |w| {
+                w.omit.push("X-Shopify-API-Version".into());
+            },
+        ),
+        case(
+            "bad api version",
+            400,
+            "invalid_header",
+            "X-Shopify-API-Version",
+            |w| w.api_version = "2026-13".into(),
+        ),
+        case(
+            "no webhook id",
+            400,
+            "missing_header",
+            "X-Shopify-Webhook-Id is missing",
+            |w| {
+                w.omit.push("X-Shopify-Webhook-Id".into());
+            },
+        ),
+        case(
+            "bad triggered-at",
+            400,
+            "invalid_header",
+            "X-Shopify-Triggered-At",
+            |w| w.triggered_at = Some("yesterday".into()),
+        ),
+        case("empty body", 400, "empty_body", "empty", |w| {
+            w.body = Vec::new()
         }),
-        case("hmac with wrong secret", 401, "invalid_hmac", "does not match", |w| {
-            w.signature = Some(so_shopify::sign("other-secret", &w.body));
+        case(
+            "json array body",
+            400,
+            "not_a_json_object",
+            "JSON object",
+            |w| w.body = b"[1,2,3]".to_vec(),
+        ),
+        case("invalid json", 400, "invalid_json", "not valid JSON", |w| {
+            w.body = br#"{"id": 1,"#.to_vec()
         }),
-        case("body changed after signing", 401, "invalid_hmac", "does not match", |w| {
-            w.signature = Some(so_shopify::sign("test-secret", &w.body));
-            w.body = br#"{"id":820982911946154509,"email":"jon@example.com"}"#.to_vec();
-        }),
-        case("no shop domain", 400, "missing_header", "X-Shopify-Shop-Domain is missing", |w| {
-            w.omit.push("X-Shopify-Shop-Domain".into());
-        }),
-        case("shop domain not myshopify", 400, "invalid_header", "X-Shopify-Shop-Domain", |w| w.shop = "evil.example.com".into()),
-        case("no topic", 400, "missing_header", "X-Shopify-Topic is missing", |w| w.omit.push("X-Shopify-Topic".into())),
-        case("malformed topic", 400, "invalid_header", "X-Shopify-Topic", |w| w.topic = "orders create;drop".into()),
-        case("no api version", 400, "missing_header", "X-Shopify-API-Version is missing", |w| {
-            w.omit.push("X-Shopify-API-Version".into());
-        }),
-        case("bad api version", 400, "invalid_header", "X-Shopify-API-Version", |w| w.api_version = "2026-13".into()),
-        case("no webhook id", 400, "missing_header", "X-Shopify-Webhook-Id is missing", |w| {
-            w.omit.push("X-Shopify-Webhook-Id".into());
-        }),
-        case("bad triggered-at", 400, "invalid_header", "X-Shopify-Triggered-At", |w| w.triggered_at = Some("yesterday".into())),
-        case("empty body", 400, "empty_body", "empty", |w| w.body = Vec::new()),
-        case("json array body", 400, "not_a_json_object", "JSON object", |w| w.body = b"[1,2,3]".to_vec()),
-        case("invalid json", 400, "invalid_json", "not valid JSON", |w| w.body = br#"{"id": 1,"#.to_vec()),
-        case("invalid utf-8", 400, "invalid_json", "not valid JSON", |w| w.body = b"{\"id\":1,\"n\":\"\xff\xfe\"}".to_vec()),
-        case("id beyond 64 bits", 400, "invalid_json", "exact integer", |w| {
-            w.body = br#"{"id":123456789012345678901234567890}"#.to_vec();
-        }),
-        case("order without id", 400, "missing_entity_id", "field `id`", |w| w.body = br#"{"name":"No1001"}"#.to_vec()),
-        case("text/plain", 415, "unsupported_media_type", "application/json", |w| w.content_type = "text/plain".into()),
+        case(
+            "invalid utf-8",
+            400,
+            "invalid_json",
+            "not valid JSON",
+            |w| w.body = b"{\"id\":1,\"n\":\"\xff\xfe\"}".to_vec(),
+        ),
+        case(
+            "id beyond 64 bits",
+            400,
+            "invalid_json",
+            "exact integer",
+            |w| {
+                w.body = br#"{"id":123456789012345678901234567890}"#.to_vec();
+            },
+        ),
+        case(
+            "order without id",
+            400,
+            "missing_entity_id",
+            "field `id`",
+            |w| w.body = br#"{"name":"No1001"}"#.to_vec(),
+        ),
+        case(
+            "text/plain",
+            415,
+            "unsupported_media_type",
+            "application/json",
+            |w| w.content_type = "text/plain".into(),
+        ),
         case("too large", 413, "payload_too_large", "4096 bytes", |w| {
             w.body = format!(r#"{{"id":1,"note":"{}"}}"#, "x".repeat(5000)).into_bytes();
         }),
     ];
-    all.push(Case { method: "GET", ..case("GET", 405, "method_not_allowed", "POST", |_| {}) });
-    all.push(Case { method: "PUT", ..case("PUT", 405, "method_not_allowed", "POST", |_| {}) });
+    all.push(Case {
+        method: "GET",
+        ..case("GET", 405, "method_not_allowed", "POST", |_| {})
+    });
+    all.push(Case {
+        method: "PUT",
+        ..case("PUT", 405, "method_not_allowed", "POST", |_| {})
+    });
     all
 }
 
@@ -80,8 +214,15 @@ async fn bad_requests_get_a_specific_status_code_detail_and_counter() {
     };
     let app = TestApp::spawn_with(opts).await;
     for c in cases() {
-        let before = value(&app.metrics().await, "so_webhooks_rejected_total", &[("reason", c.code)]);
-        let mut req = app.client.request(c.method.parse().unwrap(), app.webhook_url()).body(c.webhook.body.clone());
+        let before = value(
+            &app.metrics().await,
+            "so_webhooks_rejected_total",
+            &[("reason", c.code)],
+        );
+        let mut req = app
+            .client
+            .request(c.method.parse().unwrap(), app.webhook_url())
+            .body(c.webhook.body.clone());
         for (k, v) in c.webhook.headers("test-secret") {
             req = req.header(k, v);
         }
@@ -91,11 +232,29 @@ async fn bad_requests_get_a_specific_status_code_detail_and_counter() {
         assert_eq!(status, c.status, "{}: {body}", c.name);
         assert_eq!(body["code"], c.code, "{}: {body}", c.name);
         let detail = body["detail"].as_str().unwrap_or_default();
-        assert!(detail.contains(c.detail), "{}: detail {detail:?} lacks {:?}", c.name, c.detail);
-        let after = value(&app.metrics().await, "so_webhooks_rejected_total", &[("reason", c.code)]);
-        assert_eq!(after - before, 1.0, "{}: counter so_webhooks_rejected_total{{reason={}}}", c.name, c.code);
+        assert!(
+            detail.contains(c.detail),
+            "{}: detail {detail:?} lacks {:?}",
+            c.name,
+            c.detail
+        );
+        let after = value(
+            &app.metrics().await,
+            "so_webhooks_rejected_total",
+            &[("reason", c.code)],
+        );
+        assert_eq!(
+            after - before,
+            1.0,
+            "{}: counter so_webhooks_rejected_total{{reason={}}}",
+            c.name,
+            c.code
+        );
     }
-    assert!(app.take_queued().await.is_empty(), "nothing rejected was queued");
+    assert!(
+        app.take_queued().await.is_empty(),
+        "nothing rejected was queued"
+    );
     // A good request still works after all that.
     assert_eq!(app.send(&order()).await.status(), 200);
     assert_eq!(app.take_queued().await.len(), 1);
@@ -113,7 +272,10 @@ async fn a_sender_slower_than_the_body_timeout_gets_408() {
     // Announce a body, send only part of it, then stall (slow loris).
     let addr = app.address.trim_start_matches("http://").to_owned();
     let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    let mut head = format!("POST /webhooks/shopify HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\n", wh.body.len());
+    let mut head = format!(
+        "POST /webhooks/shopify HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\n",
+        wh.body.len()
+    );
     for (k, v) in wh.headers("test-secret") {
         head.push_str(&format!("{k}: {v}\r\n"));
     }

@@ -38,9 +38,13 @@ pub(crate) async fn serve(path: Option<&Path>, services: Services) -> Result<Exi
     let broker = Broker::start(config.amqp.clone(), broker_stop.clone());
     let publisher = Publisher::new(broker.clone());
 
-    let ops = OpsServer::bind(config.ops.listen, vec![ops::broker_check(broker.clone())], axum::Router::new())
-        .await
-        .with_context(|| format!("binding ops.listen {}", config.ops.listen))?;
+    let ops = OpsServer::bind(
+        config.ops.listen,
+        vec![ops::broker_check(broker.clone())],
+        axum::Router::new(),
+    )
+    .await
+    .with_context(|| format!("binding ops.listen {}", config.ops.listen))?;
     tracing::info!(addr = ?ops.local_addr().ok(), "Ops listener ready.");
     let poll = tokio::spawn(ops::poll_queue_metrics(
         broker.clone(),
@@ -52,7 +56,10 @@ pub(crate) async fn serve(path: Option<&Path>, services: Services) -> Result<Exi
     let ingress = so_ingress::Application::build(config.clone(), publisher)
         .await
         .with_context(|| format!("binding ingress.listen {}", config.ingress.listen))?;
-    ingress.run_until_stopped(signal.clone()).await.context("serving webhooks")?;
+    ingress
+        .run_until_stopped(signal.clone())
+        .await
+        .context("serving webhooks")?;
 
     let _ops_result = ops_task.await;
     let _poll_result = poll.await;
@@ -64,7 +71,10 @@ pub(crate) async fn serve(path: Option<&Path>, services: Services) -> Result<Exi
 pub(crate) fn check_config(path: Option<&Path>) -> Result<ExitCode> {
     match Config::load(path, std::env::vars()) {
         Ok(config) => {
-            print_stdout(&format!("{}\n", serde_json::to_string_pretty(&masked_view(&config))?))?;
+            print_stdout(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&masked_view(&config))?
+            ))?;
             for w in config.warnings() {
                 eprintln!("warning: {w}");
             }
@@ -94,7 +104,9 @@ pub(crate) async fn queues(path: Option<&Path>, json: bool) -> Result<ExitCode> 
         stop.cancel();
         anyhow::bail!("cannot reach RabbitMQ at amqp.url within 10 s");
     }
-    let all = stats::queue_stats(&broker).await.context("reading queue statistics")?;
+    let all = stats::queue_stats(&broker)
+        .await
+        .context("reading queue statistics")?;
     stop.cancel();
     let mut text = String::new();
     if json {
@@ -102,11 +114,21 @@ pub(crate) async fn queues(path: Option<&Path>, json: bool) -> Result<ExitCode> 
         text.push('\n');
     } else {
         use std::fmt::Write as _;
-        writeln!(text, "{:<32} {:<12} {:>10} {:>10} {:>14}", "QUEUE", "ROLE", "MESSAGES", "CONSUMERS", "OLDEST AGE")?;
+        writeln!(
+            text,
+            "{:<32} {:<12} {:>10} {:>10} {:>14}",
+            "QUEUE", "ROLE", "MESSAGES", "CONSUMERS", "OLDEST AGE"
+        )?;
         for q in &all {
-            let age = q.oldest_message_age_secs.map_or_else(|| "n/a".to_owned(), |s| format!("{s:.1}s"));
+            let age = q
+                .oldest_message_age_secs
+                .map_or_else(|| "n/a".to_owned(), |s| format!("{s:.1}s"));
             match &q.error {
-                None => writeln!(text, "{:<32} {:<12} {:>10} {:>10} {:>14}", q.queue, q.role, q.messages, q.consumers, age)?,
+                None => writeln!(
+                    text,
+                    "{:<32} {:<12} {:>10} {:>10} {:>14}",
+                    q.queue, q.role, q.messages, q.consumers, age
+                )?,
                 Some(e) => writeln!(text, "{:<32} {:<12} error: {e}", q.queue, q.role)?,
             }
         }

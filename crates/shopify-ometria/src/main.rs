@@ -9,7 +9,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "shopify-ometria", version, about = "Keeps a Shopify store and Ometria in sync.")]
+#[command(
+    name = "shopify-ometria",
+    version,
+    about = "Keeps a Shopify store and Ometria in sync."
+)]
 struct Cli {
     /// TOML configuration file; `SO_*` environment variables override it.
     #[arg(long, global = true, value_name = "PATH")]
@@ -36,7 +40,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -45,7 +52,9 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Ingress => commands::serve(cli.config.as_deref(), commands::Services::Ingress).await,
+            Command::Ingress => {
+                commands::serve(cli.config.as_deref(), commands::Services::Ingress).await
+            }
             Command::Run => commands::serve(cli.config.as_deref(), commands::Services::All).await,
             Command::CheckConfig => commands::check_config(cli.config.as_deref()),
             Command::Queues { json } => commands::queues(cli.config.as_deref(), json).await,

@@ -4,7 +4,9 @@
 use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
-use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions, QueueDeleteOptions};
+use lapin::options::{
+    BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions, QueueDeleteOptions,
+};
 use lapin::types::{AMQPValue, FieldTable, LongString};
 use lapin::{BasicProperties, Confirmation, Connection, ConnectionProperties};
 
@@ -20,8 +22,13 @@ pub(crate) async fn confirmed_publish_rate(
     let conn = Connection::connect(url, ConnectionProperties::default()).await?;
     let setup = conn.create_channel().await?;
     let mut args = FieldTable::default();
-    args.insert("x-queue-type".into(), AMQPValue::LongString(LongString::from("quorum")));
-    setup.queue_declare(queue.into(), QueueDeclareOptions::durable(), args).await?;
+    args.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString(LongString::from("quorum")),
+    );
+    setup
+        .queue_declare(queue.into(), QueueDeclareOptions::durable(), args)
+        .await?;
     let mut chans = Vec::new();
     for _ in 0..channels.max(1) {
         let ch = conn.create_channel().await?;
@@ -29,7 +36,10 @@ pub(crate) async fn confirmed_publish_rate(
         chans.push(ch);
     }
     let props = BasicProperties::default().with_delivery_mode(2);
-    let opts = BasicPublishOptions { mandatory: true, immediate: false };
+    let opts = BasicPublishOptions {
+        mandatory: true,
+        immediate: false,
+    };
     let mut pending = FuturesUnordered::new();
     let mut confirmed = 0u64;
     let mut next = 0usize;
@@ -38,16 +48,23 @@ pub(crate) async fn confirmed_publish_rate(
         while started.elapsed() < duration && pending.len() < in_flight {
             let ch = &chans[next % chans.len()];
             next += 1;
-            let confirm = ch.basic_publish("".into(), queue.into(), opts, body, props.clone()).await?;
+            let confirm = ch
+                .basic_publish("".into(), queue.into(), opts, body, props.clone())
+                .await?;
             pending.push(confirm);
         }
         if let Some(done) = pending.next().await {
-            anyhow::ensure!(matches!(done?, Confirmation::Ack(None)), "baseline publish not acked");
+            anyhow::ensure!(
+                matches!(done?, Confirmation::Ack(None)),
+                "baseline publish not acked"
+            );
             confirmed += 1;
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
-    setup.queue_delete(queue.into(), QueueDeleteOptions::default()).await?;
+    setup
+        .queue_delete(queue.into(), QueueDeleteOptions::default())
+        .await?;
     let _closed = conn.close(200, "baseline done".into()).await;
     Ok(confirmed as f64 / elapsed)
 }

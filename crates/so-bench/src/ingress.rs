@@ -54,9 +54,15 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let prepared = Arc::new(payloads::prepare(&fixtures, SECRET, 2_000)?);
     let mean_body = payloads::mean_size(&prepared);
     let prefix = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-    eprintln!("payloads: {} distinct signed bodies, mean {mean_body} bytes", prepared.len());
+    eprintln!(
+        "payloads: {} distinct signed bodies, mean {mean_body} bytes",
+        prepared.len()
+    );
 
-    eprintln!("phase 1/3: baseline (raw confirmed publishes) for {} s ...", args.baseline_duration);
+    eprintln!(
+        "phase 1/3: baseline (raw confirmed publishes) for {} s ...",
+        args.baseline_duration
+    );
     let baseline_body = vec![b'x'; mean_body];
     let baseline_rate = baseline::confirmed_publish_rate(
         &args.amqp_url,
@@ -78,14 +84,39 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         ("SO_SHOPIFY__WEBHOOK_SECRETS".to_owned(), SECRET.to_owned()),
     ];
     let bin = args.bin.clone().unwrap_or_else(process::sibling_binary);
-    let child = process::spawn_service(&bin, "ingress", &env, &format!("http://127.0.0.1:{ops_port}/readyz")).await?;
+    let child = process::spawn_service(
+        &bin,
+        "ingress",
+        &env,
+        &format!("http://127.0.0.1:{ops_port}/readyz"),
+    )
+    .await?;
     let pid = child.id().unwrap_or(0);
     let target = format!("127.0.0.1:{port}");
 
-    eprintln!("phase 2/3: saturation, {} connections for {} s ...", args.concurrency, args.duration);
-    let sat = saturate(&target, prepared.clone(), args.concurrency, Duration::from_secs(args.duration)).await;
-    eprintln!("phase 3/3: fixed rate {}/s for {} s ...", args.rate, args.rate_duration);
-    let fixed = fixed_rate(&target, prepared.clone(), args.rate, Duration::from_secs(args.rate_duration), args.concurrency).await;
+    eprintln!(
+        "phase 2/3: saturation, {} connections for {} s ...",
+        args.concurrency, args.duration
+    );
+    let sat = saturate(
+        &target,
+        prepared.clone(),
+        args.concurrency,
+        Duration::from_secs(args.duration),
+    )
+    .await;
+    eprintln!(
+        "phase 3/3: fixed rate {}/s for {} s ...",
+        args.rate, args.rate_duration
+    );
+    let fixed = fixed_rate(
+        &target,
+        prepared.clone(),
+        args.rate,
+        Duration::from_secs(args.rate_duration),
+        args.concurrency,
+    )
+    .await;
     let rss = process::peak_rss_mib(pid).unwrap_or(f64::NAN);
     process::stop(child).await;
     cleanup(&args.amqp_url, &prefix).await;
@@ -93,17 +124,38 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let webhooks_per_s = sat.ok as f64 / sat.elapsed;
     let ratio = webhooks_per_s / baseline_rate;
     let errors = sat.errors + fixed.errors;
-    println!("ingress benchmark (mean body {mean_body} B, {} connections)", args.concurrency);
+    println!(
+        "ingress benchmark (mean body {mean_body} B, {} connections)",
+        args.concurrency
+    );
     println!("{:<44} {:>14}", "figure", "value");
-    println!("{:<44} {:>14.0}", "baseline: raw confirmed publishes/s", baseline_rate);
-    println!("{:<44} {:>14.0}", "saturation: webhooks/s (200 OK)", webhooks_per_s);
+    println!(
+        "{:<44} {:>14.0}",
+        "baseline: raw confirmed publishes/s", baseline_rate
+    );
+    println!(
+        "{:<44} {:>14.0}",
+        "saturation: webhooks/s (200 OK)", webhooks_per_s
+    );
     println!("{:<44} {:>14.2}", "ratio to baseline", ratio);
-    println!("{:<44} {:>14.2}", "saturation p50 / p99 ms", sat.lat.ms(0.5));
+    println!(
+        "{:<44} {:>14.2}",
+        "saturation p50 / p99 ms",
+        sat.lat.ms(0.5)
+    );
     println!("{:<44} {:>14.2}", "", sat.lat.ms(0.99));
-    println!("{:<44} {:>14}", format!("fixed {}/s: sent", args.rate), fixed.lat.len());
+    println!(
+        "{:<44} {:>14}",
+        format!("fixed {}/s: sent", args.rate),
+        fixed.lat.len()
+    );
     println!("{:<44} {:>14.2}", "fixed-rate p50 ms", fixed.lat.ms(0.5));
     println!("{:<44} {:>14.2}", "fixed-rate p99 ms", fixed.lat.ms(0.99));
-    println!("{:<44} {:>14.2}", "fixed-rate p99.9 ms", fixed.lat.ms(0.999));
+    println!(
+        "{:<44} {:>14.2}",
+        "fixed-rate p99.9 ms",
+        fixed.lat.ms(0.999)
+    );
     println!("{:<44} {:>14.1}", "ingress peak RSS MiB", rss);
     println!("{:<44} {:>14}", "errors (non-200 or transport)", errors);
     let json = serde_json::json!({
@@ -175,7 +227,12 @@ impl Conn {
     }
 }
 
-async fn saturate(target: &str, prepared: Arc<Vec<Prepared>>, connections: usize, duration: Duration) -> PhaseResult {
+async fn saturate(
+    target: &str,
+    prepared: Arc<Vec<Prepared>>,
+    connections: usize,
+    duration: Duration,
+) -> PhaseResult {
     let counter = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -184,7 +241,9 @@ async fn saturate(target: &str, prepared: Arc<Vec<Prepared>>, connections: usize
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let (mut ok, mut errors) = (0u64, 0u64);
-            let Ok(mut conn) = Conn::open(&target).await else { return (lat, ok, 1) };
+            let Ok(mut conn) = Conn::open(&target).await else {
+                return (lat, ok, 1);
+            };
             while started.elapsed() < duration {
                 let n = counter.fetch_add(1, Ordering::Relaxed);
                 let p = &prepared[n as usize % prepared.len()];
@@ -223,7 +282,9 @@ async fn fixed_rate(
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let (mut ok, mut errors) = (0u64, 0u64);
-            let Ok(mut conn) = Conn::open(&target).await else { return (lat, ok, 1) };
+            let Ok(mut conn) = Conn::open(&target).await else {
+                return (lat, ok, 1);
+            };
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i as u64 >= total {
@@ -249,7 +310,10 @@ async fn fixed_rate(
     collect(tasks, started).await
 }
 
-async fn collect(tasks: Vec<tokio::task::JoinHandle<(Vec<u32>, u64, u64)>>, started: Instant) -> PhaseResult {
+async fn collect(
+    tasks: Vec<tokio::task::JoinHandle<(Vec<u32>, u64, u64)>>,
+    started: Instant,
+) -> PhaseResult {
     let mut all = Vec::new();
     let (mut ok, mut errors) = (0, 0);
     for t in tasks {
@@ -259,20 +323,39 @@ async fn collect(tasks: Vec<tokio::task::JoinHandle<(Vec<u32>, u64, u64)>>, star
             errors += e;
         }
     }
-    PhaseResult { ok, errors, elapsed: started.elapsed().as_secs_f64(), lat: Latencies::from_unsorted(all) }
+    PhaseResult {
+        ok,
+        errors,
+        elapsed: started.elapsed().as_secs_f64(),
+        lat: Latencies::from_unsorted(all),
+    }
 }
 
 /// Deletes the benchmark's queues and exchanges (they hold many messages).
 async fn cleanup(url: &str, prefix: &str) {
     use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
     let names = so_queue::Names::new(prefix, 8, &[5, 30, 120, 600, 3600]);
-    let Ok(conn) = lapin::Connection::connect(url, lapin::ConnectionProperties::default()).await else { return };
-    let Ok(ch) = conn.create_channel().await else { return };
+    let Ok(conn) = lapin::Connection::connect(url, lapin::ConnectionProperties::default()).await
+    else {
+        return;
+    };
+    let Ok(ch) = conn.create_channel().await else {
+        return;
+    };
     for (q, _) in names.all_queues() {
-        let _deleted = ch.queue_delete(q.as_str().into(), QueueDeleteOptions::default()).await;
+        let _deleted = ch
+            .queue_delete(q.as_str().into(), QueueDeleteOptions::default())
+            .await;
     }
-    for ex in [names.ingest_exchange(), names.unrouted_exchange(), names.retry_exchange(), names.dead_exchange()] {
-        let _deleted = ch.exchange_delete(ex.as_str().into(), ExchangeDeleteOptions::default()).await;
+    for ex in [
+        names.ingest_exchange(),
+        names.unrouted_exchange(),
+        names.retry_exchange(),
+        names.dead_exchange(),
+    ] {
+        let _deleted = ch
+            .exchange_delete(ex.as_str().into(), ExchangeDeleteOptions::default())
+            .await;
     }
     let _closed = conn.close(200, "bench done".into()).await;
 }

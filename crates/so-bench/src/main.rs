@@ -14,7 +14,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "shopify-ometria-bench", about = "Benchmarks for shopify-ometria.")]
+#[command(
+    name = "shopify-ometria-bench",
+    about = "Benchmarks for shopify-ometria."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -28,7 +31,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: {e}");

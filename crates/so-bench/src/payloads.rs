@@ -27,14 +27,29 @@ pub(crate) fn default_dir() -> PathBuf {
 
 /// `count` signed bodies cycling through the samples of supported entity
 /// topics, each with a distinct top-level id where the sample has one.
-pub(crate) fn prepare(dir: &std::path::Path, secret: &str, count: usize) -> anyhow::Result<Vec<Prepared>> {
-    let index = std::fs::read(dir.join("index.json")).with_context(|| format!("reading {}/index.json", dir.display()))?;
+pub(crate) fn prepare(
+    dir: &std::path::Path,
+    secret: &str,
+    count: usize,
+) -> anyhow::Result<Vec<Prepared>> {
+    let index = std::fs::read(dir.join("index.json"))
+        .with_context(|| format!("reading {}/index.json", dir.display()))?;
     let entries: Vec<Entry> = serde_json::from_slice(&index)?;
     let mut samples = Vec::new();
     for e in entries {
         // Payloads the benchmark mixes: the high-volume topics of a store.
-        let wanted = ["orders/", "refunds/create", "customers/create", "customers/update", "products/update", "checkouts/update"];
-        if wanted.iter().any(|w| e.topic.starts_with(w)) && e.topic != "orders/delete" && e.topic != "orders/edited" {
+        let wanted = [
+            "orders/",
+            "refunds/create",
+            "customers/create",
+            "customers/update",
+            "products/update",
+            "checkouts/update",
+        ];
+        if wanted.iter().any(|w| e.topic.starts_with(w))
+            && e.topic != "orders/delete"
+            && e.topic != "orders/edited"
+        {
             let raw = std::fs::read(dir.join(&e.file))?;
             let value: serde_json::Value = serde_json::from_slice(&raw)?;
             samples.push((e.topic, value));
@@ -56,11 +71,19 @@ pub(crate) fn prepare(dir: &std::path::Path, secret: &str, count: usize) -> anyh
         }
         let body = Bytes::from(serde_json::to_vec(&v)?);
         let signature = so_shopify::sign(secret, &body);
-        out.push(Prepared { topic: topic.clone(), body, signature });
+        out.push(Prepared {
+            topic: topic.clone(),
+            body,
+            signature,
+        });
     }
     Ok(out)
 }
 
 pub(crate) fn mean_size(p: &[Prepared]) -> usize {
-    if p.is_empty() { 0 } else { p.iter().map(|x| x.body.len()).sum::<usize>() / p.len() }
+    if p.is_empty() {
+        0
+    } else {
+        p.iter().map(|x| x.body.len()).sum::<usize>() / p.len()
+    }
 }

@@ -14,7 +14,9 @@ pub(crate) fn sibling_binary() -> PathBuf {
 }
 
 pub(crate) fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 /// Starts `bin <subcommand>` with `env`, waiting until `ready_url` answers 200.
@@ -30,26 +32,41 @@ pub(crate) async fn spawn_service(
         bin.display()
     );
     let mut cmd = Command::new(bin);
-    cmd.arg(subcommand).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::inherit()).kill_on_drop(true);
+    cmd.arg(subcommand)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
     cmd.env("RUST_LOG", "warn");
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let child = cmd.spawn().with_context(|| format!("starting {}", bin.display()))?;
+    let child = cmd
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
     let started = Instant::now();
     loop {
         if http_get_ok(ready_url).await {
             return Ok(child);
         }
-        anyhow::ensure!(started.elapsed() < Duration::from_secs(30), "{subcommand} not ready within 30 s");
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(30),
+            "{subcommand} not ready within 30 s"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
 async fn http_get_ok(url: &str) -> bool {
-    let Some(rest) = url.strip_prefix("http://") else { return false };
-    let (host, path) = rest.split_once('/').map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
-    let Ok(mut s) = tokio::net::TcpStream::connect(host).await else { return false };
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let (host, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
+    let Ok(mut s) = tokio::net::TcpStream::connect(host).await else {
+        return false;
+    };
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
     if s.write_all(req.as_bytes()).await.is_err() {
@@ -70,7 +87,11 @@ pub(crate) fn peak_rss_mib(pid: u32) -> Option<f64> {
 /// SIGTERM, then wait (graceful shutdown is part of what is measured).
 pub(crate) async fn stop(mut child: Child) {
     if let Some(pid) = child.id() {
-        let _sent = Command::new("kill").arg("-TERM").arg(pid.to_string()).status().await;
+        let _sent = Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status()
+            .await;
     }
     let _exited = tokio::time::timeout(Duration::from_secs(15), child.wait()).await;
 }

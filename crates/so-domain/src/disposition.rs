@@ -10,7 +10,11 @@ pub enum Disposition {
     Done,
     /// Transient failure: re-queue through the broker's delayed retry tiers.
     /// `after` is a lower bound (e.g. from `Retry-After`).
-    Retry { after: Option<Duration>, reason: ReasonCode, detail: String },
+    Retry {
+        after: Option<Duration>,
+        reason: ReasonCode,
+        detail: String,
+    },
     /// Permanent failure: dead-letter at once, keeping why.
     DeadLetter { reason: ReasonCode, detail: String },
 }

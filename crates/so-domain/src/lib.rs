@@ -8,10 +8,10 @@ pub mod envelope;
 pub mod freshness;
 pub mod identity;
 pub mod mapping;
+pub mod ometria;
 pub mod routing;
 pub mod shop;
 pub mod shopify;
-pub mod ometria;
 pub mod topic;
 pub mod webhook;
 

@@ -9,8 +9,8 @@
 
 use std::fmt;
 
-use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 
 use crate::{ShopDomain, Topic, TopicName};
 
@@ -64,7 +64,10 @@ pub enum PayloadError {
     #[error("body is not valid JSON: {0}")]
     InvalidJson(String),
     #[error("field `{field}` is required for topic {topic} and must be an integer id or GID")]
-    MissingEntityId { field: &'static str, topic: &'static str },
+    MissingEntityId {
+        field: &'static str,
+        topic: &'static str,
+    },
 }
 
 /// Checks that `body` is a JSON object and finds the entity it is about.
@@ -75,14 +78,20 @@ pub fn route_payload(topic: &TopicName, body: &[u8]) -> Result<EntityKey, Payloa
     }
     // JSON is UTF-8 (RFC 8259); serde skips unread strings without checking.
     if let Err(e) = std::str::from_utf8(body) {
-        return Err(PayloadError::InvalidJson(format!("invalid UTF-8 at byte {}", e.valid_up_to())));
+        return Err(PayloadError::InvalidJson(format!(
+            "invalid UTF-8 at byte {}",
+            e.valid_up_to()
+        )));
     }
     let probe: Probe =
         serde_json::from_slice(body).map_err(|e| PayloadError::InvalidJson(e.to_string()))?;
     let TopicName::Known(topic) = topic else {
         return Ok(EntityKey::Shop);
     };
-    let missing = |field| PayloadError::MissingEntityId { field, topic: topic.as_str() };
+    let missing = |field| PayloadError::MissingEntityId {
+        field,
+        topic: topic.as_str(),
+    };
     let key = match topic {
         Topic::OrdersCreate
         | Topic::OrdersUpdated
@@ -92,7 +101,11 @@ pub fn route_payload(topic: &TopicName, body: &[u8]) -> Result<EntityKey, Payloa
         | Topic::OrdersCancelled
         | Topic::OrdersDelete => EntityKey::Order(probe.id.ok_or_else(|| missing("id"))?.0),
         Topic::OrdersEdited => EntityKey::Order(
-            probe.order_edit.and_then(|e| e.order_id).ok_or_else(|| missing("order_edit.order_id"))?.0,
+            probe
+                .order_edit
+                .and_then(|e| e.order_id)
+                .ok_or_else(|| missing("order_edit.order_id"))?
+                .0,
         ),
         Topic::RefundsCreate | Topic::FulfillmentsCreate | Topic::FulfillmentsUpdate => {
             EntityKey::Order(probe.order_id.ok_or_else(|| missing("order_id"))?.0)
@@ -108,7 +121,9 @@ pub fn route_payload(topic: &TopicName, body: &[u8]) -> Result<EntityKey, Payloa
         Topic::CustomersEmailMarketingConsentUpdate => {
             EntityKey::Customer(probe.customer_id.ok_or_else(|| missing("customer_id"))?.0)
         }
-        Topic::CustomersPurchasingSummary | Topic::CustomerTagsAdded | Topic::CustomerTagsRemoved => {
+        Topic::CustomersPurchasingSummary
+        | Topic::CustomerTagsAdded
+        | Topic::CustomerTagsRemoved => {
             EntityKey::Customer(probe.customer_gid.ok_or_else(|| missing("customerId"))?.0)
         }
         Topic::CustomersMerge => EntityKey::Customer(
@@ -118,7 +133,11 @@ pub fn route_payload(topic: &TopicName, body: &[u8]) -> Result<EntityKey, Payloa
                 .0,
         ),
         Topic::CustomersRedact | Topic::CustomersDataRequest => EntityKey::Customer(
-            probe.customer.and_then(|c| c.id).ok_or_else(|| missing("customer.id"))?.0,
+            probe
+                .customer
+                .and_then(|c| c.id)
+                .ok_or_else(|| missing("customer.id"))?
+                .0,
         ),
         Topic::ProductsCreate | Topic::ProductsUpdate | Topic::ProductsDelete => {
             EntityKey::Product(probe.id.ok_or_else(|| missing("id"))?.0)
@@ -144,7 +163,9 @@ pub fn partition_for(shop: &ShopDomain, entity: &EntityKey, partitions: u16) -> 
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
     let key = format!("{shop}/{entity}");
-    let hash = key.bytes().fold(OFFSET, |h, b| (h ^ u64::from(b)).wrapping_mul(PRIME));
+    let hash = key
+        .bytes()
+        .fold(OFFSET, |h, b| (h ^ u64::from(b)).wrapping_mul(PRIME));
     (hash % u64::from(partitions.max(1))) as u16
 }
 
@@ -192,13 +213,19 @@ impl<'de> Deserialize<'de> for ResourceId {
                 Ok(ResourceId(v))
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<ResourceId, E> {
-                u64::try_from(v).map(ResourceId).map_err(|_| E::custom("negative id"))
+                u64::try_from(v)
+                    .map(ResourceId)
+                    .map_err(|_| E::custom("negative id"))
             }
             fn visit_f64<E: de::Error>(self, _: f64) -> Result<ResourceId, E> {
-                Err(E::custom("id is not an exact integer (beyond 64 bits or fractional)"))
+                Err(E::custom(
+                    "id is not an exact integer (beyond 64 bits or fractional)",
+                ))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<ResourceId, E> {
-                parse_gid_or_number(v).map(ResourceId).ok_or_else(|| E::custom("malformed id"))
+                parse_gid_or_number(v)
+                    .map(ResourceId)
+                    .ok_or_else(|| E::custom("malformed id"))
             }
         }
         d.deserialize_any(V)
@@ -225,8 +252,10 @@ mod tests {
     #[test]
     fn orders_refunds_and_fulfilments_share_the_order_key() {
         let create = route_payload(&known(Topic::OrdersCreate), br#"{"id":820982911946154508}"#);
-        let refund =
-            route_payload(&known(Topic::RefundsCreate), br#"{"id":1,"order_id":820982911946154508}"#);
+        let refund = route_payload(
+            &known(Topic::RefundsCreate),
+            br#"{"id":1,"order_id":820982911946154508}"#,
+        );
         let edit = route_payload(
             &known(Topic::OrdersEdited),
             br#"{"order_edit":{"id":5,"order_id":820982911946154508}}"#,
@@ -261,17 +290,26 @@ mod tests {
             route_payload(&t, br#"{"id":123456789012345678901234567890}"#),
             Err(PayloadError::InvalidJson(_))
         ));
-        assert!(matches!(route_payload(&t, br#"{"id":1.5}"#), Err(PayloadError::InvalidJson(_))));
+        assert!(matches!(
+            route_payload(&t, br#"{"id":1.5}"#),
+            Err(PayloadError::InvalidJson(_))
+        ));
         assert_eq!(
             route_payload(&t, br#"{"name":"x"}"#),
-            Err(PayloadError::MissingEntityId { field: "id", topic: "orders/create" })
+            Err(PayloadError::MissingEntityId {
+                field: "id",
+                topic: "orders/create"
+            })
         );
     }
 
     #[test]
     fn unsupported_topics_route_by_shop() {
         let t = TopicName::Unsupported("carts/create".into());
-        assert_eq!(route_payload(&t, br#"{"anything":true}"#), Ok(EntityKey::Shop));
+        assert_eq!(
+            route_payload(&t, br#"{"anything":true}"#),
+            Ok(EntityKey::Shop)
+        );
     }
 
     #[test]
@@ -280,14 +318,21 @@ mod tests {
         let p = partition_for(&shop, &EntityKey::Order(1), 8);
         assert!(p < 8);
         assert_eq!(p, partition_for(&shop, &EntityKey::Order(1), 8));
-        let spread: std::collections::HashSet<_> =
-            (0..200).map(|i| partition_for(&shop, &EntityKey::Order(i), 8)).collect();
+        let spread: std::collections::HashSet<_> = (0..200)
+            .map(|i| partition_for(&shop, &EntityKey::Order(i), 8))
+            .collect();
         assert_eq!(spread.len(), 8);
     }
 
     #[test]
     fn entity_keys_round_trip() {
-        for k in [EntityKey::Order(1), EntityKey::Customer(2), EntityKey::Product(3), EntityKey::Checkout("t".into()), EntityKey::Shop] {
+        for k in [
+            EntityKey::Order(1),
+            EntityKey::Customer(2),
+            EntityKey::Product(3),
+            EntityKey::Checkout("t".into()),
+            EntityKey::Shop,
+        ] {
             assert_eq!(EntityKey::parse(&k.to_string()), Some(k));
         }
     }

@@ -13,12 +13,18 @@ pub struct InvalidShopDomain;
 impl ShopDomain {
     pub fn parse(raw: &str) -> Result<ShopDomain, InvalidShopDomain> {
         let lower = raw.trim().to_ascii_lowercase();
-        let name = lower.strip_suffix(".myshopify.com").ok_or(InvalidShopDomain)?;
+        let name = lower
+            .strip_suffix(".myshopify.com")
+            .ok_or(InvalidShopDomain)?;
         let valid = !name.is_empty()
             && name.len() <= 100
             && !name.starts_with('-')
             && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-        if valid { Ok(ShopDomain(lower)) } else { Err(InvalidShopDomain) }
+        if valid {
+            Ok(ShopDomain(lower))
+        } else {
+            Err(InvalidShopDomain)
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -38,12 +44,21 @@ mod tests {
 
     #[test]
     fn accepts_myshopify_domains_case_insensitively() {
-        assert_eq!(ShopDomain::parse("My-Shop.myshopify.com").unwrap().as_str(), "my-shop.myshopify.com");
+        assert_eq!(
+            ShopDomain::parse("My-Shop.myshopify.com").unwrap().as_str(),
+            "my-shop.myshopify.com"
+        );
     }
 
     #[test]
     fn refuses_other_hosts_and_injection() {
-        for bad in ["example.com", ".myshopify.com", "a b.myshopify.com", "x.myshopify.com.evil.com", "-x.myshopify.com"] {
+        for bad in [
+            "example.com",
+            ".myshopify.com",
+            "a b.myshopify.com",
+            "x.myshopify.com.evil.com",
+            "-x.myshopify.com",
+        ] {
             assert!(ShopDomain::parse(bad).is_err(), "{bad}");
         }
     }

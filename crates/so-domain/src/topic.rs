@@ -122,15 +122,13 @@ impl Topic {
     /// GraphQL enum spelling (`ORDERS_CREATE`), so both are accepted.
     pub fn parse(raw: &str) -> Option<Topic> {
         let normalised = raw.trim();
-        Topic::ALL.into_iter().find(|t| {
-            t.as_str() == normalised || t.graphql_name().eq_ignore_ascii_case(normalised)
-        })
+        Topic::ALL
+            .into_iter()
+            .find(|t| t.as_str() == normalised || t.graphql_name().eq_ignore_ascii_case(normalised))
     }
 
     fn graphql_name(self) -> String {
-        self.as_str()
-            .replace(['/', '.'], "_")
-            .to_ascii_uppercase()
+        self.as_str().replace(['/', '.'], "_").to_ascii_uppercase()
     }
 }
 
@@ -202,7 +200,10 @@ mod tests {
     #[test]
     fn graphql_spelling_is_accepted() {
         assert_eq!(Topic::parse("ORDERS_CREATE"), Some(Topic::OrdersCreate));
-        assert_eq!(Topic::parse("CUSTOMER_TAGS_ADDED"), Some(Topic::CustomerTagsAdded));
+        assert_eq!(
+            Topic::parse("CUSTOMER_TAGS_ADDED"),
+            Some(Topic::CustomerTagsAdded)
+        );
     }
 
     #[test]

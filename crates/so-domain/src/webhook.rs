@@ -47,7 +47,10 @@ impl ApiVersion {
             && b[..4].iter().all(u8::is_ascii_digit)
             && b[4] == b'-'
             && b[5..].iter().all(u8::is_ascii_digit)
-            && matches!(&raw[5..], "01" | "02" | "03" | "04" | "05" | "06" | "07" | "08" | "09" | "10" | "11" | "12");
+            && matches!(
+                &raw[5..],
+                "01" | "02" | "03" | "04" | "05" | "06" | "07" | "08" | "09" | "10" | "11" | "12"
+            );
         if dated || raw == "unstable" {
             Ok(ApiVersion(raw.to_owned()))
         } else {

@@ -35,8 +35,15 @@ impl Application {
     }
 
     /// Uses a listener the caller bound (tests, socket activation).
-    pub fn with_listener(config: Arc<Config>, publisher: Publisher, listener: TcpListener) -> Application {
-        Application { listener, router: router(IngressState { config, publisher }) }
+    pub fn with_listener(
+        config: Arc<Config>,
+        publisher: Publisher,
+        listener: TcpListener,
+    ) -> Application {
+        Application {
+            listener,
+            router: router(IngressState { config, publisher }),
+        }
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -65,13 +72,15 @@ pub fn router(state: IngressState) -> Router {
             "/webhooks/shopify",
             post(receive::receive).fallback(|| async { ApiError::MethodNotAllowed }),
         )
-        .layer(axum::middleware::map_response(move |mut res: axum::response::Response| async move {
-            if res.status() == axum::http::StatusCode::SERVICE_UNAVAILABLE {
-                if let Ok(v) = HeaderValue::from_str(&retry_after.0.to_string()) {
-                    res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        .layer(axum::middleware::map_response(
+            move |mut res: axum::response::Response| async move {
+                if res.status() == axum::http::StatusCode::SERVICE_UNAVAILABLE {
+                    let seconds = HeaderValue::from(retry_after.0);
+                    res.headers_mut()
+                        .insert(axum::http::header::RETRY_AFTER, seconds);
                 }
-            }
-            res
-        }))
+                res
+            },
+        ))
         .with_state(state)
 }

@@ -52,7 +52,9 @@ impl ApiError {
             ApiError::EmptyBody => "empty_body",
             ApiError::InvalidPayload(so_domain::PayloadError::NotAnObject) => "not_a_json_object",
             ApiError::InvalidPayload(so_domain::PayloadError::InvalidJson(_)) => "invalid_json",
-            ApiError::InvalidPayload(so_domain::PayloadError::MissingEntityId { .. }) => "missing_entity_id",
+            ApiError::InvalidPayload(so_domain::PayloadError::MissingEntityId { .. }) => {
+                "missing_entity_id"
+            }
             ApiError::Unavailable(_) => "queue_unavailable",
         }
     }
@@ -61,9 +63,10 @@ impl ApiError {
         match self {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Header(_) | ApiError::EmptyBody | ApiError::InvalidPayload(_) | ApiError::BodyRead => {
-                StatusCode::BAD_REQUEST
-            }
+            ApiError::Header(_)
+            | ApiError::EmptyBody
+            | ApiError::InvalidPayload(_)
+            | ApiError::BodyRead => StatusCode::BAD_REQUEST,
             // Shopify requires 401 for a bad signature (privacy compliance
             // webhooks); an unknown shop is the same: we cannot verify it.
             ApiError::UnknownShop(_) | ApiError::Hmac(_) => StatusCode::UNAUTHORIZED,
@@ -91,7 +94,9 @@ impl IntoResponse for ApiError {
         let body = Json(serde_json::json!({ "code": code, "detail": self.to_string() }));
         let mut response = (status, body).into_response();
         if let ApiError::MethodNotAllowed = self {
-            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
         }
         response.extensions_mut().insert(code);
         response

@@ -57,11 +57,19 @@ async fn handle(
     }
 
     let settings = &state.config.ingress;
-    let body = read_body(headers, body, settings.max_body_bytes, settings.body_timeout_ms).await?;
+    let body = read_body(
+        headers,
+        body,
+        settings.max_body_bytes,
+        settings.body_timeout_ms,
+    )
+    .await?;
     if body.is_empty() {
         return Err(ApiError::EmptyBody);
     }
-    let verified = RawWebhook::new(shop, body).verify(secrets, signature).map_err(ApiError::Hmac)?;
+    let verified = RawWebhook::new(shop, body)
+        .verify(secrets, signature)
+        .map_err(ApiError::Hmac)?;
 
     let fields = shopify.validate()?;
     span.record("webhook_id", fields.webhook_id.as_str());
@@ -70,7 +78,9 @@ async fn handle(
     let entity = route_payload(&fields.topic, verified.body()).map_err(ApiError::InvalidPayload)?;
     let route = match fields.topic {
         TopicName::Known(_) => Route::Work,
-        TopicName::Unsupported(_) => Route::Parked { reason: "unsupported_topic" },
+        TopicName::Unsupported(_) => Route::Parked {
+            reason: "unsupported_topic",
+        },
     };
     let meta = EventMeta {
         webhook_id: fields.webhook_id,
@@ -84,7 +94,11 @@ async fn handle(
     };
 
     let publish_started = Instant::now();
-    match state.publisher.publish_event(&meta, verified.body(), route).await {
+    match state
+        .publisher
+        .publish_event(&meta, verified.body(), route)
+        .await
+    {
         Ok(()) => metrics::publish_confirmed(publish_started.elapsed().as_secs_f64()),
         Err(e) => {
             metrics::publish_failed(e.reason());
@@ -97,13 +111,18 @@ async fn handle(
     };
     metrics::webhook_accepted(meta.topic.metric_label(), route_label);
     tracing::debug!(route = route_label, entity = %meta.entity, "Webhook queued.");
-    Ok(Json(serde_json::json!({ "status": "queued", "route": route_label })))
+    Ok(Json(
+        serde_json::json!({ "status": "queued", "route": route_label }),
+    ))
 }
 
 /// Shopify always sends `application/json`; anything else is not a
 /// webhook we can verify and parse.
 fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
-    let value = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let value = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let mime = value.split(';').next().unwrap_or("").trim();
     if mime.eq_ignore_ascii_case("application/json") {
         Ok(())
@@ -114,7 +133,12 @@ fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
 
 /// Reads the whole body, refusing it early when `Content-Length` already
 /// exceeds the limit, and giving up on senders slower than `timeout_ms`.
-async fn read_body(headers: &HeaderMap, body: Body, limit: usize, timeout_ms: u64) -> Result<Bytes, ApiError> {
+async fn read_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+    timeout_ms: u64,
+) -> Result<Bytes, ApiError> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -126,7 +150,9 @@ async fn read_body(headers: &HeaderMap, body: Body, limit: usize, timeout_ms: u6
     match tokio::time::timeout(Duration::from_millis(timeout_ms), collect).await {
         Err(_) => Err(ApiError::BodyTimeout(timeout_ms)),
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
-        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => Err(ApiError::TooLarge { limit }),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            Err(ApiError::TooLarge { limit })
+        }
         Ok(Err(_)) => Err(ApiError::BodyRead),
     }
 }

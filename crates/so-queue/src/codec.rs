@@ -80,9 +80,12 @@ fn time(props: &BasicProperties, key: &'static str) -> Result<Option<DateTime<Ut
 
 /// Rebuilds the metadata of a queued event.
 pub fn decode(props: &BasicProperties) -> Result<EventMeta, Error> {
-    let id = props.message_id().as_ref().map(ShortString::as_str).unwrap_or_default();
-    let webhook_id =
-        WebhookId::parse(id).map_err(|e| Error::Codec(format!("message_id {e}")))?;
+    let id = props
+        .message_id()
+        .as_ref()
+        .map(ShortString::as_str)
+        .unwrap_or_default();
+    let webhook_id = WebhookId::parse(id).map_err(|e| Error::Codec(format!("message_id {e}")))?;
     let topic = TopicName::parse(required(props, TOPIC)?)
         .map_err(|e| Error::Codec(format!("header `{TOPIC}` {e}")))?;
     let shop = ShopDomain::parse(required(props, SHOP)?)

@@ -43,7 +43,10 @@ impl Link {
 
     /// A fresh channel for callers that need their own (consumers, stats).
     pub async fn channel(&self) -> Result<Channel, Error> {
-        self.connection.create_channel().await.map_err(Error::amqp("channel.open"))
+        self.connection
+            .create_channel()
+            .await
+            .map_err(Error::amqp("channel.open"))
     }
 }
 
@@ -67,11 +70,19 @@ pub struct Broker {
 impl Broker {
     /// Starts the supervisor. It runs until `shutdown` is cancelled.
     pub fn start(settings: AmqpSettings, shutdown: CancellationToken) -> Broker {
-        let names = Names::new(&settings.prefix, settings.partitions, &settings.retry_tiers_secs);
+        let names = Names::new(
+            &settings.prefix,
+            settings.partitions,
+            &settings.retry_tiers_secs,
+        );
         let settings = Arc::new(settings);
         let (tx, rx) = watch::channel(LinkState::Connecting);
         tokio::spawn(supervise(settings.clone(), names.clone(), tx, shutdown));
-        Broker { state: rx, settings, names }
+        Broker {
+            state: rx,
+            settings,
+            names,
+        }
     }
 
     pub fn names(&self) -> &Names {
@@ -175,12 +186,18 @@ async fn connect(settings: &AmqpSettings, names: &Names) -> Result<(Link, Events
         .await
         .map_err(Error::amqp("connection.open"))?;
     let events = connection.events_listener().boxed();
-    let setup = connection.create_channel().await.map_err(Error::amqp("channel.open"))?;
+    let setup = connection
+        .create_channel()
+        .await
+        .map_err(Error::amqp("channel.open"))?;
     topology::declare(&setup, settings, names).await?;
     let _closed = setup.close(200, "topology declared".into()).await;
     let mut publish_channels = Vec::with_capacity(usize::from(settings.publisher_channels));
     for _ in 0..settings.publisher_channels {
-        let ch = connection.create_channel().await.map_err(Error::amqp("channel.open"))?;
+        let ch = connection
+            .create_channel()
+            .await
+            .map_err(Error::amqp("channel.open"))?;
         ch.confirm_select(ConfirmSelectOptions::default())
             .await
             .map_err(Error::amqp("confirm.select"))?;

@@ -100,9 +100,14 @@ impl Names {
 
     /// Every queue with its role, in a stable order.
     pub fn all_queues(&self) -> Vec<(String, QueueRole)> {
-        let mut out: Vec<_> =
-            (0..self.partitions).map(|p| (self.work_queue(p), QueueRole::Work)).collect();
-        out.extend(self.retry_tiers_secs.iter().map(|d| (self.retry_queue(*d), QueueRole::Retry)));
+        let mut out: Vec<_> = (0..self.partitions)
+            .map(|p| (self.work_queue(p), QueueRole::Work))
+            .collect();
+        out.extend(
+            self.retry_tiers_secs
+                .iter()
+                .map(|d| (self.retry_queue(*d), QueueRole::Retry)),
+        );
         out.push((self.parked_queue(), QueueRole::Parked));
         out.push((self.unrouted_queue(), QueueRole::Unrouted));
         out.push((self.dead_letter_queue(), QueueRole::DeadLetter));

@@ -51,7 +51,8 @@ impl Publisher {
                 codec::encode(meta, &[(codec::PARK_REASON, reason)]),
             ),
         };
-        self.publish(&names.ingest_exchange(), &key, body, props).await
+        self.publish(&names.ingest_exchange(), &key, body, props)
+            .await
     }
 
     /// Publishes `body` and waits at most the configured confirm timeout for
@@ -74,7 +75,10 @@ impl Publisher {
         // `mandatory`: an unroutable message is returned instead of silently
         // dropped (the alternate exchange catches it first; this is the
         // backstop if the topology was changed under us).
-        let options = BasicPublishOptions { mandatory: true, immediate: false };
+        let options = BasicPublishOptions {
+            mandatory: true,
+            immediate: false,
+        };
         let confirmed = async {
             let pending = channel
                 .basic_publish(exchange.into(), routing_key.into(), options, body, props)

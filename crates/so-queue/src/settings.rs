@@ -69,9 +69,15 @@ impl AmqpSettings {
         }
         let prefix_ok = !self.prefix.is_empty()
             && self.prefix.len() <= 64
-            && self.prefix.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+            && self
+                .prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
         if !prefix_ok {
-            out.push("amqp.prefix must be 1-64 characters of letters, digits, '-', '_' or '.'".to_owned());
+            out.push(
+                "amqp.prefix must be 1-64 characters of letters, digits, '-', '_' or '.'"
+                    .to_owned(),
+            );
         }
         if !(1..=256).contains(&self.partitions) {
             out.push("amqp.partitions must be 1..=256".to_owned());
@@ -125,13 +131,20 @@ mod tests {
     fn heartbeat_is_appended_once() {
         let s = AmqpSettings::default();
         assert!(s.connect_uri().ends_with("/%2f?heartbeat=10"));
-        let s = AmqpSettings { url: "amqp://h/%2f?heartbeat=3".into(), ..AmqpSettings::default() };
+        let s = AmqpSettings {
+            url: "amqp://h/%2f?heartbeat=3".into(),
+            ..AmqpSettings::default()
+        };
         assert_eq!(s.connect_uri(), "amqp://h/%2f?heartbeat=3");
     }
 
     #[test]
     fn problems_name_the_key() {
-        let s = AmqpSettings { partitions: 0, prefix: "a b".into(), ..AmqpSettings::default() };
+        let s = AmqpSettings {
+            partitions: 0,
+            prefix: "a b".into(),
+            ..AmqpSettings::default()
+        };
         let p = s.problems().join("\n");
         assert!(p.contains("amqp.partitions"));
         assert!(p.contains("amqp.prefix"));

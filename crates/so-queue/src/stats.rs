@@ -37,8 +37,14 @@ pub async fn queue_stats(broker: &Broker) -> Result<Vec<QueueStat>, Error> {
             oldest_message_age_secs: None,
             error,
         };
-        let passive = QueueDeclareOptions { passive: true, ..QueueDeclareOptions::default() };
-        match channel.queue_declare(queue.as_str().into(), passive, FieldTable::default()).await {
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..QueueDeclareOptions::default()
+        };
+        match channel
+            .queue_declare(queue.as_str().into(), passive, FieldTable::default())
+            .await
+        {
             Ok(q) => out.push(stat(q.message_count(), q.consumer_count(), None)),
             Err(e) => {
                 out.push(stat(0, 0, Some(e.to_string())));

@@ -44,9 +44,19 @@ fn quorum(extra: &[(&str, AMQPValue)]) -> FieldTable {
     t
 }
 
-async fn exchange(ch: &Channel, name: &str, kind: ExchangeKind, args: FieldTable) -> Result<(), Error> {
-    let opts = ExchangeDeclareOptions { durable: true, ..ExchangeDeclareOptions::default() };
-    ch.exchange_declare(name.into(), kind, opts, args).await.map_err(Error::amqp("exchange.declare"))
+async fn exchange(
+    ch: &Channel,
+    name: &str,
+    kind: ExchangeKind,
+    args: FieldTable,
+) -> Result<(), Error> {
+    let opts = ExchangeDeclareOptions {
+        durable: true,
+        ..ExchangeDeclareOptions::default()
+    };
+    ch.exchange_declare(name.into(), kind, opts, args)
+        .await
+        .map_err(Error::amqp("exchange.declare"))
 }
 
 async fn queue(ch: &Channel, name: &str, args: FieldTable) -> Result<(), Error> {
@@ -56,10 +66,22 @@ async fn queue(ch: &Channel, name: &str, args: FieldTable) -> Result<(), Error> 
         .map_err(Error::amqp("queue.declare"))
 }
 
-async fn bind(ch: &Channel, queue: &str, exchange: &str, key: &str, args: FieldTable) -> Result<(), Error> {
-    ch.queue_bind(queue.into(), exchange.into(), key.into(), QueueBindOptions::default(), args)
-        .await
-        .map_err(Error::amqp("queue.bind"))
+async fn bind(
+    ch: &Channel,
+    queue: &str,
+    exchange: &str,
+    key: &str,
+    args: FieldTable,
+) -> Result<(), Error> {
+    ch.queue_bind(
+        queue.into(),
+        exchange.into(),
+        key.into(),
+        QueueBindOptions::default(),
+        args,
+    )
+    .await
+    .map_err(Error::amqp("queue.bind"))
 }
 
 /// Declares exchanges, queues and bindings for `settings`.
@@ -73,11 +95,23 @@ pub async fn declare(ch: &Channel, settings: &AmqpSettings, names: &Names) -> Re
     let unrouted = names.unrouted_exchange();
     exchange(ch, &unrouted, ExchangeKind::Fanout, FieldTable::default()).await?;
     queue(ch, &names.unrouted_queue(), quorum(&[])).await?;
-    bind(ch, &names.unrouted_queue(), &unrouted, "", FieldTable::default()).await?;
+    bind(
+        ch,
+        &names.unrouted_queue(),
+        &unrouted,
+        "",
+        FieldTable::default(),
+    )
+    .await?;
 
     let ingest = names.ingest_exchange();
-    exchange(ch, &ingest, ExchangeKind::Direct, table(&[("alternate-exchange", str_arg(&unrouted))]))
-        .await?;
+    exchange(
+        ch,
+        &ingest,
+        ExchangeKind::Direct,
+        table(&[("alternate-exchange", str_arg(&unrouted))]),
+    )
+    .await?;
 
     // At-least-once dead-lettering needs reject-publish overflow; a full
     // queue then nacks publishes, which the ingress answers with 503.
@@ -86,7 +120,10 @@ pub async fn declare(ch: &Channel, settings: &AmqpSettings, names: &Names) -> Re
             ("x-dead-letter-exchange", str_arg(&dead)),
             ("x-dead-letter-strategy", str_arg("at-least-once")),
             ("x-overflow", str_arg("reject-publish")),
-            ("x-max-length", int_arg(i64::from(settings.max_queue_length))),
+            (
+                "x-max-length",
+                int_arg(i64::from(settings.max_queue_length)),
+            ),
         ];
         base.extend(extra.iter().cloned());
         quorum(&base)
@@ -97,15 +134,32 @@ pub async fn declare(ch: &Channel, settings: &AmqpSettings, names: &Names) -> Re
         let args = guarded(&[
             // One active consumer per partition keeps one entity's events in order.
             ("x-single-active-consumer", AMQPValue::Boolean(true)),
-            ("x-delivery-limit", int_arg(i64::from(settings.delivery_limit))),
+            (
+                "x-delivery-limit",
+                int_arg(i64::from(settings.delivery_limit)),
+            ),
         ]);
         queue(ch, &q, args).await?;
-        bind(ch, &q, &ingest, &names.work_routing_key(p), FieldTable::default()).await?;
+        bind(
+            ch,
+            &q,
+            &ingest,
+            &names.work_routing_key(p),
+            FieldTable::default(),
+        )
+        .await?;
     }
 
     let parked = names.parked_queue();
     queue(ch, &parked, guarded(&[])).await?;
-    bind(ch, &parked, &ingest, names.parked_routing_key(), FieldTable::default()).await?;
+    bind(
+        ch,
+        &parked,
+        &ingest,
+        names.parked_routing_key(),
+        FieldTable::default(),
+    )
+    .await?;
 
     let retry = names.retry_exchange();
     exchange(ch, &retry, ExchangeKind::Headers, FieldTable::default()).await?;
@@ -123,7 +177,10 @@ pub async fn declare(ch: &Channel, settings: &AmqpSettings, names: &Names) -> Re
         ]);
         queue(ch, &q, args).await?;
         let tier = i64::try_from(*secs).unwrap_or(i64::MAX);
-        let match_args = table(&[("x-match", str_arg("all")), (RETRY_TIER_HEADER, int_arg(tier))]);
+        let match_args = table(&[
+            ("x-match", str_arg("all")),
+            (RETRY_TIER_HEADER, int_arg(tier)),
+        ]);
         bind(ch, &q, &retry, "", match_args).await?;
     }
     Ok(())

@@ -10,15 +10,15 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
 
+use figment::Figment;
 use figment::providers::{Format, Serialized, Toml};
 use figment::value::Value;
-use figment::Figment;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use so_domain::ShopDomain;
 use so_queue::AmqpSettings;
 
-use crate::secrets::{optional_secret, SecretList};
+use crate::secrets::{SecretList, optional_secret};
 
 /// Prefix of the environment variables that override configuration.
 pub const ENV_PREFIX: &str = "SO_";
@@ -50,7 +50,9 @@ pub struct DatabaseSettings {
 
 impl Default for DatabaseSettings {
     fn default() -> Self {
-        DatabaseSettings { url: SecretString::from("sqlite://data/shopify-ometria.db?mode=rwc") }
+        DatabaseSettings {
+            url: SecretString::from("sqlite://data/shopify-ometria.db?mode=rwc"),
+        }
     }
 }
 
@@ -128,7 +130,11 @@ pub struct ShopSettings {
 
 impl Default for ShopSettings {
     fn default() -> Self {
-        ShopSettings { webhook_secrets: SecretList::default(), namespace: String::new(), enabled: true }
+        ShopSettings {
+            webhook_secrets: SecretList::default(),
+            namespace: String::new(),
+            enabled: true,
+        }
     }
 }
 
@@ -145,7 +151,10 @@ pub struct OmetriaSettings {
 
 impl Default for OmetriaSettings {
     fn default() -> Self {
-        OmetriaSettings { api_url: "https://api.ometria.com".to_owned(), api_key: None }
+        OmetriaSettings {
+            api_url: "https://api.ometria.com".to_owned(),
+            api_key: None,
+        }
     }
 }
 
@@ -161,7 +170,10 @@ pub struct LogSettings {
 
 impl Default for LogSettings {
     fn default() -> Self {
-        LogSettings { filter: "info".to_owned(), format: LogFormat::Text }
+        LogSettings {
+            filter: "info".to_owned(),
+            format: LogFormat::Text,
+        }
     }
 }
 
@@ -199,21 +211,34 @@ impl Config {
     {
         let mut figment = Figment::new();
         if let Some(path) = file {
-            let text = std::fs::read_to_string(path)
-                .map_err(|source| ConfigError::File { path: path.display().to_string(), source })?;
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::File {
+                path: path.display().to_string(),
+                source,
+            })?;
             figment = figment.merge(Toml::string(&text));
         }
         for (key, value) in env {
-            let Some(rest) = key.as_ref().strip_prefix(ENV_PREFIX) else { continue };
+            let Some(rest) = key.as_ref().strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
             let path = rest.to_ascii_lowercase().replace("__", ".");
             // Same scalar syntax as figment's Env provider (numbers, bools,
             // quoted strings); anything else stays a string.
-            let parsed: Value = value.as_ref().parse().unwrap_or_else(|_| Value::from(value.as_ref()));
+            let parsed: Value = value
+                .as_ref()
+                .parse()
+                .unwrap_or_else(|_| Value::from(value.as_ref()));
             figment = figment.merge(Serialized::default(&path, parsed));
         }
-        let config: Config = figment.extract().map_err(|e| ConfigError::Parse(describe(e)))?;
+        let config: Config = figment
+            .extract()
+            .map_err(|e| ConfigError::Parse(describe(e)))?;
         let problems = config.problems();
-        if problems.is_empty() { Ok(config) } else { Err(ConfigError::Invalid(problems)) }
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError::Invalid(problems))
+        }
     }
 
     /// Every invalid value, each message naming its key.
@@ -231,24 +256,39 @@ impl Config {
         if self.ops.queue_poll_secs == 0 {
             out.push("ops.queue_poll_secs must be at least 1".to_owned());
         }
-        if let Some(token) = &self.ops.admin_token {
-            if token.expose_secret().len() < 16 {
-                out.push("ops.admin_token must be at least 16 characters".to_owned());
-            }
+        if self
+            .ops
+            .admin_token
+            .as_ref()
+            .is_some_and(|t| t.expose_secret().len() < 16)
+        {
+            out.push("ops.admin_token must be at least 16 characters".to_owned());
         }
         let db = self.database.url.expose_secret();
-        if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
-            out.push("database.url must start with sqlite:, postgres:// or postgresql://".to_owned());
+        if !(db.starts_with("sqlite:")
+            || db.starts_with("postgres://")
+            || db.starts_with("postgresql://"))
+        {
+            out.push(
+                "database.url must start with sqlite:, postgres:// or postgresql://".to_owned(),
+            );
         }
-        if !(self.ometria.api_url.starts_with("http://") || self.ometria.api_url.starts_with("https://")) {
+        if !(self.ometria.api_url.starts_with("http://")
+            || self.ometria.api_url.starts_with("https://"))
+        {
             out.push("ometria.api_url must be an http(s) URL".to_owned());
         }
         for (domain, shop) in &self.shops {
             if ShopDomain::parse(domain).is_err() {
-                out.push(format!("shops.\"{domain}\" is not a <name>.myshopify.com domain"));
+                out.push(format!(
+                    "shops.\"{domain}\" is not a <name>.myshopify.com domain"
+                ));
             }
             let ns_ok = shop.namespace.len() <= 16
-                && shop.namespace.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'-' | b'_'));
+                && shop
+                    .namespace
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'-' | b'_'));
             if !ns_ok {
                 out.push(format!(
                     "shops.\"{domain}\".namespace must be at most 16 letters, digits, ':', '-' or '_'"
@@ -283,7 +323,11 @@ impl Config {
             global
         } else {
             let own = self.shops.get(shop.as_str())?;
-            if own.webhook_secrets.is_empty() { global } else { own.webhook_secrets.as_slice() }
+            if own.webhook_secrets.is_empty() {
+                global
+            } else {
+                own.webhook_secrets.as_slice()
+            }
         };
         (!secrets.is_empty()).then_some(secrets)
     }
@@ -294,7 +338,11 @@ fn describe(e: figment::Error) -> String {
     e.into_iter()
         .map(|e| {
             let key = e.path.join(".");
-            if key.is_empty() { e.kind.to_string() } else { format!("{key}: {}", e.kind) }
+            if key.is_empty() {
+                e.kind.to_string()
+            } else {
+                format!("{key}: {}", e.kind)
+            }
         })
         .collect::<Vec<_>>()
         .join("; ")
@@ -309,7 +357,10 @@ mod tests {
     #[test]
     fn defaults_load_and_match_the_documented_interface() {
         let c = Config::load(None, NO_ENV).unwrap();
-        assert_eq!(c.amqp.url.expose_secret(), "amqp://guest:guest@127.0.0.1:5672/%2f");
+        assert_eq!(
+            c.amqp.url.expose_secret(),
+            "amqp://guest:guest@127.0.0.1:5672/%2f"
+        );
         assert_eq!(c.amqp.prefix, "so");
         assert_eq!(c.ingress.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.ops.listen.to_string(), "127.0.0.1:9090");
@@ -336,7 +387,9 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_errors_naming_the_key() {
-        let err = Config::load(None, [("SO_AMQP__PREFX", "x")]).unwrap_err().to_string();
+        let err = Config::load(None, [("SO_AMQP__PREFX", "x")])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("prefx"), "{err}");
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");
@@ -347,9 +400,13 @@ mod tests {
 
     #[test]
     fn invalid_values_name_the_key() {
-        let err = Config::load(None, [("SO_INGRESS__MAX_BODY_BYTES", "10")]).unwrap_err().to_string();
+        let err = Config::load(None, [("SO_INGRESS__MAX_BODY_BYTES", "10")])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("ingress.max_body_bytes"), "{err}");
-        let err = Config::load(None, [("SO_INGRESS__LISTEN", "nope")]).unwrap_err().to_string();
+        let err = Config::load(None, [("SO_INGRESS__LISTEN", "nope")])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("ingress.listen"), "{err}");
     }
 
@@ -375,7 +432,10 @@ enabled = false
         let de = ShopDomain::parse("de.myshopify.com").unwrap();
         let other = ShopDomain::parse("other.myshopify.com").unwrap();
         assert_eq!(c.secrets_for(&uk).unwrap().len(), 2);
-        assert_eq!(c.secrets_for(&de).unwrap()[0].expose_secret(), "global-secret");
+        assert_eq!(
+            c.secrets_for(&de).unwrap()[0].expose_secret(),
+            "global-secret"
+        );
         assert!(c.secrets_for(&other).is_none());
         assert!(!c.shops["de.myshopify.com"].enabled);
         assert_eq!(c.shops["uk.myshopify.com"].namespace, "uk:");
@@ -384,9 +444,15 @@ enabled = false
     #[test]
     fn without_a_shop_table_every_shop_uses_the_global_secrets() {
         let c = Config::load(None, [("SO_SHOPIFY__WEBHOOK_SECRETS", "s")]).unwrap();
-        assert!(c.secrets_for(&ShopDomain::parse("any.myshopify.com").unwrap()).is_some());
+        assert!(
+            c.secrets_for(&ShopDomain::parse("any.myshopify.com").unwrap())
+                .is_some()
+        );
         let c = Config::load(None, NO_ENV).unwrap();
-        assert!(c.secrets_for(&ShopDomain::parse("any.myshopify.com").unwrap()).is_none());
+        assert!(
+            c.secrets_for(&ShopDomain::parse("any.myshopify.com").unwrap())
+                .is_none()
+        );
     }
 }
 
@@ -404,7 +470,10 @@ pub fn masked_view(config: &Config) -> serde_json::Value {
             } else {
                 json!(s.webhook_secrets.masked())
             };
-            (domain.clone(), json!({"webhook_secrets": secrets, "namespace": s.namespace, "enabled": s.enabled}))
+            (
+                domain.clone(),
+                json!({"webhook_secrets": secrets, "namespace": s.namespace, "enabled": s.enabled}),
+            )
         })
         .collect();
     let a = &config.amqp;
@@ -446,8 +515,12 @@ pub fn masked_view(config: &Config) -> serde_json::Value {
 
 /// `scheme://user:****@host/...`: the password never leaves the process.
 pub fn mask_url_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let (authority, path) = rest.split_once('/').map_or((rest, None), |(a, p)| (a, Some(p)));
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest
+        .split_once('/')
+        .map_or((rest, None), |(a, p)| (a, Some(p)));
     let masked_authority = match authority.rsplit_once('@') {
         Some((userinfo, host)) => {
             let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
@@ -467,13 +540,22 @@ mod masking_tests {
 
     #[test]
     fn url_passwords_are_masked() {
-        assert_eq!(mask_url_password("amqp://guest:guest@127.0.0.1:5672/%2f"), "amqp://guest:****@127.0.0.1:5672/%2f");
-        assert_eq!(mask_url_password("sqlite://data/x.db?mode=rwc"), "sqlite://data/x.db?mode=rwc");
+        assert_eq!(
+            mask_url_password("amqp://guest:guest@127.0.0.1:5672/%2f"),
+            "amqp://guest:****@127.0.0.1:5672/%2f"
+        );
+        assert_eq!(
+            mask_url_password("sqlite://data/x.db?mode=rwc"),
+            "sqlite://data/x.db?mode=rwc"
+        );
     }
 
     #[test]
     fn masked_view_contains_no_secret() {
-        let env = [("SO_SHOPIFY__WEBHOOK_SECRETS", "supersecretvalue123"), ("SO_OMETRIA__API_KEY", "ometria-key-abcdef")];
+        let env = [
+            ("SO_SHOPIFY__WEBHOOK_SECRETS", "supersecretvalue123"),
+            ("SO_OMETRIA__API_KEY", "ometria-key-abcdef"),
+        ];
         let c = Config::load(None, env).unwrap();
         let text = masked_view(&c).to_string();
         assert!(!text.contains("supersecretvalue"));

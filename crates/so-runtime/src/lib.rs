@@ -8,4 +8,4 @@ pub mod shutdown;
 pub mod telemetry;
 
 pub use config::{Config, ConfigError, ShopSettings};
-pub use shutdown::{shutdown_on_signal, Shutdown};
+pub use shutdown::{Shutdown, shutdown_on_signal};

@@ -18,8 +18,9 @@ pub const BROKER_UP: &str = "so_broker_up";
 pub const QUEUE_MESSAGES: &str = "so_queue_messages";
 pub const QUEUE_CONSUMERS: &str = "so_queue_consumers";
 
-const LATENCY_BUCKETS: &[f64] =
-    &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -72,6 +73,8 @@ pub fn broker_up(up: bool) {
 }
 
 pub fn queue_depth(queue: &str, role: &'static str, messages: u32, consumers: u32) {
-    metrics::gauge!(QUEUE_MESSAGES, "queue" => queue.to_owned(), "role" => role).set(f64::from(messages));
-    metrics::gauge!(QUEUE_CONSUMERS, "queue" => queue.to_owned(), "role" => role).set(f64::from(consumers));
+    metrics::gauge!(QUEUE_MESSAGES, "queue" => queue.to_owned(), "role" => role)
+        .set(f64::from(messages));
+    metrics::gauge!(QUEUE_CONSUMERS, "queue" => queue.to_owned(), "role" => role)
+        .set(f64::from(consumers));
 }

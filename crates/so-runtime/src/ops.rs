@@ -38,7 +38,10 @@ impl OpsServer {
         checks: Vec<(&'static str, ReadinessCheck)>,
         extra: Router,
     ) -> std::io::Result<OpsServer> {
-        let state = OpsState { prometheus: metrics::install(), checks: Arc::new(checks) };
+        let state = OpsState {
+            prometheus: metrics::install(),
+            checks: Arc::new(checks),
+        };
         let router = Router::new()
             .route("/metrics", get(render_metrics))
             .route("/healthz", get(|| async { (StatusCode::OK, "ok\n") }))
@@ -62,7 +65,10 @@ impl OpsServer {
 
 async fn render_metrics(State(s): State<OpsState>) -> impl IntoResponse {
     (
-        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
         s.prometheus.render(),
     )
 }
@@ -71,12 +77,19 @@ async fn readyz(State(s): State<OpsState>) -> impl IntoResponse {
     let failing: Vec<_> = s
         .checks
         .iter()
-        .filter_map(|(name, check)| check().err().map(|why| serde_json::json!({"check": name, "detail": why})))
+        .filter_map(|(name, check)| {
+            check()
+                .err()
+                .map(|why| serde_json::json!({"check": name, "detail": why}))
+        })
         .collect();
     if failing.is_empty() {
         (StatusCode::OK, Json(serde_json::json!({"status": "ready"})))
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "not_ready", "failing": failing})))
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "not_ready", "failing": failing})),
+        )
     }
 }
 
@@ -86,7 +99,9 @@ pub fn broker_check(broker: Broker) -> (&'static str, ReadinessCheck) {
         let up = broker.is_ready();
         metrics::broker_up(up);
         match broker.link() {
-            Some(link) if link.is_blocked() => Err("RabbitMQ is blocking publishers (resource alarm)".to_owned()),
+            Some(link) if link.is_blocked() => {
+                Err("RabbitMQ is blocking publishers (resource alarm)".to_owned())
+            }
             Some(_) => Ok(()),
             None => Err("RabbitMQ is unreachable".to_owned()),
         }

@@ -26,11 +26,17 @@ pub struct HeaderError {
 
 impl HeaderError {
     fn missing(name: &'static str) -> HeaderError {
-        HeaderError { header: canonical(name), problem: "is missing".to_owned() }
+        HeaderError {
+            header: canonical(name),
+            problem: "is missing".to_owned(),
+        }
     }
 
     fn invalid(name: &'static str, why: impl std::fmt::Display) -> HeaderError {
-        HeaderError { header: canonical(name), problem: why.to_string() }
+        HeaderError {
+            header: canonical(name),
+            problem: why.to_string(),
+        }
     }
 }
 
@@ -72,12 +78,20 @@ impl<'a> ShopifyHeaders<'a> {
     /// ASCII, or a header sent twice, is an error rather than a guess.
     fn get(&self, name: &'static str) -> Result<Option<&'a str>, HeaderError> {
         let prefixed = format!("x-{name}");
-        let mut values = self.map.get_all(prefixed.as_str()).iter().chain(self.map.get_all(name).iter());
-        let Some(first) = values.next() else { return Ok(None) };
+        let mut values = self
+            .map
+            .get_all(prefixed.as_str())
+            .iter()
+            .chain(self.map.get_all(name).iter());
+        let Some(first) = values.next() else {
+            return Ok(None);
+        };
         if values.next().is_some() {
             return Err(HeaderError::invalid(name, "is sent more than once"));
         }
-        let text = first.to_str().map_err(|_| HeaderError::invalid(name, "is not visible ASCII"))?;
+        let text = first
+            .to_str()
+            .map_err(|_| HeaderError::invalid(name, "is not visible ASCII"))?;
         Ok(Some(text))
     }
 
@@ -128,12 +142,20 @@ impl<'a> ShopifyHeaders<'a> {
         let triggered_at = match self.get(names::TRIGGERED_AT)? {
             Some(v) => Some(
                 DateTime::parse_from_rfc3339(v.trim())
-                    .map_err(|_| HeaderError::invalid(names::TRIGGERED_AT, "must be an RFC 3339 timestamp"))?
+                    .map_err(|_| {
+                        HeaderError::invalid(names::TRIGGERED_AT, "must be an RFC 3339 timestamp")
+                    })?
                     .with_timezone(&Utc),
             ),
             None => None,
         };
-        Ok(WebhookHeaders { topic, api_version, webhook_id, event_id, triggered_at })
+        Ok(WebhookHeaders {
+            topic,
+            api_version,
+            webhook_id,
+            event_id,
+            triggered_at,
+        })
     }
 }
 
@@ -162,8 +184,10 @@ mod tests {
     fn reads_prefixed_and_unprefixed_headers() {
         let m = map(FULL);
         assert!(ShopifyHeaders::new(&m).validate().is_ok());
-        let unprefixed: Vec<_> =
-            FULL.iter().map(|(k, v)| (k.strip_prefix("x-").unwrap(), *v)).collect();
+        let unprefixed: Vec<_> = FULL
+            .iter()
+            .map(|(k, v)| (k.strip_prefix("x-").unwrap(), *v))
+            .collect();
         let m = map(&unprefixed);
         let h = ShopifyHeaders::new(&m);
         assert_eq!(h.shop_domain().unwrap().as_str(), "a.myshopify.com");
@@ -182,11 +206,20 @@ mod tests {
     fn refuses_duplicate_and_malformed_values() {
         let mut pairs = FULL.to_vec();
         pairs.push(("shopify-topic", "orders/updated"));
-        assert_eq!(ShopifyHeaders::new(&map(&pairs)).validate().unwrap_err().header, "X-Shopify-Topic");
+        assert_eq!(
+            ShopifyHeaders::new(&map(&pairs))
+                .validate()
+                .unwrap_err()
+                .header,
+            "X-Shopify-Topic"
+        );
         let mut pairs = FULL.to_vec();
         pairs[4] = ("x-shopify-triggered-at", "yesterday");
         assert_eq!(
-            ShopifyHeaders::new(&map(&pairs)).validate().unwrap_err().header,
+            ShopifyHeaders::new(&map(&pairs))
+                .validate()
+                .unwrap_err()
+                .header,
             "X-Shopify-Triggered-At"
         );
     }

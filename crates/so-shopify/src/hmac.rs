@@ -35,17 +35,27 @@ fn mac(key: &[u8], body: &[u8]) -> HmacSha256 {
 /// Verifies `header` (base64) against every secret. All secrets are tried,
 /// each with a constant-time comparison, so timing reveals neither which
 /// secret matched nor how much of the digest did.
-pub fn verify(secrets: &[SecretString], body: &[u8], header: Option<&str>) -> Result<(), HmacError> {
+pub fn verify(
+    secrets: &[SecretString],
+    body: &[u8],
+    header: Option<&str>,
+) -> Result<(), HmacError> {
     let header = header.ok_or(HmacError::Missing)?.trim();
     let expected = STANDARD.decode(header).map_err(|_| HmacError::Malformed)?;
     if expected.len() != 32 {
         return Err(HmacError::Malformed);
     }
     let matched = secrets.iter().fold(false, |found, secret| {
-        let ok = mac(secret.expose_secret().as_bytes(), body).verify_slice(&expected).is_ok();
+        let ok = mac(secret.expose_secret().as_bytes(), body)
+            .verify_slice(&expected)
+            .is_ok();
         found | ok
     });
-    if matched { Ok(()) } else { Err(HmacError::Mismatch) }
+    if matched {
+        Ok(())
+    } else {
+        Err(HmacError::Mismatch)
+    }
 }
 
 #[cfg(test)]
@@ -56,8 +66,18 @@ mod tests {
     fn official_shopify_vector() {
         let secrets = [SecretString::from("test_secret_key")];
         let body = br#"{"foo": "bar"}"#;
-        assert_eq!(sign("test_secret_key", body), "B23tXN681gZ0qIWNRrgtzBE9XSDo5yaUu6wfmhu3a7g=");
-        assert_eq!(verify(&secrets, body, Some("B23tXN681gZ0qIWNRrgtzBE9XSDo5yaUu6wfmhu3a7g=")), Ok(()));
+        assert_eq!(
+            sign("test_secret_key", body),
+            "B23tXN681gZ0qIWNRrgtzBE9XSDo5yaUu6wfmhu3a7g="
+        );
+        assert_eq!(
+            verify(
+                &secrets,
+                body,
+                Some("B23tXN681gZ0qIWNRrgtzBE9XSDo5yaUu6wfmhu3a7g=")
+            ),
+            Ok(())
+        );
     }
 
     #[test]
@@ -65,19 +85,31 @@ mod tests {
         let secrets = [SecretString::from("old"), SecretString::from("new")];
         assert_eq!(verify(&secrets, b"{}", Some(&sign("old", b"{}"))), Ok(()));
         assert_eq!(verify(&secrets, b"{}", Some(&sign("new", b"{}"))), Ok(()));
-        assert_eq!(verify(&secrets, b"{}", Some(&sign("other", b"{}"))), Err(HmacError::Mismatch));
+        assert_eq!(
+            verify(&secrets, b"{}", Some(&sign("other", b"{}"))),
+            Err(HmacError::Mismatch)
+        );
     }
 
     #[test]
     fn malformed_and_missing_headers() {
         let secrets = [SecretString::from("k")];
         assert_eq!(verify(&secrets, b"{}", None), Err(HmacError::Missing));
-        assert_eq!(verify(&secrets, b"{}", Some("not base64!")), Err(HmacError::Malformed));
-        assert_eq!(verify(&secrets, b"{}", Some("AAAA")), Err(HmacError::Malformed));
+        assert_eq!(
+            verify(&secrets, b"{}", Some("not base64!")),
+            Err(HmacError::Malformed)
+        );
+        assert_eq!(
+            verify(&secrets, b"{}", Some("AAAA")),
+            Err(HmacError::Malformed)
+        );
     }
 
     #[test]
     fn no_secret_never_verifies() {
-        assert_eq!(verify(&[], b"{}", Some(&sign("k", b"{}"))), Err(HmacError::Mismatch));
+        assert_eq!(
+            verify(&[], b"{}", Some(&sign("k", b"{}"))),
+            Err(HmacError::Mismatch)
+        );
     }
 }

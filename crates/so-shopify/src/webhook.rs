@@ -25,7 +25,11 @@ pub struct RawWebhook<State> {
 
 impl RawWebhook<Unverified> {
     pub fn new(shop: ShopDomain, body: Bytes) -> Self {
-        RawWebhook { shop, body, _state: PhantomData }
+        RawWebhook {
+            shop,
+            body,
+            _state: PhantomData,
+        }
     }
 
     /// Checks the signature against the shop's secrets.
@@ -35,7 +39,11 @@ impl RawWebhook<Unverified> {
         signature: Option<&str>,
     ) -> Result<RawWebhook<Verified>, HmacError> {
         crate::hmac::verify(secrets, &self.body, signature)?;
-        Ok(RawWebhook { shop: self.shop, body: self.body, _state: PhantomData })
+        Ok(RawWebhook {
+            shop: self.shop,
+            body: self.body,
+            _state: PhantomData,
+        })
     }
 }
 

@@ -87,7 +87,8 @@ impl TestApp {
             std::fs::write(&path, text).expect("writing test config");
             path
         });
-        let config = Arc::new(Config::load(file.as_deref(), env).expect("test configuration is valid"));
+        let config =
+            Arc::new(Config::load(file.as_deref(), env).expect("test configuration is valid"));
         if let Some(path) = file {
             let _removed = std::fs::remove_file(path);
         }
@@ -95,16 +96,29 @@ impl TestApp {
         let shutdown = CancellationToken::new();
         let broker_stop = CancellationToken::new();
         let broker = Broker::start(config.amqp.clone(), broker_stop.clone());
-        broker.wait_connected(Duration::from_secs(20)).await.expect("the test broker is reachable");
-
-        let ops = OpsServer::bind(config.ops.listen, vec![ops::broker_check(broker.clone())], axum::Router::new())
+        broker
+            .wait_connected(Duration::from_secs(20))
             .await
-            .expect("ops listener binds");
+            .expect("the test broker is reachable");
+
+        let ops = OpsServer::bind(
+            config.ops.listen,
+            vec![ops::broker_check(broker.clone())],
+            axum::Router::new(),
+        )
+        .await
+        .expect("ops listener binds");
         let ops_address = format!("http://{}", ops.local_addr().expect("ops address"));
         tokio::spawn(ops.run_until_stopped(shutdown.clone()));
 
-        let listener = TcpListener::bind(config.ingress.listen).await.expect("ingress binds");
-        let app = so_ingress::Application::with_listener(config.clone(), Publisher::new(broker.clone()), listener);
+        let listener = TcpListener::bind(config.ingress.listen)
+            .await
+            .expect("ingress binds");
+        let app = so_ingress::Application::with_listener(
+            config.clone(),
+            Publisher::new(broker.clone()),
+            listener,
+        );
         let address = format!("http://{}", app.local_addr().expect("ingress address"));
         let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
 
@@ -136,7 +150,10 @@ impl TestApp {
     }
 
     pub async fn send_signed_with(&self, webhook: &Webhook, secret: &str) -> reqwest::Response {
-        let mut req = self.client.post(self.webhook_url()).body(webhook.body.clone());
+        let mut req = self
+            .client
+            .post(self.webhook_url())
+            .body(webhook.body.clone());
         for (k, v) in webhook.headers(secret) {
             req = req.header(k, v);
         }
@@ -145,18 +162,33 @@ impl TestApp {
 
     pub async fn metrics(&self) -> String {
         let url = format!("{}/metrics", self.ops_address);
-        self.client.get(url).send().await.expect("metrics answer").text().await.expect("metrics text")
+        self.client
+            .get(url)
+            .send()
+            .await
+            .expect("metrics answer")
+            .text()
+            .await
+            .expect("metrics text")
     }
 
     pub async fn readyz(&self) -> reqwest::StatusCode {
         let url = format!("{}/readyz", self.ops_address);
-        self.client.get(url).send().await.expect("readyz answers").status()
+        self.client
+            .get(url)
+            .send()
+            .await
+            .expect("readyz answers")
+            .status()
     }
 
     /// Every message currently queued in this app's topology (taken).
     pub async fn take_queued(&self) -> Vec<Message> {
         let probe = BrokerProbe::connect().await.expect("probe connects");
-        let all = probe.drain_all(self.names()).await.expect("draining queues");
+        let all = probe
+            .drain_all(self.names())
+            .await
+            .expect("draining queues");
         probe.close().await;
         all
     }
@@ -178,7 +210,11 @@ fn broker_socket(url: &str) -> SocketAddr {
     let after_scheme = url.split_once("://").map_or(url, |(_, r)| r);
     let authority = after_scheme.split('/').next().unwrap_or(after_scheme);
     let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host_port = if host_port.contains(':') { host_port.to_owned() } else { format!("{host_port}:5672") };
+    let host_port = if host_port.contains(':') {
+        host_port.to_owned()
+    } else {
+        format!("{host_port}:5672")
+    };
     std::net::ToSocketAddrs::to_socket_addrs(&host_port)
         .ok()
         .and_then(|mut a| a.next())

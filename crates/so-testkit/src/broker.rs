@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicQosOptions, ExchangeDeleteOptions, QueueDeclareOptions,
-    QueueDeleteOptions,
+    BasicAckOptions, BasicConsumeOptions, BasicQosOptions, ExchangeDeleteOptions,
+    QueueDeclareOptions, QueueDeleteOptions,
 };
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
@@ -14,7 +14,8 @@ use so_queue::Names;
 /// `SOTEST_AMQP_URL` or the machine's local broker. (Not `SO_*`: that
 /// prefix belongs to the service's configuration.)
 pub fn amqp_url() -> String {
-    std::env::var("SOTEST_AMQP_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
+    std::env::var("SOTEST_AMQP_URL")
+        .unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".to_owned())
 }
 
 /// A prefix no other test run uses.
@@ -50,15 +51,25 @@ impl BrokerProbe {
     pub async fn connect() -> anyhow::Result<BrokerProbe> {
         let connection = Connection::connect(&amqp_url(), ConnectionProperties::default()).await?;
         let channel = connection.create_channel().await?;
-        Ok(BrokerProbe { connection, channel })
+        Ok(BrokerProbe {
+            connection,
+            channel,
+        })
     }
 
     /// Takes (and acks) every message currently in `queue`. Work queues
     /// have a single active consumer, which rules out `basic.get`, so this
     /// counts the queue and consumes exactly that many.
     pub async fn drain(&self, queue: &str) -> anyhow::Result<Vec<Message>> {
-        let passive = QueueDeclareOptions { passive: true, ..QueueDeclareOptions::default() };
-        let count = self.channel.queue_declare(queue.into(), passive, FieldTable::default()).await?.message_count();
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..QueueDeclareOptions::default()
+        };
+        let count = self
+            .channel
+            .queue_declare(queue.into(), passive, FieldTable::default())
+            .await?
+            .message_count();
         let mut out = Vec::new();
         if count == 0 {
             return Ok(out);
@@ -66,7 +77,12 @@ impl BrokerProbe {
         let channel = self.connection.create_channel().await?;
         channel.basic_qos(200, BasicQosOptions::default()).await?;
         let mut consumer = channel
-            .basic_consume(queue.into(), "so-testkit-drain".into(), BasicConsumeOptions::default(), FieldTable::default())
+            .basic_consume(
+                queue.into(),
+                "so-testkit-drain".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
             .await?;
         while out.len() < count as usize {
             let next = tokio::time::timeout(Duration::from_secs(10), consumer.next()).await;
@@ -76,7 +92,11 @@ impl BrokerProbe {
                 Err(_) => anyhow::bail!("{queue}: got {} of {count} messages", out.len()),
             };
             delivery.ack(BasicAckOptions::default()).await?;
-            out.push(Message { queue: queue.to_owned(), properties: delivery.properties, body: delivery.data });
+            out.push(Message {
+                queue: queue.to_owned(),
+                properties: delivery.properties,
+                body: delivery.data,
+            });
         }
         let _closed = channel.close(200, "drained".into()).await;
         Ok(out)
@@ -94,10 +114,19 @@ impl BrokerProbe {
     /// Deletes every queue and exchange of the topology.
     pub async fn delete_topology(&self, names: &Names) -> anyhow::Result<()> {
         for (q, _) in names.all_queues() {
-            self.channel.queue_delete(q.as_str().into(), QueueDeleteOptions::default()).await?;
+            self.channel
+                .queue_delete(q.as_str().into(), QueueDeleteOptions::default())
+                .await?;
         }
-        for ex in [names.ingest_exchange(), names.unrouted_exchange(), names.retry_exchange(), names.dead_exchange()] {
-            self.channel.exchange_delete(ex.as_str().into(), ExchangeDeleteOptions::default()).await?;
+        for ex in [
+            names.ingest_exchange(),
+            names.unrouted_exchange(),
+            names.retry_exchange(),
+            names.dead_exchange(),
+        ] {
+            self.channel
+                .exchange_delete(ex.as_str().into(), ExchangeDeleteOptions::default())
+                .await?;
         }
         Ok(())
     }

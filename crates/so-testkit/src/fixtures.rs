@@ -27,13 +27,20 @@ struct IndexEntry {
 /// Every sample listed in `index.json`.
 pub fn samples() -> Vec<Sample> {
     let dir = dir();
-    let index = std::fs::read(dir.join("index.json")).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()));
-    let entries: Vec<IndexEntry> = serde_json::from_slice(&index).expect("index.json is a list of {topic, file}");
+    let index = std::fs::read(dir.join("index.json"))
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()));
+    let entries: Vec<IndexEntry> =
+        serde_json::from_slice(&index).expect("index.json is a list of {topic, file}");
     entries
         .into_iter()
         .map(|e| {
-            let body = std::fs::read(dir.join(&e.file)).unwrap_or_else(|err| panic!("reading {}: {err}", e.file));
-            Sample { topic: e.topic, file: e.file, body }
+            let body = std::fs::read(dir.join(&e.file))
+                .unwrap_or_else(|err| panic!("reading {}: {err}", e.file));
+            Sample {
+                topic: e.topic,
+                file: e.file,
+                body,
+            }
         })
         .collect()
 }
@@ -54,6 +61,9 @@ struct Vectors {
 }
 
 pub fn hmac_vectors() -> Vec<HmacVector> {
-    let raw = std::fs::read(dir().join("hmac-vectors.json")).expect("hmac-vectors.json is readable");
-    serde_json::from_slice::<Vectors>(&raw).expect("hmac-vectors.json parses").vectors
+    let raw =
+        std::fs::read(dir().join("hmac-vectors.json")).expect("hmac-vectors.json is readable");
+    serde_json::from_slice::<Vectors>(&raw)
+        .expect("hmac-vectors.json parses")
+        .vectors
 }

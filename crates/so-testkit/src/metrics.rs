@@ -13,7 +13,9 @@ pub fn value(page: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
             if metric != name {
                 return None;
             }
-            let all = labels.iter().all(|(k, v)| label_text.split(',').any(|p| p == format!("{k}=\"{v}\"")));
+            let all = labels
+                .iter()
+                .all(|(k, v)| label_text.split(',').any(|p| p == format!("{k}=\"{v}\"")));
             all.then(|| value.parse::<f64>().ok()).flatten()
         })
         .sum()

@@ -32,10 +32,23 @@ impl TcpProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let (cut, _) = watch::channel(0);
-        let switches = Arc::new(Switches { refuse: AtomicBool::new(false), blackhole: AtomicBool::new(false), cut });
+        let switches = Arc::new(Switches {
+            refuse: AtomicBool::new(false),
+            blackhole: AtomicBool::new(false),
+            cut,
+        });
         let stop = CancellationToken::new();
-        tokio::spawn(accept_loop(listener, upstream, switches.clone(), stop.clone()));
-        Ok(TcpProxy { addr, switches, stop })
+        tokio::spawn(accept_loop(
+            listener,
+            upstream,
+            switches.clone(),
+            stop.clone(),
+        ));
+        Ok(TcpProxy {
+            addr,
+            switches,
+            stop,
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -69,7 +82,12 @@ impl Drop for TcpProxy {
     }
 }
 
-async fn accept_loop(listener: TcpListener, upstream: SocketAddr, s: Arc<Switches>, stop: CancellationToken) {
+async fn accept_loop(
+    listener: TcpListener,
+    upstream: SocketAddr,
+    s: Arc<Switches>,
+    stop: CancellationToken,
+) {
     loop {
         let accepted = tokio::select! {
             () = stop.cancelled() => return,
@@ -80,7 +98,9 @@ async fn accept_loop(listener: TcpListener, upstream: SocketAddr, s: Arc<Switche
             drop(client);
             continue;
         }
-        let Ok(server) = TcpStream::connect(upstream).await else { continue };
+        let Ok(server) = TcpStream::connect(upstream).await else {
+            continue;
+        };
         let mut cut = s.cut.subscribe();
         let s = s.clone();
         tokio::spawn(async move {
@@ -95,7 +115,11 @@ async fn accept_loop(listener: TcpListener, upstream: SocketAddr, s: Arc<Switche
     }
 }
 
-async fn pump(mut from: tokio::net::tcp::OwnedReadHalf, mut to: tokio::net::tcp::OwnedWriteHalf, s: &Switches) {
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    s: &Switches,
+) {
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         let n = match from.read(&mut buf).await {

@@ -52,14 +52,23 @@ impl Webhook {
     /// The headers, signed with `secret`.
     pub fn headers(&self, secret: &str) -> Vec<(String, String)> {
         let prefix = if self.unprefixed { "" } else { "X-" };
-        let signature = self.signature.clone().unwrap_or_else(|| so_shopify::sign(secret, &self.body));
+        let signature = self
+            .signature
+            .clone()
+            .unwrap_or_else(|| so_shopify::sign(secret, &self.body));
         let mut h = vec![
             ("Content-Type".to_owned(), self.content_type.clone()),
             (format!("{prefix}Shopify-Hmac-Sha256"), signature),
             (format!("{prefix}Shopify-Topic"), self.topic.clone()),
             (format!("{prefix}Shopify-Shop-Domain"), self.shop.clone()),
-            (format!("{prefix}Shopify-API-Version"), self.api_version.clone()),
-            (format!("{prefix}Shopify-Webhook-Id"), self.webhook_id.clone()),
+            (
+                format!("{prefix}Shopify-API-Version"),
+                self.api_version.clone(),
+            ),
+            (
+                format!("{prefix}Shopify-Webhook-Id"),
+                self.webhook_id.clone(),
+            ),
         ];
         if let Some(e) = &self.event_id {
             h.push((format!("{prefix}Shopify-Event-Id"), e.clone()));
@@ -67,7 +76,12 @@ impl Webhook {
         if let Some(t) = &self.triggered_at {
             h.push((format!("{prefix}Shopify-Triggered-At"), t.clone()));
         }
-        h.retain(|(k, _)| !self.omit.iter().any(|o| o.eq_ignore_ascii_case(k) || o.eq_ignore_ascii_case(&format!("X-{k}"))));
+        h.retain(|(k, _)| {
+            !self
+                .omit
+                .iter()
+                .any(|o| o.eq_ignore_ascii_case(k) || o.eq_ignore_ascii_case(&format!("X-{k}")))
+        });
         h.extend(self.extra_headers.iter().cloned());
         h
     }
