@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use secrecy::ExposeSecret;
 use so_queue::{Broker, Publisher, stats};
-use so_runtime::config::masked_view;
+use so_runtime::config::{mask_url_password, masked_view};
 use so_runtime::ops::{self, OpsServer};
 use so_runtime::{Config, ConfigError, telemetry};
 use tokio_util::sync::CancellationToken;
@@ -16,8 +17,19 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Services {
     Ingress,
-    /// Ingress plus every worker that exists (none yet besides ingress).
+    Worker,
+    /// Ingress and worker in one process.
     All,
+}
+
+impl Services {
+    fn ingress(self) -> bool {
+        matches!(self, Services::Ingress | Services::All)
+    }
+
+    fn worker(self) -> bool {
+        matches!(self, Services::Worker | Services::All)
+    }
 }
 
 fn load(path: Option<&Path>) -> Result<Config> {
@@ -38,13 +50,27 @@ pub(crate) async fn serve(path: Option<&Path>, services: Services) -> Result<Exi
     let broker = Broker::start(config.amqp.clone(), broker_stop.clone());
     let publisher = Publisher::new(broker.clone());
 
-    let ops = OpsServer::bind(
-        config.ops.listen,
-        vec![ops::broker_check(broker.clone())],
-        axum::Router::new(),
-    )
-    .await
-    .with_context(|| format!("binding ops.listen {}", config.ops.listen))?;
+    let mut checks = vec![ops::broker_check(broker.clone())];
+    let worker = if services.worker() {
+        let url = config.database.url.expose_secret();
+        let store = so_store::Store::connect(url, config.worker.database_connections)
+            .await
+            .with_context(|| {
+                format!(
+                    "opening the store at database.url {}",
+                    mask_url_password(url)
+                )
+            })?;
+        checks.push(store_check(store.clone()));
+        let worker = so_worker::Worker::build(config.clone(), broker.clone(), store)
+            .context("starting the worker (is ometria.api_key set?)")?;
+        Some(worker)
+    } else {
+        None
+    };
+    let ops = OpsServer::bind(config.ops.listen, checks, axum::Router::new())
+        .await
+        .with_context(|| format!("binding ops.listen {}", config.ops.listen))?;
     tracing::info!(addr = ?ops.local_addr().ok(), "Ops listener ready.");
     let poll = tokio::spawn(ops::poll_queue_metrics(
         broker.clone(),
@@ -52,19 +78,75 @@ pub(crate) async fn serve(path: Option<&Path>, services: Services) -> Result<Exi
         signal.clone(),
     ));
     let ops_task = tokio::spawn(ops.run_until_stopped(signal.clone()));
+    let worker_task = worker.map(|w| tokio::spawn(w.run_until_stopped(signal.clone())));
 
-    let ingress = so_ingress::Application::build(config.clone(), publisher)
-        .await
-        .with_context(|| format!("binding ingress.listen {}", config.ingress.listen))?;
-    ingress
-        .run_until_stopped(signal.clone())
-        .await
-        .context("serving webhooks")?;
-
+    if services.ingress() {
+        let ingress = so_ingress::Application::build(config.clone(), publisher)
+            .await
+            .with_context(|| format!("binding ingress.listen {}", config.ingress.listen))?;
+        ingress
+            .run_until_stopped(signal.clone())
+            .await
+            .context("serving webhooks")?;
+    } else {
+        signal.cancelled().await;
+    }
+    if let Some(task) = worker_task {
+        let _drained = task.await;
+    }
     let _ops_result = ops_task.await;
     let _poll_result = poll.await;
     broker_stop.cancel();
     tracing::info!("Stopped.");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Readiness of the store: a cached result of the last background ping.
+fn store_check(store: so_store::Store) -> (&'static str, ops::ReadinessCheck) {
+    let healthy = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let flag = healthy.clone();
+    tokio::spawn(async move {
+        loop {
+            let ok = store.ping().await.is_ok();
+            flag.store(ok, std::sync::atomic::Ordering::Relaxed);
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    });
+    let check: ops::ReadinessCheck = Arc::new(move || {
+        if healthy.load(std::sync::atomic::Ordering::Relaxed) {
+            Ok(())
+        } else {
+            Err("the store does not answer".to_owned())
+        }
+    });
+    ("store", check)
+}
+
+pub(crate) async fn fake_ometria(
+    listen: std::net::SocketAddr,
+    api_key: String,
+    rate: f64,
+) -> Result<ExitCode> {
+    telemetry::init(&so_runtime::config::LogSettings::default());
+    let mut config = so_fake_ometria::FakeConfig {
+        api_key,
+        ..so_fake_ometria::FakeConfig::default()
+    };
+    if rate > 0.0 {
+        config.rate_limit = so_fake_ometria::RateLimit::PerSecond {
+            rate,
+            burst: rate.ceil().max(1.0) as u32,
+        };
+    } else {
+        config.rate_limit = so_fake_ometria::RateLimit::Unlimited;
+    }
+    eprintln!(
+        "fake Ometria on http://{listen} (X-Ometria-Auth: {})",
+        config.api_key
+    );
+    so_fake_ometria::serve(listen, config)
+        .await
+        .context("serving the fake Ometria")?;
     Ok(ExitCode::SUCCESS)
 }
 

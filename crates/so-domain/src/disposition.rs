@@ -36,6 +36,7 @@ pub enum ReasonCode {
     RetriesExhausted,
     DeliveryLimit,
     StoreUnavailable,
+    OrderNotYetSeen,
     Internal,
 }
 
@@ -56,6 +57,7 @@ impl ReasonCode {
             ReasonCode::RetriesExhausted => "retries_exhausted",
             ReasonCode::DeliveryLimit => "delivery_limit",
             ReasonCode::StoreUnavailable => "store_unavailable",
+            ReasonCode::OrderNotYetSeen => "order_not_yet_seen",
             ReasonCode::Internal => "internal",
         }
     }
@@ -65,7 +67,7 @@ impl ReasonCode {
     }
 }
 
-const ALL_REASONS: [ReasonCode; 15] = [
+const ALL_REASONS: [ReasonCode; 16] = [
     ReasonCode::OmetriaRateLimited,
     ReasonCode::OmetriaServerError,
     ReasonCode::OmetriaTimeout,
@@ -80,6 +82,7 @@ const ALL_REASONS: [ReasonCode; 15] = [
     ReasonCode::RetriesExhausted,
     ReasonCode::DeliveryLimit,
     ReasonCode::StoreUnavailable,
+    ReasonCode::OrderNotYetSeen,
     ReasonCode::Internal,
 ];
 

@@ -16,6 +16,63 @@ pub const RECEIVED_AT: &str = "x-received-at";
 pub const ENTITY: &str = "x-entity";
 /// Why a message sits in the parked queue (e.g. `unsupported_topic`).
 pub const PARK_REASON: &str = "x-park-reason";
+/// Processing attempts so far (set when the worker re-queues for retry).
+pub const ATTEMPT: &str = "x-attempt";
+/// When the worker first saw the message (RFC 3339).
+pub const FIRST_SEEN: &str = "x-first-seen";
+/// Why the last attempt failed (reason code).
+pub const RETRY_REASON: &str = "x-retry-reason";
+/// Dead letters: reason code, stage, detail and attempts.
+pub const DEATH_REASON: &str = "x-death-reason";
+pub const DEATH_STAGE: &str = "x-death-stage";
+pub const DEATH_DETAIL: &str = "x-death-detail";
+pub const DEATH_ATTEMPTS: &str = "x-death-attempts";
+pub const DEATH_AT: &str = "x-death-at";
+
+/// The attempt counter of a delivery (0 when never retried).
+pub fn attempt(props: &BasicProperties) -> u32 {
+    let Some(headers) = props.headers().as_ref() else {
+        return 0;
+    };
+    match headers.inner().get(ATTEMPT) {
+        Some(AMQPValue::LongLongInt(n)) => u32::try_from(*n).unwrap_or(0),
+        Some(AMQPValue::LongInt(n)) => u32::try_from(*n).unwrap_or(0),
+        Some(AMQPValue::LongString(s)) => std::str::from_utf8(s.as_bytes())
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// A copy of `props` with `extra` headers set (replacing same-named ones)
+/// and `remove` headers dropped.
+pub fn with_headers(
+    props: &BasicProperties,
+    extra: &[(&str, AMQPValue)],
+    remove: &[&str],
+) -> BasicProperties {
+    let mut table = props.headers().clone().unwrap_or_default();
+    let mut map = table.inner().clone();
+    for k in remove {
+        map.remove(*k);
+    }
+    for (k, v) in extra {
+        map.insert((*k).into(), v.clone());
+    }
+    table = FieldTable::from(map);
+    props.clone().with_headers(table)
+}
+
+/// A string header value.
+pub fn text(v: &str) -> AMQPValue {
+    AMQPValue::LongString(LongString::from(v))
+}
+
+/// An integer header value.
+pub fn int(v: i64) -> AMQPValue {
+    AMQPValue::LongLongInt(v)
+}
 
 const PERSISTENT: u8 = 2;
 

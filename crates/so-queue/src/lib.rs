@@ -9,6 +9,7 @@
 //! - [`stats`]: queue depths and consumer counts.
 
 pub mod codec;
+pub mod consumer;
 pub mod error;
 pub mod link;
 pub mod names;
@@ -17,9 +18,10 @@ pub mod settings;
 pub mod stats;
 pub mod topology;
 
+pub use consumer::{AckOutcome, Delivery, consume_partitions};
 pub use error::{Error, PublishError};
 pub use link::{Broker, LinkState};
 pub use names::{Names, QueueRole};
-pub use publisher::{Publisher, Route};
+pub use publisher::{DeathNote, Publisher, Route};
 pub use settings::AmqpSettings;
 pub use stats::QueueStat;

@@ -102,3 +102,101 @@ impl Publisher {
         self.broker.settings().confirm_timeout()
     }
 }
+
+/// Why a message is dead-lettered: kept in its headers for ops.
+#[derive(Debug, Clone)]
+pub struct DeathNote<'a> {
+    pub stage: &'a str,
+    pub reason: &'a str,
+    pub detail: &'a str,
+    pub attempts: u32,
+}
+
+impl Publisher {
+    /// Re-queues a message through the delay tier of `delay_secs`; it comes
+    /// back to its own partition (same routing key) when the tier expires.
+    pub async fn retry_later(
+        &self,
+        routing_key: &str,
+        props: &BasicProperties,
+        body: &[u8],
+        delay_secs: u64,
+        attempt: u32,
+        reason: &str,
+    ) -> Result<(), PublishError> {
+        let tier = i64::try_from(delay_secs).unwrap_or(i64::MAX);
+        let first_seen = codec::header(props, codec::FIRST_SEEN)
+            .map_or_else(|| chrono::Utc::now().to_rfc3339(), str::to_owned);
+        let props = codec::with_headers(
+            props,
+            &[
+                (crate::topology::RETRY_TIER_HEADER, codec::int(tier)),
+                (codec::ATTEMPT, codec::int(i64::from(attempt))),
+                (codec::RETRY_REASON, codec::text(reason)),
+                (codec::FIRST_SEEN, codec::text(&first_seen)),
+            ],
+            &[],
+        );
+        self.publish(
+            &self.broker.names().retry_exchange(),
+            routing_key,
+            body,
+            props,
+        )
+        .await
+    }
+
+    /// Publishes a message to the dead-letter queue with why it died.
+    pub async fn dead_letter(
+        &self,
+        routing_key: &str,
+        props: &BasicProperties,
+        body: &[u8],
+        note: &DeathNote<'_>,
+    ) -> Result<(), PublishError> {
+        let first_seen = codec::header(props, codec::FIRST_SEEN)
+            .map_or_else(|| chrono::Utc::now().to_rfc3339(), str::to_owned);
+        // Details can be long (Ometria messages); headers stay small.
+        let detail: String = note.detail.chars().take(1000).collect();
+        let props = codec::with_headers(
+            props,
+            &[
+                (codec::DEATH_STAGE, codec::text(note.stage)),
+                (codec::DEATH_REASON, codec::text(note.reason)),
+                (codec::DEATH_DETAIL, codec::text(&detail)),
+                (codec::DEATH_ATTEMPTS, codec::int(i64::from(note.attempts))),
+                (
+                    codec::DEATH_AT,
+                    codec::text(&chrono::Utc::now().to_rfc3339()),
+                ),
+                (codec::FIRST_SEEN, codec::text(&first_seen)),
+            ],
+            &[crate::topology::RETRY_TIER_HEADER],
+        );
+        self.publish(
+            &self.broker.names().dead_exchange(),
+            routing_key,
+            body,
+            props,
+        )
+        .await
+    }
+
+    /// Moves a message to the parked queue with `reason` (e.g. a paused shop).
+    pub async fn park(
+        &self,
+        props: &BasicProperties,
+        body: &[u8],
+        reason: &str,
+    ) -> Result<(), PublishError> {
+        let props = codec::with_headers(props, &[(codec::PARK_REASON, codec::text(reason))], &[]);
+        let names = self.broker.names();
+        self.publish(
+            &names.ingest_exchange(),
+            names.parked_routing_key(),
+            body,
+            props,
+        )
+        .await
+    }
+}

@@ -16,12 +16,24 @@ use figment::value::Value;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use so_domain::ShopDomain;
+use so_ometria::OmetriaSettings;
 use so_queue::AmqpSettings;
 
 use crate::secrets::{SecretList, optional_secret};
 
 /// Prefix of the environment variables that override configuration.
 pub const ENV_PREFIX: &str = "SO_";
+
+/// Keys whose environment values are taken verbatim, never parsed.
+const VERBATIM_KEYS: &[&str] = &[
+    "url",
+    "api_url",
+    "api_key",
+    "admin_token",
+    "webhook_secrets",
+    "prefix",
+    "namespace",
+];
 
 /// The whole configuration of one process.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -36,6 +48,7 @@ pub struct Config {
     /// since domains contain dots).
     pub shops: BTreeMap<String, ShopSettings>,
     pub ometria: OmetriaSettings,
+    pub worker: WorkerSettings,
     pub log: LogSettings,
 }
 
@@ -138,23 +151,69 @@ impl Default for ShopSettings {
     }
 }
 
-/// `[ometria]`
+/// `[worker]`
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct OmetriaSettings {
-    /// Base URL of the Ometria API.
-    pub api_url: String,
-    /// `X-Ometria-Auth` key.
-    #[serde(deserialize_with = "optional_secret")]
-    pub api_key: Option<SecretString>,
+pub struct WorkerSettings {
+    /// Batch processors per process. Each owns a fixed subset of the
+    /// partitions, so one entity is only ever handled by one of them.
+    pub concurrency: u16,
+    /// Unacked deliveries per partition consumer. Bounds memory: at most
+    /// `partitions x prefetch` messages are held by one worker.
+    pub prefetch: u16,
+    /// Most events collected into one batch.
+    pub batch_max_events: usize,
+    /// How long a batch waits for more events after its first one; longer
+    /// windows coalesce more updates and fill Ometria requests better.
+    pub batch_window_ms: u64,
+    /// Processing attempts before a transiently failing event is
+    /// dead-lettered (`retries_exhausted`).
+    pub max_attempts: u32,
+    /// How long a webhook id is remembered for deduplication, in hours.
+    pub dedupe_window_hours: u64,
+    /// Database connections of the store.
+    pub database_connections: u32,
 }
 
-impl Default for OmetriaSettings {
+impl Default for WorkerSettings {
     fn default() -> Self {
-        OmetriaSettings {
-            api_url: "https://api.ometria.com".to_owned(),
-            api_key: None,
+        WorkerSettings {
+            concurrency: 2,
+            prefetch: 200,
+            batch_max_events: 1_000,
+            batch_window_ms: 250,
+            max_attempts: 8,
+            dedupe_window_hours: 72,
+            database_connections: 8,
         }
+    }
+}
+
+impl WorkerSettings {
+    fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !(1..=64).contains(&self.concurrency) {
+            out.push("worker.concurrency must be 1..=64".to_owned());
+        }
+        if !(1..=10_000).contains(&self.prefetch) {
+            out.push("worker.prefetch must be 1..=10000".to_owned());
+        }
+        if !(1..=100_000).contains(&self.batch_max_events) {
+            out.push("worker.batch_max_events must be 1..=100000".to_owned());
+        }
+        if !(1..=10_000).contains(&self.batch_window_ms) {
+            out.push("worker.batch_window_ms must be 1..=10000".to_owned());
+        }
+        if !(1..=100).contains(&self.max_attempts) {
+            out.push("worker.max_attempts must be 1..=100".to_owned());
+        }
+        if !(1..=720).contains(&self.dedupe_window_hours) {
+            out.push("worker.dedupe_window_hours must be 1..=720".to_owned());
+        }
+        if !(1..=256).contains(&self.database_connections) {
+            out.push("worker.database_connections must be 1..=256".to_owned());
+        }
+        out
     }
 }
 
@@ -224,10 +283,18 @@ impl Config {
             let path = rest.to_ascii_lowercase().replace("__", ".");
             // Same scalar syntax as figment's Env provider (numbers, bools,
             // quoted strings); anything else stays a string.
-            let parsed: Value = value
-                .as_ref()
-                .parse()
-                .unwrap_or_else(|_| Value::from(value.as_ref()));
+            // Same scalar syntax as figment's Env provider (numbers, bools,
+            // lists), except for secrets and URLs, which keep their exact text
+            // (a digits-only API key must not become a number).
+            let leaf = path.rsplit('.').next().unwrap_or_default();
+            let parsed: Value = if VERBATIM_KEYS.contains(&leaf) {
+                Value::from(value.as_ref())
+            } else {
+                value
+                    .as_ref()
+                    .parse()
+                    .unwrap_or_else(|_| Value::from(value.as_ref()))
+            };
             figment = figment.merge(Serialized::default(&path, parsed));
         }
         let config: Config = figment
@@ -278,6 +345,10 @@ impl Config {
         {
             out.push("ometria.api_url must be an http(s) URL".to_owned());
         }
+        if let Err(e) = self.ometria.validate() {
+            out.push(e.to_string());
+        }
+        out.extend(self.worker.problems());
         for (domain, shop) in &self.shops {
             if ShopDomain::parse(domain).is_err() {
                 out.push(format!(
@@ -505,9 +576,29 @@ pub fn masked_view(config: &Config) -> serde_json::Value {
         },
         "shopify": {"webhook_secrets": config.shopify.webhook_secrets.masked()},
         "shops": shops,
+        "worker": {
+            "concurrency": config.worker.concurrency,
+            "prefetch": config.worker.prefetch,
+            "batch_max_events": config.worker.batch_max_events,
+            "batch_window_ms": config.worker.batch_window_ms,
+            "max_attempts": config.worker.max_attempts,
+            "dedupe_window_hours": config.worker.dedupe_window_hours,
+            "database_connections": config.worker.database_connections,
+        },
         "ometria": {
             "api_url": config.ometria.api_url,
             "api_key": config.ometria.api_key.as_ref().map(|k| mask(k.expose_secret())),
+            "requests_per_second": config.ometria.requests_per_second,
+            "request_timeout_ms": config.ometria.request_timeout.as_millis() as u64,
+            "batch_max_records": config.ometria.batch_max_records,
+            "queue_low_watermark": config.ometria.queue_low_watermark,
+            "rate_limit_pause_ms": config.ometria.rate_limit_pause.as_millis() as u64,
+            "retry": {
+                "initial_interval_ms": config.ometria.retry.initial_interval.as_millis() as u64,
+                "max_interval_ms": config.ometria.retry.max_interval.as_millis() as u64,
+                "max_elapsed_ms": config.ometria.retry.max_elapsed.as_millis() as u64,
+                "multiplier": config.ometria.retry.multiplier,
+            },
         },
         "log": {"filter": config.log.filter, "format": format!("{:?}", config.log.format).to_lowercase()},
     })

@@ -7,5 +7,5 @@ pub mod secrets;
 pub mod shutdown;
 pub mod telemetry;
 
-pub use config::{Config, ConfigError, ShopSettings};
+pub use config::{Config, ConfigError, ShopSettings, WorkerSettings};
 pub use shutdown::{Shutdown, shutdown_on_signal};

@@ -19,8 +19,10 @@ pub const QUEUE_MESSAGES: &str = "so_queue_messages";
 pub const QUEUE_CONSUMERS: &str = "so_queue_consumers";
 
 const LATENCY_BUCKETS: &[f64] = &[
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    60.0, 300.0, 3600.0,
 ];
+const COUNT_BUCKETS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 75.0, 90.0, 100.0];
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -30,6 +32,12 @@ pub fn install() -> PrometheusHandle {
         .get_or_init(|| {
             let builder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), LATENCY_BUCKETS)
+                .and_then(|b| {
+                    b.set_buckets_for_metric(
+                        Matcher::Full(OMETRIA_RECORDS_PER_REQUEST.to_owned()),
+                        COUNT_BUCKETS,
+                    )
+                })
                 .unwrap_or_else(|_| PrometheusBuilder::new());
             match builder.install_recorder() {
                 Ok(handle) => handle,
@@ -77,4 +85,70 @@ pub fn queue_depth(queue: &str, role: &'static str, messages: u32, consumers: u3
         .set(f64::from(messages));
     metrics::gauge!(QUEUE_CONSUMERS, "queue" => queue.to_owned(), "role" => role)
         .set(f64::from(consumers));
+}
+
+// Worker.
+pub const EVENTS_PROCESSED: &str = "so_events_processed_total";
+pub const EVENTS_RETRIED: &str = "so_events_retried_total";
+pub const EVENTS_DEAD_LETTERED: &str = "so_events_dead_lettered_total";
+pub const EVENTS_PARKED: &str = "so_events_parked_total";
+pub const ACKS_LOST: &str = "so_acks_lost_total";
+pub const OMETRIA_REQUESTS: &str = "so_ometria_requests_total";
+pub const OMETRIA_REQUEST_DURATION: &str = "so_ometria_request_duration_seconds";
+pub const OMETRIA_RECORDS_PER_REQUEST: &str = "so_ometria_records_per_request";
+pub const OMETRIA_RECORDS_COALESCED: &str = "so_ometria_records_coalesced_total";
+pub const OMETRIA_RATE_LIMIT_WAIT: &str = "so_ometria_rate_limit_wait_seconds_total";
+pub const END_TO_END_LAG: &str = "so_end_to_end_lag_seconds";
+pub const BATCH_DURATION: &str = "so_worker_batch_duration_seconds";
+
+/// One event finished; `outcome` is `pushed`, `duplicate`, `stale`,
+/// `no_records`, `suppressed`, `retried`, `dead_lettered` or `parked`.
+pub fn event_processed(topic_label: &'static str, outcome: &'static str) {
+    metrics::counter!(EVENTS_PROCESSED, "topic" => topic_label, "outcome" => outcome).increment(1);
+}
+
+pub fn event_retried(reason: &'static str) {
+    metrics::counter!(EVENTS_RETRIED, "reason" => reason).increment(1);
+}
+
+pub fn event_dead_lettered(reason: &'static str, stage: &'static str) {
+    metrics::counter!(EVENTS_DEAD_LETTERED, "reason" => reason, "stage" => stage).increment(1);
+}
+
+pub fn event_parked(reason: &'static str) {
+    metrics::counter!(EVENTS_PARKED, "reason" => reason).increment(1);
+}
+
+/// An ack that found its channel gone (the broker redelivers).
+pub fn ack_lost() {
+    metrics::counter!(ACKS_LOST).increment(1);
+}
+
+/// One push request; `status` is the HTTP status or `error`.
+pub fn ometria_request(
+    record_type: &'static str,
+    status: &'static str,
+    seconds: f64,
+    records: usize,
+) {
+    metrics::counter!(OMETRIA_REQUESTS, "type" => record_type, "status" => status).increment(1);
+    metrics::histogram!(OMETRIA_REQUEST_DURATION, "type" => record_type).record(seconds);
+    metrics::histogram!(OMETRIA_RECORDS_PER_REQUEST, "type" => record_type).record(records as f64);
+}
+
+pub fn records_coalesced(n: usize) {
+    metrics::counter!(OMETRIA_RECORDS_COALESCED).increment(n as u64);
+}
+
+pub fn rate_limit_wait(seconds: f64) {
+    metrics::counter!(OMETRIA_RATE_LIMIT_WAIT).increment((seconds * 1e6) as u64);
+}
+
+/// From `X-Shopify-Triggered-At` (else receipt) to Ometria's acceptance.
+pub fn end_to_end_lag(seconds: f64) {
+    metrics::histogram!(END_TO_END_LAG).record(seconds);
+}
+
+pub fn batch_duration(seconds: f64) {
+    metrics::histogram!(BATCH_DURATION).record(seconds);
 }

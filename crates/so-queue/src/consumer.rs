@@ -1,0 +1,155 @@
+//! Consuming the work partitions with manual acks.
+//!
+//! One channel per connection carries a consumer per partition queue (each
+//! with `prefetch` unacked deliveries). Deliveries are forwarded, in order
+//! per partition, to the processor that owns that partition. When the link
+//! drops, in-flight deliveries are redelivered by the broker
+//! (`redelivered=true`); acks on the dead channel return `Ok(false)`, which
+//! [`Delivery::ack`] reports as [`AckOutcome::ChannelGone`].
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::stream::SelectAll;
+use lapin::BasicProperties;
+use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
+use lapin::types::FieldTable;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::Broker;
+
+/// One message taken from a work partition.
+#[derive(Debug)]
+pub struct Delivery {
+    pub partition: u16,
+    pub routing_key: String,
+    pub redelivered: bool,
+    pub properties: BasicProperties,
+    pub body: Vec<u8>,
+    acker: lapin::Acker,
+}
+
+/// What became of an ack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AckOutcome {
+    Acked,
+    /// The channel died first: the broker will redeliver the message, which
+    /// dedupe makes harmless.
+    ChannelGone,
+}
+
+impl Delivery {
+    /// Acks, checking lapin's result (`Ok(false)` = the channel is gone).
+    pub async fn ack(&self) -> AckOutcome {
+        match self.acker.ack(BasicAckOptions::default()).await {
+            Ok(true) => AckOutcome::Acked,
+            Ok(false) | Err(_) => AckOutcome::ChannelGone,
+        }
+    }
+
+    /// Returns the message to its queue for another attempt (quorum queues
+    /// count it against the delivery limit).
+    pub async fn requeue(&self) -> AckOutcome {
+        let opts = BasicNackOptions {
+            multiple: false,
+            requeue: true,
+        };
+        match self.acker.nack(opts).await {
+            Ok(true) => AckOutcome::Acked,
+            Ok(false) | Err(_) => AckOutcome::ChannelGone,
+        }
+    }
+}
+
+/// Consumes every partition until `shutdown`, sending each delivery to the
+/// sender of the processor that owns its partition (`partition % outputs`).
+/// Re-subscribes after every reconnect. On shutdown it stops forwarding,
+/// drops the senders so processors can drain, and keeps the channel open
+/// until `drained` is cancelled (or 30 s pass) so their acks still land.
+pub async fn consume_partitions(
+    broker: Broker,
+    prefetch: u16,
+    outputs: Vec<mpsc::Sender<Delivery>>,
+    shutdown: CancellationToken,
+    drained: CancellationToken,
+) {
+    let partitions = broker.names().partitions();
+    while !shutdown.is_cancelled() {
+        let Some(link) = broker.wait_connected(Duration::from_secs(3600)).await else {
+            if shutdown.is_cancelled() {
+                return;
+            }
+            continue;
+        };
+        let setup = async {
+            let channel = link.channel().await?;
+            // Per-consumer prefetch (quorum queues have no global QoS).
+            channel
+                .basic_qos(prefetch, BasicQosOptions { global: false })
+                .await
+                .map_err(crate::Error::amqp("basic.qos"))?;
+            let mut streams = SelectAll::new();
+            for p in 0..partitions {
+                let queue = broker.names().work_queue(p);
+                let consumer = channel
+                    .basic_consume(
+                        queue.as_str().into(),
+                        format!("worker-{p}").into(),
+                        BasicConsumeOptions::default(),
+                        FieldTable::default(),
+                    )
+                    .await
+                    .map_err(crate::Error::amqp("basic.consume"))?;
+                streams.push(consumer.map(move |d| (p, d)));
+            }
+            Ok::<_, crate::Error>((channel, streams))
+        };
+        let (channel, mut streams) = match setup.await {
+            Ok(ok) => ok,
+            Err(e) => {
+                tracing::warn!(error = %e, "Cannot start consuming; retrying.");
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(Duration::from_millis(500)) => continue,
+                }
+            }
+        };
+        tracing::info!(partitions, prefetch, "Consuming the work partitions.");
+        loop {
+            let next = tokio::select! {
+                () = shutdown.cancelled() => {
+                    // Stop forwarding; deliveries not yet forwarded return to
+                    // the queue when the channel closes after the drain.
+                    drop(outputs);
+                    let _drained = tokio::time::timeout(Duration::from_secs(30), drained.cancelled()).await;
+                    drop(streams);
+                    let _closed = channel.close(200, "worker stopping".into()).await;
+                    return;
+                }
+                n = streams.next() => n,
+            };
+            match next {
+                Some((p, Ok(d))) => {
+                    let delivery = Delivery {
+                        partition: p,
+                        routing_key: d.routing_key.as_str().to_owned(),
+                        redelivered: d.redelivered,
+                        properties: d.properties,
+                        body: d.data,
+                        acker: d.acker,
+                    };
+                    let out = &outputs[usize::from(p) % outputs.len()];
+                    if out.send(delivery).await.is_err() {
+                        return;
+                    }
+                }
+                Some((_, Err(e))) => {
+                    tracing::warn!(error = %e, "Consumer failed; re-subscribing.");
+                    break;
+                }
+                None => break,
+            }
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! Opening the store: backend choice by URL, pool, SQLite settings and embedded migrations.
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::time::Duration;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::error::BoxDynError;
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::{Any, AnyPool, Executor, Transaction};
+
+use crate::error::{Error, Result};
+
+/// How long a SQLite writer waits for another one before failing with SQLITE_BUSY. Writes are
+/// short transactions, so seconds of waiting means something is stuck, not busy.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
+
+/// How long a caller waits for a pooled connection before [`Error::is_transient`] fails.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The schema, one script for both backends (see the file's header).
+const MIGRATIONS: [(i64, &str, &str); 1] =
+    [(1, "schema", include_str!("../migrations/0001_schema.sql"))];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    fn from_url(url: &str) -> Result<Backend> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(Error::UnsupportedUrl)
+        }
+    }
+}
+
+/// Handle on the database; cheap to clone (the pool is shared).
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub(crate) pool: AnyPool,
+    pub(crate) backend: Backend,
+}
+
+impl Store {
+    /// Connects, applies the schema and returns a pool of at most `max_connections`.
+    ///
+    /// `sqlite://data/so.db?mode=rwc` creates `data/` and the file if missing. Several
+    /// processes may call this at once on PostgreSQL: the migrator holds an advisory lock.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Store> {
+        let backend = Backend::from_url(url)?;
+        if backend == Backend::Sqlite {
+            create_parent_dir(url)?;
+        }
+        sqlx::any::install_default_drivers();
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // Per connection (not persistent): wait for the writer lock instead of
+                        // failing at once when two tasks commit together.
+                        conn.execute(
+                            format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").as_str(),
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(url)
+            .await?;
+        if backend == Backend::Sqlite {
+            // Persistent in the file. WAL lets readers run during a write; switching needs an
+            // exclusive lock, so it is done once here rather than on every new connection.
+            let mode: (String,) = sqlx::query_as("PRAGMA journal_mode = WAL")
+                .fetch_one(&pool)
+                .await?;
+            if !mode.0.eq_ignore_ascii_case("wal") {
+                tracing::warn!(
+                    journal_mode = %mode.0,
+                    "SQLite refused WAL mode; readers will wait for writers."
+                );
+            }
+        }
+        let migrator = Migrator::new(EmbeddedMigrations).await?;
+        migrator.run(&pool).await?;
+        Ok(Store { pool, backend })
+    }
+
+    /// Readiness: a round trip to the database.
+    pub async fn ping(&self) -> Result<()> {
+        self.pool.execute("SELECT 1").await?;
+        Ok(())
+    }
+
+    /// Waits for connections in use to be returned, then closes them all.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// A write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`):
+    /// a deferred transaction that reads first and then writes fails with BUSY_SNAPSHOT when
+    /// another connection committed in between, without waiting for the busy timeout.
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(tx)
+    }
+}
+
+/// `sqlite://data/x.db?mode=rwc` → creates `data/`. In-memory databases have no directory.
+/// Reads the path the way sqlx-sqlite does (scheme stripped, query cut off).
+fn create_parent_dir(url: &str) -> Result<()> {
+    let rest = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let file = rest.split('?').next().unwrap_or_default();
+    if file.is_empty() || file.starts_with(":memory:") {
+        return Ok(());
+    }
+    match Path::new(file).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => {
+            std::fs::create_dir_all(dir).map_err(|source| Error::CreateDir {
+                path: PathBuf::from(dir),
+                source,
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Serves [`MIGRATIONS`] to sqlx's migrator, which records applied versions and checksums.
+#[derive(Debug)]
+struct EmbeddedMigrations;
+
+type Resolved = Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send>>;
+
+impl MigrationSource<'static> for EmbeddedMigrations {
+    fn resolve(self) -> Resolved {
+        let migrations = MIGRATIONS
+            .iter()
+            .map(|(version, description, sql)| {
+                Migration::new(
+                    *version,
+                    Cow::Borrowed(*description),
+                    MigrationType::Simple,
+                    Cow::Borrowed(*sql),
+                    false,
+                )
+            })
+            .collect();
+        Box::pin(std::future::ready(Ok(migrations)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_follows_the_url_scheme() {
+        assert_eq!(
+            Backend::from_url("sqlite://data/x.db?mode=rwc").unwrap(),
+            Backend::Sqlite
+        );
+        assert_eq!(
+            Backend::from_url("postgres://u@127.0.0.1/db").unwrap(),
+            Backend::Postgres
+        );
+        assert!(Backend::from_url("mysql://x").is_err());
+    }
+
+    #[test]
+    fn creates_the_sqlite_parent_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("a/b");
+        let url = format!("sqlite://{}/x.db?mode=rwc", dir.display());
+        create_parent_dir(&url).unwrap();
+        assert!(dir.is_dir());
+        create_parent_dir("sqlite::memory:").unwrap();
+        create_parent_dir("sqlite://x.db").unwrap();
+    }
+}

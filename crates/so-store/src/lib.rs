@@ -1,0 +1,23 @@
+//! Persistence behind the worker: dedupe ledger, version watermarks, identity (guests, customer
+//! statuses), per-order state, customer tags, product variants and delivery records.
+//!
+//! One [`Store`] over two backends picked by URL: embedded SQLite (`sqlite://data/so.db?mode=rwc`,
+//! the default for one worker) or PostgreSQL (`postgres://…`, for several workers). Both run the
+//! same SQL through sqlx's `Any` driver, so there is one implementation and one test suite.
+//! Concurrency is settled by the database (unique keys, `ON CONFLICT` upserts, conditional
+//! updates), never by in-process locks, so it holds across worker processes too.
+
+mod codec;
+mod commit;
+mod connect;
+mod delivery;
+mod entities;
+mod error;
+mod identity;
+mod ledger;
+mod watermark;
+
+pub use commit::{Commit, CommitOutcome, LedgerEntry};
+pub use connect::Store;
+pub use error::{Error, Result};
+pub use identity::IdentityApplied;

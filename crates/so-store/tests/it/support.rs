@@ -1,0 +1,173 @@
+//! One fresh database per test on either backend, and small value builders.
+
+use std::panic::AssertUnwindSafe;
+
+use chrono::{DateTime, Utc};
+use futures::FutureExt;
+use so_domain::freshness::{EntityKind, Watermark, WatermarkKey};
+use so_domain::identity::{NormalisedEmail, normalise_email};
+use so_domain::{ShopDomain, ShopifyId, TopicName, WebhookId};
+use so_store::{Commit, LedgerEntry, Store};
+use sqlx::{Connection, Executor, PgConnection};
+use tempfile::TempDir;
+
+/// Admin connection for creating test databases; `SO_` is the service's own prefix.
+const POSTGRES_ENV: &str = "SOTEST_POSTGRES_URL";
+const POSTGRES_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// Above 2^53: a double would round it.
+pub const BIG: ShopifyId = ShopifyId::new(9_007_199_254_740_993);
+
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// What a test body gets: a connected store and the URL, for opening a second "worker".
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub store: Store,
+    pub url: String,
+}
+
+impl Ctx {
+    /// A second, independent pool on the same database, as another worker process would have.
+    pub async fn another_worker(&self) -> Store {
+        Store::connect(&self.url, 4).await.unwrap()
+    }
+}
+
+enum Cleanup {
+    Sqlite(#[allow(dead_code)] TempDir),
+    Postgres { admin: String, name: String },
+}
+
+/// Creates the database, runs `body`, then drops the database even if `body` panicked.
+pub async fn run<F, Fut>(backend: Backend, body: F)
+where
+    F: FnOnce(Ctx) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let (url, cleanup) = match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            // A missing sub-directory: `connect` must create it.
+            let url = format!("sqlite://{}/data/so.db?mode=rwc", dir.path().display());
+            (url, Cleanup::Sqlite(dir))
+        }
+        Backend::Postgres => {
+            let admin = std::env::var(POSTGRES_ENV).unwrap_or_else(|_| POSTGRES_DEFAULT.to_owned());
+            let name = format!("so_test_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = PgConnection::connect(&admin)
+                .await
+                .unwrap_or_else(|e| panic!("PostgreSQL must run for these tests ({POSTGRES_ENV}): {e}"));
+            conn.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+            conn.close().await.unwrap();
+            (database_url(&admin, &name), Cleanup::Postgres { admin, name })
+        }
+    };
+    let store = Store::connect(&url, 8).await.unwrap();
+    let ctx = Ctx {
+        store: store.clone(),
+        url,
+    };
+    let outcome = AssertUnwindSafe(body(ctx)).catch_unwind().await;
+    store.close().await;
+    if let Cleanup::Postgres { admin, name } = cleanup {
+        let mut conn = PgConnection::connect(&admin).await.unwrap();
+        // FORCE: a second worker's pool opened by the test may still hold connections.
+        conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+            .await
+            .unwrap();
+    }
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// The admin URL with its database name replaced.
+fn database_url(admin: &str, name: &str) -> String {
+    let (base, query) = admin.split_once('?').unwrap_or((admin, ""));
+    let (server, _) = base.rsplit_once('/').unwrap();
+    let sep = if query.is_empty() { "" } else { "?" };
+    format!("{server}/{name}{sep}{query}")
+}
+
+/// Runs each listed `async fn(Ctx)` as two tests, `<name>::sqlite` and `<name>::postgres`.
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $crate::support::run($crate::support::Backend::Sqlite, super::$name).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                $crate::support::run($crate::support::Backend::Postgres, super::$name).await;
+            }
+        }
+    )+};
+}
+pub(crate) use on_both_backends;
+
+pub fn shop() -> ShopDomain {
+    ShopDomain::parse("uk-shop.myshopify.com").unwrap()
+}
+
+pub fn other_shop() -> ShopDomain {
+    ShopDomain::parse("us-shop.myshopify.com").unwrap()
+}
+
+pub fn at(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_700_000_000 + secs, 0).unwrap()
+}
+
+pub fn wid(n: u32) -> WebhookId {
+    WebhookId::parse(&format!("wh-{n}")).unwrap()
+}
+
+pub fn email(raw: &str) -> NormalisedEmail {
+    normalise_email(raw).unwrap()
+}
+
+pub fn topic(raw: &str) -> TopicName {
+    TopicName::parse(raw).unwrap()
+}
+
+pub fn key(kind: EntityKind, id: &str) -> WatermarkKey {
+    WatermarkKey {
+        shop: shop(),
+        kind,
+        id: id.to_owned(),
+    }
+}
+
+pub fn mark(webhook: u32, secs: i64) -> Watermark {
+    Watermark {
+        version: at(secs),
+        webhook_id: wid(webhook),
+    }
+}
+
+pub fn entry(webhook: u32, event_id: Option<&str>, secs: i64) -> LedgerEntry {
+    LedgerEntry {
+        shop: shop(),
+        webhook_id: wid(webhook),
+        topic: topic("orders/updated"),
+        event_id: event_id.map(str::to_owned),
+        seen_at: at(secs),
+    }
+}
+
+/// A commit that only advances one watermark, as an event with one version does.
+pub fn advancing(key: &WatermarkKey, webhook: u32, secs: i64) -> Commit {
+    Commit {
+        ledger: vec![LedgerEntry {
+            shop: key.shop.clone(),
+            ..entry(webhook, None, secs)
+        }],
+        watermarks: vec![(key.clone(), mark(webhook, secs))],
+        ..Commit::default()
+    }
+}

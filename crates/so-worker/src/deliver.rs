@@ -1,0 +1,212 @@
+//! Stage 2: push the batch's records and find out, per event, whether all
+//! of its records were accepted.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use so_domain::ometria::{PushRecord, RecordType};
+use so_domain::{Disposition, ReasonCode};
+use so_ometria::Client;
+use so_runtime::metrics;
+
+/// How one event's records fared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Fate {
+    Accepted,
+    Retry {
+        reason: ReasonCode,
+        detail: String,
+        after: Option<Duration>,
+    },
+    DeadLetter {
+        reason: ReasonCode,
+        detail: String,
+    },
+}
+
+impl Fate {
+    /// Dead letter beats retry beats accepted: an event is only done when
+    /// every one of its records is.
+    fn worse(self, other: Fate) -> Fate {
+        match (&self, &other) {
+            (Fate::DeadLetter { .. }, _) => self,
+            (_, Fate::DeadLetter { .. }) => other,
+            (Fate::Retry { .. }, _) => self,
+            (_, Fate::Retry { .. }) => other,
+            _ => self,
+        }
+    }
+}
+
+/// Same key as the client's coalescing: type, collection and id.
+type RecordKey = (RecordType, Option<String>, String);
+
+fn key(r: &PushRecord) -> RecordKey {
+    let collection = r
+        .body
+        .get("@collection")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    (r.record_type, collection, r.id.clone())
+}
+
+/// Pushes every record of `events` (index, records) and returns each
+/// event's fate, in the same order.
+pub(crate) async fn deliver(
+    client: &Client,
+    events: Vec<(usize, Vec<PushRecord>)>,
+) -> HashMap<usize, Fate> {
+    let mut owners: HashMap<RecordKey, Vec<usize>> = HashMap::new();
+    let mut fates: HashMap<usize, Fate> = HashMap::new();
+    let mut all = Vec::new();
+    for (event, records) in events {
+        fates.insert(event, Fate::Accepted);
+        for r in records {
+            owners.entry(key(&r)).or_default().push(event);
+            all.push(r);
+        }
+    }
+    let plan = client.plan_batches(all);
+    metrics::records_coalesced(plan.coalesced);
+    let mut mark = |k: &RecordKey, fate: Fate| {
+        for e in owners.get(k).into_iter().flatten() {
+            let current = fates.remove(e).unwrap_or(Fate::Accepted);
+            fates.insert(*e, current.worse(fate.clone()));
+        }
+    };
+    for o in &plan.oversized {
+        let detail = format!(
+            "{} record {} is {} bytes (limit 60 KB)",
+            o.record.record_type.as_str(),
+            o.record.id,
+            o.size_bytes
+        );
+        mark(
+            &key(&o.record),
+            Fate::DeadLetter {
+                reason: ReasonCode::RecordTooLarge,
+                detail,
+            },
+        );
+    }
+    for batch in &plan.batches {
+        let started = Instant::now();
+        let type_label = batch.record_type.as_str();
+        match client
+            .push_with_retry(batch.record_type, &batch.records)
+            .await
+        {
+            Ok(outcome) => {
+                metrics::ometria_request(
+                    type_label,
+                    "200",
+                    started.elapsed().as_secs_f64(),
+                    batch.records.len(),
+                );
+                metrics::rate_limit_wait(outcome.rate_limit_wait.as_secs_f64());
+                if outcome.rejected > 0 {
+                    for (k, why) in rejected(
+                        client,
+                        &outcome.request_id,
+                        batch.record_type,
+                        &batch.records,
+                    )
+                    .await
+                    {
+                        mark(
+                            &k,
+                            Fate::DeadLetter {
+                                reason: ReasonCode::OmetriaRecordRejected,
+                                detail: why,
+                            },
+                        );
+                    }
+                }
+            }
+            Err(failure) => {
+                let status = failure.error.status().map_or("error", status_label);
+                metrics::ometria_request(
+                    type_label,
+                    status,
+                    started.elapsed().as_secs_f64(),
+                    batch.records.len(),
+                );
+                metrics::rate_limit_wait(failure.rate_limit_wait.as_secs_f64());
+                let detail = crate::prepare::error_chain(&failure);
+                let fate = match failure.disposition {
+                    Disposition::Retry { after, reason, .. } => Fate::Retry {
+                        reason,
+                        detail,
+                        after,
+                    },
+                    Disposition::DeadLetter { reason, .. } => Fate::DeadLetter { reason, detail },
+                    Disposition::Done => Fate::Accepted,
+                };
+                for r in &batch.records {
+                    mark(&key(r), fate.clone());
+                }
+            }
+        }
+    }
+    fates
+}
+
+/// The records of one request that Ometria rejected, with its reasons,
+/// matched through `/v2/push/_errors`. When Ometria does not say which
+/// record it refused, every record of the request is treated as refused
+/// rather than guessing: dead letters can be replayed, silent loss cannot.
+async fn rejected(
+    client: &Client,
+    request_id: &str,
+    record_type: RecordType,
+    records: &[PushRecord],
+) -> Vec<(RecordKey, String)> {
+    let errors = client.push_errors().await.unwrap_or_default();
+    let mine: Vec<_> = errors
+        .iter()
+        .filter(|e| e.request_id.as_deref() == Some(request_id))
+        .filter(|e| {
+            e.record_type
+                .as_deref()
+                .is_none_or(|t| t == record_type.as_str())
+        })
+        .collect();
+    let by_id: HashMap<&str, String> = mine
+        .iter()
+        .filter_map(|e| {
+            let why = match &e.error_path {
+                Some(path) => format!("{} ({path})", e.error_message),
+                None => e.error_message.clone(),
+            };
+            e.record_id.as_deref().map(|id| (id, why))
+        })
+        .collect();
+    if by_id.is_empty() {
+        let why = format!("Ometria rejected records of request {request_id} without naming them");
+        return records.iter().map(|r| (key(r), why.clone())).collect();
+    }
+    records
+        .iter()
+        .filter_map(|r| by_id.get(r.id.as_str()).map(|why| (key(r), why.clone())))
+        .collect()
+}
+
+fn status_label(code: u16) -> &'static str {
+    match code {
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        408 => "408",
+        413 => "413",
+        422 => "422",
+        429 => "429",
+        500 => "500",
+        502 => "502",
+        503 => "503",
+        504 => "504",
+        400..=499 => "4xx",
+        500..=599 => "5xx",
+        _ => "other",
+    }
+}

@@ -1,0 +1,227 @@
+//! Stage 3: make each event's outcome durable, then ack.
+
+use chrono::Utc;
+use so_domain::{EventMeta, ReasonCode};
+use so_queue::{AckOutcome, DeathNote, Delivery, Publisher, codec};
+use so_runtime::metrics;
+use so_store::{Commit, Store};
+
+use crate::pending::Changes;
+
+/// The final decision for one event.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// Effects accepted (or nothing to do): commit `changes`, ack.
+    Done {
+        label: &'static str,
+        changes: Changes,
+        pushed: bool,
+    },
+    Retry {
+        reason: ReasonCode,
+        detail: String,
+        after: Option<std::time::Duration>,
+    },
+    DeadLetter {
+        stage: &'static str,
+        reason: ReasonCode,
+        detail: String,
+    },
+    Park {
+        reason: &'static str,
+    },
+}
+
+/// One delivery with its decoded metadata (if decoding worked) and outcome.
+pub(crate) struct Settled {
+    pub(crate) delivery: Delivery,
+    pub(crate) meta: Option<EventMeta>,
+    pub(crate) outcome: Outcome,
+}
+
+pub(crate) struct Disposer {
+    pub(crate) store: Store,
+    pub(crate) publisher: Publisher,
+    pub(crate) max_attempts: u32,
+}
+
+impl Disposer {
+    pub(crate) async fn settle(&self, batch: Vec<Settled>) {
+        // All accepted events' state in one transaction; if that fails the
+        // events go back to the queue: Ometria upserts, so a re-push is harmless.
+        let mut commit = Commit::default();
+        for s in &batch {
+            if let Outcome::Done { changes, .. } = &s.outcome {
+                add(&mut commit, changes);
+            }
+        }
+        let committed = match self.store.commit(&commit).await {
+            Ok(so_store::CommitOutcome::Committed) => true,
+            Ok(so_store::CommitOutcome::Superseded { keys }) => {
+                // Another worker applied newer versions of these entities
+                // meanwhile (only possible while partitions move between
+                // workers). Keep the newer state; remember the deliveries.
+                tracing::warn!(
+                    entities = keys.len(),
+                    "Newer state was stored concurrently; keeping it."
+                );
+                let ledger_only = Commit {
+                    ledger: commit.ledger.clone(),
+                    ..Commit::default()
+                };
+                matches!(
+                    self.store.commit(&ledger_only).await,
+                    Ok(so_store::CommitOutcome::Committed)
+                )
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "Cannot commit the batch's state; its events will be redelivered.");
+                false
+            }
+        };
+        for s in batch {
+            self.one(s, committed).await;
+        }
+    }
+
+    async fn one(&self, s: Settled, committed: bool) {
+        let topic = s
+            .meta
+            .as_ref()
+            .map_or("invalid", |m| m.topic.metric_label());
+        let attempt = codec::attempt(&s.delivery.properties);
+        let d = &s.delivery;
+        let result = match s.outcome {
+            Outcome::Done { label, pushed, .. } => {
+                if !committed {
+                    requeue(d).await;
+                    return;
+                }
+                if pushed {
+                    if let Some(m) = &s.meta {
+                        let since = m.triggered_at.unwrap_or(m.received_at);
+                        metrics::end_to_end_lag(
+                            (Utc::now() - since).num_milliseconds().max(0) as f64 / 1000.0,
+                        );
+                    }
+                }
+                metrics::event_processed(topic, label);
+                Ok(())
+            }
+            Outcome::Park { reason } => {
+                metrics::event_parked(reason);
+                metrics::event_processed(topic, "parked");
+                self.publisher.park(&d.properties, &d.body, reason).await
+            }
+            Outcome::Retry {
+                reason,
+                detail,
+                after,
+            } => {
+                let next = attempt + 1;
+                if next >= self.max_attempts {
+                    let detail = format!(
+                        "gave up after {next} attempts; last: {} ({detail})",
+                        reason.as_str()
+                    );
+                    self.dead_letter(
+                        d,
+                        topic,
+                        "retry",
+                        ReasonCode::RetriesExhausted,
+                        &detail,
+                        next,
+                    )
+                    .await
+                } else {
+                    let delay = self.tier(next, after);
+                    metrics::event_retried(reason.as_str());
+                    metrics::event_processed(topic, "retried");
+                    tracing::info!(reason = reason.as_str(), attempt = next, delay_secs = delay, %detail, "Event re-queued for a later attempt.");
+                    self.publisher
+                        .retry_later(
+                            &d.routing_key,
+                            &d.properties,
+                            &d.body,
+                            delay,
+                            next,
+                            reason.as_str(),
+                        )
+                        .await
+                }
+            }
+            Outcome::DeadLetter {
+                stage,
+                reason,
+                detail,
+            } => {
+                self.dead_letter(d, topic, stage, reason, &detail, attempt + 1)
+                    .await
+            }
+        };
+        match result {
+            Ok(()) => {
+                if d.ack().await == AckOutcome::ChannelGone {
+                    metrics::ack_lost();
+                    tracing::warn!(
+                        "Ack found its channel gone; the broker will redeliver (deduplicated)."
+                    );
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "Cannot move the event durably; returning it to its queue.");
+                requeue(d).await;
+            }
+        }
+    }
+
+    async fn dead_letter(
+        &self,
+        d: &Delivery,
+        topic: &'static str,
+        stage: &'static str,
+        reason: ReasonCode,
+        detail: &str,
+        attempts: u32,
+    ) -> Result<(), so_queue::PublishError> {
+        metrics::event_dead_lettered(reason.as_str(), stage);
+        metrics::event_processed(topic, "dead_lettered");
+        tracing::warn!(reason = reason.as_str(), stage, attempts, %detail, "Event dead-lettered.");
+        let note = DeathNote {
+            stage,
+            reason: reason.as_str(),
+            detail,
+            attempts,
+        };
+        self.publisher
+            .dead_letter(&d.routing_key, &d.properties, &d.body, &note)
+            .await
+    }
+
+    /// The delay tier for attempt `n`: the n-th tier, or a longer one when
+    /// Ometria asked for a longer wait.
+    fn tier(&self, n: u32, after: Option<std::time::Duration>) -> u64 {
+        let tiers = self.publisher.broker().names().retry_tiers_secs();
+        let by_attempt = tiers[(n as usize).saturating_sub(1).min(tiers.len() - 1)];
+        let wanted = after.map_or(0, |a| a.as_secs());
+        tiers
+            .iter()
+            .copied()
+            .find(|t| *t >= wanted.max(by_attempt))
+            .unwrap_or(tiers[tiers.len() - 1])
+    }
+}
+
+async fn requeue(d: &Delivery) {
+    if d.requeue().await == AckOutcome::ChannelGone {
+        metrics::ack_lost();
+    }
+}
+
+fn add(commit: &mut Commit, c: &Changes) {
+    commit.ledger.extend(c.ledger.iter().cloned());
+    commit.watermarks.extend(c.watermarks.iter().cloned());
+    commit.order_states.extend(c.order_states.iter().cloned());
+    commit.tags.extend(c.tags.iter().cloned());
+    commit.variants.extend(c.variants.iter().cloned());
+}

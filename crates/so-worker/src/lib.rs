@@ -1,0 +1,25 @@
+//! The worker.
+//!
+//! Each processor owns a fixed subset of the partitions and handles one
+//! batch at a time:
+//!
+//! 1. [`prepare`]: decode, dedupe and staleness against the store (plus the
+//!    batch's own pending changes), identity resolution, mapping to Ometria
+//!    records;
+//! 2. [`deliver`]: coalesce, batch and push, mapping every accepted,
+//!    rejected or failed record back to the events that produced it;
+//! 3. [`dispose`]: commit the state of accepted events in one transaction,
+//!    then ack; re-queue transient failures to a broker retry tier and
+//!    dead-letter permanent ones (both with confirms) before acking.
+//!
+//! A message is acked only once its effect is safe: accepted by Ometria,
+//! or durably re-queued, parked or dead-lettered.
+
+mod deliver;
+mod dispose;
+mod pending;
+mod prepare;
+mod processor;
+mod worker;
+
+pub use worker::Worker;

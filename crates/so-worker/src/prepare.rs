@@ -1,0 +1,601 @@
+//! Stage 1: from a delivery to the records it should produce.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, FixedOffset, Utc};
+use so_domain::freshness::{
+    self, DedupeWindow, EntityKind, Freshness, Incoming, LedgerLookup, WatermarkKey,
+};
+use so_domain::identity::{self, ContactRef, IdentityOutcome, Namespace, Resolution};
+use so_domain::mapping::{self, LegacyParts, MappingContext, MappingError, Part};
+use so_domain::ometria::PushRecord;
+use so_domain::shopify::{self, ShopifyId, ShopifyPayload};
+use so_domain::{EventMeta, ReasonCode, ShopDomain, Topic, TopicName};
+use so_queue::Delivery;
+use so_runtime::Config;
+use so_store::Store;
+
+use crate::pending::{Changes, Pending};
+
+/// What to do with one event.
+#[derive(Debug)]
+pub(crate) enum Plan {
+    /// Push `records`; commit `changes` once all of them are accepted.
+    Push {
+        records: Vec<PushRecord>,
+        changes: Changes,
+    },
+    /// Nothing to send (`outcome` says why); commit `changes` and ack.
+    Skip {
+        outcome: &'static str,
+        changes: Changes,
+    },
+    /// Keep the message aside (paused shop, topic handled elsewhere).
+    Park { reason: &'static str },
+    Retry {
+        reason: ReasonCode,
+        detail: String,
+        after: Option<Duration>,
+    },
+    DeadLetter {
+        stage: &'static str,
+        reason: ReasonCode,
+        detail: String,
+    },
+}
+
+/// A failure while preparing, already classified.
+struct Stop(Plan);
+
+impl From<so_store::Error> for Stop {
+    fn from(e: so_store::Error) -> Stop {
+        let detail = e.to_string();
+        if e.is_transient() {
+            Stop(Plan::Retry {
+                reason: ReasonCode::StoreUnavailable,
+                detail,
+                after: None,
+            })
+        } else {
+            Stop(Plan::DeadLetter {
+                stage: "store",
+                reason: ReasonCode::Internal,
+                detail,
+            })
+        }
+    }
+}
+
+impl From<MappingError> for Stop {
+    fn from(e: MappingError) -> Stop {
+        let detail = e.to_string();
+        Stop(match e {
+            // A refund can overtake its order (retries, backfills): wait for it.
+            MappingError::OrderStateMissing { .. } => Plan::Retry {
+                reason: ReasonCode::OrderNotYetSeen,
+                detail,
+                after: None,
+            },
+            MappingError::RecordTooLarge { .. } => Plan::DeadLetter {
+                stage: "map",
+                reason: ReasonCode::RecordTooLarge,
+                detail,
+            },
+            _ => Plan::DeadLetter {
+                stage: "map",
+                reason: ReasonCode::InvalidPayload,
+                detail,
+            },
+        })
+    }
+}
+
+/// Turns deliveries into plans, reading the store through the batch overlay.
+pub(crate) struct Preparer {
+    pub(crate) store: Store,
+    pub(crate) config: Arc<Config>,
+    pub(crate) window: DedupeWindow,
+}
+
+/// Per-event inputs shared by the topic handlers.
+struct Ctx<'a> {
+    meta: &'a EventMeta,
+    shop: &'a ShopDomain,
+    ns: Namespace,
+    mapping: MappingContext,
+    ledger: LedgerLookup,
+    now: DateTime<Utc>,
+    changes: Changes,
+}
+
+impl Preparer {
+    pub(crate) async fn prepare(&self, d: &Delivery, meta: &EventMeta, pending: &Pending) -> Plan {
+        match self.try_prepare(d, meta, pending).await {
+            Ok(plan) | Err(Stop(plan)) => plan,
+        }
+    }
+
+    async fn try_prepare(
+        &self,
+        d: &Delivery,
+        meta: &EventMeta,
+        pending: &Pending,
+    ) -> Result<Plan, Stop> {
+        let shop = &meta.shop;
+        let shop_settings = self.config.shops.get(shop.as_str());
+        if shop_settings.is_some_and(|s| !s.enabled) {
+            return Ok(Plan::Park {
+                reason: "shop_paused",
+            });
+        }
+        let TopicName::Known(topic) = meta.topic else {
+            return Ok(Plan::Park {
+                reason: "unsupported_topic",
+            });
+        };
+        if matches!(
+            topic,
+            Topic::CustomersRedact
+                | Topic::CustomersDataRequest
+                | Topic::ShopRedact
+                | Topic::AppUninstalled
+        ) {
+            // Privacy and lifecycle topics have their own handling (issue 5);
+            // parked, they are kept until it exists.
+            return Ok(Plan::Park {
+                reason: "privacy_or_lifecycle_topic",
+            });
+        }
+        let ns_raw = shop_settings.map_or("", |s| s.namespace.as_str());
+        let ns = Namespace::parse(ns_raw).map_err(|_| {
+            Stop(Plan::DeadLetter {
+                stage: "config",
+                reason: ReasonCode::Internal,
+                detail: format!("namespace of {shop} is invalid"),
+            })
+        })?;
+        let ledger = if pending.seen(shop, meta.webhook_id.as_str()) {
+            LedgerLookup::SeenAt(Utc::now())
+        } else {
+            self.store.ledger_lookup(shop, &meta.webhook_id).await?
+        };
+        let payload = shopify::decode(topic, &d.body).map_err(|e| {
+            Stop(Plan::DeadLetter {
+                stage: "decode",
+                reason: ReasonCode::InvalidPayload,
+                detail: error_chain(&e),
+            })
+        })?;
+        let event_time = meta.triggered_at.unwrap_or(meta.received_at);
+        let mut cx = Ctx {
+            meta,
+            shop,
+            mapping: MappingContext::new(shop, ns.clone(), event_time),
+            ns,
+            ledger,
+            now: Utc::now(),
+            changes: Changes::default(),
+        };
+        cx.changes.ledger = Some(so_store::LedgerEntry {
+            shop: shop.clone(),
+            webhook_id: meta.webhook_id.clone(),
+            topic: meta.topic.clone(),
+            event_id: meta.event_id.clone(),
+            seen_at: cx.now,
+        });
+        let records = self.by_payload(&mut cx, payload, pending).await?;
+        let changes = cx.changes;
+        Ok(match records {
+            Some(records) if !records.is_empty() => Plan::Push { records, changes },
+            Some(_) => Plan::Skip {
+                outcome: "no_records",
+                changes,
+            },
+            None => Plan::Skip {
+                outcome: "skipped",
+                changes,
+            },
+        })
+    }
+
+    /// Freshness for one entity; `Err` carries the skip plan.
+    async fn fresh(
+        &self,
+        cx: &mut Ctx<'_>,
+        pending: &Pending,
+        kind: EntityKind,
+        id: String,
+        version: Option<DateTime<FixedOffset>>,
+    ) -> Result<(), Stop> {
+        let key = WatermarkKey {
+            shop: cx.shop.clone(),
+            kind,
+            id,
+        };
+        let applied = match pending.watermark(&key) {
+            Some(w) => Some(w.clone()),
+            None => self.store.watermark(&key).await?,
+        };
+        let incoming = Incoming::new(cx.meta.webhook_id.clone(), kind, version);
+        match freshness::decide(self.window, cx.now, cx.ledger, applied.as_ref(), &incoming) {
+            Freshness::Apply { advance_to } => {
+                if let Some(w) = advance_to {
+                    cx.changes.watermarks.push((key, w));
+                }
+                Ok(())
+            }
+            Freshness::Duplicate { .. } => Err(Stop(Plan::Skip {
+                outcome: "duplicate",
+                changes: Changes::default(),
+            })),
+            Freshness::Stale { .. } => {
+                let changes = Changes {
+                    ledger: cx.changes.ledger.take(),
+                    ..Changes::default()
+                };
+                Err(Stop(Plan::Skip {
+                    outcome: "stale",
+                    changes,
+                }))
+            }
+        }
+    }
+
+    /// Identity of a customer-keyed event; `None` when suppressed.
+    async fn customer_contact(
+        &self,
+        cx: &Ctx<'_>,
+        id: ShopifyId,
+        email: Option<&str>,
+    ) -> Result<Option<ContactRef>, Stop> {
+        let email = email.and_then(identity::normalise_email);
+        let snapshot = self
+            .store
+            .identity_snapshot(cx.shop, Some(id), email.as_ref())
+            .await?;
+        let outcome = identity::resolve_customer(&cx.ns, &snapshot, id);
+        Ok(self.apply(cx, outcome).await?.flatten())
+    }
+
+    /// Identity of an order or checkout: customer, else guest by email.
+    async fn purchase_contact(
+        &self,
+        cx: &Ctx<'_>,
+        customer: Option<ShopifyId>,
+        email: Option<&str>,
+    ) -> Result<Option<ContactRef>, Stop> {
+        let email = email.and_then(identity::normalise_email);
+        // Another worker may remember a guest for this email at the same
+        // moment; the store keeps one and tells the loser, who decides again.
+        for _ in 0..3 {
+            let snapshot = self
+                .store
+                .identity_snapshot(cx.shop, customer, email.as_ref())
+                .await?;
+            let outcome = identity::resolve_purchase(
+                &cx.ns,
+                &snapshot,
+                customer,
+                email.as_ref(),
+                so_store::Store::new_guest_id,
+            );
+            if let Some(contact) = self.apply(cx, outcome).await? {
+                return Ok(contact);
+            }
+        }
+        Err(Stop(Plan::Retry {
+            reason: ReasonCode::StoreUnavailable,
+            detail: "identity kept changing under concurrent updates".to_owned(),
+            after: None,
+        }))
+    }
+
+    /// Applies identity decisions. `Ok(None)`: lost a race, decide again.
+    async fn apply(
+        &self,
+        cx: &Ctx<'_>,
+        outcome: IdentityOutcome,
+    ) -> Result<Option<Option<ContactRef>>, Stop> {
+        if let so_store::IdentityApplied::GuestTaken { .. } = self
+            .store
+            .apply_identity(cx.shop, &outcome.decisions)
+            .await?
+        {
+            return Ok(None);
+        }
+        Ok(Some(match outcome.resolution {
+            Resolution::Contact(c) => Some(c),
+            Resolution::Suppressed(_) | Resolution::NoContact => None,
+        }))
+    }
+
+    /// The topic handlers. `Ok(None)` = nothing to do for this entity.
+    async fn by_payload(
+        &self,
+        cx: &mut Ctx<'_>,
+        payload: ShopifyPayload,
+        pending: &Pending,
+    ) -> Result<Option<Vec<PushRecord>>, Stop> {
+        let shop = cx.shop.clone();
+        match payload {
+            ShopifyPayload::Order(order) => {
+                self.fresh(
+                    cx,
+                    pending,
+                    EntityKind::Order,
+                    order.id.to_string(),
+                    order.updated_at,
+                )
+                .await?;
+                let customer = order.customer.as_ref().map(|c| c.id);
+                let contact = self
+                    .purchase_contact(cx, customer, order.buyer_email())
+                    .await?;
+                let stored = self.order_state(&shop, order.id, pending).await?;
+                let m = mapping::map_order(&cx.mapping, &order, contact.as_ref(), stored.as_ref())?;
+                cx.changes.order_states.push((shop, m.state));
+                Ok(Some(m.records))
+            }
+            ShopifyPayload::Refund(refund) => {
+                self.fresh(
+                    cx,
+                    pending,
+                    EntityKind::Order,
+                    refund.order_id.to_string(),
+                    None,
+                )
+                .await?;
+                let stored = self.order_state(&shop, refund.order_id, pending).await?;
+                let m = mapping::map_refund(&cx.mapping, &refund, stored.as_ref())?;
+                cx.changes.order_states.push((shop, m.state));
+                Ok(Some(m.records))
+            }
+            ShopifyPayload::OrderDelete(del) => {
+                self.fresh(cx, pending, EntityKind::Order, del.id.to_string(), None)
+                    .await?;
+                let stored = self.order_state(&shop, del.id, pending).await?;
+                let (state, records) =
+                    mapping::map_order_delete(&cx.mapping, del.id, stored.as_ref())?;
+                if let Some(state) = state {
+                    cx.changes.order_states.push((shop, state));
+                }
+                Ok(Some(records))
+            }
+            ShopifyPayload::Customer(c) => {
+                self.fresh(
+                    cx,
+                    pending,
+                    EntityKind::Customer,
+                    c.id.to_string(),
+                    c.updated_at,
+                )
+                .await?;
+                let Some(contact) = self.customer_contact(cx, c.id, c.email.as_deref()).await?
+                else {
+                    return Ok(None);
+                };
+                let legacy = self.legacy_parts(cx, &c, pending).await?;
+                Ok(Some(mapping::map_customer(
+                    &cx.mapping,
+                    &contact,
+                    &c,
+                    legacy,
+                )?))
+            }
+            ShopifyPayload::CustomerDelete(del) => {
+                self.fresh(cx, pending, EntityKind::Customer, del.id.to_string(), None)
+                    .await?;
+                let snapshot = self
+                    .store
+                    .identity_snapshot(cx.shop, Some(del.id), None)
+                    .await?;
+                let outcome = identity::delete_customer(&cx.ns, &snapshot, del.id);
+                let Some(contact) = self.apply(cx, outcome).await?.flatten() else {
+                    return Ok(None);
+                };
+                Ok(Some(mapping::map_customer_delete(&cx.mapping, &contact)?))
+            }
+            ShopifyPayload::CustomerMerge(merge) => {
+                if let Some(merged) = merge.completed() {
+                    let (decision, _profile_merge) = identity::merge_customers(&cx.ns, merged);
+                    let _applied = self.store.apply_identity(cx.shop, &[decision]).await?;
+                }
+                Ok(None)
+            }
+            ShopifyPayload::EmailConsent(u) => {
+                let version = u
+                    .email_marketing_consent
+                    .as_ref()
+                    .and_then(|c| c.consent_updated_at);
+                self.fresh(
+                    cx,
+                    pending,
+                    EntityKind::EmailConsent,
+                    u.customer_id.to_string(),
+                    version,
+                )
+                .await?;
+                let Some(contact) = self
+                    .customer_contact(cx, u.customer_id, u.email_address.as_deref())
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                Ok(Some(mapping::map_email_consent(&cx.mapping, &contact, &u)?))
+            }
+            ShopifyPayload::SmsConsent(u) => {
+                let version = u
+                    .sms_marketing_consent
+                    .as_ref()
+                    .and_then(|c| c.consent_updated_at);
+                self.fresh(
+                    cx,
+                    pending,
+                    EntityKind::SmsConsent,
+                    u.id.to_string(),
+                    version,
+                )
+                .await?;
+                let Some(contact) = self.customer_contact(cx, u.id, None).await? else {
+                    return Ok(None);
+                };
+                Ok(Some(mapping::map_sms_consent(&cx.mapping, &contact, &u)?))
+            }
+            ShopifyPayload::TagsAdded(e) | ShopifyPayload::TagsRemoved(e) => {
+                let added = cx.meta.topic == TopicName::Known(Topic::CustomerTagsAdded);
+                self.fresh(
+                    cx,
+                    pending,
+                    EntityKind::CustomerTags,
+                    e.customer_id.to_string(),
+                    e.occurred_at,
+                )
+                .await?;
+                let Some(contact) = self.customer_contact(cx, e.customer_id, None).await? else {
+                    return Ok(None);
+                };
+                let current = match pending.tags(&shop, e.customer_id) {
+                    Some(t) => t.clone(),
+                    None => self.store.customer_tags(&shop, e.customer_id).await?,
+                };
+                let (plus, minus): (&[String], &[String]) = if added {
+                    (&e.tags, &[])
+                } else {
+                    (&[], &e.tags)
+                };
+                let next = mapping::apply_tag_change(&current, plus, minus);
+                let records = mapping::map_tags(&cx.mapping, &contact, &next)?;
+                cx.changes.tags.push((shop, e.customer_id, next));
+                Ok(Some(records))
+            }
+            ShopifyPayload::PurchasingSummary(s) => {
+                self.fresh(
+                    cx,
+                    pending,
+                    EntityKind::PurchasingSummary,
+                    s.customer_id.to_string(),
+                    s.occurred_at,
+                )
+                .await?;
+                let Some(contact) = self.customer_contact(cx, s.customer_id, None).await? else {
+                    return Ok(None);
+                };
+                Ok(Some(mapping::map_purchasing_summary(
+                    &cx.mapping,
+                    &contact,
+                    &s,
+                )?))
+            }
+            ShopifyPayload::Product(p) => {
+                self.fresh(
+                    cx,
+                    pending,
+                    EntityKind::Product,
+                    p.id.to_string(),
+                    p.updated_at,
+                )
+                .await?;
+                let records = mapping::map_product(&cx.mapping, &p)?;
+                let variants = p.variants.iter().map(|v| v.id).collect();
+                cx.changes.variants.push((shop, p.id, variants));
+                Ok(Some(records))
+            }
+            ShopifyPayload::ProductDelete(del) => {
+                self.fresh(cx, pending, EntityKind::Product, del.id.to_string(), None)
+                    .await?;
+                let known = match pending.variants(&shop, del.id) {
+                    Some(v) => v.clone(),
+                    None => self.store.known_variants(&shop, del.id).await?,
+                };
+                Ok(Some(mapping::map_product_delete(
+                    &cx.mapping,
+                    del.id,
+                    &known,
+                )?))
+            }
+            // Abandoned checkouts become custom events with issue 6; order
+            // edits and fulfilments arrive again as full orders/updated.
+            ShopifyPayload::Checkout(_)
+            | ShopifyPayload::CheckoutDelete(_)
+            | ShopifyPayload::OrderEdited(_)
+            | ShopifyPayload::NotMapped(_) => {
+                let incoming =
+                    Incoming::new(cx.meta.webhook_id.clone(), EntityKind::Checkout, None);
+                if let Freshness::Duplicate { .. } =
+                    freshness::decide(self.window, cx.now, cx.ledger, None, &incoming)
+                {
+                    return Err(Stop(Plan::Skip {
+                        outcome: "duplicate",
+                        changes: Changes::default(),
+                    }));
+                }
+                Ok(Some(Vec::new()))
+            }
+        }
+    }
+
+    async fn order_state(
+        &self,
+        shop: &ShopDomain,
+        id: ShopifyId,
+        pending: &Pending,
+    ) -> Result<Option<mapping::OrderState>, Stop> {
+        Ok(match pending.order(shop, id) {
+            Some(s) => Some(s.clone()),
+            None => self.store.order_state(shop, id).await?,
+        })
+    }
+
+    /// Pre-2025-01 customer payloads carry consent: apply each part only if
+    /// it is not older than what its own topic already applied.
+    async fn legacy_parts(
+        &self,
+        cx: &Ctx<'_>,
+        c: &shopify::Customer,
+        pending: &Pending,
+    ) -> Result<LegacyParts, Stop> {
+        let mut parts = LegacyParts::ALL;
+        for (kind, consent, part) in [
+            (
+                EntityKind::EmailConsent,
+                c.email_marketing_consent.as_ref(),
+                &mut parts.email_consent,
+            ),
+            (
+                EntityKind::SmsConsent,
+                c.sms_marketing_consent.as_ref(),
+                &mut parts.sms_consent,
+            ),
+        ] {
+            let Some(consent) = consent else { continue };
+            let key = WatermarkKey {
+                shop: cx.shop.clone(),
+                kind,
+                id: c.id.to_string(),
+            };
+            let applied = match pending.watermark(&key) {
+                Some(w) => Some(w.clone()),
+                None => self.store.watermark(&key).await?,
+            };
+            let incoming = consent.consent_updated_at.map(|t| t.with_timezone(&Utc));
+            if let (Some(applied), incoming) = (applied, incoming) {
+                if incoming.is_none_or(|t| t < applied.version) {
+                    *part = Part::Skip;
+                }
+            }
+        }
+        Ok(parts)
+    }
+}
+
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        src = s.source();
+    }
+    out
+}

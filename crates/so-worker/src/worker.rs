@@ -1,0 +1,101 @@
+//! The worker service: consumers, processors, shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use so_domain::freshness::DedupeWindow;
+use so_ometria::Client;
+use so_queue::{Broker, Publisher, consume_partitions};
+use so_runtime::{Config, Shutdown};
+use so_store::Store;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::dispose::Disposer;
+use crate::prepare::Preparer;
+use crate::processor::Processor;
+
+/// Why the worker could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("worker.dedupe_window_hours is out of range")]
+    DedupeWindow,
+    #[error("cannot build the Ometria client")]
+    Ometria(#[source] so_ometria::Error),
+}
+
+/// A running worker, built from its parts.
+pub struct Worker {
+    broker: Broker,
+    processors: Vec<Processor>,
+    prefetch: u16,
+}
+
+impl Worker {
+    pub fn build(config: Arc<Config>, broker: Broker, store: Store) -> Result<Worker, StartError> {
+        let client = Client::new(&config.ometria).map_err(StartError::Ometria)?;
+        Worker::with_client(config, broker, store, client)
+    }
+
+    /// Uses a client the caller built (tests share its rate limiter).
+    pub fn with_client(
+        config: Arc<Config>,
+        broker: Broker,
+        store: Store,
+        client: Client,
+    ) -> Result<Worker, StartError> {
+        let hours = config.worker.dedupe_window_hours;
+        let window = DedupeWindow::new(Duration::from_secs(hours * 3600))
+            .map_err(|_| StartError::DedupeWindow)?;
+        let publisher = Publisher::new(broker.clone());
+        let processors = (0..config.worker.concurrency)
+            .map(|_| Processor {
+                preparer: Preparer {
+                    store: store.clone(),
+                    config: config.clone(),
+                    window,
+                },
+                disposer: Disposer {
+                    store: store.clone(),
+                    publisher: publisher.clone(),
+                    max_attempts: config.worker.max_attempts,
+                },
+                client: client.clone(),
+                batch_max: config.worker.batch_max_events,
+                window: Duration::from_millis(config.worker.batch_window_ms),
+            })
+            .collect();
+        Ok(Worker {
+            broker,
+            processors,
+            prefetch: config.worker.prefetch,
+        })
+    }
+
+    /// Runs until `shutdown`, then drains: no new deliveries are taken, the
+    /// batches in hand are finished and acked, and the rest return to their
+    /// queues.
+    pub async fn run_until_stopped(self, shutdown: Shutdown) {
+        let drained = CancellationToken::new();
+        let mut senders = Vec::new();
+        let mut tasks = Vec::new();
+        for p in self.processors {
+            let (tx, rx) = mpsc::channel(usize::from(self.prefetch).max(64));
+            senders.push(tx);
+            tasks.push(tokio::spawn(p.run(rx)));
+        }
+        let consumer = tokio::spawn(consume_partitions(
+            self.broker,
+            self.prefetch,
+            senders,
+            shutdown,
+            drained.clone(),
+        ));
+        for t in tasks {
+            let _finished = t.await;
+        }
+        drained.cancel();
+        let _stopped = consumer.await;
+        tracing::info!("Worker drained and stopped.");
+    }
+}
