@@ -4,3 +4,6 @@
 mod ingress_accepts;
 mod ingress_broker_faults;
 mod ingress_rejects;
+mod payloads;
+mod worker_faults;
+mod worker_flows;

@@ -77,7 +77,7 @@ pub async fn consume_partitions(
     let partitions = broker.names().partitions();
     while !shutdown.is_cancelled() {
         let Some(link) = broker.wait_connected(Duration::from_secs(3600)).await else {
-            if shutdown.is_cancelled() {
+            if shutdown.is_cancelled() || matches!(broker.state(), crate::LinkState::Closed) {
                 return;
             }
             continue;

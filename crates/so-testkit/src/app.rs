@@ -12,6 +12,14 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::broker::{self, BrokerProbe, Message};
+use crate::database::{Backend, TestDatabase};
+use so_fake_ometria::{FakeConfig, FakeOmetria};
+
+struct RunningWorker {
+    shutdown: CancellationToken,
+    kill: CancellationToken,
+    thread: std::thread::JoinHandle<()>,
+}
 use crate::proxy::TcpProxy;
 use crate::webhook::Webhook;
 
@@ -27,6 +35,10 @@ pub struct TestAppOptions {
     pub env: Vec<(String, String)>,
     /// Contents of a TOML configuration file, if any.
     pub config_toml: Option<String>,
+    /// Start a worker with a fake Ometria and a fresh store.
+    pub worker: bool,
+    pub backend: Backend,
+    pub fake: FakeConfig,
 }
 
 impl Default for TestAppOptions {
@@ -37,6 +49,12 @@ impl Default for TestAppOptions {
             through_proxy: false,
             env: Vec::new(),
             config_toml: None,
+            worker: false,
+            backend: Backend::Sqlite,
+            fake: FakeConfig {
+                drain: so_fake_ometria::Drain::Immediate,
+                ..FakeConfig::unlimited()
+            },
         }
     }
 }
@@ -49,6 +67,9 @@ pub struct TestApp {
     pub broker: Broker,
     pub proxy: Option<TcpProxy>,
     pub client: reqwest::Client,
+    pub ometria: Option<FakeOmetria>,
+    pub database: Option<TestDatabase>,
+    worker: Option<RunningWorker>,
     secret: String,
     shutdown: CancellationToken,
     broker_stop: CancellationToken,
@@ -81,6 +102,40 @@ impl TestApp {
             ("SO_OPS__LISTEN".into(), "127.0.0.1:0".into()),
             ("SO_SHOPIFY__WEBHOOK_SECRETS".into(), opts.secrets.join(",")),
         ];
+        let ometria = if opts.worker {
+            Some(FakeOmetria::start(opts.fake.clone()).await)
+        } else {
+            None
+        };
+        let database = if opts.worker {
+            Some(TestDatabase::create(opts.backend).await)
+        } else {
+            None
+        };
+        if let (Some(fake), Some(db)) = (&ometria, &database) {
+            env.extend([
+                ("SO_OMETRIA__API_URL".to_owned(), fake.url()),
+                ("SO_OMETRIA__API_KEY".to_owned(), fake.api_key().to_owned()),
+                ("SO_DATABASE__URL".to_owned(), db.url.clone()),
+                ("SO_WORKER__BATCH_WINDOW_MS".to_owned(), "30".to_owned()),
+                (
+                    "SO_OMETRIA__RETRY__INITIAL_INTERVAL_MS".to_owned(),
+                    "20".to_owned(),
+                ),
+                (
+                    "SO_OMETRIA__RETRY__MAX_INTERVAL_MS".to_owned(),
+                    "200".to_owned(),
+                ),
+                (
+                    "SO_OMETRIA__RETRY__MAX_ELAPSED_MS".to_owned(),
+                    "1000".to_owned(),
+                ),
+                (
+                    "SO_OMETRIA__RATE_LIMIT_PAUSE_MS".to_owned(),
+                    "100".to_owned(),
+                ),
+            ]);
+        }
         env.extend(opts.env.iter().cloned());
         let file = opts.config_toml.as_ref().map(|text| {
             let path = std::env::temp_dir().join(format!("so-test-{}.toml", uuid::Uuid::new_v4()));
@@ -122,18 +177,130 @@ impl TestApp {
         let address = format!("http://{}", app.local_addr().expect("ingress address"));
         let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
 
-        TestApp {
+        let mut app = TestApp {
             address,
             ops_address,
             config,
             broker,
             proxy,
+            ometria,
+            database,
+            worker: None,
             client: reqwest::Client::new(),
             secret: opts.secrets.first().cloned().unwrap_or_default(),
             shutdown,
             broker_stop,
             server,
+        };
+        if opts.worker {
+            app.start_worker().await;
         }
+        app
+    }
+
+    /// The fake Ometria (worker apps only).
+    pub fn ometria(&self) -> &FakeOmetria {
+        self.ometria
+            .as_ref()
+            .expect("this TestApp has a worker and a fake Ometria")
+    }
+
+    /// Starts a worker on its own broker connection, in its own runtime on
+    /// its own thread, so that [`TestApp::kill_worker`] can end it the way
+    /// SIGKILL ends a process: every task at once, nothing drained or acked.
+    pub async fn start_worker(&mut self) {
+        let db_url = self
+            .database
+            .as_ref()
+            .expect("worker apps have a database")
+            .url
+            .clone();
+        let config = self.config.clone();
+        let shutdown = CancellationToken::new();
+        let kill = CancellationToken::new();
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let (stop, killed) = (shutdown.clone(), kill.clone());
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("worker runtime");
+            rt.block_on(async move {
+                let store = so_store::Store::connect(&db_url, 4)
+                    .await
+                    .expect("test store opens");
+                let broker_stop = CancellationToken::new();
+                let broker = Broker::start(config.amqp.clone(), broker_stop.clone());
+                broker
+                    .wait_connected(Duration::from_secs(20))
+                    .await
+                    .expect("worker connects");
+                let worker =
+                    so_worker::Worker::build(config, broker, store).expect("worker builds");
+                let _sent = ready_tx.send(());
+                tokio::select! {
+                    () = worker.run_until_stopped(stop) => broker_stop.cancel(),
+                    () = killed.cancelled() => {}
+                }
+            });
+            // Drops every task and socket without running anything further.
+            rt.shutdown_background();
+        });
+        ready_rx.await.expect("worker started");
+        self.worker = Some(RunningWorker {
+            shutdown,
+            kill,
+            thread,
+        });
+    }
+
+    /// Kills the worker like SIGKILL: no drain, no acks; its connection
+    /// drops and the broker redelivers what it held.
+    pub async fn kill_worker(&mut self) {
+        if let Some(w) = self.worker.take() {
+            w.kill.cancel();
+            let _joined = tokio::task::spawn_blocking(move || w.thread.join()).await;
+        }
+    }
+
+    /// Stops the worker gracefully (drains the batch in hand).
+    pub async fn stop_worker(&mut self) {
+        if let Some(w) = self.worker.take() {
+            w.shutdown.cancel();
+            let _joined = tokio::task::spawn_blocking(move || w.thread.join()).await;
+        }
+    }
+
+    /// Waits until the worker settled `n` events (any outcome).
+    pub async fn wait_settled(&self, n: usize) {
+        let deadline = Duration::from_secs(30);
+        crate::eventually(deadline, || async {
+            let page = self.metrics().await;
+            let done = crate::metrics::value(&page, "so_events_processed_total", &[]) as usize;
+            if done >= n {
+                Ok(())
+            } else {
+                Err(format!("{done} of {n} events settled"))
+            }
+        })
+        .await;
+    }
+
+    /// Counter value from `/metrics`.
+    pub async fn counter(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        crate::metrics::value(&self.metrics().await, name, labels)
+    }
+
+    /// Takes every dead-lettered message.
+    pub async fn take_dead_letters(&self) -> Vec<Message> {
+        let probe = BrokerProbe::connect().await.expect("probe connects");
+        let all = probe
+            .drain(&self.names().dead_letter_queue())
+            .await
+            .expect("draining the DLQ");
+        probe.close().await;
+        all
     }
 
     pub fn names(&self) -> &Names {
@@ -194,13 +361,17 @@ impl TestApp {
     }
 
     /// Stops the services and deletes this test's queues and exchanges.
-    pub async fn teardown(self) {
+    pub async fn teardown(mut self) {
+        self.stop_worker().await;
         self.shutdown.cancel();
         let _served = self.server.await;
         self.broker_stop.cancel();
         if let Ok(probe) = BrokerProbe::connect().await {
             let _deleted = probe.delete_topology(self.broker.names()).await;
             probe.close().await;
+        }
+        if let Some(db) = self.database.take() {
+            db.cleanup().await;
         }
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod app;
 pub mod broker;
+pub mod database;
 pub mod fixtures;
 pub mod metrics;
 pub mod proxy;
@@ -17,5 +18,7 @@ pub mod wait;
 pub mod webhook;
 
 pub use app::{TestApp, TestAppOptions};
+pub use database::Backend;
+pub use so_fake_ometria::{FakeConfig, FakeOmetria};
 pub use wait::eventually;
 pub use webhook::Webhook;

@@ -97,13 +97,11 @@ impl Disposer {
                     requeue(d).await;
                     return;
                 }
-                if pushed {
-                    if let Some(m) = &s.meta {
-                        let since = m.triggered_at.unwrap_or(m.received_at);
-                        metrics::end_to_end_lag(
-                            (Utc::now() - since).num_milliseconds().max(0) as f64 / 1000.0,
-                        );
-                    }
+                if let (true, Some(m)) = (pushed, &s.meta) {
+                    let since = m.triggered_at.unwrap_or(m.received_at);
+                    metrics::end_to_end_lag(
+                        (Utc::now() - since).num_milliseconds().max(0) as f64 / 1000.0,
+                    );
                 }
                 metrics::event_processed(topic, label);
                 Ok(())

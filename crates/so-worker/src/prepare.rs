@@ -579,10 +579,8 @@ impl Preparer {
                 None => self.store.watermark(&key).await?,
             };
             let incoming = consent.consent_updated_at.map(|t| t.with_timezone(&Utc));
-            if let (Some(applied), incoming) = (applied, incoming) {
-                if incoming.is_none_or(|t| t < applied.version) {
-                    *part = Part::Skip;
-                }
+            if applied.is_some_and(|a| incoming.is_none_or(|t| t < a.version)) {
+                *part = Part::Skip;
             }
         }
         Ok(parts)
