@@ -132,6 +132,44 @@ async fn guest_then_account(backend: Backend) {
 }
 
 #[tokio::test]
+async fn an_account_then_a_guest_checkout_with_its_email_is_one_person() {
+    let app = app(Backend::Sqlite).await;
+    send(
+        &app,
+        "customers/create",
+        &payloads::customer(CUSTOMER_ID, "arya@example.com", "2026-11-20T10:00:00+00:00"),
+    )
+    .await;
+    app.wait_settled(1).await;
+    send(
+        &app,
+        "orders/create",
+        &payloads::order(
+            ORDER_ID,
+            None,
+            " ARYA@example.com ",
+            "2026-11-20T11:00:00+00:00",
+            "paid",
+        ),
+    )
+    .await;
+    app.wait_settled(2).await;
+    let fake = app.ometria();
+    let order = fake.record(RecordType::Order, &order_id()).unwrap();
+    assert_eq!(
+        order["customer"]["id"],
+        CUSTOMER_ID.to_string(),
+        "{order:?}"
+    );
+    assert_eq!(
+        fake.count(RecordType::Contact),
+        1,
+        "no guest listing beside the account"
+    );
+    app.teardown().await;
+}
+
+#[tokio::test]
 async fn an_email_change_keeps_the_contact() {
     let app = app(Backend::Sqlite).await;
     send(

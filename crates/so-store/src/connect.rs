@@ -8,7 +8,7 @@ use std::time::Duration;
 use sqlx::any::AnyPoolOptions;
 use sqlx::error::BoxDynError;
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor, Transaction};
 
 use crate::error::{Error, Result};
 
@@ -59,6 +59,17 @@ impl Store {
             create_parent_dir(url)?;
         }
         sqlx::any::install_default_drivers();
+        // One direct connection first: it fails fast with the real cause (refused, bad
+        // password) where a pool would retry until its timeout, and it does the one-time setup.
+        let mut conn = AnyConnection::connect(url).await?;
+        if backend == Backend::Sqlite {
+            enable_wal(&mut conn).await?;
+        }
+        Migrator::new(EmbeddedMigrations)
+            .await?
+            .run(&mut conn)
+            .await?;
+        conn.close().await?;
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -67,31 +78,13 @@ impl Store {
                     if backend == Backend::Sqlite {
                         // Per connection (not persistent): wait for the writer lock instead of
                         // failing at once when two tasks commit together.
-                        conn.execute(
-                            format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}").as_str(),
-                        )
-                        .await?;
+                        let pragma = format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}");
+                        conn.execute(pragma.as_str()).await?;
                     }
                     Ok(())
                 })
             })
-            .connect(url)
-            .await?;
-        if backend == Backend::Sqlite {
-            // Persistent in the file. WAL lets readers run during a write; switching needs an
-            // exclusive lock, so it is done once here rather than on every new connection.
-            let mode: (String,) = sqlx::query_as("PRAGMA journal_mode = WAL")
-                .fetch_one(&pool)
-                .await?;
-            if !mode.0.eq_ignore_ascii_case("wal") {
-                tracing::warn!(
-                    journal_mode = %mode.0,
-                    "SQLite refused WAL mode; readers will wait for writers."
-                );
-            }
-        }
-        let migrator = Migrator::new(EmbeddedMigrations).await?;
-        migrator.run(&pool).await?;
+            .connect_lazy(url)?;
         Ok(Store { pool, backend })
     }
 
@@ -116,6 +109,21 @@ impl Store {
         };
         Ok(tx)
     }
+}
+
+/// Persistent in the file. WAL lets readers run during a write; switching needs an exclusive
+/// lock, so it is done once at start rather than on every new connection.
+async fn enable_wal(conn: &mut AnyConnection) -> Result<()> {
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode = WAL")
+        .fetch_one(conn)
+        .await?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        tracing::warn!(
+            journal_mode = %mode,
+            "SQLite refused WAL mode; readers will wait for writers."
+        );
+    }
+    Ok(())
 }
 
 /// `sqlite://data/x.db?mode=rwc` → creates `data/`. In-memory databases have no directory.

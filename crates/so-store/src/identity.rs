@@ -43,6 +43,12 @@ impl Status {
     }
 }
 
+/// `status, merged_into`, and the status of the customer it was merged into.
+type StatusRow = (String, Option<i64>, Option<String>);
+
+/// `guest_id, linked_customer`, and that customer's `status, merged_into`.
+type GuestRow = (String, Option<i64>, Option<String>, Option<i64>);
+
 /// What [`Store::apply_identity`] did.
 #[must_use]
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,7 +89,7 @@ impl Store {
     /// Follows one redirect, and reports a customer merged into a since-redacted one as
     /// redacted (that person must not be pushed again under either id).
     async fn customer_status(&self, shop: &ShopDomain, id: ShopifyId) -> Result<CustomerStatus> {
-        let row: Option<(String, Option<i64>, Option<String>)> = sqlx::query_as(
+        let row: Option<StatusRow> = sqlx::query_as(
             "SELECT s.status, s.merged_into, t.status FROM customer_status s \
              LEFT JOIN customer_status t ON t.shop = s.shop AND t.customer_id = s.merged_into \
              WHERE s.shop = $1 AND s.customer_id = $2",
@@ -119,7 +125,7 @@ impl Store {
         shop: &ShopDomain,
         email: &NormalisedEmail,
     ) -> Result<Option<GuestRecord>> {
-        let row: Option<(String, Option<i64>, Option<String>, Option<i64>)> = sqlx::query_as(
+        let row: Option<GuestRow> = sqlx::query_as(
             "SELECT g.guest_id, g.linked_customer, s.status, s.merged_into FROM guest g \
              LEFT JOIN customer_status s ON s.shop = g.shop AND s.customer_id = g.linked_customer \
              WHERE g.shop = $1 AND g.email = $2",

@@ -250,6 +250,15 @@ impl Preparer {
         email: Option<&str>,
     ) -> Result<Option<ContactRef>, Stop> {
         let email = email.and_then(identity::normalise_email);
+        if let Some(email) = &email {
+            // Claim the email for this customer (a guest row the identity
+            // rules then link), so a later guest checkout with the same email
+            // resolves to the account instead of starting a second person.
+            let candidate = so_store::Store::new_guest_id();
+            self.store
+                .remember_guest_or_get(cx.shop, email, &candidate)
+                .await?;
+        }
         let snapshot = self
             .store
             .identity_snapshot(cx.shop, Some(id), email.as_ref())

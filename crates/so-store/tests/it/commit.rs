@@ -41,19 +41,37 @@ async fn a_commit_writes_everything_and_a_replay_changes_nothing(ctx: Ctx) {
     let store = &ctx.store;
     let commit = full_commit(BIG);
 
-    assert_eq!(store.commit(&commit).await.unwrap(), CommitOutcome::Committed);
-    assert_eq!(store.commit(&commit).await.unwrap(), CommitOutcome::Committed);
+    assert_eq!(
+        store.commit(&commit).await.unwrap(),
+        CommitOutcome::Committed
+    );
+    assert_eq!(
+        store.commit(&commit).await.unwrap(),
+        CommitOutcome::Committed
+    );
 
     let order_key = key(EntityKind::Order, &BIG.to_string());
-    assert_eq!(store.watermark(&order_key).await.unwrap(), Some(mark(1, 10)));
+    assert_eq!(
+        store.watermark(&order_key).await.unwrap(),
+        Some(mark(1, 10))
+    );
     assert_eq!(
         store.ledger_lookup(&shop(), &wid(1)).await.unwrap(),
         LedgerLookup::SeenAt(at(10))
     );
-    assert_eq!(store.order_state(&shop(), BIG).await.unwrap(), Some(order(BIG)));
-    let tags = store.customer_tags(&shop(), ShopifyId::new(42)).await.unwrap();
+    assert_eq!(
+        store.order_state(&shop(), BIG).await.unwrap(),
+        Some(order(BIG))
+    );
+    let tags = store
+        .customer_tags(&shop(), ShopifyId::new(42))
+        .await
+        .unwrap();
     assert_eq!(tags, TagSet::parse_csv("VIP"));
-    let variants = store.known_variants(&shop(), ShopifyId::new(7)).await.unwrap();
+    let variants = store
+        .known_variants(&shop(), ShopifyId::new(7))
+        .await
+        .unwrap();
     assert_eq!(variants, vec![ShopifyId::new(70), BIG]);
 }
 
@@ -67,18 +85,40 @@ async fn a_superseded_commit_writes_nothing(ctx: Ctx) {
 
     let stale = store.commit(&full_commit(BIG)).await.unwrap();
 
-    assert_eq!(stale, CommitOutcome::Superseded { keys: vec![order_key] });
-    assert_eq!(store.ledger_lookup(&shop(), &wid(1)).await.unwrap(), LedgerLookup::NotSeen);
+    assert_eq!(
+        stale,
+        CommitOutcome::Superseded {
+            keys: vec![order_key]
+        }
+    );
+    assert_eq!(
+        store.ledger_lookup(&shop(), &wid(1)).await.unwrap(),
+        LedgerLookup::NotSeen
+    );
     assert_eq!(store.order_state(&shop(), BIG).await.unwrap(), None);
-    assert!(store.customer_tags(&shop(), ShopifyId::new(42)).await.unwrap().is_empty());
-    assert!(store.known_variants(&shop(), ShopifyId::new(7)).await.unwrap().is_empty());
+    assert!(
+        store
+            .customer_tags(&shop(), ShopifyId::new(42))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .known_variants(&shop(), ShopifyId::new(7))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn a_commit_that_fails_midway_leaves_no_trace(ctx: Ctx) {
     let store = &ctx.store;
     let mut commit = full_commit(BIG);
     // Written after the watermark and the ledger row, and refused: ids beyond i64.
-    commit.order_states.push((shop(), order(ShopifyId::new(u64::MAX))));
+    commit
+        .order_states
+        .push((shop(), order(ShopifyId::new(u64::MAX))));
 
     let err = store.commit(&commit).await.unwrap_err();
 
@@ -86,6 +126,9 @@ async fn a_commit_that_fails_midway_leaves_no_trace(ctx: Ctx) {
     assert!(!err.is_transient());
     let order_key = key(EntityKind::Order, &BIG.to_string());
     assert_eq!(store.watermark(&order_key).await.unwrap(), None);
-    assert_eq!(store.ledger_lookup(&shop(), &wid(1)).await.unwrap(), LedgerLookup::NotSeen);
+    assert_eq!(
+        store.ledger_lookup(&shop(), &wid(1)).await.unwrap(),
+        LedgerLookup::NotSeen
+    );
     assert_eq!(store.order_state(&shop(), BIG).await.unwrap(), None);
 }

@@ -61,12 +61,21 @@ async fn order_state_round_trips_with_ids_above_2_pow_53_exact(ctx: Ctx) {
         ..Commit::default()
     };
 
-    assert_eq!(store.commit(&commit).await.unwrap(), CommitOutcome::Committed);
+    assert_eq!(
+        store.commit(&commit).await.unwrap(),
+        CommitOutcome::Committed
+    );
     let read = store.order_state(&shop(), BIG).await.unwrap();
 
     assert_eq!(read, Some(state));
     assert_eq!(store.order_state(&other_shop(), BIG).await.unwrap(), None);
-    assert_eq!(store.order_state(&shop(), ShopifyId::new(BIG.get() - 1)).await.unwrap(), None);
+    assert_eq!(
+        store
+            .order_state(&shop(), ShopifyId::new(BIG.get() - 1))
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 async fn tags_and_variants_are_replaced_whole(ctx: Ctx) {
@@ -84,26 +93,59 @@ async fn tags_and_variants_are_replaced_whole(ctx: Ctx) {
         ..Commit::default()
     };
 
-    assert_eq!(store.commit(&first).await.unwrap(), CommitOutcome::Committed);
-    assert_eq!(store.commit(&second).await.unwrap(), CommitOutcome::Committed);
+    assert_eq!(
+        store.commit(&first).await.unwrap(),
+        CommitOutcome::Committed
+    );
+    assert_eq!(
+        store.commit(&second).await.unwrap(),
+        CommitOutcome::Committed
+    );
 
     let tags = store.customer_tags(&shop(), customer).await.unwrap();
     assert_eq!(tags.iter().collect::<Vec<_>>(), vec!["wholesale"]);
     let variants = store.known_variants(&shop(), product).await.unwrap();
     assert_eq!(variants, vec![ShopifyId::new(2)]);
-    assert!(store.customer_tags(&other_shop(), customer).await.unwrap().is_empty());
+    assert!(
+        store
+            .customer_tags(&other_shop(), customer)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn deliveries_only_move_forward(ctx: Ctx) {
     let store = &ctx.store;
-    assert_eq!(store.last_delivery(&shop(), "contact", "uk:42").await.unwrap(), None);
+    assert_eq!(
+        store
+            .last_delivery(&shop(), "contact", "uk:42")
+            .await
+            .unwrap(),
+        None
+    );
 
-    store.record_delivery(&shop(), "contact", "uk:42", at(10)).await.unwrap();
-    store.record_delivery(&shop(), "contact", "uk:42", at(5)).await.unwrap();
+    store
+        .record_delivery(&shop(), "contact", "uk:42", at(10))
+        .await
+        .unwrap();
+    store
+        .record_delivery(&shop(), "contact", "uk:42", at(5))
+        .await
+        .unwrap();
 
-    let last = store.last_delivery(&shop(), "contact", "uk:42").await.unwrap();
+    let last = store
+        .last_delivery(&shop(), "contact", "uk:42")
+        .await
+        .unwrap();
     assert_eq!(last, Some(at(10)));
-    assert_eq!(store.last_delivery(&shop(), "order", "uk:42").await.unwrap(), None);
+    assert_eq!(
+        store
+            .last_delivery(&shop(), "order", "uk:42")
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 async fn reconnecting_keeps_data_and_reapplies_no_migration(ctx: Ctx) {
@@ -111,7 +153,10 @@ async fn reconnecting_keeps_data_and_reapplies_no_migration(ctx: Ctx) {
         ledger: vec![entry(1, None, 0)],
         ..Commit::default()
     };
-    assert_eq!(ctx.store.commit(&commit).await.unwrap(), CommitOutcome::Committed);
+    assert_eq!(
+        ctx.store.commit(&commit).await.unwrap(),
+        CommitOutcome::Committed
+    );
 
     let again = ctx.another_worker().await;
 

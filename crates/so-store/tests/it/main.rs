@@ -3,6 +3,7 @@
 
 mod commit;
 mod concurrency;
+mod connect;
 mod entities;
 mod identity;
 mod ledger;

@@ -16,35 +16,41 @@ const POSTGRES_ENV: &str = "SOTEST_POSTGRES_URL";
 const POSTGRES_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /// Above 2^53: a double would round it.
-pub const BIG: ShopifyId = ShopifyId::new(9_007_199_254_740_993);
+pub(crate) const BIG: ShopifyId = ShopifyId::new(9_007_199_254_740_993);
 
 #[derive(Debug, Clone, Copy)]
-pub enum Backend {
+pub(crate) enum Backend {
     Sqlite,
     Postgres,
 }
 
 /// What a test body gets: a connected store and the URL, for opening a second "worker".
 #[derive(Debug, Clone)]
-pub struct Ctx {
-    pub store: Store,
-    pub url: String,
+pub(crate) struct Ctx {
+    pub(crate) store: Store,
+    pub(crate) url: String,
 }
 
 impl Ctx {
     /// A second, independent pool on the same database, as another worker process would have.
-    pub async fn another_worker(&self) -> Store {
+    pub(crate) async fn another_worker(&self) -> Store {
         Store::connect(&self.url, 4).await.unwrap()
     }
 }
 
 enum Cleanup {
-    Sqlite(#[allow(dead_code)] TempDir),
-    Postgres { admin: String, name: String },
+    /// Held only so the directory lives as long as the test.
+    Sqlite {
+        _dir: TempDir,
+    },
+    Postgres {
+        admin: String,
+        name: String,
+    },
 }
 
 /// Creates the database, runs `body`, then drops the database even if `body` panicked.
-pub async fn run<F, Fut>(backend: Backend, body: F)
+pub(crate) async fn run<F, Fut>(backend: Backend, body: F)
 where
     F: FnOnce(Ctx) -> Fut,
     Fut: Future<Output = ()>,
@@ -54,26 +60,37 @@ where
             let dir = tempfile::tempdir().unwrap();
             // A missing sub-directory: `connect` must create it.
             let url = format!("sqlite://{}/data/so.db?mode=rwc", dir.path().display());
-            (url, Cleanup::Sqlite(dir))
+            (url, Cleanup::Sqlite { _dir: dir })
         }
         Backend::Postgres => {
             let admin = std::env::var(POSTGRES_ENV).unwrap_or_else(|_| POSTGRES_DEFAULT.to_owned());
             let name = format!("so_test_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = PgConnection::connect(&admin)
+            let mut conn = PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+                panic!("PostgreSQL must run for these tests ({POSTGRES_ENV}): {e}")
+            });
+            conn.execute(format!("CREATE DATABASE {name}").as_str())
                 .await
-                .unwrap_or_else(|e| panic!("PostgreSQL must run for these tests ({POSTGRES_ENV}): {e}"));
-            conn.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+                .unwrap();
             conn.close().await.unwrap();
-            (database_url(&admin, &name), Cleanup::Postgres { admin, name })
+            (
+                database_url(&admin, &name),
+                Cleanup::Postgres { admin, name },
+            )
         }
     };
-    let store = Store::connect(&url, 8).await.unwrap();
-    let ctx = Ctx {
-        store: store.clone(),
-        url,
-    };
-    let outcome = AssertUnwindSafe(body(ctx)).catch_unwind().await;
-    store.close().await;
+    // Connecting (and migrating) is inside the guarded part too: a failure there must still
+    // drop the database.
+    let outcome = AssertUnwindSafe(async {
+        let store = Store::connect(&url, 8).await.unwrap();
+        body(Ctx {
+            store: store.clone(),
+            url: url.clone(),
+        })
+        .await;
+        store.close().await;
+    })
+    .catch_unwind()
+    .await;
     if let Cleanup::Postgres { admin, name } = cleanup {
         let mut conn = PgConnection::connect(&admin).await.unwrap();
         // FORCE: a second worker's pool opened by the test may still hold connections.
@@ -111,31 +128,31 @@ macro_rules! on_both_backends {
 }
 pub(crate) use on_both_backends;
 
-pub fn shop() -> ShopDomain {
+pub(crate) fn shop() -> ShopDomain {
     ShopDomain::parse("uk-shop.myshopify.com").unwrap()
 }
 
-pub fn other_shop() -> ShopDomain {
+pub(crate) fn other_shop() -> ShopDomain {
     ShopDomain::parse("us-shop.myshopify.com").unwrap()
 }
 
-pub fn at(secs: i64) -> DateTime<Utc> {
+pub(crate) fn at(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_700_000_000 + secs, 0).unwrap()
 }
 
-pub fn wid(n: u32) -> WebhookId {
+pub(crate) fn wid(n: u32) -> WebhookId {
     WebhookId::parse(&format!("wh-{n}")).unwrap()
 }
 
-pub fn email(raw: &str) -> NormalisedEmail {
+pub(crate) fn email(raw: &str) -> NormalisedEmail {
     normalise_email(raw).unwrap()
 }
 
-pub fn topic(raw: &str) -> TopicName {
+pub(crate) fn topic(raw: &str) -> TopicName {
     TopicName::parse(raw).unwrap()
 }
 
-pub fn key(kind: EntityKind, id: &str) -> WatermarkKey {
+pub(crate) fn key(kind: EntityKind, id: &str) -> WatermarkKey {
     WatermarkKey {
         shop: shop(),
         kind,
@@ -143,14 +160,14 @@ pub fn key(kind: EntityKind, id: &str) -> WatermarkKey {
     }
 }
 
-pub fn mark(webhook: u32, secs: i64) -> Watermark {
+pub(crate) fn mark(webhook: u32, secs: i64) -> Watermark {
     Watermark {
         version: at(secs),
         webhook_id: wid(webhook),
     }
 }
 
-pub fn entry(webhook: u32, event_id: Option<&str>, secs: i64) -> LedgerEntry {
+pub(crate) fn entry(webhook: u32, event_id: Option<&str>, secs: i64) -> LedgerEntry {
     LedgerEntry {
         shop: shop(),
         webhook_id: wid(webhook),
@@ -161,7 +178,7 @@ pub fn entry(webhook: u32, event_id: Option<&str>, secs: i64) -> LedgerEntry {
 }
 
 /// A commit that only advances one watermark, as an event with one version does.
-pub fn advancing(key: &WatermarkKey, webhook: u32, secs: i64) -> Commit {
+pub(crate) fn advancing(key: &WatermarkKey, webhook: u32, secs: i64) -> Commit {
     Commit {
         ledger: vec![LedgerEntry {
             shop: key.shop.clone(),

@@ -58,7 +58,10 @@ async fn batch_read_lines_up_with_the_keys(ctx: Ctx) {
         watermarks: stored,
         ..so_store::Commit::default()
     };
-    assert_eq!(store.commit(&commit).await.unwrap(), CommitOutcome::Committed);
+    assert_eq!(
+        store.commit(&commit).await.unwrap(),
+        CommitOutcome::Committed
+    );
 
     let read = store.watermarks(&keys).await.unwrap();
 
@@ -79,13 +82,20 @@ async fn concurrent_commits_leave_the_newest_version(ctx: Ctx) {
         .iter()
         .enumerate()
         .map(|(i, &v)| {
-            let store = if i % 2 == 0 { ctx.store.clone() } else { other.clone() };
+            let store = if i % 2 == 0 {
+                ctx.store.clone()
+            } else {
+                other.clone()
+            };
             let commit = advancing(&product, u32::try_from(i).unwrap(), v);
-            tokio::spawn(async move { store.commit(&commit).await.unwrap() })
+            tokio::spawn(async move { (v, store.commit(&commit).await.unwrap()) })
         })
         .collect();
     for task in tasks {
-        task.await.unwrap();
+        let (version, outcome) = task.await.unwrap();
+        if version == 19 {
+            assert_eq!(outcome, CommitOutcome::Committed, "the newest always lands");
+        }
     }
 
     let newest = ctx.store.watermark(&product).await.unwrap().unwrap();

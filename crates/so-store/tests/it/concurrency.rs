@@ -1,0 +1,168 @@
+//! Several workers (separate pools on one database) racing on the same email. No sleeps: the
+//! tasks start together and the database alone decides the order.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use so_domain::ShopifyId;
+use so_domain::identity::{
+    ContactRef, GuestId, IdentityDecision, Namespace, NormalisedEmail, Resolution,
+    resolve_customer, resolve_purchase,
+};
+use so_store::{IdentityApplied, Store};
+use tokio::sync::Barrier;
+
+use crate::support::*;
+
+on_both_backends!(
+    racing_first_orders_agree_on_one_guest,
+    a_first_order_racing_the_account_creation_ends_with_one_contact,
+);
+
+const TASKS: usize = 24;
+const CUSTOMER: ShopifyId = ShopifyId::new(42);
+
+async fn racing_first_orders_agree_on_one_guest(ctx: Ctx) {
+    let workers = [ctx.store.clone(), ctx.another_worker().await];
+    let start = Arc::new(Barrier::new(TASKS));
+    let jo = email("jo@example.com");
+
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|i| {
+            let store = workers[i % 2].clone();
+            let (start, jo) = (Arc::clone(&start), jo.clone());
+            tokio::spawn(async move {
+                let mine = Store::new_guest_id();
+                let decision = IdentityDecision::RememberGuest {
+                    email: jo,
+                    guest_id: mine.clone(),
+                };
+                start.wait().await;
+                match store.apply_identity(&shop(), &[decision]).await.unwrap() {
+                    IdentityApplied::Applied => (true, mine),
+                    IdentityApplied::GuestTaken { winner } => (false, winner),
+                }
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+
+    let winners = outcomes.iter().filter(|(won, _)| *won).count();
+    let ids: HashSet<&GuestId> = outcomes.iter().map(|(_, id)| id).collect();
+    let stored = ctx
+        .store
+        .guest_for_email(&shop(), &jo)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(winners, 1);
+    assert_eq!(ids, HashSet::from([&stored]));
+    workers[1].close().await;
+}
+
+/// The worker's loop for an order with only an email: decide, apply, and on a lost race reload
+/// and decide again.
+async fn process_guest_order(store: &Store, email: &NormalisedEmail) -> ContactRef {
+    let ns = Namespace::default();
+    loop {
+        let snap = store
+            .identity_snapshot(&shop(), None, Some(email))
+            .await
+            .unwrap();
+        let out = resolve_purchase(&ns, &snap, None, Some(email), Store::new_guest_id);
+        match store.apply_identity(&shop(), &out.decisions).await.unwrap() {
+            IdentityApplied::Applied => match out.resolution {
+                Resolution::Contact(contact) => return contact,
+                other => panic!("a guest order has a contact, got {other:?}"),
+            },
+            IdentityApplied::GuestTaken { .. } => {}
+        }
+    }
+}
+
+/// Account creation: make sure the email has its one guest, then let the rules link it.
+async fn process_account_creation(store: &Store, email: &NormalisedEmail) -> GuestId {
+    let ns = Namespace::default();
+    let guest = store
+        .remember_guest_or_get(&shop(), email, &Store::new_guest_id())
+        .await
+        .unwrap();
+    let snap = store
+        .identity_snapshot(&shop(), Some(CUSTOMER), Some(email))
+        .await
+        .unwrap();
+    let out = resolve_customer(&ns, &snap, CUSTOMER);
+    assert_eq!(
+        out.resolution,
+        Resolution::Contact(ContactRef::customer(&ns, CUSTOMER))
+    );
+    let applied = store.apply_identity(&shop(), &out.decisions).await.unwrap();
+    assert_eq!(applied, IdentityApplied::Applied);
+    guest
+}
+
+async fn a_first_order_racing_the_account_creation_ends_with_one_contact(ctx: Ctx) {
+    let workers = [ctx.store.clone(), ctx.another_worker().await];
+    let start = Arc::new(Barrier::new(TASKS));
+    let jo = email("jo@example.com");
+    let ns = Namespace::default();
+
+    let orders: Vec<_> = (0..TASKS / 2)
+        .map(|i| {
+            let store = workers[i % 2].clone();
+            let (start, jo) = (Arc::clone(&start), jo.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                process_guest_order(&store, &jo).await
+            })
+        })
+        .collect();
+    let accounts: Vec<_> = (0..TASKS / 2)
+        .map(|i| {
+            let store = workers[(i + 1) % 2].clone();
+            let (start, jo) = (Arc::clone(&start), jo.clone());
+            tokio::spawn(async move {
+                start.wait().await;
+                process_account_creation(&store, &jo).await
+            })
+        })
+        .collect();
+    let mut contacts = HashSet::new();
+    for task in orders {
+        contacts.insert(task.await.unwrap());
+    }
+    let mut account_guests = HashSet::new();
+    for task in accounts {
+        account_guests.insert(task.await.unwrap());
+    }
+
+    let stored = ctx
+        .store
+        .guest_for_email(&shop(), &jo)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        account_guests,
+        HashSet::from([stored.clone()]),
+        "one guest id per email"
+    );
+    let allowed = HashSet::from([
+        ContactRef::guest(&ns, stored),
+        ContactRef::customer(&ns, CUSTOMER),
+    ]);
+    assert!(
+        contacts.is_subset(&allowed),
+        "orders used only the one guest or the customer"
+    );
+    let after = ctx
+        .store
+        .identity_snapshot(&shop(), None, Some(&jo))
+        .await
+        .unwrap();
+    assert_eq!(after.guest.unwrap().linked_customer, Some(CUSTOMER));
+    workers[1].close().await;
+}

@@ -1,0 +1,290 @@
+use so_domain::ShopifyId;
+use so_domain::identity::{
+    ContactRef, CustomerStatus, IdentityDecision, Namespace, Resolution, SuppressReason,
+    resolve_customer, resolve_purchase,
+};
+use so_domain::mapping::TagSet;
+use so_store::{Commit, CommitOutcome, IdentityApplied, Store};
+
+use crate::support::*;
+
+on_both_backends!(
+    a_guest_who_opens_an_account_is_linked_and_later_orders_go_to_the_customer,
+    a_link_is_set_once_and_never_to_a_deleted_customer,
+    a_merge_redirects_and_repoints_links_and_older_redirects,
+    a_delete_tombstones_unlinks_guests_and_keeps_a_redirect,
+    a_redaction_wins_and_erases_the_persons_guest_rows_and_tags,
+);
+
+const KEPT: ShopifyId = ShopifyId::new(42);
+const MERGED: ShopifyId = ShopifyId::new(77);
+
+async fn status(store: &Store, id: ShopifyId) -> CustomerStatus {
+    store
+        .identity_snapshot(&shop(), Some(id), None)
+        .await
+        .unwrap()
+        .customer
+}
+
+async fn apply(store: &Store, decisions: &[IdentityDecision]) {
+    let applied = store.apply_identity(&shop(), decisions).await.unwrap();
+    assert_eq!(applied, IdentityApplied::Applied);
+}
+
+async fn remember(store: &Store, raw_email: &str) -> so_domain::identity::GuestId {
+    let guest_id = Store::new_guest_id();
+    let decision = IdentityDecision::RememberGuest {
+        email: email(raw_email),
+        guest_id: guest_id.clone(),
+    };
+    apply(store, &[decision]).await;
+    guest_id
+}
+
+async fn a_guest_who_opens_an_account_is_linked_and_later_orders_go_to_the_customer(ctx: Ctx) {
+    let store = &ctx.store;
+    let ns = Namespace::default();
+    let jo = email("Jo@Example.com");
+
+    let empty = store
+        .identity_snapshot(&shop(), None, Some(&jo))
+        .await
+        .unwrap();
+    let order = resolve_purchase(&ns, &empty, None, Some(&jo), Store::new_guest_id);
+    apply(store, &order.decisions).await;
+    let guest_snapshot = store
+        .identity_snapshot(&shop(), Some(KEPT), Some(&jo))
+        .await
+        .unwrap();
+    let account = resolve_customer(&ns, &guest_snapshot, KEPT);
+    apply(store, &account.decisions).await;
+
+    let later = store
+        .identity_snapshot(&shop(), None, Some(&jo))
+        .await
+        .unwrap();
+    let next_order = resolve_purchase(&ns, &later, None, Some(&jo), Store::new_guest_id);
+    assert_eq!(
+        next_order.resolution,
+        Resolution::Contact(ContactRef::customer(&ns, KEPT))
+    );
+    assert!(next_order.decisions.is_empty());
+    let Resolution::Contact(first) = order.resolution else {
+        panic!("the first order has a guest contact");
+    };
+    let guest = store.guest_for_email(&shop(), &jo).await.unwrap().unwrap();
+    assert_eq!(first, ContactRef::guest(&ns, guest));
+    assert_eq!(
+        store.guest_for_email(&other_shop(), &jo).await.unwrap(),
+        None
+    );
+}
+
+async fn a_link_is_set_once_and_never_to_a_deleted_customer(ctx: Ctx) {
+    let store = &ctx.store;
+    let first = remember(store, "a@example.com").await;
+    let second = remember(store, "b@example.com").await;
+    apply(
+        store,
+        &[IdentityDecision::MarkCustomerDeleted {
+            customer_id: MERGED,
+        }],
+    )
+    .await;
+
+    apply(
+        store,
+        &[
+            IdentityDecision::LinkGuestToCustomer {
+                guest_id: first.clone(),
+                customer_id: KEPT,
+            },
+            IdentityDecision::LinkGuestToCustomer {
+                guest_id: first,
+                customer_id: BIG,
+            },
+            IdentityDecision::LinkGuestToCustomer {
+                guest_id: second,
+                customer_id: MERGED,
+            },
+        ],
+    )
+    .await;
+
+    let a = store
+        .identity_snapshot(&shop(), None, Some(&email("a@example.com")))
+        .await;
+    assert_eq!(a.unwrap().guest.unwrap().linked_customer, Some(KEPT));
+    let b = store
+        .identity_snapshot(&shop(), None, Some(&email("b@example.com")))
+        .await;
+    assert_eq!(b.unwrap().guest.unwrap().linked_customer, None);
+}
+
+async fn a_merge_redirects_and_repoints_links_and_older_redirects(ctx: Ctx) {
+    let store = &ctx.store;
+    let older = ShopifyId::new(55);
+    let later = ShopifyId::new(88);
+    let guest = remember(store, "jo@example.com").await;
+    apply(
+        store,
+        &[
+            IdentityDecision::LinkGuestToCustomer {
+                guest_id: guest,
+                customer_id: MERGED,
+            },
+            IdentityDecision::RedirectCustomer {
+                from: older,
+                to: MERGED,
+            },
+        ],
+    )
+    .await;
+
+    apply(
+        store,
+        &[IdentityDecision::RedirectCustomer {
+            from: MERGED,
+            to: KEPT,
+        }],
+    )
+    .await;
+    // A merge into an id that was itself merged away lands on the survivor.
+    apply(
+        store,
+        &[IdentityDecision::RedirectCustomer {
+            from: later,
+            to: MERGED,
+        }],
+    )
+    .await;
+
+    assert_eq!(
+        status(store, MERGED).await,
+        CustomerStatus::MergedInto(KEPT)
+    );
+    assert_eq!(status(store, older).await, CustomerStatus::MergedInto(KEPT));
+    assert_eq!(status(store, later).await, CustomerStatus::MergedInto(KEPT));
+    assert_eq!(status(store, KEPT).await, CustomerStatus::Active);
+    let snap = store
+        .identity_snapshot(&shop(), None, Some(&email("jo@example.com")))
+        .await;
+    assert_eq!(snap.unwrap().guest.unwrap().linked_customer, Some(KEPT));
+    // Late news about the merged-away customer is suppressed by the rules.
+    let late = resolve_customer(
+        &Namespace::default(),
+        &store
+            .identity_snapshot(&shop(), Some(MERGED), None)
+            .await
+            .unwrap(),
+        MERGED,
+    );
+    assert_eq!(
+        late.resolution,
+        Resolution::Suppressed(SuppressReason::MergedInto(KEPT))
+    );
+}
+
+async fn a_delete_tombstones_unlinks_guests_and_keeps_a_redirect(ctx: Ctx) {
+    let store = &ctx.store;
+    let guest = remember(store, "jo@example.com").await;
+    apply(
+        store,
+        &[
+            IdentityDecision::LinkGuestToCustomer {
+                guest_id: guest.clone(),
+                customer_id: KEPT,
+            },
+            IdentityDecision::RedirectCustomer {
+                from: MERGED,
+                to: BIG,
+            },
+        ],
+    )
+    .await;
+
+    apply(
+        store,
+        &[
+            IdentityDecision::MarkCustomerDeleted { customer_id: KEPT },
+            IdentityDecision::MarkCustomerDeleted {
+                customer_id: MERGED,
+            },
+        ],
+    )
+    .await;
+
+    assert_eq!(status(store, KEPT).await, CustomerStatus::Deleted);
+    assert_eq!(status(store, MERGED).await, CustomerStatus::MergedInto(BIG));
+    let snap = store
+        .identity_snapshot(&shop(), None, Some(&email("jo@example.com")))
+        .await;
+    let record = snap.unwrap().guest.unwrap();
+    assert_eq!((record.guest_id, record.linked_customer), (guest, None));
+}
+
+async fn a_redaction_wins_and_erases_the_persons_guest_rows_and_tags(ctx: Ctx) {
+    let store = &ctx.store;
+    let jo = email("jo@example.com");
+    let guest = remember(store, "jo@example.com").await;
+    apply(
+        store,
+        &[
+            IdentityDecision::LinkGuestToCustomer {
+                guest_id: guest,
+                customer_id: KEPT,
+            },
+            IdentityDecision::RedirectCustomer {
+                from: MERGED,
+                to: KEPT,
+            },
+        ],
+    )
+    .await;
+    let tags = Commit {
+        tags: vec![(shop(), KEPT, TagSet::parse_csv("VIP"))],
+        ..Commit::default()
+    };
+    assert_eq!(store.commit(&tags).await.unwrap(), CommitOutcome::Committed);
+
+    apply(
+        store,
+        &[IdentityDecision::MarkCustomerRedacted { customer_id: KEPT }],
+    )
+    .await;
+    apply(
+        store,
+        &[
+            IdentityDecision::MarkCustomerDeleted { customer_id: KEPT },
+            IdentityDecision::RedirectCustomer {
+                from: KEPT,
+                to: BIG,
+            },
+        ],
+    )
+    .await;
+
+    assert_eq!(status(store, KEPT).await, CustomerStatus::Redacted);
+    assert_eq!(
+        status(store, MERGED).await,
+        CustomerStatus::Redacted,
+        "merged into the erased person"
+    );
+    assert_eq!(store.guest_for_email(&shop(), &jo).await.unwrap(), None);
+    assert!(store.customer_tags(&shop(), KEPT).await.unwrap().is_empty());
+    let order = resolve_purchase(
+        &Namespace::default(),
+        &store
+            .identity_snapshot(&shop(), Some(KEPT), Some(&jo))
+            .await
+            .unwrap(),
+        Some(KEPT),
+        Some(&jo),
+        Store::new_guest_id,
+    );
+    assert_eq!(
+        order.resolution,
+        Resolution::Suppressed(SuppressReason::Redacted)
+    );
+}
