@@ -68,3 +68,70 @@ pub(crate) async fn confirmed_publish_rate(
     let _closed = conn.close(200, "baseline done".into()).await;
     Ok(confirmed as f64 / elapsed)
 }
+
+/// Consume-and-ack rate (manual ack, prefetch 200) of `n` messages of
+/// `body` preloaded into a fresh quorum queue: the ceiling for any worker.
+pub(crate) async fn consume_rate(
+    url: &str,
+    queue: &str,
+    body: &[u8],
+    n: usize,
+) -> anyhow::Result<f64> {
+    use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions};
+    let conn = Connection::connect(url, ConnectionProperties::default()).await?;
+    let ch = conn.create_channel().await?;
+    let mut args = FieldTable::default();
+    args.insert(
+        "x-queue-type".into(),
+        AMQPValue::LongString(LongString::from("quorum")),
+    );
+    ch.queue_declare(queue.into(), QueueDeclareOptions::durable(), args)
+        .await?;
+    ch.confirm_select(ConfirmSelectOptions::default()).await?;
+    let props = BasicProperties::default().with_delivery_mode(2);
+    let opts = BasicPublishOptions {
+        mandatory: true,
+        immediate: false,
+    };
+    let mut pending = FuturesUnordered::new();
+    for _ in 0..n {
+        if pending.len() >= 256 {
+            if let Some(done) = pending.next().await {
+                let _confirmed: Confirmation = done?;
+            }
+        }
+        pending.push(
+            ch.basic_publish("".into(), queue.into(), opts, body, props.clone())
+                .await?,
+        );
+    }
+    while let Some(done) = pending.next().await {
+        let _confirmed: Confirmation = done?;
+    }
+    let consumer_ch = conn.create_channel().await?;
+    consumer_ch
+        .basic_qos(200, BasicQosOptions::default())
+        .await?;
+    let mut consumer = consumer_ch
+        .basic_consume(
+            queue.into(),
+            "baseline".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    let started = Instant::now();
+    let mut got = 0;
+    while got < n {
+        let Some(d) = consumer.next().await else {
+            break;
+        };
+        d?.ack(BasicAckOptions::default()).await?;
+        got += 1;
+    }
+    let rate = got as f64 / started.elapsed().as_secs_f64();
+    ch.queue_delete(queue.into(), QueueDeleteOptions::default())
+        .await?;
+    let _closed = conn.close(200, "baseline done".into()).await;
+    Ok(rate)
+}

@@ -187,12 +187,12 @@ struct PhaseResult {
 }
 
 /// One keep-alive HTTP/1.1 connection.
-struct Conn {
+pub(crate) struct Conn {
     sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
 }
 
 impl Conn {
-    async fn open(target: &str) -> anyhow::Result<Conn> {
+    pub(crate) async fn open(target: &str) -> anyhow::Result<Conn> {
         let stream = TcpStream::connect(target).await?;
         stream.set_nodelay(true)?;
         let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
@@ -201,7 +201,7 @@ impl Conn {
     }
 
     /// Sends one webhook; true on 200.
-    async fn send(&mut self, p: &Prepared, webhook_id: u64) -> bool {
+    pub(crate) async fn send(&mut self, p: &Prepared, webhook_id: u64) -> bool {
         let req = Request::post("/webhooks/shopify")
             .header("host", "bench")
             .header("content-type", "application/json")
@@ -332,7 +332,7 @@ async fn collect(
 }
 
 /// Deletes the benchmark's queues and exchanges (they hold many messages).
-async fn cleanup(url: &str, prefix: &str) {
+pub(crate) async fn cleanup(url: &str, prefix: &str) {
     use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
     let names = so_queue::Names::new(prefix, 8, &[5, 30, 120, 600, 3600]);
     let Ok(conn) = lapin::Connection::connect(url, lapin::ConnectionProperties::default()).await

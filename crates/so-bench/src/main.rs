@@ -4,6 +4,8 @@
 //! because these machines are noisy.
 
 mod baseline;
+mod delivery;
+mod events;
 mod ingress;
 mod payloads;
 mod process;
@@ -27,6 +29,8 @@ struct Cli {
 enum Command {
     /// Signed webhooks through the real ingress process vs raw confirmed publishes.
     Ingress(ingress::Args),
+    /// Preloaded order lifecycles drained by the real worker into a fake Ometria.
+    Delivery(delivery::Args),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +48,7 @@ fn main() -> ExitCode {
     let result = rt.block_on(async {
         match cli.command {
             Command::Ingress(args) => ingress::run(args).await,
+            Command::Delivery(args) => delivery::run(args).await,
         }
     });
     match result {

@@ -29,6 +29,8 @@ pub struct Worker {
     broker: Broker,
     processors: Vec<Processor>,
     prefetch: u16,
+    store: Store,
+    window: DedupeWindow,
 }
 
 impl Worker {
@@ -69,6 +71,8 @@ impl Worker {
             broker,
             processors,
             prefetch: config.worker.prefetch,
+            store,
+            window,
         })
     }
 
@@ -84,6 +88,11 @@ impl Worker {
             senders.push(tx);
             tasks.push(tokio::spawn(p.run(rx)));
         }
+        let pruner = tokio::spawn(prune_ledger(
+            self.store.clone(),
+            self.window,
+            shutdown.clone(),
+        ));
         let consumer = tokio::spawn(consume_partitions(
             self.broker,
             self.prefetch,
@@ -96,6 +105,26 @@ impl Worker {
         }
         drained.cancel();
         let _stopped = consumer.await;
+        let _pruned = pruner.await;
         tracing::info!("Worker drained and stopped.");
+    }
+}
+
+/// Forgets webhook ids older than the dedupe window, hourly.
+async fn prune_ledger(store: Store, window: DedupeWindow, shutdown: Shutdown) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        match store
+            .prune_ledger(window.expiry_before(chrono::Utc::now()))
+            .await
+        {
+            Ok(n) if n > 0 => tracing::info!(removed = n, "Pruned the dedupe ledger."),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "Cannot prune the dedupe ledger; will try again."),
+        }
     }
 }
