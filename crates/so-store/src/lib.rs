@@ -7,6 +7,7 @@
 //! Concurrency is settled by the database (unique keys, `ON CONFLICT` upserts, conditional
 //! updates), never by in-process locks, so it holds across worker processes too.
 
+mod bulk;
 mod codec;
 mod commit;
 mod connect;

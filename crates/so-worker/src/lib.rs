@@ -15,11 +15,13 @@
 //! A message is acked only once its effect is safe: accepted by Ometria,
 //! or durably re-queued, parked or dead-lettered.
 
+mod cache;
 mod deliver;
 mod dispose;
 mod pending;
 mod prepare;
 mod processor;
+mod screen;
 mod worker;
 
 pub use worker::Worker;

@@ -5,18 +5,21 @@ use std::time::Duration;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use so_domain::freshness::{
-    self, DedupeWindow, EntityKind, Freshness, Incoming, LedgerLookup, WatermarkKey,
+    self, DedupeWindow, EntityKind, Freshness, Incoming, LedgerLookup, Watermark, WatermarkKey,
 };
-use so_domain::identity::{self, ContactRef, IdentityOutcome, Namespace, Resolution};
+use so_domain::identity::{
+    self, ContactRef, IdentityOutcome, IdentitySnapshot, Namespace, NormalisedEmail, Resolution,
+};
 use so_domain::mapping::{self, LegacyParts, MappingContext, MappingError, Part};
 use so_domain::ometria::PushRecord;
 use so_domain::shopify::{self, ShopifyId, ShopifyPayload};
 use so_domain::{EventMeta, ReasonCode, ShopDomain, Topic, TopicName};
-use so_queue::Delivery;
 use so_runtime::Config;
 use so_store::Store;
 
+use crate::cache::Cache;
 use crate::pending::{Changes, Pending};
+use crate::screen::Screened;
 
 /// What to do with one event.
 #[derive(Debug)]
@@ -101,6 +104,7 @@ pub(crate) struct Preparer {
 /// Per-event inputs shared by the topic handlers.
 struct Ctx<'a> {
     meta: &'a EventMeta,
+    cache: &'a mut Cache,
     shop: &'a ShopDomain,
     ns: Namespace,
     mapping: MappingContext,
@@ -110,66 +114,40 @@ struct Ctx<'a> {
 }
 
 impl Preparer {
-    pub(crate) async fn prepare(&self, d: &Delivery, meta: &EventMeta, pending: &Pending) -> Plan {
-        match self.try_prepare(d, meta, pending).await {
+    pub(crate) async fn prepare(
+        &self,
+        meta: &EventMeta,
+        screened: Screened,
+        pending: &Pending,
+        cache: &mut Cache,
+    ) -> Plan {
+        match self.try_prepare(meta, screened, pending, cache).await {
             Ok(plan) | Err(Stop(plan)) => plan,
         }
     }
 
     async fn try_prepare(
         &self,
-        d: &Delivery,
         meta: &EventMeta,
+        screened: Screened,
         pending: &Pending,
+        cache: &mut Cache,
     ) -> Result<Plan, Stop> {
         let shop = &meta.shop;
-        let shop_settings = self.config.shops.get(shop.as_str());
-        if shop_settings.is_some_and(|s| !s.enabled) {
-            return Ok(Plan::Park {
-                reason: "shop_paused",
-            });
-        }
-        let TopicName::Known(topic) = meta.topic else {
-            return Ok(Plan::Park {
-                reason: "unsupported_topic",
-            });
-        };
-        if matches!(
-            topic,
-            Topic::CustomersRedact
-                | Topic::CustomersDataRequest
-                | Topic::ShopRedact
-                | Topic::AppUninstalled
-        ) {
-            // Privacy and lifecycle topics have their own handling (issue 5);
-            // parked, they are kept until it exists.
-            return Ok(Plan::Park {
-                reason: "privacy_or_lifecycle_topic",
-            });
-        }
-        let ns_raw = shop_settings.map_or("", |s| s.namespace.as_str());
-        let ns = Namespace::parse(ns_raw).map_err(|_| {
-            Stop(Plan::DeadLetter {
-                stage: "config",
-                reason: ReasonCode::Internal,
-                detail: format!("namespace of {shop} is invalid"),
-            })
-        })?;
+        let Screened { payload, ns } = screened;
         let ledger = if pending.seen(shop, meta.webhook_id.as_str()) {
             LedgerLookup::SeenAt(Utc::now())
         } else {
-            self.store.ledger_lookup(shop, &meta.webhook_id).await?
+            match cache.ledger(shop, meta.webhook_id.as_str()) {
+                Some(Some(at)) => LedgerLookup::SeenAt(at),
+                Some(None) => LedgerLookup::NotSeen,
+                None => self.store.ledger_lookup(shop, &meta.webhook_id).await?,
+            }
         };
-        let payload = shopify::decode(topic, &d.body).map_err(|e| {
-            Stop(Plan::DeadLetter {
-                stage: "decode",
-                reason: ReasonCode::InvalidPayload,
-                detail: error_chain(&e),
-            })
-        })?;
         let event_time = meta.triggered_at.unwrap_or(meta.received_at);
         let mut cx = Ctx {
             meta,
+            cache,
             shop,
             mapping: MappingContext::new(shop, ns.clone(), event_time),
             ns,
@@ -213,10 +191,7 @@ impl Preparer {
             kind,
             id,
         };
-        let applied = match pending.watermark(&key) {
-            Some(w) => Some(w.clone()),
-            None => self.store.watermark(&key).await?,
-        };
+        let applied = self.applied(cx, pending, &key).await?;
         let incoming = Incoming::new(cx.meta.webhook_id.clone(), kind, version);
         match freshness::decide(self.window, cx.now, cx.ledger, applied.as_ref(), &incoming) {
             Freshness::Apply { advance_to } => {
@@ -242,15 +217,56 @@ impl Preparer {
         }
     }
 
+    /// The last applied version of `key`: the batch's own changes first,
+    /// then what the batch prefetched, then the store.
+    async fn applied(
+        &self,
+        cx: &Ctx<'_>,
+        pending: &Pending,
+        key: &WatermarkKey,
+    ) -> Result<Option<Watermark>, Stop> {
+        if let Some(w) = pending.watermark(key) {
+            return Ok(Some(w.clone()));
+        }
+        match cx.cache.watermark(key) {
+            Some(w) => Ok(w.clone()),
+            None => Ok(self.store.watermark(key).await?),
+        }
+    }
+
+    /// The identity snapshot, reused within the batch until identity changes.
+    async fn snapshot(
+        &self,
+        cx: &mut Ctx<'_>,
+        customer: Option<ShopifyId>,
+        email: Option<&NormalisedEmail>,
+    ) -> Result<IdentitySnapshot, Stop> {
+        let key = (
+            cx.shop.clone(),
+            customer,
+            email.map(|e| e.as_str().to_owned()),
+        );
+        if let Some(s) = cx.cache.snapshot(&key) {
+            return Ok(s.clone());
+        }
+        let s = self
+            .store
+            .identity_snapshot(cx.shop, customer, email)
+            .await?;
+        cx.cache.remember_snapshot(key, s.clone());
+        Ok(s)
+    }
+
     /// Identity of a customer-keyed event; `None` when suppressed.
     async fn customer_contact(
         &self,
-        cx: &Ctx<'_>,
+        cx: &mut Ctx<'_>,
         id: ShopifyId,
         email: Option<&str>,
     ) -> Result<Option<ContactRef>, Stop> {
         let email = email.and_then(identity::normalise_email);
-        if let Some(email) = &email {
+        let mut snapshot = self.snapshot(cx, Some(id), email.as_ref()).await?;
+        if let (Some(email), None) = (&email, &snapshot.guest) {
             // Claim the email for this customer (a guest row the identity
             // rules then link), so a later guest checkout with the same email
             // resolves to the account instead of starting a second person.
@@ -258,11 +274,9 @@ impl Preparer {
             self.store
                 .remember_guest_or_get(cx.shop, email, &candidate)
                 .await?;
+            cx.cache.forget_snapshots();
+            snapshot = self.snapshot(cx, Some(id), Some(email)).await?;
         }
-        let snapshot = self
-            .store
-            .identity_snapshot(cx.shop, Some(id), email.as_ref())
-            .await?;
         let outcome = identity::resolve_customer(&cx.ns, &snapshot, id);
         Ok(self.apply(cx, outcome).await?.flatten())
     }
@@ -270,7 +284,7 @@ impl Preparer {
     /// Identity of an order or checkout: customer, else guest by email.
     async fn purchase_contact(
         &self,
-        cx: &Ctx<'_>,
+        cx: &mut Ctx<'_>,
         customer: Option<ShopifyId>,
         email: Option<&str>,
     ) -> Result<Option<ContactRef>, Stop> {
@@ -278,10 +292,7 @@ impl Preparer {
         // Another worker may remember a guest for this email at the same
         // moment; the store keeps one and tells the loser, who decides again.
         for _ in 0..3 {
-            let snapshot = self
-                .store
-                .identity_snapshot(cx.shop, customer, email.as_ref())
-                .await?;
+            let snapshot = self.snapshot(cx, customer, email.as_ref()).await?;
             let outcome = identity::resolve_purchase(
                 &cx.ns,
                 &snapshot,
@@ -303,15 +314,18 @@ impl Preparer {
     /// Applies identity decisions. `Ok(None)`: lost a race, decide again.
     async fn apply(
         &self,
-        cx: &Ctx<'_>,
+        cx: &mut Ctx<'_>,
         outcome: IdentityOutcome,
     ) -> Result<Option<Option<ContactRef>>, Stop> {
-        if let so_store::IdentityApplied::GuestTaken { .. } = self
-            .store
-            .apply_identity(cx.shop, &outcome.decisions)
-            .await?
-        {
-            return Ok(None);
+        if !outcome.decisions.is_empty() {
+            let applied = self
+                .store
+                .apply_identity(cx.shop, &outcome.decisions)
+                .await?;
+            cx.cache.forget_snapshots();
+            if let so_store::IdentityApplied::GuestTaken { .. } = applied {
+                return Ok(None);
+            }
         }
         Ok(Some(match outcome.resolution {
             Resolution::Contact(c) => Some(c),
@@ -341,7 +355,7 @@ impl Preparer {
                 let contact = self
                     .purchase_contact(cx, customer, order.buyer_email())
                     .await?;
-                let stored = self.order_state(&shop, order.id, pending).await?;
+                let stored = self.order_state(cx, order.id, pending).await?;
                 let m = mapping::map_order(&cx.mapping, &order, contact.as_ref(), stored.as_ref())?;
                 cx.changes.order_states.push((shop, m.state));
                 Ok(Some(m.records))
@@ -355,7 +369,7 @@ impl Preparer {
                     None,
                 )
                 .await?;
-                let stored = self.order_state(&shop, refund.order_id, pending).await?;
+                let stored = self.order_state(cx, refund.order_id, pending).await?;
                 let m = mapping::map_refund(&cx.mapping, &refund, stored.as_ref())?;
                 cx.changes.order_states.push((shop, m.state));
                 Ok(Some(m.records))
@@ -363,7 +377,7 @@ impl Preparer {
             ShopifyPayload::OrderDelete(del) => {
                 self.fresh(cx, pending, EntityKind::Order, del.id.to_string(), None)
                     .await?;
-                let stored = self.order_state(&shop, del.id, pending).await?;
+                let stored = self.order_state(cx, del.id, pending).await?;
                 let (state, records) =
                     mapping::map_order_delete(&cx.mapping, del.id, stored.as_ref())?;
                 if let Some(state) = state {
@@ -395,10 +409,7 @@ impl Preparer {
             ShopifyPayload::CustomerDelete(del) => {
                 self.fresh(cx, pending, EntityKind::Customer, del.id.to_string(), None)
                     .await?;
-                let snapshot = self
-                    .store
-                    .identity_snapshot(cx.shop, Some(del.id), None)
-                    .await?;
+                let snapshot = self.snapshot(cx, Some(del.id), None).await?;
                 let outcome = identity::delete_customer(&cx.ns, &snapshot, del.id);
                 let Some(contact) = self.apply(cx, outcome).await?.flatten() else {
                     return Ok(None);
@@ -546,14 +557,17 @@ impl Preparer {
 
     async fn order_state(
         &self,
-        shop: &ShopDomain,
+        cx: &Ctx<'_>,
         id: ShopifyId,
         pending: &Pending,
     ) -> Result<Option<mapping::OrderState>, Stop> {
-        Ok(match pending.order(shop, id) {
-            Some(s) => Some(s.clone()),
-            None => self.store.order_state(shop, id).await?,
-        })
+        if let Some(s) = pending.order(cx.shop, id) {
+            return Ok(Some(s.clone()));
+        }
+        match cx.cache.order(cx.shop, id) {
+            Some(s) => Ok(s.clone()),
+            None => Ok(self.store.order_state(cx.shop, id).await?),
+        }
     }
 
     /// Pre-2025-01 customer payloads carry consent: apply each part only if
@@ -583,10 +597,7 @@ impl Preparer {
                 kind,
                 id: c.id.to_string(),
             };
-            let applied = match pending.watermark(&key) {
-                Some(w) => Some(w.clone()),
-                None => self.store.watermark(&key).await?,
-            };
+            let applied = self.applied(cx, pending, &key).await?;
             let incoming = consent.consent_updated_at.map(|t| t.with_timezone(&Utc));
             if applied.is_some_and(|a| incoming.is_none_or(|t| t < a.version)) {
                 *part = Part::Skip;

@@ -10,10 +10,13 @@ use so_runtime::metrics;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
+use crate::cache::Cache;
 use crate::deliver::{self, Fate};
 use crate::dispose::{Disposer, Outcome, Settled};
 use crate::pending::Pending;
 use crate::prepare::{Plan, Preparer};
+use crate::screen::{Screened, screen};
+use so_domain::ReasonCode;
 
 pub(crate) struct Processor {
     pub(crate) preparer: Preparer,
@@ -45,12 +48,46 @@ impl Processor {
     }
 
     async fn process(&self, batch: Vec<Delivery>) {
+        // Pass 1: what each message is, from the message alone.
+        let mut screened: Vec<(Delivery, Option<EventMeta>, Result<Screened, Plan>)> = batch
+            .into_iter()
+            .map(|d| match codec::decode(&d.properties) {
+                Ok(meta) => {
+                    let s = screen(&self.preparer.config, &meta, &d.body);
+                    (d, Some(meta), s)
+                }
+                Err(e) => {
+                    let plan = Plan::DeadLetter {
+                        stage: "decode",
+                        reason: ReasonCode::InvalidPayload,
+                        detail: e.to_string(),
+                    };
+                    (d, None, Err(plan))
+                }
+            })
+            .collect();
+        // Pass 2: everything the batch will read, in a few bulk queries.
+        let wanted: Vec<(&EventMeta, &Screened)> = screened
+            .iter()
+            .filter_map(|(_, m, s)| Some((m.as_ref()?, s.as_ref().ok()?)))
+            .collect();
+        let cache = Cache::load(&self.preparer.store, &wanted).await;
+        drop(wanted);
+        // Pass 3: decide each event in arrival order.
         let mut pending = Pending::default();
         let mut prepared: Vec<(Delivery, Option<EventMeta>, Plan)> =
-            Vec::with_capacity(batch.len());
-        for d in batch {
-            let (meta, plan) = match codec::decode(&d.properties) {
-                Ok(meta) => {
+            Vec::with_capacity(screened.len());
+        let mut cache = match cache {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!(error = %e, "Cannot read the store for this batch; its events will be retried.");
+                None
+            }
+        };
+        for (d, meta, s) in screened.drain(..) {
+            let plan = match (meta.as_ref(), s, cache.as_mut()) {
+                (_, Err(plan), _) => plan,
+                (Some(meta), Ok(s), Some(cache)) => {
                     let span = tracing::info_span!(
                         "process",
                         webhook_id = meta.webhook_id.as_str(),
@@ -60,24 +97,16 @@ impl Processor {
                         messaging.system = "rabbitmq",
                         messaging.operation = "process",
                     );
-                    let plan = self
-                        .preparer
-                        .prepare(&d, &meta, &pending)
+                    self.preparer
+                        .prepare(meta, s, &pending, cache)
                         .instrument(span)
-                        .await;
-                    (Some(meta), plan)
+                        .await
                 }
-                Err(e) => {
-                    let detail = e.to_string();
-                    (
-                        None,
-                        Plan::DeadLetter {
-                            stage: "decode",
-                            reason: so_domain::ReasonCode::InvalidPayload,
-                            detail,
-                        },
-                    )
-                }
+                (_, Ok(_), _) => Plan::Retry {
+                    reason: ReasonCode::StoreUnavailable,
+                    detail: "the store could not be read for this batch".to_owned(),
+                    after: None,
+                },
             };
             if let Plan::Push { changes, .. } | Plan::Skip { changes, .. } = &plan {
                 pending.absorb(changes);

@@ -1,0 +1,103 @@
+//! What the batch read from the store up front, in a few bulk queries,
+//! plus identity snapshots reused until the batch writes identity.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use so_domain::freshness::{Watermark, WatermarkKey};
+use so_domain::identity::IdentitySnapshot;
+use so_domain::mapping::OrderState;
+use so_domain::shopify::ShopifyId;
+use so_domain::{EventMeta, ShopDomain, WebhookId};
+use so_store::Store;
+
+use crate::screen::{Screened, lookups};
+
+type SnapshotKey = (ShopDomain, Option<ShopifyId>, Option<String>);
+
+#[derive(Debug, Default)]
+pub(crate) struct Cache {
+    /// Shops whose ledger was loaded for every webhook id of the batch.
+    ledger_shops: BTreeSet<ShopDomain>,
+    ledger: HashMap<(ShopDomain, String), DateTime<Utc>>,
+    watermarks: HashMap<WatermarkKey, Option<Watermark>>,
+    orders: HashMap<(ShopDomain, ShopifyId), Option<OrderState>>,
+    snapshots: HashMap<SnapshotKey, IdentitySnapshot>,
+}
+
+impl Cache {
+    /// Loads ledger entries, watermarks and order states for `events`.
+    pub(crate) async fn load(
+        store: &Store,
+        events: &[(&EventMeta, &Screened)],
+    ) -> Result<Cache, so_store::Error> {
+        let mut cache = Cache::default();
+        let mut by_shop: HashMap<&ShopDomain, (Vec<WebhookId>, Vec<ShopifyId>)> = HashMap::new();
+        let mut keys = Vec::new();
+        for (meta, screened) in events {
+            let entry = by_shop.entry(&meta.shop).or_default();
+            entry.0.push(meta.webhook_id.clone());
+            let (marks, order) = lookups(&screened.payload);
+            entry.1.extend(order);
+            keys.extend(marks.into_iter().map(|(kind, id)| WatermarkKey {
+                shop: meta.shop.clone(),
+                kind,
+                id,
+            }));
+        }
+        for (shop, (webhooks, orders)) in by_shop {
+            for (id, at) in store.ledger_seen(shop, &webhooks).await? {
+                cache.ledger.insert((shop.clone(), id), at);
+            }
+            cache.ledger_shops.insert(shop.clone());
+            let mut orders = orders;
+            orders.sort_unstable();
+            orders.dedup();
+            let mut found = store.order_states(shop, &orders).await?;
+            for id in orders {
+                cache.orders.insert((shop.clone(), id), found.remove(&id));
+            }
+        }
+        keys.sort_by(|a, b| {
+            (a.shop.as_str(), a.kind, &a.id).cmp(&(b.shop.as_str(), b.kind, &b.id))
+        });
+        keys.dedup();
+        let values = store.watermarks(&keys).await?;
+        cache.watermarks = keys.into_iter().zip(values).collect();
+        Ok(cache)
+    }
+
+    /// `Some(lookup)` when the batch loaded this shop's ledger.
+    pub(crate) fn ledger(
+        &self,
+        shop: &ShopDomain,
+        webhook_id: &str,
+    ) -> Option<Option<DateTime<Utc>>> {
+        self.ledger_shops.contains(shop).then(|| {
+            self.ledger
+                .get(&(shop.clone(), webhook_id.to_owned()))
+                .copied()
+        })
+    }
+
+    pub(crate) fn watermark(&self, key: &WatermarkKey) -> Option<&Option<Watermark>> {
+        self.watermarks.get(key)
+    }
+
+    pub(crate) fn order(&self, shop: &ShopDomain, id: ShopifyId) -> Option<&Option<OrderState>> {
+        self.orders.get(&(shop.clone(), id))
+    }
+
+    pub(crate) fn snapshot(&self, key: &SnapshotKey) -> Option<&IdentitySnapshot> {
+        self.snapshots.get(key)
+    }
+
+    pub(crate) fn remember_snapshot(&mut self, key: SnapshotKey, snapshot: IdentitySnapshot) {
+        self.snapshots.insert(key, snapshot);
+    }
+
+    /// Identity was written: cached snapshots may be out of date.
+    pub(crate) fn forget_snapshots(&mut self) {
+        self.snapshots.clear();
+    }
+}
