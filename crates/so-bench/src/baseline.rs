@@ -95,10 +95,10 @@ pub(crate) async fn consume_rate(
     };
     let mut pending = FuturesUnordered::new();
     for _ in 0..n {
-        if pending.len() >= 256 {
-            if let Some(done) = pending.next().await {
-                let _confirmed: Confirmation = done?;
-            }
+        if pending.len() >= 256
+            && let Some(done) = pending.next().await
+        {
+            let _confirmed: Confirmation = done?;
         }
         pending.push(
             ch.basic_publish("".into(), queue.into(), opts, body, props.clone())

@@ -81,13 +81,16 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         "phase 2/5: {} events, Ometria unlimited, SQLite ...",
         args.events
     );
+    // Unlimited means the account budget is not the limit: the client's own
+    // limiter is opened up as well.
+    let open = [("SO_OMETRIA__REQUESTS_PER_SECOND", "10000")];
     let sqlite = drain_run(
         &args,
         &bin,
         Db::Sqlite,
         args.events,
         FakeConfig::unlimited(),
-        &[],
+        &open,
     )
     .await?;
     let postgres = if args.no_postgres {
@@ -104,7 +107,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
                 Db::Postgres,
                 args.events,
                 FakeConfig::unlimited(),
-                &[],
+                &open,
             )
             .await?,
         )
@@ -335,10 +338,10 @@ async fn preload(url: &str, prefix: &str, events: &[LifecycleEvent]) -> anyhow::
         };
         let publisher = publisher.clone();
         pending.push(async move { publisher.publish_event(&meta, &e.body, Route::Work).await });
-        if pending.len() >= 256 {
-            if let Some(r) = pending.next().await {
-                r?;
-            }
+        if pending.len() >= 256
+            && let Some(r) = pending.next().await
+        {
+            r?;
         }
     }
     while let Some(r) = pending.next().await {
@@ -471,11 +474,11 @@ async fn latency_run(args: &Args, bin: &std::path::Path) -> anyhow::Result<Laten
                     .map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect())
                     .unwrap_or_default();
                 for (id, at) in waiting {
-                    if fake.record(RecordType::Order, &id).is_some() {
-                        if let (Ok(mut m), Ok(mut out)) = (acked.lock(), accepted.lock()) {
-                            m.remove(&id);
-                            out.push(at.elapsed().as_micros() as u32);
-                        }
+                    if fake.record(RecordType::Order, &id).is_some()
+                        && let (Ok(mut m), Ok(mut out)) = (acked.lock(), accepted.lock())
+                    {
+                        m.remove(&id);
+                        out.push(at.elapsed().as_micros() as u32);
                     }
                 }
                 tokio::time::sleep(Duration::from_millis(5)).await;
@@ -500,10 +503,10 @@ async fn latency_run(args: &Args, bin: &std::path::Path) -> anyhow::Result<Laten
             body: bytes::Bytes::from(e.body.clone()),
             signature: so_shopify::sign("bench-secret", &e.body),
         };
-        if conn.send(&p, 50_000_000 + i as u64).await {
-            if let Ok(mut m) = acked.lock() {
-                m.insert(e.order_id.to_string(), Instant::now());
-            }
+        if conn.send(&p, 50_000_000 + i as u64).await
+            && let Ok(mut m) = acked.lock()
+        {
+            m.insert(e.order_id.to_string(), Instant::now());
         }
     }
     let deadline = Instant::now() + Duration::from_secs(60);

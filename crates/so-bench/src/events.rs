@@ -42,7 +42,7 @@ pub(crate) fn lifecycle(n: usize, seed: u64) -> Vec<LifecycleEvent> {
                 body: order(order_id, customer, &updated, financial, fulfilment),
             });
         }
-        if k % 5 == 0 {
+        if k.is_multiple_of(5) {
             out.push(LifecycleEvent {
                 topic: "refunds/create",
                 order_id,

@@ -37,7 +37,11 @@ pub(crate) async fn spawn_service(
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .kill_on_drop(true);
-    cmd.env("RUST_LOG", "warn");
+    // Quiet by default; BENCH_SERVICE_LOG=so_worker=debug shows batch timings.
+    cmd.env(
+        "RUST_LOG",
+        std::env::var("BENCH_SERVICE_LOG").unwrap_or_else(|_| "warn".to_owned()),
+    );
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -167,7 +167,8 @@ pub struct WorkerSettings {
     /// windows coalesce more updates and fill Ometria requests better.
     pub batch_window_ms: u64,
     /// Processing attempts before a transiently failing event is
-    /// dead-lettered (`retries_exhausted`).
+    /// dead-lettered (`retries_exhausted`). With the default tiers, 30
+    /// attempts ride out about a day of Ometria outage.
     pub max_attempts: u32,
     /// How long a webhook id is remembered for deduplication, in hours.
     pub dedupe_window_hours: u64,
@@ -178,11 +179,11 @@ pub struct WorkerSettings {
 impl Default for WorkerSettings {
     fn default() -> Self {
         WorkerSettings {
-            concurrency: 2,
+            concurrency: 4,
             prefetch: 200,
             batch_max_events: 1_000,
             batch_window_ms: 250,
-            max_attempts: 8,
+            max_attempts: 30,
             dedupe_window_hours: 72,
             database_connections: 8,
         }

@@ -97,12 +97,12 @@ pub const OMETRIA_REQUESTS: &str = "so_ometria_requests_total";
 pub const OMETRIA_REQUEST_DURATION: &str = "so_ometria_request_duration_seconds";
 pub const OMETRIA_RECORDS_PER_REQUEST: &str = "so_ometria_records_per_request";
 pub const OMETRIA_RECORDS_COALESCED: &str = "so_ometria_records_coalesced_total";
-pub const OMETRIA_RATE_LIMIT_WAIT: &str = "so_ometria_rate_limit_wait_seconds_total";
+pub const OMETRIA_RATE_LIMIT_WAIT: &str = "so_ometria_rate_limit_wait_seconds";
 pub const END_TO_END_LAG: &str = "so_end_to_end_lag_seconds";
 pub const BATCH_DURATION: &str = "so_worker_batch_duration_seconds";
 
 /// One event finished; `outcome` is `pushed`, `duplicate`, `stale`,
-/// `no_records`, `suppressed`, `retried`, `dead_lettered` or `parked`.
+/// `no_records`, `skipped` (suppressed identity), `retried`, `dead_lettered` or `parked`.
 pub fn event_processed(topic_label: &'static str, outcome: &'static str) {
     metrics::counter!(EVENTS_PROCESSED, "topic" => topic_label, "outcome" => outcome).increment(1);
 }
@@ -140,8 +140,9 @@ pub fn records_coalesced(n: usize) {
     metrics::counter!(OMETRIA_RECORDS_COALESCED).increment(n as u64);
 }
 
+/// Time one push waited on the client-side rate limiter.
 pub fn rate_limit_wait(seconds: f64) {
-    metrics::counter!(OMETRIA_RATE_LIMIT_WAIT).increment((seconds * 1e6) as u64);
+    metrics::histogram!(OMETRIA_RATE_LIMIT_WAIT).record(seconds);
 }
 
 /// From `X-Shopify-Triggered-At` (else receipt) to Ometria's acceptance.

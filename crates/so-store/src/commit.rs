@@ -69,9 +69,7 @@ impl Store {
             tx.rollback().await?;
             return Ok(CommitOutcome::Superseded { keys: superseded });
         }
-        for entry in &commit.ledger {
-            ledger::insert(&mut tx, entry).await?;
-        }
+        ledger::insert_all(&mut tx, &commit.ledger).await?;
         for (shop, state) in &commit.order_states {
             put_order_state(&mut tx, shop, state).await?;
         }

@@ -64,18 +64,42 @@ fn to_lookup(seen: Option<i64>) -> Result<LedgerLookup> {
     }
 }
 
-/// Inserts if absent: a replayed commit keeps the first `seen_at`.
-pub(crate) async fn insert(conn: &mut AnyConnection, entry: &LedgerEntry) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO ledger (shop, webhook_id, topic, event_id, seen_at) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (shop, webhook_id) DO NOTHING",
-    )
-    .bind(entry.shop.as_str())
-    .bind(entry.webhook_id.as_str())
-    .bind(entry.topic.as_str())
-    .bind(entry.event_id.as_deref())
-    .bind(time_to_db(entry.seen_at))
-    .execute(conn)
-    .await?;
+/// Rows per multi-row insert: 5 parameters each, far below both backends' limits.
+const INSERT_CHUNK: usize = 100;
+
+/// Inserts if absent (a replayed commit keeps the first `seen_at`), one
+/// statement per chunk (a batch of a thousand
+/// deliveries would otherwise cost a thousand round trips inside the commit).
+pub(crate) async fn insert_all(conn: &mut AnyConnection, entries: &[LedgerEntry]) -> Result<()> {
+    for chunk in entries.chunks(INSERT_CHUNK) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let b = i * 5;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO ledger (shop, webhook_id, topic, event_id, seen_at) VALUES {} \
+             ON CONFLICT (shop, webhook_id) DO NOTHING",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for e in chunk {
+            q = q
+                .bind(e.shop.as_str())
+                .bind(e.webhook_id.as_str())
+                .bind(e.topic.as_str())
+                .bind(e.event_id.as_deref())
+                .bind(time_to_db(e.seen_at));
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
 }

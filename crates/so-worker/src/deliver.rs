@@ -97,6 +97,13 @@ pub(crate) async fn deliver(
             .await
         {
             Ok(outcome) => {
+                tracing::debug!(
+                    records = batch.records.len(),
+                    took_ms = started.elapsed().as_millis() as u64,
+                    waited_ms = outcome.rate_limit_wait.as_millis() as u64,
+                    attempts = outcome.attempts,
+                    "Pushed."
+                );
                 metrics::ometria_request(
                     type_label,
                     "200",

@@ -5,6 +5,7 @@ use so_domain::{EventMeta, ReasonCode};
 use so_queue::{AckOutcome, DeathNote, Delivery, Publisher, codec};
 use so_runtime::metrics;
 use so_store::{Commit, Store};
+use tracing::Instrument;
 
 use crate::pending::Changes;
 
@@ -55,6 +56,7 @@ impl Disposer {
                 add(&mut commit, changes);
             }
         }
+        collapse(&mut commit);
         let committed = match self.store.commit(&commit).await {
             Ok(so_store::CommitOutcome::Committed) => true,
             Ok(so_store::CommitOutcome::Superseded { keys }) => {
@@ -79,9 +81,21 @@ impl Disposer {
                 false
             }
         };
-        for s in batch {
-            self.one(s, committed).await;
-        }
+        // Acks and re-publishes are independent of each other; pipelining
+        // them on the channel instead of awaiting each in turn.
+        futures::future::join_all(batch.into_iter().map(|s| {
+            let span = match &s.meta {
+                Some(m) => tracing::info_span!(
+                    "settle",
+                    webhook_id = m.webhook_id.as_str(),
+                    topic = m.topic.as_str(),
+                    shop = m.shop.as_str()
+                ),
+                None => tracing::info_span!("settle"),
+            };
+            self.one(s, committed).instrument(span)
+        }))
+        .await;
     }
 
     async fn one(&self, s: Settled, committed: bool) {
@@ -222,4 +236,49 @@ fn add(commit: &mut Commit, c: &Changes) {
     commit.order_states.extend(c.order_states.iter().cloned());
     commit.tags.extend(c.tags.iter().cloned());
     commit.variants.extend(c.variants.iter().cloned());
+}
+
+/// Keeps one write per row: the newest watermark per key and the last state
+/// per order, customer and product (later events of the batch saw the
+/// earlier ones through the overlay, so the last one holds everything).
+fn collapse(commit: &mut Commit) {
+    use std::collections::HashMap;
+    fn last_wins<K: std::hash::Hash + Eq, T>(items: &mut Vec<T>, key: impl Fn(&T) -> K) {
+        let mut last: HashMap<K, usize> = HashMap::new();
+        for (i, item) in items.iter().enumerate() {
+            last.insert(key(item), i);
+        }
+        let mut i = 0;
+        items.retain(|item| {
+            let keep = last.get(&key(item)) == Some(&i);
+            i += 1;
+            keep
+        });
+    }
+    let mut newest: HashMap<_, usize> = HashMap::new();
+    for (i, (k, w)) in commit.watermarks.iter().enumerate() {
+        let better = newest
+            .get(k)
+            .is_none_or(|&j| commit.watermarks[j].1.version <= w.version);
+        if better {
+            newest.insert(k.clone(), i);
+        }
+    }
+    let mut i = 0;
+    let keep: Vec<bool> = commit
+        .watermarks
+        .iter()
+        .map(|(k, _)| {
+            let k = newest.get(k) == Some(&i);
+            i += 1;
+            k
+        })
+        .collect();
+    let mut it = keep.into_iter();
+    commit.watermarks.retain(|_| it.next().unwrap_or(false));
+    last_wins(&mut commit.order_states, |(shop, s)| {
+        (shop.clone(), s.order_id)
+    });
+    last_wins(&mut commit.tags, |(shop, id, _)| (shop.clone(), *id));
+    last_wins(&mut commit.variants, |(shop, id, _)| (shop.clone(), *id));
 }

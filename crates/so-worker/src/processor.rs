@@ -71,7 +71,9 @@ impl Processor {
             .iter()
             .filter_map(|(_, m, s)| Some((m.as_ref()?, s.as_ref().ok()?)))
             .collect();
+        let t_load = Instant::now();
         let cache = Cache::load(&self.preparer.store, &wanted).await;
+        let load_ms = t_load.elapsed().as_millis();
         drop(wanted);
         // Pass 3: decide each event in arrival order.
         let mut pending = Pending::default();
@@ -114,6 +116,8 @@ impl Processor {
             prepared.push((d, meta, plan));
         }
 
+        let prepare_ms = t_load.elapsed().as_millis() - load_ms;
+        let t_push = Instant::now();
         let to_push: Vec<_> = prepared
             .iter_mut()
             .enumerate()
@@ -128,7 +132,7 @@ impl Processor {
             deliver::deliver(&self.client, to_push).await
         };
 
-        let settled = prepared
+        let settled: Vec<Settled> = prepared
             .into_iter()
             .enumerate()
             .map(|(i, (delivery, meta, plan))| {
@@ -188,6 +192,17 @@ impl Processor {
                 }
             })
             .collect();
+        let push_ms = t_push.elapsed().as_millis();
+        let t_settle = Instant::now();
+        let events = settled.len();
         self.disposer.settle(settled).await;
+        tracing::debug!(
+            events,
+            load_ms,
+            prepare_ms,
+            push_ms,
+            settle_ms = t_settle.elapsed().as_millis() as u64,
+            "Batch done."
+        );
     }
 }
