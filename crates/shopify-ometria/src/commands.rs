@@ -51,7 +51,8 @@ pub(crate) async fn serve(path: Option<&Path>, services: Services) -> Result<Exi
     let publisher = Publisher::new(broker.clone());
 
     let mut checks = vec![ops::broker_check(broker.clone())];
-    let worker = if services.worker() {
+    // The worker needs the store; so does the admin API (its audit trail).
+    let store = if services.worker() || config.ops.admin_token.is_some() {
         let url = config.database.url.expose_secret();
         let store = so_store::Store::connect(url, config.worker.database_connections)
             .await
@@ -62,13 +63,31 @@ pub(crate) async fn serve(path: Option<&Path>, services: Services) -> Result<Exi
                 )
             })?;
         checks.push(store_check(store.clone()));
-        let worker = so_worker::Worker::build(config.clone(), broker.clone(), store)
-            .context("starting the worker (is ometria.api_key set?)")?;
-        Some(worker)
+        Some(store)
     } else {
         None
     };
-    let ops = OpsServer::bind(config.ops.listen, checks, axum::Router::new())
+    let queue_ops = store
+        .clone()
+        .map(|s| so_ops::QueueOps::new(broker.clone(), s));
+    let worker = match (services.worker(), &store) {
+        (true, Some(store)) => Some(
+            so_worker::Worker::build(config.clone(), broker.clone(), store.clone())
+                .context("starting the worker (is ometria.api_key set?)")?,
+        ),
+        _ => None,
+    };
+    let admin = match (&config.ops.admin_token, &queue_ops) {
+        (Some(token), Some(q)) => {
+            tracing::info!("Admin API enabled on the ops listener.");
+            so_ops::admin::router(q.clone(), token.clone())
+        }
+        _ => axum::Router::new(),
+    };
+    if let (true, Some(q)) = (services.worker(), &queue_ops) {
+        tokio::spawn(release_paused_shops(q.clone(), config.clone()));
+    }
+    let ops = OpsServer::bind(config.ops.listen, checks, admin)
         .await
         .with_context(|| format!("binding ops.listen {}", config.ops.listen))?;
     tracing::info!(addr = ?ops.local_addr().ok(), "Ops listener ready.");
@@ -99,6 +118,30 @@ pub(crate) async fn serve(path: Option<&Path>, services: Services) -> Result<Exi
     broker_stop.cancel();
     tracing::info!("Stopped.");
     Ok(ExitCode::SUCCESS)
+}
+
+/// A shop that was paused and is enabled again gets its parked events back,
+/// in the order they were parked, once the broker is reachable.
+async fn release_paused_shops(ops: so_ops::QueueOps, config: Arc<Config>) {
+    if ops
+        .broker()
+        .wait_connected(Duration::from_secs(3600))
+        .await
+        .is_none()
+    {
+        return;
+    }
+    let enabled = |shop: &str| config.shops.get(shop).is_none_or(|s| s.enabled);
+    match ops.release_paused_shops(&enabled, "worker").await {
+        Ok(r) if r.done > 0 => {
+            tracing::info!(
+                released = r.done,
+                "Parked events of re-enabled shops released."
+            );
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "Cannot release parked events of re-enabled shops."),
+    }
 }
 
 /// Readiness of the store: a cached result of the last background ping.

@@ -2,6 +2,8 @@
 //! once, starts the services it needs and waits for shutdown.
 
 mod commands;
+mod dlq;
+mod samples;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,6 +52,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Dead letters and parked events: list, show, replay, purge, history.
+    Dlq {
+        #[command(subcommand)]
+        command: dlq::DlqCommand,
+    },
+    /// Sign a bundled Shopify sample payload (or a file) with the configured
+    /// secret and post it to the ingress: a webhook end to end, no accounts.
+    SendSample(samples::SendSample),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +90,8 @@ fn main() -> ExitCode {
             } => commands::fake_ometria(listen, api_key, rate).await,
             Command::CheckConfig => commands::check_config(cli.config.as_deref()),
             Command::Queues { json } => commands::queues(cli.config.as_deref(), json).await,
+            Command::Dlq { command } => dlq::run(cli.config.as_deref(), command).await,
+            Command::SendSample(args) => samples::send(cli.config.as_deref(), args).await,
         }
     });
     match result {

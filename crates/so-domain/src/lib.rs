@@ -9,6 +9,7 @@ pub mod freshness;
 pub mod identity;
 pub mod mapping;
 pub mod ometria;
+pub mod pii;
 pub mod routing;
 pub mod shop;
 pub mod shopify;

@@ -153,3 +153,17 @@ pub fn end_to_end_lag(seconds: f64) {
 pub fn batch_duration(seconds: f64) {
     metrics::histogram!(BATCH_DURATION).record(seconds);
 }
+
+// Operator actions.
+pub const DEAD_LETTERS_REPLAYED: &str = "so_dead_letters_replayed_total";
+pub const DEAD_LETTERS_PURGED: &str = "so_dead_letters_purged_total";
+
+/// Messages moved back to the work queues from `queue` (`dead_letter` or `parked`).
+pub fn dead_letters_replayed(queue: &'static str, n: u64) {
+    metrics::counter!(DEAD_LETTERS_REPLAYED, "queue" => queue).increment(n);
+}
+
+/// Messages removed for good from `queue`.
+pub fn dead_letters_purged(queue: &'static str, n: u64) {
+    metrics::counter!(DEAD_LETTERS_PURGED, "queue" => queue).increment(n);
+}

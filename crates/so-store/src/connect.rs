@@ -20,8 +20,14 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The schema, one script for both backends (see the file's header).
-const MIGRATIONS: [(i64, &str, &str); 1] =
-    [(1, "schema", include_str!("../migrations/0001_schema.sql"))];
+const MIGRATIONS: [(i64, &str, &str); 2] = [
+    (1, "schema", include_str!("../migrations/0001_schema.sql")),
+    (
+        2,
+        "queue operations",
+        include_str!("../migrations/0002_queue_operations.sql"),
+    ),
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Backend {

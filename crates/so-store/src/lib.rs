@@ -16,9 +16,11 @@ mod entities;
 mod error;
 mod identity;
 mod ledger;
+mod operations;
 mod watermark;
 
 pub use commit::{Commit, CommitOutcome, LedgerEntry};
 pub use connect::Store;
 pub use error::{Error, Result};
 pub use identity::IdentityApplied;
+pub use operations::QueueOperation;

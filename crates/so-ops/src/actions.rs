@@ -1,0 +1,549 @@
+//! List, show, replay and purge messages of the dead-letter or parked queue,
+//! and the audit trail of what was done.
+//!
+//! Safety rules (shared/reference/rabbitmq.md §1.5, "operator replay"):
+//! a replayed message is republished with a confirm, on one channel so the
+//! replayed messages keep their order, and only then removed from its queue.
+//! A replay killed halfway leaves at most the confirmed-but-not-yet-removed
+//! messages in both places; re-running it sends them again, and the worker's
+//! dedupe ledger drops the second copy. Messages that do not match stay
+//! unacknowledged during the scan and go back in their order.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::Utc;
+use lapin::BasicProperties;
+use serde::Serialize;
+use so_domain::{EntityKey, ShopDomain, partition_for};
+use so_queue::{Broker, OrderedPublisher, QueueScan, Scanned, codec};
+use so_store::{QueueOperation, Store};
+
+use crate::letter::{self, LetterDetail, LetterSummary};
+use crate::{Filter, OpsError};
+
+/// Which queue an action works on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetQueue {
+    /// `<prefix>.dlq`.
+    #[default]
+    DeadLetter,
+    /// `<prefix>.parked`: unsupported topics, paused shops, privacy topics.
+    Parked,
+}
+
+impl TargetQueue {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetQueue::DeadLetter => "dead_letter",
+            TargetQueue::Parked => "parked",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<TargetQueue, OpsError> {
+        match raw {
+            "dlq" | "dead_letter" | "dead-letter" => Ok(TargetQueue::DeadLetter),
+            "parked" => Ok(TargetQueue::Parked),
+            other => Err(OpsError::invalid(
+                "queue",
+                format!("{other:?}: expected `dlq` or `parked`"),
+            )),
+        }
+    }
+
+    fn name(self, broker: &Broker) -> String {
+        match self {
+            TargetQueue::DeadLetter => broker.names().dead_letter_queue(),
+            TargetQueue::Parked => broker.names().parked_queue(),
+        }
+    }
+}
+
+/// What a listing found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Listing {
+    pub queue: String,
+    /// Ready messages when the scan started.
+    pub depth: u32,
+    pub scanned: u32,
+    pub matched: u32,
+    /// The first `limit` matches, oldest first.
+    pub items: Vec<LetterSummary>,
+}
+
+/// How a replay runs.
+#[derive(Debug, Clone, Default)]
+pub struct ReplayOptions {
+    /// Count and sample only; change nothing.
+    pub dry_run: bool,
+    /// At most this many messages per second (unset: as fast as confirms come).
+    pub rate: Option<f64>,
+    /// Allow an empty filter (every message of the queue).
+    pub all: bool,
+}
+
+/// What a replay or purge did.
+#[derive(Debug, Clone, Serialize)]
+pub struct OperationReport {
+    /// The audit record's id (none for dry runs).
+    pub operation_id: Option<String>,
+    pub operation: &'static str,
+    pub queue: String,
+    pub dry_run: bool,
+    pub scanned: u32,
+    pub matched: u64,
+    /// Moved (replay) or removed (purge).
+    pub done: u64,
+    /// Matching messages left in place because no partition can be
+    /// derived from their headers.
+    pub unroutable: u64,
+    /// `completed`, `failed` or `dry_run`.
+    pub status: &'static str,
+    pub error: Option<String>,
+    /// Up to ten of the matching messages.
+    pub sample: Vec<LetterSummary>,
+}
+
+const SAMPLE: usize = 10;
+/// Republishes in flight at once: enough to keep confirms pipelined.
+const REPLAY_WINDOW: usize = 64;
+
+/// Headers that described the message's earlier life and must not follow
+/// it back into the work queue (a fresh retry budget, no stale reasons).
+const DROPPED_ON_REPLAY: &[&str] = &[
+    codec::DEATH_REASON,
+    codec::DEATH_STAGE,
+    codec::DEATH_DETAIL,
+    codec::DEATH_ATTEMPTS,
+    codec::DEATH_AT,
+    codec::ATTEMPT,
+    codec::RETRY_REASON,
+    codec::PARK_REASON,
+    so_queue::topology::RETRY_TIER_HEADER,
+    "x-death",
+    "x-first-death-exchange",
+    "x-first-death-queue",
+    "x-first-death-reason",
+    "x-last-death-exchange",
+    "x-last-death-queue",
+    "x-last-death-reason",
+    "x-delivery-count",
+];
+pub const REPLAYED_AT: &str = "x-replayed-at";
+pub const REPLAY_OPERATION: &str = "x-replay-operation";
+
+/// Operator actions; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct QueueOps {
+    broker: Broker,
+    store: Store,
+}
+
+impl QueueOps {
+    pub fn new(broker: Broker, store: Store) -> QueueOps {
+        QueueOps { broker, store }
+    }
+
+    pub fn broker(&self) -> &Broker {
+        &self.broker
+    }
+
+    /// Lists matching messages (at most `limit` in `items`; all are counted).
+    pub async fn list(
+        &self,
+        queue: TargetQueue,
+        filter: &Filter,
+        limit: usize,
+    ) -> Result<Listing, OpsError> {
+        filter.validate()?;
+        let name = queue.name(&self.broker);
+        let mut scan = QueueScan::open(&self.broker, &name).await?;
+        let depth = scan.initial_depth();
+        let (mut scanned, mut matched, mut items) = (0, 0, Vec::new());
+        let result = async {
+            while let Some(m) = scan.next().await? {
+                scanned += 1;
+                let s = letter::summarize(&m);
+                if filter.matches(&s) {
+                    matched += 1;
+                    if items.len() < limit {
+                        items.push(s);
+                    }
+                }
+            }
+            Ok::<_, OpsError>(())
+        }
+        .await;
+        scan.finish().await;
+        result?;
+        Ok(Listing {
+            queue: name,
+            depth,
+            scanned,
+            matched,
+            items,
+        })
+    }
+
+    /// One message by webhook id (the first copy, if there are several).
+    pub async fn show(
+        &self,
+        queue: TargetQueue,
+        id: &str,
+        reveal: bool,
+    ) -> Result<LetterDetail, OpsError> {
+        let name = queue.name(&self.broker);
+        let mut scan = QueueScan::open(&self.broker, &name).await?;
+        let found = async {
+            while let Some(m) = scan.next().await? {
+                if m.properties
+                    .message_id()
+                    .as_ref()
+                    .is_some_and(|mid| mid.as_str() == id)
+                {
+                    return Ok(Some(letter::detail(&m, reveal)));
+                }
+            }
+            Ok::<_, OpsError>(None)
+        }
+        .await;
+        scan.finish().await;
+        found?.ok_or_else(|| OpsError::NotFound(id.to_owned()))
+    }
+
+    /// Moves matching messages back through the normal path (dedupe,
+    /// staleness and the Ometria budget apply), in their queue order.
+    pub async fn replay(
+        &self,
+        queue: TargetQueue,
+        filter: &Filter,
+        options: &ReplayOptions,
+        actor: &str,
+    ) -> Result<OperationReport, OpsError> {
+        filter.validate()?;
+        if filter.is_empty() && !options.all {
+            return Err(OpsError::NoFilter);
+        }
+        self.run(
+            Operation::Replay,
+            queue,
+            filter_json(filter),
+            &|s| filter.matches(s),
+            options,
+            actor,
+        )
+        .await
+    }
+
+    /// Removes matching messages for good.
+    pub async fn purge(
+        &self,
+        queue: TargetQueue,
+        filter: &Filter,
+        dry_run: bool,
+        all: bool,
+        actor: &str,
+    ) -> Result<OperationReport, OpsError> {
+        filter.validate()?;
+        if filter.is_empty() && !all {
+            return Err(OpsError::NoFilter);
+        }
+        let options = ReplayOptions {
+            dry_run,
+            rate: None,
+            all,
+        };
+        self.run(
+            Operation::Purge,
+            queue,
+            filter_json(filter),
+            &|s| filter.matches(s),
+            &options,
+            actor,
+        )
+        .await
+    }
+
+    /// Sends the parked events of shops that are enabled again back to
+    /// their partitions, in the order they were parked.
+    pub async fn release_paused_shops(
+        &self,
+        is_enabled: &(dyn Fn(&str) -> bool + Sync),
+        actor: &str,
+    ) -> Result<OperationReport, OpsError> {
+        let matches = |s: &LetterSummary| {
+            s.reason.as_deref() == Some("shop_paused") && s.shop.as_deref().is_some_and(is_enabled)
+        };
+        self.run(
+            Operation::Release,
+            TargetQueue::Parked,
+            r#"{"reasons":["shop_paused"],"shops":"enabled"}"#.to_owned(),
+            &matches,
+            &ReplayOptions::default(),
+            actor,
+        )
+        .await
+    }
+
+    /// The latest operations, newest first.
+    pub async fn history(&self, limit: u32) -> Result<Vec<QueueOperation>, OpsError> {
+        Ok(self.store.operations(limit).await?)
+    }
+
+    async fn run(
+        &self,
+        op: Operation,
+        queue: TargetQueue,
+        filter_text: String,
+        matches: &(dyn Fn(&LetterSummary) -> bool + Sync),
+        options: &ReplayOptions,
+        actor: &str,
+    ) -> Result<OperationReport, OpsError> {
+        let name = queue.name(&self.broker);
+        let mut report = OperationReport {
+            operation_id: None,
+            operation: op.as_str(),
+            queue: name.clone(),
+            dry_run: options.dry_run,
+            scanned: 0,
+            matched: 0,
+            done: 0,
+            unroutable: 0,
+            status: "dry_run",
+            error: None,
+            sample: Vec::new(),
+        };
+        let mut scan = QueueScan::open(&self.broker, &name).await?;
+        if options.dry_run {
+            let walked = async {
+                while let Some(m) = scan.next().await? {
+                    report.scanned += 1;
+                    let s = letter::summarize(&m);
+                    if matches(&s) {
+                        report.matched += 1;
+                        if report.sample.len() < SAMPLE {
+                            report.sample.push(s);
+                        }
+                    }
+                }
+                Ok::<_, OpsError>(())
+            }
+            .await;
+            scan.finish().await;
+            walked?;
+            return Ok(report);
+        }
+
+        let id = uuid::Uuid::new_v4().to_string();
+        let record = QueueOperation {
+            id: id.clone(),
+            started_at: Utc::now(),
+            finished_at: None,
+            actor: actor.to_owned(),
+            operation: op.as_str().to_owned(),
+            queue: name.clone(),
+            filter: filter_text,
+            matched: 0,
+            done: 0,
+            status: "started".to_owned(),
+            detail: None,
+        };
+        if let Err(e) = self.store.operation_started(&record).await {
+            scan.finish().await;
+            return Err(e.into());
+        }
+        report.operation_id = Some(id.clone());
+        tracing::info!(operation = op.as_str(), queue = %name, operation_id = %id, actor, "Queue operation started.");
+
+        let outcome = match op {
+            Operation::Purge => self.purge_matching(&mut scan, matches, &mut report).await,
+            Operation::Replay | Operation::Release => {
+                self.republish_matching(&mut scan, matches, options, &id, &mut report)
+                    .await
+            }
+        };
+        scan.finish().await;
+        report.status = if outcome.is_ok() {
+            "completed"
+        } else {
+            "failed"
+        };
+        report.error = outcome.as_ref().err().map(ToString::to_string);
+        let counter = match op {
+            Operation::Purge => so_runtime::metrics::dead_letters_purged,
+            Operation::Replay | Operation::Release => so_runtime::metrics::dead_letters_replayed,
+        };
+        counter(queue.as_str(), report.done);
+        tracing::info!(
+            operation = op.as_str(), queue = %name, operation_id = %id,
+            matched = report.matched, done = report.done, status = report.status,
+            "Queue operation finished."
+        );
+        self.store
+            .operation_finished(
+                &id,
+                report.status,
+                report.matched,
+                report.done,
+                report.error.as_deref(),
+            )
+            .await?;
+        match outcome {
+            // A partial replay is reported, not hidden: the audit record and
+            // the report both say how far it got.
+            Ok(()) | Err(OpsError::Publish(_) | OpsError::Queue(_)) => Ok(report),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn purge_matching(
+        &self,
+        scan: &mut QueueScan,
+        matches: &(dyn Fn(&LetterSummary) -> bool + Sync),
+        report: &mut OperationReport,
+    ) -> Result<(), OpsError> {
+        while let Some(m) = scan.next().await? {
+            report.scanned += 1;
+            let s = letter::summarize(&m);
+            if !matches(&s) {
+                continue;
+            }
+            report.matched += 1;
+            if report.sample.len() < SAMPLE {
+                report.sample.push(s);
+            }
+            if m.remove().await == so_queue::AckOutcome::Acked {
+                report.done += 1;
+            } else {
+                return Err(OpsError::Queue(so_queue::Error::NotConnected));
+            }
+        }
+        Ok(())
+    }
+
+    async fn republish_matching(
+        &self,
+        scan: &mut QueueScan,
+        matches: &(dyn Fn(&LetterSummary) -> bool + Sync),
+        options: &ReplayOptions,
+        operation_id: &str,
+        report: &mut OperationReport,
+    ) -> Result<(), OpsError> {
+        let mut publisher = OrderedPublisher::open(&self.broker, REPLAY_WINDOW).await?;
+        let exchange = self.broker.names().ingest_exchange();
+        let mut pace = options
+            .rate
+            .filter(|r| *r > 0.0)
+            .map(|r| tokio::time::interval(Duration::from_secs_f64(1.0 / r)));
+        let mut held: HashMap<u64, Scanned> = HashMap::new();
+        let result = async {
+            while let Some(m) = scan.next().await? {
+                report.scanned += 1;
+                let s = letter::summarize(&m);
+                if !matches(&s) {
+                    continue;
+                }
+                report.matched += 1;
+                if report.sample.len() < SAMPLE {
+                    report.sample.push(s);
+                }
+                let key = match self.routing_key(&m) {
+                    Ok(key) => key,
+                    Err(e) => {
+                        // Left where it is; the others still go.
+                        tracing::warn!(error = %e, "Message cannot be routed; left in its queue.");
+                        report.unroutable += 1;
+                        continue;
+                    }
+                };
+                let props = replay_properties(&m.properties, operation_id);
+                if let Some(p) = pace.as_mut() {
+                    p.tick().await;
+                }
+                let tag = u64::from(m.position);
+                let settled = publisher.send(tag, &exchange, &key, &m.body, props).await?;
+                held.insert(tag, m);
+                settle(&mut held, settled, report).await?;
+            }
+            let rest = publisher.flush().await;
+            settle(&mut held, rest, report).await
+        }
+        .await;
+        publisher.close().await;
+        result
+    }
+
+    /// The message's partition under the current partition count, from its
+    /// shop and entity headers (its old routing key may be from another count).
+    fn routing_key(&self, m: &Scanned) -> Result<String, OpsError> {
+        let names = self.broker.names();
+        let shop =
+            codec::header(&m.properties, codec::SHOP).and_then(|s| ShopDomain::parse(s).ok());
+        let entity = codec::header(&m.properties, codec::ENTITY).and_then(EntityKey::parse);
+        match (shop, entity) {
+            (Some(shop), Some(entity)) => {
+                Ok(names.work_routing_key(partition_for(&shop, &entity, names.partitions())))
+            }
+            _ if m.routing_key.starts_with("work.") => Ok(m.routing_key.clone()),
+            _ => Err(OpsError::invalid(
+                "message",
+                format!(
+                    "message at position {} has no shop/entity headers to route it by",
+                    m.position
+                ),
+            )),
+        }
+    }
+}
+
+/// Removes each confirmed message from its queue; a failed confirm stops
+/// the operation with that message (and later ones) left where they were.
+async fn settle(
+    held: &mut HashMap<u64, Scanned>,
+    settled: Vec<(u64, Result<(), so_queue::PublishError>)>,
+    report: &mut OperationReport,
+) -> Result<(), OpsError> {
+    for (tag, outcome) in settled {
+        let Some(m) = held.remove(&tag) else { continue };
+        outcome?;
+        if m.remove().await == so_queue::AckOutcome::Acked {
+            report.done += 1;
+        } else {
+            return Err(OpsError::Queue(so_queue::Error::NotConnected));
+        }
+    }
+    Ok(())
+}
+
+fn replay_properties(props: &BasicProperties, operation_id: &str) -> BasicProperties {
+    codec::with_headers(
+        props,
+        &[
+            (REPLAYED_AT, codec::text(&Utc::now().to_rfc3339())),
+            (REPLAY_OPERATION, codec::text(operation_id)),
+        ],
+        DROPPED_ON_REPLAY,
+    )
+}
+
+fn filter_json(filter: &Filter) -> String {
+    serde_json::to_string(filter).unwrap_or_else(|_| "{}".to_owned())
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Operation {
+    Replay,
+    Purge,
+    Release,
+}
+
+impl Operation {
+    fn as_str(self) -> &'static str {
+        match self {
+            Operation::Replay => "replay",
+            Operation::Purge => "purge",
+            Operation::Release => "release",
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! Errors of operator actions.
+
+/// Why an operator action could not be done.
+#[derive(Debug, thiserror::Error)]
+pub enum OpsError {
+    /// A filter value or option is malformed; names the field.
+    #[error("invalid `{field}`: {detail}")]
+    InvalidInput { field: &'static str, detail: String },
+    /// Replay and purge need a filter, ids or an explicit `all`.
+    #[error("no filter given: name ids or filters, or say `all` explicitly")]
+    NoFilter,
+    #[error("no message with id `{0}` in the queue")]
+    NotFound(String),
+    #[error("RabbitMQ: {0}")]
+    Queue(#[from] so_queue::Error),
+    #[error("RabbitMQ did not confirm a republish: {0}")]
+    Publish(#[from] so_queue::PublishError),
+    #[error("the store: {0}")]
+    Store(#[from] so_store::Error),
+}
+
+impl OpsError {
+    pub(crate) fn invalid(field: &'static str, detail: impl Into<String>) -> OpsError {
+        OpsError::InvalidInput {
+            field,
+            detail: detail.into(),
+        }
+    }
+
+    /// A stable code for API bodies and logs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            OpsError::InvalidInput { .. } => "invalid_input",
+            OpsError::NoFilter => "no_filter",
+            OpsError::NotFound(_) => "not_found",
+            OpsError::Queue(_) | OpsError::Publish(_) => "broker_unavailable",
+            OpsError::Store(_) => "store_unavailable",
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! Operator actions on the dead-letter and parked queues, one implementation
+//! behind both the `shopify-ometria dlq` CLI and the admin HTTP API.
+//!
+//! - [`filter`]: which messages an action applies to.
+//! - [`letter`]: what a queued message says about itself (reason, stage, shop...).
+//! - [`actions`]: list, show, replay, purge, history; release of parked events.
+//! - [`admin`]: the `/admin/` routes, behind a bearer token.
+
+pub mod actions;
+pub mod admin;
+pub mod error;
+pub mod filter;
+pub mod letter;
+
+pub use actions::{OperationReport, QueueOps, ReplayOptions, TargetQueue};
+pub use error::OpsError;
+pub use filter::Filter;
+pub use letter::{LetterDetail, LetterSummary};
