@@ -149,6 +149,10 @@ impl QueueOps {
         &self.broker
     }
 
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Lists matching messages (at most `limit` in `items`; all are counted).
     pub async fn list(
         &self,

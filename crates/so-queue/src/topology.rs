@@ -16,6 +16,10 @@ use lapin::{Channel, ExchangeKind};
 
 use crate::{AmqpSettings, Error, Names};
 
+/// Delivery limit of the queues operators browse: high enough that no number
+/// of listings dead-letters (or, for the DLQ, drops) a message.
+const BROWSE_DELIVERY_LIMIT: i64 = 1_000_000_000;
+
 /// Header on retried messages naming the delay tier (seconds).
 pub const RETRY_TIER_HEADER: &str = "x-retry-tier";
 
@@ -89,7 +93,17 @@ pub async fn declare(ch: &Channel, settings: &AmqpSettings, names: &Names) -> Re
     let dead = names.dead_exchange();
     let dlq = names.dead_letter_queue();
     exchange(ch, &dead, ExchangeKind::Fanout, FieldTable::default()).await?;
-    queue(ch, &dlq, quorum(&[])).await?;
+    // Operators browse the DLQ and the parked queue by taking messages and
+    // returning them (so_queue::scan). Without a delivery limit RabbitMQ
+    // 3.10 requeues a returned message at the back of a quorum queue; with
+    // one, it keeps its place. The limit is set so high that browsing never
+    // reaches it.
+    queue(
+        ch,
+        &dlq,
+        quorum(&[("x-delivery-limit", int_arg(BROWSE_DELIVERY_LIMIT))]),
+    )
+    .await?;
     bind(ch, &dlq, &dead, "", FieldTable::default()).await?;
 
     let unrouted = names.unrouted_exchange();
@@ -151,7 +165,12 @@ pub async fn declare(ch: &Channel, settings: &AmqpSettings, names: &Names) -> Re
     }
 
     let parked = names.parked_queue();
-    queue(ch, &parked, guarded(&[])).await?;
+    queue(
+        ch,
+        &parked,
+        guarded(&[("x-delivery-limit", int_arg(BROWSE_DELIVERY_LIMIT))]),
+    )
+    .await?;
     bind(
         ch,
         &parked,

@@ -17,6 +17,9 @@ pub const PUBLISH_FAILURES: &str = "so_publish_failures_total";
 pub const BROKER_UP: &str = "so_broker_up";
 pub const QUEUE_MESSAGES: &str = "so_queue_messages";
 pub const QUEUE_CONSUMERS: &str = "so_queue_consumers";
+pub const QUEUE_OLDEST_AGE: &str = "so_queue_oldest_message_age_seconds";
+pub const READY: &str = "so_ready";
+pub const OMETRIA_REQUEST_BUDGET: &str = "so_ometria_request_budget";
 
 const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -85,6 +88,24 @@ pub fn queue_depth(queue: &str, role: &'static str, messages: u32, consumers: u3
         .set(f64::from(messages));
     metrics::gauge!(QUEUE_CONSUMERS, "queue" => queue.to_owned(), "role" => role)
         .set(f64::from(consumers));
+}
+
+/// Age of the oldest message of a queue, where it can be known: for a work
+/// partition, the age of the message its consumer received last (the head
+/// of the queue while a backlog lasts); 0 once the queue is empty.
+pub fn queue_oldest_age(queue: &str, role: &'static str, seconds: f64) {
+    metrics::gauge!(QUEUE_OLDEST_AGE, "queue" => queue.to_owned(), "role" => role).set(seconds);
+}
+
+/// 1 while every readiness check passes, else 0.
+pub fn ready(ready: bool) {
+    metrics::gauge!(READY).set(if ready { 1.0 } else { 0.0 });
+}
+
+/// The configured Ometria request budget (requests per second), so that
+/// dashboards can show the share in use.
+pub fn ometria_request_budget(requests_per_second: f64) {
+    metrics::gauge!(OMETRIA_REQUEST_BUDGET).set(requests_per_second);
 }
 
 // Worker.

@@ -29,6 +29,7 @@ struct OpsState {
 pub struct OpsServer {
     listener: TcpListener,
     router: Router,
+    state: OpsState,
 }
 
 impl OpsServer {
@@ -46,10 +47,14 @@ impl OpsServer {
             .route("/metrics", get(render_metrics))
             .route("/healthz", get(|| async { (StatusCode::OK, "ok\n") }))
             .route("/readyz", get(readyz))
-            .with_state(state)
+            .with_state(state.clone())
             .merge(extra);
         let listener = TcpListener::bind(addr).await?;
-        Ok(OpsServer { listener, router })
+        Ok(OpsServer {
+            listener,
+            router,
+            state,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -57,6 +62,17 @@ impl OpsServer {
     }
 
     pub async fn run_until_stopped(self, shutdown: Shutdown) -> std::io::Result<()> {
+        // `so_ready` is kept current even when nobody probes /readyz.
+        let (state, stop) = (self.state.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(2));
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    _ = tick.tick() => { failing_checks(&state); }
+                }
+            }
+        });
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
             .await
@@ -73,7 +89,7 @@ async fn render_metrics(State(s): State<OpsState>) -> impl IntoResponse {
     )
 }
 
-async fn readyz(State(s): State<OpsState>) -> impl IntoResponse {
+fn failing_checks(s: &OpsState) -> Vec<serde_json::Value> {
     let failing: Vec<_> = s
         .checks
         .iter()
@@ -83,6 +99,12 @@ async fn readyz(State(s): State<OpsState>) -> impl IntoResponse {
                 .map(|why| serde_json::json!({"check": name, "detail": why}))
         })
         .collect();
+    metrics::ready(failing.is_empty());
+    failing
+}
+
+async fn readyz(State(s): State<OpsState>) -> impl IntoResponse {
+    let failing = failing_checks(&s);
     if failing.is_empty() {
         (StatusCode::OK, Json(serde_json::json!({"status": "ready"})))
     } else {
@@ -121,6 +143,9 @@ pub async fn poll_queue_metrics(broker: Broker, every: Duration, shutdown: Shutd
         if let Ok(all) = stats::queue_stats(&broker).await {
             for q in all.iter().filter(|q| q.error.is_none()) {
                 metrics::queue_depth(&q.queue, q.role, q.messages, q.consumers);
+                if q.messages == 0 {
+                    metrics::queue_oldest_age(&q.queue, q.role, 0.0);
+                }
             }
         }
     }

@@ -39,6 +39,8 @@ pub struct TestAppOptions {
     pub worker: bool,
     pub backend: Backend,
     pub fake: FakeConfig,
+    /// `ops.admin_token`: mounts the admin API on the ops listener (worker apps).
+    pub admin_token: Option<String>,
 }
 
 impl Default for TestAppOptions {
@@ -55,6 +57,7 @@ impl Default for TestAppOptions {
                 drain: so_fake_ometria::Drain::Immediate,
                 ..FakeConfig::unlimited()
             },
+            admin_token: None,
         }
     }
 }
@@ -136,6 +139,9 @@ impl TestApp {
                 ),
             ]);
         }
+        if let Some(token) = &opts.admin_token {
+            env.push(("SO_OPS__ADMIN_TOKEN".to_owned(), token.clone()));
+        }
         env.extend(opts.env.iter().cloned());
         let file = opts.config_toml.as_ref().map(|text| {
             let path = std::env::temp_dir().join(format!("so-test-{}.toml", uuid::Uuid::new_v4()));
@@ -156,13 +162,28 @@ impl TestApp {
             .await
             .expect("the test broker is reachable");
 
+        // As the binary does: the admin API when a token is set.
+        let admin = match (&config.ops.admin_token, &database) {
+            (Some(token), Some(db)) => {
+                let store = so_store::Store::connect(&db.url, 2)
+                    .await
+                    .expect("the admin API's store opens");
+                so_ops::admin::router(so_ops::QueueOps::new(broker.clone(), store), token.clone())
+            }
+            _ => axum::Router::new(),
+        };
         let ops = OpsServer::bind(
             config.ops.listen,
             vec![ops::broker_check(broker.clone())],
-            axum::Router::new(),
+            admin,
         )
         .await
         .expect("ops listener binds");
+        tokio::spawn(ops::poll_queue_metrics(
+            broker.clone(),
+            Duration::from_millis(500),
+            shutdown.clone(),
+        ));
         let ops_address = format!("http://{}", ops.local_addr().expect("ops address"));
         tokio::spawn(ops.run_until_stopped(shutdown.clone()));
 
@@ -293,6 +314,18 @@ impl TestApp {
     }
 
     /// Takes every dead-lettered message.
+    /// Operator actions on this app's queues and store (worker apps).
+    pub async fn queue_ops(&self) -> so_ops::QueueOps {
+        let db = self
+            .database
+            .as_ref()
+            .expect("queue operations need a worker app's database");
+        let store = so_store::Store::connect(&db.url, 2)
+            .await
+            .expect("the store opens");
+        so_ops::QueueOps::new(self.broker.clone(), store)
+    }
+
     pub async fn take_dead_letters(&self) -> Vec<Message> {
         let probe = BrokerProbe::connect().await.expect("probe connects");
         let all = probe

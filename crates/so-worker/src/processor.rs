@@ -41,9 +41,38 @@ impl Processor {
                     () = tokio::time::sleep_until(deadline) => break,
                 }
             }
+            self.report_queue_age(&batch);
             let started = Instant::now();
             self.process(batch).await;
             metrics::batch_duration(started.elapsed().as_secs_f64());
+        }
+    }
+
+    /// The age of the first message taken from each partition: the head of
+    /// that queue a moment ago.
+    fn report_queue_age(&self, batch: &[Delivery]) {
+        let mut seen = std::collections::HashSet::new();
+        let now = chrono::Utc::now();
+        for d in batch {
+            if !seen.insert(d.partition) {
+                continue;
+            }
+            let Some(received) = codec::header(&d.properties, codec::RECEIVED_AT)
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            else {
+                continue;
+            };
+            let age = (now - received.with_timezone(&chrono::Utc))
+                .num_milliseconds()
+                .max(0) as f64
+                / 1000.0;
+            let queue = self
+                .disposer
+                .publisher
+                .broker()
+                .names()
+                .work_queue(d.partition);
+            metrics::queue_oldest_age(&queue, "work", age);
         }
     }
 

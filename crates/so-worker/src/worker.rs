@@ -46,6 +46,7 @@ impl Worker {
         store: Store,
         client: Client,
     ) -> Result<Worker, StartError> {
+        so_runtime::metrics::ometria_request_budget(config.ometria.requests_per_second);
         let hours = config.worker.dedupe_window_hours;
         let window = DedupeWindow::new(Duration::from_secs(hours * 3600))
             .map_err(|_| StartError::DedupeWindow)?;
