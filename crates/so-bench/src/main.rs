@@ -9,6 +9,7 @@ mod events;
 mod ingress;
 mod payloads;
 mod process;
+mod replay;
 mod stats;
 
 use std::process::ExitCode;
@@ -31,6 +32,8 @@ enum Command {
     Ingress(ingress::Args),
     /// Preloaded order lifecycles drained by the real worker into a fake Ometria.
     Delivery(delivery::Args),
+    /// Dead letters replayed back to the work queues vs raw confirmed publishes.
+    Replay(replay::Args),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Ingress(args) => ingress::run(args).await,
             Command::Delivery(args) => delivery::run(args).await,
+            Command::Replay(args) => replay::run(args).await,
         }
     });
     match result {

@@ -33,23 +33,49 @@ static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 pub fn install() -> PrometheusHandle {
     HANDLE
         .get_or_init(|| {
-            let builder = PrometheusBuilder::new()
-                .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), LATENCY_BUCKETS)
-                .and_then(|b| {
-                    b.set_buckets_for_metric(
-                        Matcher::Full(OMETRIA_RECORDS_PER_REQUEST.to_owned()),
-                        COUNT_BUCKETS,
-                    )
-                })
-                .unwrap_or_else(|_| PrometheusBuilder::new());
-            match builder.install_recorder() {
-                Ok(handle) => handle,
-                // Another recorder is already global (an embedding test
-                // harness): keep a private one so /metrics still renders.
-                Err(_) => PrometheusBuilder::new().build_recorder().handle(),
-            }
+            let handle = build_recorder();
+            zero_rare_counters();
+            handle
         })
         .clone()
+}
+
+/// Counters that stay at zero in a healthy process are exported from the
+/// start, so that alerts and `rate()` see a series instead of nothing.
+fn zero_rare_counters() {
+    metrics::counter!(ACKS_LOST).increment(0);
+    for reason in [
+        "not_connected",
+        "blocked",
+        "nacked",
+        "returned",
+        "timeout",
+        "channel_error",
+    ] {
+        metrics::counter!(PUBLISH_FAILURES, "reason" => reason).increment(0);
+    }
+    for queue in ["dead_letter", "parked"] {
+        metrics::counter!(DEAD_LETTERS_REPLAYED, "queue" => queue).increment(0);
+        metrics::counter!(DEAD_LETTERS_PURGED, "queue" => queue).increment(0);
+    }
+}
+
+fn build_recorder() -> PrometheusHandle {
+    let builder = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), LATENCY_BUCKETS)
+        .and_then(|b| {
+            b.set_buckets_for_metric(
+                Matcher::Full(OMETRIA_RECORDS_PER_REQUEST.to_owned()),
+                COUNT_BUCKETS,
+            )
+        })
+        .unwrap_or_else(|_| PrometheusBuilder::new());
+    match builder.install_recorder() {
+        Ok(handle) => handle,
+        // Another recorder is already global (an embedding test
+        // harness): keep a private one so /metrics still renders.
+        Err(_) => PrometheusBuilder::new().build_recorder().handle(),
+    }
 }
 
 /// One webhook arrived (before any check).
