@@ -279,6 +279,26 @@ impl QueueOps {
         let matches = |s: &LetterSummary| {
             s.reason.as_deref() == Some("shop_paused") && s.shop.as_deref().is_some_and(is_enabled)
         };
+        // Every worker start checks; only a release that moves something is
+        // worth a line in the audit trail.
+        let dry = ReplayOptions {
+            dry_run: true,
+            ..ReplayOptions::default()
+        };
+        let filter = r#"{"reasons":["shop_paused"],"shops":"enabled"}"#;
+        let preview = self
+            .run(
+                Operation::Release,
+                TargetQueue::Parked,
+                filter.to_owned(),
+                &matches,
+                &dry,
+                actor,
+            )
+            .await?;
+        if preview.matched == 0 {
+            return Ok(preview);
+        }
         self.run(
             Operation::Release,
             TargetQueue::Parked,
