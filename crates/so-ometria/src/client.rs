@@ -148,6 +148,26 @@ impl Client {
         record_type: RecordType,
         records: &[PushRecord],
     ) -> Result<PushOutcome, PushFailure> {
+        self.push_with_retry_from(record_type, records, false).await
+    }
+
+    /// [`Client::push_with_retry`] for a caller that already waited on
+    /// [`RateLimiter::acquire`] for the first attempt (it chose the records
+    /// after the wait, so that they fill the request); retries wait again.
+    pub async fn push_with_retry_permitted(
+        &self,
+        record_type: RecordType,
+        records: &[PushRecord],
+    ) -> Result<PushOutcome, PushFailure> {
+        self.push_with_retry_from(record_type, records, true).await
+    }
+
+    async fn push_with_retry_from(
+        &self,
+        record_type: RecordType,
+        records: &[PushRecord],
+        first_permitted: bool,
+    ) -> Result<PushOutcome, PushFailure> {
         let body = encode(record_type, records).map_err(|error| PushFailure {
             disposition: error.disposition(),
             error,
@@ -157,10 +177,16 @@ impl Client {
         let waited_nanos = AtomicU64::new(0);
         let attempted = self
             .policy
-            .run(|_| async {
-                let (waited, result) = self.attempt(record_type, &body, records.len()).await;
-                waited_nanos.fetch_add(nanos(waited), Ordering::Relaxed);
-                result
+            .run(|attempt| {
+                let (body, waited_nanos) = (&body, &waited_nanos);
+                async move {
+                    if attempt == 1 && first_permitted {
+                        return self.send_push(record_type, body, records.len()).await;
+                    }
+                    let (waited, result) = self.attempt(record_type, body, records.len()).await;
+                    waited_nanos.fetch_add(nanos(waited), Ordering::Relaxed);
+                    result
+                }
             })
             .await;
         let rate_limit_wait = Duration::from_nanos(waited_nanos.load(Ordering::Relaxed));

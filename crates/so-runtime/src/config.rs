@@ -180,7 +180,7 @@ impl Default for WorkerSettings {
     fn default() -> Self {
         WorkerSettings {
             concurrency: 4,
-            prefetch: 200,
+            prefetch: 500,
             batch_max_events: 1_000,
             batch_window_ms: 250,
             max_attempts: 30,

@@ -2,11 +2,13 @@
 //! of its records were accepted.
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use so_domain::ometria::{PushRecord, RecordType};
 use so_domain::{Disposition, ReasonCode};
 use so_ometria::Client;
+
+use crate::pusher::Pusher;
 use so_runtime::metrics;
 
 /// How one event's records fared.
@@ -54,6 +56,7 @@ fn key(r: &PushRecord) -> RecordKey {
 /// event's fate, in the same order.
 pub(crate) async fn deliver(
     client: &Client,
+    pusher: &Pusher,
     events: Vec<(usize, Vec<PushRecord>)>,
 ) -> HashMap<usize, Fate> {
     let mut owners: HashMap<RecordKey, Vec<usize>> = HashMap::new();
@@ -89,68 +92,69 @@ pub(crate) async fn deliver(
             },
         );
     }
-    for batch in &plan.batches {
-        let started = Instant::now();
-        let type_label = batch.record_type.as_str();
-        match client
-            .push_with_retry(batch.record_type, &batch.records)
-            .await
-        {
-            Ok(outcome) => {
-                tracing::debug!(
-                    records = batch.records.len(),
-                    took_ms = started.elapsed().as_millis() as u64,
-                    waited_ms = outcome.rate_limit_wait.as_millis() as u64,
-                    attempts = outcome.attempts,
-                    "Pushed."
+    // Every record of one type goes to the process's pusher in one
+    // submission; it comes back in parts, one per request that carried some.
+    let mut by_type: Vec<(RecordType, Vec<PushRecord>)> = Vec::new();
+    for batch in plan.batches {
+        match by_type.iter_mut().find(|(t, _)| *t == batch.record_type) {
+            Some((_, records)) => records.extend(batch.records),
+            None => by_type.push((batch.record_type, batch.records)),
+        }
+    }
+    let answers =
+        futures::future::join_all(by_type.into_iter().map(|(t, records)| async move {
+            (t, records.clone(), pusher.push(t, records).await)
+        }))
+        .await;
+    for (record_type, submitted, answer) in answers {
+        let Some(parts) = answer else {
+            // The pusher stopped (shutdown): try again later.
+            for r in &submitted {
+                mark(
+                    &key(r),
+                    Fate::Retry {
+                        reason: ReasonCode::Internal,
+                        detail: "the Ometria pusher has stopped".to_owned(),
+                        after: None,
+                    },
                 );
-                metrics::ometria_request(
-                    type_label,
-                    "200",
-                    started.elapsed().as_secs_f64(),
-                    batch.records.len(),
-                );
-                metrics::rate_limit_wait(outcome.rate_limit_wait.as_secs_f64());
-                if outcome.rejected > 0 {
-                    for (k, why) in rejected(
-                        client,
-                        &outcome.request_id,
-                        batch.record_type,
-                        &batch.records,
-                    )
-                    .await
-                    {
-                        mark(
-                            &k,
-                            Fate::DeadLetter {
-                                reason: ReasonCode::OmetriaRecordRejected,
-                                detail: why,
-                            },
-                        );
+            }
+            continue;
+        };
+        for part in parts {
+            match &*part.result {
+                Ok(outcome) => {
+                    if outcome.rejected > 0 {
+                        for (k, why) in
+                            rejected(client, &outcome.request_id, record_type, &part.records).await
+                        {
+                            mark(
+                                &k,
+                                Fate::DeadLetter {
+                                    reason: ReasonCode::OmetriaRecordRejected,
+                                    detail: why,
+                                },
+                            );
+                        }
                     }
                 }
-            }
-            Err(failure) => {
-                let status = failure.error.status().map_or("error", status_label);
-                metrics::ometria_request(
-                    type_label,
-                    status,
-                    started.elapsed().as_secs_f64(),
-                    batch.records.len(),
-                );
-                metrics::rate_limit_wait(failure.rate_limit_wait.as_secs_f64());
-                let detail = crate::prepare::error_chain(&failure);
-                let fate = match failure.disposition {
-                    Disposition::Retry { after, reason, .. } => Fate::Retry {
-                        reason,
-                        detail,
-                        after,
-                    },
-                    Disposition::DeadLetter { reason, .. } => Fate::DeadLetter { reason, detail },
-                    Disposition::Done => Fate::Accepted,
-                };
-                for r in &batch.records {
-                    mark(&key(r), fate.clone());
+                Err(failure) => {
+                    let detail = crate::prepare::error_chain(failure);
+                    let fate = match &failure.disposition {
+                        Disposition::Retry { after, reason, .. } => Fate::Retry {
+                            reason: *reason,
+                            detail,
+                            after: *after,
+                        },
+                        Disposition::DeadLetter { reason, .. } => Fate::DeadLetter {
+                            reason: *reason,
+                            detail,
+                        },
+                        Disposition::Done => Fate::Accepted,
+                    };
+                    for r in &part.records {
+                        mark(&key(r), fate.clone());
+                    }
                 }
             }
         }
@@ -198,7 +202,7 @@ async fn rejected(
         .collect()
 }
 
-fn status_label(code: u16) -> &'static str {
+pub(crate) fn status_label(code: u16) -> &'static str {
     const EXACT: &[(u16, &str)] = &[
         (400, "400"),
         (401, "401"),

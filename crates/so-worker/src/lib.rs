@@ -21,6 +21,7 @@ mod dispose;
 mod pending;
 mod prepare;
 mod processor;
+mod pusher;
 mod screen;
 mod worker;
 

@@ -22,6 +22,7 @@ pub(crate) struct Processor {
     pub(crate) preparer: Preparer,
     pub(crate) disposer: Disposer,
     pub(crate) client: Client,
+    pub(crate) pusher: crate::pusher::Pusher,
     pub(crate) batch_max: usize,
     pub(crate) window: Duration,
 }
@@ -158,7 +159,7 @@ impl Processor {
         let fates = if to_push.is_empty() {
             Default::default()
         } else {
-            deliver::deliver(&self.client, to_push).await
+            deliver::deliver(&self.client, &self.pusher, to_push).await
         };
 
         let settled: Vec<Settled> = prepared

@@ -28,6 +28,7 @@ pub enum StartError {
 pub struct Worker {
     broker: Broker,
     processors: Vec<Processor>,
+    push_loop: crate::pusher::PushLoop,
     prefetch: u16,
     store: Store,
     window: DedupeWindow,
@@ -51,6 +52,11 @@ impl Worker {
         let window = DedupeWindow::new(Duration::from_secs(hours * 3600))
             .map_err(|_| StartError::DedupeWindow)?;
         let publisher = Publisher::new(broker.clone());
+        let (pusher, push_loop) = crate::pusher::pusher(
+            client.clone(),
+            config.ometria.batch_max_records,
+            usize::from(config.worker.concurrency),
+        );
         let processors = (0..config.worker.concurrency)
             .map(|_| Processor {
                 preparer: Preparer {
@@ -64,13 +70,16 @@ impl Worker {
                     max_attempts: config.worker.max_attempts,
                 },
                 client: client.clone(),
+                pusher: pusher.clone(),
                 batch_max: config.worker.batch_max_events,
                 window: Duration::from_millis(config.worker.batch_window_ms),
             })
             .collect();
+        drop(pusher);
         Ok(Worker {
             broker,
             processors,
+            push_loop,
             prefetch: config.worker.prefetch,
             store,
             window,
@@ -82,6 +91,8 @@ impl Worker {
     /// queues.
     pub async fn run_until_stopped(self, shutdown: Shutdown) {
         let drained = CancellationToken::new();
+        // Ends once every processor (each holds a handle) has finished.
+        let pushing = tokio::spawn(self.push_loop.run());
         let mut senders = Vec::new();
         let mut tasks = Vec::new();
         for p in self.processors {
@@ -104,6 +115,7 @@ impl Worker {
         for t in tasks {
             let _finished = t.await;
         }
+        let _pushed = pushing.await;
         drained.cancel();
         let _stopped = consumer.await;
         let _pruned = pruner.await;

@@ -1,0 +1,245 @@
+//! One pusher per process: every processor hands its records here, and
+//! requests are cut from all of them together, after the rate limiter has
+//! granted the slot. Under Ometria's budget the processors' records pile up
+//! while a slot is awaited, so each request leaves full (up to 100 records)
+//! instead of every processor sending the partly filled tail of its own
+//! batch. With no backlog a slot is free at once and records go out
+//! straight away.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::stream::{FuturesUnordered, StreamExt};
+use so_domain::ometria::{PushRecord, RecordType};
+use so_ometria::{Client, PushFailure, PushOutcome};
+use so_runtime::metrics;
+use tokio::sync::{mpsc, oneshot};
+
+/// How long a granted slot waits for more records when its request is not
+/// full yet: under the budget the records of other processors arrive in that
+/// time; without a backlog it is the most a record waits for company.
+const FILL_WINDOW: Duration = Duration::from_millis(50);
+
+/// One request's outcome, shared by the submissions whose records it carried.
+pub(crate) type RequestResult = Arc<Result<PushOutcome, PushFailure>>;
+
+/// A part of one submission that went out in one request.
+pub(crate) struct Sent {
+    pub(crate) records: Vec<PushRecord>,
+    pub(crate) result: RequestResult,
+}
+
+struct Submission {
+    record_type: RecordType,
+    records: Vec<PushRecord>,
+    reply: oneshot::Sender<Vec<Sent>>,
+}
+
+/// Handle held by processors; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Pusher {
+    tx: mpsc::UnboundedSender<Submission>,
+}
+
+/// The pusher's loop, to be spawned; it ends when every [`Pusher`] is gone
+/// and everything submitted was sent.
+pub(crate) struct PushLoop {
+    rx: mpsc::UnboundedReceiver<Submission>,
+    client: Client,
+    max_records: usize,
+    concurrency: usize,
+}
+
+pub(crate) fn pusher(client: Client, max_records: usize, concurrency: usize) -> (Pusher, PushLoop) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    (
+        Pusher { tx },
+        PushLoop {
+            rx,
+            client,
+            max_records: max_records.clamp(1, 100),
+            concurrency: concurrency.max(1),
+        },
+    )
+}
+
+impl Pusher {
+    /// Sends `records` (one type) and returns how each part fared. `None`
+    /// when the pusher is gone (shutting down): the caller retries later.
+    pub(crate) async fn push(
+        &self,
+        record_type: RecordType,
+        records: Vec<PushRecord>,
+    ) -> Option<Vec<Sent>> {
+        if records.is_empty() {
+            return Some(Vec::new());
+        }
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Submission {
+                record_type,
+                records,
+                reply,
+            })
+            .ok()?;
+        answer.await.ok()
+    }
+}
+
+struct Waiting {
+    reply: oneshot::Sender<Vec<Sent>>,
+    outstanding: usize,
+    sent: Vec<Sent>,
+}
+
+/// Same key as the client's coalescing: a request never carries one
+/// record twice; a second version waits for the next request.
+fn record_key(r: &PushRecord) -> (Option<String>, String) {
+    let collection = r
+        .body
+        .get("@collection")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    (collection, r.id.clone())
+}
+
+impl PushLoop {
+    pub(crate) async fn run(mut self) {
+        let mut queues: HashMap<RecordType, VecDeque<(u64, PushRecord)>> = HashMap::new();
+        let mut waiting: HashMap<u64, Waiting> = HashMap::new();
+        let mut next_id = 0_u64;
+        let mut in_flight = FuturesUnordered::new();
+        let mut permit: Option<std::pin::Pin<Box<dyn Future<Output = Duration> + Send>>> = None;
+        let mut open = true;
+        // A slot the limiter granted, held until it can leave full or the
+        // fill window ends.
+        let mut granted: Option<tokio::time::Instant> = None;
+        loop {
+            let pending = queues.values().any(|q| !q.is_empty());
+            if !open && !pending && in_flight.is_empty() {
+                return;
+            }
+            if let Some(at) = granted
+                && !open
+            {
+                // Shutting down: nothing more is coming.
+                granted = Some(at.min(tokio::time::Instant::now()));
+            }
+            if granted.is_none()
+                && permit.is_none()
+                && pending
+                && in_flight.len() < self.concurrency
+            {
+                let limiter = self.client.rate_limiter().clone();
+                permit = Some(Box::pin(async move { limiter.acquire().await }));
+            }
+            tokio::select! {
+                sub = self.rx.recv(), if open => match sub {
+                    Some(sub) => {
+                        let id = next_id;
+                        next_id += 1;
+                        waiting.insert(id, Waiting { reply: sub.reply, outstanding: sub.records.len(), sent: Vec::new() });
+                        let q = queues.entry(sub.record_type).or_default();
+                        q.extend(sub.records.into_iter().map(|r| (id, r)));
+                        // A granted slot waits for a full request, not longer.
+                        if granted.is_some() && q.len() >= self.max_records {
+                            granted = Some(tokio::time::Instant::now());
+                        }
+                    }
+                    None => open = false,
+                },
+                waited = async { permit.as_mut().expect("guarded").await }, if permit.is_some() => {
+                    permit = None;
+                    metrics::rate_limit_wait(waited.as_secs_f64());
+                    let full = queues.values().any(|q| q.len() >= self.max_records);
+                    let now = tokio::time::Instant::now();
+                    granted = Some(if full { now } else { now + FILL_WINDOW });
+                }
+                () = async { tokio::time::sleep_until(granted.expect("guarded")).await }, if granted.is_some() => {
+                    granted = None;
+                    if let Some((record_type, taken)) = self.take(&mut queues) {
+                        in_flight.push(self.send(record_type, taken));
+                    }
+                }
+                done = in_flight.next(), if !in_flight.is_empty() => {
+                    let Some((taken, result)) = done else { continue };
+                    let mut parts: HashMap<u64, Vec<PushRecord>> = HashMap::new();
+                    for (id, r) in taken {
+                        parts.entry(id).or_default().push(r);
+                    }
+                    for (id, records) in parts {
+                        let Some(w) = waiting.get_mut(&id) else { continue };
+                        w.outstanding -= records.len();
+                        w.sent.push(Sent { records, result: result.clone() });
+                        if w.outstanding == 0
+                            && let Some(w) = waiting.remove(&id)
+                        {
+                            let _gone = w.reply.send(w.sent);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Up to `max_records` of the type with the most records waiting, oldest first.
+    fn take(
+        &self,
+        queues: &mut HashMap<RecordType, VecDeque<(u64, PushRecord)>>,
+    ) -> Option<(RecordType, Vec<(u64, PushRecord)>)> {
+        let (record_type, queue) = queues
+            .iter_mut()
+            .filter(|(_, q)| !q.is_empty())
+            .max_by_key(|(_, q)| q.len())?;
+        let mut taken = Vec::new();
+        let mut keys = HashSet::new();
+        let mut later = VecDeque::new();
+        while taken.len() < self.max_records {
+            let Some((id, r)) = queue.pop_front() else {
+                break;
+            };
+            if keys.insert(record_key(&r)) {
+                taken.push((id, r));
+            } else {
+                later.push_back((id, r));
+            }
+        }
+        while let Some(item) = later.pop_back() {
+            queue.push_front(item);
+        }
+        Some((*record_type, taken))
+    }
+
+    fn send(
+        &self,
+        record_type: RecordType,
+        taken: Vec<(u64, PushRecord)>,
+    ) -> impl Future<Output = (Vec<(u64, PushRecord)>, RequestResult)> + use<> {
+        let client = self.client.clone();
+        async move {
+            let records: Vec<PushRecord> = taken.iter().map(|(_, r)| r.clone()).collect();
+            let started = Instant::now();
+            let result = client
+                .push_with_retry_permitted(record_type, &records)
+                .await;
+            let status = match &result {
+                Ok(_) => "200",
+                Err(f) => f
+                    .error
+                    .status()
+                    .map_or("error", crate::deliver::status_label),
+            };
+            metrics::ometria_request(
+                record_type.as_str(),
+                status,
+                started.elapsed().as_secs_f64(),
+                records.len(),
+            );
+            if let Ok(o) = &result {
+                metrics::rate_limit_wait(o.rate_limit_wait.as_secs_f64());
+            }
+            (taken, Arc::new(result))
+        }
+    }
+}
