@@ -379,3 +379,86 @@ async fn an_older_consent_change_never_overrides_a_newer_one() {
     );
     app.teardown().await;
 }
+
+#[tokio::test]
+async fn a_completed_merge_merges_the_ometria_profiles_and_later_events_follow_the_survivor() {
+    let app = app(Backend::Sqlite).await;
+    let (kept, gone) = (42_u64, 77_u64);
+    let at = "2026-11-20T10:00:00+00:00";
+    send(
+        &app,
+        "customers/create",
+        &payloads::customer(kept, "kept@example.com", at),
+    )
+    .await;
+    send(
+        &app,
+        "customers/create",
+        &payloads::customer(gone, "gone@example.com", at),
+    )
+    .await;
+    app.wait_settled(2).await;
+    let fake = app.ometria();
+    assert!(
+        fake.record(RecordType::Contact, &gone.to_string())
+            .is_some()
+    );
+
+    // Shopify's failed sample changes nothing; a completed merge is sent on.
+    let failed = fixtures::samples()
+        .into_iter()
+        .find(|s| s.topic == "customers/merge")
+        .expect("Shopify's customers/merge sample");
+    let failed: serde_json::Value = serde_json::from_slice(&failed.body).unwrap();
+    assert_eq!(failed["status"], "failed");
+    send(&app, "customers/merge", &failed).await;
+    let merge = serde_json::json!({
+        "admin_graphql_api_customer_kept_id": format!("gid://shopify/Customer/{kept}"),
+        "admin_graphql_api_customer_deleted_id": format!("gid://shopify/Customer/{gone}"),
+        "admin_graphql_api_job_id": null,
+        "status": "completed",
+        "errors": []
+    });
+    send(&app, "customers/merge", &merge).await;
+    app.wait_settled(4).await;
+    let jobs = fake.merges();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    assert_eq!(
+        jobs[0]["survivor"],
+        serde_json::json!({"type": "customer_id", "value": "42"})
+    );
+    assert_eq!(
+        jobs[0]["customers_to_merge"],
+        serde_json::json!([{"type": "customer_id", "value": "77"}])
+    );
+    assert_eq!(jobs[0]["status"], "completed");
+    assert!(
+        fake.record(RecordType::Contact, &gone.to_string())
+            .is_none(),
+        "the merged-away listing is gone"
+    );
+
+    // An order still carrying the merged-away customer goes to the survivor.
+    send(
+        &app,
+        "orders/create",
+        &payloads::order(
+            ORDER_ID,
+            Some((gone, "gone@example.com")),
+            "gone@example.com",
+            at,
+            "paid",
+        ),
+    )
+    .await;
+    app.wait_settled(5).await;
+    let order = fake
+        .record(RecordType::Order, &order_id())
+        .expect("order pushed");
+    assert_eq!(order["customer"]["id"], kept.to_string());
+    assert!(
+        fake.record(RecordType::Contact, &gone.to_string())
+            .is_none()
+    );
+    app.teardown().await;
+}

@@ -17,6 +17,8 @@ pub struct FakeConfig {
     pub backlog_limit: usize,
     /// How queued records get validated and applied.
     pub drain: Drain,
+    /// `POST /v2/merge-profile` requests per minute before 429 (Ometria: 1).
+    pub merges_per_minute: f64,
 }
 
 impl Default for FakeConfig {
@@ -26,6 +28,7 @@ impl Default for FakeConfig {
             rate_limit: RateLimit::default(),
             backlog_limit: DEFAULT_BACKLOG_LIMIT,
             drain: Drain::Immediate,
+            merges_per_minute: 1.0,
         }
     }
 }

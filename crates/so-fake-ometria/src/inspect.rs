@@ -89,6 +89,11 @@ impl FakeOmetria {
         self.shared.lock().rate_limited
     }
 
+    /// Merge-profile jobs received, in order (`status` completed or failed).
+    pub fn merges(&self) -> Vec<Value> {
+        self.shared.lock().merges.clone()
+    }
+
     /// The `_errors` list, newest first (the richer wire shape).
     pub fn push_errors(&self) -> Vec<Value> {
         self.shared.lock().errors.iter().rev().cloned().collect()

@@ -12,6 +12,7 @@
 mod bucket;
 mod config;
 mod inspect;
+mod merges;
 mod profiles;
 mod records;
 mod routes;

@@ -91,6 +91,11 @@ impl Store {
         entry.last_write = seq;
     }
 
+    /// Deletes a record (a merged listing); true if it was there.
+    pub(crate) fn remove(&mut self, key: &RecordKey) -> bool {
+        self.records.remove(key).is_some()
+    }
+
     pub(crate) fn get(&self, key: &RecordKey) -> Option<&Stored> {
         self.records.get(key)
     }

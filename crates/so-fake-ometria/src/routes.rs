@@ -34,6 +34,7 @@ pub(crate) fn router(shared: AppState) -> Router {
         .route("/v2/profiles", get(list_profiles))
         .route("/v2/profiles/{id}", get(get_profile))
         .route("/v2/unsubscribes", get(unsubscribes))
+        .route("/v2/merge-profile", post(merge_profile))
         // 100 records of up to 60 KB, plus room for over-size ones that must
         // reach the per-record check rather than fail the whole request.
         .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
@@ -82,6 +83,37 @@ async fn push(Extract(shared): Extract<AppState>, headers: HeaderMap, body: Byte
             response.status(),
             records,
             record_type,
+        ));
+        (response, s.take_delay())
+    };
+    delayed(response, delay).await
+}
+
+async fn merge_profile(
+    Extract(shared): Extract<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (response, delay) = {
+        let mut s = shared.lock();
+        let mut response = match s
+            .admit(auth(&headers))
+            .and_then(|()| s.merge_profile(&body))
+        {
+            Ok(job) => (StatusCode::ACCEPTED, axum::Json(job)).into_response(),
+            Err(refusal) => error_response(refusal),
+        };
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            response
+                .headers_mut()
+                .insert("retry-after", HeaderValue::from_static("60"));
+        }
+        s.log(entry(
+            "POST",
+            "/v2/merge-profile",
+            response.status(),
+            0,
+            None,
         ));
         (response, s.take_delay())
     };

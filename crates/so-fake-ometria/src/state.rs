@@ -11,7 +11,7 @@ use so_domain::ometria::{MAX_RECORD_BYTES, MAX_RECORDS_PER_REQUEST, RecordType};
 use tokio::time::Instant;
 
 use crate::bucket::TokenBucket;
-use crate::config::{Drain, FakeConfig};
+use crate::config::{Drain, FakeConfig, RateLimit};
 use crate::records::{RecordKey, Store, id_of};
 use crate::unsubscribes::Unsubscribe;
 use crate::validate::{FieldError, TOO_LARGE, validate};
@@ -91,6 +91,9 @@ pub(crate) struct State {
     pub(crate) push_requests: u64,
     pub(crate) rate_limited: u64,
     pub(crate) unsubscribes: Vec<Unsubscribe>,
+    pub(crate) merge_bucket: TokenBucket,
+    /// Merge-profile jobs, in arrival order, with their outcome.
+    pub(crate) merges: Vec<Value>,
 }
 
 #[derive(Debug)]
@@ -111,6 +114,11 @@ impl Shared {
             push_requests: 0,
             rate_limited: 0,
             unsubscribes: Vec::new(),
+            merge_bucket: TokenBucket::new(RateLimit::PerSecond {
+                rate: config.merges_per_minute / 60.0,
+                burst: 1,
+            }),
+            merges: Vec::new(),
         }))
     }
 

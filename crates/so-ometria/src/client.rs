@@ -22,9 +22,12 @@ pub struct Client {
     http: reqwest::Client,
     push_url: String,
     errors_url: String,
+    merge_url: String,
     /// Marked sensitive, so `Debug` prints `Sensitive` rather than the key.
     auth: HeaderValue,
     limiter: RateLimiter,
+    /// `POST /v2/merge-profile` has its own budget: one request per minute.
+    merge_limiter: RateLimiter,
     policy: RetryPolicy,
     batch_max_records: usize,
     rate_limit_pause: Duration,
@@ -57,6 +60,16 @@ impl PushOutcome {
     pub fn all_accepted(&self) -> bool {
         self.status == "OK" && self.rejected == 0
     }
+}
+
+/// Why a merge-profile request was not made or not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    /// The lane's one request per minute is taken; free again after this.
+    #[error("merge-profile allows one request per minute; next slot in {0:?}")]
+    Busy(Duration),
+    #[error("merge-profile failed")]
+    Failed(#[source] Error),
 }
 
 /// A push that did not succeed within the in-process retry budget.
@@ -102,8 +115,10 @@ impl Client {
             http,
             push_url: format!("{base}/v2/push"),
             errors_url: format!("{base}/v2/push/_errors"),
+            merge_url: format!("{base}/v2/merge-profile"),
             auth,
             limiter: RateLimiter::new(settings.requests_per_second, settings.queue_low_watermark),
+            merge_limiter: RateLimiter::new(settings.merge_requests_per_minute / 60.0, 0),
             policy: RetryPolicy::from_settings(&settings.retry),
             batch_max_records: settings.batch_max_records,
             rate_limit_pause: settings.rate_limit_pause,
@@ -214,6 +229,51 @@ impl Client {
                 })
             }
         }
+    }
+
+    /// `POST /v2/merge-profile`: asks Ometria to merge the listings of
+    /// `merged` into the survivor's profile (an asynchronous job there). One
+    /// attempt: the endpoint allows one request per minute, so a busy lane
+    /// or a failure is returned for the caller to retry through the broker.
+    pub async fn merge_profiles(
+        &self,
+        survivor_customer_id: &str,
+        merged_customer_ids: &[String],
+    ) -> Result<(), MergeError> {
+        if merged_customer_ids.is_empty() || merged_customer_ids.len() > 5 {
+            return Err(MergeError::Failed(Error::InvalidRequest {
+                reason: InvalidRequest::Empty,
+            }));
+        }
+        self.merge_limiter.try_acquire().map_err(MergeError::Busy)?;
+        let body = serde_json::json!({
+            "survivor": {"type": "customer_id", "value": survivor_customer_id},
+            "customers_to_merge": merged_customer_ids
+                .iter()
+                .map(|id| serde_json::json!({"type": "customer_id", "value": id}))
+                .collect::<Vec<_>>(),
+        });
+        let response = self
+            .http
+            .post(&self.merge_url)
+            .header(AUTH_HEADER, self.auth.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .header(ACCEPT, "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(|e| MergeError::Failed(Error::from_send(e)))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let retry_after = wire::retry_after(response.headers());
+        let message = wire::error_message(&response.bytes().await.unwrap_or_default());
+        Err(MergeError::Failed(Error::Status {
+            status: status.as_u16(),
+            retry_after,
+            message,
+        }))
     }
 
     /// `GET /v2/push/_errors`: the 100 most recent asynchronous validation

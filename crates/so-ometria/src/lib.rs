@@ -17,7 +17,7 @@ mod wire;
 
 pub use batch::{Batch, BatchPlan, Oversized, plan_batches, serialized_len};
 pub use classify::{RETRY_AFTER_CEILING, Verdict, classify, classify_status};
-pub use client::{Client, PushFailure, PushOutcome};
+pub use client::{Client, MergeError, PushFailure, PushOutcome};
 pub use error::{Error, InvalidRequest};
 pub use limiter::RateLimiter;
 pub use retry::{Attempted, RetryPolicy};

@@ -86,6 +86,23 @@ impl RateLimiter {
         waited
     }
 
+    /// Takes the next slot only if it is free now; otherwise says how long
+    /// until it is (for lanes that hand the wait to a broker retry tier
+    /// rather than sleep, like merge-profile's one request per minute).
+    pub fn try_acquire(&self) -> Result<(), Duration> {
+        let now = Instant::now();
+        let mut s = self.lock();
+        let mut at = s.next_free.max(now);
+        if let Some(p) = s.paused_until {
+            at = at.max(p);
+        }
+        if at > now {
+            return Err(at - now);
+        }
+        s.next_free = now + self.current_interval(&s);
+        Ok(())
+    }
+
     /// Records the latest `X-QueueSize-Remaining` Ometria reported.
     pub fn observe_queue_remaining(&self, remaining: u64) {
         self.lock().queue_remaining = Some(remaining);

@@ -23,6 +23,8 @@ pub struct OmetriaSettings {
     /// `Client`. Ometria documents 4 req/s per account (8 in newer docs), so the
     /// conservative 4 keeps us clear of 429s.
     pub requests_per_second: f64,
+    /// Budget of `POST /v2/merge-profile` (Ometria documents one per minute).
+    pub merge_requests_per_minute: f64,
     /// Timeout for one HTTP request, connect to last body byte. `backoff` has no
     /// per-attempt timeout, so this is the only thing bounding a hung attempt.
     #[serde(rename = "request_timeout_ms", with = "millis")]
@@ -66,6 +68,7 @@ impl Default for OmetriaSettings {
             api_url: "https://api.ometria.com".to_owned(),
             api_key: None,
             requests_per_second: 4.0,
+            merge_requests_per_minute: 1.0,
             request_timeout: Duration::from_millis(10_000),
             batch_max_records: MAX_RECORDS_PER_REQUEST,
             queue_low_watermark: 5_000,
@@ -105,6 +108,11 @@ impl OmetriaSettings {
         check(
             self.requests_per_second.is_finite() && self.requests_per_second > 0.0,
             "ometria.requests_per_second",
+            "a positive number",
+        )?;
+        check(
+            self.merge_requests_per_minute.is_finite() && self.merge_requests_per_minute > 0.0,
+            "ometria.merge_requests_per_minute",
             "a positive number",
         )?;
         check(

@@ -13,7 +13,7 @@ use so_domain::identity::{
 use so_domain::mapping::{self, LegacyParts, MappingContext, MappingError, Part};
 use so_domain::ometria::PushRecord;
 use so_domain::shopify::{self, ShopifyId, ShopifyPayload};
-use so_domain::{EventMeta, ReasonCode, ShopDomain, Topic, TopicName};
+use so_domain::{Disposition, EventMeta, ReasonCode, ShopDomain, Topic, TopicName};
 use so_runtime::Config;
 use so_store::Store;
 
@@ -99,6 +99,8 @@ pub(crate) struct Preparer {
     pub(crate) store: Store,
     pub(crate) config: Arc<Config>,
     pub(crate) window: DedupeWindow,
+    /// For merge-profile requests, which have their own slow lane.
+    pub(crate) client: so_ometria::Client,
 }
 
 /// Per-event inputs shared by the topic handlers.
@@ -114,6 +116,41 @@ struct Ctx<'a> {
 }
 
 impl Preparer {
+    /// Asks Ometria to merge the two customers' listings. Its lane allows one
+    /// request a minute: a taken slot, a 429 or a transient failure sends the
+    /// event to a broker retry tier (the redirect is already stored, so the
+    /// retry only repeats this request); a permanent failure dead-letters it.
+    async fn request_profile_merge(&self, m: &identity::ProfileMerge) -> Result<(), Stop> {
+        match self
+            .client
+            .merge_profiles(&m.survivor_customer_id, &m.merged_customer_ids)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(so_ometria::MergeError::Busy(wait)) => Err(Stop(Plan::Retry {
+                reason: ReasonCode::OmetriaRateLimited,
+                detail: "merge-profile allows one request per minute".to_owned(),
+                after: Some(wait),
+            })),
+            Err(so_ometria::MergeError::Failed(e)) => {
+                let detail = format!("merge-profile: {}", error_chain(&e));
+                Err(Stop(match e.disposition() {
+                    Disposition::Retry { after, reason, .. } => Plan::Retry {
+                        reason,
+                        detail,
+                        after,
+                    },
+                    Disposition::DeadLetter { reason, .. } => Plan::DeadLetter {
+                        stage: "push",
+                        reason,
+                        detail,
+                    },
+                    Disposition::Done => return Ok(()),
+                }))
+            }
+        }
+    }
+
     pub(crate) async fn prepare(
         &self,
         meta: &EventMeta,
@@ -418,8 +455,12 @@ impl Preparer {
             }
             ShopifyPayload::CustomerMerge(merge) => {
                 if let Some(merged) = merge.completed() {
-                    let (decision, _profile_merge) = identity::merge_customers(&cx.ns, merged);
+                    let (decision, profile_merge) = identity::merge_customers(&cx.ns, merged);
+                    // The redirect first (idempotent): later events of the
+                    // merged-away customer resolve to the survivor even while
+                    // Ometria's merge waits for its slot.
                     let _applied = self.store.apply_identity(cx.shop, &[decision]).await?;
+                    self.request_profile_merge(&profile_merge).await?;
                 }
                 Ok(None)
             }

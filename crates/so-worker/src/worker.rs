@@ -63,6 +63,7 @@ impl Worker {
                     store: store.clone(),
                     config: config.clone(),
                     window,
+                    client: client.clone(),
                 },
                 disposer: Disposer {
                     store: store.clone(),

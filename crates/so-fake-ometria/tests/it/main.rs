@@ -2,6 +2,7 @@
 
 mod faults;
 mod limits;
+mod merges;
 mod profiles;
 mod push_rules;
 mod storage;
