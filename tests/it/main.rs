@@ -9,3 +9,4 @@ mod ingress_rejects;
 mod payloads;
 mod worker_faults;
 mod worker_flows;
+mod worker_scaling;

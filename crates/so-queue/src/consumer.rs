@@ -7,14 +7,17 @@
 //! (`redelivered=true`); acks on the dead channel return `Ok(false)`, which
 //! [`Delivery::ack`] reports as [`AckOutcome::ChannelGone`].
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use futures::StreamExt;
 use futures::stream::SelectAll;
 use lapin::BasicProperties;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
+use lapin::options::{
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
+};
 use lapin::types::FieldTable;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::Broker;
@@ -62,19 +65,24 @@ impl Delivery {
     }
 }
 
-/// Consumes every partition until `shutdown`, sending each delivery to the
-/// sender of the processor that owns its partition (`partition % outputs`).
-/// Re-subscribes after every reconnect. On shutdown it stops forwarding,
-/// drops the senders so processors can drain, and keeps the channel open
-/// until `drained` is cancelled (or 30 s pass) so their acks still land.
+/// Consumes the partitions in `assigned` (it may change at any time) until
+/// `shutdown`, sending each delivery to the sender of the processor that
+/// owns its partition (`partition % outputs`). Re-subscribes after every
+/// reconnect. When a partition leaves the set its consumer is cancelled;
+/// deliveries already handed out are still processed and acked on the same
+/// channel, and with single active consumer the next owner's standby
+/// subscription becomes active. On shutdown it stops forwarding, drops the
+/// senders so processors can drain, and keeps the channel open until
+/// `drained` is cancelled (or 30 s pass) so their acks still land.
 pub async fn consume_partitions(
     broker: Broker,
     prefetch: u16,
     outputs: Vec<mpsc::Sender<Delivery>>,
+    mut assigned: watch::Receiver<BTreeSet<u16>>,
+    consuming: watch::Sender<BTreeSet<u16>>,
     shutdown: CancellationToken,
     drained: CancellationToken,
 ) {
-    let partitions = broker.names().partitions();
     while !shutdown.is_cancelled() {
         let Some(link) = broker.wait_connected(Duration::from_secs(3600)).await else {
             if shutdown.is_cancelled() || matches!(broker.state(), crate::LinkState::Closed) {
@@ -89,23 +97,9 @@ pub async fn consume_partitions(
                 .basic_qos(prefetch, BasicQosOptions { global: false })
                 .await
                 .map_err(crate::Error::amqp("basic.qos"))?;
-            let mut streams = SelectAll::new();
-            for p in 0..partitions {
-                let queue = broker.names().work_queue(p);
-                let consumer = channel
-                    .basic_consume(
-                        queue.as_str().into(),
-                        format!("worker-{p}").into(),
-                        BasicConsumeOptions::default(),
-                        FieldTable::default(),
-                    )
-                    .await
-                    .map_err(crate::Error::amqp("basic.consume"))?;
-                streams.push(consumer.map(move |d| (p, d)));
-            }
-            Ok::<_, crate::Error>((channel, streams))
+            Ok::<_, crate::Error>(channel)
         };
-        let (channel, mut streams) = match setup.await {
+        let channel = match setup.await {
             Ok(ok) => ok,
             Err(e) => {
                 tracing::warn!(error = %e, "Cannot start consuming; retrying.");
@@ -115,7 +109,16 @@ pub async fn consume_partitions(
                 }
             }
         };
-        tracing::info!(partitions, prefetch, "Consuming the work partitions.");
+        let mut streams = SelectAll::new();
+        let mut subscribed: BTreeSet<u16> = BTreeSet::new();
+        let wanted = assigned.borrow_and_update().clone();
+        let followed = follow(&broker, &channel, &mut streams, &mut subscribed, &wanted).await;
+        consuming.send_replace(subscribed.clone());
+        if let Err(e) = followed {
+            tracing::warn!(error = %e, "Cannot subscribe; retrying.");
+            let _closed = channel.close(200, "re-subscribing".into()).await;
+            continue;
+        }
         loop {
             let next = tokio::select! {
                 () = shutdown.cancelled() => {
@@ -127,7 +130,23 @@ pub async fn consume_partitions(
                     let _closed = channel.close(200, "worker stopping".into()).await;
                     return;
                 }
-                n = streams.next() => n,
+                changed = assigned.changed() => {
+                    if changed.is_err() {
+                        // The assignment's owner is gone: keep what we have.
+                        std::future::pending::<()>().await;
+                    }
+                    let wanted = assigned.borrow_and_update().clone();
+                    let followed = follow(&broker, &channel, &mut streams, &mut subscribed, &wanted).await;
+                    consuming.send_replace(subscribed.clone());
+                    match followed {
+                        Ok(()) => continue,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "Cannot change subscriptions; re-subscribing.");
+                            break;
+                        }
+                    }
+                }
+                n = streams.next(), if !streams.is_empty() => n,
             };
             match next {
                 Some((p, Ok(d))) => {
@@ -148,8 +167,68 @@ pub async fn consume_partitions(
                     tracing::warn!(error = %e, "Consumer failed; re-subscribing.");
                     break;
                 }
-                None => break,
+                // Every stream ended although partitions are subscribed: the
+                // channel is gone.
+                None if !subscribed.is_empty() => break,
+                None => {}
             }
         }
+        // Deliveries in hand on this channel are redelivered (deduplicated).
+        drop(streams);
+        consuming.send_replace(BTreeSet::new());
+        let _closed = channel.close(200, "re-subscribing".into()).await;
     }
+}
+
+fn consumer_tag(p: u16) -> String {
+    format!("worker-{p}")
+}
+
+type PartitionStream = futures::stream::Map<
+    lapin::Consumer,
+    Box<
+        dyn FnMut(
+                lapin::Result<lapin::message::Delivery>,
+            ) -> (u16, lapin::Result<lapin::message::Delivery>)
+            + Send,
+    >,
+>;
+
+/// Subscribes to the partitions newly in `wanted` and cancels those that left it.
+async fn follow(
+    broker: &Broker,
+    channel: &lapin::Channel,
+    streams: &mut SelectAll<PartitionStream>,
+    subscribed: &mut BTreeSet<u16>,
+    wanted: &BTreeSet<u16>,
+) -> Result<(), crate::Error> {
+    for p in subscribed.difference(wanted).copied().collect::<Vec<_>>() {
+        channel
+            .basic_cancel(
+                consumer_tag(p).as_str().into(),
+                BasicCancelOptions::default(),
+            )
+            .await
+            .map_err(crate::Error::amqp("basic.cancel"))?;
+        subscribed.remove(&p);
+    }
+    for p in wanted.difference(subscribed).copied().collect::<Vec<_>>() {
+        let queue = broker.names().work_queue(p);
+        let consumer = channel
+            .basic_consume(
+                queue.as_str().into(),
+                consumer_tag(p).as_str().into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(crate::Error::amqp("basic.consume"))?;
+        let tag: Box<dyn FnMut(_) -> _ + Send> = Box::new(move |d| (p, d));
+        streams.push(consumer.map(tag));
+        subscribed.insert(p);
+    }
+    if !wanted.is_empty() || !subscribed.is_empty() {
+        tracing::info!(partitions = ?subscribed, "Consuming work partitions.");
+    }
+    Ok(())
 }

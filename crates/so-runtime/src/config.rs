@@ -174,6 +174,10 @@ pub struct WorkerSettings {
     pub dedupe_window_hours: u64,
     /// Database connections of the store.
     pub database_connections: u32,
+    /// Worker processes sharing one store split the partitions between the
+    /// ones seen within this many seconds; a process that dies without
+    /// leaving gives its partitions up after this long.
+    pub lease_secs: u64,
 }
 
 impl Default for WorkerSettings {
@@ -186,6 +190,7 @@ impl Default for WorkerSettings {
             max_attempts: 30,
             dedupe_window_hours: 72,
             database_connections: 8,
+            lease_secs: 10,
         }
     }
 }
@@ -210,6 +215,9 @@ impl WorkerSettings {
         }
         if !(1..=720).contains(&self.dedupe_window_hours) {
             out.push("worker.dedupe_window_hours must be 1..=720".to_owned());
+        }
+        if !(3..=300).contains(&self.lease_secs) {
+            out.push("worker.lease_secs must be 3..=300".to_owned());
         }
         if !(1..=256).contains(&self.database_connections) {
             out.push("worker.database_connections must be 1..=256".to_owned());

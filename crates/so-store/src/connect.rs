@@ -20,12 +20,17 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The schema, one script for both backends (see the file's header).
-const MIGRATIONS: [(i64, &str, &str); 2] = [
+const MIGRATIONS: [(i64, &str, &str); 3] = [
     (1, "schema", include_str!("../migrations/0001_schema.sql")),
     (
         2,
         "queue operations",
         include_str!("../migrations/0002_queue_operations.sql"),
+    ),
+    (
+        3,
+        "worker members",
+        include_str!("../migrations/0003_worker_members.sql"),
     ),
 ];
 

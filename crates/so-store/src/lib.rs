@@ -16,6 +16,7 @@ mod entities;
 mod error;
 mod identity;
 mod ledger;
+mod members;
 mod operations;
 mod watermark;
 

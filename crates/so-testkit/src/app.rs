@@ -73,6 +73,7 @@ pub struct TestApp {
     pub ometria: Option<FakeOmetria>,
     pub database: Option<TestDatabase>,
     worker: Option<RunningWorker>,
+    extra_workers: Vec<RunningWorker>,
     secret: String,
     shutdown: CancellationToken,
     broker_stop: CancellationToken,
@@ -207,6 +208,7 @@ impl TestApp {
             ometria,
             database,
             worker: None,
+            extra_workers: Vec::new(),
             client: reqwest::Client::new(),
             secret: opts.secrets.first().cloned().unwrap_or_default(),
             shutdown,
@@ -230,6 +232,37 @@ impl TestApp {
     /// its own thread, so that [`TestApp::kill_worker`] can end it the way
     /// SIGKILL ends a process: every task at once, nothing drained or acked.
     pub async fn start_worker(&mut self) {
+        let w = self.spawn_worker().await;
+        self.worker = Some(w);
+    }
+
+    /// Starts another worker process (its own connection and runtime) on the
+    /// same store and broker, as a second replica would; returns its index.
+    pub async fn start_extra_worker(&mut self) -> usize {
+        let w = self.spawn_worker().await;
+        self.extra_workers.push(w);
+        self.extra_workers.len() - 1
+    }
+
+    /// Kills extra worker `i` like SIGKILL (see [`TestApp::kill_worker`]).
+    pub async fn kill_extra_worker(&mut self, i: usize) {
+        if i < self.extra_workers.len() {
+            let w = self.extra_workers.remove(i);
+            w.kill.cancel();
+            let _joined = tokio::task::spawn_blocking(move || w.thread.join()).await;
+        }
+    }
+
+    /// Stops extra worker `i` gracefully.
+    pub async fn stop_extra_worker(&mut self, i: usize) {
+        if i < self.extra_workers.len() {
+            let w = self.extra_workers.remove(i);
+            w.shutdown.cancel();
+            let _joined = tokio::task::spawn_blocking(move || w.thread.join()).await;
+        }
+    }
+
+    async fn spawn_worker(&self) -> RunningWorker {
         let db_url = self
             .database
             .as_ref()
@@ -269,11 +302,11 @@ impl TestApp {
             rt.shutdown_background();
         });
         ready_rx.await.expect("worker started");
-        self.worker = Some(RunningWorker {
+        RunningWorker {
             shutdown,
             kill,
             thread,
-        });
+        }
     }
 
     /// Kills the worker like SIGKILL: no drain, no acks; its connection
@@ -396,6 +429,10 @@ impl TestApp {
     /// Stops the services and deletes this test's queues and exchanges.
     pub async fn teardown(mut self) {
         self.stop_worker().await;
+        for w in std::mem::take(&mut self.extra_workers) {
+            w.shutdown.cancel();
+            let _joined = tokio::task::spawn_blocking(move || w.thread.join()).await;
+        }
         self.shutdown.cancel();
         let _served = self.server.await;
         self.broker_stop.cancel();

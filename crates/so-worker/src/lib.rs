@@ -18,6 +18,7 @@
 mod cache;
 mod deliver;
 mod dispose;
+mod membership;
 mod pending;
 mod prepare;
 mod processor;

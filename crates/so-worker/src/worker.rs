@@ -29,6 +29,7 @@ pub struct Worker {
     broker: Broker,
     processors: Vec<Processor>,
     push_loop: crate::pusher::PushLoop,
+    lease: Duration,
     prefetch: u16,
     store: Store,
     window: DedupeWindow,
@@ -81,6 +82,7 @@ impl Worker {
             broker,
             processors,
             push_loop,
+            lease: Duration::from_secs(config.worker.lease_secs),
             prefetch: config.worker.prefetch,
             store,
             window,
@@ -106,10 +108,24 @@ impl Worker {
             self.window,
             shutdown.clone(),
         ));
+        let partitions = self.broker.names().partitions();
+        let (assign_tx, assigned) = tokio::sync::watch::channel((0..partitions).collect());
+        let (consuming_tx, consuming) = tokio::sync::watch::channel(Default::default());
+        let membership = tokio::spawn(crate::membership::share_partitions(
+            self.store.clone(),
+            uuid::Uuid::new_v4().to_string(),
+            partitions,
+            self.lease,
+            assign_tx,
+            consuming,
+            shutdown.clone(),
+        ));
         let consumer = tokio::spawn(consume_partitions(
             self.broker,
             self.prefetch,
             senders,
+            assigned,
+            consuming_tx,
             shutdown,
             drained.clone(),
         ));
@@ -119,6 +135,7 @@ impl Worker {
         let _pushed = pushing.await;
         drained.cancel();
         let _stopped = consumer.await;
+        let _left = membership.await;
         let _pruned = pruner.await;
         tracing::info!("Worker drained and stopped.");
     }

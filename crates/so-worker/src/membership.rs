@@ -1,0 +1,106 @@
+//! Worker processes sharing one store split the work partitions: each one
+//! refreshes its membership row, and the live members, sorted by id, take
+//! the partitions round-robin (member `i` of `n` takes `p` where
+//! `p % n == i`). Single active consumer still guarantees one consumer per
+//! partition at a time, so a moment where two processes both subscribe
+//! (while a new member joins) only makes one of them a standby; and a
+//! moment where none does (a member died, its lease not yet expired) only
+//! pauses those partitions.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use chrono::Utc;
+use so_runtime::Shutdown;
+use so_store::Store;
+use tokio::sync::watch;
+
+/// The partitions `me` takes among `members` (sorted).
+pub(crate) fn share(members: &[String], me: &str, partitions: u16) -> BTreeSet<u16> {
+    let n = members.len().max(1);
+    let i = members.iter().position(|m| m == me).unwrap_or(0);
+    (0..partitions)
+        .filter(|p| usize::from(*p) % n == i)
+        .collect()
+}
+
+/// Keeps `assigned` current until `shutdown`, then leaves.
+pub(crate) async fn share_partitions(
+    store: Store,
+    me: String,
+    partitions: u16,
+    lease: Duration,
+    assigned: watch::Sender<BTreeSet<u16>>,
+    consuming: watch::Receiver<BTreeSet<u16>>,
+    shutdown: Shutdown,
+) {
+    let mut tick = tokio::time::interval(lease / 3);
+    let mut warned = false;
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            _ = tick.tick() => {}
+        }
+        let now = Utc::now();
+        let since =
+            now - chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(10));
+        let listed = consuming
+            .borrow()
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let members = async {
+            store.worker_heartbeat(&me, now, &listed).await?;
+            store.live_workers(since).await
+        }
+        .await;
+        match members {
+            Ok(mut members) => {
+                warned = false;
+                if !members.contains(&me) {
+                    members.push(me.clone());
+                    members.sort();
+                }
+                let mine = share(&members, &me, partitions);
+                assigned.send_if_modified(|current| {
+                    if *current == mine {
+                        return false;
+                    }
+                    tracing::info!(members = members.len(), partitions = ?mine, "Work partitions reassigned.");
+                    *current = mine;
+                    true
+                });
+            }
+            // Keep what we have: single active consumer keeps it safe.
+            Err(e) if !warned => {
+                warned = true;
+                tracing::warn!(error = %e, "Cannot refresh worker membership; keeping the current partitions.");
+            }
+            Err(_) => {}
+        }
+    }
+    if let Err(e) = store.worker_leave(&me).await {
+        tracing::warn!(error = %e, "Cannot leave the worker membership; its lease will expire.");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_split_the_partitions_without_overlap_or_gap() {
+        let members: Vec<String> = ["a", "b", "c"].iter().map(|s| (*s).to_owned()).collect();
+        let all: Vec<BTreeSet<u16>> = members.iter().map(|m| share(&members, m, 8)).collect();
+        assert_eq!(all[0], BTreeSet::from([0, 3, 6]));
+        assert_eq!(all[1], BTreeSet::from([1, 4, 7]));
+        assert_eq!(all[2], BTreeSet::from([2, 5]));
+        let union: BTreeSet<u16> = all.iter().flatten().copied().collect();
+        assert_eq!(union.len(), 8);
+        assert_eq!(
+            share(&["a".to_owned()], "a", 4),
+            BTreeSet::from([0, 1, 2, 3])
+        );
+    }
+}
