@@ -37,6 +37,8 @@ struct State {
     next_free: Instant,
     paused_until: Option<Instant>,
     queue_remaining: Option<u64>,
+    /// Processes sharing the account's budget (this one included).
+    share: u32,
 }
 
 impl RateLimiter {
@@ -55,6 +57,7 @@ impl RateLimiter {
                     next_free: Instant::now(),
                     paused_until: None,
                     queue_remaining: None,
+                    share: 1,
                 }),
                 waited_nanos: AtomicU64::new(0),
             }),
@@ -137,11 +140,18 @@ impl RateLimiter {
     }
 
     fn current_interval(&self, s: &State) -> Duration {
+        let interval = self.inner.interval * s.share.max(1);
         if self.slowed(s) {
-            self.inner.interval * 2
+            interval * 2
         } else {
-            self.inner.interval
+            interval
         }
+    }
+
+    /// The account's budget is split between `processes` that push to it
+    /// (worker processes sharing the partitions): each gets its share.
+    pub fn set_share(&self, processes: u32) {
+        self.lock().share = processes.max(1);
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -170,6 +180,30 @@ mod tests {
         // The first request goes at once, the other eight one quarter apart.
         assert_eq!(start.elapsed(), 8 * QUARTER);
         assert_eq!(limiter.total_wait(), 8 * QUARTER);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn processes_sharing_the_account_split_its_budget() {
+        let limiter = RateLimiter::new(4.0, 0);
+        limiter.set_share(2);
+        let start = Instant::now();
+        for _ in 0..3 {
+            limiter.acquire().await;
+        }
+        assert_eq!(
+            start.elapsed(),
+            4 * QUARTER,
+            "2 req/s each for two processes"
+        );
+        limiter.set_share(0);
+        let start = Instant::now();
+        limiter.acquire().await;
+        limiter.acquire().await;
+        assert_eq!(
+            start.elapsed(),
+            3 * QUARTER,
+            "the slot booked at 2 req/s, then 4 req/s"
+        );
     }
 
     #[tokio::test(start_paused = true)]

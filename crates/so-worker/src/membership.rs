@@ -5,7 +5,8 @@
 //! partition at a time, so a moment where two processes both subscribe
 //! (while a new member joins) only makes one of them a standby; and a
 //! moment where none does (a member died, its lease not yet expired) only
-//! pauses those partitions.
+//! pauses those partitions. The members also split Ometria's per-account
+//! request budget: each one's limiter runs at `1/n` of it.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -32,6 +33,7 @@ pub(crate) async fn share_partitions(
     lease: Duration,
     assigned: watch::Sender<BTreeSet<u16>>,
     consuming: watch::Receiver<BTreeSet<u16>>,
+    limiter: so_ometria::RateLimiter,
     shutdown: Shutdown,
 ) {
     let mut tick = tokio::time::interval(lease / 3);
@@ -62,6 +64,8 @@ pub(crate) async fn share_partitions(
                     members.push(me.clone());
                     members.sort();
                 }
+                // The account's request budget is split between the members.
+                limiter.set_share(u32::try_from(members.len()).unwrap_or(u32::MAX));
                 let mine = share(&members, &me, partitions);
                 assigned.send_if_modified(|current| {
                     if *current == mine {

@@ -30,6 +30,7 @@ pub struct Worker {
     processors: Vec<Processor>,
     push_loop: crate::pusher::PushLoop,
     lease: Duration,
+    limiter: so_ometria::RateLimiter,
     prefetch: u16,
     store: Store,
     window: DedupeWindow,
@@ -83,6 +84,7 @@ impl Worker {
             processors,
             push_loop,
             lease: Duration::from_secs(config.worker.lease_secs),
+            limiter: client.rate_limiter().clone(),
             prefetch: config.worker.prefetch,
             store,
             window,
@@ -118,6 +120,7 @@ impl Worker {
             self.lease,
             assign_tx,
             consuming,
+            self.limiter,
             shutdown.clone(),
         ));
         let consumer = tokio::spawn(consume_partitions(
