@@ -25,49 +25,65 @@ pub(crate) fn share(members: &[String], me: &str, partitions: u16) -> BTreeSet<u
         .collect()
 }
 
-/// Keeps `assigned` current until `shutdown`, then leaves.
-pub(crate) async fn share_partitions(
-    store: Store,
-    me: String,
-    partitions: u16,
-    lease: Duration,
-    assigned: watch::Sender<BTreeSet<u16>>,
-    consuming: watch::Receiver<BTreeSet<u16>>,
-    limiter: so_ometria::RateLimiter,
-    shutdown: Shutdown,
-) {
-    let mut tick = tokio::time::interval(lease / 3);
-    let mut warned = false;
-    loop {
-        tokio::select! {
-            () = shutdown.cancelled() => break,
-            _ = tick.tick() => {}
-        }
-        let now = Utc::now();
-        let since =
-            now - chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(10));
-        let listed = consuming
-            .borrow()
-            .iter()
-            .map(u16::to_string)
-            .collect::<Vec<_>>()
-            .join(",");
-        let members = async {
-            store.worker_heartbeat(&me, now, &listed).await?;
-            store.live_workers(since).await
-        }
-        .await;
-        match members {
-            Ok(mut members) => {
-                warned = false;
-                if !members.contains(&me) {
-                    members.push(me.clone());
-                    members.sort();
-                }
-                // The account's request budget is split between the members.
-                limiter.set_share(u32::try_from(members.len()).unwrap_or(u32::MAX));
-                let mine = share(&members, &me, partitions);
-                assigned.send_if_modified(|current| {
+/// One worker process's membership.
+pub(crate) struct Membership {
+    pub(crate) store: Store,
+    /// This process's id (random per start).
+    pub(crate) me: String,
+    pub(crate) partitions: u16,
+    pub(crate) lease: Duration,
+    /// Its share of the account's request budget follows the member count.
+    pub(crate) limiter: so_ometria::RateLimiter,
+}
+
+impl Membership {
+    /// Keeps `assigned` current until `shutdown`, then leaves. `consuming`
+    /// is what the consumer actually subscribed to, reported in the row.
+    pub(crate) async fn run(
+        self,
+        assigned: watch::Sender<BTreeSet<u16>>,
+        consuming: watch::Receiver<BTreeSet<u16>>,
+        shutdown: Shutdown,
+    ) {
+        let Membership {
+            store,
+            me,
+            partitions,
+            lease,
+            limiter,
+        } = self;
+        let mut tick = tokio::time::interval(lease / 3);
+        let mut warned = false;
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            let now = Utc::now();
+            let since =
+                now - chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(10));
+            let listed = consuming
+                .borrow()
+                .iter()
+                .map(u16::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            let members = async {
+                store.worker_heartbeat(&me, now, &listed).await?;
+                store.live_workers(since).await
+            }
+            .await;
+            match members {
+                Ok(mut members) => {
+                    warned = false;
+                    if !members.contains(&me) {
+                        members.push(me.clone());
+                        members.sort();
+                    }
+                    // The account's request budget is split between the members.
+                    limiter.set_share(u32::try_from(members.len()).unwrap_or(u32::MAX));
+                    let mine = share(&members, &me, partitions);
+                    assigned.send_if_modified(|current| {
                     if *current == mine {
                         return false;
                     }
@@ -75,17 +91,18 @@ pub(crate) async fn share_partitions(
                     *current = mine;
                     true
                 });
+                }
+                // Keep what we have: single active consumer keeps it safe.
+                Err(e) if !warned => {
+                    warned = true;
+                    tracing::warn!(error = %e, "Cannot refresh worker membership; keeping the current partitions.");
+                }
+                Err(_) => {}
             }
-            // Keep what we have: single active consumer keeps it safe.
-            Err(e) if !warned => {
-                warned = true;
-                tracing::warn!(error = %e, "Cannot refresh worker membership; keeping the current partitions.");
-            }
-            Err(_) => {}
         }
-    }
-    if let Err(e) = store.worker_leave(&me).await {
-        tracing::warn!(error = %e, "Cannot leave the worker membership; its lease will expire.");
+        if let Err(e) = store.worker_leave(&me).await {
+            tracing::warn!(error = %e, "Cannot leave the worker membership; its lease will expire.");
+        }
     }
 }
 

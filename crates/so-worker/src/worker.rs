@@ -113,16 +113,14 @@ impl Worker {
         let partitions = self.broker.names().partitions();
         let (assign_tx, assigned) = tokio::sync::watch::channel((0..partitions).collect());
         let (consuming_tx, consuming) = tokio::sync::watch::channel(Default::default());
-        let membership = tokio::spawn(crate::membership::share_partitions(
-            self.store.clone(),
-            uuid::Uuid::new_v4().to_string(),
+        let membership = crate::membership::Membership {
+            store: self.store.clone(),
+            me: uuid::Uuid::new_v4().to_string(),
             partitions,
-            self.lease,
-            assign_tx,
-            consuming,
-            self.limiter,
-            shutdown.clone(),
-        ));
+            lease: self.lease,
+            limiter: self.limiter,
+        };
+        let membership = tokio::spawn(membership.run(assign_tx, consuming, shutdown.clone()));
         let consumer = tokio::spawn(consume_partitions(
             self.broker,
             self.prefetch,
