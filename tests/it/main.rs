@@ -3,6 +3,7 @@
 
 mod dashboard_metrics;
 mod dead_letters;
+mod fault_suite;
 mod ingress_accepts;
 mod ingress_broker_faults;
 mod ingress_rejects;

@@ -41,6 +41,8 @@ pub struct TestAppOptions {
     pub fake: FakeConfig,
     /// `ops.admin_token`: mounts the admin API on the ops listener (worker apps).
     pub admin_token: Option<String>,
+    /// Another broker than the shared one (a [`crate::PrivateBroker`]).
+    pub amqp_url: Option<String>,
 }
 
 impl Default for TestAppOptions {
@@ -58,6 +60,7 @@ impl Default for TestAppOptions {
                 ..FakeConfig::unlimited()
             },
             admin_token: None,
+            amqp_url: None,
         }
     }
 }
@@ -74,6 +77,8 @@ pub struct TestApp {
     pub database: Option<TestDatabase>,
     worker: Option<RunningWorker>,
     extra_workers: Vec<RunningWorker>,
+    /// The broker's own URL (not through the proxy), for probes.
+    direct_url: String,
     secret: String,
     shutdown: CancellationToken,
     broker_stop: CancellationToken,
@@ -86,7 +91,8 @@ impl TestApp {
     }
 
     pub async fn spawn_with(opts: TestAppOptions) -> TestApp {
-        let mut url = broker::amqp_url();
+        let mut url = opts.amqp_url.clone().unwrap_or_else(broker::amqp_url);
+        let direct_url = url.clone();
         let proxy = if opts.through_proxy {
             let upstream = broker_socket(&url);
             let proxy = TcpProxy::start(upstream).await.expect("proxy starts");
@@ -209,6 +215,7 @@ impl TestApp {
             database,
             worker: None,
             extra_workers: Vec::new(),
+            direct_url,
             client: reqwest::Client::new(),
             secret: opts.secrets.first().cloned().unwrap_or_default(),
             shutdown,
@@ -360,7 +367,9 @@ impl TestApp {
     }
 
     pub async fn take_dead_letters(&self) -> Vec<Message> {
-        let probe = BrokerProbe::connect().await.expect("probe connects");
+        let probe = BrokerProbe::connect_to(&self.direct_url)
+            .await
+            .expect("probe connects");
         let all = probe
             .drain(&self.names().dead_letter_queue())
             .await
@@ -417,7 +426,9 @@ impl TestApp {
 
     /// Every message currently queued in this app's topology (taken).
     pub async fn take_queued(&self) -> Vec<Message> {
-        let probe = BrokerProbe::connect().await.expect("probe connects");
+        let probe = BrokerProbe::connect_to(&self.direct_url)
+            .await
+            .expect("probe connects");
         let all = probe
             .drain_all(self.names())
             .await
@@ -436,7 +447,7 @@ impl TestApp {
         self.shutdown.cancel();
         let _served = self.server.await;
         self.broker_stop.cancel();
-        if let Ok(probe) = BrokerProbe::connect().await {
+        if let Ok(probe) = BrokerProbe::connect_to(&self.direct_url).await {
             let _deleted = probe.delete_topology(self.broker.names()).await;
             probe.close().await;
         }

@@ -49,7 +49,12 @@ pub struct BrokerProbe {
 
 impl BrokerProbe {
     pub async fn connect() -> anyhow::Result<BrokerProbe> {
-        let connection = Connection::connect(&amqp_url(), ConnectionProperties::default()).await?;
+        BrokerProbe::connect_to(&amqp_url()).await
+    }
+
+    /// A probe on another broker (a test's private node).
+    pub async fn connect_to(url: &str) -> anyhow::Result<BrokerProbe> {
+        let connection = Connection::connect(url, ConnectionProperties::default()).await?;
         let channel = connection.create_channel().await?;
         Ok(BrokerProbe {
             connection,

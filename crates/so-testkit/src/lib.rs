@@ -13,12 +13,14 @@ pub mod broker;
 pub mod database;
 pub mod fixtures;
 pub mod metrics;
+pub mod private_broker;
 pub mod proxy;
 pub mod wait;
 pub mod webhook;
 
 pub use app::{TestApp, TestAppOptions};
 pub use database::Backend;
+pub use private_broker::PrivateBroker;
 pub use so_fake_ometria::{FakeConfig, FakeOmetria};
 pub use wait::eventually;
 pub use webhook::Webhook;

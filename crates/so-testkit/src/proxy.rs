@@ -14,7 +14,10 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug)]
 struct Switches {
     refuse: AtomicBool,
-    blackhole: AtomicBool,
+    /// While true, bytes are held (not read on, not dropped): a network
+    /// partition, where TCP keeps the stream intact and the peers only
+    /// notice through missing heartbeats and timeouts.
+    blackhole: watch::Sender<bool>,
     cut: watch::Sender<u64>,
 }
 
@@ -34,7 +37,7 @@ impl TcpProxy {
         let (cut, _) = watch::channel(0);
         let switches = Arc::new(Switches {
             refuse: AtomicBool::new(false),
-            blackhole: AtomicBool::new(false),
+            blackhole: watch::Sender::new(false),
             cut,
         });
         let stop = CancellationToken::new();
@@ -65,9 +68,9 @@ impl TcpProxy {
         self.switches.refuse.store(on, Ordering::SeqCst);
     }
 
-    /// While set, bytes in both directions are silently dropped.
+    /// While set, bytes in both directions are held back (a partition).
     pub fn blackhole(&self, on: bool) {
-        self.switches.blackhole.store(on, Ordering::SeqCst);
+        self.switches.blackhole.send_replace(on);
     }
 
     pub fn stop(&self) {
@@ -126,8 +129,11 @@ async fn pump(
             Ok(0) | Err(_) => return,
             Ok(n) => n,
         };
-        if s.blackhole.load(Ordering::SeqCst) {
-            continue;
+        let mut held = s.blackhole.subscribe();
+        while *held.borrow_and_update() {
+            if held.changed().await.is_err() {
+                return;
+            }
         }
         if to.write_all(&buf[..n]).await.is_err() {
             return;

@@ -1,0 +1,261 @@
+//! The fault suite (short variant): a steady signed webhook load through
+//! the real ingress and worker into the fake Ometria while the broker is
+//! restarted, killed, has its connections closed, raises a disk alarm, or
+//! is blackholed. Senders behave like Shopify: anything but a 200 is sent
+//! again (same webhook id) until it is acknowledged. Afterwards every
+//! acknowledged webhook's customer is in Ometria once, in its latest state,
+//! nothing is left in the work or retry queues and nothing was
+//! dead-lettered. Each case prints its figures.
+//!
+//! Cases that stop, kill or alarm a broker run their own private RabbitMQ
+//! node (`PrivateBroker`); the blackhole case goes through the in-test TCP
+//! proxy in front of the shared broker.
+
+use std::time::Duration;
+
+use so_domain::ometria::RecordType;
+use so_testkit::{PrivateBroker, TestApp, TestAppOptions, Webhook, eventually};
+
+use crate::payloads;
+
+/// Customers per case; each gets a create and a later update.
+const CUSTOMERS: u64 = 150;
+
+#[derive(Debug, Default)]
+struct Figures {
+    sent: u64,
+    acknowledged: u64,
+    refused_then_resent: u64,
+}
+
+fn hooks(base: u64, i: u64) -> [Webhook; 2] {
+    let id = base + i;
+    let create = payloads::customer(
+        id,
+        &format!("v1-{id}@example.com"),
+        "2026-11-20T10:00:00+00:00",
+    );
+    let update = payloads::customer(
+        id,
+        &format!("v2-{id}@example.com"),
+        "2026-11-20T11:00:00+00:00",
+    );
+    [
+        Webhook::new("customers/create", serde_json::to_vec(&create).unwrap()),
+        Webhook::new("customers/update", serde_json::to_vec(&update).unwrap()),
+    ]
+}
+
+/// Sends every webhook until it gets a 200, like Shopify's retries
+/// (compressed: Shopify waits longer between attempts).
+async fn drive(app: &TestApp, base: u64) -> Figures {
+    let mut f = Figures::default();
+    for i in 0..CUSTOMERS {
+        for hook in hooks(base, i) {
+            loop {
+                f.sent += 1;
+                let ok = matches!(
+                    tokio::time::timeout(Duration::from_secs(10), app.send(&hook)).await,
+                    Ok(res) if res.status() == 200
+                );
+                if ok {
+                    f.acknowledged += 1;
+                    break;
+                }
+                f.refused_then_resent += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        // About 100 webhooks per second.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    f
+}
+
+async fn check(app: &TestApp, case: &str, base: u64, f: &Figures) {
+    let fake = app.ometria();
+    let latest = |id: u64| {
+        fake.record(RecordType::Contact, &id.to_string())
+            .and_then(|c| c["email"].as_str().map(str::to_owned))
+    };
+    eventually(Duration::from_secs(120), || async {
+        let done = (0..CUSTOMERS)
+            .filter(|i| {
+                latest(base + i).as_deref() == Some(&format!("v2-{}@example.com", base + i))
+            })
+            .count();
+        if done as u64 == CUSTOMERS {
+            Ok(())
+        } else {
+            Err(format!(
+                "{done} of {CUSTOMERS} customers in their latest state"
+            ))
+        }
+    })
+    .await;
+    let delivered = (0..CUSTOMERS)
+        .filter(|i| {
+            fake.record(RecordType::Contact, &(base + i).to_string())
+                .is_some()
+        })
+        .count() as u64;
+    let contacts = fake.count(RecordType::Contact) as u64;
+    let duplicates = app
+        .counter("so_events_processed_total", &[("outcome", "duplicate")])
+        .await as u64;
+    let stale = app
+        .counter("so_events_processed_total", &[("outcome", "stale")])
+        .await as u64;
+    let lost = CUSTOMERS - delivered;
+    println!(
+        "fault case {case:<22} sent {:>4}  acknowledged {:>4}  resent after refusal {:>3}  \
+         delivered {delivered:>4}  duplicates suppressed {duplicates:>3}  stale dropped {stale:>3}  lost {lost}",
+        f.sent, f.acknowledged, f.refused_then_resent
+    );
+    assert_eq!(lost, 0, "{case}: every acknowledged webhook arrives");
+    assert_eq!(
+        contacts, CUSTOMERS,
+        "{case}: one contact per customer, none doubled"
+    );
+    assert_eq!(f.acknowledged, 2 * CUSTOMERS);
+    // Nothing stuck, nothing dead.
+    eventually(Duration::from_secs(60), || async {
+        let stats = so_queue::stats::queue_stats(&app.broker)
+            .await
+            .map_err(|e| e.to_string())?;
+        let stuck: Vec<_> = stats
+            .iter()
+            .filter(|q| q.role != "parked" && q.messages > 0)
+            .map(|q| format!("{}={}", q.queue, q.messages))
+            .collect();
+        if stuck.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("still queued: {stuck:?}"))
+        }
+    })
+    .await;
+    assert!(
+        app.take_dead_letters().await.is_empty(),
+        "{case}: no dead letters"
+    );
+}
+
+async fn app_on(url: Option<String>, through_proxy: bool) -> TestApp {
+    TestApp::spawn_with(TestAppOptions {
+        worker: true,
+        partitions: 4,
+        amqp_url: url,
+        through_proxy,
+        env: vec![("SO_AMQP__CONFIRM_TIMEOUT_MS".into(), "1000".into())],
+        ..TestAppOptions::default()
+    })
+    .await
+}
+
+/// Runs the load and, once a third of it is acknowledged, the fault.
+async fn with_fault<F, Fut>(app: &TestApp, base: u64, fault: F) -> Figures
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let load = drive(app, base);
+    let inject = async {
+        let fake = app.ometria();
+        eventually(Duration::from_secs(60), || async {
+            let n = fake.count(RecordType::Contact) as u64;
+            if n >= CUSTOMERS / 3 {
+                Ok(())
+            } else {
+                Err(format!("{n} contacts so far"))
+            }
+        })
+        .await;
+        fault().await;
+    };
+    let (figures, ()) = tokio::join!(load, inject);
+    figures
+}
+
+/// How long each outage lasts (the fault itself, not a synchronisation).
+const OUTAGE: Duration = Duration::from_secs(3);
+
+#[tokio::test]
+async fn fault_broker_restarted_with_stop_app_and_start_app() {
+    let broker = PrivateBroker::start().await.expect("private broker");
+    let app = app_on(Some(broker.amqp_url()), false).await;
+    let f = with_fault(&app, 10_000, || async {
+        broker.stop_app().await.expect("stop_app");
+        tokio::time::sleep(OUTAGE).await;
+        broker.start_app().await.expect("start_app");
+    })
+    .await;
+    check(&app, "stop_app/start_app", 10_000, &f).await;
+    app.teardown().await;
+}
+
+#[tokio::test]
+async fn fault_broker_process_killed_and_restarted() {
+    let broker = PrivateBroker::start().await.expect("private broker");
+    let app = app_on(Some(broker.amqp_url()), false).await;
+    let f = with_fault(&app, 20_000, || async {
+        broker
+            .kill_and_restart()
+            .await
+            .expect("kill -9 and restart");
+    })
+    .await;
+    check(&app, "kill -9 beam.smp", 20_000, &f).await;
+    app.teardown().await;
+}
+
+#[tokio::test]
+async fn fault_all_broker_connections_closed() {
+    let broker = PrivateBroker::start().await.expect("private broker");
+    let app = app_on(Some(broker.amqp_url()), false).await;
+    let f = with_fault(&app, 30_000, || async {
+        broker
+            .close_all_connections()
+            .await
+            .expect("close_all_connections");
+    })
+    .await;
+    check(&app, "close_all_connections", 30_000, &f).await;
+    app.teardown().await;
+}
+
+#[tokio::test]
+async fn fault_broker_disk_alarm() {
+    let broker = PrivateBroker::start().await.expect("private broker");
+    let app = app_on(Some(broker.amqp_url()), false).await;
+    let f = with_fault(&app, 40_000, || async {
+        broker
+            .set_disk_alarm(true)
+            .await
+            .expect("raise the disk alarm");
+        tokio::time::sleep(OUTAGE).await;
+        broker
+            .set_disk_alarm(false)
+            .await
+            .expect("clear the disk alarm");
+    })
+    .await;
+    check(&app, "disk alarm", 40_000, &f).await;
+    app.teardown().await;
+}
+
+#[tokio::test]
+async fn fault_broker_link_blackholed() {
+    let app = app_on(None, true).await;
+    let proxy = app.proxy.as_ref().expect("proxy");
+    let f = with_fault(&app, 50_000, || async {
+        // Longer than two heartbeats (2 s in tests): the peers give the
+        // link up and reconnect.
+        proxy.blackhole(true);
+        tokio::time::sleep(2 * OUTAGE).await;
+        proxy.blackhole(false);
+    })
+    .await;
+    check(&app, "blackhole", 50_000, &f).await;
+    app.teardown().await;
+}
