@@ -191,8 +191,153 @@ fn cases() -> Vec<Case> {
             "application/json",
             |w| w.content_type = "text/plain".into(),
         ),
-        case("too large", 413, "payload_too_large", "4096 bytes", |w| {
-            w.body = format!(r#"{{"id":1,"note":"{}"}}"#, "x".repeat(5000)).into_bytes();
+        case("too large", 413, "payload_too_large", "12000 bytes", |w| {
+            w.body = format!(r#"{{"id":1,"note":"{}"}}"#, "x".repeat(13000)).into_bytes();
+        }),
+        // Hostile bodies.
+        case(
+            "deeply nested json",
+            400,
+            "invalid_json",
+            "nested deeper than 64",
+            |w| {
+                w.body = format!(r#"{{"id":1,"a":{}{}}}"#, "[".repeat(5000), "]".repeat(5000))
+                    .into_bytes();
+            },
+        ),
+        case(
+            "byte order mark",
+            400,
+            "invalid_json",
+            "byte order mark",
+            |w| {
+                w.body = b"\xEF\xBB\xBF{\"id\":1}".to_vec();
+            },
+        ),
+        case(
+            "utf-16 body",
+            400,
+            "not_a_json_object",
+            "JSON object",
+            |w| {
+                w.body = b"\xff\xfe{\x00\"\x00i\x00d\x00\"\x00:\x001\x00}\x00".to_vec();
+            },
+        ),
+        case("json null", 400, "not_a_json_object", "JSON object", |w| {
+            w.body = b"null".to_vec();
+        }),
+        case("negative id", 400, "invalid_json", "negative id", |w| {
+            w.body = br#"{"id":-1}"#.to_vec();
+        }),
+        case("fractional id", 400, "invalid_json", "exact integer", |w| {
+            w.body = br#"{"id":1.5}"#.to_vec();
+        }),
+        case(
+            "number out of range",
+            400,
+            "invalid_json",
+            "out of range",
+            |w| {
+                w.body = br#"{"id":1e400}"#.to_vec();
+            },
+        ),
+        case(
+            "duplicate keys",
+            400,
+            "invalid_json",
+            "duplicate field",
+            |w| {
+                w.body = br#"{"id":1,"id":2}"#.to_vec();
+            },
+        ),
+        case(
+            "trailing data",
+            400,
+            "invalid_json",
+            "trailing characters",
+            |w| {
+                w.body = br#"{"id":1} {"id":2}"#.to_vec();
+            },
+        ),
+        // Hostile headers.
+        case(
+            "gzip content-encoding",
+            415,
+            "unsupported_content_encoding",
+            "Content-Encoding",
+            |w| {
+                w.extra_headers
+                    .push(("Content-Encoding".into(), "gzip".into()));
+            },
+        ),
+        case(
+            "form content type",
+            415,
+            "unsupported_media_type",
+            "application/json",
+            |w| {
+                w.content_type = "application/x-www-form-urlencoded".into();
+            },
+        ),
+        case(
+            "topic list injection",
+            400,
+            "invalid_header",
+            "X-Shopify-Topic",
+            |w| {
+                w.topic = "orders/create, orders/paid".into();
+            },
+        ),
+        case(
+            "topic too long",
+            400,
+            "invalid_header",
+            "at most 100",
+            |w| {
+                w.topic = format!("orders/{}", "a".repeat(300));
+            },
+        ),
+        case(
+            "shop domain with port",
+            400,
+            "invalid_header",
+            "X-Shopify-Shop-Domain",
+            |w| {
+                w.shop = "shop.myshopify.com:443".into();
+            },
+        ),
+        case(
+            "shop domain suffix attack",
+            400,
+            "invalid_header",
+            "X-Shopify-Shop-Domain",
+            |w| {
+                w.shop = "shop.myshopify.com.evil.io".into();
+            },
+        ),
+        case(
+            "webhook id too long",
+            400,
+            "invalid_header",
+            "X-Shopify-Webhook-Id",
+            |w| {
+                w.webhook_id = "x".repeat(300);
+            },
+        ),
+        case(
+            "event id with a space",
+            400,
+            "invalid_header",
+            "X-Shopify-Event-Id",
+            |w| {
+                w.event_id = Some("a b".into());
+            },
+        ),
+        case("empty hmac", 401, "malformed_hmac", "32-byte", |w| {
+            w.signature = Some(String::new());
+        }),
+        case("hex hmac", 401, "malformed_hmac", "32-byte", |w| {
+            w.signature = Some("a".repeat(64));
         }),
     ];
     all.push(Case {
@@ -209,11 +354,13 @@ fn cases() -> Vec<Case> {
 #[tokio::test]
 async fn bad_requests_get_a_specific_status_code_detail_and_counter() {
     let opts = TestAppOptions {
-        env: vec![("SO_INGRESS__MAX_BODY_BYTES".into(), "4096".into())],
+        env: vec![("SO_INGRESS__MAX_BODY_BYTES".into(), "12000".into())],
         ..TestAppOptions::default()
     };
     let app = TestApp::spawn_with(opts).await;
-    for c in cases() {
+    let all = cases();
+    assert!(all.len() >= 30, "{} hostile cases", all.len());
+    for c in all {
         let before = value(
             &app.metrics().await,
             "so_webhooks_rejected_total",

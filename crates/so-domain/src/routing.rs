@@ -70,11 +70,55 @@ pub enum PayloadError {
     },
 }
 
+/// Shopify's payloads nest a handful of levels (order, line item, tax line,
+/// price set, money); anything far deeper is not a webhook, and refusing it
+/// here keeps it from reaching decoders with recursion limits.
+pub const MAX_DEPTH: usize = 64;
+
+/// The byte offset where `body` first opens more than `max` nested arrays or
+/// objects (outside strings), if it does.
+fn nested_too_deep(body: &[u8], max: usize) -> Option<usize> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for (i, b) in body.iter().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > max {
+                    return Some(i);
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// Checks that `body` is a JSON object and finds the entity it is about.
 pub fn route_payload(topic: &TopicName, body: &[u8]) -> Result<EntityKey, PayloadError> {
+    if body.starts_with(b"\xEF\xBB\xBF") {
+        return Err(PayloadError::InvalidJson(
+            "starts with a byte order mark (JSON must not, RFC 8259)".to_owned(),
+        ));
+    }
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     if first != Some(&b'{') {
         return Err(PayloadError::NotAnObject);
+    }
+    if let Some(at) = nested_too_deep(body, MAX_DEPTH) {
+        return Err(PayloadError::InvalidJson(format!(
+            "nested deeper than {MAX_DEPTH} levels at byte {at}"
+        )));
     }
     // JSON is UTF-8 (RFC 8259); serde skips unread strings without checking.
     if let Err(e) = std::str::from_utf8(body) {
@@ -285,6 +329,16 @@ mod tests {
     fn refuses_non_objects_and_inexact_ids() {
         let t = known(Topic::OrdersCreate);
         assert_eq!(route_payload(&t, b"[1,2]"), Err(PayloadError::NotAnObject));
+        let deep = format!("{{\"id\":1,\"a\":{}{}}}", "[".repeat(64), "]".repeat(64));
+        assert!(
+            matches!(route_payload(&t, deep.as_bytes()), Err(PayloadError::InvalidJson(e)) if e.contains("nested deeper"))
+        );
+        let fine = format!(
+            "{{\"id\":1,\"a\":{}{},\"s\":\"[[[[\\\"[[\"}}",
+            "[".repeat(62),
+            "]".repeat(62)
+        );
+        assert!(route_payload(&t, fine.as_bytes()).is_ok(), "{fine}");
         assert_eq!(route_payload(&t, b"  "), Err(PayloadError::NotAnObject));
         assert!(matches!(
             route_payload(&t, br#"{"id":123456789012345678901234567890}"#),

@@ -14,6 +14,8 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("Content-Type must be application/json")]
     UnsupportedMediaType,
+    #[error("Content-Encoding {0:?} is not supported: send the JSON body uncompressed")]
+    UnsupportedEncoding(String),
     #[error("{0}")]
     Header(#[from] HeaderError),
     #[error("shop {0} has no configured webhook secret")]
@@ -40,6 +42,7 @@ impl ApiError {
         match self {
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::UnsupportedEncoding(_) => "unsupported_content_encoding",
             ApiError::Header(e) if e.problem == "is missing" => "missing_header",
             ApiError::Header(_) => "invalid_header",
             ApiError::UnknownShop(_) => "unknown_shop",
@@ -62,7 +65,9 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::UnsupportedMediaType | ApiError::UnsupportedEncoding(_) => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
             ApiError::Header(_)
             | ApiError::EmptyBody
             | ApiError::InvalidPayload(_)

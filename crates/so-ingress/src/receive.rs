@@ -119,6 +119,14 @@ async fn handle(
 /// Shopify always sends `application/json`; anything else is not a
 /// webhook we can verify and parse.
 fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    // Shopify sends webhooks uncompressed; a compressed body would be signed
+    // and queued as compressed bytes no consumer can read.
+    if let Some(encoding) = headers.get(header::CONTENT_ENCODING) {
+        let e = encoding.to_str().unwrap_or("?").trim();
+        if !e.eq_ignore_ascii_case("identity") {
+            return Err(ApiError::UnsupportedEncoding(e.chars().take(40).collect()));
+        }
+    }
     let value = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
