@@ -1,0 +1,246 @@
+//! The real binary (`run`, debug logging) takes every documented Shopify
+//! sample, customer data of our own, a forged webhook, a poison message and
+//! admin API calls (including a payload reveal); its whole log output is then
+//! scanned for secrets and customer email addresses, and must hold none.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use so_domain::ometria::RecordType;
+use so_fake_ometria::{FakeConfig, FakeOmetria};
+use so_testkit::{Webhook, eventually, fixtures};
+
+const WEBHOOK_SECRET: &str = "whsec-SECRET-9f2a61c0";
+const OLD_SECRET: &str = "whsec-OLDSECRET-77aa0b1e";
+const OMETRIA_KEY: &str = "omkey-SECRET-4c1d83e2";
+const ADMIN_TOKEN: &str = "admin-SECRET-1234567890";
+const AMQP_PASSWORD_IN_URL: &str = ":guest@";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Every `local@domain.tld` in `text`.
+fn emails(text: &str) -> Vec<String> {
+    let is_local = |c: char| c.is_ascii_alphanumeric() || "._%+-".contains(c);
+    let is_domain = |c: char| c.is_ascii_alphanumeric() || ".-".contains(c);
+    let mut out = Vec::new();
+    for (at, _) in text.match_indices('@') {
+        let local: String = text[..at]
+            .chars()
+            .rev()
+            .take_while(|c| is_local(*c))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let domain: String = text[at + 1..]
+            .chars()
+            .take_while(|c| is_domain(*c))
+            .collect();
+        if !local.is_empty() && domain.contains('.') && !domain.ends_with('.') {
+            out.push(format!("{local}@{domain}"));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_full_run_logs_no_secret_and_no_customer_email() {
+    let fake = FakeOmetria::start(FakeConfig {
+        api_key: OMETRIA_KEY.to_owned(),
+        ..FakeConfig::unlimited()
+    })
+    .await;
+    let dir = std::env::temp_dir().join(format!("so-logscan-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (ingress, ops) = (free_port(), free_port());
+    let prefix = so_testkit::broker::unique_prefix();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_shopify-ometria"))
+        .arg("run")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("SO_AMQP__URL", so_testkit::broker::amqp_url())
+        .env("SO_AMQP__PREFIX", &prefix)
+        .env("SO_AMQP__PARTITIONS", "2")
+        .env(
+            "SO_SHOPIFY__WEBHOOK_SECRETS",
+            format!("{WEBHOOK_SECRET},{OLD_SECRET}"),
+        )
+        .env("SO_OMETRIA__API_URL", fake.url())
+        .env("SO_OMETRIA__API_KEY", OMETRIA_KEY)
+        .env("SO_OPS__ADMIN_TOKEN", ADMIN_TOKEN)
+        .env(
+            "SO_DATABASE__URL",
+            format!("sqlite://{}/so.db?mode=rwc", dir.display()),
+        )
+        .env("SO_INGRESS__LISTEN", format!("127.0.0.1:{ingress}"))
+        .env("SO_OPS__LISTEN", format!("127.0.0.1:{ops}"))
+        .env("SO_WORKER__BATCH_WINDOW_MS", "30")
+        .env(
+            "SO_LOG__FILTER",
+            "debug,hyper=info,h2=info,reqwest=info,sqlx=info,lapin=info,amq_protocol=info",
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the binary starts");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = tokio::spawn(async move {
+        let mut buf = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut stdout, &mut buf)
+            .await
+            .unwrap();
+        buf
+    });
+    let err = tokio::spawn(async move {
+        let mut buf = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(&mut stderr, &mut buf)
+            .await
+            .unwrap();
+        buf
+    });
+
+    let client = reqwest::Client::new();
+    let ops_url = format!("http://127.0.0.1:{ops}");
+    eventually(Duration::from_secs(60), || async {
+        match client.get(format!("{ops_url}/readyz")).send().await {
+            Ok(r) if r.status() == 200 => Ok(()),
+            Ok(r) => Err(format!("readyz {}", r.status())),
+            Err(e) => Err(e.to_string()),
+        }
+    })
+    .await;
+    let url = format!("http://127.0.0.1:{ingress}/webhooks/shopify");
+    let send = |hook: Webhook, secret: &'static str| {
+        let client = client.clone();
+        let url = url.clone();
+        async move {
+            let mut req = client.post(&url).body(hook.body.clone());
+            for (k, v) in hook.headers(secret) {
+                req = req.header(k, v);
+            }
+            req.send().await.unwrap().status().as_u16()
+        }
+    };
+
+    let mut planted: Vec<String> = Vec::new();
+    for sample in fixtures::samples() {
+        planted.extend(emails(&String::from_utf8_lossy(&sample.body)));
+        send(Webhook::new(&sample.topic, sample.body), WEBHOOK_SECRET).await;
+    }
+    let customer = r#"{"id":5550001,"email":"leak.check+7@example.net","first_name":"Ada","last_name":"Lovelace","phone":"+447700900999","state":"enabled","created_at":"2026-11-19T10:00:00+00:00","updated_at":"2026-11-20T10:00:00+00:00","addresses":[]}"#;
+    planted.push("leak.check+7@example.net".to_owned());
+    assert_eq!(
+        send(Webhook::new("customers/create", customer), OLD_SECRET).await,
+        200
+    );
+    let poison = Webhook::new(
+        "orders/create",
+        r#"{"id":777,"email":"poison.pill@example.org","line_items":"nope"}"#,
+    );
+    planted.push("poison.pill@example.org".to_owned());
+    let poison_id = poison.webhook_id.clone();
+    assert_eq!(send(poison, WEBHOOK_SECRET).await, 200);
+    let forged = Webhook::new("customers/create", customer);
+    assert_eq!(send(forged, "not-the-secret").await, 401);
+
+    eventually(Duration::from_secs(60), || async {
+        if fake.record(RecordType::Contact, "5550001").is_some() {
+            Ok(())
+        } else {
+            Err("the customer has not reached Ometria".to_owned())
+        }
+    })
+    .await;
+    // The admin API: a list, a masked show, a reveal, a wrong token.
+    let admin = |path: String, token: &'static str| {
+        let client = client.clone();
+        let ops_url = ops_url.clone();
+        async move {
+            client
+                .get(format!("{ops_url}{path}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    eventually(Duration::from_secs(30), || async {
+        match admin(format!("/admin/dead-letters/{poison_id}"), ADMIN_TOKEN).await {
+            200 => Ok(()),
+            s => Err(format!("show answered {s}")),
+        }
+    })
+    .await;
+    assert_eq!(
+        admin(
+            format!("/admin/dead-letters/{poison_id}?reveal=true"),
+            ADMIN_TOKEN
+        )
+        .await,
+        200
+    );
+    assert_eq!(
+        admin("/admin/dead-letters".to_owned(), "wrong-token-000000000").await,
+        401
+    );
+
+    let pid = child.id().expect("running").to_string();
+    let _term = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await;
+    let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
+        .await
+        .expect("stops after SIGTERM")
+        .unwrap();
+    assert!(status.success(), "exit status {status}");
+    let mut logs = String::from_utf8_lossy(&out.await.unwrap()).into_owned();
+    logs.push_str(&String::from_utf8_lossy(&err.await.unwrap()));
+    let _removed = std::fs::remove_dir_all(&dir);
+    if let Ok(probe) = so_testkit::broker::BrokerProbe::connect().await {
+        let names = so_queue::Names::new(&prefix, 2, &[5, 30, 120, 600, 3600]);
+        let _deleted = probe.delete_topology(&names).await;
+        probe.close().await;
+    }
+
+    // The logs are real: they saw the run.
+    assert!(
+        logs.lines().count() > 50,
+        "only {} log lines",
+        logs.lines().count()
+    );
+    assert!(
+        logs.contains(&poison_id),
+        "the dead letter's webhook id is logged"
+    );
+    assert!(
+        logs.contains("Webhook rejected"),
+        "the forged webhook is logged"
+    );
+    assert!(logs.contains("revealed"), "the reveal is logged");
+    assert!(planted.len() >= 5, "planted {planted:?}");
+    for secret in [
+        WEBHOOK_SECRET,
+        OLD_SECRET,
+        OMETRIA_KEY,
+        ADMIN_TOKEN,
+        AMQP_PASSWORD_IN_URL,
+    ] {
+        assert!(!logs.contains(secret), "a secret is in the logs: {secret}");
+    }
+    let found = emails(&logs);
+    assert!(found.is_empty(), "customer emails in the logs: {found:?}");
+    for name in ["Lovelace", "+447700900999"] {
+        assert!(!logs.contains(name), "customer data in the logs: {name}");
+    }
+}
