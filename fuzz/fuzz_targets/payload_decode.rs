@@ -1,0 +1,33 @@
+//! Routing and decoding arbitrary bytes as any topic's payload never
+//! panics; what routing accepts is a JSON object, and an entity id taken
+//! from it is the exact integer decoding finds.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use so_domain::shopify::{ShopifyPayload, decode};
+use so_domain::{EntityKey, Topic, TopicName, route_payload};
+
+fuzz_target!(|data: &[u8]| {
+    // `<topic>\n<body>` (the seed corpus), else the first byte picks one.
+    let Some((&t, rest)) = data.split_first() else {
+        return;
+    };
+    let (topic, body) = match data.iter().position(|b| *b == b'\n') {
+        Some(nl) => match std::str::from_utf8(&data[..nl]).ok().and_then(Topic::parse) {
+            Some(topic) => (topic, &data[nl + 1..]),
+            None => (Topic::ALL[usize::from(t) % Topic::ALL.len()], rest),
+        },
+        None => (Topic::ALL[usize::from(t) % Topic::ALL.len()], rest),
+    };
+    let routed = route_payload(&TopicName::Known(topic), body);
+    let decoded = decode(topic, body);
+    if routed.is_ok() {
+        assert!(serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(body).is_ok());
+    }
+    if let (Ok(EntityKey::Order(id)), Ok(ShopifyPayload::Order(order))) = (&routed, &decoded) {
+        assert_eq!(*id, order.id.get());
+    }
+    if let (Ok(EntityKey::Customer(id)), Ok(ShopifyPayload::Customer(c))) = (&routed, &decoded) {
+        assert_eq!(*id, c.id.get());
+    }
+});
