@@ -7,6 +7,8 @@ pub mod disposition;
 pub mod envelope;
 pub mod freshness;
 pub mod identity;
+#[cfg(test)]
+mod identity_props;
 pub mod mapping;
 pub mod ometria;
 pub mod pii;
