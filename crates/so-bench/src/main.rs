@@ -10,6 +10,7 @@ mod ingress;
 mod payloads;
 mod process;
 mod replay;
+mod soak;
 mod stats;
 
 use std::process::ExitCode;
@@ -34,6 +35,8 @@ enum Command {
     Delivery(delivery::Args),
     /// Dead letters replayed back to the work queues vs raw confirmed publishes.
     Replay(replay::Args),
+    /// A sustained mixed load; fails if memory, descriptors, queues or latency keep growing.
+    Soak(soak::Args),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
             Command::Ingress(args) => ingress::run(args).await,
             Command::Delivery(args) => delivery::run(args).await,
             Command::Replay(args) => replay::run(args).await,
+            Command::Soak(args) => soak::run(args).await,
         }
     });
     match result {
