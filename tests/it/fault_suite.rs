@@ -14,7 +14,11 @@
 use std::time::Duration;
 
 use so_domain::ometria::RecordType;
+use std::sync::Arc;
+
+use so_queue::{Broker, Publisher};
 use so_testkit::{PrivateBroker, TestApp, TestAppOptions, Webhook, eventually};
+use tokio_util::sync::CancellationToken;
 
 use crate::payloads;
 
@@ -48,15 +52,19 @@ fn hooks(base: u64, i: u64) -> [Webhook; 2] {
 
 /// Sends every webhook until it gets a 200, like Shopify's retries
 /// (compressed: Shopify waits longer between attempts).
-async fn drive(app: &TestApp, base: u64) -> Figures {
+async fn drive_to(app: &TestApp, url: &str, base: u64) -> Figures {
     let mut f = Figures::default();
     for i in 0..CUSTOMERS {
         for hook in hooks(base, i) {
             loop {
                 f.sent += 1;
+                let mut req = app.client.post(url).body(hook.body.clone());
+                for (k, v) in hook.headers("test-secret") {
+                    req = req.header(k, v);
+                }
                 let ok = matches!(
-                    tokio::time::timeout(Duration::from_secs(10), app.send(&hook)).await,
-                    Ok(res) if res.status() == 200
+                    tokio::time::timeout(Duration::from_secs(10), req.send()).await,
+                    Ok(Ok(res)) if res.status() == 200
                 );
                 if ok {
                     f.acknowledged += 1;
@@ -159,7 +167,15 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let load = drive(app, base);
+    with_fault_to(app, &app.webhook_url(), base, fault).await
+}
+
+async fn with_fault_to<F, Fut>(app: &TestApp, url: &str, base: u64, fault: F) -> Figures
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let load = drive_to(app, url, base);
     let inject = async {
         let fake = app.ometria();
         eventually(Duration::from_secs(60), || async {
@@ -257,5 +273,81 @@ async fn fault_broker_link_blackholed() {
     })
     .await;
     check(&app, "blackhole", 50_000, &f).await;
+    app.teardown().await;
+}
+
+/// An ingress in a runtime of its own, so that killing it ends every
+/// connection and in-flight confirm at once, as SIGKILL ends a process.
+struct IngressProcess {
+    kill: CancellationToken,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl IngressProcess {
+    async fn start(config: Arc<so_runtime::Config>, addr: std::net::SocketAddr) -> IngressProcess {
+        let kill = CancellationToken::new();
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let killed = kill.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("ingress runtime");
+            rt.block_on(async move {
+                let broker = Broker::start(config.amqp.clone(), CancellationToken::new());
+                broker
+                    .wait_connected(Duration::from_secs(20))
+                    .await
+                    .expect("ingress connects");
+                // The killed predecessor's port frees up at once (SO_REUSEADDR).
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .expect("ingress binds");
+                let app = so_ingress::Application::with_listener(
+                    config,
+                    Publisher::new(broker),
+                    listener,
+                );
+                let _sent = ready_tx.send(());
+                tokio::select! {
+                    _ = app.run_until_stopped(CancellationToken::new()) => {}
+                    () = killed.cancelled() => {}
+                }
+            });
+            rt.shutdown_background();
+        });
+        ready_rx.await.expect("ingress started");
+        IngressProcess { kill, thread }
+    }
+
+    async fn kill(self) {
+        self.kill.cancel();
+        let _joined = tokio::task::spawn_blocking(move || self.thread.join()).await;
+    }
+}
+
+#[tokio::test]
+async fn fault_ingress_killed_and_restarted() {
+    let app = app_on(None, false).await;
+    let addr: std::net::SocketAddr = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let url = format!("http://{addr}/webhooks/shopify");
+    let first = IngressProcess::start(app.config.clone(), addr).await;
+    let config = app.config.clone();
+    let second = tokio::sync::Mutex::new(None);
+    let f = with_fault_to(&app, &url, 60_000, || async {
+        first.kill().await;
+        // Down for a moment, then a new process on the same address.
+        tokio::time::sleep(OUTAGE).await;
+        *second.lock().await = Some(IngressProcess::start(config, addr).await);
+    })
+    .await;
+    check(&app, "ingress killed", 60_000, &f).await;
+    if let Some(ingress) = second.lock().await.take() {
+        ingress.kill().await;
+    }
     app.teardown().await;
 }
