@@ -22,8 +22,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::payloads;
 
-/// Customers per case; each gets a create and a later update.
-const CUSTOMERS: u64 = 150;
+/// Customers per case; each gets a create and a later update. The long
+/// variant: `SO_FAULT_CUSTOMERS=2000 cargo nextest run -p so-e2e fault_suite`.
+fn customers() -> u64 {
+    std::env::var("SO_FAULT_CUSTOMERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(150)
+}
 
 #[derive(Debug, Default)]
 struct Figures {
@@ -54,7 +60,7 @@ fn hooks(base: u64, i: u64) -> [Webhook; 2] {
 /// (compressed: Shopify waits longer between attempts).
 async fn drive_to(app: &TestApp, url: &str, base: u64) -> Figures {
     let mut f = Figures::default();
-    for i in 0..CUSTOMERS {
+    for i in 0..customers() {
         for hook in hooks(base, i) {
             loop {
                 f.sent += 1;
@@ -87,21 +93,22 @@ async fn check(app: &TestApp, case: &str, base: u64, f: &Figures) {
             .and_then(|c| c["email"].as_str().map(str::to_owned))
     };
     eventually(Duration::from_secs(120), || async {
-        let done = (0..CUSTOMERS)
+        let done = (0..customers())
             .filter(|i| {
                 latest(base + i).as_deref() == Some(&format!("v2-{}@example.com", base + i))
             })
             .count();
-        if done as u64 == CUSTOMERS {
+        if done as u64 == customers() {
             Ok(())
         } else {
             Err(format!(
-                "{done} of {CUSTOMERS} customers in their latest state"
+                "{done} of {} customers in their latest state",
+                customers()
             ))
         }
     })
     .await;
-    let delivered = (0..CUSTOMERS)
+    let delivered = (0..customers())
         .filter(|i| {
             fake.record(RecordType::Contact, &(base + i).to_string())
                 .is_some()
@@ -114,7 +121,7 @@ async fn check(app: &TestApp, case: &str, base: u64, f: &Figures) {
     let stale = app
         .counter("so_events_processed_total", &[("outcome", "stale")])
         .await as u64;
-    let lost = CUSTOMERS - delivered;
+    let lost = customers() - delivered;
     println!(
         "fault case {case:<22} sent {:>4}  acknowledged {:>4}  resent after refusal {:>3}  \
          delivered {delivered:>4}  duplicates suppressed {duplicates:>3}  stale dropped {stale:>3}  lost {lost}",
@@ -122,10 +129,11 @@ async fn check(app: &TestApp, case: &str, base: u64, f: &Figures) {
     );
     assert_eq!(lost, 0, "{case}: every acknowledged webhook arrives");
     assert_eq!(
-        contacts, CUSTOMERS,
+        contacts,
+        customers(),
         "{case}: one contact per customer, none doubled"
     );
-    assert_eq!(f.acknowledged, 2 * CUSTOMERS);
+    assert_eq!(f.acknowledged, 2 * customers());
     // Nothing stuck, nothing dead.
     eventually(Duration::from_secs(60), || async {
         let stats = so_queue::stats::queue_stats(&app.broker)
@@ -180,7 +188,7 @@ where
         let fake = app.ometria();
         eventually(Duration::from_secs(60), || async {
             let n = fake.count(RecordType::Contact) as u64;
-            if n >= CUSTOMERS / 3 {
+            if n >= customers() / 3 {
                 Ok(())
             } else {
                 Err(format!("{n} contacts so far"))
