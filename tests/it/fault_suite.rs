@@ -359,3 +359,88 @@ async fn fault_ingress_killed_and_restarted() {
     }
     app.teardown().await;
 }
+
+#[tokio::test]
+async fn fault_ometria_down_then_a_429_storm() {
+    let app = app_on(None, false).await;
+    let fake = app.ometria();
+    let f = with_fault(&app, 70_000, || async {
+        fake.set_down(true);
+        tokio::time::sleep(OUTAGE).await;
+        fake.set_down(false);
+        fake.rate_limit_next(40);
+    })
+    .await;
+    check(&app, "Ometria down, 429s", 70_000, &f).await;
+    app.teardown().await;
+}
+
+/// A worker in a runtime of its own, ended like SIGKILL: no drain, no acks.
+struct WorkerProcess {
+    kill: CancellationToken,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl WorkerProcess {
+    async fn start(config: Arc<so_runtime::Config>, db_url: String) -> WorkerProcess {
+        let kill = CancellationToken::new();
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let killed = kill.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("worker runtime");
+            rt.block_on(async move {
+                let store = so_store::Store::connect(&db_url, 4).await.expect("store");
+                let broker = Broker::start(config.amqp.clone(), CancellationToken::new());
+                broker
+                    .wait_connected(Duration::from_secs(20))
+                    .await
+                    .expect("worker connects");
+                let worker =
+                    so_worker::Worker::build(config, broker, store).expect("worker builds");
+                let _sent = ready_tx.send(());
+                tokio::select! {
+                    () = worker.run_until_stopped(CancellationToken::new()) => {}
+                    () = killed.cancelled() => {}
+                }
+            });
+            rt.shutdown_background();
+        });
+        ready_rx.await.expect("worker started");
+        WorkerProcess { kill, thread }
+    }
+
+    async fn kill(self) {
+        self.kill.cancel();
+        let _joined = tokio::task::spawn_blocking(move || self.thread.join()).await;
+    }
+}
+
+#[tokio::test]
+async fn fault_worker_killed_mid_batch() {
+    let mut app = app_on(None, false).await;
+    // This case's worker runs where the test can kill it while the load runs.
+    app.stop_worker().await;
+    let db_url = app.database.as_ref().expect("database").url.clone();
+    let first = WorkerProcess::start(app.config.clone(), db_url.clone()).await;
+    let config = app.config.clone();
+    let second = tokio::sync::Mutex::new(None);
+    let f = with_fault(&app, 80_000, || async {
+        // Slow pushes keep batches in flight, so the kill lands mid-batch.
+        app.ometria()
+            .delay_responses(Some(Duration::from_millis(300)));
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        first.kill().await;
+        app.ometria().delay_responses(None);
+        *second.lock().await = Some(WorkerProcess::start(config, db_url).await);
+    })
+    .await;
+    check(&app, "worker killed", 80_000, &f).await;
+    if let Some(w) = second.lock().await.take() {
+        w.kill().await;
+    }
+    app.teardown().await;
+}
