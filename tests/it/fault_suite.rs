@@ -121,10 +121,12 @@ async fn check(app: &TestApp, case: &str, base: u64, f: &Figures) {
     let stale = app
         .counter("so_events_processed_total", &[("outcome", "stale")])
         .await as u64;
+    let retried = app.counter("so_events_retried_total", &[]).await as u64;
+    let acks_lost = app.counter("so_acks_lost_total", &[]).await as u64;
     let lost = customers() - delivered;
     println!(
         "fault case {case:<22} sent {:>4}  acknowledged {:>4}  resent after refusal {:>3}  \
-         delivered {delivered:>4}  duplicates suppressed {duplicates:>3}  stale dropped {stale:>3}  lost {lost}",
+         delivered {delivered:>4}  duplicates suppressed {duplicates:>3}  stale dropped {stale:>3}  retried {retried:>3}  acks lost {acks_lost:>3}  lost {lost}",
         f.sent, f.acknowledged, f.refused_then_resent
     );
     assert_eq!(lost, 0, "{case}: every acknowledged webhook arrives");
