@@ -1,6 +1,8 @@
 //! Routing and decoding arbitrary bytes as any topic's payload never
-//! panics; what routing accepts is a JSON object, and an entity id taken
-//! from it is the exact integer decoding finds.
+//! panics; what routing accepts is syntactically JSON (numbers beyond f64's
+//! range in fields it does not read are accepted: the worker's decoder then
+//! dead-letters the message with its reason if it needs that field), and an
+//! entity id taken from it is the exact integer decoding finds.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -22,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
     let routed = route_payload(&TopicName::Known(topic), body);
     let decoded = decode(topic, body);
     if routed.is_ok() {
-        assert!(serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(body).is_ok());
+        assert!(serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok());
     }
     if let (Ok(EntityKey::Order(id)), Ok(ShopifyPayload::Order(order))) = (&routed, &decoded) {
         assert_eq!(*id, order.id.get());
