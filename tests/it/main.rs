@@ -8,6 +8,7 @@ mod ingress_accepts;
 mod ingress_broker_faults;
 mod ingress_rejects;
 mod payloads;
+mod retry_tiers;
 mod worker_faults;
 mod worker_flows;
 mod worker_scaling;

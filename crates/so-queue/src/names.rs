@@ -75,7 +75,7 @@ impl Names {
     }
 
     /// Headers exchange that routes a retried message to its delay tier by
-    /// the `x-retry-tier` header while keeping its original routing key, so
+    /// the `so-retry-tier` header while keeping its original routing key, so
     /// that on expiry it returns to its own partition.
     pub fn retry_exchange(&self) -> String {
         format!("{}.retry", self.prefix)

@@ -7,7 +7,7 @@
 //! ingest (direct, AE -> unrouted) --work.N--> work.N (quorum, single active consumer)
 //!                                 --parked--> parked
 //! work.N --delivery limit--> dead (fanout) --> dlq
-//! retry (headers, x-retry-tier=S) --> retry.Ss (TTL S) --expired--> ingest (same routing key)
+//! retry (headers, so-retry-tier=S) --> retry.Ss (TTL S) --expired--> ingest (same routing key)
 //! ```
 
 use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
@@ -20,8 +20,14 @@ use crate::{AmqpSettings, Error, Names};
 /// of listings dead-letters (or, for the DLQ, drops) a message.
 const BROWSE_DELIVERY_LIMIT: i64 = 1_000_000_000;
 
-/// Header on retried messages naming the delay tier (seconds).
-pub const RETRY_TIER_HEADER: &str = "x-retry-tier";
+/// Header on retried messages naming the delay tier (seconds). Not `x-…`:
+/// a headers exchange ignores `x-` headers when it matches, so a binding on
+/// one matches every message and each retry went to every tier (found by
+/// the fault suite: every retried event came back once per tier).
+pub const RETRY_TIER_HEADER: &str = "so-retry-tier";
+
+/// The header name of releases before the fix; its bindings are removed.
+const LEGACY_RETRY_TIER_HEADER: &str = "x-retry-tier";
 
 fn str_arg(v: &str) -> AMQPValue {
     AMQPValue::LongString(LongString::from(v))
@@ -201,6 +207,15 @@ pub async fn declare(ch: &Channel, settings: &AmqpSettings, names: &Names) -> Re
             (RETRY_TIER_HEADER, int_arg(tier)),
         ]);
         bind(ch, &q, &retry, "", match_args).await?;
+        // A topology declared by an earlier release also has a binding on
+        // the legacy header, which matches everything: remove it.
+        let legacy = table(&[
+            ("x-match", str_arg("all")),
+            (LEGACY_RETRY_TIER_HEADER, int_arg(tier)),
+        ]);
+        ch.queue_unbind(q.as_str().into(), retry.as_str().into(), "".into(), legacy)
+            .await
+            .map_err(Error::amqp("queue.unbind"))?;
     }
     Ok(())
 }
