@@ -79,6 +79,9 @@ pub struct TestApp {
     extra_workers: Vec<RunningWorker>,
     /// The broker's own URL (not through the proxy), for probes.
     direct_url: String,
+    /// Deletes the test's queues if the test ends without `teardown`
+    /// (a failed assertion), so they do not weigh on later runs.
+    guard: TopologyGuard,
     secret: String,
     shutdown: CancellationToken,
     broker_stop: CancellationToken,
@@ -205,6 +208,11 @@ impl TestApp {
         let address = format!("http://{}", app.local_addr().expect("ingress address"));
         let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
 
+        let guard = TopologyGuard {
+            url: direct_url.clone(),
+            names: broker.names().clone(),
+            armed: true,
+        };
         let mut app = TestApp {
             address,
             ops_address,
@@ -215,6 +223,7 @@ impl TestApp {
             database,
             worker: None,
             extra_workers: Vec::new(),
+            guard,
             direct_url,
             client: reqwest::Client::new(),
             secret: opts.secrets.first().cloned().unwrap_or_default(),
@@ -447,6 +456,7 @@ impl TestApp {
         self.shutdown.cancel();
         let _served = self.server.await;
         self.broker_stop.cancel();
+        self.guard.armed = false;
         if let Ok(probe) = BrokerProbe::connect_to(&self.direct_url).await {
             let _deleted = probe.delete_topology(self.broker.names()).await;
             probe.close().await;
@@ -454,6 +464,38 @@ impl TestApp {
         if let Some(db) = self.database.take() {
             db.cleanup().await;
         }
+    }
+}
+
+struct TopologyGuard {
+    url: String,
+    names: Names,
+    armed: bool,
+}
+
+impl Drop for TopologyGuard {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let (url, names) = (self.url.clone(), self.names.clone());
+        // A runtime of its own on another thread: this may run while the
+        // test's runtime unwinds.
+        let _joined = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                if let Ok(probe) = BrokerProbe::connect_to(&url).await {
+                    let _deleted = probe.delete_topology(&names).await;
+                    probe.close().await;
+                }
+            });
+        })
+        .join();
     }
 }
 
