@@ -4,11 +4,11 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use so_domain::ShopDomain;
 use so_domain::identity::{ContactRef, Namespace};
 use so_domain::mapping::{self, LegacyParts, MappingContext};
 use so_domain::ometria::PushRecord;
 use so_domain::shopify::{ShopifyPayload, decode};
-use so_domain::{ShopDomain, Topic};
 
 fn check(records: &[PushRecord]) {
     for r in records {
@@ -23,16 +23,8 @@ fn check(records: &[PushRecord]) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    // `<topic>\n<body>` (the seed corpus), else the first byte picks one.
-    let Some((&t, rest)) = data.split_first() else {
+    let Some((topic, body)) = so_fuzz::split_topic(data) else {
         return;
-    };
-    let (topic, body) = match data.iter().position(|b| *b == b'\n') {
-        Some(nl) => match std::str::from_utf8(&data[..nl]).ok().and_then(Topic::parse) {
-            Some(topic) => (topic, &data[nl + 1..]),
-            None => (Topic::ALL[usize::from(t) % Topic::ALL.len()], rest),
-        },
-        None => (Topic::ALL[usize::from(t) % Topic::ALL.len()], rest),
     };
     let Ok(payload) = decode(topic, body) else {
         return;

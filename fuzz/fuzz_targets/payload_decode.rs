@@ -7,19 +7,11 @@
 
 use libfuzzer_sys::fuzz_target;
 use so_domain::shopify::{ShopifyPayload, decode};
-use so_domain::{EntityKey, Topic, TopicName, route_payload};
+use so_domain::{EntityKey, TopicName, route_payload};
 
 fuzz_target!(|data: &[u8]| {
-    // `<topic>\n<body>` (the seed corpus), else the first byte picks one.
-    let Some((&t, rest)) = data.split_first() else {
+    let Some((topic, body)) = so_fuzz::split_topic(data) else {
         return;
-    };
-    let (topic, body) = match data.iter().position(|b| *b == b'\n') {
-        Some(nl) => match std::str::from_utf8(&data[..nl]).ok().and_then(Topic::parse) {
-            Some(topic) => (topic, &data[nl + 1..]),
-            None => (Topic::ALL[usize::from(t) % Topic::ALL.len()], rest),
-        },
-        None => (Topic::ALL[usize::from(t) % Topic::ALL.len()], rest),
     };
     let routed = route_payload(&TopicName::Known(topic), body);
     let decoded = decode(topic, body);

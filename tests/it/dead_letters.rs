@@ -46,23 +46,6 @@ async fn send(app: &TestApp, hook: &Webhook) {
     assert_eq!(app.send(hook).await.status(), 200);
 }
 
-async fn contacts_arrive(app: &TestApp, ids: impl Iterator<Item = u64> + Clone) {
-    let want = ids.clone().count();
-    eventually(Duration::from_secs(60), || async {
-        let fake = app.ometria();
-        let have = ids
-            .clone()
-            .filter(|id| fake.record(RecordType::Contact, &id.to_string()).is_some())
-            .count();
-        if have == want {
-            Ok(())
-        } else {
-            Err(format!("{have} of {want} contacts in Ometria"))
-        }
-    })
-    .await;
-}
-
 async fn dlq_depth_reaches(ops: &QueueOps, n: u32) {
     eventually(Duration::from_secs(30), || async {
         let l = ops
@@ -93,7 +76,7 @@ async fn dead_letters_are_listed_by_reason_replayed_once_after_the_fix_and_purge
     for id in 300..306 {
         send(&app, &customer_hook(id, "shop-a.myshopify.com")).await;
     }
-    contacts_arrive(&app, [300, 304, 305].into_iter()).await;
+    app.contacts_arrive([300, 304, 305].into_iter()).await;
     dlq_depth_reaches(&ops, 4).await;
 
     let rejected = Filter {
@@ -187,7 +170,7 @@ async fn dead_letters_are_listed_by_reason_replayed_once_after_the_fix_and_purge
         (report.matched, report.done, report.status),
         (3, 3, "completed")
     );
-    contacts_arrive(&app, 300..306).await;
+    app.contacts_arrive(300..306).await;
     for id in 301..304 {
         assert_eq!(
             fake.write_count(RecordType::Contact, &id.to_string()),
@@ -361,7 +344,7 @@ async fn a_replay_killed_halfway_and_rerun_loses_and_duplicates_nothing() {
         .await
         .unwrap();
     assert_eq!(report.status, "completed");
-    contacts_arrive(&app, (501..540).step_by(2)).await;
+    app.contacts_arrive((501..540).step_by(2)).await;
     for id in (501..540).step_by(2) {
         assert_eq!(
             fake.write_count(RecordType::Contact, &id.to_string()),
@@ -452,7 +435,7 @@ async fn the_admin_api_refuses_a_wrong_or_missing_token_and_changes_nothing() {
         (r["matched"].as_u64(), r["done"].as_u64()),
         (Some(2), Some(2))
     );
-    contacts_arrive(&app, [601, 603].into_iter()).await;
+    app.contacts_arrive([601, 603].into_iter()).await;
     let history: serde_json::Value = app
         .client
         .get(format!("{}/admin/history", app.ops_address))
@@ -494,7 +477,7 @@ async fn a_paused_shop_keeps_its_events_parked_and_gets_them_back_in_order_when_
         send(&app, &customer_hook(id, "paused.myshopify.com")).await;
     }
     send(&app, &customer_hook(710, "live.myshopify.com")).await;
-    contacts_arrive(&app, [710].into_iter()).await;
+    app.contacts_arrive([710].into_iter()).await;
     let ops = app.queue_ops().await;
     eventually(Duration::from_secs(30), || async {
         let l = ops
@@ -524,7 +507,7 @@ async fn a_paused_shop_keeps_its_events_parked_and_gets_them_back_in_order_when_
     app.start_worker().await;
     let report = ops.release_paused_shops(&|_| true, "worker").await.unwrap();
     assert_eq!(report.done, 7);
-    contacts_arrive(&app, 700..705).await;
+    app.contacts_arrive(700..705).await;
     let fake = app.ometria();
     eventually(Duration::from_secs(30), || async {
         let c = fake

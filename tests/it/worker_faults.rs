@@ -34,23 +34,6 @@ async fn send_customers(app: &TestApp, ids: std::ops::Range<u64>) {
     }
 }
 
-async fn all_arrive(app: &TestApp, ids: std::ops::Range<u64>) {
-    let want = ids.clone().count();
-    eventually(Duration::from_secs(60), || async {
-        let fake = app.ometria();
-        let have = ids
-            .clone()
-            .filter(|id| fake.record(RecordType::Contact, &id.to_string()).is_some())
-            .count();
-        if have == want {
-            Ok(())
-        } else {
-            Err(format!("{have} of {want} contacts in Ometria"))
-        }
-    })
-    .await;
-}
-
 #[tokio::test]
 async fn an_ometria_outage_then_a_429_storm_loses_nothing() {
     let app = app().await;
@@ -70,7 +53,7 @@ async fn an_ometria_outage_then_a_429_storm_loses_nothing() {
     .await;
     fake.rate_limit_next(30);
     send_customers(&app, 21..41).await;
-    all_arrive(&app, 1..41).await;
+    app.contacts_arrive(1..41).await;
     assert!(
         app.take_dead_letters().await.is_empty(),
         "an outage is not a reason to dead-letter"
@@ -100,7 +83,7 @@ async fn a_worker_killed_mid_batch_loses_nothing() {
     app.kill_worker().await;
     app.ometria().delay_responses(None);
     app.start_worker().await;
-    all_arrive(&app, 100..130).await;
+    app.contacts_arrive(100..130).await;
     let fake = app.ometria();
     assert_eq!(
         fake.count(RecordType::Contact),
@@ -121,7 +104,7 @@ async fn a_poison_message_is_dead_lettered_with_its_reason_while_the_rest_flows(
     );
     assert_eq!(app.send(&poison).await.status(), 200);
     send_customers(&app, 200..210).await;
-    all_arrive(&app, 200..210).await;
+    app.contacts_arrive(200..210).await;
     let dead = eventually(Duration::from_secs(20), || async {
         let d = app.take_dead_letters().await;
         if d.is_empty() {

@@ -10,7 +10,6 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 use secrecy::ExposeSecret;
 use so_ops::actions::Listing;
-use so_ops::filter::parse_time;
 use so_ops::{Filter, OperationReport, QueueOps, ReplayOptions, TargetQueue};
 use so_queue::Broker;
 use tokio_util::sync::CancellationToken;
@@ -110,17 +109,9 @@ impl Select {
             shops: self.shop.clone(),
             reasons: self.reason.clone(),
             stages: self.stage.clone(),
-            since: self
-                .since
-                .as_deref()
-                .map(|s| parse_time("since", s))
-                .transpose()?,
-            until: self
-                .until
-                .as_deref()
-                .map(|s| parse_time("until", s))
-                .transpose()?,
-        };
+            ..Filter::default()
+        }
+        .with_time_range(self.since.as_deref(), self.until.as_deref())?;
         Ok((queue, filter))
     }
 }

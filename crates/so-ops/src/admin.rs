@@ -16,7 +16,7 @@ use subtle::ConstantTimeEq;
 
 use crate::OpsError;
 use crate::actions::{QueueOps, ReplayOptions, TargetQueue};
-use crate::filter::{Filter, parse_time};
+use crate::filter::Filter;
 
 #[derive(Clone)]
 struct AdminState {
@@ -140,23 +140,15 @@ fn split(v: Option<&String>) -> Vec<String> {
 
 impl ListQuery {
     fn filter(&self) -> Result<Filter, OpsError> {
-        Ok(Filter {
+        Filter {
             ids: split(self.id.as_ref()),
             topics: split(self.topic.as_ref()),
             shops: split(self.shop.as_ref()),
             reasons: split(self.reason.as_ref()),
             stages: split(self.stage.as_ref()),
-            since: self
-                .since
-                .as_deref()
-                .map(|s| parse_time("since", s))
-                .transpose()?,
-            until: self
-                .until
-                .as_deref()
-                .map(|s| parse_time("until", s))
-                .transpose()?,
-        })
+            ..Filter::default()
+        }
+        .with_time_range(self.since.as_deref(), self.until.as_deref())
     }
 }
 

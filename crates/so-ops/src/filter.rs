@@ -50,6 +50,18 @@ impl Filter {
             && self.until.is_none_or(|u| m.at.is_some_and(|at| at < u))
     }
 
+    /// Sets the time range from its text form (see [`parse_time`]), as the
+    /// CLI and the admin API receive it.
+    pub fn with_time_range(
+        mut self,
+        since: Option<&str>,
+        until: Option<&str>,
+    ) -> Result<Filter, OpsError> {
+        self.since = since.map(|s| parse_time("since", s)).transpose()?;
+        self.until = until.map(|s| parse_time("until", s)).transpose()?;
+        Ok(self)
+    }
+
     /// Checks the values, naming the field that is wrong.
     pub fn validate(&self) -> Result<(), OpsError> {
         if let (Some(s), Some(u)) = (self.since, self.until)

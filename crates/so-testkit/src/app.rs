@@ -363,6 +363,29 @@ impl TestApp {
     }
 
     /// Takes every dead-lettered message.
+    /// Waits (up to 60 s) until the fake Ometria holds a contact for each of
+    /// these customer ids (the default namespace).
+    pub async fn contacts_arrive(&self, ids: impl IntoIterator<Item = u64> + Clone) {
+        let want = ids.clone().into_iter().count();
+        crate::eventually(Duration::from_secs(60), || async {
+            let fake = self.ometria();
+            let have = ids
+                .clone()
+                .into_iter()
+                .filter(|id| {
+                    fake.record(so_domain::ometria::RecordType::Contact, &id.to_string())
+                        .is_some()
+                })
+                .count();
+            if have == want {
+                Ok(())
+            } else {
+                Err(format!("{have} of {want} contacts in Ometria"))
+            }
+        })
+        .await;
+    }
+
     /// Operator actions on this app's queues and store (worker apps).
     pub async fn queue_ops(&self) -> so_ops::QueueOps {
         let db = self
