@@ -7,6 +7,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+
+use crate::commands::print_stdout;
 use clap::{Args, Subcommand};
 use secrecy::ExposeSecret;
 use so_ops::actions::Listing;
@@ -366,11 +368,4 @@ fn print_json(v: &impl serde::Serialize) -> Result<()> {
     let mut s = serde_json::to_string_pretty(v)?;
     s.push('\n');
     print_stdout(&s)
-}
-
-fn print_stdout(text: &str) -> Result<()> {
-    match std::io::stdout().lock().write_all(text.as_bytes()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.context("writing to stdout"),
-    }
 }

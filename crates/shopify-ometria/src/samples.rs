@@ -5,10 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use base64::Engine as _;
-use hmac::{Hmac, Mac};
 use secrecy::ExposeSecret;
-use sha2::Sha256;
 
 #[path = "sample_list.rs"]
 mod sample_list;
@@ -69,10 +66,7 @@ pub(crate) async fn send(path: Option<&Path>, args: SendSample) -> Result<ExitCo
                 "no webhook secret configured for {shop}: set SO_SHOPIFY__WEBHOOK_SECRETS or [shops.\"{shop}\"] webhook_secrets"
             )
         })?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.expose_secret().as_bytes())
-        .context("the webhook secret cannot key an HMAC")?;
-    mac.update(&body);
-    let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    let signature = so_shopify::sign(secret.expose_secret(), &body);
     let url = args.url.clone().unwrap_or_else(|| {
         let addr = config.ingress.listen;
         let host = if addr.ip().is_unspecified() {

@@ -44,6 +44,7 @@ async fn handle(
     let span = tracing::Span::current();
     let shopify = ShopifyHeaders::new(headers);
     metrics::webhook_received(shopify.topic_label());
+    require_identity_encoding(headers)?;
     require_json(headers)?;
     let shop = shopify.shop_domain()?;
     span.record("shop", shop.as_str());
@@ -118,15 +119,23 @@ async fn handle(
 
 /// Shopify always sends `application/json`; anything else is not a
 /// webhook we can verify and parse.
-fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
-    // Shopify sends webhooks uncompressed; a compressed body would be signed
-    // and queued as compressed bytes no consumer can read.
-    if let Some(encoding) = headers.get(header::CONTENT_ENCODING) {
-        let e = encoding.to_str().unwrap_or("?").trim();
-        if !e.eq_ignore_ascii_case("identity") {
-            return Err(ApiError::UnsupportedEncoding(e.chars().take(40).collect()));
+/// Shopify sends webhooks uncompressed; a compressed body would be signed
+/// and queued as compressed bytes no consumer can read.
+fn require_identity_encoding(headers: &HeaderMap) -> Result<(), ApiError> {
+    match headers.get(header::CONTENT_ENCODING) {
+        Some(encoding) => {
+            let e = encoding.to_str().unwrap_or("?").trim();
+            if e.eq_ignore_ascii_case("identity") {
+                Ok(())
+            } else {
+                Err(ApiError::UnsupportedEncoding(e.chars().take(40).collect()))
+            }
         }
+        None => Ok(()),
     }
+}
+
+fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     let value = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

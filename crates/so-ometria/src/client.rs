@@ -240,9 +240,14 @@ impl Client {
         survivor_customer_id: &str,
         merged_customer_ids: &[String],
     ) -> Result<(), MergeError> {
-        if merged_customer_ids.is_empty() || merged_customer_ids.len() > 5 {
+        if merged_customer_ids.is_empty() {
             return Err(MergeError::Failed(Error::InvalidRequest {
                 reason: InvalidRequest::Empty,
+            }));
+        }
+        if merged_customer_ids.len() > 5 {
+            return Err(MergeError::Failed(Error::InvalidRequest {
+                reason: InvalidRequest::TooManyRecords(merged_customer_ids.len()),
             }));
         }
         self.merge_limiter.try_acquire().map_err(MergeError::Busy)?;
@@ -263,17 +268,10 @@ impl Client {
             .send()
             .await
             .map_err(|e| MergeError::Failed(Error::from_send(e)))?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let retry_after = wire::retry_after(response.headers());
-        let message = wire::error_message(&response.bytes().await.unwrap_or_default());
-        Err(MergeError::Failed(Error::Status {
-            status: status.as_u16(),
-            retry_after,
-            message,
-        }))
+        self.check_status(response, &self.merge_limiter)
+            .await
+            .map(|_| ())
+            .map_err(MergeError::Failed)
     }
 
     /// `GET /v2/push/_errors`: the 100 most recent asynchronous validation
@@ -288,7 +286,7 @@ impl Client {
             .send()
             .await
             .map_err(Error::from_send)?;
-        let response = self.check_status(response).await?;
+        let response = self.check_status(response, &self.limiter).await?;
         let raw: Vec<RawPushError> = response.json().await.map_err(Error::from_body)?;
         Ok(raw.into_iter().map(PushError::from).collect())
     }
@@ -323,7 +321,7 @@ impl Client {
         if let Some(remaining) = queue.and_then(|q| q.remaining) {
             self.limiter.observe_queue_remaining(remaining);
         }
-        let response = self.check_status(response).await?;
+        let response = self.check_status(response, &self.limiter).await?;
         let parsed: PushResponse = response.json().await.map_err(Error::from_body)?;
         tracing::debug!(
             record_type = record_type.as_str(),
@@ -345,8 +343,13 @@ impl Client {
         })
     }
 
-    /// Turns a non-2xx into [`Error::Status`]; a 429 also pauses every caller.
-    async fn check_status(&self, response: reqwest::Response) -> Result<reqwest::Response, Error> {
+    /// Turns a non-2xx into [`Error::Status`]; a 429 also pauses every caller
+    /// of `lane` (pushes and merge-profile have budgets of their own).
+    async fn check_status(
+        &self,
+        response: reqwest::Response,
+        lane: &RateLimiter,
+    ) -> Result<reqwest::Response, Error> {
         let status = response.status();
         if status.is_success() {
             return Ok(response);
@@ -356,7 +359,7 @@ impl Client {
             let pause = retry_after
                 .map_or(self.rate_limit_pause, |d| d.min(self.policy.max_interval()))
                 .max(self.rate_limit_pause);
-            self.limiter.pause(pause);
+            lane.pause(pause);
             tracing::debug!(
                 pause_ms = nanos(pause) / 1_000_000,
                 "Ometria rate limited us."

@@ -164,18 +164,12 @@ impl QueueOps {
         let name = queue.name(&self.broker);
         let mut scan = QueueScan::open(&self.broker, &name).await?;
         let depth = scan.initial_depth();
-        let (mut scanned, mut matched, mut items) = (0, 0, Vec::new());
+        let mut tally = Tally::keeping(limit);
         let result = async {
-            while let Some(m) = scan.next().await? {
-                scanned += 1;
-                let s = letter::summarize(&m);
-                if filter.matches(&s) {
-                    matched += 1;
-                    if items.len() < limit {
-                        items.push(s);
-                    }
-                }
-            }
+            while next_match(&mut scan, &|s| filter.matches(s), &mut tally)
+                .await?
+                .is_some()
+            {}
             Ok::<_, OpsError>(())
         }
         .await;
@@ -184,9 +178,9 @@ impl QueueOps {
         Ok(Listing {
             queue: name,
             depth,
-            scanned,
-            matched,
-            items,
+            scanned: tally.scanned,
+            matched: u32::try_from(tally.matched).unwrap_or(u32::MAX),
+            items: tally.kept,
         })
     }
 
@@ -302,7 +296,7 @@ impl QueueOps {
         self.run(
             Operation::Release,
             TargetQueue::Parked,
-            r#"{"reasons":["shop_paused"],"shops":"enabled"}"#.to_owned(),
+            filter.to_owned(),
             &matches,
             &ReplayOptions::default(),
             actor,
@@ -339,23 +333,16 @@ impl QueueOps {
             sample: Vec::new(),
         };
         let mut scan = QueueScan::open(&self.broker, &name).await?;
+        let mut tally = Tally::keeping(SAMPLE);
         if options.dry_run {
             let walked = async {
-                while let Some(m) = scan.next().await? {
-                    report.scanned += 1;
-                    let s = letter::summarize(&m);
-                    if matches(&s) {
-                        report.matched += 1;
-                        if report.sample.len() < SAMPLE {
-                            report.sample.push(s);
-                        }
-                    }
-                }
+                while next_match(&mut scan, matches, &mut tally).await?.is_some() {}
                 Ok::<_, OpsError>(())
             }
             .await;
             scan.finish().await;
             walked?;
+            tally.into_report(&mut report);
             return Ok(report);
         }
 
@@ -381,13 +368,14 @@ impl QueueOps {
         tracing::info!(operation = op.as_str(), queue = %name, operation_id = %id, actor, "Queue operation started.");
 
         let outcome = match op {
-            Operation::Purge => self.purge_matching(&mut scan, matches, &mut report).await,
+            Operation::Purge => purge_matching(&mut scan, matches, &mut tally, &mut report).await,
             Operation::Replay | Operation::Release => {
-                self.republish_matching(&mut scan, matches, options, &id, &mut report)
+                self.republish_matching(&mut scan, matches, options, &id, &mut tally, &mut report)
                     .await
             }
         };
         scan.finish().await;
+        tally.into_report(&mut report);
         report.status = if outcome.is_ok() {
             "completed"
         } else {
@@ -421,37 +409,13 @@ impl QueueOps {
         }
     }
 
-    async fn purge_matching(
-        &self,
-        scan: &mut QueueScan,
-        matches: &(dyn Fn(&LetterSummary) -> bool + Sync),
-        report: &mut OperationReport,
-    ) -> Result<(), OpsError> {
-        while let Some(m) = scan.next().await? {
-            report.scanned += 1;
-            let s = letter::summarize(&m);
-            if !matches(&s) {
-                continue;
-            }
-            report.matched += 1;
-            if report.sample.len() < SAMPLE {
-                report.sample.push(s);
-            }
-            if m.remove().await == so_queue::AckOutcome::Acked {
-                report.done += 1;
-            } else {
-                return Err(OpsError::Queue(so_queue::Error::NotConnected));
-            }
-        }
-        Ok(())
-    }
-
     async fn republish_matching(
         &self,
         scan: &mut QueueScan,
         matches: &(dyn Fn(&LetterSummary) -> bool + Sync),
         options: &ReplayOptions,
         operation_id: &str,
+        tally: &mut Tally,
         report: &mut OperationReport,
     ) -> Result<(), OpsError> {
         let mut publisher = OrderedPublisher::open(&self.broker, REPLAY_WINDOW).await?;
@@ -462,16 +426,7 @@ impl QueueOps {
             .map(|r| tokio::time::interval(Duration::from_secs_f64(1.0 / r)));
         let mut held: HashMap<u64, Scanned> = HashMap::new();
         let result = async {
-            while let Some(m) = scan.next().await? {
-                report.scanned += 1;
-                let s = letter::summarize(&m);
-                if !matches(&s) {
-                    continue;
-                }
-                report.matched += 1;
-                if report.sample.len() < SAMPLE {
-                    report.sample.push(s);
-                }
+            while let Some(m) = next_match(scan, matches, tally).await? {
                 let key = match self.routing_key(&m) {
                     Ok(key) => key,
                     Err(e) => {
@@ -519,6 +474,69 @@ impl QueueOps {
             )),
         }
     }
+}
+
+/// What a walk through a queue has seen so far.
+struct Tally {
+    scanned: u32,
+    matched: u64,
+    /// The first `keep` matches.
+    kept: Vec<LetterSummary>,
+    keep: usize,
+}
+
+impl Tally {
+    fn keeping(keep: usize) -> Tally {
+        Tally {
+            scanned: 0,
+            matched: 0,
+            kept: Vec::new(),
+            keep,
+        }
+    }
+
+    fn into_report(self, report: &mut OperationReport) {
+        report.scanned = self.scanned;
+        report.matched = self.matched;
+        report.sample = self.kept;
+    }
+}
+
+/// Takes messages until the next one that matches, counting all it saw;
+/// `None` once the scan is through.
+async fn next_match(
+    scan: &mut QueueScan,
+    matches: &(dyn Fn(&LetterSummary) -> bool + Sync),
+    tally: &mut Tally,
+) -> Result<Option<Scanned>, OpsError> {
+    while let Some(m) = scan.next().await? {
+        tally.scanned += 1;
+        let s = letter::summarize(&m);
+        if matches(&s) {
+            tally.matched += 1;
+            if tally.kept.len() < tally.keep {
+                tally.kept.push(s);
+            }
+            return Ok(Some(m));
+        }
+    }
+    Ok(None)
+}
+
+/// Removes every matching message for good.
+async fn purge_matching(
+    scan: &mut QueueScan,
+    matches: &(dyn Fn(&LetterSummary) -> bool + Sync),
+    tally: &mut Tally,
+    report: &mut OperationReport,
+) -> Result<(), OpsError> {
+    while let Some(m) = next_match(scan, matches, tally).await? {
+        if m.remove().await != so_queue::AckOutcome::Acked {
+            return Err(OpsError::Queue(so_queue::Error::NotConnected));
+        }
+        report.done += 1;
+    }
+    Ok(())
 }
 
 /// Removes each confirmed message from its queue; a failed confirm stops

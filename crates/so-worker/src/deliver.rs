@@ -43,7 +43,7 @@ impl Fate {
 /// Same key as the client's coalescing: type, collection and id.
 type RecordKey = (RecordType, Option<String>, String);
 
-fn key(r: &PushRecord) -> RecordKey {
+pub(crate) fn key(r: &PushRecord) -> RecordKey {
     let collection = r
         .body
         .get("@collection")
@@ -101,17 +101,17 @@ pub(crate) async fn deliver(
             None => by_type.push((batch.record_type, batch.records)),
         }
     }
-    let answers =
-        futures::future::join_all(by_type.into_iter().map(|(t, records)| async move {
-            (t, records.clone(), pusher.push(t, records).await)
-        }))
-        .await;
+    let answers = futures::future::join_all(by_type.into_iter().map(|(t, records)| async move {
+        let keys: Vec<RecordKey> = records.iter().map(key).collect();
+        (t, keys, pusher.push(t, records).await)
+    }))
+    .await;
     for (record_type, submitted, answer) in answers {
         let Some(parts) = answer else {
             // The pusher stopped (shutdown): try again later.
-            for r in &submitted {
+            for k in &submitted {
                 mark(
-                    &key(r),
+                    k,
                     Fate::Retry {
                         reason: ReasonCode::Internal,
                         detail: "the Ometria pusher has stopped".to_owned(),

@@ -93,17 +93,6 @@ struct Waiting {
     sent: Vec<Sent>,
 }
 
-/// Same key as the client's coalescing: a request never carries one
-/// record twice; a second version waits for the next request.
-fn record_key(r: &PushRecord) -> (Option<String>, String) {
-    let collection = r
-        .body
-        .get("@collection")
-        .and_then(|v| v.as_str())
-        .map(str::to_owned);
-    (collection, r.id.clone())
-}
-
 impl PushLoop {
     pub(crate) async fn run(mut self) {
         let mut queues: HashMap<RecordType, VecDeque<(u64, PushRecord)>> = HashMap::new();
@@ -199,7 +188,9 @@ impl PushLoop {
             let Some((id, r)) = queue.pop_front() else {
                 break;
             };
-            if keys.insert(record_key(&r)) {
+            // A request never carries one record twice; a second version
+            // waits for the next request.
+            if keys.insert(crate::deliver::key(&r)) {
                 taken.push((id, r));
             } else {
                 later.push_back((id, r));
@@ -218,7 +209,7 @@ impl PushLoop {
     ) -> impl Future<Output = (Vec<(u64, PushRecord)>, RequestResult)> + use<> {
         let client = self.client.clone();
         async move {
-            let records: Vec<PushRecord> = taken.iter().map(|(_, r)| r.clone()).collect();
+            let (owners, records): (Vec<u64>, Vec<PushRecord>) = taken.into_iter().unzip();
             let started = Instant::now();
             let result = client
                 .push_with_retry_permitted(record_type, &records)
@@ -239,7 +230,7 @@ impl PushLoop {
             if let Ok(o) = &result {
                 metrics::rate_limit_wait(o.rate_limit_wait.as_secs_f64());
             }
-            (taken, Arc::new(result))
+            (owners.into_iter().zip(records).collect(), Arc::new(result))
         }
     }
 }
