@@ -17,7 +17,7 @@ use so_domain::ometria::RecordType;
 use std::sync::Arc;
 
 use so_queue::{Broker, Publisher};
-use so_testkit::{PrivateBroker, TestApp, TestAppOptions, Webhook, eventually};
+use so_testkit::{OwnRuntime, PrivateBroker, TestApp, TestAppOptions, Webhook, eventually};
 use tokio_util::sync::CancellationToken;
 
 use crate::payloads;
@@ -286,55 +286,26 @@ async fn fault_broker_link_blackholed() {
     app.teardown().await;
 }
 
-/// An ingress in a runtime of its own, so that killing it ends every
-/// connection and in-flight confirm at once, as SIGKILL ends a process.
-struct IngressProcess {
-    kill: CancellationToken,
-    thread: std::thread::JoinHandle<()>,
-}
-
-impl IngressProcess {
-    async fn start(config: Arc<so_runtime::Config>, addr: std::net::SocketAddr) -> IngressProcess {
-        let kill = CancellationToken::new();
-        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-        let killed = kill.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("ingress runtime");
-            rt.block_on(async move {
-                let broker = Broker::start(config.amqp.clone(), CancellationToken::new());
-                broker
-                    .wait_connected(Duration::from_secs(20))
-                    .await
-                    .expect("ingress connects");
-                // The killed predecessor's port frees up at once (SO_REUSEADDR).
-                let listener = tokio::net::TcpListener::bind(addr)
-                    .await
-                    .expect("ingress binds");
-                let app = so_ingress::Application::with_listener(
-                    config,
-                    Publisher::new(broker),
-                    listener,
-                );
-                let _sent = ready_tx.send(());
-                tokio::select! {
-                    _ = app.run_until_stopped(CancellationToken::new()) => {}
-                    () = killed.cancelled() => {}
-                }
-            });
-            rt.shutdown_background();
-        });
-        ready_rx.await.expect("ingress started");
-        IngressProcess { kill, thread }
-    }
-
-    async fn kill(self) {
-        self.kill.cancel();
-        let _joined = tokio::task::spawn_blocking(move || self.thread.join()).await;
-    }
+/// An ingress on a runtime of its own (killed like a process), on `addr`.
+async fn ingress_process(
+    config: Arc<so_runtime::Config>,
+    addr: std::net::SocketAddr,
+) -> OwnRuntime {
+    OwnRuntime::spawn(move |ready, stop| async move {
+        let broker = Broker::start(config.amqp.clone(), CancellationToken::new());
+        broker
+            .wait_connected(Duration::from_secs(20))
+            .await
+            .expect("ingress connects");
+        // The killed predecessor's port frees up at once (SO_REUSEADDR).
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .expect("ingress binds");
+        let app = so_ingress::Application::with_listener(config, Publisher::new(broker), listener);
+        ready.ready();
+        let _served = app.run_until_stopped(stop).await;
+    })
+    .await
 }
 
 #[tokio::test]
@@ -345,14 +316,14 @@ async fn fault_ingress_killed_and_restarted() {
         l.local_addr().unwrap()
     };
     let url = format!("http://{addr}/webhooks/shopify");
-    let first = IngressProcess::start(app.config.clone(), addr).await;
+    let first = ingress_process(app.config.clone(), addr).await;
     let config = app.config.clone();
     let second = tokio::sync::Mutex::new(None);
     let f = with_fault_to(&app, &url, 60_000, || async {
         first.kill().await;
         // Down for a moment, then a new process on the same address.
         tokio::time::sleep(OUTAGE).await;
-        *second.lock().await = Some(IngressProcess::start(config, addr).await);
+        *second.lock().await = Some(ingress_process(config, addr).await);
     })
     .await;
     check(&app, "ingress killed", 60_000, &f).await;
@@ -377,48 +348,20 @@ async fn fault_ometria_down_then_a_429_storm() {
     app.teardown().await;
 }
 
-/// A worker in a runtime of its own, ended like SIGKILL: no drain, no acks.
-struct WorkerProcess {
-    kill: CancellationToken,
-    thread: std::thread::JoinHandle<()>,
-}
-
-impl WorkerProcess {
-    async fn start(config: Arc<so_runtime::Config>, db_url: String) -> WorkerProcess {
-        let kill = CancellationToken::new();
-        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-        let killed = kill.clone();
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("worker runtime");
-            rt.block_on(async move {
-                let store = so_store::Store::connect(&db_url, 4).await.expect("store");
-                let broker = Broker::start(config.amqp.clone(), CancellationToken::new());
-                broker
-                    .wait_connected(Duration::from_secs(20))
-                    .await
-                    .expect("worker connects");
-                let worker =
-                    so_worker::Worker::build(config, broker, store).expect("worker builds");
-                let _sent = ready_tx.send(());
-                tokio::select! {
-                    () = worker.run_until_stopped(CancellationToken::new()) => {}
-                    () = killed.cancelled() => {}
-                }
-            });
-            rt.shutdown_background();
-        });
-        ready_rx.await.expect("worker started");
-        WorkerProcess { kill, thread }
-    }
-
-    async fn kill(self) {
-        self.kill.cancel();
-        let _joined = tokio::task::spawn_blocking(move || self.thread.join()).await;
-    }
+/// A worker on a runtime of its own (killed like a process: no drain, no acks).
+async fn worker_process(config: Arc<so_runtime::Config>, db_url: String) -> OwnRuntime {
+    OwnRuntime::spawn(move |ready, stop| async move {
+        let store = so_store::Store::connect(&db_url, 4).await.expect("store");
+        let broker = Broker::start(config.amqp.clone(), CancellationToken::new());
+        broker
+            .wait_connected(Duration::from_secs(20))
+            .await
+            .expect("worker connects");
+        let worker = so_worker::Worker::build(config, broker, store).expect("worker builds");
+        ready.ready();
+        worker.run_until_stopped(stop).await;
+    })
+    .await
 }
 
 #[tokio::test]
@@ -427,7 +370,7 @@ async fn fault_worker_killed_mid_batch() {
     // This case's worker runs where the test can kill it while the load runs.
     app.stop_worker().await;
     let db_url = app.database.as_ref().expect("database").url.clone();
-    let first = WorkerProcess::start(app.config.clone(), db_url.clone()).await;
+    let first = worker_process(app.config.clone(), db_url.clone()).await;
     let config = app.config.clone();
     let second = tokio::sync::Mutex::new(None);
     let f = with_fault(&app, 80_000, || async {
@@ -437,7 +380,7 @@ async fn fault_worker_killed_mid_batch() {
         tokio::time::sleep(Duration::from_millis(400)).await;
         first.kill().await;
         app.ometria().delay_responses(None);
-        *second.lock().await = Some(WorkerProcess::start(config, db_url).await);
+        *second.lock().await = Some(worker_process(config, db_url).await);
     })
     .await;
     check(&app, "worker killed", 80_000, &f).await;

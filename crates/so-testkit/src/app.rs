@@ -15,11 +15,7 @@ use crate::broker::{self, BrokerProbe, Message};
 use crate::database::{Backend, TestDatabase};
 use so_fake_ometria::{FakeConfig, FakeOmetria};
 
-struct RunningWorker {
-    shutdown: CancellationToken,
-    kill: CancellationToken,
-    thread: std::thread::JoinHandle<()>,
-}
+use crate::own_runtime::OwnRuntime;
 use crate::proxy::TcpProxy;
 use crate::webhook::Webhook;
 
@@ -75,8 +71,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub ometria: Option<FakeOmetria>,
     pub database: Option<TestDatabase>,
-    worker: Option<RunningWorker>,
-    extra_workers: Vec<RunningWorker>,
+    worker: Option<OwnRuntime>,
+    extra_workers: Vec<OwnRuntime>,
     /// The broker's own URL (not through the proxy), for probes.
     direct_url: String,
     /// Deletes the test's queues if the test ends without `teardown`
@@ -264,8 +260,7 @@ impl TestApp {
     pub async fn kill_extra_worker(&mut self, i: usize) {
         if i < self.extra_workers.len() {
             let w = self.extra_workers.remove(i);
-            w.kill.cancel();
-            let _joined = tokio::task::spawn_blocking(move || w.thread.join()).await;
+            w.kill().await;
         }
     }
 
@@ -273,12 +268,11 @@ impl TestApp {
     pub async fn stop_extra_worker(&mut self, i: usize) {
         if i < self.extra_workers.len() {
             let w = self.extra_workers.remove(i);
-            w.shutdown.cancel();
-            let _joined = tokio::task::spawn_blocking(move || w.thread.join()).await;
+            w.stop().await;
         }
     }
 
-    async fn spawn_worker(&self) -> RunningWorker {
+    async fn spawn_worker(&self) -> OwnRuntime {
         let db_url = self
             .database
             .as_ref()
@@ -286,59 +280,36 @@ impl TestApp {
             .url
             .clone();
         let config = self.config.clone();
-        let shutdown = CancellationToken::new();
-        let kill = CancellationToken::new();
-        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-        let (stop, killed) = (shutdown.clone(), kill.clone());
-        let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("worker runtime");
-            rt.block_on(async move {
-                let store = so_store::Store::connect(&db_url, 4)
-                    .await
-                    .expect("test store opens");
-                let broker_stop = CancellationToken::new();
-                let broker = Broker::start(config.amqp.clone(), broker_stop.clone());
-                broker
-                    .wait_connected(Duration::from_secs(20))
-                    .await
-                    .expect("worker connects");
-                let worker =
-                    so_worker::Worker::build(config, broker, store).expect("worker builds");
-                let _sent = ready_tx.send(());
-                tokio::select! {
-                    () = worker.run_until_stopped(stop) => broker_stop.cancel(),
-                    () = killed.cancelled() => {}
-                }
-            });
-            // Drops every task and socket without running anything further.
-            rt.shutdown_background();
-        });
-        ready_rx.await.expect("worker started");
-        RunningWorker {
-            shutdown,
-            kill,
-            thread,
-        }
+        OwnRuntime::spawn(move |ready, stop| async move {
+            let store = so_store::Store::connect(&db_url, 4)
+                .await
+                .expect("test store opens");
+            let broker_stop = CancellationToken::new();
+            let broker = Broker::start(config.amqp.clone(), broker_stop.clone());
+            broker
+                .wait_connected(Duration::from_secs(20))
+                .await
+                .expect("worker connects");
+            let worker = so_worker::Worker::build(config, broker, store).expect("worker builds");
+            ready.ready();
+            worker.run_until_stopped(stop).await;
+            broker_stop.cancel();
+        })
+        .await
     }
 
     /// Kills the worker like SIGKILL: no drain, no acks; its connection
     /// drops and the broker redelivers what it held.
     pub async fn kill_worker(&mut self) {
         if let Some(w) = self.worker.take() {
-            w.kill.cancel();
-            let _joined = tokio::task::spawn_blocking(move || w.thread.join()).await;
+            w.kill().await;
         }
     }
 
     /// Stops the worker gracefully (drains the batch in hand).
     pub async fn stop_worker(&mut self) {
         if let Some(w) = self.worker.take() {
-            w.shutdown.cancel();
-            let _joined = tokio::task::spawn_blocking(move || w.thread.join()).await;
+            w.stop().await;
         }
     }
 
@@ -473,8 +444,7 @@ impl TestApp {
     pub async fn teardown(mut self) {
         self.stop_worker().await;
         for w in std::mem::take(&mut self.extra_workers) {
-            w.shutdown.cancel();
-            let _joined = tokio::task::spawn_blocking(move || w.thread.join()).await;
+            w.stop().await;
         }
         self.shutdown.cancel();
         let _served = self.server.await;

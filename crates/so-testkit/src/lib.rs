@@ -13,6 +13,7 @@ pub mod broker;
 pub mod database;
 pub mod fixtures;
 pub mod metrics;
+pub mod own_runtime;
 pub mod private_broker;
 pub mod proxy;
 pub mod wait;
@@ -20,6 +21,7 @@ pub mod webhook;
 
 pub use app::{TestApp, TestAppOptions};
 pub use database::Backend;
+pub use own_runtime::OwnRuntime;
 pub use private_broker::PrivateBroker;
 pub use so_fake_ometria::{FakeConfig, FakeOmetria};
 pub use wait::eventually;
