@@ -8,6 +8,7 @@
 mod consent;
 mod contact;
 mod context;
+mod extras;
 mod order;
 mod order_state;
 mod product;

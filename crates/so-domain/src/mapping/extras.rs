@@ -1,0 +1,1 @@
+//! Merchant-configured extra fields (placeholder, being written).
