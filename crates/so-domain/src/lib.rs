@@ -3,6 +3,7 @@
 //! Everything here is deterministic and unit-testable; adapters (queue, store,
 //! Ometria, Shopify) and services depend on this crate, never the reverse.
 
+pub mod behaviour;
 pub mod disposition;
 pub mod envelope;
 pub mod freshness;
@@ -10,6 +11,7 @@ pub mod identity;
 #[cfg(test)]
 mod identity_props;
 pub mod mapping;
+pub mod merchant;
 pub mod ometria;
 pub mod pii;
 pub mod routing;

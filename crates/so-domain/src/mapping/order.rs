@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::order_state::{OrderLine, OrderState};
+use super::order_state::{Buyer, OrderLine, OrderState};
 use super::record::{Record, object, text};
 use super::status::OrderStatus;
 use super::{MappingContext, MappingError};
@@ -29,7 +29,10 @@ pub fn map_order(
     contact: Option<&ContactRef>,
     stored: Option<&OrderState>,
 ) -> Result<OrderMapping, MappingError> {
-    let state = order_state(order, stored)?;
+    let mut state = order_state(order, stored)?;
+    state.buyer = contact
+        .map(Buyer::from)
+        .or_else(|| stored.and_then(|s| s.buyer.clone()));
     let mut record = state.core_record(ctx);
     record.set_opt("subtotal", order.subtotal_price.map(Money::to_json));
     record.set_opt("discount", order.total_discounts.map(Money::to_json));
@@ -131,6 +134,7 @@ fn order_state(order: &Order, stored: Option<&OrderState>) -> Result<OrderState,
             .filter_map(|l| order_line(l, taxes_included))
             .collect(),
         refunds: stored.map(|s| s.refunds.clone()).unwrap_or_default(),
+        buyer: None,
     };
     for refund in &order.refunds {
         state.add_refund(refund);

@@ -31,6 +31,32 @@ pub struct OrderState {
     pub lines: Vec<OrderLine>,
     /// Every refund seen, by refund id: applying one twice changes nothing.
     pub refunds: BTreeMap<ShopifyId, RefundSummary>,
+    /// The contact the order belongs to, so a refund (whose payload names
+    /// no customer) can update that contact's behavioural attributes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer: Option<Buyer>,
+}
+
+/// A contact by its Ometria keys (no PII: ids only).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Buyer {
+    /// Ometria contact `id`.
+    pub id: String,
+    /// Ometria `@collection`.
+    pub collection: String,
+    /// Ometria `customer_id` (registered customers only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<String>,
+}
+
+impl From<&crate::identity::ContactRef> for Buyer {
+    fn from(c: &crate::identity::ContactRef) -> Buyer {
+        Buyer {
+            id: c.ometria_id(),
+            collection: c.collection().as_str().to_owned(),
+            customer_id: c.customer_id(),
+        }
+    }
 }
 
 /// One Ometria line item (only lines with a product; see docs/mapping.md).

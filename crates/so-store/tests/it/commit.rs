@@ -24,6 +24,7 @@ fn order(id: ShopifyId) -> OrderState {
         test: false,
         lines: Vec::new(),
         refunds: BTreeMap::new(),
+        buyer: None,
     }
 }
 

@@ -55,6 +55,7 @@ async fn order_state_round_trips_with_ids_above_2_pow_53_exact(ctx: Ctx) {
                 )]),
             },
         )]),
+        buyer: None,
     };
     let commit = Commit {
         order_states: vec![(shop(), state.clone())],
