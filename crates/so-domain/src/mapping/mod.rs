@@ -23,6 +23,7 @@ mod tests;
 pub use consent::{MarketingOptIn, map_email_consent, map_sms_consent, marketing_optin};
 pub use contact::{LegacyParts, Part, map_customer, map_customer_delete, map_purchasing_summary};
 pub use context::{MappingContext, MappingError};
+pub use extras::{FieldMappingError, FieldMappings, FieldPath, MappedEntity};
 pub use order::{OrderMapping, map_order, map_order_delete};
 pub use order_state::{OrderLine, OrderState, RefundSummary, RefundedLine};
 pub use product::{map_product, map_product_delete};
