@@ -59,7 +59,10 @@ fn net_quantity(order: &OrderState) -> u64 {
     order
         .lines
         .iter()
-        .map(|l| l.quantity.saturating_sub(order.refunded(l.line_item_id).quantity))
+        .map(|l| {
+            l.quantity
+                .saturating_sub(order.refunded(l.line_item_id).quantity)
+        })
         .sum()
 }
 
@@ -102,45 +105,52 @@ impl Behaviour {
     /// customer (it knows orders from before this service), so they are
     /// left to it.
     pub fn properties(&self, on: &BehaviourAttributes, summary_owned: bool) -> Map<String, Value> {
-        let mut p = Map::new();
         let stamp = |t: &DateTime<FixedOffset>| {
             Value::from(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, false))
         };
-        if on.orders_count && !summary_owned {
-            p.insert(ORDERS_COUNT.to_owned(), Value::from(self.orders_count));
-        }
-        if on.total_spent && !summary_owned {
-            p.insert(TOTAL_SPENT.to_owned(), self.total_spent.to_json());
-        }
-        if on.average_order_value && !summary_owned {
-            if let Some(aov) = self.average_order_value() {
-                p.insert(AVERAGE_ORDER_VALUE.to_owned(), aov.to_json());
-            }
-        }
-        if on.first_order_date {
-            if let Some(t) = &self.first_order_at {
-                p.insert(FIRST_ORDER_AT.to_owned(), stamp(t));
-            }
-        }
-        if on.last_order_date {
-            if let Some(t) = &self.last_order_at {
-                p.insert(LAST_ORDER_AT.to_owned(), stamp(t));
-            }
-        }
-        if on.last_order_total {
-            if let Some(m) = self.last_order_total {
-                p.insert(LAST_ORDER_TOTAL.to_owned(), m.to_json());
-            }
-        }
-        if on.last_order_quantity {
-            if let Some(q) = self.last_order_quantity {
-                p.insert(LAST_ORDER_QUANTITY.to_owned(), Value::from(q));
-            }
-        }
-        if !p.is_empty() {
-            if let Some(c) = &self.currency {
-                p.insert(CURRENCY.to_owned(), Value::from(c.as_str()));
-            }
+        let wanted: [(bool, &str, Option<Value>); 7] = [
+            (
+                on.orders_count && !summary_owned,
+                ORDERS_COUNT,
+                Some(Value::from(self.orders_count)),
+            ),
+            (
+                on.total_spent && !summary_owned,
+                TOTAL_SPENT,
+                Some(self.total_spent.to_json()),
+            ),
+            (
+                on.average_order_value && !summary_owned,
+                AVERAGE_ORDER_VALUE,
+                self.average_order_value().map(Money::to_json),
+            ),
+            (
+                on.first_order_date,
+                FIRST_ORDER_AT,
+                self.first_order_at.as_ref().map(stamp),
+            ),
+            (
+                on.last_order_date,
+                LAST_ORDER_AT,
+                self.last_order_at.as_ref().map(stamp),
+            ),
+            (
+                on.last_order_total,
+                LAST_ORDER_TOTAL,
+                self.last_order_total.map(Money::to_json),
+            ),
+            (
+                on.last_order_quantity,
+                LAST_ORDER_QUANTITY,
+                self.last_order_quantity.map(Value::from),
+            ),
+        ];
+        let mut p: Map<String, Value> = wanted
+            .into_iter()
+            .filter_map(|(on, key, value)| Some((key.to_owned(), value.filter(|_| on)?)))
+            .collect();
+        if let (false, Some(c)) = (p.is_empty(), &self.currency) {
+            p.insert(CURRENCY.to_owned(), Value::from(c.as_str()));
         }
         p
     }
@@ -251,6 +261,10 @@ mod tests {
             [CURRENCY, LAST_ORDER_AT]
         );
         assert!(s.properties(&BehaviourAttributes::NONE, false).is_empty());
-        assert!(summarise([]).properties(&BehaviourAttributes::default(), false).contains_key(ORDERS_COUNT));
+        assert!(
+            summarise([])
+                .properties(&BehaviourAttributes::default(), false)
+                .contains_key(ORDERS_COUNT)
+        );
     }
 }

@@ -160,7 +160,7 @@ pub fn subscription_signal(records: &[PushRecord]) -> Option<bool> {
         .iter()
         .filter(|r| r.record_type == RecordType::Contact)
         .filter_map(|r| r.body.get("marketing_optin").and_then(Value::as_str))
-        .last()
+        .next_back()
         .map(|v| v == OPTED_IN)
 }
 
@@ -234,7 +234,11 @@ mod tests {
             every_contact: vec![7],
             subscribers: vec![42, 43],
         };
-        let mut r = [contact(Some(OPTED_IN)), contact(Some(OPTED_OUT)), contact(None)];
+        let mut r = [
+            contact(Some(OPTED_IN)),
+            contact(Some(OPTED_OUT)),
+            contact(None),
+        ];
         lists.apply(&mut r);
         assert_eq!(r[0].body["@add_to_lists"], json!([7, 42, 43]));
         assert!(!r[0].body.contains_key("@remove_from_lists"));

@@ -9,6 +9,7 @@ use crate::connect::Store;
 use crate::entities::{put_order_state, put_tags, put_variants};
 use crate::error::Result;
 use crate::ledger;
+use crate::merchant::{CheckoutChange, HeldChange, put_checkout, put_held, put_subscription};
 use crate::watermark::{Advance, advance};
 
 /// One processed delivery, for the dedupe ledger.
@@ -33,6 +34,11 @@ pub struct Commit {
     pub tags: Vec<(ShopDomain, ShopifyId, TagSet)>,
     /// The full variant list per product (replaces the stored one).
     pub variants: Vec<(ShopDomain, ShopifyId, Vec<ShopifyId>)>,
+    pub checkouts: Vec<(ShopDomain, CheckoutChange)>,
+    /// Email subscription per (shop, contact), for subscribers-only shops.
+    pub subscriptions: Vec<(ShopDomain, String, bool)>,
+    /// In event order.
+    pub held: Vec<(ShopDomain, HeldChange)>,
 }
 
 /// What [`Store::commit`] did.
@@ -78,6 +84,15 @@ impl Store {
         }
         for (shop, product_id, variants) in &commit.variants {
             put_variants(&mut tx, shop, *product_id, variants).await?;
+        }
+        for (shop, change) in &commit.checkouts {
+            put_checkout(&mut tx, shop, change).await?;
+        }
+        for (shop, contact, subscribed) in &commit.subscriptions {
+            put_subscription(&mut tx, shop, contact, *subscribed).await?;
+        }
+        for (shop, change) in &commit.held {
+            put_held(&mut tx, shop, change).await?;
         }
         tx.commit().await?;
         Ok(CommitOutcome::Committed)

@@ -20,7 +20,7 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The schema, one script for both backends (see the file's header).
-const MIGRATIONS: [(i64, &str, &str); 3] = [
+const MIGRATIONS: [(i64, &str, &str); 4] = [
     (1, "schema", include_str!("../migrations/0001_schema.sql")),
     (
         2,
@@ -31,6 +31,11 @@ const MIGRATIONS: [(i64, &str, &str); 3] = [
         3,
         "worker members",
         include_str!("../migrations/0003_worker_members.sql"),
+    ),
+    (
+        4,
+        "merchant state",
+        include_str!("../migrations/0004_merchant_state.sql"),
     ),
 ];
 

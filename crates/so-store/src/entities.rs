@@ -66,12 +66,14 @@ pub(crate) async fn put_order_state(
     state: &OrderState,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO order_state (shop, order_id, state) VALUES ($1, $2, $3) \
-         ON CONFLICT (shop, order_id) DO UPDATE SET state = excluded.state",
+        "INSERT INTO order_state (shop, order_id, state, contact) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (shop, order_id) DO UPDATE SET state = excluded.state, \
+         contact = excluded.contact",
     )
     .bind(shop.as_str())
     .bind(id_to_db(state.order_id)?)
     .bind(to_json(state, "order state")?)
+    .bind(state.buyer.as_ref().map(|b| b.id.as_str()))
     .execute(conn)
     .await?;
     Ok(())

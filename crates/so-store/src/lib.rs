@@ -17,6 +17,7 @@ mod error;
 mod identity;
 mod ledger;
 mod members;
+mod merchant;
 mod operations;
 mod watermark;
 
@@ -24,4 +25,5 @@ pub use commit::{Commit, CommitOutcome, LedgerEntry};
 pub use connect::Store;
 pub use error::{Error, Result};
 pub use identity::IdentityApplied;
+pub use merchant::{CheckoutChange, CheckoutRow, HeldChange};
 pub use operations::QueueOperation;

@@ -25,7 +25,7 @@ pub use contact::{LegacyParts, Part, map_customer, map_customer_delete, map_purc
 pub use context::{MappingContext, MappingError};
 pub use extras::{FieldMappingError, FieldMappings, FieldPath, MappedEntity};
 pub use order::{OrderMapping, map_order, map_order_delete};
-pub use order_state::{OrderLine, OrderState, RefundSummary, RefundedLine};
+pub use order_state::{Buyer, OrderLine, OrderState, RefundSummary, RefundedLine};
 pub use product::{map_product, map_product_delete};
 pub use refund::map_refund;
 pub use status::{OrderStatus, RefundLevel};

@@ -35,6 +35,7 @@ fn full_commit(order_id: ShopifyId) -> Commit {
         order_states: vec![(shop(), order(order_id))],
         tags: vec![(shop(), ShopifyId::new(42), TagSet::parse_csv("VIP"))],
         variants: vec![(shop(), ShopifyId::new(7), vec![ShopifyId::new(70), BIG])],
+        ..Commit::default()
     }
 }
 

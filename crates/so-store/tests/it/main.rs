@@ -7,5 +7,6 @@ mod connect;
 mod entities;
 mod identity;
 mod ledger;
+mod merchant;
 mod support;
 mod watermarks;
