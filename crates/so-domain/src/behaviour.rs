@@ -10,8 +10,9 @@ use chrono::{DateTime, FixedOffset};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 
-use crate::mapping::{OrderState, OrderStatus};
+use crate::mapping::{Buyer, OrderState, OrderStatus};
 use crate::merchant::BehaviourAttributes;
+use crate::ometria::{PushRecord, RecordType};
 use crate::shopify::Money;
 
 /// Ometria contact `properties` keys, shared with the purchasing summary
@@ -154,6 +155,33 @@ impl Behaviour {
         }
         p
     }
+}
+
+/// A contact update carrying only the attributes (Ometria merges it into
+/// the listing), or `None` when none is switched on.
+pub fn contact_update(buyer: &Buyer, properties: Map<String, Value>) -> Option<PushRecord> {
+    if properties.is_empty() {
+        return None;
+    }
+    let mut body = Map::new();
+    body.insert(
+        "@type".to_owned(),
+        Value::from(RecordType::Contact.as_str()),
+    );
+    body.insert("id".to_owned(), Value::from(buyer.id.as_str()));
+    body.insert(
+        "@collection".to_owned(),
+        Value::from(buyer.collection.as_str()),
+    );
+    if let Some(c) = &buyer.customer_id {
+        body.insert("customer_id".to_owned(), Value::from(c.as_str()));
+    }
+    body.insert("properties".to_owned(), Value::Object(properties));
+    Some(PushRecord {
+        record_type: RecordType::Contact,
+        id: buyer.id.clone(),
+        body,
+    })
 }
 
 #[cfg(test)]

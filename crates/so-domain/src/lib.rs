@@ -3,6 +3,7 @@
 //! Everything here is deterministic and unit-testable; adapters (queue, store,
 //! Ometria, Shopify) and services depend on this crate, never the reverse.
 
+pub mod abandonment;
 pub mod behaviour;
 pub mod disposition;
 pub mod envelope;

@@ -48,6 +48,10 @@ pub struct Order {
     pub test: Option<bool>,
     #[serde(default)]
     pub source_name: Option<String>,
+    /// The checkout this order completed (since 2026-04 the only link;
+    /// `checkout_id` was removed).
+    #[serde(default)]
+    pub checkout_token: Option<String>,
     #[serde(default, deserialize_with = "null_default")]
     pub discount_codes: Vec<DiscountCode>,
     #[serde(default)]

@@ -1,0 +1,290 @@
+//! Abandoned checkouts: when a checkout counts as abandoned, and the
+//! Ometria custom event it becomes.
+//!
+//! Shopify sends no "abandoned" webhook: abandonment is the absence of
+//! completion. Each checkout version schedules a delayed check on the
+//! broker; when the check comes back, [`decide`] compares the version it was
+//! scheduled for with what the store knows by then.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Map, Value, json};
+
+use crate::identity::ContactRef;
+use crate::mapping::{MappingContext, MappingError};
+use crate::ometria::{MAX_RECORD_BYTES, PushRecord, RecordType};
+use crate::shopify::Checkout;
+
+/// Why a due check sends nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotAbandoned {
+    /// No stored state (the checkout had no contact, or was never stored).
+    Unknown,
+    /// It became an order, or was deleted.
+    Completed,
+    /// Updated since this check was scheduled; the newer version has its
+    /// own check.
+    Updated,
+    /// The event for this version was already sent.
+    AlreadySent,
+    /// The contact has a newer checkout: only the latest one is current.
+    Superseded,
+    /// The contact placed an order since (through another checkout).
+    OrderedSince,
+}
+
+impl NotAbandoned {
+    /// Outcome label for metrics and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotAbandoned::Unknown => "checkout_unknown",
+            NotAbandoned::Completed => "checkout_completed",
+            NotAbandoned::Updated => "checkout_updated",
+            NotAbandoned::AlreadySent => "checkout_already_sent",
+            NotAbandoned::Superseded => "checkout_superseded",
+            NotAbandoned::OrderedSince => "checkout_ordered_since",
+        }
+    }
+}
+
+/// What the store knows when the check for `scheduled` comes due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueFacts {
+    /// The version the check was scheduled for (its payload's `updated_at`).
+    pub scheduled: DateTime<Utc>,
+    /// Stored version and flags; `None` when nothing is stored.
+    pub stored_version: Option<DateTime<Utc>>,
+    pub completed: bool,
+    pub notified_version: Option<DateTime<Utc>>,
+    pub contact_has_newer_checkout: bool,
+    /// The contact's latest order, if any.
+    pub last_order_at: Option<DateTime<Utc>>,
+}
+
+/// `Ok(())`: send the abandonment event for `scheduled`.
+pub fn decide(f: &DueFacts) -> Result<(), NotAbandoned> {
+    let Some(stored) = f.stored_version else {
+        return Err(NotAbandoned::Unknown);
+    };
+    if f.completed {
+        return Err(NotAbandoned::Completed);
+    }
+    if stored > f.scheduled {
+        return Err(NotAbandoned::Updated);
+    }
+    if f.notified_version.is_some_and(|n| n >= f.scheduled) {
+        return Err(NotAbandoned::AlreadySent);
+    }
+    if f.contact_has_newer_checkout {
+        return Err(NotAbandoned::Superseded);
+    }
+    if f.last_order_at.is_some_and(|o| o >= f.scheduled) {
+        return Err(NotAbandoned::OrderedSince);
+    }
+    Ok(())
+}
+
+/// Ometria property strings are at most 512 characters.
+fn short(s: &str) -> String {
+    s.chars().take(512).collect()
+}
+
+/// The custom event for an abandoned checkout: id = the checkout token (no
+/// PII), identity by account id for customers and by email for everyone.
+pub fn custom_event(
+    ctx: &MappingContext,
+    contact: &ContactRef,
+    checkout: &Checkout,
+    event_type: &str,
+) -> Result<PushRecord, MappingError> {
+    let token = checkout.key().unwrap_or_default();
+    let id = ctx.namespace.id(format_args!("checkout_{token}"));
+    let when = checkout
+        .updated_at
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or(ctx.event_time);
+    let mut body = Map::new();
+    body.insert("@type".to_owned(), json!("custom_event"));
+    body.insert("id".to_owned(), json!(id));
+    body.insert(
+        "timestamp".to_owned(),
+        json!(when.to_rfc3339_opts(SecondsFormat::Secs, false)),
+    );
+    body.insert(
+        "event_type".to_owned(),
+        json!(event_type.chars().take(32).collect::<String>()),
+    );
+    if let Some(account) = contact.customer_id() {
+        body.insert("identity_account_id".to_owned(), json!(account));
+    }
+    let email = checkout
+        .email
+        .as_deref()
+        .or_else(|| checkout.customer.as_ref().and_then(|c| c.email.as_deref()))
+        .map(str::trim)
+        .filter(|e| !e.is_empty());
+    if let Some(email) = email {
+        body.insert("identity_email".to_owned(), json!(email));
+    }
+    let lines: Vec<Value> = checkout
+        .line_items
+        .iter()
+        .filter_map(|l| {
+            let product = l.product_id?;
+            let mut line = json!({
+                "product_id": ctx.namespace.id(product),
+                "quantity": l.quantity,
+            });
+            if let Some(v) = l.variant_id {
+                line["variant_id"] = json!(ctx.namespace.id(format_args!("{product}_{v}")));
+            }
+            if let Some(sku) = l.sku.as_deref().filter(|s| !s.is_empty()) {
+                line["sku"] = json!(short(sku));
+            }
+            if let Some(p) = l.price {
+                line["price"] = p.to_json();
+            }
+            Some(line)
+        })
+        .collect();
+    let mut props = Map::new();
+    if let Some(url) = checkout.abandoned_checkout_url.as_deref() {
+        props.insert("checkout_url".to_owned(), json!(short(url)));
+    }
+    if let Some(c) = checkout.currency.as_deref() {
+        props.insert("currency".to_owned(), json!(c));
+    }
+    if let Some(t) = checkout.total_price {
+        props.insert("total".to_owned(), t.to_json());
+    }
+    props.insert(
+        "item_quantity".to_owned(),
+        json!(checkout.line_items.iter().map(|l| l.quantity).sum::<u64>()),
+    );
+    props.insert(
+        "product_ids".to_owned(),
+        Value::Array(lines.iter().map(|l| l["product_id"].clone()).collect()),
+    );
+    props.insert("line_items".to_owned(), Value::Array(lines));
+    props.insert("store".to_owned(), json!(ctx.store));
+    body.insert("properties".to_owned(), Value::Object(props));
+    let bytes = serde_json::to_vec(&body).map_or(usize::MAX, |v| v.len());
+    if bytes > MAX_RECORD_BYTES {
+        return Err(MappingError::RecordTooLarge {
+            record_type: RecordType::CustomEvent,
+            id,
+            bytes,
+        });
+    }
+    Ok(PushRecord {
+        record_type: RecordType::CustomEvent,
+        id,
+        body,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ShopDomain;
+    use crate::Topic;
+    use crate::identity::Namespace;
+    use crate::shopify::{ShopifyId, ShopifyPayload, decode};
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + secs, 0).unwrap()
+    }
+
+    fn facts() -> DueFacts {
+        DueFacts {
+            scheduled: at(100),
+            stored_version: Some(at(100)),
+            completed: false,
+            notified_version: None,
+            contact_has_newer_checkout: false,
+            last_order_at: Some(at(10)),
+        }
+    }
+
+    #[test]
+    fn a_checkout_left_alone_is_abandoned_once() {
+        assert_eq!(decide(&facts()), Ok(()));
+        let cases = [
+            (
+                DueFacts {
+                    stored_version: None,
+                    ..facts()
+                },
+                NotAbandoned::Unknown,
+            ),
+            (
+                DueFacts {
+                    completed: true,
+                    ..facts()
+                },
+                NotAbandoned::Completed,
+            ),
+            (
+                DueFacts {
+                    stored_version: Some(at(101)),
+                    ..facts()
+                },
+                NotAbandoned::Updated,
+            ),
+            (
+                DueFacts {
+                    notified_version: Some(at(100)),
+                    ..facts()
+                },
+                NotAbandoned::AlreadySent,
+            ),
+            (
+                DueFacts {
+                    contact_has_newer_checkout: true,
+                    ..facts()
+                },
+                NotAbandoned::Superseded,
+            ),
+            (
+                DueFacts {
+                    last_order_at: Some(at(100)),
+                    ..facts()
+                },
+                NotAbandoned::OrderedSince,
+            ),
+        ];
+        for (f, why) in cases {
+            assert_eq!(decide(&f), Err(why), "{f:?}");
+        }
+        // A newer version after an event for an older one: sent again.
+        let again = DueFacts {
+            notified_version: Some(at(50)),
+            ..facts()
+        };
+        assert_eq!(decide(&again), Ok(()));
+    }
+
+    #[test]
+    fn the_event_carries_the_recovery_link_totals_and_lines_without_pii_in_its_id() {
+        let raw = include_str!(
+            "../../../../shared/fixtures/shopify/webhook-2026-07-checkouts__update.json"
+        );
+        let ShopifyPayload::Checkout(c) = decode(Topic::CheckoutsUpdate, raw.as_bytes()).unwrap()
+        else {
+            panic!("not a checkout");
+        };
+        let shop = ShopDomain::parse("uk.myshopify.com").unwrap();
+        let ns = Namespace::parse("uk:").unwrap();
+        let ctx = MappingContext::new(&shop, ns.clone(), at(0));
+        let contact = ContactRef::customer(&ns, ShopifyId::new(42));
+        let r = custom_event(&ctx, &contact, &c, "abandoned_checkout").unwrap();
+        assert_eq!(r.record_type, RecordType::CustomEvent);
+        assert!(r.id.starts_with("uk:checkout_"), "{}", r.id);
+        assert!(!r.id.contains('@'));
+        assert_eq!(r.body["event_type"], "abandoned_checkout");
+        assert_eq!(r.body["identity_account_id"], "uk:42");
+        let p = &r.body["properties"];
+        assert_eq!(p["checkout_url"], json!(c.abandoned_checkout_url));
+        assert_eq!(p["store"], "uk.myshopify.com");
+        assert!(p["line_items"].is_array());
+    }
+}
