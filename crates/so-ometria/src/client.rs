@@ -131,6 +131,13 @@ impl Client {
         self
     }
 
+    /// A 429 is returned at once instead of retried in-process (see
+    /// [`RetryPolicy::handing_off_rate_limits`]).
+    pub fn handing_off_rate_limits(mut self) -> Self {
+        self.policy = self.policy.handing_off_rate_limits();
+        self
+    }
+
     /// The limiter shared by all clones, for metrics and tests.
     pub fn rate_limiter(&self) -> &RateLimiter {
         &self.limiter

@@ -129,6 +129,15 @@ impl RateLimiter {
         self.lock().paused_until.is_some_and(|p| p > Instant::now())
     }
 
+    /// How much longer a pause after a 429 lasts, if one is on.
+    pub fn paused_for(&self) -> Option<Duration> {
+        let now = Instant::now();
+        self.lock()
+            .paused_until
+            .filter(|p| *p > now)
+            .map(|p| p - now)
+    }
+
     /// Total time all callers have spent waiting here, for a metric.
     pub fn total_wait(&self) -> Duration {
         Duration::from_nanos(self.inner.waited_nanos.load(Ordering::Relaxed))

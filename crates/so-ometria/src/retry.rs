@@ -37,6 +37,9 @@ pub struct RetryPolicy {
     multiplier: f64,
     max_elapsed: Duration,
     jitter: f64,
+    /// A 429 ends the in-process retries at once (the caller hands the
+    /// work to a broker retry tier) instead of waiting out the pause here.
+    hand_off_rate_limits: bool,
 }
 
 /// The result of the last attempt and how many attempts were made.
@@ -56,6 +59,7 @@ impl RetryPolicy {
             max_interval: s.max_interval,
             multiplier: s.multiplier,
             max_elapsed: s.max_elapsed,
+            hand_off_rate_limits: false,
             jitter: DEFAULT_JITTER,
         }
     }
@@ -63,6 +67,14 @@ impl RetryPolicy {
     /// Overrides the random spread (0.0 = deterministic waits, for tests).
     pub fn with_jitter(mut self, factor: f64) -> Self {
         self.jitter = factor.clamp(0.0, 1.0);
+        self
+    }
+
+    /// Makes a 429 final for this schedule: where one process pushes for
+    /// several Ometria accounts, waiting out one account's pause in the
+    /// batch would hold up the other accounts' events in the same batch.
+    pub fn handing_off_rate_limits(mut self) -> Self {
+        self.hand_off_rate_limits = true;
         self
     }
 
@@ -81,12 +93,16 @@ impl RetryPolicy {
         let started = Instant::now();
         let mut attempts = 0_u32;
         let (max_interval, max_elapsed) = (self.max_interval, self.max_elapsed);
+        let hand_off = self.hand_off_rate_limits;
         let operation = || {
             attempts += 1;
             let attempt = op(attempts);
             async move {
                 attempt.await.map_err(|e| match classify(&e) {
                     Verdict::Permanent { .. } => backoff::Error::permanent(e),
+                    _ if hand_off && matches!(e, Error::Status { status: 429, .. }) => {
+                        backoff::Error::permanent(e)
+                    }
                     Verdict::Transient { after: None, .. } => backoff::Error::transient(e),
                     Verdict::Transient {
                         after: Some(after), ..
@@ -196,6 +212,21 @@ mod tests {
         // Each wait is min(1 h, 5 s); attempts at 0, 5, 10, 15, 20 s.
         assert_eq!(out.attempts, 5);
         assert_eq!(start.elapsed(), Duration::from_secs(20));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_handed_off_429_ends_at_once_but_other_failures_still_retry() {
+        let start = Instant::now();
+        let handing_off = policy().handing_off_rate_limits();
+        let out = handing_off
+            .run(|_| async { Err::<(), _>(status(429, None)) })
+            .await;
+        assert_eq!(out.attempts, 1);
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        let out = handing_off
+            .run(|n| async move { if n < 2 { Err(status(503, None)) } else { Ok(n) } })
+            .await;
+        assert_eq!(out.attempts, 2);
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub const DEATH_STAGE: &str = "x-death-stage";
 pub const DEATH_DETAIL: &str = "x-death-detail";
 pub const DEATH_ATTEMPTS: &str = "x-death-attempts";
 pub const DEATH_AT: &str = "x-death-at";
+/// On a copy the worker scheduled to come back later: what the copy is for
+/// (`abandonment`: check whether the checkout in the body was abandoned).
+pub const SCHEDULED: &str = "x-so-scheduled";
 
 /// The attempt counter of a delivery (0 when never retried).
 pub fn attempt(props: &BasicProperties) -> u32 {

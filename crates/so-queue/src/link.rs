@@ -74,7 +74,8 @@ impl Broker {
             &settings.prefix,
             settings.partitions,
             &settings.retry_tiers_secs,
-        );
+        )
+        .with_scheduled_delays(&settings.scheduled_delays_secs);
         let settings = Arc::new(settings);
         let (tx, rx) = watch::channel(LinkState::Connecting);
         tokio::spawn(supervise(settings.clone(), names.clone(), tx, shutdown));

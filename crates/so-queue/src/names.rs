@@ -7,6 +7,8 @@ pub struct Names {
     prefix: String,
     partitions: u16,
     retry_tiers_secs: Vec<u64>,
+    /// Retry tiers and scheduled-check delays together, each once.
+    delay_queues_secs: Vec<u64>,
 }
 
 /// What a queue is for (used by stats and dashboards as a bounded label).
@@ -37,7 +39,23 @@ impl Names {
             prefix: prefix.to_owned(),
             partitions,
             retry_tiers_secs: retry_tiers_secs.to_vec(),
+            delay_queues_secs: retry_tiers_secs.to_vec(),
         }
+    }
+
+    /// Adds delay queues for scheduled checks. A delay equal to a retry
+    /// tier shares its queue: both hold a message for that long and then
+    /// return it to its partition.
+    pub fn with_scheduled_delays(mut self, delays_secs: &[u64]) -> Names {
+        self.delay_queues_secs.extend(delays_secs);
+        self.delay_queues_secs.sort_unstable();
+        self.delay_queues_secs.dedup();
+        self
+    }
+
+    /// Every delay queue's delay: the retry tiers and the scheduled delays.
+    pub fn delay_queues_secs(&self) -> &[u64] {
+        &self.delay_queues_secs
     }
 
     pub fn partitions(&self) -> u16 {
@@ -104,7 +122,7 @@ impl Names {
             .map(|p| (self.work_queue(p), QueueRole::Work))
             .collect();
         out.extend(
-            self.retry_tiers_secs
+            self.delay_queues_secs
                 .iter()
                 .map(|d| (self.retry_queue(*d), QueueRole::Retry)),
         );

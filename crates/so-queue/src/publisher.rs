@@ -146,6 +146,36 @@ impl Publisher {
         .await
     }
 
+    /// Schedules a copy of a message to come back to its partition after
+    /// `delay_secs` (a delay queue of that length must exist, see
+    /// [`crate::Names::with_scheduled_delays`]), marked with `mark` in the
+    /// [`codec::SCHEDULED`] header so the consumer knows it as the check.
+    pub async fn schedule(
+        &self,
+        routing_key: &str,
+        props: &BasicProperties,
+        body: &[u8],
+        delay_secs: u64,
+        mark: &str,
+    ) -> Result<(), PublishError> {
+        let tier = i64::try_from(delay_secs).unwrap_or(i64::MAX);
+        let props = codec::with_headers(
+            props,
+            &[
+                (crate::topology::RETRY_TIER_HEADER, codec::int(tier)),
+                (codec::SCHEDULED, codec::text(mark)),
+            ],
+            &[codec::ATTEMPT, codec::RETRY_REASON],
+        );
+        self.publish(
+            &self.broker.names().retry_exchange(),
+            routing_key,
+            body,
+            props,
+        )
+        .await
+    }
+
     /// Publishes a message to the dead-letter queue with why it died.
     pub async fn dead_letter(
         &self,

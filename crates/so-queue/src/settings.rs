@@ -39,6 +39,11 @@ pub struct AmqpSettings {
     /// Reconnect backoff bounds, in milliseconds.
     pub reconnect_min_ms: u64,
     pub reconnect_max_ms: u64,
+    /// Delays of scheduled checks (abandoned checkouts), in seconds. Not a
+    /// setting of its own: the configuration fills it from the shops'
+    /// `abandoned_checkouts.delay_secs`, and each gets a delay queue.
+    #[serde(skip)]
+    pub scheduled_delays_secs: Vec<u64>,
 }
 
 impl Default for AmqpSettings {
@@ -55,6 +60,7 @@ impl Default for AmqpSettings {
             retry_tiers_secs: vec![5, 30, 120, 600, 3_600],
             reconnect_min_ms: 100,
             reconnect_max_ms: 5_000,
+            scheduled_delays_secs: Vec::new(),
         }
     }
 }

@@ -188,7 +188,7 @@ pub async fn declare(ch: &Channel, settings: &AmqpSettings, names: &Names) -> Re
 
     let retry = names.retry_exchange();
     exchange(ch, &retry, ExchangeKind::Headers, FieldTable::default()).await?;
-    for secs in names.retry_tiers_secs() {
+    for secs in names.delay_queues_secs() {
         let q = names.retry_queue(*secs);
         let ttl_ms = i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX);
         // Queue-level TTL (not per-message) so expiry never waits behind a

@@ -16,6 +16,9 @@ use figment::value::Value;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use so_domain::ShopDomain;
+use so_domain::merchant::{
+    AbandonedCheckoutSettings, BehaviourAttributes, ListSettings, ProfileFilter,
+};
 use so_ometria::OmetriaSettings;
 use so_queue::AmqpSettings;
 
@@ -139,6 +142,18 @@ pub struct ShopSettings {
     /// A disabled shop's webhooks are still received and queued, but not
     /// pushed to Ometria until it is enabled again.
     pub enabled: bool,
+    /// This shop's own Ometria account (key, endpoint, budget); unset keys
+    /// come from `[ometria]`.
+    pub ometria: ShopOmetria,
+    /// `all` or `subscribers` (only email subscribers reach Ometria).
+    pub profiles: ProfileFilter,
+    /// Extra Shopify fields into Ometria `properties`, per record type.
+    pub mappings: ShopMappings,
+    /// Behavioural attributes kept on the contact, each on or off.
+    pub behaviour: BehaviourAttributes,
+    /// Ometria lists synced contacts join and leave.
+    pub lists: ListSettings,
+    pub abandoned_checkouts: AbandonedCheckoutSettings,
 }
 
 impl Default for ShopSettings {
@@ -147,8 +162,46 @@ impl Default for ShopSettings {
             webhook_secrets: SecretList::default(),
             namespace: String::new(),
             enabled: true,
+            ometria: ShopOmetria::default(),
+            profiles: ProfileFilter::All,
+            mappings: ShopMappings::default(),
+            behaviour: BehaviourAttributes::default(),
+            lists: ListSettings::default(),
+            abandoned_checkouts: AbandonedCheckoutSettings::default(),
         }
     }
+}
+
+/// `[shops."<domain>".ometria]`: overrides of `[ometria]` for one shop.
+/// Shops with the same endpoint and key share one account: one request
+/// budget, one pause after a 429.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShopOmetria {
+    pub api_url: Option<String>,
+    #[serde(deserialize_with = "optional_secret")]
+    pub api_key: Option<SecretString>,
+    pub requests_per_second: Option<f64>,
+    pub batch_max_records: Option<usize>,
+}
+
+impl ShopOmetria {
+    pub fn is_empty(&self) -> bool {
+        self.api_url.is_none()
+            && self.api_key.is_none()
+            && self.requests_per_second.is_none()
+            && self.batch_max_records.is_none()
+    }
+}
+
+/// `[shops."<domain>".mappings.<contact|order|product>]`: property name =
+/// Shopify source path (docs/mapping.md, "Merchant field mappings").
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShopMappings {
+    pub contact: BTreeMap<String, String>,
+    pub order: BTreeMap<String, String>,
+    pub product: BTreeMap<String, String>,
 }
 
 /// `[worker]`
@@ -306,9 +359,15 @@ impl Config {
             };
             figment = figment.merge(Serialized::default(&path, parsed));
         }
-        let config: Config = figment
+        let mut config: Config = figment
             .extract()
             .map_err(|e| ConfigError::Parse(describe(e)))?;
+        config.amqp.scheduled_delays_secs = config
+            .shops
+            .values()
+            .filter(|s| s.abandoned_checkouts.enabled)
+            .map(|s| s.abandoned_checkouts.delay_secs)
+            .collect();
         let problems = config.problems();
         if problems.is_empty() {
             Ok(config)
@@ -358,6 +417,7 @@ impl Config {
             out.push(e.to_string());
         }
         out.extend(self.worker.problems());
+        out.extend(self.account_conflicts());
         for (domain, shop) in &self.shops {
             if ShopDomain::parse(domain).is_err() {
                 out.push(format!(
@@ -374,8 +434,95 @@ impl Config {
                     "shops.\"{domain}\".namespace must be at most 16 letters, digits, ':', '-' or '_'"
                 ));
             }
+            let at = |problem: String| format!("shops.\"{domain}\".{problem}");
+            if !shop.ometria.is_empty() {
+                if let Err(e) = self.ometria_for_settings(shop).validate() {
+                    out.push(at(e.to_string()));
+                }
+            }
+            out.extend(shop.abandoned_checkouts.problems().into_iter().map(at));
+            if let Err(problems) = so_domain::mapping::FieldMappings::build(
+                &shop.mappings.contact,
+                &shop.mappings.order,
+                &shop.mappings.product,
+            ) {
+                out.extend(problems.into_iter().map(at));
+            }
+            for (kind, lists) in [
+                ("every_contact", &shop.lists.every_contact),
+                ("subscribers", &shop.lists.subscribers),
+            ] {
+                if lists.len() > 20 || lists.contains(&0) {
+                    out.push(at(format!(
+                        "lists.{kind} must hold at most 20 Ometria list ids, none of them 0"
+                    )));
+                }
+            }
         }
         out
+    }
+
+    /// Shops that share one Ometria account (same endpoint and key) share
+    /// one request budget, so they must agree on it.
+    fn account_conflicts(&self) -> Vec<String> {
+        let mut seen: Vec<((String, String), &str, f64)> = Vec::new();
+        let mut out = Vec::new();
+        let global = ("[ometria]", &self.ometria);
+        let per_shop = self
+            .shops
+            .iter()
+            .filter(|(_, s)| !s.ometria.is_empty())
+            .map(|(d, s)| (d.as_str(), self.ometria_for_settings(s)));
+        for (name, o) in std::iter::once((global.0, global.1.clone())).chain(per_shop) {
+            let key = (
+                o.api_url.trim_end_matches('/').to_owned(),
+                o.api_key
+                    .as_ref()
+                    .map(|k| k.expose_secret().to_owned())
+                    .unwrap_or_default(),
+            );
+            match seen.iter().find(|(k, _, _)| *k == key) {
+                Some((_, other, rps)) if (*rps - o.requests_per_second).abs() > f64::EPSILON => {
+                    out.push(format!(
+                        "shops.\"{name}\".ometria.requests_per_second differs from {other}, which uses the same Ometria account (api_url and api_key); one account has one budget"
+                    ));
+                }
+                Some(_) => {}
+                None => seen.push((key, name, o.requests_per_second)),
+            }
+        }
+        out
+    }
+
+    /// The settings of `shop`: its own entry, else the defaults.
+    pub fn shop(&self, shop: &ShopDomain) -> &ShopSettings {
+        static DEFAULT: std::sync::LazyLock<ShopSettings> =
+            std::sync::LazyLock::new(ShopSettings::default);
+        self.shops.get(shop.as_str()).unwrap_or(&DEFAULT)
+    }
+
+    /// The Ometria settings `shop` pushes with: `[ometria]` with the shop's
+    /// overrides applied.
+    pub fn ometria_for(&self, shop: &ShopDomain) -> OmetriaSettings {
+        self.ometria_for_settings(self.shop(shop))
+    }
+
+    fn ometria_for_settings(&self, shop: &ShopSettings) -> OmetriaSettings {
+        let mut settings = self.ometria.clone();
+        let own = &shop.ometria;
+        if let Some(url) = &own.api_url {
+            settings.api_url.clone_from(url);
+        }
+        if let Some(key) = &own.api_key {
+            settings.api_key = Some(key.clone());
+        }
+        if let Some(rps) = own.requests_per_second {
+            settings.requests_per_second = rps;
+        }
+        if let Some(n) = own.batch_max_records {
+            settings.batch_max_records = n;
+        }
+        settings
     }
 
     /// Warnings that do not stop the service.
@@ -389,8 +536,19 @@ impl Config {
                 out.push(format!("shops.\"{domain}\".webhook_secrets is empty and so is shopify.webhook_secrets: its webhooks will be rejected"));
             }
         }
-        if self.ometria.api_key.is_none() {
+        let every_shop_has_a_key =
+            !self.shops.is_empty() && self.shops.values().all(|s| s.ometria.api_key.is_some());
+        if self.ometria.api_key.is_none() && !every_shop_has_a_key {
             out.push("ometria.api_key is not set: nothing can be pushed to Ometria".to_owned());
+        }
+        for (domain, shop) in &self.shops {
+            let c = &shop.abandoned_checkouts;
+            if c.enabled {
+                out.push(format!(
+                    "shops.\"{domain}\".abandoned_checkouts is on: Ometria must have set up the custom event type \"{}\" before its events are accepted",
+                    c.event_type
+                ));
+            }
         }
         out
     }
@@ -521,6 +679,115 @@ enabled = false
         assert_eq!(c.shops["uk.myshopify.com"].namespace, "uk:");
     }
 
+    fn load_file(text: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, text).unwrap();
+        Config::load(Some(&path), NO_ENV)
+    }
+
+    #[test]
+    fn merchant_settings_per_shop_load_with_their_defaults() {
+        let c = load_file(
+            r#"
+[ometria]
+api_key = "global-key"
+[shops."uk.myshopify.com"]
+namespace = "uk:"
+profiles = "subscribers"
+behaviour = { average_order_value = false }
+lists = { every_contact = [10], subscribers = [42] }
+abandoned_checkouts = { enabled = true, delay_secs = 1800, event_type = "basket_left" }
+[shops."uk.myshopify.com".ometria]
+api_url = "https://eu.ometria.example"
+api_key = "uk-key"
+requests_per_second = 2.5
+[shops."uk.myshopify.com".mappings.contact]
+loyalty_tier = "metafields.custom.loyalty_tier"
+[shops."uk.myshopify.com".mappings.product]
+brand = "vendor"
+[shops."de.myshopify.com"]
+"#,
+        )
+        .unwrap();
+        let uk = ShopDomain::parse("uk.myshopify.com").unwrap();
+        let de = ShopDomain::parse("de.myshopify.com").unwrap();
+        let s = c.shop(&uk);
+        assert_eq!(s.profiles, ProfileFilter::Subscribers);
+        assert!(!s.behaviour.average_order_value && s.behaviour.orders_count);
+        assert_eq!(s.lists.subscribers, [42]);
+        assert_eq!(
+            s.mappings.contact["loyalty_tier"],
+            "metafields.custom.loyalty_tier"
+        );
+        let o = c.ometria_for(&uk);
+        assert_eq!(o.api_url, "https://eu.ometria.example");
+        assert_eq!(o.api_key.unwrap().expose_secret(), "uk-key");
+        assert_eq!(o.requests_per_second, 2.5);
+        assert_eq!(
+            c.ometria_for(&de).api_key.unwrap().expose_secret(),
+            "global-key"
+        );
+        assert_eq!(c.shop(&de).profiles, ProfileFilter::All);
+        assert!(!c.shop(&de).abandoned_checkouts.enabled);
+        assert_eq!(c.amqp.scheduled_delays_secs, [1800]);
+        let view = masked_view(&c).to_string();
+        assert!(
+            !view.contains("uk-key") && !view.contains("global-key"),
+            "{view}"
+        );
+        assert!(view.contains("loyalty_tier"));
+    }
+
+    #[test]
+    fn every_bad_shop_setting_is_reported_naming_the_shop_and_key() {
+        let err = load_file(
+            r#"
+[shops."uk.myshopify.com"]
+abandoned_checkouts = { delay_secs = 0 }
+lists = { subscribers = [0] }
+[shops."uk.myshopify.com".ometria]
+api_url = "ftp://nope"
+[shops."uk.myshopify.com".mappings.contact]
+tier = "metafield.custom.tier"
+[shops."uk.myshopify.com".mappings.order]
+shopify_tags = "tags"
+"#,
+        )
+        .unwrap_err();
+        let ConfigError::Invalid(problems) = err else {
+            panic!("{err}")
+        };
+        let text = problems.join("\n");
+        for wanted in [
+            "shops.\"uk.myshopify.com\".abandoned_checkouts.delay_secs",
+            "shops.\"uk.myshopify.com\".lists.subscribers",
+            "shops.\"uk.myshopify.com\".ometria.api_url",
+            "shops.\"uk.myshopify.com\".mappings.contact.tier",
+            "shops.\"uk.myshopify.com\".mappings.order.shopify_tags",
+        ] {
+            assert!(text.contains(wanted), "{wanted} missing in:\n{text}");
+        }
+        let err =
+            load_file("[shops.\"uk.myshopify.com\".mappings.contact]\ntier = 3\n").unwrap_err();
+        assert!(err.to_string().contains("mappings.contact.tier"), "{err}");
+    }
+
+    #[test]
+    fn shops_sharing_an_account_must_share_its_budget() {
+        let err = load_file(
+            r#"
+[ometria]
+api_key = "k"
+[shops."uk.myshopify.com".ometria]
+requests_per_second = 8
+"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("same Ometria account"), "{err}");
+    }
+
     #[test]
     fn without_a_shop_table_every_shop_uses_the_global_secrets() {
         let c = Config::load(None, [("SO_SHOPIFY__WEBHOOK_SECRETS", "s")]).unwrap();
@@ -550,9 +817,42 @@ pub fn masked_view(config: &Config) -> serde_json::Value {
             } else {
                 json!(s.webhook_secrets.masked())
             };
+            let ometria = config.ometria_for_settings(s);
+            let account = if s.ometria.is_empty() {
+                json!("(uses [ometria])")
+            } else {
+                json!({
+                    "api_url": ometria.api_url,
+                    "api_key": ometria.api_key.as_ref().map(|k| mask(k.expose_secret())),
+                    "requests_per_second": ometria.requests_per_second,
+                    "batch_max_records": ometria.batch_max_records,
+                })
+            };
+            let c = &s.abandoned_checkouts;
             (
                 domain.clone(),
-                json!({"webhook_secrets": secrets, "namespace": s.namespace, "enabled": s.enabled}),
+                json!({
+                    "webhook_secrets": secrets,
+                    "namespace": s.namespace,
+                    "enabled": s.enabled,
+                    "ometria": account,
+                    "profiles": s.profiles.as_str(),
+                    "mappings": {
+                        "contact": s.mappings.contact,
+                        "order": s.mappings.order,
+                        "product": s.mappings.product,
+                    },
+                    "behaviour": s.behaviour.enabled(),
+                    "lists": {
+                        "every_contact": s.lists.every_contact,
+                        "subscribers": s.lists.subscribers,
+                    },
+                    "abandoned_checkouts": {
+                        "enabled": c.enabled,
+                        "delay_secs": c.delay_secs,
+                        "event_type": c.event_type,
+                    },
+                }),
             )
         })
         .collect();
