@@ -1,1 +1,55 @@
-//! Placeholder.
+//! A stateful fake of Shopify's GraphQL Admin API, for tests and local demos
+//! of the backfill and write-back paths (`shared/reference/shopify.md` §5).
+//!
+//! - `POST /shops/{shop}/admin/api/{version}/graphql.json` (or
+//!   `/admin/api/{version}/graphql.json` with the shop in `Host`): token auth
+//!   (401), documents parsed with `graphql-parser`, requested cost computed
+//!   from the query (objects 1, scalars 0, connections `2 + first × node`,
+//!   mutations 10), a per-shop leaky bucket (THROTTLED with 200 or 429,
+//!   `MAX_COST_EXCEEDED` over 1000, page sizes ≤250) and `extensions.cost` on
+//!   every answer;
+//! - root fields `shop`, `customers`, `orders`, `products`,
+//!   `abandonedCheckouts` (cursor pagination, `query:` filters, `sortKey`,
+//!   `reverse`), `customer`/`order`/`product`/`abandonedCheckout`/`node`/
+//!   `nodes` by global id, `bulkOperation`, `currentBulkOperation`; mutations
+//!   `bulkOperationRunQuery`, `bulkOperationCancel`,
+//!   `customerEmailMarketingConsentUpdate`;
+//! - bulk results as JSONL at `GET /bulk/{shop}/{id}.jsonl`;
+//! - a Rust control API per shop ([`FakeShop`]): seeding, a deterministic
+//!   data generator, bucket settings, fault switches and recordings.
+//!
+//! Answers carry only the selected fields; a field the fake does not model is
+//! an `undefinedField` error, so a typo in a client query fails a test rather
+//! than reading `null`.
+
+mod bucket;
+mod bulk;
+mod config;
+mod consent;
+mod cost;
+mod document;
+mod errors;
+mod exec;
+mod generate;
+mod inspect;
+mod model;
+mod nodes;
+mod project;
+mod records;
+mod routes;
+mod search;
+mod server;
+mod store;
+
+pub use bulk::BulkStatus;
+pub use config::{DEFAULT_SHOP, DEFAULT_TOKEN, SUPPORTED_VERSIONS, ShopConfig};
+pub use consent::CONSENT_TOPIC;
+pub use generate::{CUSTOMER_ID_BASE, Dataset, GenerateSpec, generate};
+pub use inspect::FakeShop;
+pub use model::{
+    AbandonedCheckout, Address, CheckoutLineItem, Customer, EmailConsent, LineItem,
+    MarketingState, OptInLevel, Order, Product, Refund, RefundLineItem, Variant,
+};
+pub use records::{ConsentWrite, RequestRecord, ShopStats, UserErrorRecord, WebhookEcho};
+pub use routes::{ACCESS_TOKEN_HEADER, INVALID_TOKEN_MESSAGE};
+pub use server::{FakeShopify, serve};

@@ -435,10 +435,11 @@ impl Config {
                 ));
             }
             let at = |problem: String| format!("shops.\"{domain}\".{problem}");
-            if !shop.ometria.is_empty() {
-                if let Err(e) = self.ometria_for_settings(shop).validate() {
-                    out.push(at(e.to_string()));
-                }
+            if let (false, Err(e)) = (
+                shop.ometria.is_empty(),
+                self.ometria_for_settings(shop).validate(),
+            ) {
+                out.push(at(e.to_string()));
             }
             out.extend(shop.abandoned_checkouts.problems().into_iter().map(at));
             if let Err(problems) = so_domain::mapping::FieldMappings::build(

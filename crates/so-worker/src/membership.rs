@@ -32,8 +32,8 @@ pub(crate) struct Membership {
     pub(crate) me: String,
     pub(crate) partitions: u16,
     pub(crate) lease: Duration,
-    /// Its share of the account's request budget follows the member count.
-    pub(crate) limiter: so_ometria::RateLimiter,
+    /// Its share of each account's request budget follows the member count.
+    pub(crate) limiters: Vec<so_ometria::RateLimiter>,
 }
 
 impl Membership {
@@ -50,7 +50,7 @@ impl Membership {
             me,
             partitions,
             lease,
-            limiter,
+            limiters,
         } = self;
         let mut tick = tokio::time::interval(lease / 3);
         let mut warned = false;
@@ -81,7 +81,9 @@ impl Membership {
                         members.sort();
                     }
                     // The account's request budget is split between the members.
-                    limiter.set_share(u32::try_from(members.len()).unwrap_or(u32::MAX));
+                    for limiter in &limiters {
+                        limiter.set_share(u32::try_from(members.len()).unwrap_or(u32::MAX));
+                    }
                     let mine = share(&members, &me, partitions);
                     assigned.send_if_modified(|current| {
                     if *current == mine {

@@ -28,9 +28,9 @@ pub enum StartError {
 pub struct Worker {
     broker: Broker,
     processors: Vec<Processor>,
-    push_loop: crate::pusher::PushLoop,
+    push_loops: Vec<crate::pusher::PushLoop>,
     lease: Duration,
-    limiter: so_ometria::RateLimiter,
+    limiters: Vec<so_ometria::RateLimiter>,
     prefetch: u16,
     store: Store,
     window: DedupeWindow,
@@ -38,8 +38,18 @@ pub struct Worker {
 
 impl Worker {
     pub fn build(config: Arc<Config>, broker: Broker, store: Store) -> Result<Worker, StartError> {
-        let client = Client::new(&config.ometria).map_err(StartError::Ometria)?;
-        Worker::with_client(config, broker, store, client)
+        let client = match Client::new(&config.ometria) {
+            Ok(c) => Some(c),
+            // A deployment whose every shop has its own account needs none.
+            Err(so_ometria::Error::MissingApiKey)
+                if !config.shops.is_empty()
+                    && config.shops.values().all(|s| s.ometria.api_key.is_some()) =>
+            {
+                None
+            }
+            Err(e) => return Err(StartError::Ometria(e)),
+        };
+        Worker::with_default_account(config, broker, store, client)
     }
 
     /// Uses a client the caller built (tests share its rate limiter).
@@ -49,42 +59,50 @@ impl Worker {
         store: Store,
         client: Client,
     ) -> Result<Worker, StartError> {
+        Worker::with_default_account(config, broker, store, Some(client))
+    }
+
+    fn with_default_account(
+        config: Arc<Config>,
+        broker: Broker,
+        store: Store,
+        client: Option<Client>,
+    ) -> Result<Worker, StartError> {
         so_runtime::metrics::ometria_request_budget(config.ometria.requests_per_second);
         let hours = config.worker.dedupe_window_hours;
         let window = DedupeWindow::new(Duration::from_secs(hours * 3600))
             .map_err(|_| StartError::DedupeWindow)?;
         let publisher = Publisher::new(broker.clone());
-        let (pusher, push_loop) = crate::pusher::pusher(
-            client.clone(),
-            config.ometria.batch_max_records,
-            usize::from(config.worker.concurrency),
-        );
+        let (accounts, push_loops) =
+            crate::accounts::Accounts::build(&config, client).map_err(StartError::Ometria)?;
+        let accounts = Arc::new(accounts);
         let processors = (0..config.worker.concurrency)
             .map(|_| Processor {
                 preparer: Preparer {
                     store: store.clone(),
                     config: config.clone(),
                     window,
-                    client: client.clone(),
+                    accounts: accounts.clone(),
+                    rules: rules.clone(),
                 },
                 disposer: Disposer {
                     store: store.clone(),
                     publisher: publisher.clone(),
                     max_attempts: config.worker.max_attempts,
                 },
-                client: client.clone(),
-                pusher: pusher.clone(),
+                accounts: accounts.clone(),
                 batch_max: config.worker.batch_max_events,
                 window: Duration::from_millis(config.worker.batch_window_ms),
             })
             .collect();
-        drop(pusher);
+        let limiters = accounts.limiters();
+        drop(accounts);
         Ok(Worker {
             broker,
             processors,
-            push_loop,
+            push_loops,
             lease: Duration::from_secs(config.worker.lease_secs),
-            limiter: client.rate_limiter().clone(),
+            limiters,
             prefetch: config.worker.prefetch,
             store,
             window,
@@ -97,7 +115,11 @@ impl Worker {
     pub async fn run_until_stopped(self, shutdown: Shutdown) {
         let drained = CancellationToken::new();
         // Ends once every processor (each holds a handle) has finished.
-        let pushing = tokio::spawn(self.push_loop.run());
+        let pushing: Vec<_> = self
+            .push_loops
+            .into_iter()
+            .map(|l| tokio::spawn(l.run()))
+            .collect();
         let mut senders = Vec::new();
         let mut tasks = Vec::new();
         for p in self.processors {
@@ -118,7 +140,7 @@ impl Worker {
             me: uuid::Uuid::new_v4().to_string(),
             partitions,
             lease: self.lease,
-            limiter: self.limiter,
+            limiters: self.limiters,
         };
         let membership = tokio::spawn(membership.run(assign_tx, consuming, shutdown.clone()));
         let consumer = tokio::spawn(consume_partitions(
@@ -133,7 +155,9 @@ impl Worker {
         for t in tasks {
             let _finished = t.await;
         }
-        let _pushed = pushing.await;
+        for p in pushing {
+            let _pushed = p.await;
+        }
         drained.cancel();
         let _stopped = consumer.await;
         let _left = membership.await;
