@@ -47,8 +47,8 @@ pub use consent::CONSENT_TOPIC;
 pub use generate::{CUSTOMER_ID_BASE, Dataset, GenerateSpec, generate};
 pub use inspect::FakeShop;
 pub use model::{
-    AbandonedCheckout, Address, CheckoutLineItem, Customer, EmailConsent, LineItem,
-    MarketingState, OptInLevel, Order, Product, Refund, RefundLineItem, Variant,
+    AbandonedCheckout, Address, CheckoutLineItem, Customer, EmailConsent, LineItem, MarketingState,
+    OptInLevel, Order, Product, Refund, RefundLineItem, Variant,
 };
 pub use records::{ConsentWrite, RequestRecord, ShopStats, UserErrorRecord, WebhookEcho};
 pub use routes::{ACCESS_TOKEN_HEADER, INVALID_TOKEN_MESSAGE};

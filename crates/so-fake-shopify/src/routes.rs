@@ -1,0 +1,289 @@
+//! HTTP layer: the GraphQL endpoint (per shop, by path prefix or `Host`), the
+//! bulk result files, and the order of checks a request goes through.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State as Extract};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use tokio::time::Instant;
+
+use crate::config::effective_version;
+use crate::cost::{self, MAX_QUERY_COST, root_fields};
+use crate::document::parse;
+use crate::errors::GqlError;
+use crate::exec::{Ctx, execute};
+use crate::project::Mode;
+use crate::records::RequestRecord;
+use crate::store::{Shared, Shop};
+
+/// The access-token header (names are case-insensitive).
+pub const ACCESS_TOKEN_HEADER: &str = "x-shopify-access-token";
+/// Shopify's 401 body for a missing or wrong token.
+pub const INVALID_TOKEN_MESSAGE: &str =
+    "[API] Invalid API key or access token (unrecognized login or wrong password)";
+
+type AppState = Arc<Shared>;
+
+pub(crate) fn router(shared: AppState) -> Router {
+    Router::new()
+        .route(
+            "/shops/{shop}/admin/api/{version}/graphql.json",
+            post(graphql_by_path),
+        )
+        .route("/admin/api/{version}/graphql.json", post(graphql_by_host))
+        .route("/bulk/{shop}/{file}", get(bulk_file))
+        .with_state(shared)
+}
+
+async fn graphql_by_path(
+    Extract(shared): Extract<AppState>,
+    Path((shop, version)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    graphql(&shared, &shop, version, &headers, &body).await
+}
+
+async fn graphql_by_host(
+    Extract(shared): Extract<AppState>,
+    Path(version): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    let shop = host.split(':').next().unwrap_or_default().to_owned();
+    graphql(&shared, &shop, version, &headers, &body).await
+}
+
+async fn graphql(
+    shared: &Shared,
+    shop: &str,
+    version: String,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let (response, delay) = {
+        let mut state = shared.lock();
+        let root_url = state.root_url.clone();
+        let Some(shop) = state.shops.get_mut(shop) else {
+            return (
+                StatusCode::NOT_FOUND,
+                axum::Json(json!({"errors": "Not Found"})),
+            )
+                .into_response();
+        };
+        shop.stats.requests += 1;
+        let effective = effective_version(&version);
+        let mut record = RequestRecord {
+            version,
+            effective_version: effective,
+            status: 0,
+            throttled: false,
+            requested_cost: None,
+            actual_cost: None,
+            root_fields: Vec::new(),
+            error_codes: Vec::new(),
+            at: Instant::now(),
+        };
+        let (status, body) = answer(shop, &root_url, effective, headers, body, &mut record);
+        record.status = status.as_u16();
+        record.error_codes = error_codes(&body);
+        shop.requests.push(record);
+        let mut response = (status, axum::Json(body)).into_response();
+        response
+            .headers_mut()
+            .insert("x-shopify-api-version", HeaderValue::from_static(effective));
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        (response, shop.take_delay())
+    };
+    delayed(response, delay).await
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GraphQlBody {
+    query: String,
+    #[serde(default)]
+    variables: Option<Map<String, Value>>,
+    #[serde(default)]
+    operation_name: Option<String>,
+}
+
+/// The checks in the order Shopify applies them: availability, auth, the
+/// document, its cost against the single-query limit and the bucket; then
+/// execution, and the refund of requested minus actual cost.
+fn answer(
+    shop: &mut Shop,
+    root_url: &str,
+    version: &'static str,
+    headers: &HeaderMap,
+    body: &[u8],
+    record: &mut RequestRecord,
+) -> (StatusCode, Value) {
+    if let Some(status) = shop.take_failure() {
+        shop.stats.server_errors += 1;
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return (status, json!({"errors": "Internal Server Error"}));
+    }
+    let token = headers
+        .get(ACCESS_TOKEN_HEADER)
+        .and_then(|v| v.to_str().ok());
+    if token != Some(shop.config.access_token.as_str()) {
+        shop.stats.unauthorized += 1;
+        return (
+            StatusCode::UNAUTHORIZED,
+            json!({"errors": INVALID_TOKEN_MESSAGE}),
+        );
+    }
+    let Ok(request) = serde_json::from_slice::<GraphQlBody>(body) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            json!({"errors": {"query": "Required parameter missing or invalid"}}),
+        );
+    };
+    let variables = request.variables.unwrap_or_default();
+    let op = match parse(
+        &request.query,
+        &variables,
+        request.operation_name.as_deref(),
+    ) {
+        Ok(op) => op,
+        Err(e) => return (StatusCode::OK, json!({"errors": [e.to_json()]})),
+    };
+    record.root_fields = root_fields(&op.selection)
+        .iter()
+        .map(|f| f.name.clone())
+        .collect();
+    let requested = match cost::requested(&op) {
+        Ok(c) => c,
+        Err(e) => return (StatusCode::OK, json!({"errors": [e.to_json()]})),
+    };
+    record.requested_cost = Some(requested);
+    if requested > MAX_QUERY_COST {
+        let body = with_cost(
+            json!({"errors": [cost::max_cost_exceeded(requested).to_json()]}),
+            shop,
+            requested,
+            None,
+        );
+        return (StatusCode::OK, body);
+    }
+    if !shop.bucket.try_take(requested) {
+        shop.stats.throttled += 1;
+        record.throttled = true;
+        let status = if shop.config.throttle_with_429 {
+            StatusCode::TOO_MANY_REQUESTS
+        } else {
+            StatusCode::OK
+        };
+        let body = with_cost(
+            json!({"errors": [GqlError::throttled().to_json()]}),
+            shop,
+            requested,
+            None,
+        );
+        return (status, body);
+    }
+    let mut ctx = Ctx {
+        shop: &mut *shop,
+        root_url,
+        version,
+        mode: Mode::Interactive,
+        now: Utc::now(),
+        search: Vec::new(),
+    };
+    let result = execute(&op, &mut ctx);
+    let search = std::mem::take(&mut ctx.search);
+    match result {
+        Err(e) => {
+            shop.bucket.refund(requested);
+            let body = with_cost(json!({"errors": [e.to_json()]}), shop, requested, Some(0));
+            (StatusCode::OK, body)
+        }
+        Ok(data) => {
+            let actual = cost::actual(&op, &data).min(requested);
+            shop.bucket.refund(requested - actual);
+            shop.stats.points_requested += requested;
+            shop.stats.points_used += actual;
+            record.actual_cost = Some(actual);
+            let mut body = with_cost(json!({"data": data}), shop, requested, Some(actual));
+            if !search.is_empty() {
+                body["extensions"]["search"] = Value::Array(search);
+            }
+            (StatusCode::OK, body)
+        }
+    }
+}
+
+fn with_cost(mut body: Value, shop: &mut Shop, requested: u64, actual: Option<u64>) -> Value {
+    body["extensions"] = json!({
+        "cost": {
+            "requestedQueryCost": requested,
+            "actualQueryCost": actual,
+            "throttleStatus": shop.bucket.status(),
+        }
+    });
+    body
+}
+
+fn error_codes(body: &Value) -> Vec<String> {
+    body.get("errors")
+        .and_then(Value::as_array)
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| e.pointer("/extensions/code").and_then(Value::as_str))
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn bulk_file(
+    Extract(shared): Extract<AppState>,
+    Path((shop, file)): Path<(String, String)>,
+) -> Response {
+    let found = {
+        let state = shared.lock();
+        let id = file
+            .strip_suffix(".jsonl")
+            .and_then(|id| id.parse::<u64>().ok());
+        state.shops.get(&shop).and_then(|s| {
+            s.bulk
+                .iter()
+                .find(|o| Some(o.id) == id)
+                .and_then(|o| o.file.clone())
+        })
+    };
+    match found {
+        Some(body) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/jsonl")],
+            body,
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "NoSuchKey").into_response(),
+    }
+}
+
+async fn delayed(response: Response, delay: Option<Duration>) -> Response {
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
+    }
+    response
+}
