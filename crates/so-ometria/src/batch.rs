@@ -1,15 +1,13 @@
 //! Turning a pile of records into valid push requests.
 //!
 //! Rules, in order:
-//! 1. **Coalesce** several records with the same key into the last one. The key
-//!    is `(type, @collection, id)` because contact ids are unique only within a
-//!    collection. Fields are *not* merged here: the later record replaces the
-//!    earlier one whole. That is correct because mapping always emits full
-//!    records, and Ometria's push merges supplied fields into what it already
-//!    holds, so sending only the latest full record leaves Ometria in the same
-//!    state as sending each in turn. (A mapping that emitted partial records
-//!    would need a field merge here instead.) The survivor keeps the position
-//!    of the key's first occurrence.
+//! 1. **Coalesce** several records with the same key into one. The key is
+//!    `(type, @collection, id)` because contact ids are unique only within a
+//!    collection. Fields are merged as Ometria merges pushes
+//!    ([`PushRecord::merge`]): mappings emit partial records (a consent
+//!    change, a tag change, behavioural attributes), so keeping only the last
+//!    one would drop the others' fields. The survivor keeps the position of
+//!    the key's first occurrence.
 //! 2. **Separate oversized** records (serialized JSON above
 //!    [`MAX_RECORD_BYTES`]). They must never be sent; the caller dead-letters
 //!    them with [`ReasonCode::RecordTooLarge`].
@@ -131,7 +129,7 @@ fn coalesce(records: Vec<PushRecord>) -> Vec<PushRecord> {
     let mut out: Vec<PushRecord> = Vec::with_capacity(records.len());
     for record in records {
         match position.get(&key(&record)) {
-            Some(&i) => out[i] = record,
+            Some(&i) => out[i].merge(record),
             None => {
                 position.insert(key(&record), out.len());
                 out.push(record);
@@ -166,10 +164,14 @@ mod tests {
     }
 
     #[test]
-    fn later_update_of_same_record_replaces_earlier() {
+    fn later_update_of_same_record_merges_into_earlier() {
         let plan = plan_batches(
             vec![
-                rec(RecordType::Contact, "c1", json!({"firstname": "A"})),
+                rec(
+                    RecordType::Contact,
+                    "c1",
+                    json!({"firstname": "A", "email": "a@b.co"}),
+                ),
                 rec(RecordType::Contact, "c2", json!({})),
                 rec(RecordType::Contact, "c1", json!({"firstname": "B"})),
             ],
@@ -179,6 +181,9 @@ mod tests {
         assert_eq!(plan.batches.len(), 1);
         assert_eq!(ids(&plan.batches[0]), ["c1", "c2"]);
         assert_eq!(plan.batches[0].records[0].body["firstname"], "B");
+        // A partial later update keeps the earlier one's other fields, as
+        // Ometria would after two pushes.
+        assert_eq!(plan.batches[0].records[0].body["email"], "a@b.co");
     }
 
     #[test]
@@ -294,7 +299,11 @@ mod tests {
                     "c",
                     json!({"properties": {"blob": big}}),
                 ),
-                rec(RecordType::Contact, "c", json!({"firstname": "small"})),
+                rec(
+                    RecordType::Contact,
+                    "c",
+                    json!({"firstname": "small", "properties": {"blob": "now small"}}),
+                ),
             ],
             100,
         );
@@ -302,6 +311,10 @@ mod tests {
         assert_eq!(plan.coalesced, 1);
         let (batches, oversized) = plan.into_parts();
         assert_eq!(batches[0].records[0].body["firstname"], "small");
+        assert_eq!(
+            batches[0].records[0].body["properties"]["blob"],
+            "now small"
+        );
         assert!(oversized.is_empty());
     }
 

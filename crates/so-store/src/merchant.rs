@@ -284,13 +284,18 @@ async fn hold(
     .bind(record.id.as_str())
     .fetch_optional(&mut *conn)
     .await?;
-    let mut body: Map<String, Value> = match existing {
-        Some(raw) => from_json(&raw, "held_record.body")?,
-        None => Map::new(),
+    let body = match existing {
+        Some(raw) => {
+            let mut held = PushRecord {
+                record_type: record.record_type,
+                id: record.id.clone(),
+                body: from_json(&raw, "held_record.body")?,
+            };
+            held.merge(record.clone());
+            held.body
+        }
+        None => record.body.clone(),
     };
-    for (k, v) in &record.body {
-        body.insert(k.clone(), v.clone());
-    }
     sqlx::query(
         "INSERT INTO held_record (shop, contact, record_type, ometria_id, body, held_at) \
          VALUES ($1, $2, $3, $4, $5, $6) \
