@@ -2,12 +2,14 @@
 //! of its records were accepted.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use so_domain::ometria::{PushRecord, RecordType};
 use so_domain::{Disposition, ReasonCode};
 use so_ometria::Client;
 
+use crate::accounts::Account;
 use crate::pusher::Pusher;
 use so_runtime::metrics;
 
@@ -52,9 +54,42 @@ pub(crate) fn key(r: &PushRecord) -> RecordKey {
     (r.record_type, collection, r.id.clone())
 }
 
-/// Pushes every record of `events` (index, records) and returns each
-/// event's fate, in the same order.
+/// Pushes every record of `events` (index, account, records), each to its
+/// shop's Ometria account, and returns each event's fate. Accounts are
+/// pushed to concurrently; with `hand_off`, an account that is pausing
+/// after a 429 gets none of this batch's records: they go to a broker
+/// retry tier at once rather than making the others' events wait.
 pub(crate) async fn deliver(
+    events: Vec<(usize, Arc<Account>, Vec<PushRecord>)>,
+    hand_off: bool,
+) -> HashMap<usize, Fate> {
+    let mut groups: Vec<(Arc<Account>, Vec<Indexed>)> = Vec::new();
+    for (i, account, records) in events {
+        match groups.iter_mut().find(|(a, _)| Arc::ptr_eq(a, &account)) {
+            Some((_, g)) => g.push((i, records)),
+            None => groups.push((account, vec![(i, records)])),
+        }
+    }
+    let fates = futures::future::join_all(groups.into_iter().map(|(account, group)| async move {
+        if let (true, Some(pause)) = (hand_off, account.client.rate_limiter().paused_for()) {
+            let fate = Fate::Retry {
+                reason: ReasonCode::OmetriaRateLimited,
+                detail: "this shop's Ometria account is pausing after a 429".to_owned(),
+                after: Some(pause),
+            };
+            return group.into_iter().map(|(i, _)| (i, fate.clone())).collect();
+        }
+        deliver_to(&account.client, &account.pusher, group).await
+    }))
+    .await;
+    fates.into_iter().flatten().collect()
+}
+
+/// An event's records, by the event's index in the batch.
+type Indexed = (usize, Vec<PushRecord>);
+
+/// [`deliver`] for the events of one account.
+async fn deliver_to(
     client: &Client,
     pusher: &Pusher,
     events: Vec<(usize, Vec<PushRecord>)>,

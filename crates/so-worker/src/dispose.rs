@@ -11,6 +11,10 @@ use crate::pending::Changes;
 
 /// The final decision for one event.
 #[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per event of a batch, moved once; boxing would allocate per event"
+)]
 pub(crate) enum Outcome {
     /// Effects accepted (or nothing to do): commit `changes`, ack.
     Done {
@@ -47,7 +51,8 @@ pub(crate) struct Disposer {
 }
 
 impl Disposer {
-    pub(crate) async fn settle(&self, batch: Vec<Settled>) {
+    pub(crate) async fn settle(&self, mut batch: Vec<Settled>) {
+        self.schedule_checks(&mut batch).await;
         // All accepted events' state in one transaction; if that fails the
         // events go back to the queue: Ometria upserts, so a re-push is harmless.
         let mut commit = Commit::default();
@@ -96,6 +101,41 @@ impl Disposer {
             self.one(s, committed).instrument(span)
         }))
         .await;
+    }
+
+    /// Publishes (confirmed) the abandonment checks the batch's checkouts
+    /// asked for, before their state is committed and they are acked: a
+    /// stored checkout always has its check on the broker. One that cannot
+    /// be scheduled is retried instead, its state not committed.
+    async fn schedule_checks(&self, batch: &mut [Settled]) {
+        let wanted: Vec<(usize, u64)> = batch
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match &s.outcome {
+                Outcome::Done { changes, .. } => Some((i, changes.check_after_secs?)),
+                _ => None,
+            })
+            .collect();
+        let results = futures::future::join_all(wanted.iter().map(|&(i, secs)| {
+            let d = &batch[i].delivery;
+            self.publisher.schedule(
+                &d.routing_key,
+                &d.properties,
+                &d.body,
+                secs,
+                crate::screen::ABANDONMENT_CHECK,
+            )
+        }))
+        .await;
+        for ((i, _), result) in wanted.into_iter().zip(results) {
+            if let Err(e) = result {
+                batch[i].outcome = Outcome::Retry {
+                    reason: ReasonCode::Internal,
+                    detail: format!("cannot schedule the abandonment check: {e}"),
+                    after: None,
+                };
+            }
+        }
     }
 
     async fn one(&self, s: Settled, committed: bool) {
@@ -236,6 +276,9 @@ fn add(commit: &mut Commit, c: &Changes) {
     commit.order_states.extend(c.order_states.iter().cloned());
     commit.tags.extend(c.tags.iter().cloned());
     commit.variants.extend(c.variants.iter().cloned());
+    commit.checkouts.extend(c.checkouts.iter().cloned());
+    commit.subscriptions.extend(c.subscriptions.iter().cloned());
+    commit.held.extend(c.held.iter().cloned());
 }
 
 /// Keeps one write per row: the newest watermark per key and the last state

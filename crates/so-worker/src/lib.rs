@@ -15,6 +15,12 @@
 //! A message is acked only once its effect is safe: accepted by Ometria,
 //! or durably re-queued, parked or dead-lettered.
 
+// A plan (with the state changes it carries) is built once per event and
+// moved up a few frames as the `Err` of `?`; boxing it would allocate per
+// event for nothing.
+#![allow(clippy::result_large_err)]
+
+mod accounts;
 mod cache;
 mod deliver;
 mod dispose;
@@ -23,7 +29,9 @@ mod pending;
 mod prepare;
 mod processor;
 mod pusher;
+mod rules;
 mod screen;
 mod worker;
 
+pub use rules::RulesError;
 pub use worker::Worker;

@@ -8,6 +8,15 @@ use so_domain::ShopDomain;
 use so_domain::freshness::{Watermark, WatermarkKey};
 use so_domain::mapping::{OrderState, TagSet};
 use so_domain::shopify::ShopifyId;
+use so_store::{CheckoutChange, HeldChange};
+
+fn checkout_token(c: &CheckoutChange) -> &str {
+    match c {
+        CheckoutChange::Seen { token, .. }
+        | CheckoutChange::Completed { token }
+        | CheckoutChange::Notified { token, .. } => token,
+    }
+}
 
 /// Everything one event changes once its records are accepted.
 #[derive(Debug, Default, Clone)]
@@ -17,6 +26,12 @@ pub(crate) struct Changes {
     pub(crate) order_states: Vec<(ShopDomain, OrderState)>,
     pub(crate) tags: Vec<(ShopDomain, ShopifyId, TagSet)>,
     pub(crate) variants: Vec<(ShopDomain, ShopifyId, Vec<ShopifyId>)>,
+    pub(crate) checkouts: Vec<(ShopDomain, CheckoutChange)>,
+    pub(crate) subscriptions: Vec<(ShopDomain, String, bool)>,
+    pub(crate) held: Vec<(ShopDomain, HeldChange)>,
+    /// Schedule this message's abandonment check this many seconds from
+    /// now (before it is acked).
+    pub(crate) check_after_secs: Option<u64>,
 }
 
 /// The batch's uncommitted view.
@@ -27,6 +42,19 @@ pub(crate) struct Pending {
     orders: HashMap<(ShopDomain, ShopifyId), OrderState>,
     tags: HashMap<(ShopDomain, ShopifyId), TagSet>,
     variants: HashMap<(ShopDomain, ShopifyId), Vec<ShopifyId>>,
+    /// Order ids per (shop, Ometria contact id).
+    orders_by_buyer: HashMap<(ShopDomain, String), HashSet<ShopifyId>>,
+    subscriptions: HashMap<(ShopDomain, String), bool>,
+    /// Records held in this batch per contact; `released` once a later
+    /// event of the batch sent them (the store's rows go with the commit).
+    held: HashMap<(ShopDomain, String), Held>,
+    checkouts: Vec<(ShopDomain, CheckoutChange)>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Held {
+    pub(crate) released: bool,
+    pub(crate) records: Vec<so_domain::ometria::PushRecord>,
 }
 
 impl Pending {
@@ -51,6 +79,39 @@ impl Pending {
         self.variants.get(&(shop.clone(), id))
     }
 
+    /// This batch's orders of one contact.
+    pub(crate) fn orders_of(&self, shop: &ShopDomain, buyer: &str) -> Vec<&OrderState> {
+        self.orders_by_buyer
+            .get(&(shop.clone(), buyer.to_owned()))
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.orders.get(&(shop.clone(), *id)))
+            .filter(|o| o.buyer.as_ref().is_some_and(|b| b.id == buyer))
+            .collect()
+    }
+
+    pub(crate) fn subscription(&self, shop: &ShopDomain, contact: &str) -> Option<bool> {
+        self.subscriptions
+            .get(&(shop.clone(), contact.to_owned()))
+            .copied()
+    }
+
+    pub(crate) fn held(&self, shop: &ShopDomain, contact: &str) -> Option<&Held> {
+        self.held.get(&(shop.clone(), contact.to_owned()))
+    }
+
+    /// Checkout changes of this batch for one token, oldest first.
+    pub(crate) fn checkout_changes<'a>(
+        &'a self,
+        shop: &'a ShopDomain,
+        token: &'a str,
+    ) -> impl Iterator<Item = &'a CheckoutChange> + 'a {
+        self.checkouts
+            .iter()
+            .filter(move |(s, c)| s == shop && checkout_token(c) == token)
+            .map(|(_, c)| c)
+    }
+
     /// Makes an event's changes visible to the rest of the batch.
     pub(crate) fn absorb(&mut self, c: &Changes) {
         if let Some(l) = &c.ledger {
@@ -67,9 +128,49 @@ impl Pending {
             }
         }
         for (shop, state) in &c.order_states {
+            if let Some(b) = &state.buyer {
+                self.orders_by_buyer
+                    .entry((shop.clone(), b.id.clone()))
+                    .or_default()
+                    .insert(state.order_id);
+            }
             self.orders
                 .insert((shop.clone(), state.order_id), state.clone());
         }
+        for (shop, contact, subscribed) in &c.subscriptions {
+            self.subscriptions
+                .insert((shop.clone(), contact.clone()), *subscribed);
+        }
+        for (shop, change) in &c.held {
+            match change {
+                HeldChange::Hold {
+                    contact, record, ..
+                } => {
+                    let held = self
+                        .held
+                        .entry((shop.clone(), contact.clone()))
+                        .or_default();
+                    held.released = false;
+                    match held
+                        .records
+                        .iter_mut()
+                        .find(|r| r.record_type == record.record_type && r.id == record.id)
+                    {
+                        Some(r) => r.merge(record.clone()),
+                        None => held.records.push(record.clone()),
+                    }
+                }
+                HeldChange::Release { contact } => {
+                    let held = self
+                        .held
+                        .entry((shop.clone(), contact.clone()))
+                        .or_default();
+                    held.released = true;
+                    held.records.clear();
+                }
+            }
+        }
+        self.checkouts.extend(c.checkouts.iter().cloned());
         for (shop, id, tags) in &c.tags {
             self.tags.insert((shop.clone(), *id), tags.clone());
         }

@@ -10,24 +10,30 @@ use so_domain::freshness::{
 use so_domain::identity::{
     self, ContactRef, IdentityOutcome, IdentitySnapshot, Namespace, NormalisedEmail, Resolution,
 };
-use so_domain::mapping::{self, LegacyParts, MappingContext, MappingError, Part};
-use so_domain::ometria::PushRecord;
+use so_domain::mapping::{self, LegacyParts, MappedEntity, MappingContext, MappingError, Part};
+use so_domain::merchant::{self, ProfileFilter};
+use so_domain::ometria::{PushRecord, RecordType};
 use so_domain::shopify::{self, ShopifyId, ShopifyPayload};
 use so_domain::{Disposition, EventMeta, ReasonCode, ShopDomain, Topic, TopicName};
-use so_runtime::Config;
+use so_domain::{abandonment, behaviour};
 use so_store::Store;
+use so_store::{CheckoutChange, HeldChange};
 
+use crate::accounts::Account;
 use crate::cache::Cache;
 use crate::pending::{Changes, Pending};
+use crate::rules::{Rules, ShopRules};
 use crate::screen::Screened;
 
 /// What to do with one event.
 #[derive(Debug)]
 pub(crate) enum Plan {
-    /// Push `records`; commit `changes` once all of them are accepted.
+    /// Push `records` to `account`; commit `changes` once all of them are
+    /// accepted.
     Push {
         records: Vec<PushRecord>,
         changes: Changes,
+        account: Arc<Account>,
     },
     /// Nothing to send (`outcome` says why); commit `changes` and ack.
     Skip {
@@ -97,10 +103,8 @@ impl From<MappingError> for Stop {
 /// Turns deliveries into plans, reading the store through the batch overlay.
 pub(crate) struct Preparer {
     pub(crate) store: Store,
-    pub(crate) config: Arc<Config>,
     pub(crate) window: DedupeWindow,
-    /// For merge-profile requests, which have their own slow lane.
-    pub(crate) client: so_ometria::Client,
+    pub(crate) rules: Arc<Rules>,
 }
 
 /// Per-event inputs shared by the topic handlers.
@@ -113,6 +117,10 @@ struct Ctx<'a> {
     ledger: LedgerLookup,
     now: DateTime<Utc>,
     changes: Changes,
+    rules: Arc<ShopRules>,
+    account: Arc<Account>,
+    /// The contact the event is about, once identity resolved it.
+    contact: Option<ContactRef>,
 }
 
 impl Preparer {
@@ -120,8 +128,12 @@ impl Preparer {
     /// request a minute: a taken slot, a 429 or a transient failure sends the
     /// event to a broker retry tier (the redirect is already stored, so the
     /// retry only repeats this request); a permanent failure dead-letters it.
-    async fn request_profile_merge(&self, m: &identity::ProfileMerge) -> Result<(), Stop> {
-        match self
+    async fn request_profile_merge(
+        &self,
+        account: &Account,
+        m: &identity::ProfileMerge,
+    ) -> Result<(), Stop> {
+        match account
             .client
             .merge_profiles(&m.survivor_customer_id, &m.merged_customer_ids)
             .await
@@ -171,7 +183,13 @@ impl Preparer {
         cache: &mut Cache,
     ) -> Result<Plan, Stop> {
         let shop = &meta.shop;
-        let Screened { payload, ns } = screened;
+        let Screened {
+            payload,
+            rules,
+            account,
+            raw,
+            abandonment_check,
+        } = screened;
         let ledger = if pending.seen(shop, meta.webhook_id.as_str()) {
             LedgerLookup::SeenAt(Utc::now())
         } else {
@@ -182,6 +200,7 @@ impl Preparer {
             }
         };
         let event_time = meta.triggered_at.unwrap_or(meta.received_at);
+        let ns = rules.ns.clone();
         let mut cx = Ctx {
             meta,
             cache,
@@ -191,18 +210,49 @@ impl Preparer {
             ledger,
             now: Utc::now(),
             changes: Changes::default(),
+            rules,
+            account: account.clone(),
+            contact: None,
         };
-        cx.changes.ledger = Some(so_store::LedgerEntry {
-            shop: shop.clone(),
-            webhook_id: meta.webhook_id.clone(),
-            topic: meta.topic.clone(),
-            event_id: meta.event_id.clone(),
-            seen_at: cx.now,
-        });
-        let records = self.by_payload(&mut cx, payload, pending).await?;
+        let records = match (abandonment_check, payload) {
+            // The scheduled copy of a checkout already processed: it has
+            // its own idempotency (the notified version), not the ledger.
+            (true, ShopifyPayload::Checkout(c)) => {
+                self.abandonment_check(&mut cx, &c, pending).await?
+            }
+            (_, payload) => {
+                cx.changes.ledger = Some(so_store::LedgerEntry {
+                    shop: shop.clone(),
+                    webhook_id: meta.webhook_id.clone(),
+                    topic: meta.topic.clone(),
+                    event_id: meta.event_id.clone(),
+                    seen_at: cx.now,
+                });
+                let entity = mapped_entity(&payload);
+                let records = self.by_payload(&mut cx, payload, pending).await?;
+                match (records, entity, raw) {
+                    (Some(mut records), Some(entity), Some(raw)) => {
+                        apply_mappings(&cx.rules, entity, &raw, &mut records);
+                        Some(records)
+                    }
+                    (records, _, _) => records,
+                }
+            }
+        };
+        let records = match records {
+            Some(mut records) => {
+                cx.rules.settings.lists.apply(&mut records);
+                Some(self.filter_profile(&mut cx, pending, records).await?)
+            }
+            None => None,
+        };
         let changes = cx.changes;
         Ok(match records {
-            Some(records) if !records.is_empty() => Plan::Push { records, changes },
+            Some(records) if !records.is_empty() => Plan::Push {
+                records,
+                changes,
+                account,
+            },
             Some(_) => Plan::Skip {
                 outcome: "no_records",
                 changes,
@@ -315,7 +365,9 @@ impl Preparer {
             snapshot = self.snapshot(cx, Some(id), Some(email)).await?;
         }
         let outcome = identity::resolve_customer(&cx.ns, &snapshot, id);
-        Ok(self.apply(cx, outcome).await?.flatten())
+        let contact = self.apply(cx, outcome).await?.flatten();
+        cx.contact.clone_from(&contact);
+        Ok(contact)
     }
 
     /// Identity of an order or checkout: customer, else guest by email.
@@ -338,6 +390,7 @@ impl Preparer {
                 so_store::Store::new_guest_id,
             );
             if let Some(contact) = self.apply(cx, outcome).await? {
+                cx.contact.clone_from(&contact);
                 return Ok(contact);
             }
         }
@@ -394,8 +447,19 @@ impl Preparer {
                     .await?;
                 let stored = self.order_state(cx, order.id, pending).await?;
                 let m = mapping::map_order(&cx.mapping, &order, contact.as_ref(), stored.as_ref())?;
+                if let (true, Some(token)) = (
+                    cx.rules.settings.abandoned_checkouts.enabled,
+                    order.checkout_token.as_deref().filter(|t| !t.is_empty()),
+                ) {
+                    let token = token.to_owned();
+                    cx.changes
+                        .checkouts
+                        .push((shop.clone(), CheckoutChange::Completed { token }));
+                }
+                let mut records = m.records;
+                records.extend(self.behaviour_update(cx, pending, &m.state).await?);
                 cx.changes.order_states.push((shop, m.state));
-                Ok(Some(m.records))
+                Ok(Some(records))
             }
             ShopifyPayload::Refund(refund) => {
                 self.fresh(
@@ -408,16 +472,19 @@ impl Preparer {
                 .await?;
                 let stored = self.order_state(cx, refund.order_id, pending).await?;
                 let m = mapping::map_refund(&cx.mapping, &refund, stored.as_ref())?;
+                let mut records = m.records;
+                records.extend(self.behaviour_update(cx, pending, &m.state).await?);
                 cx.changes.order_states.push((shop, m.state));
-                Ok(Some(m.records))
+                Ok(Some(records))
             }
             ShopifyPayload::OrderDelete(del) => {
                 self.fresh(cx, pending, EntityKind::Order, del.id.to_string(), None)
                     .await?;
                 let stored = self.order_state(cx, del.id, pending).await?;
-                let (state, records) =
+                let (state, mut records) =
                     mapping::map_order_delete(&cx.mapping, del.id, stored.as_ref())?;
                 if let Some(state) = state {
+                    records.extend(self.behaviour_update(cx, pending, &state).await?);
                     cx.changes.order_states.push((shop, state));
                 }
                 Ok(Some(records))
@@ -451,6 +518,7 @@ impl Preparer {
                 let Some(contact) = self.apply(cx, outcome).await?.flatten() else {
                     return Ok(None);
                 };
+                cx.contact = Some(contact.clone());
                 Ok(Some(mapping::map_customer_delete(&cx.mapping, &contact)?))
             }
             ShopifyPayload::CustomerMerge(merge) => {
@@ -460,7 +528,8 @@ impl Preparer {
                     // merged-away customer resolve to the survivor even while
                     // Ometria's merge waits for its slot.
                     let _applied = self.store.apply_identity(cx.shop, &[decision]).await?;
-                    self.request_profile_merge(&profile_merge).await?;
+                    self.request_profile_merge(&cx.account, &profile_merge)
+                        .await?;
                 }
                 Ok(None)
             }
@@ -542,11 +611,20 @@ impl Preparer {
                 let Some(contact) = self.customer_contact(cx, s.customer_id, None).await? else {
                     return Ok(None);
                 };
-                Ok(Some(mapping::map_purchasing_summary(
-                    &cx.mapping,
-                    &contact,
-                    &s,
-                )?))
+                let mut records = mapping::map_purchasing_summary(&cx.mapping, &contact, &s)?;
+                let on = cx.rules.settings.behaviour;
+                for r in &mut records {
+                    if let Some(serde_json::Value::Object(p)) = r.body.get_mut("properties") {
+                        if !on.orders_count {
+                            p.remove(behaviour::ORDERS_COUNT);
+                        }
+                        if !on.total_spent {
+                            p.remove(behaviour::TOTAL_SPENT);
+                            p.remove("shopify_total_spent_currency");
+                        }
+                    }
+                }
+                Ok(Some(records))
             }
             ShopifyPayload::Product(p) => {
                 self.fresh(
@@ -575,25 +653,283 @@ impl Preparer {
                     &known,
                 )?))
             }
-            // Abandoned checkouts become custom events with issue 6; order
-            // edits and fulfilments arrive again as full orders/updated.
-            ShopifyPayload::Checkout(_)
-            | ShopifyPayload::CheckoutDelete(_)
-            | ShopifyPayload::OrderEdited(_)
-            | ShopifyPayload::NotMapped(_) => {
-                let incoming =
-                    Incoming::new(cx.meta.webhook_id.clone(), EntityKind::Checkout, None);
-                if let Freshness::Duplicate { .. } =
-                    freshness::decide(self.window, cx.now, cx.ledger, None, &incoming)
+            ShopifyPayload::Checkout(c) => self.checkout(cx, pending, &c).await.map(Some),
+            ShopifyPayload::CheckoutDelete(del) => {
+                self.not_a_duplicate(cx)?;
+                if let Some(token) = [del.token.as_deref(), del.cart_token.as_deref()]
+                    .into_iter()
+                    .flatten()
+                    .find(|t| !t.is_empty())
                 {
-                    return Err(Stop(Plan::Skip {
-                        outcome: "duplicate",
-                        changes: Changes::default(),
-                    }));
+                    let token = token.to_owned();
+                    cx.changes
+                        .checkouts
+                        .push((shop, CheckoutChange::Completed { token }));
                 }
                 Ok(Some(Vec::new()))
             }
+            // Order edits and fulfilments arrive again as full orders/updated.
+            ShopifyPayload::OrderEdited(_) | ShopifyPayload::NotMapped(_) => {
+                self.not_a_duplicate(cx)?;
+                Ok(Some(Vec::new()))
+            }
         }
+    }
+
+    /// For topics without a version: only the ledger says it was seen.
+    fn not_a_duplicate(&self, cx: &Ctx<'_>) -> Result<(), Stop> {
+        let incoming = Incoming::new(cx.meta.webhook_id.clone(), EntityKind::Checkout, None);
+        match freshness::decide(self.window, cx.now, cx.ledger, None, &incoming) {
+            Freshness::Duplicate { .. } => Err(Stop(Plan::Skip {
+                outcome: "duplicate",
+                changes: Changes::default(),
+            })),
+            _ => Ok(()),
+        }
+    }
+
+    /// `checkouts/create|update`: remember the version and schedule its
+    /// abandonment check on the broker (the disposer publishes it before
+    /// the ack). Nothing is pushed now.
+    async fn checkout(
+        &self,
+        cx: &mut Ctx<'_>,
+        pending: &Pending,
+        c: &shopify::Checkout,
+    ) -> Result<Vec<PushRecord>, Stop> {
+        let Some(token) = c.key().map(str::to_owned) else {
+            self.not_a_duplicate(cx)?;
+            return Ok(Vec::new());
+        };
+        self.fresh(
+            cx,
+            pending,
+            EntityKind::Checkout,
+            token.clone(),
+            c.updated_at,
+        )
+        .await?;
+        let settings = cx.rules.settings.abandoned_checkouts.clone();
+        if !settings.enabled {
+            return Ok(Vec::new());
+        }
+        let shop = cx.shop.clone();
+        if c.completed_at.is_some() {
+            cx.changes
+                .checkouts
+                .push((shop, CheckoutChange::Completed { token }));
+            return Ok(Vec::new());
+        }
+        let customer = c.customer.as_ref().map(|c| c.id);
+        let email = checkout_email(c);
+        if customer.is_none() && email.is_none() {
+            // Nobody to remind.
+            return Ok(Vec::new());
+        }
+        let Some(contact) = self.purchase_contact(cx, customer, email).await? else {
+            return Ok(Vec::new());
+        };
+        cx.changes.checkouts.push((
+            shop,
+            CheckoutChange::Seen {
+                token,
+                version: checkout_version(c, cx.now),
+                contact: Some(contact.ometria_id()),
+            },
+        ));
+        cx.changes.check_after_secs = Some(settings.delay_secs);
+        Ok(Vec::new())
+    }
+
+    /// The scheduled check of one checkout version: its custom event if it
+    /// was abandoned, else a skip saying why not.
+    async fn abandonment_check(
+        &self,
+        cx: &mut Ctx<'_>,
+        c: &shopify::Checkout,
+        pending: &Pending,
+    ) -> Result<Option<Vec<PushRecord>>, Stop> {
+        let settings = cx.rules.settings.abandoned_checkouts.clone();
+        let Some(token) = c.key().map(str::to_owned) else {
+            return Ok(Some(Vec::new()));
+        };
+        if !settings.enabled {
+            return Err(Stop(Plan::Skip {
+                outcome: "checkout_events_off",
+                changes: Changes::default(),
+            }));
+        }
+        let shop = cx.shop.clone();
+        let scheduled = checkout_version(c, cx.now);
+        let mut row = self.store.checkout(&shop, &token).await?;
+        for change in pending.checkout_changes(&shop, &token) {
+            apply_checkout_change(&mut row, change);
+        }
+        let contact_id = row.as_ref().and_then(|r| r.contact.clone());
+        let (newer, last_order_at) = match &contact_id {
+            Some(id) => {
+                let newer = self
+                    .store
+                    .newer_checkout_of_contact(&shop, id, &token, scheduled)
+                    .await?;
+                let mut orders = self.store.orders_of_contact(&shop, id).await?;
+                orders.extend(pending.orders_of(&shop, id).into_iter().cloned());
+                let last = orders.iter().map(|o| o.timestamp.with_timezone(&Utc)).max();
+                (newer, last)
+            }
+            None => (false, None),
+        };
+        let facts = abandonment::DueFacts {
+            scheduled,
+            stored_version: row.as_ref().map(|r| r.version),
+            completed: row.as_ref().is_some_and(|r| r.completed),
+            notified_version: row.as_ref().and_then(|r| r.notified_version),
+            contact_has_newer_checkout: newer,
+            last_order_at,
+        };
+        if let Err(why) = abandonment::decide(&facts) {
+            return Err(Stop(Plan::Skip {
+                outcome: why.as_str(),
+                changes: Changes::default(),
+            }));
+        }
+        let customer = c.customer.as_ref().map(|c| c.id);
+        let Some(contact) = self
+            .purchase_contact(cx, customer, checkout_email(c))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let record = abandonment::custom_event(&cx.mapping, &contact, c, &settings.event_type)?;
+        cx.changes.checkouts.push((
+            shop,
+            CheckoutChange::Notified {
+                token,
+                version: scheduled,
+            },
+        ));
+        Ok(Some(vec![record]))
+    }
+
+    /// The contact's behavioural attributes after `state` (this event's
+    /// version of one of its orders), as a contact update.
+    async fn behaviour_update(
+        &self,
+        cx: &mut Ctx<'_>,
+        pending: &Pending,
+        state: &mapping::OrderState,
+    ) -> Result<Option<PushRecord>, Stop> {
+        let on = cx.rules.settings.behaviour;
+        let Some(buyer) = state.buyer.as_ref().filter(|_| on.any()) else {
+            return Ok(None);
+        };
+        let mut orders: std::collections::HashMap<ShopifyId, mapping::OrderState> = self
+            .store
+            .orders_of_contact(cx.shop, &buyer.id)
+            .await?
+            .into_iter()
+            .map(|o| (o.order_id, o))
+            .collect();
+        for o in pending.orders_of(cx.shop, &buyer.id) {
+            orders.insert(o.order_id, o.clone());
+        }
+        // An order this batch moved to another contact is no longer theirs.
+        orders.retain(|id, _| {
+            pending
+                .order(cx.shop, *id)
+                .is_none_or(|o| o.buyer.as_ref().is_some_and(|b| b.id == buyer.id))
+        });
+        orders.insert(state.order_id, state.clone());
+        let summary = behaviour::summarise(orders.values());
+        // Shopify's purchasing summary, once seen, owns count and total.
+        let customer = buyer
+            .customer_id
+            .as_deref()
+            .and_then(|c| c.strip_prefix(cx.ns.as_str()))
+            .and_then(ShopifyId::parse);
+        let owned = match customer {
+            Some(id) => {
+                let key = WatermarkKey {
+                    shop: cx.shop.clone(),
+                    kind: EntityKind::PurchasingSummary,
+                    id: id.to_string(),
+                };
+                self.applied(cx, pending, &key).await?.is_some()
+            }
+            None => false,
+        };
+        Ok(behaviour::contact_update(
+            buyer,
+            summary.properties(&on, owned),
+        ))
+    }
+
+    /// Subscribers-only shops: a contact that is not an email subscriber
+    /// gets nothing sent; its records are held, and sent, before the
+    /// event's own, the moment it subscribes. An unsubscribe of a contact
+    /// that was sent still goes out (Ometria must learn of it).
+    async fn filter_profile(
+        &self,
+        cx: &mut Ctx<'_>,
+        pending: &Pending,
+        records: Vec<PushRecord>,
+    ) -> Result<Vec<PushRecord>, Stop> {
+        if cx.rules.settings.profiles != ProfileFilter::Subscribers || records.is_empty() {
+            return Ok(records);
+        }
+        let Some(contact) = cx.contact.clone() else {
+            return Ok(records);
+        };
+        let shop = cx.shop.clone();
+        let id = contact.ometria_id();
+        let signal = merchant::subscription_signal(&records);
+        let before = match pending.subscription(&shop, &id) {
+            Some(s) => Some(s),
+            None => self.store.subscription(&shop, &id).await?,
+        };
+        if let Some(now) = signal.filter(|s| Some(*s) != before) {
+            cx.changes
+                .subscriptions
+                .push((shop.clone(), id.clone(), now));
+        }
+        let subscribed = signal.or(before).unwrap_or(false);
+        if subscribed {
+            if before == Some(true) {
+                return Ok(records);
+            }
+            let mut held = match pending.held(&shop, &id) {
+                Some(h) if h.released => Vec::new(),
+                _ => self.store.held_records(&shop, &id).await?,
+            };
+            if let Some(h) = pending.held(&shop, &id) {
+                held.extend(h.records.iter().cloned());
+            }
+            cx.changes
+                .held
+                .push((shop, HeldChange::Release { contact: id }));
+            held.extend(records);
+            return Ok(held);
+        }
+        if before == Some(true) {
+            return Ok(records);
+        }
+        for record in records
+            .into_iter()
+            .filter(|r| r.record_type != RecordType::CustomEvent)
+        {
+            cx.changes.held.push((
+                shop.clone(),
+                HeldChange::Hold {
+                    contact: id.clone(),
+                    record,
+                    at: cx.now,
+                },
+            ));
+        }
+        Err(Stop(Plan::Skip {
+            outcome: "held_not_subscribed",
+            changes: std::mem::take(&mut cx.changes),
+        }))
     }
 
     async fn order_state(
@@ -657,4 +993,94 @@ pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
         src = s.source();
     }
     out
+}
+
+fn checkout_email(c: &shopify::Checkout) -> Option<&str> {
+    c.email
+        .as_deref()
+        .or_else(|| c.customer.as_ref().and_then(|c| c.email.as_deref()))
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+}
+
+/// A checkout's version: `updated_at`, else `created_at`, else now.
+fn checkout_version(c: &shopify::Checkout, now: DateTime<Utc>) -> DateTime<Utc> {
+    c.updated_at
+        .or(c.created_at)
+        .map_or(now, |t| t.with_timezone(&Utc))
+}
+
+/// Overlays a pending change of this batch on the stored checkout row.
+fn apply_checkout_change(row: &mut Option<so_store::CheckoutRow>, change: &CheckoutChange) {
+    match change {
+        CheckoutChange::Seen {
+            version, contact, ..
+        } => match row {
+            Some(r) if r.version > *version => {}
+            Some(r) => {
+                r.version = *version;
+                r.contact.clone_from(contact);
+            }
+            None => {
+                *row = Some(so_store::CheckoutRow {
+                    version: *version,
+                    contact: contact.clone(),
+                    completed: false,
+                    notified_version: None,
+                });
+            }
+        },
+        CheckoutChange::Completed { .. } => match row {
+            Some(r) => r.completed = true,
+            None => {
+                *row = Some(so_store::CheckoutRow {
+                    version: DateTime::<Utc>::UNIX_EPOCH,
+                    contact: None,
+                    completed: true,
+                    notified_version: None,
+                });
+            }
+        },
+        CheckoutChange::Notified { version, .. } => {
+            if let Some(r) = row {
+                r.notified_version = Some(r.notified_version.map_or(*version, |n| n.max(*version)));
+            }
+        }
+    }
+}
+
+/// Which configured field mappings apply to a payload.
+fn mapped_entity(payload: &ShopifyPayload) -> Option<MappedEntity> {
+    match payload {
+        ShopifyPayload::Customer(_) => Some(MappedEntity::Contact),
+        ShopifyPayload::Order(_) => Some(MappedEntity::Order),
+        ShopifyPayload::Product(_) => Some(MappedEntity::Product),
+        _ => None,
+    }
+}
+
+/// The shop's extra fields into the `properties` of the entity's records.
+fn apply_mappings(
+    rules: &ShopRules,
+    entity: MappedEntity,
+    raw: &serde_json::Value,
+    records: &mut [PushRecord],
+) {
+    let record_type = match entity {
+        MappedEntity::Contact => RecordType::Contact,
+        MappedEntity::Order => RecordType::Order,
+        MappedEntity::Product => RecordType::Product,
+    };
+    for r in records.iter_mut().filter(|r| r.record_type == record_type) {
+        let properties = r
+            .body
+            .entry("properties")
+            .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+        if let serde_json::Value::Object(p) = properties {
+            rules.mappings.apply(entity, raw, p);
+            if p.is_empty() {
+                r.body.remove("properties");
+            }
+        }
+    }
 }

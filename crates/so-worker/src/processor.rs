@@ -4,7 +4,6 @@
 use std::time::{Duration, Instant};
 
 use so_domain::EventMeta;
-use so_ometria::Client;
 use so_queue::{Delivery, codec};
 use so_runtime::metrics;
 use tokio::sync::mpsc;
@@ -21,8 +20,7 @@ use so_domain::ReasonCode;
 pub(crate) struct Processor {
     pub(crate) preparer: Preparer,
     pub(crate) disposer: Disposer,
-    pub(crate) client: Client,
-    pub(crate) pusher: crate::pusher::Pusher,
+    pub(crate) accounts: std::sync::Arc<crate::accounts::Accounts>,
     pub(crate) batch_max: usize,
     pub(crate) window: Duration,
 }
@@ -83,7 +81,13 @@ impl Processor {
             .into_iter()
             .map(|d| match codec::decode(&d.properties) {
                 Ok(meta) => {
-                    let s = screen(&self.preparer.config, &meta, &d.body);
+                    let s = screen(
+                        &self.preparer.rules,
+                        &self.accounts,
+                        &meta,
+                        &d.properties,
+                        &d.body,
+                    );
                     (d, Some(meta), s)
                 }
                 Err(e) => {
@@ -152,14 +156,16 @@ impl Processor {
             .iter_mut()
             .enumerate()
             .filter_map(|(i, (_, _, plan))| match plan {
-                Plan::Push { records, .. } => Some((i, std::mem::take(records))),
+                Plan::Push {
+                    records, account, ..
+                } => Some((i, account.clone(), std::mem::take(records))),
                 _ => None,
             })
             .collect();
         let fates = if to_push.is_empty() {
             Default::default()
         } else {
-            deliver::deliver(&self.client, &self.pusher, to_push).await
+            deliver::deliver(to_push, self.accounts.several()).await
         };
 
         let settled: Vec<Settled> = prepared

@@ -37,7 +37,7 @@ struct Submission {
 }
 
 /// Handle held by processors; cheap to clone.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub(crate) struct Pusher {
     tx: mpsc::UnboundedSender<Submission>,
 }

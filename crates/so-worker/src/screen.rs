@@ -2,24 +2,43 @@
 //! (paused shop, unsupported or privacy topic, undecodable payload), and
 //! find the keys the batch should prefetch.
 
+use std::sync::Arc;
+
 use so_domain::freshness::EntityKind;
-use so_domain::identity::Namespace;
+use so_domain::mapping::MappedEntity;
 use so_domain::shopify::{self, ShopifyId, ShopifyPayload};
 use so_domain::{EventMeta, ReasonCode, Topic, TopicName};
-use so_runtime::Config;
+use so_queue::codec;
 
+use crate::accounts::{Account, Accounts};
 use crate::prepare::Plan;
+use crate::rules::{Rules, ShopRules};
+
+/// The mark on a checkout copy scheduled to come back as its abandonment
+/// check.
+pub(crate) const ABANDONMENT_CHECK: &str = "abandonment";
 
 /// A message that needs the store and possibly Ometria.
 #[derive(Debug)]
 pub(crate) struct Screened {
     pub(crate) payload: ShopifyPayload,
-    pub(crate) ns: Namespace,
+    pub(crate) rules: Arc<ShopRules>,
+    pub(crate) account: Arc<Account>,
+    /// The payload as JSON, only when the shop maps extra fields from it.
+    pub(crate) raw: Option<serde_json::Value>,
+    /// This is the scheduled abandonment check of the checkout in the body.
+    pub(crate) abandonment_check: bool,
 }
 
-pub(crate) fn screen(config: &Config, meta: &EventMeta, body: &[u8]) -> Result<Screened, Plan> {
-    let shop_settings = config.shops.get(meta.shop.as_str());
-    if shop_settings.is_some_and(|s| !s.enabled) {
+pub(crate) fn screen(
+    rules: &Rules,
+    accounts: &Accounts,
+    meta: &EventMeta,
+    props: &lapin::BasicProperties,
+    body: &[u8],
+) -> Result<Screened, Plan> {
+    let rules = rules.for_shop(&meta.shop);
+    if !rules.settings.enabled {
         return Err(Plan::Park {
             reason: "shop_paused",
         });
@@ -42,20 +61,36 @@ pub(crate) fn screen(config: &Config, meta: &EventMeta, body: &[u8]) -> Result<S
             reason: "privacy_or_lifecycle_topic",
         });
     }
-    let ns =
-        Namespace::parse(shop_settings.map_or("", |s| s.namespace.as_str())).map_err(|_| {
-            Plan::DeadLetter {
-                stage: "config",
-                reason: ReasonCode::Internal,
-                detail: format!("the namespace configured for {} is invalid", meta.shop),
-            }
-        })?;
+    let Some(account) = accounts.for_shop(&meta.shop) else {
+        // Kept, not failed: configuring the key releases them (dlq replay
+        // --queue parked).
+        return Err(Plan::Park {
+            reason: "no_ometria_account",
+        });
+    };
     let payload = shopify::decode(topic, body).map_err(|e| Plan::DeadLetter {
         stage: "decode",
         reason: ReasonCode::InvalidPayload,
         detail: crate::prepare::error_chain(&e),
     })?;
-    Ok(Screened { payload, ns })
+    let entity = match &payload {
+        ShopifyPayload::Customer(_) => Some(MappedEntity::Contact),
+        ShopifyPayload::Order(_) => Some(MappedEntity::Order),
+        ShopifyPayload::Product(_) => Some(MappedEntity::Product),
+        _ => None,
+    };
+    let raw = entity
+        .filter(|e| !rules.mappings.is_empty(*e))
+        .and_then(|_| serde_json::from_slice(body).ok());
+    let abandonment_check = matches!(payload, ShopifyPayload::Checkout(_))
+        && codec::header(props, codec::SCHEDULED) == Some(ABANDONMENT_CHECK);
+    Ok(Screened {
+        payload,
+        rules: rules.clone(),
+        account: account.clone(),
+        raw,
+        abandonment_check,
+    })
 }
 
 /// Watermark keys (kind, id) and the order id an event will read.
@@ -87,8 +122,13 @@ pub(crate) fn lookups(payload: &ShopifyPayload) -> (Vec<(EntityKind, String)>, O
         ),
         ShopifyPayload::Product(p) => (vec![(EntityKind::Product, id(p.id))], None),
         ShopifyPayload::ProductDelete(d) => (vec![(EntityKind::Product, id(d.id))], None),
+        ShopifyPayload::Checkout(c) => (
+            c.key()
+                .map(|t| vec![(EntityKind::Checkout, t.to_owned())])
+                .unwrap_or_default(),
+            None,
+        ),
         ShopifyPayload::CustomerMerge(_)
-        | ShopifyPayload::Checkout(_)
         | ShopifyPayload::CheckoutDelete(_)
         | ShopifyPayload::OrderEdited(_)
         | ShopifyPayload::NotMapped(_) => (Vec::new(), None),

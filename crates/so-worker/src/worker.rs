@@ -22,6 +22,8 @@ pub enum StartError {
     DedupeWindow,
     #[error("cannot build the Ometria client")]
     Ometria(#[source] so_ometria::Error),
+    #[error("invalid shop settings")]
+    Rules(#[source] crate::rules::RulesError),
 }
 
 /// A running worker, built from its parts.
@@ -76,13 +78,12 @@ impl Worker {
         let (accounts, push_loops) =
             crate::accounts::Accounts::build(&config, client).map_err(StartError::Ometria)?;
         let accounts = Arc::new(accounts);
+        let rules = Arc::new(crate::rules::Rules::build(&config).map_err(StartError::Rules)?);
         let processors = (0..config.worker.concurrency)
             .map(|_| Processor {
                 preparer: Preparer {
                     store: store.clone(),
-                    config: config.clone(),
                     window,
-                    accounts: accounts.clone(),
                     rules: rules.clone(),
                 },
                 disposer: Disposer {

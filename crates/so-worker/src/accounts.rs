@@ -1,0 +1,137 @@
+//! The Ometria accounts this worker pushes to: the `[ometria]` one, and one
+//! per distinct endpoint and key among the shops' `[shops.*.ometria]`.
+//! Each account has its own client (so its own request budget and its own
+//! pause after a 429) and its own pusher, so one account's rate limit or
+//! outage never holds another's requests.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use secrecy::ExposeSecret;
+use so_domain::ShopDomain;
+use so_ometria::{Client, OmetriaSettings, RateLimiter};
+use so_runtime::Config;
+
+use crate::pusher::{PushLoop, Pusher};
+
+/// One Ometria account: a client and the pusher that shares its budget.
+#[derive(Debug)]
+pub(crate) struct Account {
+    pub(crate) client: Client,
+    pub(crate) pusher: Pusher,
+}
+
+pub(crate) struct Accounts {
+    /// `None` when `[ometria]` has no key (every shop has its own).
+    default: Option<Arc<Account>>,
+    by_shop: HashMap<String, Arc<Account>>,
+    several: bool,
+}
+
+/// An account is its endpoint and key: shops that share both share one
+/// budget, as Ometria counts requests per account.
+fn identity(settings: &OmetriaSettings) -> (String, String) {
+    (
+        settings.api_url.trim_end_matches('/').to_owned(),
+        settings
+            .api_key
+            .as_ref()
+            .map(|k| k.expose_secret().to_owned())
+            .unwrap_or_default(),
+    )
+}
+
+impl Accounts {
+    /// `default` is the `[ometria]` account's client (tests pass their own).
+    pub(crate) fn build(
+        config: &Config,
+        default: Option<Client>,
+    ) -> Result<(Accounts, Vec<PushLoop>), so_ometria::Error> {
+        let concurrency = usize::from(config.worker.concurrency);
+        let has_default = default.is_some();
+        let mut clients: Vec<((String, String), Client, usize)> = default
+            .map(|c| {
+                (
+                    identity(&config.ometria),
+                    c,
+                    config.ometria.batch_max_records,
+                )
+            })
+            .into_iter()
+            .collect();
+        let mut shop_index: Vec<(String, usize)> = Vec::new();
+        for (domain, shop) in &config.shops {
+            if shop.ometria.is_empty() {
+                continue;
+            }
+            let Ok(parsed) = ShopDomain::parse(domain) else {
+                continue;
+            };
+            let settings = config.ometria_for(&parsed);
+            let id = identity(&settings);
+            let index = match clients.iter().position(|(i, _, _)| *i == id) {
+                Some(i) => i,
+                None => {
+                    clients.push((id, Client::new(&settings)?, settings.batch_max_records));
+                    clients.len() - 1
+                }
+            };
+            shop_index.push((domain.clone(), index));
+        }
+        let several = clients.len() > 1;
+        let mut loops = Vec::new();
+        let accounts: Vec<Arc<Account>> = clients
+            .into_iter()
+            .map(|(_, client, max_records)| {
+                // With several accounts in one batch, a 429 goes to the
+                // broker's retry tiers rather than holding the batch.
+                let client = if several {
+                    client.handing_off_rate_limits()
+                } else {
+                    client
+                };
+                let (pusher, push_loop) =
+                    crate::pusher::pusher(client.clone(), max_records, concurrency);
+                loops.push(push_loop);
+                Arc::new(Account { client, pusher })
+            })
+            .collect();
+        let by_shop = shop_index
+            .into_iter()
+            .map(|(domain, i)| (domain, accounts[i].clone()))
+            .collect();
+        let several = accounts.len() > 1;
+        Ok((
+            Accounts {
+                default: has_default.then(|| accounts[0].clone()),
+                by_shop,
+                several,
+            },
+            loops,
+        ))
+    }
+
+    /// The account `shop` pushes to; `None` for a shop without a key.
+    pub(crate) fn for_shop(&self, shop: &ShopDomain) -> Option<&Arc<Account>> {
+        self.by_shop.get(shop.as_str()).or(self.default.as_ref())
+    }
+
+    /// More than one account: a rate-limited one hands its events to the
+    /// broker instead of holding the batch.
+    pub(crate) fn several(&self) -> bool {
+        self.several
+    }
+
+    /// Every account's push budget, for splitting between worker processes.
+    pub(crate) fn limiters(&self) -> Vec<RateLimiter> {
+        let mut seen: Vec<*const Account> = Vec::new();
+        let mut out = Vec::new();
+        for a in self.default.iter().chain(self.by_shop.values()) {
+            if !seen.contains(&Arc::as_ptr(a)) {
+                seen.push(Arc::as_ptr(a));
+                out.push(a.client.rate_limiter().clone());
+            }
+        }
+        out
+    }
+}

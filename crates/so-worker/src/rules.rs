@@ -1,0 +1,67 @@
+//! Each shop's settings, prepared once at start: the namespace parsed and
+//! the field mappings compiled, so no event re-reads the configuration.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use so_domain::ShopDomain;
+use so_domain::identity::Namespace;
+use so_domain::mapping::FieldMappings;
+use so_runtime::{Config, ShopSettings};
+
+/// One shop's sync rules.
+#[derive(Debug)]
+pub(crate) struct ShopRules {
+    pub(crate) ns: Namespace,
+    pub(crate) settings: ShopSettings,
+    pub(crate) mappings: FieldMappings,
+}
+
+/// The rules of every configured shop, and the defaults for the rest.
+#[derive(Debug)]
+pub(crate) struct Rules {
+    by_shop: HashMap<String, Arc<ShopRules>>,
+    default: Arc<ShopRules>,
+}
+
+/// A shop's settings that the configuration check should have refused.
+#[derive(Debug, thiserror::Error)]
+#[error("shops.\"{shop}\": {problem}")]
+pub struct RulesError {
+    shop: String,
+    problem: String,
+}
+
+fn compile(domain: &str, s: &ShopSettings) -> Result<ShopRules, RulesError> {
+    let fail = |problem: String| RulesError {
+        shop: domain.to_owned(),
+        problem,
+    };
+    let ns = Namespace::parse(&s.namespace).map_err(|e| fail(format!("namespace: {e}")))?;
+    let m = &s.mappings;
+    let mappings = FieldMappings::build(&m.contact, &m.order, &m.product)
+        .map_err(|problems| fail(problems.join("; ")))?;
+    Ok(ShopRules {
+        ns,
+        settings: s.clone(),
+        mappings,
+    })
+}
+
+impl Rules {
+    pub(crate) fn build(config: &Config) -> Result<Rules, RulesError> {
+        let by_shop = config
+            .shops
+            .iter()
+            .map(|(d, s)| Ok((d.clone(), Arc::new(compile(d, s)?))))
+            .collect::<Result<_, RulesError>>()?;
+        Ok(Rules {
+            by_shop,
+            default: Arc::new(compile("(default)", &ShopSettings::default())?),
+        })
+    }
+
+    pub(crate) fn for_shop(&self, shop: &ShopDomain) -> &Arc<ShopRules> {
+        self.by_shop.get(shop.as_str()).unwrap_or(&self.default)
+    }
+}
