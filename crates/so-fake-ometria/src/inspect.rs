@@ -52,6 +52,16 @@ impl FakeOmetria {
         self.shared.lock().store.get(&key).map(|r| r.body.clone())
     }
 
+    /// The Ometria lists a contact (by id, any collection) is on.
+    pub fn lists_of(&self, contact_id: &str) -> Vec<String> {
+        let s = self.shared.lock();
+        s.store
+            .of_type(RecordType::Contact)
+            .filter(|(k, _)| k.id == contact_id)
+            .flat_map(|(_, r)| r.lists.iter().cloned())
+            .collect()
+    }
+
     /// Number of distinct applied records of one type.
     pub fn count(&self, record_type: RecordType) -> usize {
         self.shared.lock().store.of_type(record_type).count()

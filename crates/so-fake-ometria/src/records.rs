@@ -50,6 +50,9 @@ pub(crate) struct Stored {
     pub(crate) first_write: u64,
     /// Global write order of the latest write, for "most recent wins".
     pub(crate) last_write: u64,
+    /// Ometria lists the contact is on (`@add_to_lists`/`@remove_from_lists`
+    /// are directives, not stored fields).
+    pub(crate) lists: std::collections::BTreeSet<String>,
 }
 
 #[derive(Debug, Default)]
@@ -85,7 +88,26 @@ impl Store {
             writes: 0,
             first_write: seq,
             last_write: seq,
+            lists: Default::default(),
         });
+        for (directive, join) in [("@add_to_lists", true), ("@remove_from_lists", false)] {
+            for list in incoming
+                .get(directive)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let list = match list {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                if join {
+                    entry.lists.insert(list);
+                } else {
+                    entry.lists.remove(&list);
+                }
+            }
+        }
         merge(&mut entry.body, incoming);
         entry.writes += 1;
         entry.last_write = seq;
@@ -109,9 +131,23 @@ impl Store {
     }
 }
 
+/// Supplied fields replace stored ones; `properties` merges key by key
+/// (custom attributes sent by different sources accumulate, as partial
+/// pushes in Ometria's examples assume; ometria.md §1, "Upsert semantics").
+/// List directives are applied to the membership, not stored.
 fn merge(into: &mut Map<String, Value>, incoming: &Map<String, Value>) {
     for (k, v) in incoming {
-        into.insert(k.clone(), v.clone());
+        match (k.as_str(), into.get_mut(k), v) {
+            ("@add_to_lists" | "@remove_from_lists", _, _) => {}
+            ("properties", Some(Value::Object(mine)), Value::Object(theirs)) => {
+                for (pk, pv) in theirs {
+                    mine.insert(pk.clone(), pv.clone());
+                }
+            }
+            _ => {
+                into.insert(k.clone(), v.clone());
+            }
+        }
     }
 }
 
@@ -139,6 +175,22 @@ mod tests {
         assert_eq!(s.body["email"], "a@x");
         assert_eq!(s.body["firstname"], "B");
         assert_eq!(s.writes, 2);
+    }
+
+    #[test]
+    fn properties_accumulate_and_list_directives_change_membership() {
+        let mut store = Store::default();
+        let a = obj(json!({"id":"c1","properties":{"tier":"gold","x":1},"@add_to_lists":[1,2]}));
+        let key = RecordKey::of(RecordType::Contact, &a).unwrap();
+        store.upsert(key.clone(), &a);
+        store.upsert(
+            key.clone(),
+            &obj(json!({"id":"c1","properties":{"x":2},"@remove_from_lists":[1]})),
+        );
+        let s = store.get(&key).unwrap();
+        assert_eq!(s.body["properties"], json!({"tier":"gold","x":2}));
+        assert!(!s.body.contains_key("@add_to_lists"));
+        assert_eq!(s.lists.iter().collect::<Vec<_>>(), ["2"]);
     }
 
     #[test]
