@@ -1,1 +1,53 @@
-//! Placeholder.
+//! Shopify GraphQL Admin API adapter: the backfill and write-back side of the
+//! service (`shared/reference/shopify.md` §5), where webhooks are the live
+//! side.
+//!
+//! - [`AdminClient`]: one shop, one pinned API version. Cost-based
+//!   throttling is modelled client-side from every response's
+//!   `throttleStatus`, so calls wait for budget instead of being THROTTLED;
+//!   THROTTLED answers (HTTP 200 or 429) wait and retry, 5xx and connection
+//!   failures retry with capped exponential backoff, all within one deadline
+//!   per call. [`AdminClient::budget`] reports the points used and waited
+//!   for.
+//! - Typed pages ([`AdminClient::customers_page`], `orders_page`,
+//!   `products_page`, `abandoned_checkouts_page`) sized to the 1000-point
+//!   query limit; bulk operations with streamed, regrouped JSONL
+//!   ([`AdminClient::run_bulk_query`], [`BulkRows`]); customer consent
+//!   lookups and [`AdminClient::update_email_consent`].
+//! - [`AdminError`] separates "try later" (throttled, transient) from "this
+//!   will not work" (HTTP 4xx, GraphQL errors, userErrors).
+//!
+//! Tests run against `so-fake-shopify`.
+
+mod budget;
+mod bulk;
+mod client;
+mod consent;
+mod error;
+mod gid;
+mod nodes;
+mod queries;
+mod retry;
+mod settings;
+
+pub use budget::{BudgetStats, MAX_QUERY_COST, QueryCost, ThrottleStatus};
+pub use bulk::{
+    BulkLine, BulkLines, BulkOperation, BulkOperationId, BulkParent, BulkRows, BulkStatus,
+    checkouts_bulk_query, customers_bulk_query, orders_bulk_query, products_bulk_query,
+};
+pub use client::{ACCESS_TOKEN_HEADER, AdminClient, Response};
+pub use consent::{EmailConsentInput, MAX_IDS_PER_LOOKUP};
+pub use error::{AdminError, GraphQlError, TransientCause, UserError};
+pub use gid::{Gid, GidError, parse_id, to_gid};
+pub use nodes::{
+    AbandonedCheckout, CheckoutCustomer, CheckoutLineItem, Connection, ConsentTarget, Customer,
+    CustomerEmailAddress, EmailMarketingConsent, EmailMarketingState, IdRef, LineItem,
+    MailingAddress, MarketingOptInLevel, Money, MoneyBag, Order, PageInfo, Product, ProductVariant,
+    Refund, RefundLineItem,
+};
+pub use queries::{
+    CHECKOUT_LINE_ITEMS, CHECKOUT_NODE_COST, CUSTOMER_NODE_COST, MAX_PAGE_SIZE, ORDER_LINE_ITEMS,
+    ORDER_NODE_COST, ORDER_REFUNDS, PRODUCT_NODE_COST, PRODUCT_VARIANTS, Page, REFUND_LINE_ITEMS,
+    connection_cost, max_first,
+};
+pub use settings::{AdminSettings, DEFAULT_API_VERSION, ShopCredentials};
