@@ -7,6 +7,7 @@ mod fault_suite;
 mod ingress_accepts;
 mod ingress_broker_faults;
 mod ingress_rejects;
+mod merchant;
 mod payloads;
 mod retry_tiers;
 mod worker_faults;
