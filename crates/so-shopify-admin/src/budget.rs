@@ -9,8 +9,8 @@
 //! calls in flight the lower of model and report wins, since reports of
 //! concurrent calls can arrive out of order.
 //!
-//! Before the first answer nothing is known and the call goes at once; its
-//! answer teaches the bucket. A document whose cost is unknown (and not
+//! Before the first answer nothing is known: one call goes at once and the
+//! others wait for its answer, which teaches the bucket. A document whose cost is unknown (and not
 //! estimated by the caller) is assumed to cost 1000, the most any query may
 //! request, clamped to the bucket size; the `requestedQueryCost` of every
 //! answer, THROTTLED ones included, is remembered per document and `first`.
@@ -127,6 +127,14 @@ impl Bucket {
     ) -> Result<(), Wait> {
         let cost = cost as f64;
         let Some(k) = self.known.as_mut() else {
+            // Nothing known yet: one call goes and learns the bucket; the
+            // others wait for its answer.
+            if self.in_flight > 0.0 {
+                return Err(Wait {
+                    duration: Duration::from_millis(20),
+                    deficit: 0.0,
+                });
+            }
             self.in_flight += cost;
             return Ok(());
         };
@@ -210,9 +218,22 @@ mod tests {
     }
 
     #[test]
-    fn unknown_bucket_lets_the_first_call_go() {
+    fn unknown_bucket_lets_one_call_go_until_it_answers() {
         let mut b = Bucket::default();
-        assert!(b.try_reserve(1000, 50, Instant::now()).is_ok());
+        let t0 = Instant::now();
+        assert!(b.try_reserve(1000, 50, t0).is_ok());
+        assert!(b.try_reserve(10, 0, t0).is_err());
+        b.observe(1000, status(2000.0, 1000.0, 100.0), t0);
+        assert!(b.try_reserve(10, 0, t0).is_ok());
+    }
+
+    #[test]
+    fn a_call_without_a_report_frees_the_way_for_the_next() {
+        let mut b = Bucket::default();
+        let t0 = Instant::now();
+        assert!(b.try_reserve(10, 0, t0).is_ok());
+        b.release(10);
+        assert!(b.try_reserve(10, 0, t0).is_ok());
     }
 
     #[test]

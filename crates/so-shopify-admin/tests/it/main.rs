@@ -1,0 +1,8 @@
+//! The client against `so-fake-shopify`, over real HTTP on loopback.
+
+mod bulk;
+mod consent;
+mod errors;
+mod pages;
+mod support;
+mod throttling;
