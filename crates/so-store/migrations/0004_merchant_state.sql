@@ -8,6 +8,10 @@
 --   the contact's history, when the contact subscribes. Bodies are Ometria record JSON, merged
 --   field by field like Ometria merges pushes. This is the one table besides guest.email that
 --   holds personal data: redaction deletes a contact's rows.
+-- * behaviour_dirty: contacts whose orders changed since their behavioural attributes were last
+--   sent (an outbox: written in the commit that changed the orders, cleared once Ometria took
+--   the update). Orders of one contact live in several partitions, so the attributes are
+--   computed from committed state by whoever drains the outbox, never inside a batch.
 -- * checkout: per checkout token, the last version seen, whether it completed, and the last
 --   version an abandonment event was sent for.
 ALTER TABLE order_state ADD COLUMN contact TEXT;
@@ -40,3 +44,11 @@ CREATE TABLE IF NOT EXISTS checkout (
     PRIMARY KEY (shop, token)
 );
 CREATE INDEX IF NOT EXISTS checkout_by_contact ON checkout (shop, contact);
+
+CREATE TABLE IF NOT EXISTS behaviour_dirty (
+    shop        TEXT   NOT NULL,
+    contact     TEXT   NOT NULL,
+    buyer       TEXT   NOT NULL,
+    seq         BIGINT NOT NULL,
+    PRIMARY KEY (shop, contact)
+);

@@ -2,14 +2,16 @@
 
 use chrono::{DateTime, Utc};
 use so_domain::freshness::{Watermark, WatermarkKey};
-use so_domain::mapping::{OrderState, TagSet};
+use so_domain::mapping::{Buyer, OrderState, TagSet};
 use so_domain::{ShopDomain, ShopifyId, TopicName, WebhookId};
 
 use crate::connect::Store;
 use crate::entities::{put_order_state, put_tags, put_variants};
 use crate::error::Result;
 use crate::ledger;
-use crate::merchant::{CheckoutChange, HeldChange, put_checkout, put_held, put_subscription};
+use crate::merchant::{
+    CheckoutChange, HeldChange, clear_dirty, mark_dirty, put_checkout, put_held, put_subscription,
+};
 use crate::watermark::{Advance, advance};
 
 /// One processed delivery, for the dedupe ledger.
@@ -39,6 +41,10 @@ pub struct Commit {
     pub subscriptions: Vec<(ShopDomain, String, bool)>,
     /// In event order.
     pub held: Vec<(ShopDomain, HeldChange)>,
+    /// Contacts whose orders changed: their attributes are due.
+    pub behaviour_dirty: Vec<(ShopDomain, Buyer)>,
+    /// Attributes sent for these marks (shop, contact, seq).
+    pub behaviour_sent: Vec<(ShopDomain, String, i64)>,
 }
 
 /// What [`Store::commit`] did.
@@ -93,6 +99,13 @@ impl Store {
         }
         for (shop, change) in &commit.held {
             put_held(&mut tx, shop, change).await?;
+        }
+        let now = Utc::now();
+        for (shop, buyer) in &commit.behaviour_dirty {
+            mark_dirty(&mut tx, shop, buyer, now).await?;
+        }
+        for (shop, contact, seq) in &commit.behaviour_sent {
+            clear_dirty(&mut tx, shop, contact, *seq).await?;
         }
         tx.commit().await?;
         Ok(CommitOutcome::Committed)

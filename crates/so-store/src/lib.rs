@@ -25,5 +25,5 @@ pub use commit::{Commit, CommitOutcome, LedgerEntry};
 pub use connect::Store;
 pub use error::{Error, Result};
 pub use identity::IdentityApplied;
-pub use merchant::{CheckoutChange, CheckoutRow, HeldChange};
+pub use merchant::{CheckoutChange, CheckoutRow, DirtyContact, HeldChange};
 pub use operations::QueueOperation;

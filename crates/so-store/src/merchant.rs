@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use so_domain::ShopDomain;
-use so_domain::mapping::OrderState;
+use so_domain::mapping::{Buyer, OrderState};
 use so_domain::ometria::{PushRecord, RecordType};
 use sqlx::{AnyConnection, Row};
 
@@ -56,7 +56,38 @@ pub enum HeldChange {
     Release { contact: String },
 }
 
+/// A contact whose behavioural attributes need sending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirtyContact {
+    pub shop: ShopDomain,
+    pub buyer: Buyer,
+    /// Clears only this mark: a later change marks it again.
+    pub seq: i64,
+}
+
 impl Store {
+    /// Contacts waiting for their attributes, oldest mark first.
+    pub async fn dirty_contacts(&self, limit: u32) -> Result<Vec<DirtyContact>> {
+        let rows =
+            sqlx::query("SELECT shop, buyer, seq FROM behaviour_dirty ORDER BY seq LIMIT $1")
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                let shop: String = row.try_get(0)?;
+                Ok(DirtyContact {
+                    shop: ShopDomain::parse(&shop).map_err(|_| Error::Corrupt {
+                        what: "behaviour_dirty.shop",
+                        source: None,
+                    })?,
+                    buyer: from_json(&row.try_get::<String, _>(1)?, "behaviour_dirty.buyer")?,
+                    seq: row.try_get(2)?,
+                })
+            })
+            .collect()
+    }
+
     /// Every stored order of one contact (by Ometria contact id).
     pub async fn orders_of_contact(
         &self,
@@ -228,6 +259,44 @@ pub(crate) async fn put_checkout(
             .await?;
         }
     }
+    Ok(())
+}
+
+pub(crate) async fn mark_dirty(
+    conn: &mut AnyConnection,
+    shop: &ShopDomain,
+    buyer: &Buyer,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    // The mark only grows, so a drainer holding an older mark never clears
+    // a newer one.
+    sqlx::query(
+        "INSERT INTO behaviour_dirty (shop, contact, buyer, seq) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (shop, contact) DO UPDATE SET buyer = excluded.buyer, \
+         seq = CASE WHEN excluded.seq > behaviour_dirty.seq THEN excluded.seq \
+         ELSE behaviour_dirty.seq + 1 END",
+    )
+    .bind(shop.as_str())
+    .bind(buyer.id.as_str())
+    .bind(to_json(buyer, "buyer")?)
+    .bind(time_to_db(at))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn clear_dirty(
+    conn: &mut AnyConnection,
+    shop: &ShopDomain,
+    contact: &str,
+    seq: i64,
+) -> Result<()> {
+    sqlx::query("DELETE FROM behaviour_dirty WHERE shop = $1 AND contact = $2 AND seq = $3")
+        .bind(shop.as_str())
+        .bind(contact)
+        .bind(seq)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

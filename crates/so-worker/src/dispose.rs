@@ -279,6 +279,9 @@ fn add(commit: &mut Commit, c: &Changes) {
     commit.checkouts.extend(c.checkouts.iter().cloned());
     commit.subscriptions.extend(c.subscriptions.iter().cloned());
     commit.held.extend(c.held.iter().cloned());
+    commit
+        .behaviour_dirty
+        .extend(c.behaviour_dirty.iter().cloned());
 }
 
 /// Keeps one write per row: the newest watermark per key and the last state

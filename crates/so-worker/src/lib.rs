@@ -21,6 +21,7 @@
 #![allow(clippy::result_large_err)]
 
 mod accounts;
+mod attributes;
 mod cache;
 mod deliver;
 mod dispose;

@@ -29,6 +29,8 @@ pub(crate) struct Changes {
     pub(crate) checkouts: Vec<(ShopDomain, CheckoutChange)>,
     pub(crate) subscriptions: Vec<(ShopDomain, String, bool)>,
     pub(crate) held: Vec<(ShopDomain, HeldChange)>,
+    /// Contacts whose attributes are due once this commits.
+    pub(crate) behaviour_dirty: Vec<(ShopDomain, so_domain::mapping::Buyer)>,
     /// Schedule this message's abandonment check this many seconds from
     /// now (before it is acked).
     pub(crate) check_after_secs: Option<u64>,

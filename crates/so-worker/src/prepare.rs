@@ -456,10 +456,9 @@ impl Preparer {
                         .checkouts
                         .push((shop.clone(), CheckoutChange::Completed { token }));
                 }
-                let mut records = m.records;
-                records.extend(self.behaviour_update(cx, pending, &m.state).await?);
+                mark_behaviour(cx, stored.as_ref(), &m.state);
                 cx.changes.order_states.push((shop, m.state));
-                Ok(Some(records))
+                Ok(Some(m.records))
             }
             ShopifyPayload::Refund(refund) => {
                 self.fresh(
@@ -472,19 +471,18 @@ impl Preparer {
                 .await?;
                 let stored = self.order_state(cx, refund.order_id, pending).await?;
                 let m = mapping::map_refund(&cx.mapping, &refund, stored.as_ref())?;
-                let mut records = m.records;
-                records.extend(self.behaviour_update(cx, pending, &m.state).await?);
+                mark_behaviour(cx, stored.as_ref(), &m.state);
                 cx.changes.order_states.push((shop, m.state));
-                Ok(Some(records))
+                Ok(Some(m.records))
             }
             ShopifyPayload::OrderDelete(del) => {
                 self.fresh(cx, pending, EntityKind::Order, del.id.to_string(), None)
                     .await?;
                 let stored = self.order_state(cx, del.id, pending).await?;
-                let (state, mut records) =
+                let (state, records) =
                     mapping::map_order_delete(&cx.mapping, del.id, stored.as_ref())?;
                 if let Some(state) = state {
-                    records.extend(self.behaviour_update(cx, pending, &state).await?);
+                    mark_behaviour(cx, stored.as_ref(), &state);
                     cx.changes.order_states.push((shop, state));
                 }
                 Ok(Some(records))
@@ -811,59 +809,6 @@ impl Preparer {
         Ok(Some(vec![record]))
     }
 
-    /// The contact's behavioural attributes after `state` (this event's
-    /// version of one of its orders), as a contact update.
-    async fn behaviour_update(
-        &self,
-        cx: &mut Ctx<'_>,
-        pending: &Pending,
-        state: &mapping::OrderState,
-    ) -> Result<Option<PushRecord>, Stop> {
-        let on = cx.rules.settings.behaviour;
-        let Some(buyer) = state.buyer.as_ref().filter(|_| on.any()) else {
-            return Ok(None);
-        };
-        let mut orders: std::collections::HashMap<ShopifyId, mapping::OrderState> = self
-            .store
-            .orders_of_contact(cx.shop, &buyer.id)
-            .await?
-            .into_iter()
-            .map(|o| (o.order_id, o))
-            .collect();
-        for o in pending.orders_of(cx.shop, &buyer.id) {
-            orders.insert(o.order_id, o.clone());
-        }
-        // An order this batch moved to another contact is no longer theirs.
-        orders.retain(|id, _| {
-            pending
-                .order(cx.shop, *id)
-                .is_none_or(|o| o.buyer.as_ref().is_some_and(|b| b.id == buyer.id))
-        });
-        orders.insert(state.order_id, state.clone());
-        let summary = behaviour::summarise(orders.values());
-        // Shopify's purchasing summary, once seen, owns count and total.
-        let customer = buyer
-            .customer_id
-            .as_deref()
-            .and_then(|c| c.strip_prefix(cx.ns.as_str()))
-            .and_then(ShopifyId::parse);
-        let owned = match customer {
-            Some(id) => {
-                let key = WatermarkKey {
-                    shop: cx.shop.clone(),
-                    kind: EntityKind::PurchasingSummary,
-                    id: id.to_string(),
-                };
-                self.applied(cx, pending, &key).await?.is_some()
-            }
-            None => false,
-        };
-        Ok(behaviour::contact_update(
-            buyer,
-            summary.properties(&on, owned),
-        ))
-    }
-
     /// Subscribers-only shops: a contact that is not an email subscriber
     /// gets nothing sent; its records are held, and sent, before the
     /// event's own, the moment it subscribes. An unsubscribe of a contact
@@ -1081,6 +1026,27 @@ fn apply_mappings(
             if p.is_empty() {
                 r.body.remove("properties");
             }
+        }
+    }
+}
+
+/// The contacts whose behavioural attributes this order change affects
+/// (its buyer, and a previous buyer it moved from) go into the outbox that
+/// [`crate::attributes`] drains from committed state.
+fn mark_behaviour(
+    cx: &mut Ctx<'_>,
+    before: Option<&mapping::OrderState>,
+    after: &mapping::OrderState,
+) {
+    if !cx.rules.settings.behaviour.any() {
+        return;
+    }
+    let previous = before.and_then(|b| b.buyer.as_ref());
+    for buyer in after.buyer.iter().chain(previous) {
+        if !cx.changes.behaviour_dirty.iter().any(|(_, b)| b == buyer) {
+            cx.changes
+                .behaviour_dirty
+                .push((cx.shop.clone(), buyer.clone()));
         }
     }
 }

@@ -36,6 +36,7 @@ pub struct Worker {
     prefetch: u16,
     store: Store,
     window: DedupeWindow,
+    attributes: crate::attributes::Attributes,
 }
 
 impl Worker {
@@ -97,7 +98,12 @@ impl Worker {
             })
             .collect();
         let limiters = accounts.limiters();
-        drop(accounts);
+        let attributes = crate::attributes::Attributes {
+            store: store.clone(),
+            accounts,
+            rules,
+            idle: Duration::from_millis(config.worker.batch_window_ms.max(100)),
+        };
         Ok(Worker {
             broker,
             processors,
@@ -107,6 +113,7 @@ impl Worker {
             prefetch: config.worker.prefetch,
             store,
             window,
+            attributes,
         })
     }
 
@@ -128,6 +135,8 @@ impl Worker {
             senders.push(tx);
             tasks.push(tokio::spawn(p.run(rx)));
         }
+        // Holds the pushers too: it must end before they can.
+        let attributes = tokio::spawn(self.attributes.run(shutdown.clone()));
         let pruner = tokio::spawn(prune_ledger(
             self.store.clone(),
             self.window,
@@ -156,6 +165,7 @@ impl Worker {
         for t in tasks {
             let _finished = t.await;
         }
+        let _sent = attributes.await;
         for p in pushing {
             let _pushed = p.await;
         }

@@ -1,0 +1,197 @@
+//! Sends behavioural attributes (orders count, total spent, ...) from the
+//! store's outbox.
+//!
+//! A contact's orders are spread over partitions (orders are keyed by order
+//! id, so a refund meets its order), so no batch sees all of them at once:
+//! two batches summing concurrently would each miss the other's order, and
+//! whichever pushed last would win. Instead an order change marks its
+//! contact in the commit that stores it, and this loop computes the
+//! attributes from committed state and clears the mark once Ometria took
+//! them. A later change re-marks the contact, so the last push always
+//! reflects every order; a crash leaves the mark for the next run.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use so_domain::behaviour;
+use so_domain::freshness::{EntityKind, WatermarkKey};
+use so_domain::merchant::ProfileFilter;
+use so_domain::ometria::{PushRecord, RecordType};
+use so_domain::shopify::ShopifyId;
+use so_runtime::Shutdown;
+use so_store::{Commit, DirtyContact, HeldChange, Store};
+
+use crate::accounts::{Account, Accounts};
+use crate::rules::Rules;
+
+/// Contacts handled per round.
+const PAGE: u32 = 500;
+
+pub(crate) struct Attributes {
+    pub(crate) store: Store,
+    pub(crate) accounts: Arc<Accounts>,
+    pub(crate) rules: Arc<Rules>,
+    /// Pause between rounds when the outbox is empty (or Ometria failed).
+    pub(crate) idle: Duration,
+}
+
+/// One contact's update, waiting for its account's answer.
+struct Due {
+    shop: so_domain::ShopDomain,
+    contact: String,
+    seq: i64,
+}
+
+impl Attributes {
+    pub(crate) async fn run(self, shutdown: Shutdown) {
+        loop {
+            let full = match self.round().await {
+                Ok(n) => n == PAGE as usize,
+                Err(e) => {
+                    tracing::warn!(error = %e, "Cannot send behavioural attributes; will try again.");
+                    false
+                }
+            };
+            if shutdown.is_cancelled() {
+                return;
+            }
+            if !full {
+                tokio::select! {
+                    () = shutdown.cancelled() => return,
+                    () = tokio::time::sleep(self.idle) => {}
+                }
+            }
+        }
+    }
+
+    /// One page of the outbox; returns how many marks it read.
+    async fn round(&self) -> Result<usize, so_store::Error> {
+        let dirty = self.store.dirty_contacts(PAGE).await?;
+        let mut commit = Commit::default();
+        let mut groups: Vec<(Arc<Account>, Vec<PushRecord>, Vec<Due>)> = Vec::new();
+        for d in &dirty {
+            let Some(record) = self.update_for(d, &mut commit).await? else {
+                continue;
+            };
+            let Some(account) = self.accounts.for_shop(&d.shop) else {
+                continue;
+            };
+            let due = Due {
+                shop: d.shop.clone(),
+                contact: d.buyer.id.clone(),
+                seq: d.seq,
+            };
+            match groups.iter_mut().find(|(a, _, _)| Arc::ptr_eq(a, account)) {
+                Some((_, records, dues)) => {
+                    records.push(record);
+                    dues.push(due);
+                }
+                None => groups.push((account.clone(), vec![record], vec![due])),
+            }
+        }
+        let answers = futures::future::join_all(groups.into_iter().map(
+            |(account, records, dues)| async move {
+                let parts = account.pusher.push(RecordType::Contact, records).await;
+                (parts, dues)
+            },
+        ))
+        .await;
+        for (parts, dues) in answers {
+            let mut by_id: HashMap<String, Vec<Due>> = HashMap::new();
+            for d in dues {
+                by_id.entry(d.contact.clone()).or_default().push(d);
+            }
+            for part in parts.into_iter().flatten() {
+                match &*part.result {
+                    Ok(outcome) => {
+                        if outcome.rejected > 0 {
+                            // There is no message to dead-letter: the record
+                            // is logged and not retried (it would be refused
+                            // again).
+                            tracing::warn!(
+                                request_id = %outcome.request_id,
+                                rejected = outcome.rejected,
+                                "Ometria refused behavioural attribute updates."
+                            );
+                        }
+                        for r in &part.records {
+                            for d in by_id.remove(&r.id).into_iter().flatten() {
+                                commit.behaviour_sent.push((d.shop, d.contact, d.seq));
+                            }
+                        }
+                    }
+                    Err(failure) => {
+                        tracing::debug!(error = %failure, "Behavioural attributes wait for Ometria.");
+                    }
+                }
+            }
+        }
+        if commit.behaviour_sent.is_empty() && commit.held.is_empty() {
+            return Ok(dirty.len());
+        }
+        let _written = self.store.commit(&commit).await?;
+        Ok(dirty.len())
+    }
+
+    /// The contact update for one mark, or `None` when nothing is to be
+    /// pushed now (cleared, held or kept for later in `commit`).
+    async fn update_for(
+        &self,
+        d: &DirtyContact,
+        commit: &mut Commit,
+    ) -> Result<Option<PushRecord>, so_store::Error> {
+        let rules = self.rules.for_shop(&d.shop);
+        let sent = (d.shop.clone(), d.buyer.id.clone(), d.seq);
+        if !rules.settings.enabled || self.accounts.for_shop(&d.shop).is_none() {
+            // Kept until the shop is enabled or has an account again.
+            return Ok(None);
+        }
+        let on = rules.settings.behaviour;
+        let orders = self.store.orders_of_contact(&d.shop, &d.buyer.id).await?;
+        let summary = behaviour::summarise(&orders);
+        let customer = d
+            .buyer
+            .customer_id
+            .as_deref()
+            .and_then(|c| c.strip_prefix(rules.ns.as_str()))
+            .and_then(ShopifyId::parse);
+        let owned = match customer {
+            Some(id) => self
+                .store
+                .watermark(&WatermarkKey {
+                    shop: d.shop.clone(),
+                    kind: EntityKind::PurchasingSummary,
+                    id: id.to_string(),
+                })
+                .await?
+                .is_some(),
+            None => false,
+        };
+        let Some(mut record) = behaviour::contact_update(&d.buyer, summary.properties(&on, owned))
+        else {
+            commit.behaviour_sent.push(sent);
+            return Ok(None);
+        };
+        rules
+            .settings
+            .lists
+            .apply(std::slice::from_mut(&mut record));
+        if rules.settings.profiles == ProfileFilter::Subscribers
+            && self.store.subscription(&d.shop, &d.buyer.id).await? != Some(true)
+        {
+            commit.held.push((
+                d.shop.clone(),
+                HeldChange::Hold {
+                    contact: d.buyer.id.clone(),
+                    record,
+                    at: Utc::now(),
+                },
+            ));
+            commit.behaviour_sent.push(sent);
+            return Ok(None);
+        }
+        Ok(Some(record))
+    }
+}
