@@ -127,12 +127,21 @@ async fn order_pages_carry_lines_and_refunds() {
     let (fake, shop) = fake().await;
     let data = generate(&GenerateSpec::new(40, 3, 0.3));
     shop.seed_dataset(&data);
+    // Order pages are expensive (~30 points an order): a Plus-sized restore
+    // rate keeps the test fast.
+    shop.set_bucket(2000.0, 2000.0);
     let client = client(&fake);
     let orders = walk(|after| {
         let c = client.clone();
         async move { c.orders_page(after.as_deref(), None, 250).await.unwrap() }
     })
     .await;
+    // 250 was clamped to what fits in 1000 points.
+    assert!(
+        shop.requests()
+            .iter()
+            .all(|r| r.requested_cost <= Some(1000))
+    );
     assert_eq!(orders.len(), data.orders.len());
     let seeded: BTreeMap<u64, _> = data.orders.iter().map(|o| (o.id, o)).collect();
     for o in &orders {

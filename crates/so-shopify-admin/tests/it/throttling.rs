@@ -39,9 +39,12 @@ async fn scan_customers(client: &so_shopify_admin::AdminClient, first: u32) -> u
 #[tokio::test]
 async fn the_model_keeps_concurrent_callers_within_the_budget() {
     let (fake, shop) = fake().await;
-    // 60 points, 1000 restored per second; a page of 10 customers costs 42,
-    // so every page after the first has to wait for restored points.
-    shop.set_bucket(60.0, 1000.0);
+    // A page of 10 customers costs 42: three fit in the 150-point bucket at
+    // once, and with 4 callers the rest wait for restored points.
+    shop.set_bucket(150.0, 1000.0);
+    // Answers leave the fake 30 ms after it charged the bucket, so calls
+    // overlap and reports arrive while other calls are in flight.
+    shop.delay_next(1000, Duration::from_millis(30));
     seed_customers(&shop, 100);
     let client = client(&fake);
     let tasks: Vec<_> = (0..4)
