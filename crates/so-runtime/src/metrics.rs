@@ -150,20 +150,24 @@ pub const BATCH_DURATION: &str = "so_worker_batch_duration_seconds";
 
 /// One event finished; `outcome` is `pushed`, `duplicate`, `stale`,
 /// `no_records`, `skipped` (suppressed identity), `retried`, `dead_lettered` or `parked`.
-pub fn event_processed(topic_label: &'static str, outcome: &'static str) {
-    metrics::counter!(EVENTS_PROCESSED, "topic" => topic_label, "outcome" => outcome).increment(1);
+/// `shop` is a bounded label: a configured shop's domain, or
+/// `unconfigured` (see `so_worker`'s shop rules).
+pub fn event_processed(shop: &str, topic_label: &'static str, outcome: &'static str) {
+    metrics::counter!(EVENTS_PROCESSED, "shop" => shop.to_owned(), "topic" => topic_label, "outcome" => outcome)
+        .increment(1);
 }
 
-pub fn event_retried(reason: &'static str) {
-    metrics::counter!(EVENTS_RETRIED, "reason" => reason).increment(1);
+pub fn event_retried(shop: &str, reason: &'static str) {
+    metrics::counter!(EVENTS_RETRIED, "shop" => shop.to_owned(), "reason" => reason).increment(1);
 }
 
-pub fn event_dead_lettered(reason: &'static str, stage: &'static str) {
-    metrics::counter!(EVENTS_DEAD_LETTERED, "reason" => reason, "stage" => stage).increment(1);
+pub fn event_dead_lettered(shop: &str, reason: &'static str, stage: &'static str) {
+    metrics::counter!(EVENTS_DEAD_LETTERED, "shop" => shop.to_owned(), "reason" => reason, "stage" => stage)
+        .increment(1);
 }
 
-pub fn event_parked(reason: &'static str) {
-    metrics::counter!(EVENTS_PARKED, "reason" => reason).increment(1);
+pub fn event_parked(shop: &str, reason: &'static str) {
+    metrics::counter!(EVENTS_PARKED, "shop" => shop.to_owned(), "reason" => reason).increment(1);
 }
 
 /// An ack that found its channel gone (the broker redelivers).

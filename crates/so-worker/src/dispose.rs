@@ -46,6 +46,8 @@ pub(crate) struct Settled {
 
 pub(crate) struct Disposer {
     pub(crate) store: Store,
+    /// For the bounded `shop` metric label.
+    pub(crate) rules: std::sync::Arc<crate::rules::Rules>,
     pub(crate) publisher: Publisher,
     pub(crate) max_attempts: u32,
 }
@@ -143,6 +145,9 @@ impl Disposer {
             .meta
             .as_ref()
             .map_or("invalid", |m| m.topic.metric_label());
+        let shop = s.meta.as_ref().map_or(crate::rules::UNCONFIGURED, |m| {
+            self.rules.shop_label(&m.shop)
+        });
         let attempt = codec::attempt(&s.delivery.properties);
         let d = &s.delivery;
         let result = match s.outcome {
@@ -157,12 +162,12 @@ impl Disposer {
                         (Utc::now() - since).num_milliseconds().max(0) as f64 / 1000.0,
                     );
                 }
-                metrics::event_processed(topic, label);
+                metrics::event_processed(shop, topic, label);
                 Ok(())
             }
             Outcome::Park { reason } => {
-                metrics::event_parked(reason);
-                metrics::event_processed(topic, "parked");
+                metrics::event_parked(shop, reason);
+                metrics::event_processed(shop, topic, "parked");
                 self.publisher.park(&d.properties, &d.body, reason).await
             }
             Outcome::Retry {
@@ -178,7 +183,7 @@ impl Disposer {
                     );
                     self.dead_letter(
                         d,
-                        topic,
+                        (shop, topic),
                         "retry",
                         ReasonCode::RetriesExhausted,
                         &detail,
@@ -187,8 +192,8 @@ impl Disposer {
                     .await
                 } else {
                     let delay = self.tier(next, after);
-                    metrics::event_retried(reason.as_str());
-                    metrics::event_processed(topic, "retried");
+                    metrics::event_retried(shop, reason.as_str());
+                    metrics::event_processed(shop, topic, "retried");
                     tracing::info!(reason = reason.as_str(), attempt = next, delay_secs = delay, %detail, "Event re-queued for a later attempt.");
                     self.publisher
                         .retry_later(
@@ -207,7 +212,7 @@ impl Disposer {
                 reason,
                 detail,
             } => {
-                self.dead_letter(d, topic, stage, reason, &detail, attempt + 1)
+                self.dead_letter(d, (shop, topic), stage, reason, &detail, attempt + 1)
                     .await
             }
         };
@@ -230,14 +235,14 @@ impl Disposer {
     async fn dead_letter(
         &self,
         d: &Delivery,
-        topic: &'static str,
+        (shop, topic): (&str, &'static str),
         stage: &'static str,
         reason: ReasonCode,
         detail: &str,
         attempts: u32,
     ) -> Result<(), so_queue::PublishError> {
-        metrics::event_dead_lettered(reason.as_str(), stage);
-        metrics::event_processed(topic, "dead_lettered");
+        metrics::event_dead_lettered(shop, reason.as_str(), stage);
+        metrics::event_processed(shop, topic, "dead_lettered");
         tracing::warn!(reason = reason.as_str(), stage, attempts, %detail, "Event dead-lettered.");
         let note = DeathNote {
             stage,

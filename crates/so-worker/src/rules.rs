@@ -9,6 +9,9 @@ use so_domain::identity::Namespace;
 use so_domain::mapping::FieldMappings;
 use so_runtime::{Config, ShopSettings};
 
+/// The `shop` label of shops without their own `[shops]` entry.
+pub(crate) const UNCONFIGURED: &str = "unconfigured";
+
 /// One shop's sync rules.
 #[derive(Debug)]
 pub(crate) struct ShopRules {
@@ -59,6 +62,14 @@ impl Rules {
             by_shop,
             default: Arc::new(compile("(default)", &ShopSettings::default())?),
         })
+    }
+
+    /// The `shop` metric label: a configured shop's domain, else
+    /// [`UNCONFIGURED`], so any number of unlisted shops stay one series.
+    pub(crate) fn shop_label<'a>(&'a self, shop: &ShopDomain) -> &'a str {
+        self.by_shop
+            .get_key_value(shop.as_str())
+            .map_or(UNCONFIGURED, |(k, _)| k.as_str())
     }
 
     pub(crate) fn for_shop(&self, shop: &ShopDomain) -> &Arc<ShopRules> {

@@ -89,6 +89,7 @@ impl Worker {
                 },
                 disposer: Disposer {
                     store: store.clone(),
+                    rules: rules.clone(),
                     publisher: publisher.clone(),
                     max_attempts: config.worker.max_attempts,
                 },
