@@ -73,8 +73,14 @@ brand = "vendor"
 "#;
     let (code, text) = run(&["check-config"], good);
     assert_eq!(code, 0, "{text}");
-    assert!(!text.contains("uk-webhook-secret") && !text.contains("uk-ometria-key"), "{text}");
-    assert!(text.contains("****1234") && text.contains("****5678"), "{text}");
+    assert!(
+        !text.contains("uk-webhook-secret") && !text.contains("uk-ometria-key"),
+        "{text}"
+    );
+    assert!(
+        text.contains("****1234") && text.contains("****5678"),
+        "{text}"
+    );
     assert!(text.contains(r#""profiles": "subscribers""#), "{text}");
     assert!(text.contains(r#""brand": "vendor""#), "{text}");
 }
