@@ -1,0 +1,5 @@
+//! The fake over HTTP, as a client sees it.
+
+mod bulk;
+mod graphql;
+mod support;
