@@ -122,6 +122,19 @@ impl FakeShopify {
         FakeShop::new(Arc::clone(&self.shared), domain)
     }
 
+    /// Generates a deterministic dataset ([`crate::GenerateSpec::new`]) and
+    /// seeds it into `shop`; returns it so the caller knows what to expect.
+    pub fn seed_generated(
+        &self,
+        shop: &str,
+        customers: usize,
+        orders_per_customer: usize,
+        subscriber_share: f64,
+    ) -> crate::Dataset {
+        self.shop(shop)
+            .seed_generated(customers, orders_per_customer, subscriber_share)
+    }
+
     /// Stops serving once in-flight requests finish; state stays inspectable.
     pub async fn stop(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {

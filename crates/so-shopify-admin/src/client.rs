@@ -121,7 +121,7 @@ impl AdminClient {
     }
 
     /// [`AdminClient::query`] with a known cost estimate, for documents whose
-    /// cost the caller computed (see [`crate::cost_of_connection`]).
+    /// cost the caller computed (see [`crate::connection_cost`]).
     pub async fn query_with_cost<T: DeserializeOwned>(
         &self,
         query: &str,

@@ -57,7 +57,7 @@ pub(crate) const CUSTOMER_FIELDS: &str = "id email firstName lastName phone stat
 defaultEmailAddress { emailAddress marketingState marketingOptInLevel marketingUpdatedAt } \
 emailMarketingConsent { marketingState marketingOptInLevel consentUpdatedAt } \
 defaultAddress { address1 address2 city province provinceCode country countryCodeV2 zip phone }";
-/// Cost of one [`CUSTOMER_FIELDS`] node.
+/// Cost of one customer node (the object and three sub-objects).
 pub const CUSTOMER_NODE_COST: u32 = 4;
 
 const MONEY: &str = "{ shopMoney { amount currencyCode } }";
