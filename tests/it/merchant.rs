@@ -228,6 +228,51 @@ async fn behavioural_attributes_follow_orders_a_partial_refund_and_a_cancellatio
     app.teardown().await;
 }
 
+#[tokio::test]
+async fn shopifys_purchasing_summary_owns_count_and_total_once_it_arrives() {
+    let app = app_with(&format!("[shops.\"{SHOP}\"]\n")).await;
+    let summary = json!({
+        "customerId": format!("gid://shopify/Customer/{CUSTOMER_ID}"),
+        "numberOfOrders": 10,
+        "amountSpent": {"amount": "500.00", "currencyCode": "GBP"},
+        "lastOrderId": format!("gid://shopify/Order/{ORDER_ID}"),
+        "occurredAt": "2026-11-20T09:00:00.000Z"
+    });
+    send(&app, "customers/purchasing_summary", &summary).await;
+    let fake = app.ometria();
+    let id = CUSTOMER_ID.to_string();
+    record_where(fake, RecordType::Contact, &id, |r| {
+        r.get("properties")
+            .and_then(|p| p.get("shopify_average_order_value"))
+            == Some(&json!(50.0))
+    })
+    .await;
+    // An order the service sees: the dates and last order come from it, the
+    // count and total stay Shopify's (which knows the earlier nine).
+    send(
+        &app,
+        "orders/create",
+        &payloads::order(
+            ORDER_ID,
+            Some((CUSTOMER_ID, "jon@example.com")),
+            "jon@example.com",
+            "2026-11-20T10:00:00+00:00",
+            "paid",
+        ),
+    )
+    .await;
+    let c = record_where(fake, RecordType::Contact, &id, |r| {
+        r["properties"].get("shopify_last_order_total").is_some()
+    })
+    .await;
+    let p = &c["properties"];
+    assert_eq!(p["shopify_orders_count"], 10);
+    assert_eq!(p["shopify_total_spent"], json!(500.0));
+    assert_eq!(p["shopify_average_order_value"], json!(50.0));
+    assert_eq!(p["shopify_last_order_total"], json!(100.0));
+    app.teardown().await;
+}
+
 fn checkout(token: &str, customer: u64, email: &str, updated_at: &str, completed: bool) -> Value {
     json!({
         "token": token,

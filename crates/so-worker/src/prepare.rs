@@ -613,6 +613,22 @@ impl Preparer {
                 let on = cx.rules.settings.behaviour;
                 for r in &mut records {
                     if let Some(serde_json::Value::Object(p)) = r.body.get_mut("properties") {
+                        // The summary owns count and total: the average follows from them.
+                        if let (true, Some(count), Some(spent)) = (
+                            on.average_order_value,
+                            s.number_of_orders.map(|c| c.0).filter(|c| *c > 0),
+                            s.amount_spent.as_ref().map(|a| a.amount),
+                        ) {
+                            let avg = behaviour::Behaviour {
+                                orders_count: count,
+                                total_spent: spent,
+                                ..behaviour::Behaviour::default()
+                            }
+                            .average_order_value();
+                            if let Some(avg) = avg {
+                                p.insert(behaviour::AVERAGE_ORDER_VALUE.to_owned(), avg.to_json());
+                            }
+                        }
                         if !on.orders_count {
                             p.remove(behaviour::ORDERS_COUNT);
                         }
