@@ -216,6 +216,10 @@ pub struct IdentitySnapshot {
     pub customer: CustomerStatus,
     /// Guest remembered for the event's normalised email, if any.
     pub guest: Option<GuestRecord>,
+    /// The event's email belongs to a person whose data was redacted
+    /// (`customers/redact`): a guest purchase with it must not bring them
+    /// back.
+    pub email_suppressed: bool,
 }
 
 /// A change the store applies (all scoped to the event's shop).
@@ -320,6 +324,12 @@ pub fn resolve_purchase(
             decisions: Vec::new(),
         };
     };
+    if snapshot.email_suppressed {
+        return IdentityOutcome {
+            resolution: Resolution::Suppressed(SuppressReason::Redacted),
+            decisions: Vec::new(),
+        };
+    }
     match &snapshot.guest {
         Some(GuestRecord {
             linked_customer: Some(owner),
@@ -573,6 +583,7 @@ mod tests {
         let redirected = IdentitySnapshot {
             customer: CustomerStatus::MergedInto(BIG),
             guest: None,
+            email_suppressed: false,
         };
         assert_eq!(
             resolve_customer(&ns, &redirected, ShopifyId::new(2)).resolution,
@@ -601,6 +612,7 @@ mod tests {
         let deleted = IdentitySnapshot {
             customer: CustomerStatus::Deleted,
             guest: None,
+            email_suppressed: false,
         };
         assert_eq!(
             delete_customer(&ns, &deleted, BIG).resolution,
@@ -609,12 +621,26 @@ mod tests {
         let redacted = IdentitySnapshot {
             customer: CustomerStatus::Redacted,
             guest: None,
+            email_suppressed: false,
         };
         let order = resolve_purchase(&ns, &redacted, Some(BIG), None, || guest(1));
         assert_eq!(
             order.resolution,
             Resolution::Suppressed(SuppressReason::Redacted)
         );
+        // A guest purchase with a redacted person's email: suppressed, and
+        // no guest is remembered for it.
+        let email = normalise_email("gone@example.com").unwrap();
+        let suppressed = IdentitySnapshot {
+            email_suppressed: true,
+            ..IdentitySnapshot::default()
+        };
+        let guest_order = resolve_purchase(&ns, &suppressed, None, Some(&email), || guest(1));
+        assert_eq!(
+            guest_order.resolution,
+            Resolution::Suppressed(SuppressReason::Redacted)
+        );
+        assert!(guest_order.decisions.is_empty());
     }
 
     #[test]

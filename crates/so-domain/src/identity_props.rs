@@ -45,6 +45,7 @@ impl Model {
         IdentitySnapshot {
             customer: CustomerStatus::Active,
             guest: self.guests.get(email.as_str()).cloned(),
+            email_suppressed: false,
         }
     }
 

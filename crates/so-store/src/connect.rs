@@ -20,7 +20,7 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The schema, one script for both backends (see the file's header).
-const MIGRATIONS: [(i64, &str, &str); 4] = [
+const MIGRATIONS: [(i64, &str, &str); 5] = [
     (1, "schema", include_str!("../migrations/0001_schema.sql")),
     (
         2,
@@ -37,6 +37,7 @@ const MIGRATIONS: [(i64, &str, &str); 4] = [
         "merchant state",
         include_str!("../migrations/0004_merchant_state.sql"),
     ),
+    (5, "privacy", include_str!("../migrations/0005_privacy.sql")),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -79,11 +79,18 @@ impl Store {
             Some(id) => self.customer_status(shop, id).await?,
             None => CustomerStatus::Active,
         };
-        let guest = match email {
-            Some(email) => self.guest_record(shop, email).await?,
-            None => None,
+        let (guest, email_suppressed) = match email {
+            Some(email) => (
+                self.guest_record(shop, email).await?,
+                self.email_suppressed(shop, email).await?,
+            ),
+            None => (None, false),
         };
-        Ok(IdentitySnapshot { customer, guest })
+        Ok(IdentitySnapshot {
+            customer,
+            guest,
+            email_suppressed,
+        })
     }
 
     /// Follows one redirect, and reports a customer merged into a since-redacted one as
@@ -338,7 +345,11 @@ async fn mark_deleted(conn: &mut AnyConnection, shop: &ShopDomain, id: ShopifyId
 /// Redaction wins over every other status. It also erases what this store holds about the
 /// person: guests linked to them (the only rows with their email) and their tags; customers
 /// merged into them become redacted too, as their history now belongs to the erased profile.
-async fn mark_redacted(conn: &mut AnyConnection, shop: &ShopDomain, id: ShopifyId) -> Result<()> {
+pub(crate) async fn mark_redacted(
+    conn: &mut AnyConnection,
+    shop: &ShopDomain,
+    id: ShopifyId,
+) -> Result<()> {
     let id = id_to_db(id)?;
     sqlx::query(
         "INSERT INTO customer_status (shop, customer_id, status) VALUES ($1, $2, $3) \

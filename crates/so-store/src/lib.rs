@@ -19,6 +19,7 @@ mod ledger;
 mod members;
 mod merchant;
 mod operations;
+mod privacy;
 mod watermark;
 
 pub use commit::{Commit, CommitOutcome, LedgerEntry};
@@ -27,3 +28,4 @@ pub use error::{Error, Result};
 pub use identity::IdentityApplied;
 pub use merchant::{CheckoutChange, CheckoutRow, DirtyContact, HeldChange};
 pub use operations::QueueOperation;
+pub use privacy::{ErasureRow, ShopStatus, email_fingerprint};

@@ -3,9 +3,9 @@
 use serde::de::DeserializeOwned;
 
 use super::{
-    Checkout, CheckoutDelete, Customer, CustomerDelete, CustomerMerge, CustomerTagsEvent,
-    EmailConsentUpdate, Order, OrderDelete, OrderEdited, Product, ProductDelete, PurchasingSummary,
-    Refund, SmsConsentUpdate,
+    Checkout, CheckoutDelete, Customer, CustomerDelete, CustomerMerge, CustomerRedact,
+    CustomerTagsEvent, DataRequest, EmailConsentUpdate, Order, OrderDelete, OrderEdited, Product,
+    ProductDelete, PurchasingSummary, Refund, SmsConsentUpdate,
 };
 use crate::Topic;
 
@@ -28,8 +28,15 @@ pub enum ShopifyPayload {
     ProductDelete(ProductDelete),
     Checkout(Box<Checkout>),
     CheckoutDelete(CheckoutDelete),
+    CustomerRedact(CustomerRedact),
+    DataRequest(DataRequest),
+    /// `shop/redact`: the payload only names the shop (which the headers
+    /// already carry).
+    ShopRedact,
+    /// `app/uninstalled`: the shop object; only the event matters.
+    AppUninstalled,
     /// Topics with nothing to map to Ometria (fulfilments: the order topics
-    /// carry the same state; privacy and app topics: handled elsewhere).
+    /// carry the same state).
     NotMapped(Topic),
 }
 
@@ -76,12 +83,11 @@ pub fn decode(topic: Topic, body: &[u8]) -> Result<ShopifyPayload, DecodeError> 
             P::Checkout(Box::new(parse(topic, body)?))
         }
         Topic::CheckoutsDelete => P::CheckoutDelete(parse(topic, body)?),
-        Topic::FulfillmentsCreate
-        | Topic::FulfillmentsUpdate
-        | Topic::CustomersRedact
-        | Topic::CustomersDataRequest
-        | Topic::ShopRedact
-        | Topic::AppUninstalled => P::NotMapped(topic),
+        Topic::CustomersRedact => P::CustomerRedact(parse(topic, body)?),
+        Topic::CustomersDataRequest => P::DataRequest(parse(topic, body)?),
+        Topic::ShopRedact => P::ShopRedact,
+        Topic::AppUninstalled => P::AppUninstalled,
+        Topic::FulfillmentsCreate | Topic::FulfillmentsUpdate => P::NotMapped(topic),
     };
     Ok(payload)
 }

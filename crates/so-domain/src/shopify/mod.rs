@@ -11,6 +11,7 @@ mod decode;
 mod id;
 mod money;
 mod order;
+mod privacy;
 mod product;
 mod refund;
 
@@ -27,5 +28,6 @@ pub use order::{
     Address, AmountLine, DiscountCode, LineItem, Order, OrderDelete, OrderEdit, OrderEdited,
     ShippingLine, TaxLine,
 };
+pub use privacy::{CustomerRedact, DataRequest, DataRequestId, PrivacyCustomer};
 pub use product::{Image, Product, ProductDelete, Variant};
 pub use refund::{Refund, RefundLineItem, Transaction};

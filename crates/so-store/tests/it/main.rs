@@ -8,5 +8,6 @@ mod entities;
 mod identity;
 mod ledger;
 mod merchant;
+mod privacy;
 mod support;
 mod watermarks;

@@ -122,6 +122,19 @@ fn every_fixture_of_a_supported_topic_maps() {
             Topic::CheckoutsDelete,
             fixture!("webhook-2026-07-checkouts__delete"),
         ),
+        (
+            Topic::CustomersRedact,
+            fixture!("webhook-2026-07-customers__redact"),
+        ),
+        (
+            Topic::CustomersDataRequest,
+            fixture!("webhook-2026-07-customers__data_request"),
+        ),
+        (Topic::ShopRedact, fixture!("webhook-2026-07-shop__redact")),
+        (
+            Topic::AppUninstalled,
+            fixture!("webhook-2026-07-app__uninstalled"),
+        ),
     ];
     let c = ctx("uk:");
     let who = customer_ref("uk:", 1);
@@ -163,6 +176,10 @@ fn every_fixture_of_a_supported_topic_maps() {
             | ShopifyPayload::OrderEdited(_)
             | ShopifyPayload::Checkout(_)
             | ShopifyPayload::CheckoutDelete(_)
+            | ShopifyPayload::CustomerRedact(_)
+            | ShopifyPayload::DataRequest(_)
+            | ShopifyPayload::ShopRedact
+            | ShopifyPayload::AppUninstalled
             | ShopifyPayload::NotMapped(_) => Vec::new(),
         };
         for r in &records {
