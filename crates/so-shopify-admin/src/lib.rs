@@ -14,6 +14,10 @@
 //!   query limit; bulk operations with streamed, regrouped JSONL
 //!   ([`AdminClient::run_bulk_query`], [`BulkRows`]); customer consent
 //!   lookups and [`AdminClient::update_email_consent`].
+//! - [`customer_webhook`], [`order_webhook`], [`product_webhook`],
+//!   [`checkout_webhook`]: nodes as the webhook payloads the worker consumes,
+//!   with a stable [`backfill_webhook_id`], so a backfill runs through the
+//!   live path.
 //! - [`AdminError`] separates "try later" (throttled, transient) from "this
 //!   will not work" (HTTP 4xx, GraphQL errors, userErrors).
 //!
@@ -29,6 +33,7 @@ mod nodes;
 mod queries;
 mod retry;
 mod settings;
+mod webhook_shape;
 
 pub use budget::{BudgetStats, MAX_QUERY_COST, QueryCost, ThrottleStatus};
 pub use bulk::{
@@ -41,7 +46,7 @@ pub use error::{AdminError, GraphQlError, TransientCause, UserError};
 pub use gid::{Gid, GidError, parse_id, to_gid};
 pub use nodes::{
     AbandonedCheckout, CheckoutCustomer, CheckoutLineItem, Connection, ConsentTarget, Customer,
-    CustomerEmailAddress, EmailMarketingConsent, EmailMarketingState, IdRef, LineItem,
+    CustomerEmailAddress, CustomerRef, EmailMarketingConsent, EmailMarketingState, IdRef, LineItem,
     MailingAddress, MarketingOptInLevel, Money, MoneyBag, Order, PageInfo, Product, ProductVariant,
     Refund, RefundLineItem,
 };
@@ -51,3 +56,8 @@ pub use queries::{
     connection_cost, max_first,
 };
 pub use settings::{AdminSettings, DEFAULT_API_VERSION, ShopCredentials};
+pub use webhook_shape::{
+    BACKFILL_WEBHOOK_ID_PREFIX, CHECKOUTS_UPDATE, CUSTOMERS_UPDATE, ORDERS_UPDATED,
+    PRODUCTS_UPDATE, Synthesized, backfill_webhook_id, checkout_webhook, customer_webhook,
+    order_webhook, product_webhook,
+};

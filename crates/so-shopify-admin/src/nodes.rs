@@ -110,6 +110,9 @@ pub struct CustomerEmailAddress {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct MailingAddress {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub company: Option<String>,
     pub address1: Option<String>,
     pub address2: Option<String>,
     pub city: Option<String>,
@@ -141,6 +144,12 @@ pub struct Customer {
     /// `CustomerState`: `DISABLED`, `INVITED`, `ENABLED`, `DECLINED`.
     #[serde(default)]
     pub state: Option<String>,
+    /// Whether the customer verified their email address.
+    #[serde(default)]
+    pub verified_email: Option<bool>,
+    /// The merchant's note.
+    #[serde(default)]
+    pub note: Option<String>,
     #[serde(default)]
     pub tags: Vec<String>,
     #[serde(default)]
@@ -265,8 +274,14 @@ pub struct Order {
     /// `OrderDisplayFinancialStatus`, e.g. `PAID`, `PARTIALLY_REFUNDED`.
     #[serde(default)]
     pub display_financial_status: Option<String>,
+    /// `OrderDisplayFulfillmentStatus`, e.g. `FULFILLED`, `UNFULFILLED`.
     #[serde(default)]
-    pub customer: Option<IdRef>,
+    pub display_fulfillment_status: Option<String>,
+    /// A test order (never revenue).
+    #[serde(default)]
+    pub test: Option<bool>,
+    #[serde(default)]
+    pub customer: Option<CustomerRef>,
     #[serde(default)]
     pub line_items: Connection<LineItem>,
     #[serde(default)]
@@ -309,6 +324,8 @@ pub struct Refund {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RefundLineItem {
+    #[serde(default)]
+    pub id: Option<Gid>,
     #[serde(default)]
     pub line_item: Option<IdRef>,
     pub quantity: i64,
@@ -367,7 +384,7 @@ pub struct AbandonedCheckout {
     #[serde(default)]
     pub updated_at: Option<DateTime<Utc>>,
     #[serde(default)]
-    pub customer: Option<CheckoutCustomer>,
+    pub customer: Option<CustomerRef>,
     #[serde(default)]
     pub total_price_set: Option<MoneyBag>,
     #[serde(default)]
@@ -386,14 +403,21 @@ impl AbandonedCheckout {
     }
 }
 
-/// The customer of a checkout.
+/// The customer of an order or a checkout: id, email and name.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CheckoutCustomer {
+pub struct CustomerRef {
     pub id: Gid,
     #[serde(default)]
     pub email: Option<String>,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
 }
+
+/// The customer of a checkout (the same selection as an order's).
+pub type CheckoutCustomer = CustomerRef;
 
 /// `AbandonedCheckoutLineItem`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

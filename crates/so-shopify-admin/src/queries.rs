@@ -53,10 +53,10 @@ impl<T> Page<T> {
 }
 
 /// Selection of a [`Customer`]: 1 + three objects.
-pub(crate) const CUSTOMER_FIELDS: &str = "id email firstName lastName phone state tags createdAt updatedAt \
+pub(crate) const CUSTOMER_FIELDS: &str = "id email firstName lastName phone state verifiedEmail note tags createdAt updatedAt \
 defaultEmailAddress { emailAddress marketingState marketingOptInLevel marketingUpdatedAt } \
 emailMarketingConsent { marketingState marketingOptInLevel consentUpdatedAt } \
-defaultAddress { address1 address2 city province provinceCode country countryCodeV2 zip phone }";
+defaultAddress { firstName lastName company address1 address2 city province provinceCode country countryCodeV2 zip phone }";
 /// Cost of one customer node (the object and three sub-objects).
 pub const CUSTOMER_NODE_COST: u32 = 4;
 
@@ -76,7 +76,7 @@ currentTotalPriceSet { shopMoney { amount currencyCode } } \
 subtotalPriceSet { shopMoney { amount currencyCode } } \
 totalTaxSet { shopMoney { amount currencyCode } } \
 totalDiscountsSet { shopMoney { amount currencyCode } } \
-displayFinancialStatus customer { id }";
+displayFinancialStatus displayFulfillmentStatus test customer { id email firstName lastName }";
 /// Fields of a line item: node 1 + variant, product, price (2).
 pub(crate) const LINE_ITEM_FIELDS: &str = "id quantity sku title variant { id } product { id } \
 originalUnitPriceSet { shopMoney { amount currencyCode } }";
@@ -104,7 +104,7 @@ pub const PRODUCT_NODE_COST: u32 = 1 + connection_cost(PRODUCT_VARIANTS, 1) as u
 pub const CHECKOUT_LINE_ITEMS: u32 = 25;
 /// Fields of an [`AbandonedCheckout`] without line items.
 pub(crate) const CHECKOUT_SCALARS: &str = "id abandonedCheckoutUrl completedAt createdAt updatedAt \
-customer { id email } totalPriceSet { shopMoney { amount currencyCode } }";
+customer { id email firstName lastName } totalPriceSet { shopMoney { amount currencyCode } }";
 /// Fields of a checkout line: node 1 + variant + product.
 pub(crate) const CHECKOUT_LINE_FIELDS: &str = "id title quantity sku variant { id } product { id }";
 /// Cost of one checkout node on a page.
@@ -125,7 +125,7 @@ orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{ \
 nodes {{ {ORDER_SCALARS} \
 lineItems(first: {ORDER_LINE_ITEMS}) {{ nodes {{ {LINE_ITEM_FIELDS} }} pageInfo {{ hasNextPage endCursor }} }} \
 refunds(first: {ORDER_REFUNDS}) {{ id createdAt totalRefundedSet {MONEY} \
-refundLineItems(first: {REFUND_LINE_ITEMS}) {{ nodes {{ lineItem {{ id }} quantity subtotalSet {MONEY} }} pageInfo {{ hasNextPage endCursor }} }} }} }} \
+refundLineItems(first: {REFUND_LINE_ITEMS}) {{ nodes {{ id lineItem {{ id }} quantity subtotalSet {MONEY} }} pageInfo {{ hasNextPage endCursor }} }} }} }} \
 pageInfo {{ hasNextPage endCursor }} }} }}"
     )
 }
