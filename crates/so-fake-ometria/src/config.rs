@@ -19,6 +19,11 @@ pub struct FakeConfig {
     pub drain: Drain,
     /// `POST /v2/merge-profile` requests per minute before 429 (Ometria: 1).
     pub merges_per_minute: f64,
+    /// `POST /v2/data-deletion-requests` per minute before 429 (Ometria: 6),
+    /// with a burst of as many.
+    pub gdpr_requests_per_minute: f64,
+    /// When data-deletion requests complete (Ometria: "within 14 days").
+    pub erasure_completion: ErasureCompletion,
 }
 
 impl Default for FakeConfig {
@@ -29,6 +34,8 @@ impl Default for FakeConfig {
             backlog_limit: DEFAULT_BACKLOG_LIMIT,
             drain: Drain::Immediate,
             merges_per_minute: 1.0,
+            gdpr_requests_per_minute: 6.0,
+            erasure_completion: ErasureCompletion::Manual,
         }
     }
 }
@@ -86,3 +93,14 @@ pub enum Drain {
 
 /// Granularity of [`Drain::PerSecond`].
 pub const DRAIN_TICK: Duration = Duration::from_millis(20);
+
+/// When a data-deletion (anonymisation) request completes. Ometria processes
+/// them asynchronously; until then `timestamp_completed` is null.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ErasureCompletion {
+    /// Only when a test calls [`crate::FakeOmetria::complete_erasures`].
+    #[default]
+    Manual,
+    /// This long after the request was created.
+    After(Duration),
+}

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use so_domain::ometria::RecordType;
 
@@ -102,6 +103,13 @@ impl FakeOmetria {
     /// Merge-profile jobs received, in order (`status` completed or failed).
     pub fn merges(&self) -> Vec<Value> {
         self.shared.lock().merges.clone()
+    }
+
+    /// Data-deletion requests received, in order, in Ometria's wire shape
+    /// (`timestamp_completed` null while pending).
+    pub fn erasure_requests(&self) -> Vec<Value> {
+        let s = self.shared.lock();
+        s.erasures.iter().map(|e| e.to_json()).collect()
     }
 
     /// The `_errors` list, newest first (the richer wire shape).
@@ -214,8 +222,56 @@ impl FakeOmetria {
         self.shared.lock().faults = Default::default();
     }
 
-    /// Adds an unsubscribe for `GET /v2/unsubscribes` to report.
+    /// Adds an unsubscribe for `GET /v2/unsubscribes` to report (unless it
+    /// is API-originated) and opts out the contacts it concerns: those of
+    /// its profile if `profile_id` names one, else those with its email, so
+    /// `/v2/profiles` shows them `EXPLICITLY_OPTEDOUT`. A missing
+    /// `profile_id` is filled in from the email's profile, if any.
     pub fn add_unsubscribe(&self, unsubscribe: Unsubscribe) {
-        self.shared.lock().unsubscribes.push(unsubscribe);
+        self.shared.lock().unsubscribe(unsubscribe);
+    }
+
+    /// Unsubscribes the profile `profile_id` (with its email) as of `at`,
+    /// like [`FakeOmetria::add_unsubscribe`]; the event recorded, or `None`
+    /// if there is no such profile.
+    pub fn unsubscribe_profile(
+        &self,
+        profile_id: &str,
+        kind: &str,
+        at: DateTime<Utc>,
+    ) -> Option<Unsubscribe> {
+        let mut s = self.shared.lock();
+        let profile = profiles(&s.store)
+            .into_iter()
+            .find(|p| p["id"] == profile_id)?;
+        let email = profile["email"].as_str().unwrap_or_default();
+        let mut u = Unsubscribe::new(email, kind, at);
+        u.profile_id = Some(profile_id.to_owned());
+        Some(s.unsubscribe(u))
+    }
+
+    /// Opts the profile's contacts back in, as a re-subscribe in Ometria's
+    /// preference centre would (the unsubscribe events stay listed). False
+    /// if there is no such profile.
+    pub fn resubscribe_profile(&self, profile_id: &str) -> bool {
+        self.shared.lock().resubscribe_profile(profile_id)
+    }
+
+    /// Completes every pending data-deletion request now, anonymising the
+    /// data of its email; returns how many completed.
+    pub fn complete_erasures(&self) -> usize {
+        self.shared.lock().complete_erasures()
+    }
+
+    /// Completes one pending data-deletion request now; false if it is
+    /// unknown or already complete.
+    pub fn complete_erasure(&self, id: &str) -> bool {
+        self.shared.lock().complete_erasure(id)
+    }
+
+    /// Replaces the `POST /v2/data-deletion-requests` rate limit (the bucket
+    /// starts full).
+    pub fn set_gdpr_rate_limit(&self, limit: RateLimit) {
+        self.shared.lock().gdpr_bucket.set(limit);
     }
 }

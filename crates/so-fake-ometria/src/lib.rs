@@ -6,11 +6,16 @@
 //!   (`rejected` / `_errors`), merge-upsert per `(type, @collection, id)`,
 //!   queue headers on every response;
 //! - `GET /v2/push/_errors`, `/v2/profiles`, `/v2/profiles/{id}`,
-//!   `/v2/unsubscribes`;
+//!   `/v2/unsubscribes` (an unsubscribe opts its profile out);
+//! - `POST /v2/merge-profile` (1/min);
+//! - GDPR: `POST`/`GET /v2/data-deletion-requests`,
+//!   `GET /v2/data-deletion-requests/{id}` (6/min, asynchronous completion
+//!   that anonymises the email's contacts);
 //! - Rust-side inspection and run-time fault switches for tests.
 
 mod bucket;
 mod config;
+mod erasures;
 mod inspect;
 mod merges;
 mod profiles;
@@ -21,7 +26,9 @@ mod state;
 mod unsubscribes;
 mod validate;
 
-pub use config::{DEFAULT_BACKLOG_LIMIT, DRAIN_TICK, Drain, FakeConfig, RateLimit};
+pub use config::{
+    DEFAULT_BACKLOG_LIMIT, DRAIN_TICK, Drain, ErasureCompletion, FakeConfig, RateLimit,
+};
 pub use records::RecordKey;
 pub use routes::{AUTH_HEADER, QUEUE_LIMIT_HEADER, QUEUE_REMAINING_HEADER};
 pub use server::{FakeOmetria, serve};

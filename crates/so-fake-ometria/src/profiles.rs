@@ -13,8 +13,10 @@
 //!
 //! Profile fields come from the most recently written contact that has them
 //! (all writes here are "API" source, so priority ties go to recency). Opt-in:
-//! the latest *forced* (`@force_optin`) value wins; without one, any
-//! `EXPLICITLY_OPTEDOUT` keeps the profile opted out; else the latest value.
+//! the latest *forced* (`@force_optin`) value or consent change made in
+//! Ometria itself (an unsubscribe, a re-subscribe in the preference centre)
+//! wins; without one, any `EXPLICITLY_OPTEDOUT` keeps the profile opted out;
+//! else the latest value.
 
 use std::collections::HashMap;
 
@@ -23,6 +25,9 @@ use so_domain::ometria::RecordType;
 
 use crate::records::{RecordKey, Store, Stored};
 use crate::validate::present;
+
+const OPTED_IN: &str = "EXPLICITLY_OPTEDIN";
+const OPTED_OUT: &str = "EXPLICITLY_OPTEDOUT";
 
 const FIELDS: [&str; 8] = [
     "email",
@@ -141,14 +146,20 @@ fn optin(recent: &[(&RecordKey, &Stored)]) -> Value {
             .filter(|v| !v.is_null())
             .cloned()
     };
-    let forced = recent
-        .iter()
-        .filter(|(_, s)| s.body.get("@force_optin") == Some(&Value::Bool(true)))
-        .find_map(|(_, s)| value(s));
-    if let Some(v) = forced {
+    // Forced pushes and consent changes made in Ometria (unsubscribe link,
+    // preference centre) beat every other source; the latest of them wins.
+    let forced = recent.iter().filter_map(|(_, s)| {
+        let at = s.forced_at?;
+        value(s).map(|v| (at, v))
+    });
+    let preferences = recent.iter().filter_map(|(_, s)| {
+        let (at, opted_in) = s.preference?;
+        Some((at, json!(if opted_in { OPTED_IN } else { OPTED_OUT })))
+    });
+    if let Some((_, v)) = forced.chain(preferences).max_by_key(|(at, _)| *at) {
         return v;
     }
-    let opted_out = json!("EXPLICITLY_OPTEDOUT");
+    let opted_out = json!(OPTED_OUT);
     if recent
         .iter()
         .any(|(_, s)| value(s).as_ref() == Some(&opted_out))
@@ -159,6 +170,22 @@ fn optin(recent: &[(&RecordKey, &Stored)]) -> Value {
         .iter()
         .find_map(|(_, s)| value(s))
         .unwrap_or(Value::Null)
+}
+
+/// The contacts (listings) a rendered profile is made of.
+pub(crate) fn members(profile: &Value) -> Vec<RecordKey> {
+    profile["identities"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| {
+            Some(RecordKey {
+                record_type: RecordType::Contact,
+                collection: i["collection"].as_str().map(str::to_owned),
+                id: i["id"].as_str()?.to_owned(),
+            })
+        })
+        .collect()
 }
 
 fn text(body: &Map<String, Value>, key: &str) -> Option<String> {

@@ -53,6 +53,11 @@ pub(crate) struct Stored {
     /// Ometria lists the contact is on (`@add_to_lists`/`@remove_from_lists`
     /// are directives, not stored fields).
     pub(crate) lists: std::collections::BTreeSet<String>,
+    /// Global write order of the latest push carrying `@force_optin: true`.
+    pub(crate) forced_at: Option<u64>,
+    /// The latest consent change made in Ometria itself (unsubscribe link,
+    /// preference centre), not through a push: `(order, opted_in)`.
+    pub(crate) preference: Option<(u64, bool)>,
 }
 
 #[derive(Debug, Default)]
@@ -89,7 +94,12 @@ impl Store {
             first_write: seq,
             last_write: seq,
             lists: Default::default(),
+            forced_at: None,
+            preference: None,
         });
+        if incoming.get("@force_optin") == Some(&Value::Bool(true)) {
+            entry.forced_at = Some(seq);
+        }
         for (directive, join) in [("@add_to_lists", true), ("@remove_from_lists", false)] {
             for list in incoming
                 .get(directive)
@@ -111,6 +121,23 @@ impl Store {
         merge(&mut entry.body, incoming);
         entry.writes += 1;
         entry.last_write = seq;
+    }
+
+    /// Records a consent change made in Ometria (not a push: the write count
+    /// and recency are unchanged); true if the record exists.
+    pub(crate) fn set_preference(&mut self, key: &RecordKey, opted_in: bool) -> bool {
+        self.seq += 1;
+        let seq = self.seq;
+        self.records
+            .get_mut(key)
+            .map(|s| s.preference = Some((seq, opted_in)))
+            .is_some()
+    }
+
+    /// The stored body, for changes Ometria makes itself (anonymisation);
+    /// not a write.
+    pub(crate) fn body_mut(&mut self, key: &RecordKey) -> Option<&mut Map<String, Value>> {
+        self.records.get_mut(key).map(|s| &mut s.body)
     }
 
     /// Deletes a record (a merged listing); true if it was there.

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use so_domain::ometria::RecordType;
 use tokio::time::Instant;
 
+use crate::config::ErasureCompletion;
 use crate::profiles::profiles;
 use crate::state::{Refusal, RequestRecord, Shared, request_type};
 use crate::unsubscribes::{Filter, parse_time};
@@ -35,6 +36,11 @@ pub(crate) fn router(shared: AppState) -> Router {
         .route("/v2/profiles/{id}", get(get_profile))
         .route("/v2/unsubscribes", get(unsubscribes))
         .route("/v2/merge-profile", post(merge_profile))
+        .route(
+            "/v2/data-deletion-requests",
+            post(create_erasure).get(list_erasures),
+        )
+        .route("/v2/data-deletion-requests/{id}", get(get_erasure))
         // 100 records of up to 60 KB, plus room for over-size ones that must
         // reach the per-record check rather than fail the whole request.
         .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
@@ -118,6 +124,72 @@ async fn merge_profile(
         (response, s.take_delay())
     };
     delayed(response, delay).await
+}
+
+async fn create_erasure(
+    Extract(shared): Extract<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (response, delay, complete_after) = {
+        let mut s = shared.lock();
+        let created = s
+            .admit(auth(&headers))
+            .and_then(|()| s.request_erasure(&body));
+        let mut complete_after = None;
+        let response = match created {
+            Ok(request) => {
+                if let ErasureCompletion::After(d) = s.erasure_completion {
+                    complete_after = request["id"].as_str().map(|id| (id.to_owned(), d));
+                }
+                (StatusCode::CREATED, axum::Json(request)).into_response()
+            }
+            Err(refusal) => error_response(refusal),
+        };
+        s.log(entry(
+            "POST",
+            "/v2/data-deletion-requests",
+            response.status(),
+            0,
+            None,
+        ));
+        (response, s.take_delay(), complete_after)
+    };
+    if let Some((id, after)) = complete_after {
+        let shared = Arc::clone(&shared);
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            shared.lock().complete_erasure(&id);
+        });
+    }
+    delayed(response, delay).await
+}
+
+async fn list_erasures(Extract(shared): Extract<AppState>, headers: HeaderMap) -> Response {
+    guarded(&shared, &headers, "/v2/data-deletion-requests", |s| {
+        Ok(Value::Array(
+            s.erasures.iter().map(|e| e.to_json()).collect(),
+        ))
+    })
+    .await
+}
+
+async fn get_erasure(
+    Extract(shared): Extract<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    guarded(&shared, &headers, "/v2/data-deletion-requests/{id}", |s| {
+        s.erasures
+            .iter()
+            .find(|e| e.id == id)
+            .map(|e| e.to_json())
+            .ok_or(Refusal {
+                status: 404,
+                message: "Data deletion request not found",
+            })
+    })
+    .await
 }
 
 async fn push_errors(Extract(shared): Extract<AppState>, headers: HeaderMap) -> Response {

@@ -11,7 +11,8 @@ use so_domain::ometria::{MAX_RECORD_BYTES, MAX_RECORDS_PER_REQUEST, RecordType};
 use tokio::time::Instant;
 
 use crate::bucket::TokenBucket;
-use crate::config::{Drain, FakeConfig, RateLimit};
+use crate::config::{Drain, ErasureCompletion, FakeConfig, RateLimit};
+use crate::erasures::Erasure;
 use crate::records::{RecordKey, Store, id_of};
 use crate::unsubscribes::Unsubscribe;
 use crate::validate::{FieldError, TOO_LARGE, validate};
@@ -94,6 +95,10 @@ pub(crate) struct State {
     pub(crate) merge_bucket: TokenBucket,
     /// Merge-profile jobs, in arrival order, with their outcome.
     pub(crate) merges: Vec<Value>,
+    pub(crate) gdpr_bucket: TokenBucket,
+    pub(crate) erasure_completion: ErasureCompletion,
+    /// Data-deletion requests, in arrival order.
+    pub(crate) erasures: Vec<Erasure>,
 }
 
 #[derive(Debug)]
@@ -119,6 +124,13 @@ impl Shared {
                 burst: 1,
             }),
             merges: Vec::new(),
+            gdpr_bucket: TokenBucket::new(RateLimit::PerSecond {
+                rate: config.gdpr_requests_per_minute / 60.0,
+                // Saturating float-to-int cast; at least one.
+                burst: config.gdpr_requests_per_minute.ceil().max(1.0) as u32,
+            }),
+            erasure_completion: config.erasure_completion,
+            erasures: Vec::new(),
         }))
     }
 
@@ -152,7 +164,7 @@ impl State {
         if auth != Some(self.api_key.as_str()) {
             return Err(refuse(
                 403,
-                "API key is not authorised to access this resource",
+                "API key is not authorised to access this resource.",
             ));
         }
         if !self.bucket.try_take() {

@@ -1,7 +1,17 @@
 //! `GET /v2/unsubscribes` data: tests add entries, the endpoint filters them.
+//!
+//! An unsubscribe is also a consent change: the contacts it concerns are
+//! opted out (as by a preference-centre change, which beats every unforced
+//! push), so `/v2/profiles` shows them `EXPLICITLY_OPTEDOUT` until a test
+//! re-subscribes them or a forced opt-in is pushed.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde_json::{Value, json};
+use so_domain::ometria::RecordType;
+
+use crate::profiles::{members, profiles};
+use crate::records::RecordKey;
+use crate::state::State;
 
 /// Where an unsubscribe came from. Ometria does not return API-originated
 /// ones from `/v2/unsubscribes` (ometria.md §3).
@@ -53,6 +63,72 @@ impl Unsubscribe {
             "timestamp": self.timestamp.format("%Y-%m-%d %H:%M:%S+00").to_string(),
             "type": self.kind,
         })
+    }
+}
+
+impl State {
+    /// Records `u` and opts out the contacts it concerns: those of its
+    /// profile when `profile_id` names one, else those with its email. A
+    /// missing `profile_id` is filled in from the first profile with the
+    /// email, as Ometria reports one.
+    pub(crate) fn unsubscribe(&mut self, mut u: Unsubscribe) -> Unsubscribe {
+        let all = profiles(&self.store);
+        let by_id = u
+            .profile_id
+            .as_ref()
+            .and_then(|id| all.iter().find(|p| p["id"] == id.as_str()));
+        let keys = match by_id {
+            Some(profile) => members(profile),
+            None => {
+                let keys = self.contacts_with_email(&u.email_address);
+                if u.profile_id.is_none() {
+                    u.profile_id = all
+                        .iter()
+                        .find(|p| members(p).iter().any(|k| keys.contains(k)))
+                        .and_then(|p| p["id"].as_str())
+                        .map(str::to_owned);
+                }
+                keys
+            }
+        };
+        for key in &keys {
+            self.store.set_preference(key, false);
+        }
+        self.unsubscribes.push(u.clone());
+        u
+    }
+
+    /// Opts the contacts of a profile back in, as a preference-centre change
+    /// would. False if there is no such profile.
+    pub(crate) fn resubscribe_profile(&mut self, profile_id: &str) -> bool {
+        let Some(profile) = profiles(&self.store)
+            .into_iter()
+            .find(|p| p["id"] == profile_id)
+        else {
+            return false;
+        };
+        for key in members(&profile) {
+            self.store.set_preference(&key, true);
+        }
+        true
+    }
+
+    /// Contacts whose email is `email` (case-insensitive).
+    pub(crate) fn contacts_with_email(&self, email: &str) -> Vec<RecordKey> {
+        let wanted = email.trim().to_lowercase();
+        if wanted.is_empty() {
+            return Vec::new();
+        }
+        self.store
+            .of_type(RecordType::Contact)
+            .filter(|(_, r)| {
+                r.body
+                    .get("email")
+                    .and_then(Value::as_str)
+                    .is_some_and(|e| e.trim().to_lowercase() == wanted)
+            })
+            .map(|(k, _)| k.clone())
+            .collect()
     }
 }
 

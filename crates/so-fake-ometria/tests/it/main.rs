@@ -1,5 +1,6 @@
 //! Behaviour of the fake over HTTP, following the ometria.md checklist.
 
+mod erasures;
 mod faults;
 mod limits;
 mod merges;

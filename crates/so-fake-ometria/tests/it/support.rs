@@ -41,6 +41,19 @@ pub(crate) async fn push_as(fake: &FakeOmetria, key: Option<&str>, body: String)
     reply(req.send().await.unwrap()).await
 }
 
+pub(crate) async fn post_as(
+    fake: &FakeOmetria,
+    path: &str,
+    key: Option<&str>,
+    body: String,
+) -> Reply {
+    let mut req = client().post(format!("{}{path}", fake.url())).body(body);
+    if let Some(k) = key {
+        req = req.header(AUTH_HEADER, k);
+    }
+    reply(req.send().await.unwrap()).await
+}
+
 pub(crate) async fn get(fake: &FakeOmetria, path_and_query: &str) -> Reply {
     let req = client()
         .get(format!("{}{path_and_query}", fake.url()))

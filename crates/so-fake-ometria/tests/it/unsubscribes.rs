@@ -2,7 +2,7 @@ use chrono::{TimeZone, Utc};
 use serde_json::json;
 use so_fake_ometria::{Unsubscribe, UnsubscribeOrigin};
 
-use crate::support::{fake, get};
+use crate::support::{fake, get, push};
 
 #[tokio::test]
 async fn lists_unsubscribes_in_window_excluding_api_originated() {
@@ -59,4 +59,98 @@ async fn unsubscribes_need_auth_and_valid_times() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 403);
+}
+
+#[tokio::test]
+async fn an_unsubscribe_opts_the_profile_out_until_it_resubscribes() {
+    let fake = fake().await;
+    push(
+        &fake,
+        &json!([
+            {"@type": "contact", "@collection": "customers", "id": "42", "customer_id": "42",
+             "email": "ann@example.com", "marketing_optin": "EXPLICITLY_OPTEDIN"},
+        ]),
+    )
+    .await;
+    let id = fake.profiles()[0]["id"].as_str().unwrap().to_owned();
+    let at = Utc.with_ymd_and_hms(2024, 3, 1, 10, 0, 0).unwrap();
+
+    let u = fake
+        .unsubscribe_profile(&id, "link_unsubscribe", at)
+        .unwrap();
+    assert_eq!(u.email_address, "ann@example.com");
+    let profile = get(&fake, &format!("/v2/profiles/{id}")).await.body;
+    assert_eq!(profile["marketing_optin"], "EXPLICITLY_OPTEDOUT");
+    let listed = get(&fake, "/v2/unsubscribes?since=2024-03-01T00:00:00").await;
+    assert_eq!(listed.body[0]["profile_id"], id.as_str());
+    assert_eq!(listed.body[0]["timestamp"], "2024-03-01 10:00:00+00");
+
+    // An unforced push does not undo an unsubscribe made in Ometria.
+    push(&fake, &json!([
+        {"@type": "contact", "@collection": "customers", "id": "42", "marketing_optin": "EXPLICITLY_OPTEDIN"},
+    ]))
+    .await;
+    assert_eq!(fake.profiles()[0]["marketing_optin"], "EXPLICITLY_OPTEDOUT");
+
+    assert!(fake.resubscribe_profile(&id));
+    let profile = get(&fake, &format!("/v2/profiles/{id}")).await.body;
+    assert_eq!(profile["marketing_optin"], "EXPLICITLY_OPTEDIN");
+    // The event history stays.
+    assert_eq!(listed.body.as_array().unwrap().len(), 1);
+    assert!(!fake.resubscribe_profile("no-such-profile"));
+    assert!(
+        fake.unsubscribe_profile("no-such-profile", "app", at)
+            .is_none()
+    );
+
+    // A forced push after the re-subscribe wins again.
+    push(
+        &fake,
+        &json!([
+            {"@type": "contact", "@collection": "customers", "id": "42",
+             "marketing_optin": "EXPLICITLY_OPTEDOUT", "@force_optin": true},
+        ]),
+    )
+    .await;
+    assert_eq!(fake.profiles()[0]["marketing_optin"], "EXPLICITLY_OPTEDOUT");
+}
+
+#[tokio::test]
+async fn an_unsubscribe_by_email_finds_its_profile_and_spares_others() {
+    let fake = fake().await;
+    push(
+        &fake,
+        &json!([
+            {"@type": "contact", "id": "a", "customer_id": "1", "email": "Ann@Example.com"},
+            {"@type": "contact", "id": "b", "customer_id": "2", "email": "bob@example.com"},
+        ]),
+    )
+    .await;
+    let at = Utc.with_ymd_and_hms(2024, 3, 1, 10, 0, 0).unwrap();
+
+    fake.add_unsubscribe(Unsubscribe::new(
+        "ann@example.com",
+        "preferences_centre",
+        at,
+    ));
+    // API-originated: not listed, but still a consent change.
+    fake.add_unsubscribe(Unsubscribe {
+        origin: UnsubscribeOrigin::Api,
+        ..Unsubscribe::new("nobody@example.com", "app", at)
+    });
+
+    let ann = &fake.profiles_by_email("ann@example.com")[0];
+    let bob = &fake.profiles_by_email("bob@example.com")[0];
+    assert_eq!(ann["marketing_optin"], "EXPLICITLY_OPTEDOUT");
+    assert_eq!(bob["marketing_optin"], json!(null));
+    let listed = get(&fake, "/v2/unsubscribes?since=2024-03-01T10:00:00").await;
+    assert_eq!(listed.body.as_array().unwrap().len(), 1);
+    assert_eq!(listed.body[0]["profile_id"], ann["id"]);
+    // `before` is exclusive, `since` inclusive.
+    let none = get(
+        &fake,
+        "/v2/unsubscribes?since=2024-03-01T09:00:00&before=2024-03-01T10:00:00",
+    )
+    .await;
+    assert_eq!(none.body, json!([]));
 }
