@@ -6,3 +6,4 @@ mod errors;
 mod pages;
 mod support;
 mod throttling;
+mod webhook_shape;
