@@ -36,6 +36,7 @@ const VERBATIM_KEYS: &[&str] = &[
     "webhook_secrets",
     "prefix",
     "namespace",
+    "access_token",
 ];
 
 /// The whole configuration of one process.
@@ -51,8 +52,90 @@ pub struct Config {
     /// since domains contain dots).
     pub shops: BTreeMap<String, ShopSettings>,
     pub ometria: OmetriaSettings,
+    /// The Shopify Admin GraphQL API (backfill, consent write-back,
+    /// reconciliation); per-shop access tokens are under `[shops.*.admin]`.
+    pub shopify_admin: so_shopify_admin::AdminSettings,
+    pub sync: SyncSettings,
     pub worker: WorkerSettings,
     pub log: LogSettings,
+}
+
+/// `[sync]`: the jobs beside the webhooks.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SyncSettings {
+    /// How often Ometria unsubscribes are written back to Shopify, in
+    /// seconds (Ometria's own connector runs every five minutes).
+    pub consent_interval_secs: u64,
+    /// Where a shop's first consent write-back starts reading Ometria
+    /// unsubscribes (RFC 3339 or `YYYY-MM-DD`); without one, a day before
+    /// the first run.
+    pub consent_start: Option<String>,
+    /// How often the reconciliation runs inside `run`, in seconds (0: never).
+    pub reconcile_interval_secs: u64,
+    /// The window a scheduled reconciliation compares, in days back from now.
+    pub reconcile_window_days: u32,
+    /// With the scheduled reconciliation, also re-sync what drifted.
+    pub reconcile_repair: bool,
+    /// Lines a backfill publishes between two checkpoints.
+    pub backfill_checkpoint_every: u64,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        SyncSettings {
+            consent_interval_secs: 300,
+            consent_start: None,
+            reconcile_interval_secs: 86_400,
+            reconcile_window_days: 2,
+            reconcile_repair: true,
+            backfill_checkpoint_every: 500,
+        }
+    }
+}
+
+impl SyncSettings {
+    /// `consent_start` as an instant.
+    pub fn consent_start_at(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, String> {
+        self.consent_start
+            .as_deref()
+            .map(parse_date_time)
+            .transpose()
+            .map_err(|e| format!("sync.consent_start: {e}"))
+    }
+
+    fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !(10..=86_400).contains(&self.consent_interval_secs) {
+            out.push("sync.consent_interval_secs must be 10..=86400".to_owned());
+        }
+        if let Err(e) = self.consent_start_at() {
+            out.push(e);
+        }
+        if self.reconcile_interval_secs != 0 && self.reconcile_interval_secs < 60 {
+            out.push("sync.reconcile_interval_secs must be 0 (off) or at least 60".to_owned());
+        }
+        if !(1..=365).contains(&self.reconcile_window_days) {
+            out.push("sync.reconcile_window_days must be 1..=365".to_owned());
+        }
+        if !(1..=1_000_000).contains(&self.backfill_checkpoint_every) {
+            out.push("sync.backfill_checkpoint_every must be 1..=1000000".to_owned());
+        }
+        out
+    }
+}
+
+/// `2026-11-01` (midnight UTC) or an RFC 3339 instant.
+pub fn parse_date_time(raw: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    let raw = raw.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(raw) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .ok_or_else(|| format!("{raw:?} is neither YYYY-MM-DD nor an RFC 3339 time"))
 }
 
 /// `[database]`
@@ -154,6 +237,20 @@ pub struct ShopSettings {
     /// Ometria lists synced contacts join and leave.
     pub lists: ListSettings,
     pub abandoned_checkouts: AbandonedCheckoutSettings,
+    /// Access to the shop's Admin API (backfill, consent write-back,
+    /// reconciliation).
+    pub admin: ShopAdmin,
+}
+
+/// `[shops."<domain>".admin]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShopAdmin {
+    /// The app's Admin API access token for this shop (`shpat_…`).
+    #[serde(deserialize_with = "optional_secret")]
+    pub access_token: Option<SecretString>,
+    /// Base URL instead of `https://<domain>` (a proxy, or a fake in tests).
+    pub api_url: Option<String>,
 }
 
 impl Default for ShopSettings {
@@ -168,6 +265,7 @@ impl Default for ShopSettings {
             behaviour: BehaviourAttributes::default(),
             lists: ListSettings::default(),
             abandoned_checkouts: AbandonedCheckoutSettings::default(),
+            admin: ShopAdmin::default(),
         }
     }
 }
@@ -231,6 +329,11 @@ pub struct WorkerSettings {
     /// ones seen within this many seconds; a process that dies without
     /// leaving gives its partitions up after this long.
     pub lease_secs: u64,
+    /// Where `customers/data_request` exports are written, one JSON file
+    /// per request under `<dir>/<shop>/`.
+    pub exports_dir: String,
+    /// How often open Ometria data-deletion requests are checked, in seconds.
+    pub erasure_poll_secs: u64,
 }
 
 impl Default for WorkerSettings {
@@ -244,6 +347,8 @@ impl Default for WorkerSettings {
             dedupe_window_hours: 72,
             database_connections: 8,
             lease_secs: 10,
+            exports_dir: "data/exports".to_owned(),
+            erasure_poll_secs: 600,
         }
     }
 }
@@ -271,6 +376,12 @@ impl WorkerSettings {
         }
         if !(3..=300).contains(&self.lease_secs) {
             out.push("worker.lease_secs must be 3..=300".to_owned());
+        }
+        if self.exports_dir.trim().is_empty() {
+            out.push("worker.exports_dir must name a directory".to_owned());
+        }
+        if !(10..=86_400).contains(&self.erasure_poll_secs) {
+            out.push("worker.erasure_poll_secs must be 10..=86400".to_owned());
         }
         if !(1..=256).contains(&self.database_connections) {
             out.push("worker.database_connections must be 1..=256".to_owned());
@@ -417,6 +528,10 @@ impl Config {
             out.push(e.to_string());
         }
         out.extend(self.worker.problems());
+        out.extend(self.sync.problems());
+        if let Err(e) = self.shopify_admin.validate() {
+            out.push(format!("shopify_admin: {e}"));
+        }
         out.extend(self.account_conflicts());
         for (domain, shop) in &self.shops {
             if ShopDomain::parse(domain).is_err() {
@@ -448,6 +563,11 @@ impl Config {
                 &shop.mappings.product,
             ) {
                 out.extend(problems.into_iter().map(at));
+            }
+            if let Some(url) = &shop.admin.api_url
+                && !(url.starts_with("http://") || url.starts_with("https://"))
+            {
+                out.push(at("admin.api_url must be an http(s) URL".to_owned()));
             }
             for (kind, lists) in [
                 ("every_contact", &shop.lists.every_contact),
@@ -853,6 +973,10 @@ pub fn masked_view(config: &Config) -> serde_json::Value {
                         "delay_secs": c.delay_secs,
                         "event_type": c.event_type,
                     },
+                    "admin": {
+                        "access_token": s.admin.access_token.as_ref().map(|t| mask(t.expose_secret())),
+                        "api_url": s.admin.api_url,
+                    },
                 }),
             )
         })
@@ -894,6 +1018,8 @@ pub fn masked_view(config: &Config) -> serde_json::Value {
             "max_attempts": config.worker.max_attempts,
             "dedupe_window_hours": config.worker.dedupe_window_hours,
             "database_connections": config.worker.database_connections,
+            "exports_dir": config.worker.exports_dir,
+            "erasure_poll_secs": config.worker.erasure_poll_secs,
         },
         "ometria": {
             "api_url": config.ometria.api_url,
@@ -909,6 +1035,14 @@ pub fn masked_view(config: &Config) -> serde_json::Value {
                 "max_elapsed_ms": config.ometria.retry.max_elapsed.as_millis() as u64,
                 "multiplier": config.ometria.retry.multiplier,
             },
+        },
+        "shopify_admin": {"api_version": config.shopify_admin.api_version},
+        "sync": {
+            "consent_interval_secs": config.sync.consent_interval_secs,
+            "consent_start": config.sync.consent_start,
+            "reconcile_interval_secs": config.sync.reconcile_interval_secs,
+            "reconcile_window_days": config.sync.reconcile_window_days,
+            "reconcile_repair": config.sync.reconcile_repair,
         },
         "log": {"filter": config.log.filter, "format": format!("{:?}", config.log.format).to_lowercase()},
     })

@@ -44,6 +44,9 @@ pub fn install() -> PrometheusHandle {
 /// start, so that alerts and `rate()` see a series instead of nothing.
 fn zero_rare_counters() {
     metrics::counter!(ACKS_LOST).increment(0);
+    for kind in ["customer_redact", "data_request", "shop_redact"] {
+        metrics::counter!(PRIVACY_REQUESTS, "kind" => kind).increment(0);
+    }
     for reason in [
         "not_connected",
         "blocked",
@@ -139,6 +142,8 @@ pub const EVENTS_PROCESSED: &str = "so_events_processed_total";
 pub const EVENTS_RETRIED: &str = "so_events_retried_total";
 pub const EVENTS_DEAD_LETTERED: &str = "so_events_dead_lettered_total";
 pub const EVENTS_PARKED: &str = "so_events_parked_total";
+pub const PRIVACY_REQUESTS: &str = "so_privacy_requests_total";
+pub const ERASURES_OPEN: &str = "so_ometria_erasures_open";
 pub const ACKS_LOST: &str = "so_acks_lost_total";
 pub const OMETRIA_REQUESTS: &str = "so_ometria_requests_total";
 pub const OMETRIA_REQUEST_DURATION: &str = "so_ometria_request_duration_seconds";
@@ -164,6 +169,17 @@ pub fn event_retried(shop: &str, reason: &'static str) {
 pub fn event_dead_lettered(shop: &str, reason: &'static str, stage: &'static str) {
     metrics::counter!(EVENTS_DEAD_LETTERED, "shop" => shop.to_owned(), "reason" => reason, "stage" => stage)
         .increment(1);
+}
+
+/// A privacy request handled: `customer_redact`, `data_request`,
+/// `shop_redact`.
+pub fn privacy_request(kind: &'static str) {
+    metrics::counter!(PRIVACY_REQUESTS, "kind" => kind).increment(1);
+}
+
+/// Ometria data-deletion requests not reported completed yet.
+pub fn erasures_open(n: usize) {
+    metrics::gauge!(ERASURES_OPEN).set(n as f64);
 }
 
 pub fn event_parked(shop: &str, reason: &'static str) {
