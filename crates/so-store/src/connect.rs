@@ -20,7 +20,7 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The schema, one script for both backends (see the file's header).
-const MIGRATIONS: [(i64, &str, &str); 5] = [
+const MIGRATIONS: [(i64, &str, &str); 6] = [
     (1, "schema", include_str!("../migrations/0001_schema.sql")),
     (
         2,
@@ -38,6 +38,7 @@ const MIGRATIONS: [(i64, &str, &str); 5] = [
         include_str!("../migrations/0004_merchant_state.sql"),
     ),
     (5, "privacy", include_str!("../migrations/0005_privacy.sql")),
+    (6, "sync", include_str!("../migrations/0006_sync.sql")),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -20,6 +20,7 @@ mod members;
 mod merchant;
 mod operations;
 mod privacy;
+mod sync;
 mod watermark;
 
 pub use commit::{Commit, CommitOutcome, LedgerEntry};
@@ -29,3 +30,4 @@ pub use identity::IdentityApplied;
 pub use merchant::{CheckoutChange, CheckoutRow, DirtyContact, HeldChange};
 pub use operations::QueueOperation;
 pub use privacy::{ErasureRow, ShopStatus, email_fingerprint};
+pub use sync::{BackfillCheckpoint, ConsentDecision};

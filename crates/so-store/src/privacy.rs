@@ -60,7 +60,7 @@ const CONTACT_TABLES: [&str; 4] = [
 ];
 
 /// Every table with a `shop` column.
-const SHOP_TABLES: [&str; 15] = [
+const SHOP_TABLES: [&str; 18] = [
     "ledger",
     "watermark",
     "customer_status",
@@ -75,6 +75,9 @@ const SHOP_TABLES: [&str; 15] = [
     "behaviour_dirty",
     "suppressed_email",
     "erasure_request",
+    "sync_state",
+    "backfill_checkpoint",
+    "consent_decision",
     "shop_state",
 ];
 

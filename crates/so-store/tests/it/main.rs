@@ -10,4 +10,5 @@ mod ledger;
 mod merchant;
 mod privacy;
 mod support;
+mod sync;
 mod watermarks;
