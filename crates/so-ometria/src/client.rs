@@ -1,5 +1,8 @@
 //! The typed Data API client.
 
+mod gdpr;
+mod read;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -15,6 +18,9 @@ use crate::retry::RetryPolicy;
 use crate::settings::{OmetriaSettings, SettingsError};
 use crate::wire::{self, AUTH_HEADER, PushError, PushResponse, QueueStatus, RawPushError};
 
+pub use gdpr::{ErasureError, ErasureRequest};
+pub use read::{MarketingOptin, Profile, ProfileIdentity, Unsubscribe};
+
 /// Ometria Data API client. Cheap to clone; clones share one connection pool
 /// and one [`RateLimiter`], so the request budget is per process, not per task.
 #[derive(Debug, Clone)]
@@ -23,11 +29,15 @@ pub struct Client {
     push_url: String,
     errors_url: String,
     merge_url: String,
+    /// `api_url`, for the endpoints built per call (path segments encoded).
+    base: reqwest::Url,
     /// Marked sensitive, so `Debug` prints `Sensitive` rather than the key.
     auth: HeaderValue,
     limiter: RateLimiter,
     /// `POST /v2/merge-profile` has its own budget: one request per minute.
     merge_limiter: RateLimiter,
+    /// `POST /v2/data-deletion-requests` has its own budget too (GDPR API).
+    erasure_limiter: RateLimiter,
     policy: RetryPolicy,
     batch_max_records: usize,
     rate_limit_pause: Duration,
@@ -111,14 +121,22 @@ impl Client {
             .build()
             .map_err(Error::Build)?;
         let base = settings.api_url.trim_end_matches('/');
+        let base_url = reqwest::Url::parse(base).map_err(|_| {
+            Error::Settings(SettingsError {
+                key: "ometria.api_url",
+                rule: "an absolute http(s) URL".to_owned(),
+            })
+        })?;
         Ok(Client {
             http,
             push_url: format!("{base}/v2/push"),
             errors_url: format!("{base}/v2/push/_errors"),
             merge_url: format!("{base}/v2/merge-profile"),
+            base: base_url,
             auth,
             limiter: RateLimiter::new(settings.requests_per_second, settings.queue_low_watermark),
             merge_limiter: RateLimiter::new(settings.merge_requests_per_minute / 60.0, 0),
+            erasure_limiter: RateLimiter::new(settings.gdpr_requests_per_minute / 60.0, 0),
             policy: RetryPolicy::from_settings(&settings.retry),
             batch_max_records: settings.batch_max_records,
             rate_limit_pause: settings.rate_limit_pause,
@@ -141,6 +159,12 @@ impl Client {
     /// The limiter shared by all clones, for metrics and tests.
     pub fn rate_limiter(&self) -> &RateLimiter {
         &self.limiter
+    }
+
+    /// The GDPR lane's limiter (`POST /v2/data-deletion-requests`), shared
+    /// by all clones.
+    pub fn erasure_rate_limiter(&self) -> &RateLimiter {
+        &self.erasure_limiter
     }
 
     /// [`plan_batches`] with the configured `batch_max_records`.
@@ -298,6 +322,42 @@ impl Client {
         Ok(raw.into_iter().map(PushError::from).collect())
     }
 
+    /// `api_url` plus these path segments, each percent-encoded.
+    fn endpoint(&self, segments: &[&str]) -> reqwest::Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
+    /// One `GET` on the push lane's budget (Ometria's limit is per account):
+    /// waits on the limiter, then any non-2xx is an error.
+    async fn read(&self, url: reqwest::Url) -> Result<reqwest::Response, Error> {
+        let response = self.send_read(url).await?;
+        self.check_status(response, &self.limiter).await
+    }
+
+    /// [`Client::read`] where a 404 means "no such thing": `None`.
+    async fn read_or_absent(&self, url: reqwest::Url) -> Result<Option<reqwest::Response>, Error> {
+        let response = self.send_read(url).await?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        self.check_status(response, &self.limiter).await.map(Some)
+    }
+
+    async fn send_read(&self, url: reqwest::Url) -> Result<reqwest::Response, Error> {
+        self.limiter.acquire().await;
+        self.http
+            .get(url)
+            .header(AUTH_HEADER, self.auth.clone())
+            .header(ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(Error::from_send)
+    }
+
     async fn attempt(
         &self,
         record_type: RecordType,
@@ -351,7 +411,8 @@ impl Client {
     }
 
     /// Turns a non-2xx into [`Error::Status`]; a 429 also pauses every caller
-    /// of `lane` (pushes and merge-profile have budgets of their own).
+    /// of `lane` (pushes, merge-profile and GDPR requests have budgets of
+    /// their own).
     async fn check_status(
         &self,
         response: reqwest::Response,

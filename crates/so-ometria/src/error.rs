@@ -60,6 +60,9 @@ pub enum InvalidRequest {
     /// Ometria accepts at most 100 records per request.
     #[error("{0} records in one request, the limit is 100")]
     TooManyRecords(usize),
+    /// A data-deletion request needs an email address.
+    #[error("no email address to erase")]
+    NoEmail,
     /// Ometria requires one `@type` per request.
     #[error("record of type {found} in a {expected} request")]
     MixedTypes {

@@ -1,7 +1,11 @@
 //! Ometria Data API adapter.
 //!
 //! - [`Client`]: `POST /v2/push` and `GET /v2/push/_errors`, paced by a shared
-//!   [`RateLimiter`], with short retries through [`RetryPolicy`].
+//!   [`RateLimiter`], with short retries through [`RetryPolicy`]; reading
+//!   back unsubscribes and profiles ([`Client::unsubscribes`],
+//!   [`Client::profile`], [`Client::profiles_by_email`]); merge-profile and
+//!   the GDPR data-deletion API ([`Client::request_erasure`]) on slow lanes
+//!   of their own that answer "busy" rather than wait.
 //! - [`plan_batches`]: coalescing, size checks and chunking into valid requests.
 //! - [`classify`]: *whether* a failure is transient, as a [`Verdict`] or a
 //!   [`so_domain::Disposition`]; *when* to retry belongs to [`RetryPolicy`].
@@ -13,11 +17,15 @@ mod error;
 mod limiter;
 mod retry;
 mod settings;
+mod timestamp;
 mod wire;
 
 pub use batch::{Batch, BatchPlan, Oversized, plan_batches, serialized_len};
 pub use classify::{RETRY_AFTER_CEILING, Verdict, classify, classify_status};
-pub use client::{Client, MergeError, PushFailure, PushOutcome};
+pub use client::{
+    Client, ErasureError, ErasureRequest, MarketingOptin, MergeError, Profile, ProfileIdentity,
+    PushFailure, PushOutcome, Unsubscribe,
+};
 pub use error::{Error, InvalidRequest};
 pub use limiter::RateLimiter;
 pub use retry::{Attempted, RetryPolicy};

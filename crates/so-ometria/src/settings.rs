@@ -25,6 +25,9 @@ pub struct OmetriaSettings {
     pub requests_per_second: f64,
     /// Budget of `POST /v2/merge-profile` (Ometria documents one per minute).
     pub merge_requests_per_minute: f64,
+    /// Budget of `POST /v2/data-deletion-requests`, the GDPR API (Ometria
+    /// documents six per minute).
+    pub gdpr_requests_per_minute: f64,
     /// Timeout for one HTTP request, connect to last body byte. `backoff` has no
     /// per-attempt timeout, so this is the only thing bounding a hung attempt.
     #[serde(rename = "request_timeout_ms", with = "millis")]
@@ -69,6 +72,7 @@ impl Default for OmetriaSettings {
             api_key: None,
             requests_per_second: 4.0,
             merge_requests_per_minute: 1.0,
+            gdpr_requests_per_minute: 6.0,
             request_timeout: Duration::from_millis(10_000),
             batch_max_records: MAX_RECORDS_PER_REQUEST,
             queue_low_watermark: 5_000,
@@ -113,6 +117,11 @@ impl OmetriaSettings {
         check(
             self.merge_requests_per_minute.is_finite() && self.merge_requests_per_minute > 0.0,
             "ometria.merge_requests_per_minute",
+            "a positive number",
+        )?;
+        check(
+            self.gdpr_requests_per_minute.is_finite() && self.gdpr_requests_per_minute > 0.0,
+            "ometria.gdpr_requests_per_minute",
             "a positive number",
         )?;
         check(
@@ -188,6 +197,7 @@ mod tests {
         assert!(s.validate().is_ok());
         assert_eq!(s.api_url, "https://api.ometria.com");
         assert_eq!(s.requests_per_second, 4.0);
+        assert_eq!(s.gdpr_requests_per_minute, 6.0);
         assert_eq!(s.request_timeout, Duration::from_secs(10));
         assert_eq!(s.batch_max_records, 100);
         assert_eq!(s.queue_low_watermark, 5_000);
@@ -257,5 +267,27 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(s.validate().unwrap_err().key, "ometria.requests_per_second");
+
+        for bad in [0.0, -6.0, f64::NAN, f64::INFINITY] {
+            let s = OmetriaSettings {
+                gdpr_requests_per_minute: bad,
+                ..Default::default()
+            };
+            assert_eq!(
+                s.validate().unwrap_err().key,
+                "ometria.gdpr_requests_per_minute"
+            );
+        }
+    }
+
+    #[test]
+    fn gdpr_budget_is_configurable_and_defaults_for_old_configs() {
+        let old: OmetriaSettings =
+            serde_json::from_value(serde_json::json!({ "merge_requests_per_minute": 1.0 }))
+                .unwrap();
+        assert_eq!(old.gdpr_requests_per_minute, 6.0);
+        let s: OmetriaSettings =
+            serde_json::from_value(serde_json::json!({ "gdpr_requests_per_minute": 3 })).unwrap();
+        assert_eq!(s.gdpr_requests_per_minute, 3.0);
     }
 }
