@@ -380,8 +380,8 @@ impl WorkerSettings {
         if self.exports_dir.trim().is_empty() {
             out.push("worker.exports_dir must name a directory".to_owned());
         }
-        if !(10..=86_400).contains(&self.erasure_poll_secs) {
-            out.push("worker.erasure_poll_secs must be 10..=86400".to_owned());
+        if !(1..=86_400).contains(&self.erasure_poll_secs) {
+            out.push("worker.erasure_poll_secs must be 1..=86400".to_owned());
         }
         if !(1..=256).contains(&self.database_connections) {
             out.push("worker.database_connections must be 1..=256".to_owned());

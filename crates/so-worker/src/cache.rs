@@ -23,6 +23,8 @@ pub(crate) struct Cache {
     watermarks: HashMap<WatermarkKey, Option<Watermark>>,
     orders: HashMap<(ShopDomain, ShopifyId), Option<OrderState>>,
     snapshots: HashMap<SnapshotKey, IdentitySnapshot>,
+    /// Lifecycle state of the batch's shops (uninstalled, redacted).
+    shop_states: HashMap<ShopDomain, Option<(so_store::ShopStatus, DateTime<Utc>)>>,
 }
 
 impl Cache {
@@ -46,6 +48,9 @@ impl Cache {
             }));
         }
         for (shop, (webhooks, orders)) in by_shop {
+            cache
+                .shop_states
+                .insert(shop.clone(), store.shop_status(shop).await?);
             for (id, at) in store.ledger_seen(shop, &webhooks).await? {
                 cache.ledger.insert((shop.clone(), id), at);
             }
@@ -65,6 +70,23 @@ impl Cache {
         let values = store.watermarks(&keys).await?;
         cache.watermarks = keys.into_iter().zip(values).collect();
         Ok(cache)
+    }
+
+    /// The shop's lifecycle state as loaded for the batch.
+    pub(crate) fn shop_state(
+        &self,
+        shop: &ShopDomain,
+    ) -> Option<(so_store::ShopStatus, DateTime<Utc>)> {
+        self.shop_states.get(shop).copied().flatten()
+    }
+
+    /// After this batch changed a shop's state.
+    pub(crate) fn set_shop_state(
+        &mut self,
+        shop: &ShopDomain,
+        state: Option<(so_store::ShopStatus, DateTime<Utc>)>,
+    ) {
+        self.shop_states.insert(shop.clone(), state);
     }
 
     /// `Some(lookup)` when the batch loaded this shop's ledger.

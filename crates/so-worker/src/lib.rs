@@ -25,6 +25,8 @@ mod attributes;
 mod cache;
 mod deliver;
 mod dispose;
+mod erasures;
+mod exports;
 mod membership;
 mod pending;
 mod prepare;

@@ -105,6 +105,8 @@ pub(crate) struct Preparer {
     pub(crate) store: Store,
     pub(crate) window: DedupeWindow,
     pub(crate) rules: Arc<Rules>,
+    /// Where `customers/data_request` exports are written.
+    pub(crate) exports_dir: std::path::PathBuf,
 }
 
 /// Per-event inputs shared by the topic handlers.
@@ -214,6 +216,9 @@ impl Preparer {
             account: account.clone(),
             contact: None,
         };
+        if let Some(plan) = self.lifecycle(&mut cx, &payload).await? {
+            return Ok(plan);
+        }
         let records = match (abandonment_check, payload) {
             // The scheduled copy of a checkout already processed: it has
             // its own idempotency (the notified version), not the ledger.
@@ -682,12 +687,200 @@ impl Preparer {
                 }
                 Ok(Some(Vec::new()))
             }
+            ShopifyPayload::CustomerRedact(r) => {
+                self.not_a_duplicate(cx)?;
+                self.redact(cx, &r).await?;
+                Err(done(cx, "redacted"))
+            }
+            ShopifyPayload::DataRequest(r) => {
+                self.not_a_duplicate(cx)?;
+                self.export(cx, &r).await?;
+                Err(done(cx, "exported"))
+            }
+            ShopifyPayload::ShopRedact => {
+                self.not_a_duplicate(cx)?;
+                self.store.redact_shop(&shop, cx.now).await?;
+                cx.cache
+                    .set_shop_state(&shop, Some((so_store::ShopStatus::Redacted, cx.now)));
+                tracing::warn!("shop/redact: everything held for the shop was deleted.");
+                so_runtime::metrics::privacy_request("shop_redact");
+                Err(done(cx, "shop_redacted"))
+            }
+            ShopifyPayload::AppUninstalled => {
+                self.not_a_duplicate(cx)?;
+                let at = cx.meta.triggered_at.unwrap_or(cx.meta.received_at);
+                self.store
+                    .set_shop_status(&shop, Some(so_store::ShopStatus::Uninstalled), at)
+                    .await?;
+                cx.cache
+                    .set_shop_state(&shop, Some((so_store::ShopStatus::Uninstalled, at)));
+                tracing::warn!(
+                    "App uninstalled: the shop's events are parked until it is installed again."
+                );
+                Err(done(cx, "uninstalled"))
+            }
             // Order edits and fulfilments arrive again as full orders/updated.
             ShopifyPayload::OrderEdited(_) | ShopifyPayload::NotMapped(_) => {
                 self.not_a_duplicate(cx)?;
                 Ok(Some(Vec::new()))
             }
         }
+    }
+
+    /// An uninstalled or redacted shop's events are parked (kept). An event
+    /// triggered after the uninstall means the app is back: processing
+    /// resumes (the parked ones are replayed by the operator).
+    async fn lifecycle(
+        &self,
+        cx: &mut Ctx<'_>,
+        payload: &ShopifyPayload,
+    ) -> Result<Option<Plan>, Stop> {
+        let Some((status, since)) = cx.cache.shop_state(cx.shop) else {
+            return Ok(None);
+        };
+        if matches!(
+            payload,
+            ShopifyPayload::AppUninstalled
+                | ShopifyPayload::ShopRedact
+                | ShopifyPayload::CustomerRedact(_)
+                | ShopifyPayload::DataRequest(_)
+        ) {
+            return Ok(None);
+        }
+        let triggered = cx.meta.triggered_at.unwrap_or(cx.meta.received_at);
+        match status {
+            so_store::ShopStatus::Uninstalled if triggered > since => {
+                self.store.set_shop_status(cx.shop, None, cx.now).await?;
+                cx.cache.set_shop_state(cx.shop, None);
+                tracing::info!(
+                    "An event from after the uninstall: the app is back, processing resumes."
+                );
+                Ok(None)
+            }
+            so_store::ShopStatus::Uninstalled => Ok(Some(Plan::Park {
+                reason: "shop_uninstalled",
+            })),
+            so_store::ShopStatus::Redacted => Ok(Some(Plan::Park {
+                reason: "shop_redacted",
+            })),
+        }
+    }
+
+    /// `customers/redact`: erase the person here, suppress them, and ask
+    /// Ometria to erase them too (its own slow lane, 6 a minute). The
+    /// erasure here comes first and is idempotent, so a retry (slot taken,
+    /// Ometria down) only repeats the Ometria request.
+    async fn redact(&self, cx: &mut Ctx<'_>, r: &shopify::CustomerRedact) -> Result<(), Stop> {
+        let shop = cx.shop.clone();
+        let email = r
+            .customer
+            .email
+            .as_deref()
+            .and_then(identity::normalise_email);
+        let customer = r.customer.id;
+        let contacts = self.contacts_of(cx, customer, email.as_ref()).await?;
+        self.store
+            .redact_person(&shop, customer, email.as_ref(), &contacts, cx.now)
+            .await?;
+        cx.cache.forget_snapshots();
+        let fingerprint = match (&email, customer) {
+            (Some(e), _) => so_store::email_fingerprint(e),
+            (None, Some(id)) => format!("customer:{id}"),
+            (None, None) => return Ok(()),
+        };
+        if self.store.erasure(&shop, &fingerprint).await?.is_some() {
+            return Ok(());
+        }
+        let Some(email) = email else {
+            // Nothing identifies the person to Ometria's erasure API.
+            self.store
+                .record_erasure(&shop, &fingerprint, customer, None, cx.now)
+                .await?;
+            so_runtime::metrics::privacy_request("customer_redact");
+            return Ok(());
+        };
+        match cx.account.client.request_erasure(email.as_str()).await {
+            Ok(request) => {
+                self.store
+                    .record_erasure(&shop, &fingerprint, customer, Some(&request.id), cx.now)
+                    .await?;
+                so_runtime::metrics::privacy_request("customer_redact");
+                tracing::info!(ometria_request = %request.id, "Customer redacted; Ometria erasure requested.");
+                Ok(())
+            }
+            Err(so_ometria::ErasureError::Busy(wait)) => Err(Stop(Plan::Retry {
+                reason: ReasonCode::OmetriaRateLimited,
+                detail: "data-deletion requests allow six a minute".to_owned(),
+                after: Some(wait),
+            })),
+            Err(so_ometria::ErasureError::Failed(e)) => {
+                let detail = format!("data-deletion request: {}", error_chain(&e));
+                Err(Stop(match e.disposition() {
+                    Disposition::Retry { after, reason, .. } => Plan::Retry {
+                        reason,
+                        detail,
+                        after,
+                    },
+                    Disposition::DeadLetter { reason, .. } => Plan::DeadLetter {
+                        stage: "push",
+                        reason,
+                        detail,
+                    },
+                    Disposition::Done => return Ok(()),
+                }))
+            }
+        }
+    }
+
+    /// `customers/data_request`: everything held about the person, written
+    /// to `worker.exports_dir` for the merchant to hand over.
+    async fn export(&self, cx: &mut Ctx<'_>, r: &shopify::DataRequest) -> Result<(), Stop> {
+        let shop = cx.shop.clone();
+        let email = r
+            .customer
+            .email
+            .as_deref()
+            .and_then(identity::normalise_email);
+        let contacts = self.contacts_of(cx, r.customer.id, email.as_ref()).await?;
+        let export = self
+            .store
+            .export_person(&shop, r.customer.id, email.as_ref(), &contacts)
+            .await?;
+        let request = r.data_request.as_ref().map_or_else(
+            || cx.meta.webhook_id.as_str().to_owned(),
+            |d| d.id.to_string(),
+        );
+        let path =
+            crate::exports::write(&self.exports_dir, &shop, &request, &export).map_err(|e| {
+                Stop(Plan::Retry {
+                    reason: ReasonCode::Internal,
+                    detail: format!("cannot write the data export: {e}"),
+                    after: None,
+                })
+            })?;
+        so_runtime::metrics::privacy_request("data_request");
+        tracing::info!(path = %path.display(), request = %request, "Data request exported.");
+        Ok(())
+    }
+
+    /// The Ometria contact ids of a person: the customer's and the guest's
+    /// that holds their email.
+    async fn contacts_of(
+        &self,
+        cx: &Ctx<'_>,
+        customer: Option<ShopifyId>,
+        email: Option<&NormalisedEmail>,
+    ) -> Result<Vec<String>, Stop> {
+        let mut contacts = Vec::new();
+        if let Some(id) = customer {
+            contacts.push(ContactRef::customer(&cx.ns, id).ometria_id());
+        }
+        if let Some(e) = email
+            && let Some(g) = self.store.guest_for_email(cx.shop, e).await?
+        {
+            contacts.push(ContactRef::guest(&cx.ns, g).ometria_id());
+        }
+        Ok(contacts)
     }
 
     /// For topics without a version: only the ledger says it was seen.
@@ -1065,4 +1258,12 @@ fn mark_behaviour(
                 .push((cx.shop.clone(), buyer.clone()));
         }
     }
+}
+
+/// Ends an event that needed no push: its ledger entry is still committed.
+fn done(cx: &mut Ctx<'_>, outcome: &'static str) -> Stop {
+    Stop(Plan::Skip {
+        outcome,
+        changes: std::mem::take(&mut cx.changes),
+    })
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use so_domain::freshness::EntityKind;
 use so_domain::mapping::MappedEntity;
 use so_domain::shopify::{self, ShopifyId, ShopifyPayload};
-use so_domain::{EventMeta, ReasonCode, Topic, TopicName};
+use so_domain::{EventMeta, ReasonCode, TopicName};
 use so_queue::codec;
 
 use crate::accounts::{Account, Accounts};
@@ -48,19 +48,6 @@ pub(crate) fn screen(
             reason: "unsupported_topic",
         });
     };
-    if matches!(
-        topic,
-        Topic::CustomersRedact
-            | Topic::CustomersDataRequest
-            | Topic::ShopRedact
-            | Topic::AppUninstalled
-    ) {
-        // Privacy and lifecycle topics have their own handling (issue 5);
-        // parked, they are kept until it exists.
-        return Err(Plan::Park {
-            reason: "privacy_or_lifecycle_topic",
-        });
-    }
     let Some(account) = accounts.for_shop(&meta.shop) else {
         // Kept, not failed: configuring the key releases them (dlq replay
         // --queue parked).
@@ -128,7 +115,17 @@ pub(crate) fn lookups(payload: &ShopifyPayload) -> (Vec<(EntityKind, String)>, O
                 .unwrap_or_default(),
             None,
         ),
+        ShopifyPayload::CustomerRedact(r) => (
+            r.customer
+                .id
+                .map(|id| vec![(EntityKind::Customer, id.to_string())])
+                .unwrap_or_default(),
+            None,
+        ),
         ShopifyPayload::CustomerMerge(_)
+        | ShopifyPayload::DataRequest(_)
+        | ShopifyPayload::ShopRedact
+        | ShopifyPayload::AppUninstalled
         | ShopifyPayload::CheckoutDelete(_)
         | ShopifyPayload::OrderEdited(_)
         | ShopifyPayload::NotMapped(_) => (Vec::new(), None),

@@ -37,6 +37,7 @@ pub struct Worker {
     store: Store,
     window: DedupeWindow,
     attributes: crate::attributes::Attributes,
+    erasures: crate::erasures::Erasures,
 }
 
 impl Worker {
@@ -86,6 +87,7 @@ impl Worker {
                     store: store.clone(),
                     window,
                     rules: rules.clone(),
+                    exports_dir: config.worker.exports_dir.clone().into(),
                 },
                 disposer: Disposer {
                     store: store.clone(),
@@ -99,6 +101,11 @@ impl Worker {
             })
             .collect();
         let limiters = accounts.limiters();
+        let erasures = crate::erasures::Erasures {
+            store: store.clone(),
+            accounts: accounts.clone(),
+            every: Duration::from_secs(config.worker.erasure_poll_secs),
+        };
         let attributes = crate::attributes::Attributes {
             store: store.clone(),
             accounts,
@@ -115,6 +122,7 @@ impl Worker {
             store,
             window,
             attributes,
+            erasures,
         })
     }
 
@@ -138,6 +146,7 @@ impl Worker {
         }
         // Holds the pushers too: it must end before they can.
         let attributes = tokio::spawn(self.attributes.run(shutdown.clone()));
+        let erasures = tokio::spawn(self.erasures.run(shutdown.clone()));
         let pruner = tokio::spawn(prune_ledger(
             self.store.clone(),
             self.window,
@@ -167,6 +176,7 @@ impl Worker {
             let _finished = t.await;
         }
         let _sent = attributes.await;
+        let _checked = erasures.await;
         for p in pushing {
             let _pushed = p.await;
         }

@@ -1,0 +1,42 @@
+//! Admin API and Ometria clients for one shop, from the configuration.
+
+use secrecy::ExposeSecret;
+use so_domain::ShopDomain;
+use so_runtime::Config;
+use so_shopify_admin::{AdminClient, ShopCredentials};
+
+use crate::SyncError;
+
+/// The shop's Admin API client (its access token from `[shops.*.admin]`).
+pub fn admin_client(config: &Config, shop: &ShopDomain) -> Result<AdminClient, SyncError> {
+    let settings = config.shop(shop);
+    let token = settings
+        .admin
+        .access_token
+        .clone()
+        .ok_or_else(|| SyncError::NoAdminAccess(shop.as_str().to_owned()))?;
+    let mut credentials = ShopCredentials::new(shop.as_str(), token.expose_secret());
+    if let Some(url) = &settings.admin.api_url {
+        credentials = credentials.with_base_url(url);
+    }
+    Ok(AdminClient::new(&config.shopify_admin, &credentials)?)
+}
+
+/// The shop's Ometria client (its own account or `[ometria]`).
+pub fn ometria_client(config: &Config, shop: &ShopDomain) -> Result<so_ometria::Client, SyncError> {
+    let settings = config.ometria_for(shop);
+    if settings.api_key.is_none() {
+        return Err(SyncError::NoOmetriaAccount(shop.as_str().to_owned()));
+    }
+    Ok(so_ometria::Client::new(&settings)?)
+}
+
+/// Shops the Admin API jobs run for: configured ones with an access token.
+pub fn admin_shops(config: &Config) -> Vec<ShopDomain> {
+    config
+        .shops
+        .iter()
+        .filter(|(_, s)| s.enabled && s.admin.access_token.is_some())
+        .filter_map(|(d, _)| ShopDomain::parse(d).ok())
+        .collect()
+}

@@ -1,0 +1,377 @@
+//! Historical backfill: a shop's customers, orders (with line items and
+//! refunds), products and abandoned checkouts, read through Admin API bulk
+//! operations and published as the webhooks they would have been.
+//!
+//! Resumable: per entity, the checkpoint names the bulk operation being read
+//! and how many of its rows are safely published (publishes are confirmed
+//! before the checkpoint moves). A killed run resumes at the checkpoint with
+//! the same operation (its result stays downloadable for 7 days); rows
+//! published twice around a crash carry the same webhook id and are dropped
+//! by the worker's dedupe.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use so_domain::ShopDomain;
+use so_queue::Publisher;
+use so_shopify_admin::{
+    AdminClient, BulkParent, EmailMarketingState, Synthesized, checkout_webhook,
+    checkouts_bulk_query, customer_webhook, customers_bulk_query, order_webhook, orders_bulk_query,
+    product_webhook, products_bulk_query,
+};
+use so_store::{BackfillCheckpoint, Store};
+use tokio_util::sync::CancellationToken;
+
+use crate::SyncError;
+use crate::publish::publish;
+
+/// What to backfill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Entity {
+    Customers,
+    Orders,
+    Products,
+    Checkouts,
+}
+
+impl Entity {
+    /// Customers first: identity and consent are in place before orders.
+    pub const ALL: [Entity; 4] = [
+        Entity::Customers,
+        Entity::Orders,
+        Entity::Products,
+        Entity::Checkouts,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Entity::Customers => "customers",
+            Entity::Orders => "orders",
+            Entity::Products => "products",
+            Entity::Checkouts => "checkouts",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Entity> {
+        Entity::ALL
+            .into_iter()
+            .find(|e| e.as_str() == raw.trim().to_ascii_lowercase())
+    }
+}
+
+/// `--only`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Only {
+    /// Every profile.
+    All,
+    /// Customers who accepted email marketing, and their orders and
+    /// checkouts (guest orders are left out).
+    Subscribers,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    pub entities: Vec<Entity>,
+    /// Only records updated at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    pub only: Only,
+    /// Rows between two checkpoints.
+    pub checkpoint_every: u64,
+    /// How often a running bulk operation is polled.
+    pub poll_interval: Duration,
+}
+
+impl Options {
+    /// The checkpoint only resumes a run with these same options.
+    fn signature(&self, entity: Entity) -> String {
+        format!(
+            "{};since={};only={:?}",
+            entity.as_str(),
+            self.since.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            self.only
+        )
+    }
+
+    fn filter(&self, entity: Entity) -> Option<String> {
+        let mut terms = Vec::new();
+        if let Some(t) = self.since {
+            terms.push(format!(
+                "updated_at:>='{}'",
+                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ));
+        }
+        if entity == Entity::Customers && self.only == Only::Subscribers {
+            terms.push("email_marketing_state:SUBSCRIBED".to_owned());
+        }
+        (!terms.is_empty()).then(|| terms.join(" AND "))
+    }
+}
+
+/// Counts of one entity's run.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct EntityReport {
+    /// Rows read from Shopify in this run (after the resume point).
+    pub read: u64,
+    /// Events published in this run.
+    pub published: u64,
+    /// Rows left out by `--only subscribers`.
+    pub filtered: u64,
+    /// Rows that could not become a webhook (e.g. a checkout without token).
+    pub unconvertible: u64,
+    /// Rows skipped because an earlier run had published them.
+    pub resumed_from: u64,
+}
+
+/// Progress callbacks (the CLI draws a progress bar from them).
+pub trait Progress: Send + Sync {
+    fn started(&self, entity: Entity, resumed_from: u64);
+    fn waiting_for_shopify(&self, entity: Entity);
+    fn row(&self, entity: Entity, report: &EntityReport);
+    fn finished(&self, entity: Entity, report: &EntityReport);
+}
+
+/// No progress output (tests, the scheduler).
+pub struct Quiet;
+
+impl Progress for Quiet {
+    fn started(&self, _: Entity, _: u64) {}
+    fn waiting_for_shopify(&self, _: Entity) {}
+    fn row(&self, _: Entity, _: &EntityReport) {}
+    fn finished(&self, _: Entity, _: &EntityReport) {}
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Report {
+    pub shop: String,
+    pub entities: Vec<(String, EntityReport)>,
+    pub elapsed_secs: f64,
+    pub finished_at: DateTime<Utc>,
+    /// Share of the Admin API cost budget used while it ran.
+    pub budget_share: Option<f64>,
+}
+
+/// Name of the shop's sync value holding the last completed backfill.
+pub const LAST_COMPLETED: &str = "backfill_completed_at";
+
+pub struct Backfill<'a> {
+    pub admin: &'a AdminClient,
+    pub publisher: &'a Publisher,
+    pub store: &'a Store,
+    pub shop: &'a ShopDomain,
+    pub api_version: &'a str,
+    pub options: Options,
+    pub progress: &'a dyn Progress,
+    /// Set when the run should stop (Ctrl-C, SIGTERM): it stops after the
+    /// row in hand, saving the checkpoint.
+    pub stop: &'a CancellationToken,
+}
+
+impl Backfill<'_> {
+    pub async fn run(&self) -> Result<Report, SyncError> {
+        let started = Instant::now();
+        let mut entities = Vec::new();
+        let subscribers = match (self.options.only, self.needs_subscriber_set()) {
+            (Only::Subscribers, true) => Some(self.subscriber_ids().await?),
+            _ => None,
+        };
+        for entity in self.options.entities.clone() {
+            let report = match entity {
+                Entity::Customers => {
+                    self.entity(
+                        entity,
+                        customers_bulk_query,
+                        |c| Some(customer_webhook(c)),
+                        |_| true,
+                    )
+                    .await?
+                }
+                Entity::Orders => {
+                    self.entity(
+                        entity,
+                        orders_bulk_query,
+                        |o| Some(order_webhook(o)),
+                        |o: &so_shopify_admin::Order| {
+                            keep(subscribers.as_ref(), o.customer.as_ref().map(|c| c.id.id()))
+                        },
+                    )
+                    .await?
+                }
+                Entity::Products => {
+                    self.entity(
+                        entity,
+                        products_bulk_query,
+                        |p| Some(product_webhook(p)),
+                        |_| true,
+                    )
+                    .await?
+                }
+                Entity::Checkouts => {
+                    self.entity(
+                        entity,
+                        checkouts_bulk_query,
+                        checkout_webhook,
+                        |c: &so_shopify_admin::AbandonedCheckout| {
+                            keep(subscribers.as_ref(), c.customer.as_ref().map(|c| c.id.id()))
+                        },
+                    )
+                    .await?
+                }
+            };
+            entities.push((entity.as_str().to_owned(), report));
+        }
+        let finished_at = Utc::now();
+        self.store
+            .set_sync_value(self.shop, LAST_COMPLETED, &finished_at.to_rfc3339())
+            .await?;
+        let elapsed = started.elapsed();
+        Ok(Report {
+            shop: self.shop.as_str().to_owned(),
+            entities,
+            elapsed_secs: elapsed.as_secs_f64(),
+            finished_at,
+            budget_share: self.admin.budget().share_of_budget(elapsed),
+        })
+    }
+
+    fn needs_subscriber_set(&self) -> bool {
+        self.options
+            .entities
+            .iter()
+            .any(|e| matches!(e, Entity::Orders | Entity::Checkouts))
+    }
+
+    /// Ids of the customers who accepted email marketing.
+    async fn subscriber_ids(&self) -> Result<HashSet<u64>, SyncError> {
+        let mut ids = HashSet::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .admin
+                .customers_page(
+                    after.as_deref(),
+                    Some("email_marketing_state:SUBSCRIBED"),
+                    250,
+                )
+                .await?;
+            for c in &page.nodes {
+                let subscribed = c
+                    .email_marketing_consent
+                    .as_ref()
+                    .is_some_and(|m| m.marketing_state == EmailMarketingState::Subscribed);
+                if subscribed {
+                    ids.insert(c.id.id());
+                }
+            }
+            match page.next_cursor() {
+                Some(c) => after = Some(c.to_owned()),
+                None => return Ok(ids),
+            }
+        }
+    }
+
+    async fn entity<T: BulkParent>(
+        &self,
+        entity: Entity,
+        query: fn(Option<&str>) -> String,
+        convert: impl Fn(&T) -> Option<Synthesized>,
+        keep: impl Fn(&T) -> bool,
+    ) -> Result<EntityReport, SyncError> {
+        let signature = self.options.signature(entity);
+        let saved = self
+            .store
+            .backfill_checkpoint(self.shop, entity.as_str())
+            .await?;
+        let mut checkpoint = match saved {
+            // An unfinished run with the same options resumes.
+            Some(c) if c.finished_at.is_none() && c.options == signature => c,
+            _ => BackfillCheckpoint {
+                options: signature,
+                operation_id: None,
+                lines_done: 0,
+                published: 0,
+                started_at: Utc::now(),
+                finished_at: None,
+            },
+        };
+        let resumed_from = checkpoint.lines_done;
+        self.progress.started(entity, resumed_from);
+        let operation_id = match &checkpoint.operation_id {
+            Some(id) => so_shopify_admin::BulkOperationId(id.clone()),
+            None => {
+                let filter = self.options.filter(entity);
+                let id = self.admin.run_bulk_query(&query(filter.as_deref())).await?;
+                checkpoint.operation_id = Some(id.as_str().to_owned());
+                self.save(entity, &checkpoint).await?;
+                id
+            }
+        };
+        self.progress.waiting_for_shopify(entity);
+        let operation = self
+            .admin
+            .wait_bulk(&operation_id, self.options.poll_interval)
+            .await?;
+        let mut rows = self.admin.bulk_rows::<T>(&operation).await?;
+        let mut report = EntityReport {
+            resumed_from,
+            ..EntityReport::default()
+        };
+        let mut index = 0_u64;
+        while let Some(row) = rows.next().await? {
+            index += 1;
+            if index <= resumed_from {
+                continue;
+            }
+            if self.stop.is_cancelled() {
+                self.save(entity, &checkpoint).await?;
+                return Err(SyncError::Interrupted);
+            }
+            report.read += 1;
+            if !keep(&row) {
+                report.filtered += 1;
+            } else if let Some(event) = convert(&row) {
+                publish(self.publisher, self.shop, self.api_version, &event).await?;
+                report.published += 1;
+                checkpoint.published += 1;
+            } else {
+                report.unconvertible += 1;
+            }
+            checkpoint.lines_done = index;
+            if index.is_multiple_of(self.options.checkpoint_every.max(1)) {
+                self.save(entity, &checkpoint).await?;
+            }
+            self.progress.row(entity, &report);
+        }
+        checkpoint.finished_at = Some(Utc::now());
+        self.save(entity, &checkpoint).await?;
+        self.progress.finished(entity, &report);
+        Ok(report)
+    }
+
+    async fn save(&self, entity: Entity, c: &BackfillCheckpoint) -> Result<(), SyncError> {
+        Ok(self
+            .store
+            .save_backfill_checkpoint(self.shop, entity.as_str(), c)
+            .await?)
+    }
+}
+
+/// `--only subscribers`: a record of a subscribed customer; no set: all.
+fn keep(subscribers: Option<&HashSet<u64>>, customer: Option<u64>) -> bool {
+    match subscribers {
+        None => true,
+        Some(set) => customer.is_some_and(|c| set.contains(&c)),
+    }
+}
+
+/// The last completed backfill in the shop's time zone, e.g.
+/// `2026-12-01 09:30 (Europe/London)`.
+pub fn in_time_zone(at: DateTime<Utc>, iana: Option<&str>) -> String {
+    match iana.and_then(|z| z.parse::<chrono_tz::Tz>().ok()) {
+        Some(tz) => format!(
+            "{} ({tz})",
+            at.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S %Z")
+        ),
+        None => format!("{} (UTC)", at.format("%Y-%m-%d %H:%M:%S")),
+    }
+}

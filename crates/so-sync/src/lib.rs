@@ -1,0 +1,22 @@
+//! The jobs beside the webhooks.
+//!
+//! Shopify says not to rely on webhooks alone, and a merchant needs their
+//! history in Ometria on the first day. Everything here feeds the same
+//! queue and worker path as webhooks ([`publish`]), so dedupe, staleness,
+//! identity, merchant rules and the Ometria budget apply unchanged:
+//!
+//! - [`backfill`]: customers, orders, products and abandoned checkouts from
+//!   the Admin API's bulk operations, resumable from a checkpoint;
+//! - [`consent`]: Ometria unsubscribes written back to Shopify;
+//! - [`reconcile`]: what Shopify has against what was delivered, with repair;
+//! - [`scheduler`]: the periodic runs inside `shopify-ometria run`.
+
+pub mod admin;
+pub mod backfill;
+pub mod consent;
+mod error;
+pub mod publish;
+pub mod reconcile;
+pub mod scheduler;
+
+pub use error::SyncError;

@@ -1,0 +1,41 @@
+//! Feeding Admin API records into the webhook path: each becomes the
+//! webhook payload the worker would have received, with a deterministic
+//! webhook id (so a re-run or a resumed run is deduplicated) and its
+//! `updated_at` as the trigger time (so staleness applies).
+
+use chrono::Utc;
+use so_domain::{ApiVersion, EventMeta, ShopDomain, TopicName, WebhookId, route_payload};
+use so_queue::{Publisher, Route};
+use so_shopify_admin::Synthesized;
+
+use crate::SyncError;
+
+/// Publishes one synthesized event (confirmed) to its partition.
+pub async fn publish(
+    publisher: &Publisher,
+    shop: &ShopDomain,
+    api_version: &str,
+    event: &Synthesized,
+) -> Result<(), SyncError> {
+    let topic = TopicName::parse(event.topic)
+        .map_err(|_| SyncError::Invalid(format!("topic {}", event.topic)))?;
+    let body = event.body_bytes();
+    let entity = route_payload(&topic, &body)
+        .map_err(|e| SyncError::Invalid(format!("{}: {e}", event.topic)))?;
+    let webhook_id = WebhookId::parse(&event.webhook_id(shop.as_str()))
+        .map_err(|_| SyncError::Invalid("synthetic webhook id".to_owned()))?;
+    let meta = EventMeta {
+        webhook_id,
+        topic,
+        shop: shop.clone(),
+        api_version: ApiVersion::parse(api_version).map_err(|_| {
+            SyncError::Invalid(format!("shopify_admin.api_version {api_version:?}"))
+        })?,
+        event_id: None,
+        triggered_at: event.updated_at,
+        received_at: Utc::now(),
+        entity,
+    };
+    publisher.publish_event(&meta, &body, Route::Work).await?;
+    Ok(())
+}
