@@ -9,6 +9,7 @@ mod ingress_broker_faults;
 mod ingress_rejects;
 mod merchant;
 mod payloads;
+mod privacy;
 mod retry_tiers;
 mod worker_faults;
 mod worker_flows;

@@ -17,6 +17,7 @@ use std::time::Duration;
 use chrono::Utc;
 use so_domain::behaviour;
 use so_domain::freshness::{EntityKind, WatermarkKey};
+use so_domain::identity::CustomerStatus;
 use so_domain::merchant::ProfileFilter;
 use so_domain::ometria::{PushRecord, RecordType};
 use so_domain::shopify::ShopifyId;
@@ -149,14 +150,26 @@ impl Attributes {
             return Ok(None);
         }
         let on = rules.settings.behaviour;
-        let orders = self.store.orders_of_contact(&d.shop, &d.buyer.id).await?;
-        let summary = behaviour::summarise(&orders);
         let customer = d
             .buyer
             .customer_id
             .as_deref()
             .and_then(|c| c.strip_prefix(rules.ns.as_str()))
             .and_then(ShopifyId::parse);
+        if let Some(id) = customer {
+            let status = self
+                .store
+                .identity_snapshot(&d.shop, Some(id), None)
+                .await?;
+            if status.customer != CustomerStatus::Active {
+                // Redacted, deleted or merged away: nothing more is sent
+                // about this listing.
+                commit.behaviour_sent.push(sent);
+                return Ok(None);
+            }
+        }
+        let orders = self.store.orders_of_contact(&d.shop, &d.buyer.id).await?;
+        let summary = behaviour::summarise(&orders);
         let owned = match customer {
             Some(id) => self
                 .store
