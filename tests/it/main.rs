@@ -1,6 +1,7 @@
 //! End-to-end tests against the real RabbitMQ (and, for the worker, the fake
 //! Ometria). Each test isolates itself with a unique queue prefix.
 
+mod backfill;
 mod dashboard_metrics;
 mod dead_letters;
 mod fault_suite;

@@ -4,6 +4,7 @@
 mod commands;
 mod dlq;
 mod samples;
+mod sync_cmds;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -60,6 +61,9 @@ enum Command {
     /// Sign a bundled Shopify sample payload (or a file) with the configured
     /// secret and post it to the ingress: a webhook end to end, no accounts.
     SendSample(samples::SendSample),
+    /// Historical customers, orders, products and abandoned checkouts from
+    /// the Shopify Admin API into the same queue as webhooks (resumable).
+    Backfill(sync_cmds::BackfillArgs),
 }
 
 fn main() -> ExitCode {
@@ -92,6 +96,7 @@ fn main() -> ExitCode {
             Command::Queues { json } => commands::queues(cli.config.as_deref(), json).await,
             Command::Dlq { command } => dlq::run(cli.config.as_deref(), command).await,
             Command::SendSample(args) => samples::send(cli.config.as_deref(), args).await,
+            Command::Backfill(args) => sync_cmds::backfill(cli.config.as_deref(), args).await,
         }
     });
     match result {

@@ -170,12 +170,24 @@ pub struct Backfill<'a> {
 impl Backfill<'_> {
     pub async fn run(&self) -> Result<Report, SyncError> {
         let started = Instant::now();
+        // Entities that finished after the last complete run belong to an
+        // interrupted run of the same backfill: resuming skips them.
+        let last_complete = self
+            .store
+            .sync_value(self.shop, LAST_COMPLETED)
+            .await?
+            .and_then(|v| DateTime::parse_from_rfc3339(&v).ok())
+            .map(|t| t.with_timezone(&Utc));
         let mut entities = Vec::new();
         let subscribers = match (self.options.only, self.needs_subscriber_set()) {
             (Only::Subscribers, true) => Some(self.subscriber_ids().await?),
             _ => None,
         };
         for entity in self.options.entities.clone() {
+            if let Some(done) = self.finished_in_this_run(entity, last_complete).await? {
+                entities.push((entity.as_str().to_owned(), done));
+                continue;
+            }
             let report = match entity {
                 Entity::Customers => {
                     self.entity(
@@ -232,6 +244,31 @@ impl Backfill<'_> {
             finished_at,
             budget_share: self.admin.budget().share_of_budget(elapsed),
         })
+    }
+
+    /// A report for an entity the interrupted run already finished.
+    async fn finished_in_this_run(
+        &self,
+        entity: Entity,
+        last_complete: Option<DateTime<Utc>>,
+    ) -> Result<Option<EntityReport>, SyncError> {
+        let saved = self
+            .store
+            .backfill_checkpoint(self.shop, entity.as_str())
+            .await?;
+        Ok(saved.and_then(|c| {
+            let finished = c.finished_at?;
+            let this_run = last_complete.is_none_or(|l| finished > l);
+            (this_run && c.options == self.options.signature(entity)).then(|| {
+                self.progress.started(entity, c.lines_done);
+                let report = EntityReport {
+                    resumed_from: c.lines_done,
+                    ..EntityReport::default()
+                };
+                self.progress.finished(entity, &report);
+                report
+            })
+        }))
     }
 
     fn needs_subscriber_set(&self) -> bool {

@@ -1,0 +1,278 @@
+//! `backfill`, `consent-sync` and `reconcile`: wiring for the jobs in
+//! `so-sync`, with a progress bar and a summary for people.
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use secrecy::ExposeSecret;
+use so_domain::ShopDomain;
+use so_queue::{Broker, Publisher};
+use so_runtime::Config;
+use so_sync::backfill::{self, Backfill, Entity, EntityReport, Only, Options, Progress};
+use so_sync::{SyncError, admin};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct BackfillArgs {
+    /// The shop (`<name>.myshopify.com`); every shop with an Admin API
+    /// access token when left out.
+    #[arg(long)]
+    shop: Option<String>,
+    /// Only records updated on or after this date (`YYYY-MM-DD` or RFC 3339).
+    #[arg(long, value_name = "DATE")]
+    since: Option<String>,
+    /// `subscribers`: customers who accepted email marketing and their
+    /// orders and checkouts; `all`: every profile.
+    #[arg(long, default_value = "all", value_parser = ["all", "subscribers"])]
+    only: String,
+    /// Comma-separated: customers, orders, products, checkouts.
+    #[arg(long, default_value = "customers,orders,products,checkouts")]
+    entities: String,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn load(path: Option<&Path>) -> Result<Config> {
+    Config::load(path, std::env::vars()).context("loading the configuration")
+}
+
+/// The shops a command runs for: the one named, or every shop with Admin
+/// API access.
+pub(crate) fn shops(config: &Config, shop: Option<&str>) -> Result<Vec<ShopDomain>> {
+    match shop {
+        Some(s) => Ok(vec![
+            ShopDomain::parse(s).map_err(|e| anyhow::anyhow!("--shop {s:?}: {e}"))?,
+        ]),
+        None => {
+            let all = admin::admin_shops(config);
+            if all.is_empty() {
+                bail!(
+                    "no shop has shops.\"<domain>\".admin.access_token set; name one with --shop"
+                );
+            }
+            Ok(all)
+        }
+    }
+}
+
+fn options(config: &Config, args: &BackfillArgs) -> Result<Options> {
+    let entities = args
+        .entities
+        .split(',')
+        .filter(|e| !e.trim().is_empty())
+        .map(|e| {
+            Entity::parse(e).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--entities: {e:?} is not one of customers, orders, products, checkouts"
+                )
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    if entities.is_empty() {
+        bail!("--entities names nothing to backfill");
+    }
+    let since = args
+        .since
+        .as_deref()
+        .map(so_runtime::parse_date_time)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--since: {e}"))?;
+    Ok(Options {
+        entities,
+        since,
+        only: if args.only == "subscribers" {
+            Only::Subscribers
+        } else {
+            Only::All
+        },
+        checkpoint_every: config.sync.backfill_checkpoint_every,
+        poll_interval: Duration::from_secs(2),
+    })
+}
+
+/// One progress bar per entity: counts and rate.
+struct Bars {
+    multi: MultiProgress,
+    bars: Mutex<Vec<(Entity, ProgressBar)>>,
+}
+
+impl Bars {
+    fn bar(&self, entity: Entity) -> ProgressBar {
+        let mut bars = self
+            .bars
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, b)) = bars.iter().find(|(e, _)| *e == entity) {
+            return b.clone();
+        }
+        let b = self.multi.add(ProgressBar::new_spinner());
+        b.set_style(
+            ProgressStyle::with_template(
+                "{spinner} {prefix:>10} {pos:>8} rows  {per_sec:>12}  {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        b.set_prefix(entity.as_str());
+        b.enable_steady_tick(Duration::from_millis(200));
+        bars.push((entity, b.clone()));
+        b
+    }
+}
+
+impl Progress for Bars {
+    fn started(&self, entity: Entity, resumed_from: u64) {
+        let b = self.bar(entity);
+        if resumed_from > 0 {
+            b.set_message(format!("resuming after {resumed_from} rows"));
+        } else {
+            b.set_message("starting the bulk operation");
+        }
+    }
+
+    fn waiting_for_shopify(&self, entity: Entity) {
+        self.bar(entity)
+            .set_message("Shopify is preparing the bulk result");
+    }
+
+    fn row(&self, entity: Entity, r: &EntityReport) {
+        let b = self.bar(entity);
+        b.set_position(r.read);
+        b.set_message(format!(
+            "{} published, {} filtered",
+            r.published, r.filtered
+        ));
+    }
+
+    fn finished(&self, entity: Entity, r: &EntityReport) {
+        self.bar(entity).finish_with_message(format!(
+            "done: {} published, {} filtered, {} unconvertible",
+            r.published, r.filtered, r.unconvertible
+        ));
+    }
+}
+
+pub(crate) async fn backfill(path: Option<&Path>, args: BackfillArgs) -> Result<ExitCode> {
+    let config = load(path)?;
+    let opts = options(&config, &args)?;
+    let shops = shops(&config, args.shop.as_deref())?;
+    let broker_stop = CancellationToken::new();
+    let broker = Broker::start(config.amqp.clone(), broker_stop.clone());
+    if broker
+        .wait_connected(Duration::from_secs(10))
+        .await
+        .is_none()
+    {
+        broker_stop.cancel();
+        bail!("cannot reach RabbitMQ at amqp.url within 10 s");
+    }
+    let publisher = Publisher::new(broker.clone());
+    let store = so_store::Store::connect(config.database.url.expose_secret(), 2)
+        .await
+        .context("opening the store (database.url)")?;
+    let stop = CancellationToken::new();
+    let on_signal = stop.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_signal.cancel();
+        }
+    });
+    let bars = Bars {
+        multi: MultiProgress::new(),
+        bars: Mutex::new(Vec::new()),
+    };
+    let quiet = backfill::Quiet;
+    let progress: &dyn Progress = if args.json { &quiet } else { &bars };
+    let mut reports = Vec::new();
+    let mut code = ExitCode::SUCCESS;
+    for shop in &shops {
+        let client = admin::admin_client(&config, shop)?;
+        let run = Backfill {
+            admin: &client,
+            publisher: &publisher,
+            store: &store,
+            shop,
+            api_version: &config.shopify_admin.api_version,
+            options: opts.clone(),
+            progress,
+            stop: &stop,
+        };
+        match run.run().await {
+            Ok(report) => {
+                let zone = shop_time_zone(&client).await;
+                let completed = backfill::in_time_zone(report.finished_at, zone.as_deref());
+                if !args.json {
+                    println!("{}", summary(&report, &completed));
+                }
+                reports.push((report, completed));
+            }
+            Err(SyncError::Interrupted) => {
+                eprintln!(
+                    "backfill of {shop} interrupted; its checkpoint is saved, run the same command again to resume"
+                );
+                code = ExitCode::from(130);
+                break;
+            }
+            Err(e) => {
+                broker_stop.cancel();
+                return Err(anyhow::Error::new(e).context(format!("backfill of {shop}")));
+            }
+        }
+    }
+    if args.json {
+        let json: Vec<_> = reports
+            .iter()
+            .map(|(r, completed)| serde_json::json!({"report": r, "last_completed_local": completed}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    }
+    broker_stop.cancel();
+    Ok(code)
+}
+
+/// The shop's IANA time zone, for showing when its backfill completed.
+async fn shop_time_zone(client: &so_shopify_admin::AdminClient) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Data {
+        shop: ShopZone,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ShopZone {
+        iana_timezone: Option<String>,
+    }
+    client
+        .query::<Data>("{ shop { ianaTimezone } }", serde_json::json!({}))
+        .await
+        .ok()
+        .and_then(|r| r.data.shop.iana_timezone)
+}
+
+fn summary(report: &backfill::Report, completed: &str) -> String {
+    let mut out = format!("\nbackfill of {}\n", report.shop);
+    out.push_str(&format!(
+        "{:<10} {:>9} {:>10} {:>9} {:>14} {:>8}\n",
+        "entity", "read", "published", "filtered", "unconvertible", "resumed"
+    ));
+    for (name, r) in &report.entities {
+        out.push_str(&format!(
+            "{name:<10} {:>9} {:>10} {:>9} {:>14} {:>8}\n",
+            r.read, r.published, r.filtered, r.unconvertible, r.resumed_from
+        ));
+    }
+    let total: u64 = report.entities.iter().map(|(_, r)| r.read).sum();
+    out.push_str(&format!(
+        "{total} rows in {:.1} s ({:.0} rows/s); Admin API budget used: {}\n",
+        report.elapsed_secs,
+        total as f64 / report.elapsed_secs.max(0.001),
+        report
+            .budget_share
+            .map_or_else(|| "n/a".to_owned(), |s| format!("{:.0} %", s * 100.0)),
+    ));
+    out.push_str(&format!("last completed backfill: {completed}\n"));
+    out
+}

@@ -1,0 +1,257 @@
+//! Historical backfill from the (fake) Shopify Admin API through the real
+//! queue and worker into the fake Ometria.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use so_domain::ShopDomain;
+use so_domain::ometria::RecordType;
+use so_fake_shopify::{DEFAULT_SHOP, DEFAULT_TOKEN, FakeShopify, MarketingState};
+use so_queue::Publisher;
+use so_shopify_admin::{AdminClient, AdminSettings, ShopCredentials};
+use so_sync::backfill::{Backfill, Entity, EntityReport, Only, Options, Progress, Quiet};
+use so_testkit::{Backend, FakeConfig, TestApp, TestAppOptions, eventually};
+use tokio_util::sync::CancellationToken;
+
+async fn app() -> TestApp {
+    TestApp::spawn_with(TestAppOptions {
+        worker: true,
+        backend: Backend::Postgres,
+        partitions: 4,
+        fake: FakeConfig::unlimited(),
+        env: vec![("SO_OMETRIA__REQUESTS_PER_SECOND".into(), "100".into())],
+        ..TestAppOptions::default()
+    })
+    .await
+}
+
+fn admin(fake: &FakeShopify) -> AdminClient {
+    let settings = AdminSettings {
+        jitter: false,
+        ..AdminSettings::default()
+    };
+    let credentials =
+        ShopCredentials::new(DEFAULT_SHOP, DEFAULT_TOKEN).with_base_url(&fake.base_url());
+    AdminClient::new(&settings, &credentials).unwrap()
+}
+
+fn options(entities: &[Entity], only: Only) -> Options {
+    Options {
+        entities: entities.to_vec(),
+        since: None,
+        only,
+        checkpoint_every: 100,
+        poll_interval: Duration::from_millis(20),
+    }
+}
+
+async fn store(app: &TestApp) -> so_store::Store {
+    so_store::Store::connect(&app.database.as_ref().unwrap().url, 2)
+        .await
+        .unwrap()
+}
+
+/// Counts order rows read, for killing a run halfway.
+struct Counting(Arc<AtomicU64>);
+
+impl Progress for Counting {
+    fn started(&self, _: Entity, _: u64) {}
+    fn waiting_for_shopify(&self, _: Entity) {}
+    fn row(&self, entity: Entity, r: &EntityReport) {
+        if entity == Entity::Orders {
+            self.0.store(r.read, Ordering::SeqCst);
+        }
+    }
+    fn finished(&self, _: Entity, _: &EntityReport) {}
+}
+
+async fn count_is(fake: &so_testkit::FakeOmetria, t: RecordType, n: usize) {
+    eventually(Duration::from_secs(90), || async {
+        let have = fake.count(t);
+        if have == n {
+            Ok(())
+        } else {
+            Err(format!("{have} of {n} {} records", t.as_str()))
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_backfill_lands_every_record_once_and_resumes_after_being_killed_halfway() {
+    let shopify = FakeShopify::start().await;
+    let data = shopify.seed_generated(DEFAULT_SHOP, 1_500, 1, 0.5);
+    let app = app().await;
+    let shop = ShopDomain::parse(DEFAULT_SHOP).unwrap();
+    let admin = admin(&shopify);
+    let publisher = Publisher::new(app.broker.clone());
+    let store = store(&app).await;
+    let stop = CancellationToken::new();
+    let entities = [Entity::Customers, Entity::Orders];
+
+    // First run: killed (its task aborted, as a crash would) once half the
+    // orders are read.
+    let read = Arc::new(AtomicU64::new(0));
+    let killed = {
+        let (admin, publisher, store, shop, stop) = (
+            admin.clone(),
+            publisher.clone(),
+            store.clone(),
+            shop.clone(),
+            stop.clone(),
+        );
+        let progress = Counting(read.clone());
+        tokio::spawn(async move {
+            let run = Backfill {
+                admin: &admin,
+                publisher: &publisher,
+                store: &store,
+                shop: &shop,
+                api_version: "2026-07",
+                options: options(&entities, Only::All),
+                progress: &progress,
+                stop: &stop,
+            };
+            run.run().await.map(|_| ())
+        })
+    };
+    let half = data.orders.len() as u64 / 2;
+    eventually(Duration::from_secs(60), || async {
+        let n = read.load(Ordering::SeqCst);
+        if n >= half {
+            Ok(())
+        } else {
+            Err(format!("{n} orders read"))
+        }
+    })
+    .await;
+    killed.abort();
+    assert!(killed.await.unwrap_err().is_cancelled());
+    let checkpoint = store
+        .backfill_checkpoint(&shop, "orders")
+        .await
+        .unwrap()
+        .expect("a checkpoint was saved");
+    assert!(checkpoint.finished_at.is_none());
+    assert!(checkpoint.lines_done > 0, "{checkpoint:?}");
+
+    // Second run: resumes where the checkpoint stands.
+    let report = Backfill {
+        admin: &admin,
+        publisher: &publisher,
+        store: &store,
+        shop: &shop,
+        api_version: "2026-07",
+        options: options(&entities, Only::All),
+        progress: &Quiet,
+        stop: &stop,
+    }
+    .run()
+    .await
+    .unwrap();
+    let customers = &report.entities[0].1;
+    let orders = &report.entities[1].1;
+    assert_eq!(
+        customers.read, 0,
+        "customers had finished: skipped on resume"
+    );
+    assert_eq!(orders.resumed_from, checkpoint.lines_done);
+    assert_eq!(orders.resumed_from + orders.read, data.orders.len() as u64);
+
+    // Everything lands in Ometria, each order exactly once.
+    let fake = app.ometria();
+    count_is(fake, RecordType::Order, data.orders.len()).await;
+    count_is(fake, RecordType::Contact, data.customers.len()).await;
+    for o in &data.orders {
+        assert_eq!(
+            fake.write_count(RecordType::Order, &o.id.to_string()),
+            1,
+            "order {} written once",
+            o.id
+        );
+    }
+    assert!(fake.push_errors().is_empty(), "{:?}", fake.push_errors());
+    assert!(
+        store
+            .sync_value(&shop, so_sync::backfill::LAST_COMPLETED)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    app.teardown().await;
+}
+
+#[tokio::test]
+async fn only_subscribers_and_since_filter_as_promised() {
+    let shopify = FakeShopify::start().await;
+    let data = shopify.seed_generated(DEFAULT_SHOP, 200, 1, 0.4);
+    let app = app().await;
+    let shop = ShopDomain::parse(DEFAULT_SHOP).unwrap();
+    let admin = admin(&shopify);
+    let publisher = Publisher::new(app.broker.clone());
+    let store = store(&app).await;
+    let stop = CancellationToken::new();
+    let subscribed: Vec<u64> = data
+        .customers
+        .iter()
+        .filter(|c| c.email.is_some() && c.marketing_state() == MarketingState::Subscribed)
+        .map(|c| c.id)
+        .collect();
+    assert!(!subscribed.is_empty() && subscribed.len() < data.customers.len());
+    let report = Backfill {
+        admin: &admin,
+        publisher: &publisher,
+        store: &store,
+        shop: &shop,
+        api_version: "2026-07",
+        options: options(&[Entity::Customers, Entity::Orders], Only::Subscribers),
+        progress: &Quiet,
+        stop: &stop,
+    }
+    .run()
+    .await
+    .unwrap();
+    let their_orders = data
+        .orders
+        .iter()
+        .filter(|o| o.customer_id.is_some_and(|c| subscribed.contains(&c)))
+        .count();
+    assert_eq!(report.entities[0].1.published, subscribed.len() as u64);
+    assert_eq!(report.entities[1].1.published, their_orders as u64);
+    let fake = app.ometria();
+    count_is(fake, RecordType::Order, their_orders).await;
+    count_is(fake, RecordType::Contact, subscribed.len()).await;
+    for c in fake.records(RecordType::Contact) {
+        let id: u64 = c["id"].as_str().unwrap().parse().unwrap();
+        assert!(subscribed.contains(&id), "{id} is not a subscriber");
+    }
+
+    // --since: only what changed on or after the date.
+    let mut times: Vec<_> = data.customers.iter().map(|c| c.updated_at).collect();
+    times.sort();
+    let since = times[times.len() / 2];
+    let report = Backfill {
+        admin: &admin,
+        publisher: &publisher,
+        store: &store,
+        shop: &shop,
+        api_version: "2026-07",
+        options: Options {
+            since: Some(since),
+            ..options(&[Entity::Customers], Only::All)
+        },
+        progress: &Quiet,
+        stop: &stop,
+    }
+    .run()
+    .await
+    .unwrap();
+    let recent = data
+        .customers
+        .iter()
+        .filter(|c| c.updated_at >= since)
+        .count();
+    assert_eq!(report.entities[0].1.read, recent as u64);
+    app.teardown().await;
+}
