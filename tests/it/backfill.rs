@@ -255,3 +255,98 @@ async fn only_subscribers_and_since_filter_as_promised() {
     assert_eq!(report.entities[0].1.read, recent as u64);
     app.teardown().await;
 }
+
+#[tokio::test]
+async fn reconciliation_finds_an_order_that_was_never_delivered_and_repair_fixes_it() {
+    use so_sync::reconcile::Reconcile;
+    let shopify = FakeShopify::start().await;
+    let data = shopify.seed_generated(DEFAULT_SHOP, 30, 1, 0.5);
+    let app = app().await;
+    let shop = ShopDomain::parse(DEFAULT_SHOP).unwrap();
+    let admin = admin(&shopify);
+    let publisher = Publisher::new(app.broker.clone());
+    let store = store(&app).await;
+    let stop = CancellationToken::new();
+    // Customers arrive; every order but one arrives (its webhook was lost).
+    Backfill {
+        admin: &admin,
+        publisher: &publisher,
+        store: &store,
+        shop: &shop,
+        api_version: "2026-07",
+        options: options(&[Entity::Customers], Only::All),
+        progress: &Quiet,
+        stop: &stop,
+    }
+    .run()
+    .await
+    .unwrap();
+    let mut orders = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = admin.orders_page(after.as_deref(), None, 50).await.unwrap();
+        after = page.next_cursor().map(str::to_owned);
+        orders.extend(page.nodes);
+        if after.is_none() {
+            break;
+        }
+    }
+    assert_eq!(orders.len(), data.orders.len());
+    let lost = orders[0].id.id();
+    for o in &orders[1..] {
+        so_sync::publish::publish(
+            &publisher,
+            &shop,
+            "2026-07",
+            &so_shopify_admin::order_webhook(o),
+        )
+        .await
+        .unwrap();
+    }
+    let fake = app.ometria();
+    count_is(fake, RecordType::Order, orders.len() - 1).await;
+    count_is(fake, RecordType::Contact, data.customers.len()).await;
+
+    let now = chrono::Utc::now();
+    let run = |repair| Reconcile {
+        admin: &admin,
+        store: &store,
+        publisher: &publisher,
+        shop: &shop,
+        api_version: "2026-07",
+        from: now - chrono::Duration::days(3 * 365),
+        to: now + chrono::Duration::days(1),
+        repair,
+    };
+    let report = run(false).run().await.unwrap();
+    assert_eq!(report.count("order_missing"), 1, "{}", report.text());
+    assert_eq!(report.drift[0].id, lost.to_string());
+    assert_eq!(report.count("order_total"), 0, "{}", report.text());
+    assert_eq!(report.count("customer_stale"), 0, "{}", report.text());
+    assert_eq!(report.count("consent_stale"), 0, "{}", report.text());
+    assert_eq!(report.shopify.orders, orders.len() as u64);
+    assert_eq!(report.delivered.orders, orders.len() as u64 - 1);
+    assert!(report.text().contains("order_missing"));
+    let json = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["drift"][0]["kind"], "order_missing");
+
+    // Repair: the missing order is re-synced through the queue.
+    let repaired = run(true).run().await.unwrap();
+    assert_eq!(repaired.repaired, 1);
+    eventually(Duration::from_secs(60), || async {
+        fake.record(RecordType::Order, &lost.to_string())
+            .map(|_| ())
+            .ok_or_else(|| "the lost order is not in Ometria yet".to_owned())
+    })
+    .await;
+    eventually(Duration::from_secs(60), || async {
+        let again = run(false).run().await.map_err(|e| e.to_string())?;
+        if again.drift.is_empty() {
+            Ok(())
+        } else {
+            Err(again.text())
+        }
+    })
+    .await;
+    app.teardown().await;
+}

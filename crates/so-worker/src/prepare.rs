@@ -1105,7 +1105,7 @@ impl Preparer {
     /// it is not older than what its own topic already applied.
     async fn legacy_parts(
         &self,
-        cx: &Ctx<'_>,
+        cx: &mut Ctx<'_>,
         c: &shopify::Customer,
         pending: &Pending,
     ) -> Result<LegacyParts, Stop> {
@@ -1130,8 +1130,21 @@ impl Preparer {
             };
             let applied = self.applied(cx, pending, &key).await?;
             let incoming = consent.consent_updated_at.map(|t| t.with_timezone(&Utc));
-            if applied.is_some_and(|a| incoming.is_none_or(|t| t < a.version)) {
+            if applied
+                .as_ref()
+                .is_some_and(|a| incoming.is_none_or(|t| t < a.version))
+            {
                 *part = Part::Skip;
+            } else if let Some(version) = incoming {
+                // Applied: the consent's own topic now sees this version, so
+                // an older consent event cannot undo it.
+                cx.changes.watermarks.push((
+                    key,
+                    Watermark {
+                        version,
+                        webhook_id: cx.meta.webhook_id.clone(),
+                    },
+                ));
             }
         }
         Ok(parts)
