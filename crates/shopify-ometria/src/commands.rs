@@ -98,6 +98,19 @@ pub(crate) async fn serve(path: Option<&Path>, services: Services) -> Result<Exi
     ));
     let ops_task = tokio::spawn(ops.run_until_stopped(signal.clone()));
     let worker_task = worker.map(|w| tokio::spawn(w.run_until_stopped(signal.clone())));
+    // Consent write-back and reconciliation run beside the worker.
+    let scheduler_task = match (services.worker(), &store) {
+        (true, Some(store)) => Some(tokio::spawn(
+            so_sync::scheduler::Scheduler {
+                config: config.clone(),
+                store: store.clone(),
+                publisher: publisher.clone(),
+                holder: uuid::Uuid::new_v4().to_string(),
+            }
+            .run(signal.clone()),
+        )),
+        _ => None,
+    };
 
     if services.ingress() {
         let ingress = so_ingress::Application::build(config.clone(), publisher)
@@ -112,6 +125,9 @@ pub(crate) async fn serve(path: Option<&Path>, services: Services) -> Result<Exi
     }
     if let Some(task) = worker_task {
         let _drained = task.await;
+    }
+    if let Some(task) = scheduler_task {
+        let _stopped = task.await;
     }
     let _ops_result = ops_task.await;
     let _poll_result = poll.await;

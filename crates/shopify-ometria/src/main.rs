@@ -64,6 +64,12 @@ enum Command {
     /// Historical customers, orders, products and abandoned checkouts from
     /// the Shopify Admin API into the same queue as webhooks (resumable).
     Backfill(sync_cmds::BackfillArgs),
+    /// Write Ometria unsubscribes back to Shopify once (the scheduler in
+    /// `run` and `worker` does it every five minutes).
+    ConsentSync(sync_cmds::ConsentArgs),
+    /// Compare Shopify with what was delivered to Ometria for a window;
+    /// `--repair` re-syncs what drifted.
+    Reconcile(sync_cmds::ReconcileArgs),
 }
 
 fn main() -> ExitCode {
@@ -97,6 +103,10 @@ fn main() -> ExitCode {
             Command::Dlq { command } => dlq::run(cli.config.as_deref(), command).await,
             Command::SendSample(args) => samples::send(cli.config.as_deref(), args).await,
             Command::Backfill(args) => sync_cmds::backfill(cli.config.as_deref(), args).await,
+            Command::ConsentSync(args) => {
+                sync_cmds::consent_sync(cli.config.as_deref(), args).await
+            }
+            Command::Reconcile(args) => sync_cmds::reconcile(cli.config.as_deref(), args).await,
         }
     });
     match result {

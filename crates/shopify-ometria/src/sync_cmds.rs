@@ -276,3 +276,144 @@ fn summary(report: &backfill::Report, completed: &str) -> String {
     out.push_str(&format!("last completed backfill: {completed}\n"));
     out
 }
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ConsentArgs {
+    /// The shop; every shop with an Admin API access token when left out.
+    #[arg(long)]
+    shop: Option<String>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// One consent write-back run per shop (the scheduler inside `run` does the
+/// same every `sync.consent_interval_secs`).
+pub(crate) async fn consent_sync(path: Option<&Path>, args: ConsentArgs) -> Result<ExitCode> {
+    let config = load(path)?;
+    let store = so_store::Store::connect(config.database.url.expose_secret(), 2)
+        .await
+        .context("opening the store (database.url)")?;
+    let first_start = config
+        .sync
+        .consent_start_at()
+        .map_err(anyhow::Error::msg)?
+        .unwrap_or_else(|| chrono::Utc::now() - chrono::Duration::days(1));
+    let mut out = Vec::new();
+    for shop in shops(&config, args.shop.as_deref())? {
+        let admin = admin::admin_client(&config, &shop)?;
+        let ometria = admin::ometria_client(&config, &shop)?;
+        let namespace = so_domain::identity::Namespace::parse(&config.shop(&shop).namespace)
+            .map_err(|e| anyhow::anyhow!("shops.\"{shop}\".namespace: {e}"))?;
+        let report = so_sync::consent::ConsentSync {
+            ometria: &ometria,
+            admin: &admin,
+            store: &store,
+            shop: &shop,
+            namespace: &namespace,
+            first_start,
+        }
+        .run_once()
+        .await
+        .with_context(|| format!("consent write-back of {shop}"))?;
+        if !args.json {
+            println!(
+                "{shop}: {} Ometria unsubscribes read, {} written back to Shopify",
+                report.read, report.sent
+            );
+            for (reason, n) in &report.skipped {
+                println!("  skipped {n:>5}  {reason}");
+            }
+        }
+        out.push(serde_json::json!({"shop": shop.as_str(), "report": report}));
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ReconcileArgs {
+    /// The shop; every shop with an Admin API access token when left out.
+    #[arg(long)]
+    shop: Option<String>,
+    /// Start of the window (`YYYY-MM-DD` or RFC 3339); default
+    /// `sync.reconcile_window_days` ago.
+    #[arg(long, value_name = "DATE")]
+    from: Option<String>,
+    /// End of the window; default now.
+    #[arg(long, value_name = "DATE")]
+    to: Option<String>,
+    /// Re-sync what drifted through the queue.
+    #[arg(long)]
+    repair: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Drift between Shopify and what was delivered; exit 1 when there is any
+/// (and `--repair` was not given).
+pub(crate) async fn reconcile(path: Option<&Path>, args: ReconcileArgs) -> Result<ExitCode> {
+    let config = load(path)?;
+    let parse = |flag: &str, raw: Option<&str>| {
+        raw.map(so_runtime::parse_date_time)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("{flag}: {e}"))
+    };
+    let to = parse("--to", args.to.as_deref())?.unwrap_or_else(chrono::Utc::now);
+    let from = parse("--from", args.from.as_deref())?.unwrap_or_else(|| {
+        to - chrono::Duration::days(i64::from(config.sync.reconcile_window_days))
+    });
+    if from >= to {
+        bail!("--from must be before --to");
+    }
+    let broker_stop = CancellationToken::new();
+    let broker = Broker::start(config.amqp.clone(), broker_stop.clone());
+    if args.repair
+        && broker
+            .wait_connected(Duration::from_secs(10))
+            .await
+            .is_none()
+    {
+        broker_stop.cancel();
+        bail!("--repair needs RabbitMQ (amqp.url), which is not reachable within 10 s");
+    }
+    let publisher = Publisher::new(broker.clone());
+    let store = so_store::Store::connect(config.database.url.expose_secret(), 2)
+        .await
+        .context("opening the store (database.url)")?;
+    let mut drifted = false;
+    let mut out = Vec::new();
+    for shop in shops(&config, args.shop.as_deref())? {
+        let admin = admin::admin_client(&config, &shop)?;
+        let report = so_sync::reconcile::Reconcile {
+            admin: &admin,
+            store: &store,
+            publisher: &publisher,
+            shop: &shop,
+            api_version: &config.shopify_admin.api_version,
+            from,
+            to,
+            repair: args.repair,
+        }
+        .run()
+        .await
+        .with_context(|| format!("reconciliation of {shop}"))?;
+        drifted |= !report.drift.is_empty() && !args.repair;
+        if !args.json {
+            println!("{}", report.text());
+        }
+        out.push(report);
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    }
+    broker_stop.cancel();
+    Ok(if drifted {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

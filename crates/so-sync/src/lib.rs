@@ -20,3 +20,4 @@ pub mod reconcile;
 pub mod scheduler;
 
 pub use error::SyncError;
+pub(crate) use error::error_chain;

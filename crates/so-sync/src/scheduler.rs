@@ -1,1 +1,130 @@
-//! placeholder
+//! The periodic jobs inside a worker process: the consent write-back every
+//! `sync.consent_interval_secs` (5 minutes) and the reconciliation every
+//! `sync.reconcile_interval_secs` (daily), for every shop with Admin API
+//! access. A store lease per job and shop makes several worker processes
+//! run each job once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use so_domain::ShopDomain;
+use so_queue::Publisher;
+use so_runtime::{Config, Shutdown};
+use so_store::Store;
+
+use crate::consent::ConsentSync;
+use crate::reconcile::Reconcile;
+use crate::{SyncError, admin};
+
+pub struct Scheduler {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub publisher: Publisher,
+    /// This process, as the lease holder.
+    pub holder: String,
+}
+
+impl Scheduler {
+    pub async fn run(self, shutdown: Shutdown) {
+        let shops = admin::admin_shops(&self.config);
+        if shops.is_empty() {
+            tracing::info!(
+                "No shop has Admin API access: consent write-back and reconciliation are off."
+            );
+            return;
+        }
+        let consent_every = Duration::from_secs(self.config.sync.consent_interval_secs);
+        let reconcile_every = self.config.sync.reconcile_interval_secs;
+        let mut consent_tick = tokio::time::interval(consent_every);
+        let mut reconcile_tick =
+            tokio::time::interval(Duration::from_secs(reconcile_every.max(60)));
+        consent_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        reconcile_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = consent_tick.tick() => {
+                    for shop in &shops {
+                        self.leased("consent", shop, consent_every, self.consent(shop)).await;
+                    }
+                }
+                _ = reconcile_tick.tick(), if reconcile_every > 0 => {
+                    for shop in &shops {
+                        let hold = Duration::from_secs(reconcile_every);
+                        self.leased("reconcile", shop, hold, self.reconcile(shop)).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs `job` if this process holds the job's lease for the shop.
+    async fn leased(
+        &self,
+        job: &str,
+        shop: &ShopDomain,
+        hold: Duration,
+        run: impl Future<Output = Result<(), SyncError>>,
+    ) {
+        let name = format!("{job}:{shop}");
+        // The lease outlives the run a little so the next tick of another
+        // process does not start it again at once.
+        let until =
+            Utc::now() + chrono::Duration::from_std(hold).unwrap_or(chrono::Duration::minutes(5));
+        match self.store.try_lease(&name, &self.holder, until).await {
+            Ok(true) => {
+                if let Err(e) = run.await {
+                    tracing::warn!(job, shop = %shop, error = %crate::error_chain(&e), "Scheduled job failed; it runs again at its next tick.");
+                }
+            }
+            Ok(false) => tracing::debug!(job, shop = %shop, "Another process runs this job."),
+            Err(e) => tracing::warn!(job, error = %e, "Cannot take the job lease."),
+        }
+    }
+
+    async fn consent(&self, shop: &ShopDomain) -> Result<(), SyncError> {
+        let admin = admin::admin_client(&self.config, shop)?;
+        let ometria = admin::ometria_client(&self.config, shop)?;
+        let namespace = so_domain::identity::Namespace::parse(&self.config.shop(shop).namespace)
+            .map_err(|e| SyncError::Invalid(format!("shops.\"{shop}\".namespace: {e}")))?;
+        let first_start = self
+            .config
+            .sync
+            .consent_start_at()
+            .map_err(SyncError::Invalid)?
+            .unwrap_or_else(|| Utc::now() - chrono::Duration::days(1));
+        let report = ConsentSync {
+            ometria: &ometria,
+            admin: &admin,
+            store: &self.store,
+            shop,
+            namespace: &namespace,
+            first_start,
+        }
+        .run_once()
+        .await?;
+        tracing::info!(shop = %shop, read = report.read, sent = report.sent, "Consent write-back ran.");
+        Ok(())
+    }
+
+    async fn reconcile(&self, shop: &ShopDomain) -> Result<(), SyncError> {
+        let admin = admin::admin_client(&self.config, shop)?;
+        let to = Utc::now();
+        let from = to - chrono::Duration::days(i64::from(self.config.sync.reconcile_window_days));
+        let report = Reconcile {
+            admin: &admin,
+            store: &self.store,
+            publisher: &self.publisher,
+            shop,
+            api_version: &self.config.shopify_admin.api_version,
+            from,
+            to,
+            repair: self.config.sync.reconcile_repair,
+        }
+        .run()
+        .await?;
+        tracing::info!(shop = %shop, drift = report.drift.len(), repaired = report.repaired, "Reconciliation ran.");
+        Ok(())
+    }
+}
