@@ -13,6 +13,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
 use so_domain::ShopDomain;
 use so_queue::Publisher;
 use so_shopify_admin::{
@@ -150,6 +151,9 @@ pub struct Report {
     /// Share of the Admin API cost budget used while it ran.
     pub budget_share: Option<f64>,
 }
+
+/// Publishes awaiting their broker confirm at once.
+const IN_FLIGHT: usize = 64;
 
 /// Name of the shop's sync value holding the last completed backfill.
 pub const LAST_COMPLETED: &str = "backfill_completed_at";
@@ -354,30 +358,59 @@ impl Backfill<'_> {
             ..EntityReport::default()
         };
         let mut index = 0_u64;
-        while let Some(row) = rows.next().await? {
-            index += 1;
-            if index <= resumed_from {
-                continue;
+        // Up to IN_FLIGHT publishes await their confirms at once; they
+        // complete in order, and the checkpoint only moves past rows whose
+        // publish (if any) was confirmed.
+        let mut in_flight = futures::stream::FuturesOrdered::new();
+        let mut exhausted = false;
+        let mut last_saved = resumed_from;
+        loop {
+            while !exhausted && in_flight.len() < IN_FLIGHT && !self.stop.is_cancelled() {
+                let Some(row) = rows.next().await? else {
+                    exhausted = true;
+                    break;
+                };
+                index += 1;
+                if index <= resumed_from {
+                    continue;
+                }
+                report.read += 1;
+                let event = if keep(&row) {
+                    let e = convert(&row);
+                    report.unconvertible += u64::from(e.is_none());
+                    e
+                } else {
+                    report.filtered += 1;
+                    None
+                };
+                let (publisher, shop, version, line) =
+                    (self.publisher, self.shop, self.api_version, index);
+                in_flight.push_back(async move {
+                    match event {
+                        Some(e) => publish(publisher, shop, version, &e)
+                            .await
+                            .map(|()| (line, true)),
+                        None => Ok((line, false)),
+                    }
+                });
             }
-            if self.stop.is_cancelled() {
+            let Some(done) = in_flight.next().await else {
+                break;
+            };
+            let (line, published) = done?;
+            report.published += u64::from(published);
+            checkpoint.published += u64::from(published);
+            checkpoint.lines_done = line;
+            if line - last_saved >= self.options.checkpoint_every.max(1) {
                 self.save(entity, &checkpoint).await?;
-                return Err(SyncError::Interrupted);
-            }
-            report.read += 1;
-            if !keep(&row) {
-                report.filtered += 1;
-            } else if let Some(event) = convert(&row) {
-                publish(self.publisher, self.shop, self.api_version, &event).await?;
-                report.published += 1;
-                checkpoint.published += 1;
-            } else {
-                report.unconvertible += 1;
-            }
-            checkpoint.lines_done = index;
-            if index.is_multiple_of(self.options.checkpoint_every.max(1)) {
-                self.save(entity, &checkpoint).await?;
+                last_saved = line;
             }
             self.progress.row(entity, &report);
+        }
+        if !exhausted {
+            // Stopped: everything in flight was settled above.
+            self.save(entity, &checkpoint).await?;
+            return Err(SyncError::Interrupted);
         }
         checkpoint.finished_at = Some(Utc::now());
         self.save(entity, &checkpoint).await?;
