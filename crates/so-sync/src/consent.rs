@@ -1,1 +1,594 @@
-//! placeholder
+//! Ometria unsubscribes written back to Shopify, under the rules of
+//! Ometria's own Shopify write-back (ometria.md §4): an unsubscribe is sent
+//! only if (1) the contact is still unsubscribed when it is sent, (2) its
+//! profile has a `customer_id` that is a Shopify customer id of this shop
+//! (the shop's namespace prefix stripped), and (3) the customer exists in
+//! Shopify.
+//!
+//! One [`ConsentSync::run_once`] reads `GET /v2/unsubscribes` from the
+//! shop's cursor to now, decides on every entry in timestamp order and
+//! records each decision ([`so_store::ConsentDecision`] and the
+//! [`DECISIONS_METRIC`] counter). The mutation
+//! (`customerEmailMarketingConsentUpdate`, shopify.md §5) makes Shopify send
+//! a consent webhook back; the worker pushes that opt-out to Ometria through
+//! the API, and Ometria does not list API-originated unsubscribes, so the
+//! round trip does not loop. Before sending, the customer's email-consent
+//! watermark moves to the unsubscribe's time: the worker then drops any
+//! Shopify consent event older than the unsubscribe as stale, so such an
+//! event never re-subscribes the contact.
+//!
+//! A failure that retrying may fix (Shopify throttled past the deadline or
+//! unavailable, Ometria or the store failing) stops the run with the error
+//! and leaves the cursor at the unsubscribe in hand, so the next run reads
+//! it again; decisions already made stay recorded. Re-deciding is safe: a
+//! customer already unsubscribed in Shopify is skipped without a mutation.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, SubsecRound, Utc};
+use so_domain::freshness::{EntityKind, Watermark, WatermarkKey};
+use so_domain::identity::Namespace;
+use so_domain::{ShopDomain, ShopifyId, WebhookId};
+use so_ometria::Unsubscribe;
+use so_shopify_admin::{AdminClient, AdminError, ConsentTarget, Customer, EmailMarketingState};
+use so_store::{Commit, CommitOutcome, ConsentDecision, Store};
+
+use crate::SyncError;
+
+/// The shop's sync value holding where the next run starts reading
+/// unsubscribes (RFC 3339).
+pub const CURSOR: &str = "consent_cursor";
+
+/// Counter of decisions, labelled `decision` (`sent` or `skipped`) and
+/// `reason` (one of [`decision_reasons`]).
+pub const DECISIONS_METRIC: &str = "so_consent_sync_decisions_total";
+
+/// Prefix of the webhook id stored with the watermarks this job moves.
+pub const WEBHOOK_ID_PREFIX: &str = "consent-sync:";
+
+/// Why an unsubscribe was or was not written back. Bounded: these are
+/// metric labels and the `reason` of [`ConsentDecision`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Reason {
+    /// Every condition held: Shopify now has the customer unsubscribed.
+    Sent,
+    /// An SMS stop-word unsubscribe (`stopword_unsubscribe_*`): not email
+    /// consent.
+    SmsUnsubscribe,
+    /// The same profile unsubscribed again later in the same window; the
+    /// latest one is decided instead.
+    DuplicateInWindow,
+    /// No `profile_id`, or Ometria has no such profile.
+    ProfileNotFound,
+    /// Condition 1: the profile is no longer opted out in Ometria.
+    ResubscribedInOmetria,
+    /// Condition 2: the profile has no `customer_id`, or not one of the form
+    /// `<namespace><digits>` (a guest or subscriber-only contact).
+    NoShopifyCustomerId,
+    /// Condition 2: the `customer_id` carries another shop's namespace.
+    OtherStoreNamespace,
+    /// Condition 3: Shopify has no such customer.
+    CustomerNotInShopify,
+    /// Shopify's customer has no email address, so it has no email consent.
+    CustomerHasNoEmail,
+    /// Shopify already holds the customer as unsubscribed: nothing to send
+    /// (and no echo webhook to cause).
+    AlreadyUnsubscribedInShopify,
+    /// The customer subscribed in Shopify after the Ometria unsubscribe: the
+    /// newer choice stands.
+    ShopifyConsentNewer,
+    /// Shopify answered the mutation with userErrors.
+    ShopifyRefused,
+}
+
+impl Reason {
+    /// Every reason, in documentation order.
+    pub const ALL: [Reason; 12] = [
+        Reason::Sent,
+        Reason::SmsUnsubscribe,
+        Reason::DuplicateInWindow,
+        Reason::ProfileNotFound,
+        Reason::ResubscribedInOmetria,
+        Reason::NoShopifyCustomerId,
+        Reason::OtherStoreNamespace,
+        Reason::CustomerNotInShopify,
+        Reason::CustomerHasNoEmail,
+        Reason::AlreadyUnsubscribedInShopify,
+        Reason::ShopifyConsentNewer,
+        Reason::ShopifyRefused,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Reason::Sent => "sent",
+            Reason::SmsUnsubscribe => "sms_unsubscribe",
+            Reason::DuplicateInWindow => "duplicate_in_window",
+            Reason::ProfileNotFound => "profile_not_found",
+            Reason::ResubscribedInOmetria => "resubscribed_in_ometria",
+            Reason::NoShopifyCustomerId => "no_shopify_customer_id",
+            Reason::OtherStoreNamespace => "other_store_namespace",
+            Reason::CustomerNotInShopify => "customer_not_in_shopify",
+            Reason::CustomerHasNoEmail => "customer_has_no_email",
+            Reason::AlreadyUnsubscribedInShopify => "already_unsubscribed_in_shopify",
+            Reason::ShopifyConsentNewer => "shopify_consent_newer",
+            Reason::ShopifyRefused => "shopify_refused",
+        }
+    }
+
+    /// `sent` or `skipped`.
+    pub fn decision(self) -> &'static str {
+        match self {
+            Reason::Sent => "sent",
+            _ => "skipped",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Reason> {
+        Reason::ALL.into_iter().find(|r| r.as_str() == raw)
+    }
+}
+
+const REASON_NAMES: [&str; 12] = [
+    Reason::ALL[0].as_str(),
+    Reason::ALL[1].as_str(),
+    Reason::ALL[2].as_str(),
+    Reason::ALL[3].as_str(),
+    Reason::ALL[4].as_str(),
+    Reason::ALL[5].as_str(),
+    Reason::ALL[6].as_str(),
+    Reason::ALL[7].as_str(),
+    Reason::ALL[8].as_str(),
+    Reason::ALL[9].as_str(),
+    Reason::ALL[10].as_str(),
+    Reason::ALL[11].as_str(),
+];
+
+/// The bounded `reason` values of decisions (`sent` first), for docs and
+/// for exporting [`DECISIONS_METRIC`] at zero.
+pub fn decision_reasons() -> &'static [&'static str] {
+    &REASON_NAMES
+}
+
+/// What one run did. Counts only: no emails, no ids.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ConsentReport {
+    /// Start of the window read (inclusive).
+    pub since: DateTime<Utc>,
+    /// End of the window read (exclusive); the next run starts here.
+    pub until: DateTime<Utc>,
+    /// Unsubscribes Ometria listed in the window.
+    pub read: u64,
+    /// Unsubscribes written to Shopify.
+    pub sent: u64,
+    /// Unsubscribes not written, by reason. `read = sent + Σ skipped`.
+    pub skipped: BTreeMap<String, u64>,
+}
+
+/// One shop's consent write-back.
+pub struct ConsentSync<'a> {
+    pub ometria: &'a so_ometria::Client,
+    pub admin: &'a AdminClient,
+    pub store: &'a Store,
+    pub shop: &'a ShopDomain,
+    /// The shop's namespace (`shops.*.namespace`): the prefix of the
+    /// `customer_id`s we push, stripped to get the Shopify id.
+    pub namespace: &'a Namespace,
+    /// Where the very first run starts reading (later runs use the cursor).
+    pub first_start: DateTime<Utc>,
+}
+
+/// A decision and the customer it concerns, when known.
+struct Decided {
+    reason: Reason,
+    customer: Option<u64>,
+}
+
+impl Decided {
+    fn new(reason: Reason, customer: Option<u64>) -> Self {
+        Decided { reason, customer }
+    }
+}
+
+impl ConsentSync<'_> {
+    /// Reads the unsubscribes since the cursor, decides on each, writes the
+    /// qualifying ones to Shopify and moves the cursor to the end of the
+    /// window.
+    pub async fn run_once(&self) -> Result<ConsentReport, SyncError> {
+        let since = self.cursor().await?;
+        // Ometria's query times have whole seconds: the cursor is the
+        // `before` that was actually sent.
+        let until = Utc::now().trunc_subsecs(0);
+        let mut report = ConsentReport {
+            since,
+            until,
+            read: 0,
+            sent: 0,
+            skipped: BTreeMap::new(),
+        };
+        if until <= since {
+            tracing::debug!(
+                shop = self.shop.as_str(),
+                %since,
+                "Consent write-back: the cursor is not in the past yet."
+            );
+            return Ok(report);
+        }
+        let listed = self.ometria.unsubscribes(since, Some(until)).await?;
+        report.read = listed.len() as u64;
+        for (unsubscribe, early) in plan(listed) {
+            let at = unsubscribe.timestamp;
+            let decided = match early {
+                Some(reason) => Ok(Decided::new(reason, None)),
+                None => self.decide(&unsubscribe).await,
+            };
+            let recorded = match decided {
+                Ok(d) => self.record(&unsubscribe, &d, &mut report).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = recorded {
+                self.stop_at(at, &e).await;
+                return Err(e);
+            }
+        }
+        self.store
+            .set_sync_value(self.shop, CURSOR, &until.to_rfc3339())
+            .await?;
+        tracing::info!(
+            shop = self.shop.as_str(),
+            %since,
+            %until,
+            read = report.read,
+            sent = report.sent,
+            skipped = report.read.saturating_sub(report.sent),
+            reasons = ?report.skipped,
+            "Consent write-back finished."
+        );
+        Ok(report)
+    }
+
+    async fn cursor(&self) -> Result<DateTime<Utc>, SyncError> {
+        match self.store.sync_value(self.shop, CURSOR).await? {
+            None => Ok(self.first_start),
+            Some(raw) => DateTime::parse_from_rfc3339(&raw)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| {
+                    SyncError::Invalid(format!(
+                        "sync value {CURSOR} of {} is not RFC 3339 ({e})",
+                        self.shop.as_str()
+                    ))
+                }),
+        }
+    }
+
+    /// Leaves the cursor at `at`, so the unsubscribe in hand (and any other
+    /// of the same second) is read again by the next run.
+    async fn stop_at(&self, at: DateTime<Utc>, error: &SyncError) {
+        tracing::warn!(
+            shop = self.shop.as_str(),
+            resume_at = %at,
+            error = %error,
+            "Consent write-back stopped; the next run resumes at the unsubscribe in hand."
+        );
+        if let Err(e) = self
+            .store
+            .set_sync_value(self.shop, CURSOR, &at.to_rfc3339())
+            .await
+        {
+            tracing::warn!(
+                shop = self.shop.as_str(),
+                error = %e,
+                "Could not save the consent cursor; the next run re-reads from the previous one."
+            );
+        }
+    }
+
+    /// The three conditions, in order, then the mutation.
+    async fn decide(&self, u: &Unsubscribe) -> Result<Decided, SyncError> {
+        let Some(profile_id) = u.profile_id.as_deref().filter(|p| !p.trim().is_empty()) else {
+            return Ok(Decided::new(Reason::ProfileNotFound, None));
+        };
+        // Read now, not when it was listed: condition 1 is about send time.
+        let Some(profile) = self.ometria.profile(profile_id).await? else {
+            return Ok(Decided::new(Reason::ProfileNotFound, None));
+        };
+        let customer = shopify_customer_id(profile.customer_id.as_deref(), self.namespace);
+        if !profile.is_opted_out() {
+            return Ok(Decided::new(Reason::ResubscribedInOmetria, customer.ok()));
+        }
+        let id = match customer {
+            Ok(id) => id,
+            Err(reason) => return Ok(Decided::new(reason, None)),
+        };
+        let Some(customer) = self.admin.customer(id).await? else {
+            return Ok(Decided::new(Reason::CustomerNotInShopify, Some(id)));
+        };
+        if let Some(reason) = shopify_side(&customer, u.timestamp) {
+            if reason == Reason::AlreadyUnsubscribedInShopify {
+                self.hold_back_older_consent(id, u.timestamp, profile_id)
+                    .await?;
+            }
+            return Ok(Decided::new(reason, Some(id)));
+        }
+        // First the watermark: a delayed, older Shopify consent event the
+        // worker handles while the mutation is in flight is already stale.
+        self.hold_back_older_consent(id, u.timestamp, profile_id)
+            .await?;
+        match self
+            .admin
+            .update_email_consent(id, ConsentTarget::Unsubscribed, Some(u.timestamp))
+            .await
+        {
+            Ok(_) => Ok(Decided::new(Reason::Sent, Some(id))),
+            Err(AdminError::UserErrors(errors)) => {
+                let codes: Vec<&str> = errors
+                    .iter()
+                    .map(|e| e.code.as_deref().unwrap_or("none"))
+                    .collect();
+                tracing::warn!(
+                    shop = self.shop.as_str(),
+                    customer_id = id,
+                    codes = ?codes,
+                    "Shopify refused an unsubscribe from Ometria."
+                );
+                Ok(Decided::new(Reason::ShopifyRefused, Some(id)))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Moves the customer's email-consent watermark to the unsubscribe's
+    /// time (only ever forward): Shopify consent events older than it are
+    /// then stale for the worker.
+    async fn hold_back_older_consent(
+        &self,
+        customer_id: u64,
+        at: DateTime<Utc>,
+        profile_id: &str,
+    ) -> Result<(), SyncError> {
+        let webhook_id = WebhookId::parse(&format!("{WEBHOOK_ID_PREFIX}{profile_id}"))
+            .or_else(|_| WebhookId::parse(&format!("{WEBHOOK_ID_PREFIX}customer-{customer_id}")))
+            .map_err(|_| SyncError::Invalid("consent write-back webhook id".to_owned()))?;
+        let commit = Commit {
+            watermarks: vec![(
+                WatermarkKey {
+                    shop: self.shop.clone(),
+                    kind: EntityKind::EmailConsent,
+                    id: customer_id.to_string(),
+                },
+                Watermark {
+                    version: at,
+                    webhook_id,
+                },
+            )],
+            ..Commit::default()
+        };
+        match self.store.commit(&commit).await? {
+            CommitOutcome::Committed => {}
+            // A newer Shopify consent change was applied: it stays.
+            CommitOutcome::Superseded { .. } => {
+                tracing::debug!(
+                    shop = self.shop.as_str(),
+                    customer_id,
+                    "The email-consent watermark is already newer than the unsubscribe."
+                );
+            }
+        }
+        Ok(())
+    }
+
+    async fn record(
+        &self,
+        u: &Unsubscribe,
+        d: &Decided,
+        report: &mut ConsentReport,
+    ) -> Result<(), SyncError> {
+        let (decision, reason) = (d.reason.decision(), d.reason.as_str());
+        self.store
+            .record_consent_decision(
+                self.shop,
+                &ConsentDecision {
+                    profile_id: u.profile_id.clone().unwrap_or_default(),
+                    customer_id: d.customer.map(ShopifyId::new),
+                    decision: decision.to_owned(),
+                    reason: reason.to_owned(),
+                    decided_at: Utc::now(),
+                },
+            )
+            .await?;
+        metrics::counter!(DECISIONS_METRIC, "decision" => decision, "reason" => reason)
+            .increment(1);
+        tracing::debug!(
+            shop = self.shop.as_str(),
+            customer_id = d.customer,
+            decision,
+            reason,
+            "Consent write-back decision."
+        );
+        if d.reason == Reason::Sent {
+            report.sent += 1;
+        } else {
+            *report.skipped.entry(reason.to_owned()).or_default() += 1;
+        }
+        Ok(())
+    }
+}
+
+/// The listed unsubscribes in timestamp order, each with the reason it is
+/// skipped without a look-up: SMS ones, and all but the latest of one
+/// profile.
+fn plan(mut listed: Vec<Unsubscribe>) -> Vec<(Unsubscribe, Option<Reason>)> {
+    // Stable: entries of the same second keep Ometria's order.
+    listed.sort_by_key(|u| u.timestamp);
+    let mut latest: HashMap<&str, usize> = HashMap::new();
+    for (i, u) in listed.iter().enumerate() {
+        if is_sms(u) {
+            continue;
+        }
+        if let Some(p) = u.profile_id.as_deref().filter(|p| !p.trim().is_empty()) {
+            latest.insert(p, i);
+        }
+    }
+    let early: Vec<Option<Reason>> = listed
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            if is_sms(u) {
+                return Some(Reason::SmsUnsubscribe);
+            }
+            let p = u.profile_id.as_deref()?;
+            latest
+                .get(p)
+                .is_some_and(|&last| last != i)
+                .then_some(Reason::DuplicateInWindow)
+        })
+        .collect();
+    listed.into_iter().zip(early).collect()
+}
+
+/// SMS stop-word unsubscribes (`stopword_unsubscribe_TF`, `_DO`, ...).
+fn is_sms(u: &Unsubscribe) -> bool {
+    let kind = u.kind.trim().to_ascii_lowercase();
+    kind.starts_with("stopword_unsubscribe") || kind.starts_with("sms")
+}
+
+/// The Shopify customer id in an Ometria `customer_id`: `<namespace><digits>`
+/// with this shop's namespace.
+pub fn shopify_customer_id(
+    customer_id: Option<&str>,
+    namespace: &Namespace,
+) -> Result<u64, Reason> {
+    let raw = customer_id
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or(Reason::NoShopifyCustomerId)?;
+    let (prefix, digits) = match raw.rfind(':') {
+        Some(i) => raw.split_at(i + 1),
+        None => ("", raw),
+    };
+    let id = Some(digits)
+        .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|d| d.parse::<u64>().ok())
+        .filter(|&n| n > 0)
+        .ok_or(Reason::NoShopifyCustomerId)?;
+    if prefix == namespace.as_str() {
+        Ok(id)
+    } else {
+        Err(Reason::OtherStoreNamespace)
+    }
+}
+
+/// What Shopify's side says against sending: no email, already
+/// unsubscribed, or a newer opt-in.
+fn shopify_side(customer: &Customer, unsubscribed_at: DateTime<Utc>) -> Option<Reason> {
+    if customer.email_address().is_none() {
+        return Some(Reason::CustomerHasNoEmail);
+    }
+    let changed_at = customer
+        .email_marketing_consent
+        .as_ref()
+        .and_then(|c| c.consent_updated_at)
+        .or_else(|| {
+            customer
+                .default_email_address
+                .as_ref()
+                .and_then(|e| e.marketing_updated_at)
+        });
+    match customer.marketing_state() {
+        Some(EmailMarketingState::Unsubscribed) => Some(Reason::AlreadyUnsubscribedInShopify),
+        Some(EmailMarketingState::Subscribed | EmailMarketingState::Pending)
+            if changed_at.is_some_and(|t| t > unsubscribed_at) =>
+        {
+            Some(Reason::ShopifyConsentNewer)
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn ns(raw: &str) -> Namespace {
+        Namespace::parse(raw).unwrap()
+    }
+
+    #[test]
+    fn customer_ids_need_this_shop_s_namespace_and_digits() {
+        let uk = ns("uk:");
+        assert_eq!(shopify_customer_id(Some("uk:42"), &uk), Ok(42));
+        assert_eq!(
+            shopify_customer_id(Some("us:42"), &uk),
+            Err(Reason::OtherStoreNamespace)
+        );
+        assert_eq!(
+            shopify_customer_id(Some("42"), &uk),
+            Err(Reason::OtherStoreNamespace)
+        );
+        for bad in [None, Some(""), Some("uk:"), Some("uk:g-1f"), Some("uk:0")] {
+            assert_eq!(
+                shopify_customer_id(bad, &uk),
+                Err(Reason::NoShopifyCustomerId),
+                "{bad:?}"
+            );
+        }
+        let blank = Namespace::default();
+        assert_eq!(shopify_customer_id(Some(" 7 "), &blank), Ok(7));
+        assert_eq!(
+            shopify_customer_id(Some("uk:7"), &blank),
+            Err(Reason::OtherStoreNamespace)
+        );
+        assert_eq!(
+            shopify_customer_id(Some("99999999999999999999999"), &blank),
+            Err(Reason::NoShopifyCustomerId)
+        );
+    }
+
+    fn unsub(profile: Option<&str>, kind: &str, second: u32) -> Unsubscribe {
+        Unsubscribe {
+            email_address: None,
+            profile_id: profile.map(str::to_owned),
+            reason: None,
+            timestamp: Utc.with_ymd_and_hms(2024, 3, 1, 10, 0, second).unwrap(),
+            kind: kind.to_owned(),
+        }
+    }
+
+    #[test]
+    fn the_plan_sorts_skips_sms_and_keeps_each_profile_s_latest() {
+        let planned = plan(vec![
+            unsub(Some("a"), "link_unsubscribe", 30),
+            unsub(Some("a"), "app", 10),
+            unsub(Some("b"), "stopword_unsubscribe_TF", 20),
+            unsub(Some("b"), "preferences_centre", 5),
+            unsub(None, "app", 1),
+        ]);
+        let got: Vec<_> = planned
+            .iter()
+            .map(|(u, r)| (u.timestamp.format("%S").to_string(), *r))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("01".to_owned(), None),
+                ("05".to_owned(), None),
+                ("10".to_owned(), Some(Reason::DuplicateInWindow)),
+                ("20".to_owned(), Some(Reason::SmsUnsubscribe)),
+                ("30".to_owned(), None),
+            ]
+        );
+    }
+
+    #[test]
+    fn reasons_are_bounded_and_round_trip() {
+        assert_eq!(decision_reasons().len(), Reason::ALL.len());
+        for r in Reason::ALL {
+            assert_eq!(Reason::parse(r.as_str()), Some(r));
+            assert!(decision_reasons().contains(&r.as_str()));
+        }
+        assert_eq!(decision_reasons()[0], "sent");
+        assert_eq!(Reason::Sent.decision(), "sent");
+        assert_eq!(Reason::ShopifyRefused.decision(), "skipped");
+    }
+}
