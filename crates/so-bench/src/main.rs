@@ -3,6 +3,7 @@
 //! Figures are also given as ratios to a baseline measured in the same run,
 //! because these machines are noisy.
 
+mod backfill;
 mod baseline;
 mod delivery;
 mod events;
@@ -37,6 +38,8 @@ enum Command {
     Replay(replay::Args),
     /// A sustained mixed load; fails if memory, descriptors, queues or latency keep growing.
     Soak(soak::Args),
+    /// Customers and orders from a fake Shopify Admin API (bulk) published as webhooks.
+    Backfill(backfill::Args),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
             Command::Delivery(args) => delivery::run(args).await,
             Command::Replay(args) => replay::run(args).await,
             Command::Soak(args) => soak::run(args).await,
+            Command::Backfill(args) => backfill::run(args).await,
         }
     });
     match result {

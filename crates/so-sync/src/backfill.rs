@@ -13,7 +13,6 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
 use so_domain::ShopDomain;
 use so_queue::Publisher;
 use so_shopify_admin::{
@@ -361,7 +360,9 @@ impl Backfill<'_> {
         // Up to IN_FLIGHT publishes await their confirms at once; they
         // complete in order, and the checkpoint only moves past rows whose
         // publish (if any) was confirmed.
-        let mut in_flight = futures::stream::FuturesOrdered::new();
+        let mut in_flight: std::collections::VecDeque<
+            tokio::task::JoinHandle<Result<(u64, bool), SyncError>>,
+        > = std::collections::VecDeque::new();
         let mut exhausted = false;
         let mut last_saved = resumed_from;
         loop {
@@ -383,21 +384,29 @@ impl Backfill<'_> {
                     report.filtered += 1;
                     None
                 };
-                let (publisher, shop, version, line) =
-                    (self.publisher, self.shop, self.api_version, index);
-                in_flight.push_back(async move {
+                let (publisher, shop, version, line) = (
+                    self.publisher.clone(),
+                    self.shop.clone(),
+                    self.api_version.to_owned(),
+                    index,
+                );
+                // A task each, so confirms progress while the next rows are
+                // read and converted.
+                in_flight.push_back(tokio::spawn(async move {
                     match event {
-                        Some(e) => publish(publisher, shop, version, &e)
+                        Some(e) => publish(&publisher, &shop, &version, &e)
                             .await
                             .map(|()| (line, true)),
                         None => Ok((line, false)),
                     }
-                });
+                }));
             }
-            let Some(done) = in_flight.next().await else {
+            let Some(oldest) = in_flight.pop_front() else {
                 break;
             };
-            let (line, published) = done?;
+            let (line, published) = oldest
+                .await
+                .map_err(|e| SyncError::Invalid(format!("a publish task failed: {e}")))??;
             report.published += u64::from(published);
             checkpoint.published += u64::from(published);
             checkpoint.lines_done = line;
