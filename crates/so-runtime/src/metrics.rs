@@ -144,6 +144,10 @@ pub const EVENTS_DEAD_LETTERED: &str = "so_events_dead_lettered_total";
 pub const EVENTS_PARKED: &str = "so_events_parked_total";
 pub const PRIVACY_REQUESTS: &str = "so_privacy_requests_total";
 pub const ERASURES_OPEN: &str = "so_ometria_erasures_open";
+/// Set by `so-sync`: consent write-back decisions, reconciliation drift.
+pub const CONSENT_DECISIONS: &str = "so_consent_sync_decisions_total";
+pub const RECONCILE_DRIFT: &str = "so_reconcile_drift";
+pub const RECONCILE_LAST_RUN: &str = "so_reconcile_last_run_timestamp_seconds";
 pub const ACKS_LOST: &str = "so_acks_lost_total";
 pub const OMETRIA_REQUESTS: &str = "so_ometria_requests_total";
 pub const OMETRIA_REQUEST_DURATION: &str = "so_ometria_request_duration_seconds";

@@ -41,7 +41,7 @@ pub const CURSOR: &str = "consent_cursor";
 
 /// Counter of decisions, labelled `decision` (`sent` or `skipped`) and
 /// `reason` (one of [`decision_reasons`]).
-pub const DECISIONS_METRIC: &str = "so_consent_sync_decisions_total";
+pub const DECISIONS_METRIC: &str = so_runtime::metrics::CONSENT_DECISIONS;
 
 /// Prefix of the webhook id stored with the watermarks this job moves.
 pub const WEBHOOK_ID_PREFIX: &str = "consent-sync:";

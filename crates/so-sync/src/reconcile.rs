@@ -277,10 +277,10 @@ impl Reconcile<'_> {
             }
         }
         for kind in DRIFT_KINDS {
-            metrics::gauge!("so_reconcile_drift", "shop" => self.shop.as_str().to_owned(), "kind" => kind)
+            metrics::gauge!(so_runtime::metrics::RECONCILE_DRIFT, "shop" => self.shop.as_str().to_owned(), "kind" => kind)
                 .set(drift.iter().filter(|d| d.kind == kind).count() as f64);
         }
-        metrics::gauge!("so_reconcile_last_run_timestamp_seconds", "shop" => self.shop.as_str().to_owned())
+        metrics::gauge!(so_runtime::metrics::RECONCILE_LAST_RUN, "shop" => self.shop.as_str().to_owned())
             .set(Utc::now().timestamp() as f64);
         self.store
             .set_sync_value(self.shop, "reconciled_at", &Utc::now().to_rfc3339())
