@@ -350,3 +350,44 @@ async fn reconciliation_finds_an_order_that_was_never_delivered_and_repair_fixes
     .await;
     app.teardown().await;
 }
+
+#[tokio::test]
+async fn a_failed_bulk_operation_falls_back_to_paginated_queries() {
+    let shopify = FakeShopify::start().await;
+    let data = shopify.seed_generated(DEFAULT_SHOP, 300, 1, 0.5);
+    shopify.default_shop().fail_next_bulk();
+    let app = app().await;
+    let shop = ShopDomain::parse(DEFAULT_SHOP).unwrap();
+    let admin = admin(&shopify);
+    let publisher = Publisher::new(app.broker.clone());
+    let store = store(&app).await;
+    let stop = CancellationToken::new();
+    let report = Backfill {
+        admin: &admin,
+        publisher: &publisher,
+        store: &store,
+        shop: &shop,
+        api_version: "2026-07",
+        options: options(&[Entity::Customers], Only::All),
+        progress: &Quiet,
+        stop: &stop,
+    }
+    .run()
+    .await
+    .unwrap();
+    assert_eq!(report.entities[0].1.published, data.customers.len() as u64);
+    let checkpoint = store
+        .backfill_checkpoint(&shop, "customers")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        checkpoint
+            .operation_id
+            .as_deref()
+            .is_some_and(|o| o.starts_with("page:")),
+        "{checkpoint:?}"
+    );
+    count_is(app.ometria(), RecordType::Contact, data.customers.len()).await;
+    app.teardown().await;
+}

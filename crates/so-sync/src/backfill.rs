@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use so_domain::ShopDomain;
 use so_queue::Publisher;
+use so_shopify_admin::MAX_PAGE_SIZE;
 use so_shopify_admin::{
     AdminClient, BulkParent, EmailMarketingState, Synthesized, checkout_webhook,
     checkouts_bulk_query, customer_webhook, customers_bulk_query, order_webhook, orders_bulk_query,
@@ -196,6 +197,10 @@ impl Backfill<'_> {
                     self.entity(
                         entity,
                         customers_bulk_query,
+                        self.page_fetch(|a, after, filter| async move {
+                            a.customers_page(after.as_deref(), filter.as_deref(), MAX_PAGE_SIZE)
+                                .await
+                        }),
                         |c| Some(customer_webhook(c)),
                         |_| true,
                     )
@@ -205,6 +210,10 @@ impl Backfill<'_> {
                     self.entity(
                         entity,
                         orders_bulk_query,
+                        self.page_fetch(|a, after, filter| async move {
+                            a.orders_page(after.as_deref(), filter.as_deref(), MAX_PAGE_SIZE)
+                                .await
+                        }),
                         |o| Some(order_webhook(o)),
                         |o: &so_shopify_admin::Order| {
                             keep(subscribers.as_ref(), o.customer.as_ref().map(|c| c.id.id()))
@@ -216,6 +225,10 @@ impl Backfill<'_> {
                     self.entity(
                         entity,
                         products_bulk_query,
+                        self.page_fetch(|a, after, filter| async move {
+                            a.products_page(after.as_deref(), filter.as_deref(), MAX_PAGE_SIZE)
+                                .await
+                        }),
                         |p| Some(product_webhook(p)),
                         |_| true,
                     )
@@ -225,6 +238,14 @@ impl Backfill<'_> {
                     self.entity(
                         entity,
                         checkouts_bulk_query,
+                        self.page_fetch(|a, after, filter| async move {
+                            a.abandoned_checkouts_page(
+                                after.as_deref(),
+                                filter.as_deref(),
+                                MAX_PAGE_SIZE,
+                            )
+                            .await
+                        }),
                         checkout_webhook,
                         |c: &so_shopify_admin::AbandonedCheckout| {
                             keep(subscribers.as_ref(), c.customer.as_ref().map(|c| c.id.id()))
@@ -310,10 +331,11 @@ impl Backfill<'_> {
         }
     }
 
-    async fn entity<T: BulkParent>(
+    async fn entity<T: BulkParent + Send + 'static>(
         &self,
         entity: Entity,
         query: fn(Option<&str>) -> String,
+        pages: PageFetch<T>,
         convert: impl Fn(&T) -> Option<Synthesized>,
         keep: impl Fn(&T) -> bool,
     ) -> Result<EntityReport, SyncError> {
@@ -334,29 +356,36 @@ impl Backfill<'_> {
                 finished_at: None,
             },
         };
-        let resumed_from = checkpoint.lines_done;
+        let mut resumed_from = checkpoint.lines_done;
         self.progress.started(entity, resumed_from);
-        let operation_id = match &checkpoint.operation_id {
-            Some(id) => so_shopify_admin::BulkOperationId(id.clone()),
-            None => {
-                let filter = self.options.filter(entity);
-                let id = self.admin.run_bulk_query(&query(filter.as_deref())).await?;
-                checkpoint.operation_id = Some(id.as_str().to_owned());
-                self.save(entity, &checkpoint).await?;
-                id
-            }
+        let filter = self.options.filter(entity);
+        let mut rows = match checkpoint.operation_id.as_deref().and_then(PageMark::parse) {
+            // A run that had fallen back to pages resumes with pages.
+            Some(mark) => Rows::pages(pages, filter.clone(), Some(mark)),
+            None => match self
+                .bulk::<T>(entity, query, &filter, &mut checkpoint)
+                .await
+            {
+                Ok(rows) => Rows::Bulk(rows),
+                Err(e) => {
+                    // Bulk refused or failed (another operation running, a
+                    // failed operation, an expired result): page through
+                    // instead, from the start; rows published twice carry
+                    // the same webhook ids and are dropped as duplicates.
+                    tracing::warn!(entity = entity.as_str(), error = %crate::error_chain(&e), "Bulk operation unavailable; falling back to paginated queries.");
+                    checkpoint.lines_done = 0;
+                    checkpoint.operation_id = Some(PageMark::START.to_text());
+                    resumed_from = 0;
+                    self.save(entity, &checkpoint).await?;
+                    Rows::pages(pages, filter.clone(), Some(PageMark::START))
+                }
+            },
         };
-        self.progress.waiting_for_shopify(entity);
-        let operation = self
-            .admin
-            .wait_bulk(&operation_id, self.options.poll_interval)
-            .await?;
-        let mut rows = self.admin.bulk_rows::<T>(&operation).await?;
         let mut report = EntityReport {
             resumed_from,
             ..EntityReport::default()
         };
-        let mut index = 0_u64;
+        let mut index = rows.first_index();
         // Up to IN_FLIGHT publishes await their confirms at once; they
         // complete in order, and the checkpoint only moves past rows whose
         // publish (if any) was confirmed.
@@ -410,6 +439,9 @@ impl Backfill<'_> {
             report.published += u64::from(published);
             checkpoint.published += u64::from(published);
             checkpoint.lines_done = line;
+            if let Some(mark) = rows.mark_for(line) {
+                checkpoint.operation_id = Some(mark.to_text());
+            }
             if line - last_saved >= self.options.checkpoint_every.max(1) {
                 self.save(entity, &checkpoint).await?;
                 last_saved = line;
@@ -425,6 +457,45 @@ impl Backfill<'_> {
         self.save(entity, &checkpoint).await?;
         self.progress.finished(entity, &report);
         Ok(report)
+    }
+
+    /// A page fetcher over a clone of the Admin client.
+    fn page_fetch<T, F, Fut>(&self, f: F) -> PageFetch<T>
+    where
+        F: Fn(AdminClient, Option<String>, Option<String>) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<
+                Output = Result<so_shopify_admin::Page<T>, so_shopify_admin::AdminError>,
+            > + Send
+            + 'static,
+    {
+        let admin = self.admin.clone();
+        Box::new(move |after, filter| Box::pin(f(admin.clone(), after, filter)))
+    }
+
+    /// Starts (or, resuming, finds again) the entity's bulk operation and
+    /// opens its result.
+    async fn bulk<T: BulkParent>(
+        &self,
+        entity: Entity,
+        query: fn(Option<&str>) -> String,
+        filter: &Option<String>,
+        checkpoint: &mut BackfillCheckpoint,
+    ) -> Result<so_shopify_admin::BulkRows<T>, SyncError> {
+        let operation_id = match &checkpoint.operation_id {
+            Some(id) => so_shopify_admin::BulkOperationId(id.clone()),
+            None => {
+                let id = self.admin.run_bulk_query(&query(filter.as_deref())).await?;
+                checkpoint.operation_id = Some(id.as_str().to_owned());
+                self.save(entity, checkpoint).await?;
+                id
+            }
+        };
+        self.progress.waiting_for_shopify(entity);
+        let operation = self
+            .admin
+            .wait_bulk(&operation_id, self.options.poll_interval)
+            .await?;
+        Ok(self.admin.bulk_rows::<T>(&operation).await?)
     }
 
     async fn save(&self, entity: Entity, c: &BackfillCheckpoint) -> Result<(), SyncError> {
@@ -452,5 +523,194 @@ pub fn in_time_zone(at: DateTime<Utc>, iana: Option<&str>) -> String {
             at.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S %Z")
         ),
         None => format!("{} (UTC)", at.format("%Y-%m-%d %H:%M:%S")),
+    }
+}
+
+/// Fetches one page: `(after, filter)`.
+pub type PageFetch<T> = Box<
+    dyn Fn(
+            Option<String>,
+            Option<String>,
+        ) -> futures::future::BoxFuture<
+            'static,
+            Result<so_shopify_admin::Page<T>, so_shopify_admin::AdminError>,
+        > + Send
+        + Sync,
+>;
+
+/// Where a paginated run stands: the row index at the start of a page and
+/// the cursor that fetches it (`None`: the first page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct PageMark {
+    start_index: u64,
+    cursor: Option<String>,
+}
+
+impl PageMark {
+    const START: PageMark = PageMark {
+        start_index: 0,
+        cursor: None,
+    };
+
+    /// Stored in the checkpoint's operation column as `page:<index>:<cursor>`.
+    fn to_text(&self) -> String {
+        format!(
+            "page:{}:{}",
+            self.start_index,
+            self.cursor.as_deref().unwrap_or_default()
+        )
+    }
+
+    fn parse(raw: &str) -> Option<PageMark> {
+        let rest = raw.strip_prefix("page:")?;
+        let (index, cursor) = rest.split_once(':')?;
+        Some(PageMark {
+            start_index: index.parse().ok()?,
+            cursor: (!cursor.is_empty()).then(|| cursor.to_owned()),
+        })
+    }
+}
+
+/// The rows of an entity, from a bulk result or from pages.
+enum Rows<T> {
+    Bulk(so_shopify_admin::BulkRows<T>),
+    Pages {
+        fetch: PageFetch<T>,
+        filter: Option<String>,
+        /// The next page to fetch, `None` once the last was fetched.
+        next: Option<PageMark>,
+        buffer: std::collections::VecDeque<T>,
+        /// Pages fetched whose rows may still be in flight, oldest first.
+        marks: std::collections::VecDeque<PageMark>,
+        first_index: u64,
+    },
+}
+
+impl<T: BulkParent> Rows<T> {
+    fn pages(fetch: PageFetch<T>, filter: Option<String>, from: Option<PageMark>) -> Rows<T> {
+        let from = from.unwrap_or(PageMark::START);
+        Rows::Pages {
+            fetch,
+            filter,
+            first_index: from.start_index,
+            next: Some(from),
+            buffer: std::collections::VecDeque::new(),
+            marks: std::collections::VecDeque::new(),
+        }
+    }
+
+    /// The index of the row before the first one this source yields.
+    fn first_index(&self) -> u64 {
+        match self {
+            Rows::Bulk(_) => 0,
+            Rows::Pages { first_index, .. } => *first_index,
+        }
+    }
+
+    async fn next(&mut self) -> Result<Option<T>, SyncError> {
+        match self {
+            Rows::Bulk(rows) => Ok(rows.next().await?),
+            Rows::Pages {
+                fetch,
+                filter,
+                next,
+                buffer,
+                marks,
+                ..
+            } => loop {
+                if let Some(row) = buffer.pop_front() {
+                    return Ok(Some(row));
+                }
+                let Some(mark) = next.take() else {
+                    return Ok(None);
+                };
+                let page = fetch(mark.cursor.clone(), filter.clone()).await?;
+                let count = page.nodes.len() as u64;
+                *next = page.next_cursor().map(|c| PageMark {
+                    start_index: mark.start_index + count,
+                    cursor: Some(c.to_owned()),
+                });
+                marks.push_back(mark);
+                buffer.extend(page.nodes);
+            },
+        }
+    }
+
+    /// For pages: the mark of the page holding row `line` (1-based), from
+    /// which a resumed run re-reads; earlier marks are dropped.
+    fn mark_for(&mut self, line: u64) -> Option<PageMark> {
+        let Rows::Pages { marks, .. } = self else {
+            return None;
+        };
+        while marks.len() > 1 && marks[1].start_index < line {
+            marks.pop_front();
+        }
+        marks.front().cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_marks_round_trip_through_the_checkpoint() {
+        for mark in [
+            PageMark::START,
+            PageMark {
+                start_index: 500,
+                cursor: Some("eyJsYXN0X2lkIjo1MDB9:x".to_owned()),
+            },
+        ] {
+            assert_eq!(PageMark::parse(&mark.to_text()), Some(mark));
+        }
+        assert_eq!(PageMark::parse("gid://shopify/BulkOperation/1"), None);
+    }
+
+    #[test]
+    fn options_make_the_search_filter_and_the_resume_signature() {
+        let since = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let o = Options {
+            entities: vec![Entity::Customers],
+            since: Some(since),
+            only: Only::Subscribers,
+            checkpoint_every: 1,
+            poll_interval: Duration::from_millis(1),
+        };
+        assert_eq!(
+            o.filter(Entity::Customers).as_deref(),
+            Some("updated_at:>='2026-01-01T00:00:00Z' AND email_marketing_state:SUBSCRIBED")
+        );
+        assert_eq!(
+            o.filter(Entity::Orders).as_deref(),
+            Some("updated_at:>='2026-01-01T00:00:00Z'")
+        );
+        assert_ne!(
+            o.signature(Entity::Customers),
+            Options {
+                only: Only::All,
+                ..o.clone()
+            }
+            .signature(Entity::Customers)
+        );
+        assert_eq!(Entity::parse(" Orders "), Some(Entity::Orders));
+        assert_eq!(Entity::parse("refunds"), None);
+    }
+
+    #[test]
+    fn completion_times_show_in_the_shops_zone() {
+        let at = DateTime::parse_from_rfc3339("2026-07-01T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            in_time_zone(at, Some("Europe/London")),
+            "2026-07-01 13:00:00 BST (Europe/London)"
+        );
+        assert_eq!(
+            in_time_zone(at, Some("Nowhere/City")),
+            "2026-07-01 12:00:00 (UTC)"
+        );
     }
 }
