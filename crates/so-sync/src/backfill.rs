@@ -691,7 +691,7 @@ mod tests {
             o.signature(Entity::Customers),
             Options {
                 only: Only::All,
-                ..o.clone()
+                ..o
             }
             .signature(Entity::Customers)
         );
