@@ -329,6 +329,12 @@ async fn reconciliation_finds_an_order_that_was_never_delivered_and_repair_fixes
     assert!(report.text().contains("order_missing"));
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(json["drift"][0]["kind"], "order_missing");
+    let page = app.metrics().await;
+    assert_eq!(
+        so_testkit::metrics::value(&page, "so_reconcile_drift", &[("kind", "order_missing")]),
+        1.0,
+        "the drift is exported for the dashboard and SoReconcileDrift"
+    );
 
     // Repair: the missing order is re-synced through the queue.
     let repaired = run(true).run().await.unwrap();
