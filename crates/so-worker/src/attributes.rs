@@ -58,11 +58,12 @@ impl Attributes {
             if shutdown.is_cancelled() {
                 return;
             }
-            if !full {
-                tokio::select! {
-                    () = shutdown.cancelled() => return,
-                    () = tokio::time::sleep(self.idle) => {}
-                }
+            // A full page goes on sooner, but never back to back: the
+            // drain yields to the batches it competes with for the store.
+            let pause = if full { self.idle / 4 } else { self.idle };
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(pause) => {}
             }
         }
     }

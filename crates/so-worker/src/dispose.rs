@@ -332,4 +332,9 @@ fn collapse(commit: &mut Commit) {
     });
     last_wins(&mut commit.tags, |(shop, id, _)| (shop.clone(), *id));
     last_wins(&mut commit.variants, |(shop, id, _)| (shop.clone(), *id));
+    // One mark per contact: the drain reads committed state anyway.
+    let mut seen = std::collections::HashSet::new();
+    commit
+        .behaviour_dirty
+        .retain(|(shop, buyer)| seen.insert((shop.clone(), buyer.id.clone())));
 }
