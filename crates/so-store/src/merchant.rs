@@ -67,12 +67,29 @@ pub struct DirtyContact {
 
 impl Store {
     /// Contacts waiting for their attributes, oldest mark first.
-    pub async fn dirty_contacts(&self, limit: u32) -> Result<Vec<DirtyContact>> {
-        let rows =
-            sqlx::query("SELECT shop, buyer, seq FROM behaviour_dirty ORDER BY seq LIMIT $1")
-                .bind(i64::from(limit))
-                .fetch_all(&self.pool)
-                .await?;
+    /// `waiting`: shops whose marks wait (paused, or without an Ometria
+    /// account); left out so they cannot fill every page.
+    pub async fn dirty_contacts(
+        &self,
+        limit: u32,
+        waiting: &[ShopDomain],
+    ) -> Result<Vec<DirtyContact>> {
+        let skip = (0..waiting.len())
+            .map(|i| format!("${}", i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let filter = if waiting.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE shop NOT IN ({skip}) ")
+        };
+        let sql =
+            format!("SELECT shop, buyer, seq FROM behaviour_dirty {filter}ORDER BY seq LIMIT $1");
+        let mut query = sqlx::query(&sql).bind(i64::from(limit));
+        for shop in waiting {
+            query = query.bind(shop.as_str());
+        }
+        let rows = query.fetch_all(&self.pool).await?;
         rows.iter()
             .map(|row| {
                 let shop: String = row.try_get(0)?;

@@ -70,7 +70,8 @@ impl Attributes {
 
     /// One page of the outbox; returns how many marks it read.
     async fn round(&self) -> Result<usize, so_store::Error> {
-        let dirty = self.store.dirty_contacts(PAGE).await?;
+        let waiting = self.rules.waiting_shops(&self.accounts);
+        let dirty = self.store.dirty_contacts(PAGE, &waiting).await?;
         let mut commit = Commit::default();
         let mut groups: Vec<(Arc<Account>, Vec<PushRecord>, Vec<Due>)> = Vec::new();
         for d in &dirty {

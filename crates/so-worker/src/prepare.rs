@@ -360,8 +360,8 @@ impl Preparer {
         let mut snapshot = self.snapshot(cx, Some(id), email.as_ref()).await?;
         // Only a live customer claims its email; a redacted person's email
         // is never remembered again.
-        let may_claim = snapshot.customer == identity::CustomerStatus::Active
-            && !snapshot.email_suppressed;
+        let may_claim =
+            snapshot.customer == identity::CustomerStatus::Active && !snapshot.email_suppressed;
         if let (Some(email), None, true) = (&email, &snapshot.guest, may_claim) {
             // Claim the email for this customer (a guest row the identity
             // rules then link), so a later guest checkout with the same email

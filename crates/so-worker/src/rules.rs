@@ -72,6 +72,18 @@ impl Rules {
             .map_or(UNCONFIGURED, |(k, _)| k.as_str())
     }
 
+    /// Configured shops whose pushes wait: paused, or without an Ometria
+    /// account.
+    pub(crate) fn waiting_shops(&self, accounts: &crate::accounts::Accounts) -> Vec<ShopDomain> {
+        self.by_shop
+            .iter()
+            .filter_map(|(d, r)| {
+                let shop = ShopDomain::parse(d).ok()?;
+                (!r.settings.enabled || accounts.for_shop(&shop).is_none()).then_some(shop)
+            })
+            .collect()
+    }
+
     pub(crate) fn for_shop(&self, shop: &ShopDomain) -> &Arc<ShopRules> {
         self.by_shop.get(shop.as_str()).unwrap_or(&self.default)
     }

@@ -14,6 +14,7 @@ on_both_backends!(
     held_records_merge_and_release_in_event_order,
     subscriptions_are_remembered_per_shop,
     checkouts_move_forward_complete_and_know_what_was_notified,
+    attribute_marks_only_grow_clear_by_their_seq_and_skip_waiting_shops,
 );
 
 fn order(id: u64, contact: Option<&str>) -> OrderState {
@@ -294,4 +295,69 @@ async fn checkouts_move_forward_complete_and_know_what_was_notified(ctx: Ctx) {
             .completed
     );
     assert!(store.checkout(&shop(), "nope").await.unwrap().is_none());
+}
+
+async fn attribute_marks_only_grow_clear_by_their_seq_and_skip_waiting_shops(ctx: Ctx) {
+    let store = &ctx.store;
+    let buyer = |id: &str| Buyer {
+        id: id.to_owned(),
+        collection: "shopify_customers".to_owned(),
+        customer_id: Some(id.to_owned()),
+    };
+    committed(
+        store,
+        Commit {
+            behaviour_dirty: vec![(shop(), buyer("c1")), (other_shop(), buyer("c2"))],
+            ..Commit::default()
+        },
+    )
+    .await;
+    let all = store.dirty_contacts(10, &[]).await.unwrap();
+    assert_eq!(all.len(), 2);
+    let only_other = store.dirty_contacts(10, &[shop()]).await.unwrap();
+    assert_eq!(only_other.len(), 1);
+    assert_eq!(only_other[0].buyer.id, "c2");
+    // A newer mark survives clearing the one read before it.
+    let read = all.iter().find(|d| d.buyer.id == "c1").unwrap().clone();
+    committed(
+        store,
+        Commit {
+            behaviour_dirty: vec![(shop(), buyer("c1"))],
+            ..Commit::default()
+        },
+    )
+    .await;
+    committed(
+        store,
+        Commit {
+            behaviour_sent: vec![(shop(), "c1".to_owned(), read.seq)],
+            ..Commit::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        store
+            .dirty_contacts(10, &[other_shop()])
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "re-marked"
+    );
+    let now = store.dirty_contacts(10, &[other_shop()]).await.unwrap();
+    committed(
+        store,
+        Commit {
+            behaviour_sent: vec![(shop(), "c1".to_owned(), now[0].seq)],
+            ..Commit::default()
+        },
+    )
+    .await;
+    assert!(
+        store
+            .dirty_contacts(10, &[other_shop()])
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
