@@ -29,14 +29,18 @@ CREATE TABLE IF NOT EXISTS backfill_checkpoint (
 );
 
 CREATE TABLE IF NOT EXISTS consent_decision (
-    shop        TEXT   NOT NULL,
-    profile_id  TEXT   NOT NULL,
-    customer_id BIGINT,
-    decision    TEXT   NOT NULL,
-    reason      TEXT   NOT NULL,
-    decided_at  BIGINT NOT NULL
+    shop            TEXT   NOT NULL,
+    profile_id      TEXT   NOT NULL,
+    customer_id     BIGINT,
+    decision        TEXT   NOT NULL,
+    reason          TEXT   NOT NULL,
+    decided_at      BIGINT NOT NULL,
+    -- The Ometria unsubscribe's own time: with the profile, what a re-read
+    -- window recognises as decided already.
+    unsubscribed_at BIGINT
 );
 CREATE INDEX IF NOT EXISTS consent_decision_by_shop ON consent_decision (shop, decided_at);
+CREATE INDEX IF NOT EXISTS consent_decision_by_profile ON consent_decision (shop, profile_id, unsubscribed_at);
 
 CREATE TABLE IF NOT EXISTS sync_lease (
     name   TEXT   NOT NULL PRIMARY KEY,

@@ -35,6 +35,8 @@ pub struct ConsentDecision {
     /// Why (for skips), e.g. `resubscribed_in_ometria`.
     pub reason: String,
     pub decided_at: DateTime<Utc>,
+    /// The Ometria unsubscribe's time.
+    pub unsubscribed_at: Option<DateTime<Utc>>,
 }
 
 fn u(v: i64) -> u64 {
@@ -132,8 +134,9 @@ impl Store {
         d: &ConsentDecision,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO consent_decision (shop, profile_id, customer_id, decision, reason, decided_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO consent_decision \
+             (shop, profile_id, customer_id, decision, reason, decided_at, unsubscribed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(shop.as_str())
         .bind(d.profile_id.as_str())
@@ -141,6 +144,7 @@ impl Store {
         .bind(d.decision.as_str())
         .bind(d.reason.as_str())
         .bind(time_to_db(d.decided_at))
+        .bind(d.unsubscribed_at.map(time_to_db))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -153,7 +157,8 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<ConsentDecision>> {
         let rows = sqlx::query(
-            "SELECT profile_id, customer_id, decision, reason, decided_at FROM consent_decision \
+            "SELECT profile_id, customer_id, decision, reason, decided_at, unsubscribed_at \
+             FROM consent_decision \
              WHERE shop = $1 ORDER BY decided_at DESC LIMIT $2",
         )
         .bind(shop.as_str())
@@ -171,9 +176,32 @@ impl Store {
                     decision: r.try_get(2)?,
                     reason: r.try_get(3)?,
                     decided_at: time_from_db(r.try_get(4)?, "consent_decision.decided_at")?,
+                    unsubscribed_at: r
+                        .try_get::<Option<i64>, _>(5)?
+                        .map(|v| time_from_db(v, "consent_decision.unsubscribed_at"))
+                        .transpose()?,
                 })
             })
             .collect()
+    }
+
+    /// Whether this Ometria unsubscribe (profile and time) was decided on.
+    pub async fn consent_decided(
+        &self,
+        shop: &ShopDomain,
+        profile_id: &str,
+        unsubscribed_at: DateTime<Utc>,
+    ) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM consent_decision \
+             WHERE shop = $1 AND profile_id = $2 AND unsubscribed_at = $3",
+        )
+        .bind(shop.as_str())
+        .bind(profile_id)
+        .bind(time_to_db(unsubscribed_at))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n > 0)
     }
 
     /// Takes or renews the lease `name` for `holder` until `until`; `false`

@@ -189,12 +189,15 @@ impl Decided {
     }
 }
 
+/// How far before the cursor each run reads again.
+pub const OVERLAP: std::time::Duration = std::time::Duration::from_secs(3600);
+
 impl ConsentSync<'_> {
     /// Reads the unsubscribes since the cursor, decides on each, writes the
     /// qualifying ones to Shopify and moves the cursor to the end of the
     /// window.
     pub async fn run_once(&self) -> Result<ConsentReport, SyncError> {
-        let since = self.cursor().await?;
+        let (since, resumed) = self.cursor().await?;
         // Ometria's query times have whole seconds: the cursor is the
         // `before` that was actually sent.
         let until = Utc::now().trunc_subsecs(0);
@@ -205,7 +208,16 @@ impl ConsentSync<'_> {
             sent: 0,
             skipped: BTreeMap::new(),
         };
-        if until <= since {
+        // After the first run the window starts an hour before the cursor:
+        // an unsubscribe Ometria lists only after a delay is still seen.
+        // Those of the overlap that were decided on before are passed over.
+        // (The first run starts exactly at the configured start.)
+        let from = if resumed {
+            since - chrono::Duration::from_std(OVERLAP).unwrap_or_default()
+        } else {
+            since
+        };
+        if until <= from {
             tracing::debug!(
                 shop = self.shop.as_str(),
                 %since,
@@ -213,7 +225,22 @@ impl ConsentSync<'_> {
             );
             return Ok(report);
         }
-        let listed = self.ometria.unsubscribes(since, Some(until)).await?;
+        let listed = self.ometria.unsubscribes(from, Some(until)).await?;
+        let mut fresh = Vec::with_capacity(listed.len());
+        for u in listed {
+            let seen = match (u.timestamp < since, u.profile_id.as_deref()) {
+                (true, Some(p)) => {
+                    self.store
+                        .consent_decided(self.shop, p, u.timestamp)
+                        .await?
+                }
+                _ => false,
+            };
+            if !seen {
+                fresh.push(u);
+            }
+        }
+        let listed = fresh;
         report.read = listed.len() as u64;
         for (unsubscribe, early) in plan(listed) {
             let at = unsubscribe.timestamp;
@@ -246,11 +273,12 @@ impl ConsentSync<'_> {
         Ok(report)
     }
 
-    async fn cursor(&self) -> Result<DateTime<Utc>, SyncError> {
+    /// The cursor, and whether an earlier run left it.
+    async fn cursor(&self) -> Result<(DateTime<Utc>, bool), SyncError> {
         match self.store.sync_value(self.shop, CURSOR).await? {
-            None => Ok(self.first_start),
+            None => Ok((self.first_start, false)),
             Some(raw) => DateTime::parse_from_rfc3339(&raw)
-                .map(|t| t.with_timezone(&Utc))
+                .map(|t| (t.with_timezone(&Utc), true))
                 .map_err(|e| {
                     SyncError::Invalid(format!(
                         "sync value {CURSOR} of {} is not RFC 3339 ({e})",
@@ -392,6 +420,7 @@ impl ConsentSync<'_> {
                     decision: decision.to_owned(),
                     reason: reason.to_owned(),
                     decided_at: Utc::now(),
+                    unsubscribed_at: Some(u.timestamp),
                 },
             )
             .await?;

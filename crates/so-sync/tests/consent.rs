@@ -750,3 +750,34 @@ async fn a_retryable_failure_stops_the_run_at_the_unsubscribe_in_hand() {
     assert_eq!(w.cursor().await, Some(report.until.to_rfc3339()));
     w.finish().await;
 }
+
+#[tokio::test]
+async fn an_unsubscribe_listed_late_is_still_written_back_and_none_is_decided_twice() {
+    let w = World::new().await;
+    let ann = w.customer_contact(ANN, "ann@example.com").await;
+    let bob = w.customer_contact(BOB, "bob@example.com").await;
+    w.seed_subscribed(ANN, "ann@example.com");
+    w.seed_subscribed(BOB, "bob@example.com");
+    w.unsubscribe(&ann, w.ago(20));
+    let first = w.run().await;
+    assert_eq!(first.sent, 1);
+    // Bob's unsubscribe happened before the first run's end but Ometria
+    // lists it only now (within the hour the next run reads again).
+    let late = first.until - TimeDelta::minutes(5);
+    w.unsubscribe(&bob, late);
+    let second = w.run().await;
+    assert_eq!(
+        (second.read, second.sent),
+        (1, 1),
+        "only Bob's is new: {second:?}"
+    );
+    let writes = w.writes();
+    assert_eq!(writes.len(), 2, "{writes:?}");
+    assert_unsubscribed(&writes[1], BOB, late);
+    assert_eq!(
+        w.decisions().await,
+        BTreeSet::from([sent(&ann, ANN), sent(&bob, BOB)]),
+        "Ann's, in the overlap, was not decided again"
+    );
+    w.finish().await;
+}

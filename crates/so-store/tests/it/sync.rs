@@ -66,9 +66,18 @@ async fn checkpoints_values_decisions_and_leases_round_trip(ctx: Ctx) {
         decision: "skipped".to_owned(),
         reason: "not_a_shopify_customer".to_owned(),
         decided_at: at(3),
+        unsubscribed_at: Some(at(2)),
     };
     store.record_consent_decision(&shop(), &d).await.unwrap();
     assert_eq!(store.consent_decisions(&shop(), 10).await.unwrap(), vec![d]);
+    assert!(store.consent_decided(&shop(), "p1", at(2)).await.unwrap());
+    assert!(!store.consent_decided(&shop(), "p1", at(3)).await.unwrap());
+    assert!(
+        !store
+            .consent_decided(&other_shop(), "p1", at(2))
+            .await
+            .unwrap()
+    );
 
     let later = chrono::Utc::now() + chrono::Duration::seconds(60);
     assert!(store.try_lease("consent-sync", "a", later).await.unwrap());
