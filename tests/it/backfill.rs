@@ -26,6 +26,44 @@ async fn app() -> TestApp {
     .await
 }
 
+/// The app with a worker, and what a backfill of the fake's default shop
+/// needs.
+struct Rig {
+    app: TestApp,
+    shop: ShopDomain,
+    admin: AdminClient,
+    publisher: Publisher,
+    store: so_store::Store,
+    stop: CancellationToken,
+}
+
+impl Rig {
+    async fn new(shopify: &FakeShopify) -> Rig {
+        let app = app().await;
+        Rig {
+            shop: ShopDomain::parse(DEFAULT_SHOP).unwrap(),
+            admin: admin(shopify),
+            publisher: Publisher::new(app.broker.clone()),
+            store: store(&app).await,
+            stop: CancellationToken::new(),
+            app,
+        }
+    }
+
+    fn backfill<'a>(&'a self, options: Options, progress: &'a dyn Progress) -> Backfill<'a> {
+        Backfill {
+            admin: &self.admin,
+            publisher: &self.publisher,
+            store: &self.store,
+            shop: &self.shop,
+            api_version: "2026-07",
+            options,
+            progress,
+            stop: &self.stop,
+        }
+    }
+}
+
 fn admin(fake: &FakeShopify) -> AdminClient {
     let settings = AdminSettings {
         jitter: false,
@@ -82,12 +120,15 @@ async fn count_is(fake: &so_testkit::FakeOmetria, t: RecordType, n: usize) {
 async fn a_backfill_lands_every_record_once_and_resumes_after_being_killed_halfway() {
     let shopify = FakeShopify::start().await;
     let data = shopify.seed_generated(DEFAULT_SHOP, 1_500, 1, 0.5);
-    let app = app().await;
-    let shop = ShopDomain::parse(DEFAULT_SHOP).unwrap();
-    let admin = admin(&shopify);
-    let publisher = Publisher::new(app.broker.clone());
-    let store = store(&app).await;
-    let stop = CancellationToken::new();
+    let rig = Rig::new(&shopify).await;
+    let Rig {
+        app,
+        shop,
+        admin,
+        publisher,
+        store,
+        stop,
+    } = &rig;
     let entities = [Entity::Customers, Entity::Orders];
 
     // First run: killed (its task aborted, as a crash would) once half the
@@ -129,7 +170,7 @@ async fn a_backfill_lands_every_record_once_and_resumes_after_being_killed_halfw
     killed.abort();
     assert!(killed.await.unwrap_err().is_cancelled());
     let checkpoint = store
-        .backfill_checkpoint(&shop, "orders")
+        .backfill_checkpoint(shop, "orders")
         .await
         .unwrap()
         .expect("a checkpoint was saved");
@@ -137,19 +178,11 @@ async fn a_backfill_lands_every_record_once_and_resumes_after_being_killed_halfw
     assert!(checkpoint.lines_done > 0, "{checkpoint:?}");
 
     // Second run: resumes where the checkpoint stands.
-    let report = Backfill {
-        admin: &admin,
-        publisher: &publisher,
-        store: &store,
-        shop: &shop,
-        api_version: "2026-07",
-        options: options(&entities, Only::All),
-        progress: &Quiet,
-        stop: &stop,
-    }
-    .run()
-    .await
-    .unwrap();
+    let report = rig
+        .backfill(options(&entities, Only::All), &Quiet)
+        .run()
+        .await
+        .unwrap();
     let customers = &report.entities[0].1;
     let orders = &report.entities[1].1;
     assert_eq!(
@@ -174,24 +207,20 @@ async fn a_backfill_lands_every_record_once_and_resumes_after_being_killed_halfw
     assert!(fake.push_errors().is_empty(), "{:?}", fake.push_errors());
     assert!(
         store
-            .sync_value(&shop, so_sync::backfill::LAST_COMPLETED)
+            .sync_value(shop, so_sync::backfill::LAST_COMPLETED)
             .await
             .unwrap()
             .is_some()
     );
-    app.teardown().await;
+    rig.app.teardown().await;
 }
 
 #[tokio::test]
 async fn only_subscribers_and_since_filter_as_promised() {
     let shopify = FakeShopify::start().await;
     let data = shopify.seed_generated(DEFAULT_SHOP, 200, 1, 0.4);
-    let app = app().await;
-    let shop = ShopDomain::parse(DEFAULT_SHOP).unwrap();
-    let admin = admin(&shopify);
-    let publisher = Publisher::new(app.broker.clone());
-    let store = store(&app).await;
-    let stop = CancellationToken::new();
+    let rig = Rig::new(&shopify).await;
+    let Rig { app, .. } = &rig;
     let subscribed: Vec<u64> = data
         .customers
         .iter()
@@ -199,19 +228,14 @@ async fn only_subscribers_and_since_filter_as_promised() {
         .map(|c| c.id)
         .collect();
     assert!(!subscribed.is_empty() && subscribed.len() < data.customers.len());
-    let report = Backfill {
-        admin: &admin,
-        publisher: &publisher,
-        store: &store,
-        shop: &shop,
-        api_version: "2026-07",
-        options: options(&[Entity::Customers, Entity::Orders], Only::Subscribers),
-        progress: &Quiet,
-        stop: &stop,
-    }
-    .run()
-    .await
-    .unwrap();
+    let report = rig
+        .backfill(
+            options(&[Entity::Customers, Entity::Orders], Only::Subscribers),
+            &Quiet,
+        )
+        .run()
+        .await
+        .unwrap();
     let their_orders = data
         .orders
         .iter()
@@ -231,29 +255,24 @@ async fn only_subscribers_and_since_filter_as_promised() {
     let mut times: Vec<_> = data.customers.iter().map(|c| c.updated_at).collect();
     times.sort();
     let since = times[times.len() / 2];
-    let report = Backfill {
-        admin: &admin,
-        publisher: &publisher,
-        store: &store,
-        shop: &shop,
-        api_version: "2026-07",
-        options: Options {
-            since: Some(since),
-            ..options(&[Entity::Customers], Only::All)
-        },
-        progress: &Quiet,
-        stop: &stop,
-    }
-    .run()
-    .await
-    .unwrap();
+    let report = rig
+        .backfill(
+            Options {
+                since: Some(since),
+                ..options(&[Entity::Customers], Only::All)
+            },
+            &Quiet,
+        )
+        .run()
+        .await
+        .unwrap();
     let recent = data
         .customers
         .iter()
         .filter(|c| c.updated_at >= since)
         .count();
     assert_eq!(report.entities[0].1.read, recent as u64);
-    app.teardown().await;
+    rig.app.teardown().await;
 }
 
 #[tokio::test]
@@ -261,26 +280,20 @@ async fn reconciliation_finds_an_order_that_was_never_delivered_and_repair_fixes
     use so_sync::reconcile::Reconcile;
     let shopify = FakeShopify::start().await;
     let data = shopify.seed_generated(DEFAULT_SHOP, 30, 1, 0.5);
-    let app = app().await;
-    let shop = ShopDomain::parse(DEFAULT_SHOP).unwrap();
-    let admin = admin(&shopify);
-    let publisher = Publisher::new(app.broker.clone());
-    let store = store(&app).await;
-    let stop = CancellationToken::new();
+    let rig = Rig::new(&shopify).await;
+    let Rig {
+        app,
+        shop,
+        admin,
+        publisher,
+        store,
+        ..
+    } = &rig;
     // Customers arrive; every order but one arrives (its webhook was lost).
-    Backfill {
-        admin: &admin,
-        publisher: &publisher,
-        store: &store,
-        shop: &shop,
-        api_version: "2026-07",
-        options: options(&[Entity::Customers], Only::All),
-        progress: &Quiet,
-        stop: &stop,
-    }
-    .run()
-    .await
-    .unwrap();
+    rig.backfill(options(&[Entity::Customers], Only::All), &Quiet)
+        .run()
+        .await
+        .unwrap();
     let mut orders = Vec::new();
     let mut after: Option<String> = None;
     loop {
@@ -295,8 +308,8 @@ async fn reconciliation_finds_an_order_that_was_never_delivered_and_repair_fixes
     let lost = orders[0].id.id();
     for o in &orders[1..] {
         so_sync::publish::publish(
-            &publisher,
-            &shop,
+            publisher,
+            shop,
             "2026-07",
             &so_shopify_admin::order_webhook(o),
         )
@@ -309,10 +322,10 @@ async fn reconciliation_finds_an_order_that_was_never_delivered_and_repair_fixes
 
     let now = chrono::Utc::now();
     let run = |repair| Reconcile {
-        admin: &admin,
-        store: &store,
-        publisher: &publisher,
-        shop: &shop,
+        admin,
+        store,
+        publisher,
+        shop,
         api_version: "2026-07",
         from: now - chrono::Duration::days(3 * 365),
         to: now + chrono::Duration::days(1),
@@ -354,7 +367,7 @@ async fn reconciliation_finds_an_order_that_was_never_delivered_and_repair_fixes
         }
     })
     .await;
-    app.teardown().await;
+    rig.app.teardown().await;
 }
 
 #[tokio::test]
@@ -362,28 +375,18 @@ async fn a_failed_bulk_operation_falls_back_to_paginated_queries() {
     let shopify = FakeShopify::start().await;
     let data = shopify.seed_generated(DEFAULT_SHOP, 300, 1, 0.5);
     shopify.default_shop().fail_next_bulk();
-    let app = app().await;
-    let shop = ShopDomain::parse(DEFAULT_SHOP).unwrap();
-    let admin = admin(&shopify);
-    let publisher = Publisher::new(app.broker.clone());
-    let store = store(&app).await;
-    let stop = CancellationToken::new();
-    let report = Backfill {
-        admin: &admin,
-        publisher: &publisher,
-        store: &store,
-        shop: &shop,
-        api_version: "2026-07",
-        options: options(&[Entity::Customers], Only::All),
-        progress: &Quiet,
-        stop: &stop,
-    }
-    .run()
-    .await
-    .unwrap();
+    let rig = Rig::new(&shopify).await;
+    let Rig {
+        app, shop, store, ..
+    } = &rig;
+    let report = rig
+        .backfill(options(&[Entity::Customers], Only::All), &Quiet)
+        .run()
+        .await
+        .unwrap();
     assert_eq!(report.entities[0].1.published, data.customers.len() as u64);
     let checkpoint = store
-        .backfill_checkpoint(&shop, "customers")
+        .backfill_checkpoint(shop, "customers")
         .await
         .unwrap()
         .unwrap();
@@ -395,5 +398,5 @@ async fn a_failed_bulk_operation_falls_back_to_paginated_queries() {
         "{checkpoint:?}"
     );
     count_is(app.ometria(), RecordType::Contact, data.customers.len()).await;
-    app.teardown().await;
+    rig.app.teardown().await;
 }

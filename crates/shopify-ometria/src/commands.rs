@@ -32,7 +32,7 @@ impl Services {
     }
 }
 
-fn load(path: Option<&Path>) -> Result<Config> {
+pub(crate) fn load(path: Option<&Path>) -> Result<Config> {
     Config::load(path, std::env::vars()).context("loading the configuration")
 }
 

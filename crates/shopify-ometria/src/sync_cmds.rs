@@ -12,6 +12,8 @@ use secrecy::ExposeSecret;
 use so_domain::ShopDomain;
 use so_queue::{Broker, Publisher};
 use so_runtime::Config;
+
+use crate::commands::load;
 use so_sync::backfill::{self, Backfill, Entity, EntityReport, Only, Options, Progress};
 use so_sync::{SyncError, admin};
 use tokio_util::sync::CancellationToken;
@@ -37,12 +39,14 @@ pub(crate) struct BackfillArgs {
     json: bool,
 }
 
-pub(crate) fn load(path: Option<&Path>) -> Result<Config> {
-    Config::load(path, std::env::vars()).context("loading the configuration")
-}
-
 /// The shops a command runs for: the one named, or every shop with Admin
 /// API access.
+async fn open_store(config: &Config) -> Result<so_store::Store> {
+    so_store::Store::connect(config.database.url.expose_secret(), 2)
+        .await
+        .context("opening the store (database.url)")
+}
+
 pub(crate) fn shops(config: &Config, shop: Option<&str>) -> Result<Vec<ShopDomain>> {
     match shop {
         Some(s) => Ok(vec![
@@ -171,9 +175,7 @@ pub(crate) async fn backfill(path: Option<&Path>, args: BackfillArgs) -> Result<
         bail!("cannot reach RabbitMQ at amqp.url within 10 s");
     }
     let publisher = Publisher::new(broker.clone());
-    let store = so_store::Store::connect(config.database.url.expose_secret(), 2)
-        .await
-        .context("opening the store (database.url)")?;
+    let store = open_store(&config).await?;
     let stop = CancellationToken::new();
     let on_signal = stop.clone();
     tokio::spawn(async move {
@@ -291,31 +293,14 @@ pub(crate) struct ConsentArgs {
 /// same every `sync.consent_interval_secs`).
 pub(crate) async fn consent_sync(path: Option<&Path>, args: ConsentArgs) -> Result<ExitCode> {
     let config = load(path)?;
-    let store = so_store::Store::connect(config.database.url.expose_secret(), 2)
-        .await
-        .context("opening the store (database.url)")?;
-    let first_start = config
-        .sync
-        .consent_start_at()
-        .map_err(anyhow::Error::msg)?
-        .unwrap_or_else(|| chrono::Utc::now() - chrono::Duration::days(1));
+    let store = open_store(&config).await?;
     let mut out = Vec::new();
     for shop in shops(&config, args.shop.as_deref())? {
-        let admin = admin::admin_client(&config, &shop)?;
-        let ometria = admin::ometria_client(&config, &shop)?;
-        let namespace = so_domain::identity::Namespace::parse(&config.shop(&shop).namespace)
-            .map_err(|e| anyhow::anyhow!("shops.\"{shop}\".namespace: {e}"))?;
-        let report = so_sync::consent::ConsentSync {
-            ometria: &ometria,
-            admin: &admin,
-            store: &store,
-            shop: &shop,
-            namespace: &namespace,
-            first_start,
-        }
-        .run_once()
-        .await
-        .with_context(|| format!("consent write-back of {shop}"))?;
+        let report = admin::consent_setup(&config, &shop)?
+            .sync(&store, &shop)
+            .run_once()
+            .await
+            .with_context(|| format!("consent write-back of {shop}"))?;
         if !args.json {
             println!(
                 "{shop}: {} Ometria unsubscribes read, {} written back to Shopify",
@@ -381,9 +366,7 @@ pub(crate) async fn reconcile(path: Option<&Path>, args: ReconcileArgs) -> Resul
         bail!("--repair needs RabbitMQ (amqp.url), which is not reachable within 10 s");
     }
     let publisher = Publisher::new(broker.clone());
-    let store = so_store::Store::connect(config.database.url.expose_secret(), 2)
-        .await
-        .context("opening the store (database.url)")?;
+    let store = open_store(&config).await?;
     let mut drifted = false;
     let mut out = Vec::new();
     for shop in shops(&config, args.shop.as_deref())? {

@@ -51,8 +51,7 @@ fn counts(order: &OrderState) -> bool {
 }
 
 fn net_total(order: &OrderState) -> Money {
-    let refunded: Money = order.refunds.values().map(|r| r.amount).sum();
-    let net = order.grand_total - refunded;
+    let net = order.net_total();
     if net.is_positive() { net } else { Money::ZERO }
 }
 

@@ -104,6 +104,19 @@ pub struct SettingsError {
 }
 
 impl OmetriaSettings {
+    /// What makes an Ometria account: its endpoint and key. Requests are
+    /// counted per account, so settings with the same key share a budget.
+    pub fn account_key(&self) -> (String, String) {
+        use secrecy::ExposeSecret;
+        (
+            self.api_url.trim_end_matches('/').to_owned(),
+            self.api_key
+                .as_ref()
+                .map(|k| k.expose_secret().to_owned())
+                .unwrap_or_default(),
+        )
+    }
+
     /// Checks every rule serde cannot express. The first failure is returned.
     pub fn validate(&self) -> Result<(), SettingsError> {
         let url_ok = reqwest::Url::parse(&self.api_url)

@@ -595,13 +595,7 @@ impl Config {
             .filter(|(_, s)| !s.ometria.is_empty())
             .map(|(d, s)| (d.as_str(), self.ometria_for_settings(s)));
         for (name, o) in std::iter::once((global.0, global.1.clone())).chain(per_shop) {
-            let key = (
-                o.api_url.trim_end_matches('/').to_owned(),
-                o.api_key
-                    .as_ref()
-                    .map(|k| k.expose_secret().to_owned())
-                    .unwrap_or_default(),
-            );
+            let key = o.account_key();
             match seen.iter().find(|(k, _, _)| *k == key) {
                 Some((_, other, rps)) if (*rps - o.requests_per_second).abs() > f64::EPSILON => {
                     out.push(format!(

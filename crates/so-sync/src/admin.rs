@@ -40,3 +40,46 @@ pub fn admin_shops(config: &Config) -> Vec<ShopDomain> {
         .filter_map(|(d, _)| ShopDomain::parse(d).ok())
         .collect()
 }
+
+/// What a consent write-back of one shop needs from the configuration.
+pub struct ConsentSetup {
+    pub admin: AdminClient,
+    pub ometria: so_ometria::Client,
+    pub namespace: so_domain::identity::Namespace,
+    /// Where the shop's first run starts (`sync.consent_start`, else a day
+    /// ago).
+    pub first_start: chrono::DateTime<chrono::Utc>,
+}
+
+pub fn consent_setup(config: &Config, shop: &ShopDomain) -> Result<ConsentSetup, SyncError> {
+    let namespace = so_domain::identity::Namespace::parse(&config.shop(shop).namespace)
+        .map_err(|e| SyncError::Invalid(format!("shops.\"{shop}\".namespace: {e}")))?;
+    let first_start = config
+        .sync
+        .consent_start_at()
+        .map_err(SyncError::Invalid)?
+        .unwrap_or_else(|| chrono::Utc::now() - chrono::Duration::days(1));
+    Ok(ConsentSetup {
+        admin: admin_client(config, shop)?,
+        ometria: ometria_client(config, shop)?,
+        namespace,
+        first_start,
+    })
+}
+
+impl ConsentSetup {
+    pub fn sync<'a>(
+        &'a self,
+        store: &'a so_store::Store,
+        shop: &'a ShopDomain,
+    ) -> crate::consent::ConsentSync<'a> {
+        crate::consent::ConsentSync {
+            ometria: &self.ometria,
+            admin: &self.admin,
+            store,
+            shop,
+            namespace: &self.namespace,
+            first_start: self.first_start,
+        }
+    }
+}

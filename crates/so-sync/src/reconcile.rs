@@ -135,11 +135,6 @@ fn stamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-fn net(state: &OrderState) -> Money {
-    let refunded: Money = state.refunds.values().map(|r| r.amount).sum();
-    state.grand_total - refunded
-}
-
 fn shopify_net(order: &Order) -> Option<Money> {
     order
         .current_total_price_set
@@ -184,7 +179,7 @@ impl Reconcile<'_> {
                     to_repair_orders.push(o);
                 }
                 Some(state) => {
-                    let ours = net(state);
+                    let ours = state.net_total();
                     delivered.orders += 1;
                     delivered_sum = delivered_sum + ours;
                     if ours != theirs {

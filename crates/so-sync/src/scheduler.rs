@@ -13,7 +13,6 @@ use so_queue::Publisher;
 use so_runtime::{Config, Shutdown};
 use so_store::Store;
 
-use crate::consent::ConsentSync;
 use crate::reconcile::Reconcile;
 use crate::{SyncError, admin};
 
@@ -90,26 +89,8 @@ impl Scheduler {
     }
 
     async fn consent(&self, shop: &ShopDomain) -> Result<(), SyncError> {
-        let admin = admin::admin_client(&self.config, shop)?;
-        let ometria = admin::ometria_client(&self.config, shop)?;
-        let namespace = so_domain::identity::Namespace::parse(&self.config.shop(shop).namespace)
-            .map_err(|e| SyncError::Invalid(format!("shops.\"{shop}\".namespace: {e}")))?;
-        let first_start = self
-            .config
-            .sync
-            .consent_start_at()
-            .map_err(SyncError::Invalid)?
-            .unwrap_or_else(|| Utc::now() - chrono::Duration::days(1));
-        let report = ConsentSync {
-            ometria: &ometria,
-            admin: &admin,
-            store: &self.store,
-            shop,
-            namespace: &namespace,
-            first_start,
-        }
-        .run_once()
-        .await?;
+        let setup = admin::consent_setup(&self.config, shop)?;
+        let report = setup.sync(&self.store, shop).run_once().await?;
         tracing::info!(shop = %shop, read = report.read, sent = report.sent, "Consent write-back ran.");
         Ok(())
     }

@@ -7,9 +7,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use secrecy::ExposeSecret;
 use so_domain::ShopDomain;
-use so_ometria::{Client, OmetriaSettings, RateLimiter};
+use so_ometria::{Client, RateLimiter};
 use so_runtime::Config;
 
 use crate::pusher::{PushLoop, Pusher};
@@ -28,19 +27,6 @@ pub(crate) struct Accounts {
     several: bool,
 }
 
-/// An account is its endpoint and key: shops that share both share one
-/// budget, as Ometria counts requests per account.
-fn identity(settings: &OmetriaSettings) -> (String, String) {
-    (
-        settings.api_url.trim_end_matches('/').to_owned(),
-        settings
-            .api_key
-            .as_ref()
-            .map(|k| k.expose_secret().to_owned())
-            .unwrap_or_default(),
-    )
-}
-
 impl Accounts {
     /// `default` is the `[ometria]` account's client (tests pass their own).
     pub(crate) fn build(
@@ -52,7 +38,7 @@ impl Accounts {
         let mut clients: Vec<((String, String), Client, usize)> = default
             .map(|c| {
                 (
-                    identity(&config.ometria),
+                    config.ometria.account_key(),
                     c,
                     config.ometria.batch_max_records,
                 )
@@ -68,7 +54,7 @@ impl Accounts {
                 continue;
             };
             let settings = config.ometria_for(&parsed);
-            let id = identity(&settings);
+            let id = settings.account_key();
             let index = match clients.iter().position(|(i, _, _)| *i == id) {
                 Some(i) => i,
                 None => {

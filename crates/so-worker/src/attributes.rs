@@ -36,6 +36,9 @@ pub(crate) struct Attributes {
     pub(crate) rules: Arc<Rules>,
     /// Pause between rounds when the outbox is empty (or Ometria failed).
     pub(crate) idle: Duration,
+    /// Shops whose marks wait (paused, or without an account): fixed by
+    /// the configuration.
+    pub(crate) waiting: Vec<so_domain::ShopDomain>,
 }
 
 /// One contact's update, waiting for its account's answer.
@@ -70,8 +73,7 @@ impl Attributes {
 
     /// One page of the outbox; returns how many marks it read.
     async fn round(&self) -> Result<usize, so_store::Error> {
-        let waiting = self.rules.waiting_shops(&self.accounts);
-        let dirty = self.store.dirty_contacts(PAGE, &waiting).await?;
+        let dirty = self.store.dirty_contacts(PAGE, &self.waiting).await?;
         let mut commit = Commit::default();
         let mut groups: Vec<(Arc<Account>, Vec<PushRecord>, Vec<Due>)> = Vec::new();
         for d in &dirty {

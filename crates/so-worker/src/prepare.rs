@@ -141,27 +141,11 @@ impl Preparer {
             .await
         {
             Ok(()) => Ok(()),
-            Err(so_ometria::MergeError::Busy(wait)) => Err(Stop(Plan::Retry {
-                reason: ReasonCode::OmetriaRateLimited,
-                detail: "merge-profile allows one request per minute".to_owned(),
-                after: Some(wait),
-            })),
-            Err(so_ometria::MergeError::Failed(e)) => {
-                let detail = format!("merge-profile: {}", error_chain(&e));
-                Err(Stop(match e.disposition() {
-                    Disposition::Retry { after, reason, .. } => Plan::Retry {
-                        reason,
-                        detail,
-                        after,
-                    },
-                    Disposition::DeadLetter { reason, .. } => Plan::DeadLetter {
-                        stage: "push",
-                        reason,
-                        detail,
-                    },
-                    Disposition::Done => return Ok(()),
-                }))
-            }
+            Err(so_ometria::MergeError::Busy(wait)) => Err(lane_busy(
+                "merge-profile allows one request per minute",
+                wait,
+            )),
+            Err(so_ometria::MergeError::Failed(e)) => lane_failure("merge-profile", &e),
         }
     }
 
@@ -812,27 +796,10 @@ impl Preparer {
                 tracing::info!(ometria_request = %request.id, "Customer redacted; Ometria erasure requested.");
                 Ok(())
             }
-            Err(so_ometria::ErasureError::Busy(wait)) => Err(Stop(Plan::Retry {
-                reason: ReasonCode::OmetriaRateLimited,
-                detail: "data-deletion requests allow six a minute".to_owned(),
-                after: Some(wait),
-            })),
-            Err(so_ometria::ErasureError::Failed(e)) => {
-                let detail = format!("data-deletion request: {}", error_chain(&e));
-                Err(Stop(match e.disposition() {
-                    Disposition::Retry { after, reason, .. } => Plan::Retry {
-                        reason,
-                        detail,
-                        after,
-                    },
-                    Disposition::DeadLetter { reason, .. } => Plan::DeadLetter {
-                        stage: "push",
-                        reason,
-                        detail,
-                    },
-                    Disposition::Done => return Ok(()),
-                }))
+            Err(so_ometria::ErasureError::Busy(wait)) => {
+                Err(lane_busy("data-deletion requests allow six a minute", wait))
             }
+            Err(so_ometria::ErasureError::Failed(e)) => lane_failure("data-deletion request", &e),
         }
     }
 
@@ -1283,4 +1250,33 @@ fn done(cx: &mut Ctx<'_>, outcome: &'static str) -> Stop {
         outcome,
         changes: std::mem::take(&mut cx.changes),
     })
+}
+
+/// A slow Ometria lane (merge-profile, data deletion) whose slot is taken:
+/// the event waits on the broker for the next one.
+fn lane_busy(detail: &str, wait: Duration) -> Stop {
+    Stop(Plan::Retry {
+        reason: ReasonCode::OmetriaRateLimited,
+        detail: detail.to_owned(),
+        after: Some(wait),
+    })
+}
+
+/// A failed request on a slow Ometria lane, retried through the broker or
+/// dead-lettered as the classifier says.
+fn lane_failure(what: &str, e: &so_ometria::Error) -> Result<(), Stop> {
+    let detail = format!("{what}: {}", error_chain(e));
+    Err(Stop(match e.disposition() {
+        Disposition::Retry { after, reason, .. } => Plan::Retry {
+            reason,
+            detail,
+            after,
+        },
+        Disposition::DeadLetter { reason, .. } => Plan::DeadLetter {
+            stage: "push",
+            reason,
+            detail,
+        },
+        Disposition::Done => return Ok(()),
+    }))
 }

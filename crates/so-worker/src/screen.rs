@@ -115,14 +115,8 @@ pub(crate) fn lookups(payload: &ShopifyPayload) -> (Vec<(EntityKind, String)>, O
                 .unwrap_or_default(),
             None,
         ),
-        ShopifyPayload::CustomerRedact(r) => (
-            r.customer
-                .id
-                .map(|id| vec![(EntityKind::Customer, id.to_string())])
-                .unwrap_or_default(),
-            None,
-        ),
         ShopifyPayload::CustomerMerge(_)
+        | ShopifyPayload::CustomerRedact(_)
         | ShopifyPayload::DataRequest(_)
         | ShopifyPayload::ShopRedact
         | ShopifyPayload::AppUninstalled

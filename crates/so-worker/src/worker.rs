@@ -108,6 +108,7 @@ impl Worker {
         };
         let attributes = crate::attributes::Attributes {
             store: store.clone(),
+            waiting: rules.waiting_shops(&accounts),
             accounts,
             rules,
             idle: Duration::from_millis(config.worker.batch_window_ms.max(100)),

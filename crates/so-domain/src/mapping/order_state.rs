@@ -113,7 +113,7 @@ impl OrderState {
     /// Full when the money returned reaches the total (or, for a zero-total
     /// order, when every line went back); partial when anything came back.
     pub fn refund_level(&self) -> RefundLevel {
-        let returned: Money = self.refunds.values().map(|r| r.amount).sum();
+        let returned = self.refunded_total();
         let any_line = self
             .refunds
             .values()
@@ -135,6 +135,16 @@ impl OrderState {
         } else {
             RefundLevel::None
         }
+    }
+
+    /// Money returned by every refund so far.
+    pub fn refunded_total(&self) -> Money {
+        self.refunds.values().map(|r| r.amount).sum()
+    }
+
+    /// The order total less its refunds (negative if refunds exceeded it).
+    pub fn net_total(&self) -> Money {
+        self.grand_total - self.refunded_total()
     }
 
     pub fn status(&self) -> OrderStatus {
