@@ -44,7 +44,7 @@ impl Rig {
             shop: ShopDomain::parse(DEFAULT_SHOP).unwrap(),
             admin: admin(shopify),
             publisher: Publisher::new(app.broker.clone()),
-            store: store(&app).await,
+            store: app.store().await,
             stop: CancellationToken::new(),
             app,
         }
@@ -82,12 +82,6 @@ fn options(entities: &[Entity], only: Only) -> Options {
         checkpoint_every: 100,
         poll_interval: Duration::from_millis(20),
     }
-}
-
-async fn store(app: &TestApp) -> so_store::Store {
-    so_store::Store::connect(&app.database.as_ref().unwrap().url, 2)
-        .await
-        .unwrap()
 }
 
 /// Counts order rows read, for killing a run halfway.

@@ -106,17 +106,7 @@ async fn every_metric_of_the_dashboard_and_the_alerts_is_exported_and_moves() {
     let mut uninstalled = Webhook::new("app/uninstalled", r#"{"id":1,"name":"Gone"}"#).shop(gone);
     uninstalled.triggered_at = Some("2026-11-22T10:00:00.000Z".to_owned());
     assert_eq!(app.send(&uninstalled).await.status(), 200);
-    eventually(Duration::from_secs(30), || async {
-        let n = app
-            .counter("so_events_processed_total", &[("outcome", "uninstalled")])
-            .await;
-        if n >= 1.0 {
-            Ok(())
-        } else {
-            Err("uninstall not processed".to_owned())
-        }
-    })
-    .await;
+    app.wait_outcome("uninstalled", 1.0).await;
     let body = payloads::customer(7, "late@example.com", "2026-11-20T10:00:00+00:00");
     let mut late = Webhook::new("customers/create", serde_json::to_vec(&body).unwrap()).shop(gone);
     late.triggered_at = Some("2026-11-21T10:00:00.000Z".to_owned());

@@ -50,20 +50,6 @@ async fn record_where(
     .await
 }
 
-async fn processed(app: &TestApp, outcome: &str, n: f64) {
-    eventually(Duration::from_secs(30), || async {
-        let have = app
-            .counter("so_events_processed_total", &[("outcome", outcome)])
-            .await;
-        if have >= n {
-            Ok(())
-        } else {
-            Err(format!("{have} events with outcome {outcome}"))
-        }
-    })
-    .await;
-}
-
 #[tokio::test]
 async fn each_kind_of_field_mapping_reaches_ometria() {
     let app = app_with(&format!(
@@ -387,8 +373,8 @@ async fn an_abandoned_checkout_fires_once_after_the_delay_and_never_when_complet
     assert_eq!(p["line_items"][0]["product_id"], "uk:632910392");
     // Every scheduled check has come back and been decided: A's first
     // version (updated since), A's second (sent), B's two and C's one.
-    processed(&app, "checkout_updated", 1.0).await;
-    processed(&app, "checkout_completed", 2.0).await;
+    app.wait_outcome("checkout_updated", 1.0).await;
+    app.wait_outcome("checkout_completed", 2.0).await;
     assert_eq!(
         fake.count(RecordType::CustomEvent),
         1,
@@ -442,7 +428,7 @@ async fn subscribers_only_holds_a_contact_until_it_subscribes_then_sends_its_his
         ),
     )
     .await;
-    processed(&app, "held_not_subscribed", 3.0).await;
+    app.wait_outcome("held_not_subscribed", 3.0).await;
     assert_eq!(
         fake.count(RecordType::Contact),
         0,

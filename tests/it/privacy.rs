@@ -36,25 +36,6 @@ async fn send_at(app: &TestApp, topic: &str, body: &Value, triggered_at: &str) {
     assert_eq!(res.status(), 200, "{topic}: {}", res.text().await.unwrap());
 }
 
-async fn outcome(app: &TestApp, outcome: &str, n: f64) {
-    eventually(Duration::from_secs(30), || async {
-        let have = app
-            .counter("so_events_processed_total", &[("outcome", outcome)])
-            .await;
-        if have >= n {
-            Ok(())
-        } else {
-            Err(format!("{have} events with outcome {outcome}"))
-        }
-    })
-    .await;
-}
-
-async fn store(app: &TestApp) -> so_store::Store {
-    let db = app.database.as_ref().expect("worker app");
-    so_store::Store::connect(&db.url, 2).await.unwrap()
-}
-
 fn redact(customer: u64, email: &str) -> Value {
     json!({
         "shop_id": 954_889,
@@ -104,12 +85,12 @@ async fn redaction_erases_the_person_here_and_in_ometria_and_keeps_them_out() {
     app.wait_settled(2).await;
 
     send(&app, "customers/redact", &redact(CUSTOMER_ID, email)).await;
-    outcome(&app, "redacted", 1.0).await;
+    app.wait_outcome("redacted", 1.0).await;
     // Ometria was asked to erase the person, by email.
     let requests = fake.erasure_requests();
     assert_eq!(requests.len(), 1, "{requests:?}");
     // Nothing of them is left in the store, and they are suppressed.
-    let store = store(&app).await;
+    let store = app.store().await;
     let shop = ShopDomain::parse(SHOP).unwrap();
     let e = so_domain::identity::normalise_email(email).unwrap();
     assert!(store.guest_for_email(&shop, &e).await.unwrap().is_none());
@@ -168,7 +149,7 @@ async fn redaction_erases_the_person_here_and_in_ometria_and_keeps_them_out() {
     .await;
     // A replayed redaction does not ask Ometria twice.
     send(&app, "customers/redact", &redact(CUSTOMER_ID, email)).await;
-    outcome(&app, "redacted", 2.0).await;
+    app.wait_outcome("redacted", 2.0).await;
     assert_eq!(fake.erasure_requests().len(), 1);
     app.teardown().await;
 }
@@ -201,7 +182,7 @@ async fn a_data_request_exports_what_is_held_about_the_person() {
         "orders_requested": [ORDER_ID], "data_request": {"id": 9999}
     });
     send(&app, "customers/data_request", &request).await;
-    outcome(&app, "exported", 1.0).await;
+    app.wait_outcome("exported", 1.0).await;
     let path = dir.path().join(SHOP).join("9999.json");
     let export: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     assert_eq!(export["customer_id"], CUSTOMER_ID.to_string());
@@ -214,7 +195,7 @@ async fn a_data_request_exports_what_is_held_about_the_person() {
 async fn shop_redact_forgets_the_shop_and_uninstall_parks_until_the_app_is_back() {
     let app = app(Vec::new()).await;
     let shop = ShopDomain::parse(SHOP).unwrap();
-    let store = store(&app).await;
+    let store = app.store().await;
     let email = "jon@example.com";
     send(
         &app,
@@ -241,7 +222,7 @@ async fn shop_redact_forgets_the_shop_and_uninstall_parks_until_the_app_is_back(
     // means the app is back.
     let body = json!({"id": 548_380_009, "name": "Super Toys", "myshopify_domain": SHOP});
     send_at(&app, "app/uninstalled", &body, "2026-11-23T10:00:00.000Z").await;
-    outcome(&app, "uninstalled", 1.0).await;
+    app.wait_outcome("uninstalled", 1.0).await;
     send_at(
         &app,
         "customers/update",
@@ -249,7 +230,7 @@ async fn shop_redact_forgets_the_shop_and_uninstall_parks_until_the_app_is_back(
         "2026-11-22T10:00:00.000Z",
     )
     .await;
-    outcome(&app, "parked", 1.0).await;
+    app.wait_outcome("parked", 1.0).await;
     let parked = app
         .counter("so_events_parked_total", &[("reason", "shop_uninstalled")])
         .await;
@@ -281,7 +262,7 @@ async fn shop_redact_forgets_the_shop_and_uninstall_parks_until_the_app_is_back(
         &json!({"shop_id": 954_889, "shop_domain": SHOP}),
     )
     .await;
-    outcome(&app, "shop_redacted", 1.0).await;
+    app.wait_outcome("shop_redacted", 1.0).await;
     assert!(
         store
             .order_state(&shop, so_domain::ShopifyId::new(ORDER_ID))

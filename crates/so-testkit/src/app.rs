@@ -359,14 +359,34 @@ impl TestApp {
 
     /// Operator actions on this app's queues and store (worker apps).
     pub async fn queue_ops(&self) -> so_ops::QueueOps {
+        so_ops::QueueOps::new(self.broker.clone(), self.store().await)
+    }
+
+    /// A connection to the worker's store (worker apps).
+    pub async fn store(&self) -> so_store::Store {
         let db = self
             .database
             .as_ref()
-            .expect("queue operations need a worker app's database");
-        let store = so_store::Store::connect(&db.url, 2)
+            .expect("the store belongs to a worker app");
+        so_store::Store::connect(&db.url, 2)
             .await
-            .expect("the store opens");
-        so_ops::QueueOps::new(self.broker.clone(), store)
+            .expect("the store opens")
+    }
+
+    /// Waits (up to 30 s) until at least `n` events were processed with
+    /// this outcome (`so_events_processed_total{outcome}`).
+    pub async fn wait_outcome(&self, outcome: &str, n: f64) {
+        crate::eventually(Duration::from_secs(30), || async {
+            let have = self
+                .counter("so_events_processed_total", &[("outcome", outcome)])
+                .await;
+            if have >= n {
+                Ok(())
+            } else {
+                Err(format!("{have} events with outcome {outcome}"))
+            }
+        })
+        .await;
     }
 
     pub async fn take_dead_letters(&self) -> Vec<Message> {
