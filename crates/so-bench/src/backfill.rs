@@ -10,12 +10,11 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use so_domain::ShopDomain;
 use so_fake_shopify::{DEFAULT_SHOP, DEFAULT_TOKEN, FakeShopify};
-use so_queue::{AmqpSettings, Broker, Publisher};
+use so_queue::Publisher;
 use so_shopify_admin::{AdminClient, AdminSettings, ShopCredentials};
 use so_sync::backfill::{Backfill, Entity, Only, Options, Quiet};
-use tokio_util::sync::CancellationToken;
 
-use crate::{baseline, ingress};
+use crate::baseline;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -58,23 +57,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let read_only = read_all(&shopify).await?;
     let read_rate = read_only as f64 / read_started.elapsed().as_secs_f64();
 
-    let settings = AmqpSettings {
-        url: secrecy::SecretString::from(args.amqp_url.clone()),
-        prefix: prefix.clone(),
-        partitions: 8,
-        ..AmqpSettings::default()
-    };
-    let stop = CancellationToken::new();
-    let broker = Broker::start(settings, stop.clone());
-    broker
-        .wait_connected(Duration::from_secs(20))
-        .await
-        .context("connecting to RabbitMQ")?;
-    let db = std::env::temp_dir().join(format!("{prefix}.db"));
-    let store = so_store::Store::connect(&format!("sqlite://{}?mode=rwc", db.display()), 2)
-        .await
-        .context("opening a scratch store")?;
-    let publisher = Publisher::new(broker.clone());
+    let scratch = crate::scratch::Scratch::open(&args.amqp_url, &prefix).await?;
+    let publisher = Publisher::new(scratch.broker.clone());
     let admin = client(&shopify)?;
     let shop = ShopDomain::parse(DEFAULT_SHOP)?;
     let records = data.customers.len() + data.orders.len();
@@ -83,7 +67,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let report = Backfill {
         admin: &admin,
         publisher: &publisher,
-        store: &store,
+        store: &scratch.store,
         shop: &shop,
         api_version: "2026-07",
         options: Options {
@@ -94,7 +78,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             poll_interval: Duration::from_millis(200),
         },
         progress: &Quiet,
-        stop: &stop,
+        stop: &scratch.stop,
     }
     .run()
     .await?;
@@ -103,9 +87,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let rate = published as f64 / elapsed;
     let budget = admin.budget();
     let share = report.budget_share.unwrap_or_default();
-    stop.cancel();
-    ingress::cleanup(&args.amqp_url, &prefix).await;
-    let _removed = std::fs::remove_file(&db);
+    scratch.close(&args.amqp_url, &prefix).await;
 
     println!(
         "backfill benchmark ({records} records, order body {} B)",

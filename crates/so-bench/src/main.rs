@@ -11,6 +11,7 @@ mod ingress;
 mod payloads;
 mod process;
 mod replay;
+mod scratch;
 mod soak;
 mod stats;
 

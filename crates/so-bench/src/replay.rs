@@ -5,13 +5,11 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use so_domain::{ApiVersion, EntityKey, EventMeta, ShopDomain, TopicName, WebhookId};
 use so_ops::{Filter, QueueOps, ReplayOptions, TargetQueue};
-use so_queue::{AmqpSettings, Broker, DeathNote, Publisher};
-use tokio_util::sync::CancellationToken;
+use so_queue::{Broker, DeathNote, Publisher};
 
-use crate::{baseline, events, ingress};
+use crate::{baseline, events};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -39,28 +37,13 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     )
     .await?;
 
-    let settings = AmqpSettings {
-        url: secrecy::SecretString::from(args.amqp_url.clone()),
-        prefix: prefix.clone(),
-        partitions: 8,
-        ..AmqpSettings::default()
-    };
-    let stop = CancellationToken::new();
-    let broker = Broker::start(settings, stop.clone());
-    broker
-        .wait_connected(Duration::from_secs(20))
-        .await
-        .context("connecting to RabbitMQ")?;
-    let db = std::env::temp_dir().join(format!("{prefix}.db"));
-    let store = so_store::Store::connect(&format!("sqlite://{}?mode=rwc", db.display()), 2)
-        .await
-        .context("opening a scratch store")?;
+    let scratch = crate::scratch::Scratch::open(&args.amqp_url, &prefix).await?;
 
     eprintln!("phase 2/3: preloading {} dead letters ...", args.messages);
-    preload(&broker, &sample, args.messages).await?;
+    preload(&scratch.broker, &sample, args.messages).await?;
 
     eprintln!("phase 3/3: replaying them ...");
-    let ops = QueueOps::new(broker.clone(), store);
+    let ops = QueueOps::new(scratch.broker.clone(), scratch.store.clone());
     let started = Instant::now();
     let report = ops
         .replay(
@@ -77,9 +60,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let rate = report.done as f64 / elapsed;
     let lost = args.messages as u64 - report.done;
 
-    stop.cancel();
-    ingress::cleanup(&args.amqp_url, &prefix).await;
-    let _removed = std::fs::remove_file(&db);
+    scratch.close(&args.amqp_url, &prefix).await;
 
     println!("replay benchmark (mean body {} B)", sample.len());
     println!("{:<52} {:>12}", "figure", "value");
