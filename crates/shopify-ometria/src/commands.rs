@@ -112,26 +112,61 @@ pub(crate) async fn serve(path: Option<&Path>, services: Services) -> Result<Exi
         _ => None,
     };
 
+    let mut ingress_task = None;
     if services.ingress() {
         let ingress = so_ingress::Application::build(config.clone(), publisher)
             .await
             .with_context(|| format!("binding ingress.listen {}", config.ingress.listen))?;
+        ingress_task = Some(tokio::spawn(ingress.run_until_stopped(signal.clone())));
+    }
+    // An ingress that fails while serving stops the whole process, drained
+    // like a SIGTERM.
+    let served = match &mut ingress_task {
+        Some(task) => tokio::select! {
+            () = signal.cancelled() => None,
+            ended = task => Some(ended),
+        },
+        None => {
+            signal.cancelled().await;
+            None
+        }
+    };
+    signal.cancel();
+    let drain = async {
+        let ingress = match (served, ingress_task) {
+            (Some(ended), _) => Some(ended),
+            (None, Some(task)) => Some(task.await),
+            (None, None) => None,
+        };
+        if let Some(task) = worker_task {
+            let _drained = task.await;
+        }
+        if let Some(task) = scheduler_task {
+            let _stopped = task.await;
+        }
+        let _ops_result = ops_task.await;
+        let _poll_result = poll.await;
         ingress
-            .run_until_stopped(signal.clone())
-            .await
-            .context("serving webhooks")?;
-    } else {
-        signal.cancelled().await;
-    }
-    if let Some(task) = worker_task {
-        let _drained = task.await;
-    }
-    if let Some(task) = scheduler_task {
-        let _stopped = task.await;
-    }
-    let _ops_result = ops_task.await;
-    let _poll_result = poll.await;
+    };
+    let grace = Duration::from_secs(config.ops.shutdown_grace_secs);
+    let ingress = match tokio::time::timeout(grace, drain).await {
+        Ok(ingress) => ingress,
+        Err(_) => {
+            // Safe: every unacknowledged message returns to its queue when
+            // the connection closes, and is deduplicated on redelivery.
+            tracing::warn!(
+                grace_secs = grace.as_secs(),
+                "In-flight work did not drain within ops.shutdown_grace_secs; exiting and leaving unacknowledged messages to the broker."
+            );
+            None
+        }
+    };
     broker_stop.cancel();
+    if let Some(ended) = ingress {
+        ended
+            .context("the ingress task failed")?
+            .context("serving webhooks")?;
+    }
     tracing::info!("Stopped.");
     Ok(ExitCode::SUCCESS)
 }

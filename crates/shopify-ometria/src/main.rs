@@ -109,6 +109,9 @@ fn main() -> ExitCode {
             Command::Reconcile(args) => sync_cmds::reconcile(cli.config.as_deref(), args).await,
         }
     });
+    // Tasks still running after a bounded drain (a push waiting on Ometria,
+    // say) must not hold the process: give them a moment, then leave.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     match result {
         Ok(code) => code,
         Err(e) => {

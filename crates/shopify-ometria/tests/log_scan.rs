@@ -3,26 +3,17 @@
 //! admin API calls (including a payload reveal); its whole log output is then
 //! scanned for secrets and customer email addresses, and must hold none.
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use so_domain::ometria::RecordType;
 use so_fake_ometria::{FakeConfig, FakeOmetria};
-use so_testkit::{Webhook, eventually, fixtures};
+use so_testkit::{ServiceProcess, Webhook, eventually, fixtures};
 
 const WEBHOOK_SECRET: &str = "whsec-SECRET-9f2a61c0";
 const OLD_SECRET: &str = "whsec-OLDSECRET-77aa0b1e";
 const OMETRIA_KEY: &str = "omkey-SECRET-4c1d83e2";
 const ADMIN_TOKEN: &str = "admin-SECRET-1234567890";
 const AMQP_PASSWORD_IN_URL: &str = ":guest@";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Every `local@domain.tld` in `text`.
 fn emails(text: &str) -> Vec<String> {
@@ -58,66 +49,37 @@ async fn a_full_run_logs_no_secret_and_no_customer_email() {
     .await;
     let dir = std::env::temp_dir().join(format!("so-logscan-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
-    let (ingress, ops) = (free_port(), free_port());
     let prefix = so_testkit::broker::unique_prefix();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_shopify-ometria"))
-        .arg("run")
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("SO_AMQP__URL", so_testkit::broker::amqp_url())
-        .env("SO_AMQP__PREFIX", &prefix)
-        .env("SO_AMQP__PARTITIONS", "2")
-        .env(
-            "SO_SHOPIFY__WEBHOOK_SECRETS",
-            format!("{WEBHOOK_SECRET},{OLD_SECRET}"),
-        )
-        .env("SO_OMETRIA__API_URL", fake.url())
-        .env("SO_OMETRIA__API_KEY", OMETRIA_KEY)
-        .env("SO_OPS__ADMIN_TOKEN", ADMIN_TOKEN)
-        .env(
-            "SO_DATABASE__URL",
-            format!("sqlite://{}/so.db?mode=rwc", dir.display()),
-        )
-        .env("SO_INGRESS__LISTEN", format!("127.0.0.1:{ingress}"))
-        .env("SO_OPS__LISTEN", format!("127.0.0.1:{ops}"))
-        .env("SO_WORKER__BATCH_WINDOW_MS", "30")
-        .env(
-            "SO_LOG__FILTER",
-            "debug,hyper=info,h2=info,reqwest=info,sqlx=info,lapin=info,amq_protocol=info",
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the binary starts");
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = tokio::spawn(async move {
-        let mut buf = Vec::new();
-        tokio::io::AsyncReadExt::read_to_end(&mut stdout, &mut buf)
-            .await
-            .unwrap();
-        buf
-    });
-    let err = tokio::spawn(async move {
-        let mut buf = Vec::new();
-        tokio::io::AsyncReadExt::read_to_end(&mut stderr, &mut buf)
-            .await
-            .unwrap();
-        buf
-    });
-
+    let mut service = ServiceProcess::spawn(
+        env!("CARGO_BIN_EXE_shopify-ometria"),
+        "run",
+        &[
+            ("SO_AMQP__URL", so_testkit::broker::amqp_url()),
+            ("SO_AMQP__PREFIX", prefix.clone()),
+            ("SO_AMQP__PARTITIONS", "2".to_owned()),
+            (
+                "SO_SHOPIFY__WEBHOOK_SECRETS",
+                format!("{WEBHOOK_SECRET},{OLD_SECRET}"),
+            ),
+            ("SO_OMETRIA__API_URL", fake.url()),
+            ("SO_OMETRIA__API_KEY", OMETRIA_KEY.to_owned()),
+            ("SO_OPS__ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
+            (
+                "SO_DATABASE__URL",
+                format!("sqlite://{}/so.db?mode=rwc", dir.display()),
+            ),
+            ("SO_WORKER__BATCH_WINDOW_MS", "30".to_owned()),
+            (
+                "SO_LOG__FILTER",
+                "debug,hyper=info,h2=info,reqwest=info,sqlx=info,lapin=info,amq_protocol=info"
+                    .to_owned(),
+            ),
+        ],
+    );
+    service.wait_ready(Duration::from_secs(60)).await;
     let client = reqwest::Client::new();
-    let ops_url = format!("http://127.0.0.1:{ops}");
-    eventually(Duration::from_secs(60), || async {
-        match client.get(format!("{ops_url}/readyz")).send().await {
-            Ok(r) if r.status() == 200 => Ok(()),
-            Ok(r) => Err(format!("readyz {}", r.status())),
-            Err(e) => Err(e.to_string()),
-        }
-    })
-    .await;
-    let url = format!("http://127.0.0.1:{ingress}/webhooks/shopify");
+    let ops_url = service.ops_url.clone();
+    let url = service.webhook_url.clone();
     let send = |hook: Webhook, secret: &'static str| {
         let client = client.clone();
         let url = url.clone();
@@ -202,18 +164,13 @@ async fn a_full_run_logs_no_secret_and_no_customer_email() {
         401
     );
 
-    let pid = child.id().expect("running").to_string();
-    let _term = tokio::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await;
-    let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
+    service.signal("TERM").await;
+    let status = service
+        .wait(Duration::from_secs(60))
         .await
-        .expect("stops after SIGTERM")
-        .unwrap();
+        .expect("stops after SIGTERM");
     assert!(status.success(), "exit status {status}");
-    let mut logs = String::from_utf8_lossy(&out.await.unwrap()).into_owned();
-    logs.push_str(&String::from_utf8_lossy(&err.await.unwrap()));
+    let logs = service.output().await;
     let _removed = std::fs::remove_dir_all(&dir);
     if let Ok(probe) = so_testkit::broker::BrokerProbe::connect().await {
         let names = so_queue::Names::new(&prefix, 2, &[5, 30, 120, 600, 3600]);

@@ -83,6 +83,7 @@ pub async fn consume_partitions(
     shutdown: CancellationToken,
     drained: CancellationToken,
 ) {
+    let mut assignment_open = true;
     while !shutdown.is_cancelled() {
         let Some(link) = broker.wait_connected(Duration::from_secs(3600)).await else {
             if shutdown.is_cancelled() || matches!(broker.state(), crate::LinkState::Closed) {
@@ -121,6 +122,9 @@ pub async fn consume_partitions(
         }
         loop {
             let next = tokio::select! {
+                // Shutdown first: the assignment's owner leaves on the same
+                // signal, and its closed channel must not be taken for news.
+                biased;
                 () = shutdown.cancelled() => {
                     // Stop forwarding; deliveries not yet forwarded return to
                     // the queue when the channel closes after the drain.
@@ -130,10 +134,12 @@ pub async fn consume_partitions(
                     let _closed = channel.close(200, "worker stopping".into()).await;
                     return;
                 }
-                changed = assigned.changed() => {
+                changed = assigned.changed(), if assignment_open => {
                     if changed.is_err() {
-                        // The assignment's owner is gone: keep what we have.
-                        std::future::pending::<()>().await;
+                        // The assignment's owner is gone: keep what we have,
+                        // and keep watching for shutdown (never park here).
+                        assignment_open = false;
+                        continue;
                     }
                     let wanted = assigned.borrow_and_update().clone();
                     let followed = follow(&broker, &channel, &mut streams, &mut subscribed, &wanted).await;
@@ -159,8 +165,12 @@ pub async fn consume_partitions(
                         acker: d.acker,
                     };
                     let out = &outputs[usize::from(p) % outputs.len()];
-                    if out.send(delivery).await.is_err() {
-                        return;
+                    // A busy processor must not hold off shutdown: a delivery
+                    // not handed over returns to its queue with the channel.
+                    tokio::select! {
+                        biased;
+                        () = shutdown.cancelled() => continue,
+                        sent = out.send(delivery) => if sent.is_err() { return },
                     }
                 }
                 Some((_, Err(e))) => {

@@ -193,6 +193,11 @@ pub struct OpsSettings {
     pub admin_token: Option<SecretString>,
     /// How often queue depths are polled for `/metrics`, in seconds.
     pub queue_poll_secs: u64,
+    /// After SIGTERM, how long in-flight work may drain before the process
+    /// exits anyway, leaving unacknowledged messages to the broker (safe:
+    /// they are redelivered and deduplicated). Under Kubernetes' default
+    /// 30 s termination grace.
+    pub shutdown_grace_secs: u64,
 }
 
 impl Default for OpsSettings {
@@ -201,6 +206,7 @@ impl Default for OpsSettings {
             listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
             admin_token: None,
             queue_poll_secs: 15,
+            shutdown_grace_secs: 20,
         }
     }
 }
@@ -501,6 +507,9 @@ impl Config {
         }
         if self.ops.queue_poll_secs == 0 {
             out.push("ops.queue_poll_secs must be at least 1".to_owned());
+        }
+        if !(1..=3600).contains(&self.ops.shutdown_grace_secs) {
+            out.push("ops.shutdown_grace_secs must be between 1 and 3600".to_owned());
         }
         if self
             .ops
@@ -1001,6 +1010,7 @@ pub fn masked_view(config: &Config) -> serde_json::Value {
             "listen": config.ops.listen.to_string(),
             "admin_token": config.ops.admin_token.as_ref().map(|t| mask(t.expose_secret())),
             "queue_poll_secs": config.ops.queue_poll_secs,
+            "shutdown_grace_secs": config.ops.shutdown_grace_secs,
         },
         "shopify": {"webhook_secrets": config.shopify.webhook_secrets.masked()},
         "shops": shops,

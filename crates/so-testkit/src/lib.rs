@@ -6,6 +6,7 @@
 //! - [`fixtures`]: Shopify's documented sample payloads and HMAC vectors.
 //! - [`webhook`]: building signed webhook requests.
 //! - [`proxy`]: an in-process TCP proxy to cut or blackhole the broker link.
+//! - [`process`]: the real binary as a child process; free ports.
 //! - [`wait`]: `eventually`, polling with a deadline instead of sleeping.
 
 pub mod app;
@@ -15,6 +16,7 @@ pub mod fixtures;
 pub mod metrics;
 pub mod own_runtime;
 pub mod private_broker;
+pub mod process;
 pub mod proxy;
 pub mod wait;
 pub mod webhook;
@@ -23,6 +25,7 @@ pub use app::{TestApp, TestAppOptions};
 pub use database::Backend;
 pub use own_runtime::OwnRuntime;
 pub use private_broker::PrivateBroker;
+pub use process::{ServiceProcess, free_port};
 pub use so_fake_ometria::{FakeConfig, FakeOmetria};
 pub use wait::eventually;
 pub use webhook::Webhook;

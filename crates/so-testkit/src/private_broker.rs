@@ -21,11 +21,6 @@ pub struct PrivateBroker {
     dir: PathBuf,
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(l.local_addr()?.port())
-}
-
 fn port_open(port: u16) -> bool {
     std::net::TcpStream::connect_timeout(
         &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
@@ -42,8 +37,8 @@ impl PrivateBroker {
         std::fs::create_dir_all(&dir)?;
         let broker = PrivateBroker {
             node: format!("sotest-{id}@localhost"),
-            amqp_port: free_port()?,
-            dist_port: free_port()?,
+            amqp_port: crate::free_port(),
+            dist_port: crate::free_port(),
             dir,
         };
         std::fs::write(

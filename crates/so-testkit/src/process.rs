@@ -1,0 +1,121 @@
+//! The real `shopify-ometria` binary as a child process: its environment,
+//! its output captured whole, readiness, SIGTERM and SIGKILL.
+
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use tokio::io::AsyncReadExt;
+use tokio::process::Child;
+use tokio::task::JoinHandle;
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free local port")
+}
+
+/// A running `shopify-ometria <subcommand>` with its output captured.
+pub struct ServiceProcess {
+    child: Child,
+    stdout: Option<JoinHandle<Vec<u8>>>,
+    stderr: Option<JoinHandle<Vec<u8>>>,
+    /// `http://127.0.0.1:<ops port>`.
+    pub ops_url: String,
+    /// `http://127.0.0.1:<ingress port>/webhooks/shopify`.
+    pub webhook_url: String,
+}
+
+impl ServiceProcess {
+    /// Starts `bin subcommand` with only `PATH`, the listeners on free ports
+    /// and `env` in its environment.
+    pub fn spawn(bin: &str, subcommand: &str, env: &[(&str, String)]) -> ServiceProcess {
+        let (ingress, ops) = (free_port(), free_port());
+        let mut command = tokio::process::Command::new(bin);
+        command
+            .arg(subcommand)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("SO_INGRESS__LISTEN", format!("127.0.0.1:{ingress}"))
+            .env("SO_OPS__LISTEN", format!("127.0.0.1:{ops}"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("the binary starts");
+        let stdout = child.stdout.take().map(|mut r| {
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let _read = r.read_to_end(&mut buf).await;
+                buf
+            })
+        });
+        let stderr = child.stderr.take().map(|mut r| {
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let _read = r.read_to_end(&mut buf).await;
+                buf
+            })
+        });
+        ServiceProcess {
+            child,
+            stdout,
+            stderr,
+            ops_url: format!("http://127.0.0.1:{ops}"),
+            webhook_url: format!("http://127.0.0.1:{ingress}/webhooks/shopify"),
+        }
+    }
+
+    /// Waits until `/readyz` answers 200.
+    pub async fn wait_ready(&self, deadline: Duration) {
+        let client = reqwest::Client::new();
+        let url = format!("{}/readyz", self.ops_url);
+        crate::eventually(deadline, || async {
+            match client.get(&url).send().await {
+                Ok(r) if r.status() == 200 => Ok(()),
+                Ok(r) => Err(format!("readyz {}", r.status())),
+                Err(e) => Err(e.to_string()),
+            }
+        })
+        .await;
+    }
+
+    /// Sends `signal` (`TERM`, `KILL`, ...) with `kill(1)`.
+    pub async fn signal(&self, signal: &str) {
+        let pid = self.child.id().expect("still running").to_string();
+        let status = tokio::process::Command::new("kill")
+            .args([format!("-{signal}"), pid])
+            .status()
+            .await
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Waits for the exit, or `None` once `deadline` has passed (the
+    /// process is then killed).
+    pub async fn wait(&mut self, deadline: Duration) -> Option<ExitStatus> {
+        match tokio::time::timeout(deadline, self.child.wait()).await {
+            Ok(status) => Some(status.expect("wait on the child")),
+            Err(_) => {
+                let _killed = self.child.kill().await;
+                None
+            }
+        }
+    }
+
+    /// Everything the process wrote to stdout and stderr; call after it exited.
+    pub async fn output(&mut self) -> String {
+        let mut text = String::new();
+        for handle in [self.stdout.take(), self.stderr.take()]
+            .into_iter()
+            .flatten()
+        {
+            let bytes = handle.await.unwrap_or_default();
+            text.push_str(&String::from_utf8_lossy(&bytes));
+        }
+        text
+    }
+}
