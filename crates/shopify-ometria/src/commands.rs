@@ -216,34 +216,6 @@ fn store_check(store: so_store::Store) -> (&'static str, ops::ReadinessCheck) {
     ("store", check)
 }
 
-pub(crate) async fn fake_ometria(
-    listen: std::net::SocketAddr,
-    api_key: String,
-    rate: f64,
-) -> Result<ExitCode> {
-    telemetry::init(&so_runtime::config::LogSettings::default());
-    let mut config = so_fake_ometria::FakeConfig {
-        api_key,
-        ..so_fake_ometria::FakeConfig::default()
-    };
-    if rate > 0.0 {
-        config.rate_limit = so_fake_ometria::RateLimit::PerSecond {
-            rate,
-            burst: rate.ceil().max(1.0) as u32,
-        };
-    } else {
-        config.rate_limit = so_fake_ometria::RateLimit::Unlimited;
-    }
-    eprintln!(
-        "fake Ometria on http://{listen} (X-Ometria-Auth: {})",
-        config.api_key
-    );
-    so_fake_ometria::serve(listen, config)
-        .await
-        .context("serving the fake Ometria")?;
-    Ok(ExitCode::SUCCESS)
-}
-
 pub(crate) fn check_config(path: Option<&Path>) -> Result<ExitCode> {
     match Config::load(path, std::env::vars()) {
         Ok(config) => {

@@ -33,18 +33,6 @@ enum Command {
     Worker,
     /// Everything in one process: ingress, worker, ops listener.
     Run,
-    /// A local fake of the Ometria API for demos (not for production).
-    FakeOmetria {
-        /// Listen address.
-        #[arg(long, default_value = "127.0.0.1:8099")]
-        listen: std::net::SocketAddr,
-        /// API key the fake accepts.
-        #[arg(long, default_value = "fake-ometria-key")]
-        api_key: String,
-        /// Requests per second before 429 (0 = unlimited).
-        #[arg(long, default_value_t = 4.0)]
-        rate: f64,
-    },
     /// Validate the configuration and print it with secrets masked.
     CheckConfig,
     /// Queue depths, consumers and oldest-message age.
@@ -93,11 +81,6 @@ fn main() -> ExitCode {
                 commands::serve(cli.config.as_deref(), commands::Services::Worker).await
             }
             Command::Run => commands::serve(cli.config.as_deref(), commands::Services::All).await,
-            Command::FakeOmetria {
-                listen,
-                api_key,
-                rate,
-            } => commands::fake_ometria(listen, api_key, rate).await,
             Command::CheckConfig => commands::check_config(cli.config.as_deref()),
             Command::Queues { json } => commands::queues(cli.config.as_deref(), json).await,
             Command::Dlq { command } => dlq::run(cli.config.as_deref(), command).await,

@@ -4,8 +4,8 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use so_fake_server::Served;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::{DRAIN_TICK, Drain, FakeConfig};
@@ -18,10 +18,8 @@ use crate::state::Shared;
 #[derive(Debug)]
 pub struct FakeOmetria {
     pub(crate) shared: Arc<Shared>,
-    addr: SocketAddr,
+    served: Served,
     api_key: String,
-    server: Option<JoinHandle<()>>,
-    shutdown: Option<oneshot::Sender<()>>,
     drainer: Option<JoinHandle<()>>,
 }
 
@@ -39,51 +37,30 @@ impl FakeOmetria {
 
     /// Starts on `127.0.0.1:0`, reporting bind failures.
     pub async fn try_start(config: FakeConfig) -> io::Result<Self> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
-        Self::start_on(listener, config)
+        Self::start_on(Served::bind_loopback().await?, config)
     }
 
     /// Starts on a listener the caller bound (e.g. a fixed port).
     pub fn start_on(listener: TcpListener, config: FakeConfig) -> io::Result<Self> {
-        let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::new(&config));
-        let app = router(Arc::clone(&shared));
-        let (shutdown, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            // Graceful shutdown also closes idle keep-alive connections, so a
-            // pooled client connection cannot outlive `stop`. Serving only
-            // fails on a listener error; the fake then stops answering, which
-            // tests observe as transport errors.
-            let stop = async move {
-                // Either a stop request or the handle was dropped.
-                stopped.await.ok();
-            };
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(stop)
-                .await
-            {
-                drop(e);
-            }
-        });
+        let served = Served::spawn(listener, router(Arc::clone(&shared)))?;
         let drainer = spawn_drainer(&shared, config.drain);
         Ok(FakeOmetria {
             shared,
-            addr,
+            served,
             api_key: config.api_key,
-            server: Some(server),
-            shutdown: Some(shutdown),
             drainer,
         })
     }
 
     /// Base URL to configure as `ometria.api_url`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.served.url()
     }
 
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.served.addr()
     }
 
     /// The accepted `X-Ometria-Auth` value.
@@ -95,36 +72,24 @@ impl FakeOmetria {
     /// in-flight requests finish, so later connections are refused. State
     /// stays inspectable.
     pub async fn stop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            // The receiver is gone only if the server already ended.
-            shutdown.send(()).ok();
-        }
-        if let Some(server) = self.server.take() {
-            // A join error means the task panicked or was aborted; either way
-            // it no longer serves.
-            server.await.ok();
-        }
+        self.served.stop().await;
     }
 }
 
 impl Drop for FakeOmetria {
     fn drop(&mut self) {
-        for task in [self.server.take(), self.drainer.take()]
-            .into_iter()
-            .flatten()
-        {
-            task.abort();
+        if let Some(drainer) = self.drainer.take() {
+            drainer.abort();
         }
     }
 }
 
 /// Serves a fake on `addr` until the process ends: for `shopify-ometria
-/// fake-ometria`-style local demos.
+/// fake-ometria` (the demo binary).
 pub async fn serve(addr: SocketAddr, config: FakeConfig) -> io::Result<()> {
-    let listener = TcpListener::bind(addr).await?;
     let shared = Arc::new(Shared::new(&config));
     let _drainer = spawn_drainer(&shared, config.drain);
-    axum::serve(listener, router(shared)).await
+    so_fake_server::serve_forever(addr, router(shared)).await
 }
 
 /// For [`Drain::PerSecond`], a task that applies queued records at the rate,

@@ -4,9 +4,8 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use so_fake_server::Served;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use crate::config::{DEFAULT_SHOP, ShopConfig};
 use crate::inspect::FakeShop;
@@ -21,9 +20,7 @@ use crate::store::{Shared, Shop};
 #[derive(Debug)]
 pub struct FakeShopify {
     shared: Arc<Shared>,
-    addr: SocketAddr,
-    server: Option<JoinHandle<()>>,
-    shutdown: Option<oneshot::Sender<()>>,
+    served: Served,
 }
 
 impl FakeShopify {
@@ -49,46 +46,25 @@ impl FakeShopify {
 
     /// Starts on `127.0.0.1:0`, reporting bind failures.
     pub async fn try_start(shops: Vec<ShopConfig>) -> io::Result<Self> {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
-        Self::start_on(listener, shops)
+        Self::start_on(Served::bind_loopback().await?, shops)
     }
 
     /// Starts on a listener the caller bound (e.g. a fixed port for a demo).
     pub fn start_on(listener: TcpListener, shops: Vec<ShopConfig>) -> io::Result<Self> {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::new(format!("http://{addr}"), shops));
-        let app = router(Arc::clone(&shared));
-        let (shutdown, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            let stop = async move {
-                // Either a stop request or the handle was dropped.
-                stopped.await.ok();
-            };
-            // Serving only fails on a listener error; tests then see
-            // transport errors.
-            if let Err(e) = axum::serve(listener, app)
-                .with_graceful_shutdown(stop)
-                .await
-            {
-                drop(e);
-            }
-        });
-        Ok(FakeShopify {
-            shared,
-            addr,
-            server: Some(server),
-            shutdown: Some(shutdown),
-        })
+        let served = Served::spawn(listener, router(Arc::clone(&shared)))?;
+        Ok(FakeShopify { shared, served })
     }
 
     /// `http://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.served.url()
     }
 
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.served.addr()
     }
 
     /// Base URL of [`DEFAULT_SHOP`]: what a client uses in place of
@@ -99,7 +75,7 @@ impl FakeShopify {
 
     /// Base URL of any shop.
     pub fn shop_base_url(&self, domain: &str) -> String {
-        format!("http://{}/shops/{domain}", self.addr)
+        format!("{}/shops/{domain}", self.served.url())
     }
 
     /// Adds (or replaces) a shop.
@@ -137,22 +113,7 @@ impl FakeShopify {
 
     /// Stops serving once in-flight requests finish; state stays inspectable.
     pub async fn stop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            // The receiver is gone only if the server already ended.
-            shutdown.send(()).ok();
-        }
-        if let Some(server) = self.server.take() {
-            // A join error means the task panicked or was aborted.
-            server.await.ok();
-        }
-    }
-}
-
-impl Drop for FakeShopify {
-    fn drop(&mut self) {
-        if let Some(server) = self.server.take() {
-            server.abort();
-        }
+        self.served.stop().await;
     }
 }
 

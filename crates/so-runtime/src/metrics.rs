@@ -3,6 +3,10 @@
 //! Names follow Prometheus conventions: `so_` prefix, `_total` for counters,
 //! base units (`_seconds`). Label values are bounded codes (topics, reason
 //! codes, queue names), never raw messages or ids.
+//!
+//! The only module allowed the `metrics` macros (clippy's
+//! `disallowed-macros` in clippy.toml forbids them elsewhere).
+#![allow(clippy::disallowed_macros)]
 
 use std::sync::OnceLock;
 
@@ -237,4 +241,20 @@ pub fn dead_letters_replayed(queue: &'static str, n: u64) {
 /// Messages removed for good from `queue`.
 pub fn dead_letters_purged(queue: &'static str, n: u64) {
     metrics::counter!(DEAD_LETTERS_PURGED, "queue" => queue).increment(n);
+}
+
+/// `n` consent write-back decisions of one kind (`n = 0` declares the series,
+/// so a rate over it is defined before the first unsubscribe).
+pub fn consent_decisions(decision: &'static str, reason: &'static str, n: u64) {
+    metrics::counter!(CONSENT_DECISIONS, "decision" => decision, "reason" => reason).increment(n);
+}
+
+/// What the last reconciliation of `shop` found drifted, of one kind.
+pub fn reconcile_drift(shop: &str, kind: &'static str, count: usize) {
+    metrics::gauge!(RECONCILE_DRIFT, "shop" => shop.to_owned(), "kind" => kind).set(count as f64);
+}
+
+/// When `shop` was last reconciled (Unix seconds).
+pub fn reconcile_ran(shop: &str, unix_secs: i64) {
+    metrics::gauge!(RECONCILE_LAST_RUN, "shop" => shop.to_owned()).set(unix_secs as f64);
 }

@@ -53,7 +53,7 @@ pub use nodes::{
 pub use queries::{
     CHECKOUT_LINE_ITEMS, CHECKOUT_NODE_COST, CUSTOMER_NODE_COST, MAX_PAGE_SIZE, ORDER_LINE_ITEMS,
     ORDER_NODE_COST, ORDER_REFUNDS, PRODUCT_NODE_COST, PRODUCT_VARIANTS, Page, REFUND_LINE_ITEMS,
-    connection_cost, max_first,
+    connection_cost, fold_pages, max_first,
 };
 pub use settings::{AdminSettings, DEFAULT_API_VERSION, ShopCredentials};
 pub use webhook_shape::{

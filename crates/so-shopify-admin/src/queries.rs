@@ -52,6 +52,32 @@ impl<T> Page<T> {
     }
 }
 
+/// Walks a connection page after page from the first: `fetch(after)` gets a
+/// page, `take` folds its nodes into the accumulator. One loop for every
+/// caller that reads a whole filtered connection (reconciliation, the
+/// backfill's subscriber filter).
+pub async fn fold_pages<T, A, E, F, Fut>(
+    init: A,
+    mut fetch: F,
+    mut take: impl FnMut(&mut A, Vec<T>),
+) -> Result<A, E>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>, E>>,
+{
+    let mut acc = init;
+    let mut after: Option<String> = None;
+    loop {
+        let page = fetch(after.take()).await?;
+        let next = page.next_cursor().map(str::to_owned);
+        take(&mut acc, page.nodes);
+        match next {
+            Some(cursor) => after = Some(cursor),
+            None => return Ok(acc),
+        }
+    }
+}
+
 /// Selection of a [`Customer`]: 1 + three objects.
 pub(crate) const CUSTOMER_FIELDS: &str = "id email firstName lastName phone state verifiedEmail note tags createdAt updatedAt \
 defaultEmailAddress { emailAddress marketingState marketingOptInLevel marketingUpdatedAt } \

@@ -17,9 +17,9 @@ use so_domain::ShopDomain;
 use so_queue::Publisher;
 use so_shopify_admin::MAX_PAGE_SIZE;
 use so_shopify_admin::{
-    AdminClient, BulkParent, EmailMarketingState, Synthesized, checkout_webhook,
-    checkouts_bulk_query, customer_webhook, customers_bulk_query, order_webhook, orders_bulk_query,
-    product_webhook, products_bulk_query,
+    AdminClient, BulkParent, Customer, EmailMarketingState, Synthesized, checkout_webhook,
+    checkouts_bulk_query, customer_webhook, customers_bulk_query, fold_pages, order_webhook,
+    orders_bulk_query, product_webhook, products_bulk_query,
 };
 use so_store::{BackfillCheckpoint, Store};
 use tokio_util::sync::CancellationToken;
@@ -304,31 +304,27 @@ impl Backfill<'_> {
 
     /// Ids of the customers who accepted email marketing.
     async fn subscriber_ids(&self) -> Result<HashSet<u64>, SyncError> {
-        let mut ids = HashSet::new();
-        let mut after: Option<String> = None;
-        loop {
-            let page = self
-                .admin
+        let admin = &self.admin;
+        let fetch = |after: Option<String>| async move {
+            admin
                 .customers_page(
                     after.as_deref(),
                     Some("email_marketing_state:SUBSCRIBED"),
-                    250,
+                    MAX_PAGE_SIZE,
                 )
-                .await?;
-            for c in &page.nodes {
+                .await
+        };
+        let keep = |ids: &mut HashSet<u64>, customers: Vec<Customer>| {
+            // The search index may lag: the node's own state decides.
+            ids.extend(customers.iter().filter_map(|c| {
                 let subscribed = c
                     .email_marketing_consent
                     .as_ref()
                     .is_some_and(|m| m.marketing_state == EmailMarketingState::Subscribed);
-                if subscribed {
-                    ids.insert(c.id.id());
-                }
-            }
-            match page.next_cursor() {
-                Some(c) => after = Some(c.to_owned()),
-                None => return Ok(ids),
-            }
-        }
+                subscribed.then(|| c.id.id())
+            }));
+        };
+        Ok(fold_pages(HashSet::new(), fetch, keep).await?)
     }
 
     async fn entity<T: BulkParent + Send + 'static>(

@@ -424,8 +424,7 @@ impl ConsentSync<'_> {
                 },
             )
             .await?;
-        metrics::counter!(DECISIONS_METRIC, "decision" => decision, "reason" => reason)
-            .increment(1);
+        so_runtime::metrics::consent_decisions(decision, reason, 1);
         tracing::debug!(
             shop = self.shop.as_str(),
             customer_id = d.customer,

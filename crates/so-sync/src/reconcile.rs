@@ -20,7 +20,7 @@ use so_domain::mapping::OrderState;
 use so_domain::shopify::Money;
 use so_domain::{ShopDomain, ShopifyId};
 use so_queue::Publisher;
-use so_shopify_admin::{AdminClient, Customer, Order, customer_webhook, order_webhook};
+use so_shopify_admin::{AdminClient, Customer, Order, customer_webhook, fold_pages, order_webhook};
 use so_store::Store;
 
 use crate::SyncError;
@@ -272,11 +272,10 @@ impl Reconcile<'_> {
             }
         }
         for kind in DRIFT_KINDS {
-            metrics::gauge!(so_runtime::metrics::RECONCILE_DRIFT, "shop" => self.shop.as_str().to_owned(), "kind" => kind)
-                .set(drift.iter().filter(|d| d.kind == kind).count() as f64);
+            let count = drift.iter().filter(|d| d.kind == kind).count();
+            so_runtime::metrics::reconcile_drift(self.shop.as_str(), kind, count);
         }
-        metrics::gauge!(so_runtime::metrics::RECONCILE_LAST_RUN, "shop" => self.shop.as_str().to_owned())
-            .set(Utc::now().timestamp() as f64);
+        so_runtime::metrics::reconcile_ran(self.shop.as_str(), Utc::now().timestamp());
         self.store
             .set_sync_value(self.shop, "reconciled_at", &Utc::now().to_rfc3339())
             .await?;
@@ -292,44 +291,30 @@ impl Reconcile<'_> {
     }
 
     async fn orders(&self, filter: &str) -> Result<Vec<Order>, SyncError> {
-        let mut out = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let page = self
-                .admin
+        let admin = &self.admin;
+        let fetch = |after: Option<String>| async move {
+            admin
                 .orders_page(
                     after.as_deref(),
                     Some(filter),
                     so_shopify_admin::MAX_PAGE_SIZE,
                 )
-                .await?;
-            let next = page.next_cursor().map(str::to_owned);
-            out.extend(page.nodes);
-            match next {
-                Some(c) => after = Some(c),
-                None => return Ok(out),
-            }
-        }
+                .await
+        };
+        Ok(fold_pages(Vec::new(), fetch, Vec::extend).await?)
     }
 
     async fn customers(&self, filter: &str) -> Result<Vec<Customer>, SyncError> {
-        let mut out = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let page = self
-                .admin
+        let admin = &self.admin;
+        let fetch = |after: Option<String>| async move {
+            admin
                 .customers_page(
                     after.as_deref(),
                     Some(filter),
                     so_shopify_admin::MAX_PAGE_SIZE,
                 )
-                .await?;
-            let next = page.next_cursor().map(str::to_owned);
-            out.extend(page.nodes);
-            match next {
-                Some(c) => after = Some(c),
-                None => return Ok(out),
-            }
-        }
+                .await
+        };
+        Ok(fold_pages(Vec::new(), fetch, Vec::extend).await?)
     }
 }

@@ -29,8 +29,7 @@ impl Scheduler {
         // Every decision series exists from the start, so a rate over it is
         // defined before the first unsubscribe.
         for reason in crate::consent::Reason::ALL {
-            metrics::counter!(crate::consent::DECISIONS_METRIC, "decision" => reason.decision(), "reason" => reason.as_str())
-                .increment(0);
+            so_runtime::metrics::consent_decisions(reason.decision(), reason.as_str(), 0);
         }
         let shops = admin::admin_shops(&self.config);
         if shops.is_empty() {
