@@ -90,13 +90,17 @@ pub struct ShopAdmin {
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ShopOmetria {
+    /// Instead of `ometria.api_url` (an account in another region).
     pub api_url: Option<String>,
+    /// This shop's own account key, instead of `ometria.api_key`.
     #[serde(
         deserialize_with = "optional_secret",
         serialize_with = "so_domain::serde_secret::masked_opt"
     )]
     pub api_key: Option<SecretString>,
+    /// The account's budget; shops sharing an account must agree on it.
     pub requests_per_second: Option<f64>,
+    /// Records per push request for this shop (1..=100).
     pub batch_max_records: Option<usize>,
 }
 
