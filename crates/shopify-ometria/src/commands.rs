@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use secrecy::ExposeSecret;
 use so_queue::{Broker, Publisher, stats};
-use so_runtime::config::{mask_url_password, masked_view};
+use so_runtime::config::mask_url_password;
 use so_runtime::ops::{self, OpsServer};
 use so_runtime::{Config, ConfigError, telemetry};
 use tokio_util::sync::CancellationToken;
@@ -93,7 +93,7 @@ pub(crate) async fn serve(path: Option<&Path>, services: Services) -> Result<Exi
     tracing::info!(addr = ?ops.local_addr().ok(), "Ops listener ready.");
     let poll = tokio::spawn(ops::poll_queue_metrics(
         broker.clone(),
-        Duration::from_secs(config.ops.queue_poll_secs),
+        config.ops.queue_poll,
         signal.clone(),
     ));
     let ops_task = tokio::spawn(ops.run_until_stopped(signal.clone()));
@@ -148,7 +148,7 @@ pub(crate) async fn serve(path: Option<&Path>, services: Services) -> Result<Exi
         let _poll_result = poll.await;
         ingress
     };
-    let grace = Duration::from_secs(config.ops.shutdown_grace_secs);
+    let grace = config.ops.shutdown_grace;
     let ingress = match tokio::time::timeout(grace, drain).await {
         Ok(ingress) => ingress,
         Err(_) => {
@@ -219,10 +219,7 @@ fn store_check(store: so_store::Store) -> (&'static str, ops::ReadinessCheck) {
 pub(crate) fn check_config(path: Option<&Path>) -> Result<ExitCode> {
     match Config::load(path, std::env::vars()) {
         Ok(config) => {
-            print_stdout(&format!(
-                "{}\n",
-                serde_json::to_string_pretty(&masked_view(&config))?
-            ))?;
+            print_stdout(&format!("{}\n", serde_json::to_string_pretty(&config)?))?;
             for w in config.warnings() {
                 eprintln!("warning: {w}");
             }

@@ -83,7 +83,7 @@ fn options(config: &Config, args: &BackfillArgs) -> Result<Options> {
     let since = args
         .since
         .as_deref()
-        .map(so_runtime::parse_date_time)
+        .map(so_domain::time::parse_date_time)
         .transpose()
         .map_err(|e| anyhow::anyhow!("--since: {e}"))?;
     Ok(Options {
@@ -343,7 +343,7 @@ pub(crate) struct ReconcileArgs {
 pub(crate) async fn reconcile(path: Option<&Path>, args: ReconcileArgs) -> Result<ExitCode> {
     let config = load(path)?;
     let parse = |flag: &str, raw: Option<&str>| {
-        raw.map(so_runtime::parse_date_time)
+        raw.map(so_domain::time::parse_date_time)
             .transpose()
             .map_err(|e| anyhow::anyhow!("{flag}: {e}"))
     };

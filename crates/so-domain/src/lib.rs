@@ -16,8 +16,11 @@ pub mod merchant;
 pub mod ometria;
 pub mod pii;
 pub mod routing;
+pub mod serde_duration;
+pub mod serde_secret;
 pub mod shop;
 pub mod shopify;
+pub mod time;
 pub mod topic;
 pub mod webhook;
 

@@ -2,17 +2,18 @@
 //! behavioural attributes are kept on the contact, which lists a contact
 //! joins, and whether abandoned checkouts become custom events.
 //!
-//! Plain data with serde defaults, deserialized by the configuration and
-//! read by the mapping; the decisions built on them live next to the
-//! records they shape ([`crate::mapping`], [`crate::behaviour`]).
+//! Plain data with serde defaults, deserialized by the configuration (and
+//! serialized back by `check-config`) and read by the mapping; the
+//! decisions built on them live next to the records they shape
+//! ([`crate::mapping`], [`crate::behaviour`]).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::ometria::{PushRecord, RecordType};
 
 /// Which profiles are sent to Ometria.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ProfileFilter {
     /// Every customer and guest buyer.
@@ -35,7 +36,7 @@ impl ProfileFilter {
 
 /// The behavioural attributes kept current on the contact, each one on or
 /// off. All on by default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BehaviourAttributes {
     pub orders_count: bool,
@@ -96,7 +97,7 @@ impl BehaviourAttributes {
 
 /// Ometria list ids a synced contact is added to (`@add_to_lists`) or
 /// removed from (`@remove_from_lists`).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ListSettings {
     /// Every contact this shop sends joins these lists.
@@ -165,7 +166,7 @@ pub fn subscription_signal(records: &[PushRecord]) -> Option<bool> {
 }
 
 /// Abandoned checkouts as Ometria custom events.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AbandonedCheckoutSettings {
     /// Off until Ometria has set up the event type (they must, before an

@@ -1,16 +1,19 @@
 //! The `[ometria]` configuration section, owned by this adapter.
 //!
 //! Durations are written in milliseconds in the file (`*_ms` keys) and become
-//! [`Duration`]s at this boundary, so nothing downstream juggles units.
+//! [`Duration`]s at this boundary ([`so_domain::serde_duration`]), so nothing
+//! downstream juggles units. `Serialize` writes the same keys back, the API
+//! key masked, for `check-config`.
 
 use std::time::Duration;
 
 use secrecy::SecretString;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use so_domain::ometria::MAX_RECORDS_PER_REQUEST;
+use so_domain::serde_duration::millis;
 
 /// Settings for the Ometria Data API client.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OmetriaSettings {
     /// Base URL of the Data API, without the `/v2` suffix. Point it at the fake
@@ -18,6 +21,7 @@ pub struct OmetriaSettings {
     pub api_url: String,
     /// Account API key sent as `X-Ometria-Auth`. Optional so a config can load
     /// without it (local runs, tests); building a [`crate::Client`] requires it.
+    #[serde(serialize_with = "so_domain::serde_secret::masked_opt")]
     pub api_key: Option<SecretString>,
     /// Client-side request budget per second, shared by every user of one
     /// `Client`. Ometria documents 4 req/s per account (8 in newer docs), so the
@@ -48,7 +52,7 @@ pub struct OmetriaSettings {
 }
 
 /// In-process retry schedule (exponential backoff with jitter).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RetrySettings {
     /// Wait before the first retry.
@@ -187,17 +191,6 @@ fn check(ok: bool, key: &'static str, rule: &str) -> Result<(), SettingsError> {
     }
 }
 
-/// `Duration` <-> integer milliseconds.
-mod millis {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer};
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        u64::deserialize(d).map(Duration::from_millis)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use secrecy::ExposeSecret;
@@ -248,6 +241,20 @@ mod tests {
             ..Default::default()
         };
         assert!(!format!("{s:?}").contains("very-secret"));
+    }
+
+    #[test]
+    fn serializes_the_written_keys_with_the_api_key_masked() {
+        let s = OmetriaSettings {
+            api_key: Some("very-secret-key-1234".into()),
+            ..Default::default()
+        };
+        let json = serde_json::to_value(&s).unwrap();
+        assert_eq!(json["api_key"], "****1234");
+        assert_eq!(json["request_timeout_ms"], 10_000);
+        assert_eq!(json["retry"]["max_elapsed_ms"], 20_000);
+        let back: OmetriaSettings = serde_json::from_value(json).unwrap();
+        assert_eq!(back.request_timeout, s.request_timeout);
     }
 
     #[test]

@@ -1,16 +1,18 @@
-//! The `[amqp]` configuration section.
+//! The `[amqp]` configuration section. `Serialize` writes it back with the
+//! URL's password masked, for `check-config`.
 
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// RabbitMQ connection and topology settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AmqpSettings {
     /// AMQP URI, e.g. `amqp://guest:guest@127.0.0.1:5672/%2f`. Secret: it may
     /// carry a password. A `heartbeat` query parameter is added when absent.
+    #[serde(serialize_with = "so_domain::serde_secret::masked_url")]
     pub url: SecretString,
     /// Prefix of every exchange and queue the service declares, so several
     /// deployments or test runs share one broker safely.

@@ -7,7 +7,5 @@ pub mod secrets;
 pub mod shutdown;
 pub mod telemetry;
 
-pub use config::{
-    Config, ConfigError, ShopAdmin, ShopSettings, SyncSettings, WorkerSettings, parse_date_time,
-};
+pub use config::{Config, ConfigError, ShopAdmin, ShopSettings, SyncSettings, WorkerSettings};
 pub use shutdown::{Shutdown, shutdown_on_signal};

@@ -4,10 +4,12 @@ use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::{Serialize, Serializer};
+use so_domain::serde_secret::mask;
 
 /// A list of secrets given either as a TOML array or as one comma-separated
 /// string (the form an environment variable can carry), used for webhook
-/// secret rotation: any of them verifies.
+/// secret rotation: any of them verifies. Serializes only masked.
 #[derive(Clone, Default)]
 pub struct SecretList(pub Vec<SecretString>);
 
@@ -32,14 +34,12 @@ impl SecretList {
     }
 }
 
-/// Shows only the last four characters of a secret of reasonable length.
-pub fn mask(secret: &str) -> String {
-    let chars: Vec<char> = secret.chars().collect();
-    if chars.len() < 12 {
-        return "****".to_owned();
+/// The masked form is the only one there is, so no field holding a list of
+/// secrets can print them.
+impl Serialize for SecretList {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.masked().serialize(s)
     }
-    let tail: String = chars[chars.len() - 4..].iter().collect();
-    format!("****{tail}")
 }
 
 struct ListVisitor;
@@ -123,9 +123,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn masks_all_but_the_tail() {
-        assert_eq!(mask("shpss_0123456789abcdef"), "****cdef");
-        assert_eq!(mask("short"), "****");
+    fn serializes_masked() {
+        let l = SecretList(vec![SecretString::from("shpss_0123456789abcdef")]);
+        assert_eq!(serde_json::to_string(&l).unwrap(), r#"["****cdef"]"#);
     }
 
     #[test]

@@ -1,19 +1,21 @@
 //! Client settings (shared by every shop) and per-shop credentials.
 //!
-//! Durations are `*_ms` in configuration files and [`Duration`]s here, as in
-//! the Ometria adapter.
+//! Durations are `*_ms` in configuration files and [`Duration`]s here,
+//! converted by the helper the Ometria adapter uses too
+//! ([`so_domain::serde_duration`]).
 
 use std::time::Duration;
 
 use secrecy::SecretString;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use so_domain::serde_duration::millis;
 
 /// The pinned Admin API version (shopify.md §5: pin one version for webhooks
 /// and GraphQL alike).
 pub const DEFAULT_API_VERSION: &str = "2026-07";
 
 /// How the client talks to the Admin API.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AdminSettings {
     /// `YYYY-MM` (or `unstable`). Shopify serves an unsupported version as
@@ -125,16 +127,6 @@ impl ShopCredentials {
             None => format!("https://{}", self.shop_domain),
         };
         format!("{base}/admin/api/{api_version}/graphql.json")
-    }
-}
-
-mod millis {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer};
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        u64::deserialize(d).map(Duration::from_millis)
     }
 }
 

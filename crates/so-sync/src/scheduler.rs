@@ -38,11 +38,11 @@ impl Scheduler {
             );
             return;
         }
-        let consent_every = Duration::from_secs(self.config.sync.consent_interval_secs);
-        let reconcile_every = self.config.sync.reconcile_interval_secs;
+        let consent_every = self.config.sync.consent_interval;
+        let reconcile_every = self.config.sync.reconcile_interval;
         let mut consent_tick = tokio::time::interval(consent_every);
         let mut reconcile_tick =
-            tokio::time::interval(Duration::from_secs(reconcile_every.max(60)));
+            tokio::time::interval(reconcile_every.max(Duration::from_secs(60)));
         consent_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         reconcile_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -53,10 +53,9 @@ impl Scheduler {
                         self.leased("consent", shop, consent_every, self.consent(shop)).await;
                     }
                 }
-                _ = reconcile_tick.tick(), if reconcile_every > 0 => {
+                _ = reconcile_tick.tick(), if !reconcile_every.is_zero() => {
                     for shop in &shops {
-                        let hold = Duration::from_secs(reconcile_every);
-                        self.leased("reconcile", shop, hold, self.reconcile(shop)).await;
+                        self.leased("reconcile", shop, reconcile_every, self.reconcile(shop)).await;
                     }
                 }
             }

@@ -97,27 +97,27 @@ impl Worker {
                 },
                 accounts: accounts.clone(),
                 batch_max: config.worker.batch_max_events,
-                window: Duration::from_millis(config.worker.batch_window_ms),
+                window: config.worker.batch_window,
             })
             .collect();
         let limiters = accounts.limiters();
         let erasures = crate::erasures::Erasures {
             store: store.clone(),
             accounts: accounts.clone(),
-            every: Duration::from_secs(config.worker.erasure_poll_secs),
+            every: config.worker.erasure_poll,
         };
         let attributes = crate::attributes::Attributes {
             store: store.clone(),
             waiting: rules.waiting_shops(&accounts),
             accounts,
             rules,
-            idle: Duration::from_millis(config.worker.batch_window_ms.max(100)),
+            idle: config.worker.batch_window.max(Duration::from_millis(100)),
         };
         Ok(Worker {
             broker,
             processors,
             push_loops,
-            lease: Duration::from_secs(config.worker.lease_secs),
+            lease: config.worker.lease,
             limiters,
             prefetch: config.worker.prefetch,
             store,

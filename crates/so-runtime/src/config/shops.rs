@@ -1,0 +1,218 @@
+//! `[shopify]` and `[shops."<domain>"]`: which shops this deployment serves,
+//! their webhook secrets, and everything a merchant chooses per shop.
+//! Every service reads these (the ingress the secrets, the worker the
+//! Ometria account, namespace and mappings, `so-sync` the Admin API access).
+
+use std::collections::BTreeMap;
+
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use so_domain::ShopDomain;
+use so_domain::merchant::{
+    AbandonedCheckoutSettings, BehaviourAttributes, ListSettings, ProfileFilter,
+};
+use so_ometria::OmetriaSettings;
+
+use super::Config;
+use crate::secrets::{SecretList, optional_secret};
+
+/// `[shopify]`: settings for every shop without its own entry.
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShopifySettings {
+    /// Webhook signing secrets; any one verifies (secret rotation). With no
+    /// `[shops]` table every shop domain is verified against these.
+    pub webhook_secrets: SecretList,
+}
+
+/// `[shops."<name>.myshopify.com"]`
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShopSettings {
+    /// This shop's webhook secrets; empty means `shopify.webhook_secrets`.
+    pub webhook_secrets: SecretList,
+    /// Prefix of this shop's Ometria ids in a multi-store account (`uk:`).
+    pub namespace: String,
+    /// A disabled shop's webhooks are still received and queued, but not
+    /// pushed to Ometria until it is enabled again.
+    pub enabled: bool,
+    /// This shop's own Ometria account (key, endpoint, budget); unset keys
+    /// come from `[ometria]`.
+    pub ometria: ShopOmetria,
+    /// `all` or `subscribers` (only email subscribers reach Ometria).
+    pub profiles: ProfileFilter,
+    /// Extra Shopify fields into Ometria `properties`, per record type.
+    pub mappings: ShopMappings,
+    /// Behavioural attributes kept on the contact, each on or off.
+    pub behaviour: BehaviourAttributes,
+    /// Ometria lists synced contacts join and leave.
+    pub lists: ListSettings,
+    pub abandoned_checkouts: AbandonedCheckoutSettings,
+    /// Access to the shop's Admin API (backfill, consent write-back,
+    /// reconciliation).
+    pub admin: ShopAdmin,
+}
+
+impl Default for ShopSettings {
+    fn default() -> Self {
+        ShopSettings {
+            webhook_secrets: SecretList::default(),
+            namespace: String::new(),
+            enabled: true,
+            ometria: ShopOmetria::default(),
+            profiles: ProfileFilter::All,
+            mappings: ShopMappings::default(),
+            behaviour: BehaviourAttributes::default(),
+            lists: ListSettings::default(),
+            abandoned_checkouts: AbandonedCheckoutSettings::default(),
+            admin: ShopAdmin::default(),
+        }
+    }
+}
+
+/// `[shops."<domain>".admin]`
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShopAdmin {
+    /// The app's Admin API access token for this shop (`shpat_…`).
+    #[serde(
+        deserialize_with = "optional_secret",
+        serialize_with = "so_domain::serde_secret::masked_opt"
+    )]
+    pub access_token: Option<SecretString>,
+    /// Base URL instead of `https://<domain>` (a proxy, or a fake in tests).
+    pub api_url: Option<String>,
+}
+
+/// `[shops."<domain>".ometria]`: overrides of `[ometria]` for one shop
+/// (unset: `null` in `check-config`). Shops with the same endpoint and key
+/// share one account: one request budget, one pause after a 429.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShopOmetria {
+    /// Instead of `ometria.api_url` (an account in another region).
+    pub api_url: Option<String>,
+    /// This shop's own account key, instead of `ometria.api_key`.
+    #[serde(
+        deserialize_with = "optional_secret",
+        serialize_with = "so_domain::serde_secret::masked_opt"
+    )]
+    pub api_key: Option<SecretString>,
+    /// The account's budget; shops sharing an account must agree on it.
+    pub requests_per_second: Option<f64>,
+    /// Records per push request for this shop (1..=100).
+    pub batch_max_records: Option<usize>,
+}
+
+impl ShopOmetria {
+    pub fn is_empty(&self) -> bool {
+        self.api_url.is_none()
+            && self.api_key.is_none()
+            && self.requests_per_second.is_none()
+            && self.batch_max_records.is_none()
+    }
+}
+
+/// `[shops."<domain>".mappings.<contact|order|product>]`: property name =
+/// Shopify source path (docs/mapping.md, "Merchant field mappings").
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShopMappings {
+    pub contact: BTreeMap<String, String>,
+    pub order: BTreeMap<String, String>,
+    pub product: BTreeMap<String, String>,
+}
+
+impl ShopSettings {
+    /// This shop's invalid values, each naming its key relative to the shop
+    /// (`namespace`, `lists.subscribers`...). `ometria` is the account it
+    /// pushes with, `[ometria]` with its overrides applied.
+    pub(super) fn problems(&self, ometria: &OmetriaSettings) -> Vec<String> {
+        let mut out = Vec::new();
+        let ns_ok = self.namespace.len() <= 16
+            && self
+                .namespace
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'-' | b'_'));
+        if !ns_ok {
+            out.push("namespace must be at most 16 letters, digits, ':', '-' or '_'".to_owned());
+        }
+        if let (false, Err(e)) = (self.ometria.is_empty(), ometria.validate()) {
+            out.push(e.to_string());
+        }
+        out.extend(self.abandoned_checkouts.problems());
+        if let Err(problems) = so_domain::mapping::FieldMappings::build(
+            &self.mappings.contact,
+            &self.mappings.order,
+            &self.mappings.product,
+        ) {
+            out.extend(problems);
+        }
+        if let Some(url) = &self.admin.api_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            out.push("admin.api_url must be an http(s) URL".to_owned());
+        }
+        for (kind, lists) in [
+            ("every_contact", &self.lists.every_contact),
+            ("subscribers", &self.lists.subscribers),
+        ] {
+            if lists.len() > 20 || lists.contains(&0) {
+                out.push(format!(
+                    "lists.{kind} must hold at most 20 Ometria list ids, none of them 0"
+                ));
+            }
+        }
+        out
+    }
+}
+
+impl Config {
+    /// The settings of `shop`: its own entry, else the defaults.
+    pub fn shop(&self, shop: &ShopDomain) -> &ShopSettings {
+        static DEFAULT: std::sync::LazyLock<ShopSettings> =
+            std::sync::LazyLock::new(ShopSettings::default);
+        self.shops.get(shop.as_str()).unwrap_or(&DEFAULT)
+    }
+
+    /// The Ometria settings `shop` pushes with: `[ometria]` with the shop's
+    /// overrides applied.
+    pub fn ometria_for(&self, shop: &ShopDomain) -> OmetriaSettings {
+        self.ometria_for_settings(self.shop(shop))
+    }
+
+    pub(super) fn ometria_for_settings(&self, shop: &ShopSettings) -> OmetriaSettings {
+        let mut settings = self.ometria.clone();
+        let own = &shop.ometria;
+        if let Some(url) = &own.api_url {
+            settings.api_url.clone_from(url);
+        }
+        if let Some(key) = &own.api_key {
+            settings.api_key = Some(key.clone());
+        }
+        if let Some(rps) = own.requests_per_second {
+            settings.requests_per_second = rps;
+        }
+        if let Some(n) = own.batch_max_records {
+            settings.batch_max_records = n;
+        }
+        settings
+    }
+
+    /// The secrets that verify webhooks of `shop`, or `None` for a shop this
+    /// deployment does not serve.
+    pub fn secrets_for(&self, shop: &ShopDomain) -> Option<&[SecretString]> {
+        let global = self.shopify.webhook_secrets.as_slice();
+        let secrets = if self.shops.is_empty() {
+            global
+        } else {
+            let own = self.shops.get(shop.as_str())?;
+            if own.webhook_secrets.is_empty() {
+                global
+            } else {
+                own.webhook_secrets.as_slice()
+            }
+        };
+        (!secrets.is_empty()).then_some(secrets)
+    }
+}
