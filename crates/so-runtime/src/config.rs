@@ -335,9 +335,9 @@ pub struct WorkerSettings {
     /// ones seen within this many seconds; a process that dies without
     /// leaving gives its partitions up after this long.
     pub lease_secs: u64,
-    /// Where `customers/data_request` exports are written, one JSON file
-    /// per request under `<dir>/<shop>/`.
-    pub exports_dir: String,
+    /// How many days a `customers/data_request` export is kept in the store
+    /// (served by `/admin/exports`) before it is deleted.
+    pub export_retention_days: u32,
     /// How often open Ometria data-deletion requests are checked, in seconds.
     pub erasure_poll_secs: u64,
 }
@@ -353,7 +353,7 @@ impl Default for WorkerSettings {
             dedupe_window_hours: 72,
             database_connections: 8,
             lease_secs: 10,
-            exports_dir: "data/exports".to_owned(),
+            export_retention_days: 30,
             erasure_poll_secs: 600,
         }
     }
@@ -383,8 +383,8 @@ impl WorkerSettings {
         if !(3..=300).contains(&self.lease_secs) {
             out.push("worker.lease_secs must be 3..=300".to_owned());
         }
-        if self.exports_dir.trim().is_empty() {
-            out.push("worker.exports_dir must name a directory".to_owned());
+        if !(1..=3_650).contains(&self.export_retention_days) {
+            out.push("worker.export_retention_days must be 1..=3650".to_owned());
         }
         if !(1..=86_400).contains(&self.erasure_poll_secs) {
             out.push("worker.erasure_poll_secs must be 1..=86400".to_owned());
@@ -1022,7 +1022,7 @@ pub fn masked_view(config: &Config) -> serde_json::Value {
             "max_attempts": config.worker.max_attempts,
             "dedupe_window_hours": config.worker.dedupe_window_hours,
             "database_connections": config.worker.database_connections,
-            "exports_dir": config.worker.exports_dir,
+            "export_retention_days": config.worker.export_retention_days,
             "erasure_poll_secs": config.worker.erasure_poll_secs,
         },
         "ometria": {
