@@ -24,7 +24,7 @@ pub(crate) enum ExportsCommand {
         #[arg(long)]
         json: bool,
     },
-    /// One export as JSON: customer data, to hand over; the read is logged.
+    /// One export as JSON: customer data, to hand over.
     Show {
         /// The export id (from `exports list`).
         id: String,

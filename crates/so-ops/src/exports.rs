@@ -1,7 +1,8 @@
 //! `customers/data_request` exports kept in the store: list them and read
 //! one, for the `exports` CLI and the admin API. Reading an export shows
 //! customer data, so every read is logged (who, which export; never its
-//! content), like a revealed dead letter.
+//! content), like a revealed dead letter; the CLI, like `dlq show
+//! --reveal`, has no log output.
 
 use chrono::Utc;
 use so_domain::ShopDomain;
@@ -21,7 +22,8 @@ pub async fn list(
     Ok(store.exports(shop.as_ref(), Utc::now(), limit).await?)
 }
 
-/// One export with its content, for `actor`; the read is logged.
+/// One export with its content, for `actor`; the read is logged (in
+/// processes that log: the admin API, not the CLI).
 pub async fn show(store: &Store, id: &str, actor: &str) -> Result<DataExport, OpsError> {
     let export = store
         .export(id, Utc::now())
