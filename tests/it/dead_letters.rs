@@ -420,6 +420,34 @@ async fn the_admin_api_refuses_a_wrong_or_missing_token_and_changes_nothing() {
     let err: serde_json::Value = bad.json().await.unwrap();
     assert!(err["detail"].as_str().unwrap().contains("`since`"), "{err}");
 
+    // Numbers outside their documented range are refused naming the field;
+    // a subnormal rate once overflowed the pacing interval and dropped the
+    // connection.
+    for (path, body) in [
+        (
+            "dead-letters/replay",
+            Some(serde_json::json!({"all": true, "rate": 5e-324})),
+        ),
+        ("dead-letters?limit=10001", None),
+        ("history?limit=-1", None),
+        ("exports?limit=1001", None),
+    ] {
+        let url = format!("{}/admin/{path}", app.ops_address);
+        let req = match &body {
+            Some(b) => app.client.post(url).json(b),
+            None => app.client.get(url),
+        };
+        let res = req.bearer_auth(TOKEN).send().await.unwrap();
+        assert_eq!(res.status(), 400, "{path}");
+        let err: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(err["code"], "invalid_input", "{path}: {err}");
+        let named = if body.is_some() { "`rate`" } else { "`limit`" };
+        assert!(
+            err["detail"].as_str().unwrap().contains(named),
+            "{path}: {err}"
+        );
+    }
+
     let replay = app
         .client
         .post(format!("{}/admin/dead-letters/replay", app.ops_address))

@@ -13,6 +13,7 @@ use so_testkit::{Backend, TestApp, TestAppOptions, Webhook, eventually};
 use crate::payloads::{self, CUSTOMER_ID, ORDER_ID};
 
 const SHOP: &str = "test-shop.myshopify.com";
+const ADMIN_TOKEN: &str = "admin-token-0123456789";
 
 async fn app(env: Vec<(String, String)>) -> TestApp {
     TestApp::spawn_with(TestAppOptions {
@@ -156,11 +157,14 @@ async fn redaction_erases_the_person_here_and_in_ometria_and_keeps_them_out() {
 
 #[tokio::test]
 async fn a_data_request_exports_what_is_held_about_the_person() {
-    let dir = tempfile::tempdir().unwrap();
-    let app = app(vec![(
-        "SO_WORKER__EXPORTS_DIR".into(),
-        dir.path().display().to_string(),
-    )])
+    // Arrange: the person has an order; the admin API is on.
+    let app = TestApp::spawn_with(TestAppOptions {
+        worker: true,
+        backend: Backend::Sqlite,
+        partitions: 2,
+        admin_token: Some(ADMIN_TOKEN.to_owned()),
+        ..TestAppOptions::default()
+    })
     .await;
     let email = "asks@example.com";
     send(
@@ -181,13 +185,53 @@ async fn a_data_request_exports_what_is_held_about_the_person() {
         "customer": {"id": CUSTOMER_ID, "email": email, "phone": null},
         "orders_requested": [ORDER_ID], "data_request": {"id": 9999}
     });
+
+    // Act: the request, and the same request again under another webhook id.
     send(&app, "customers/data_request", &request).await;
     app.wait_outcome("exported", 1.0).await;
-    let path = dir.path().join(SHOP).join("9999.json");
-    let export: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    assert_eq!(export["customer_id"], CUSTOMER_ID.to_string());
-    assert_eq!(export["email"], email);
-    assert_eq!(export["orders"][0]["order_id"], ORDER_ID.to_string());
+    send(&app, "customers/data_request", &request).await;
+    app.wait_outcome("exported", 2.0).await;
+
+    // Assert: one export, found through the admin API, nothing on disk.
+    let admin = |path: &str| {
+        app.client
+            .get(format!("{}/admin/{path}", app.ops_address))
+            .bearer_auth(ADMIN_TOKEN)
+            .header("X-Actor", "dpo")
+    };
+    let listed: Value = admin(&format!("exports?shop={SHOP}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let exports = listed["exports"].as_array().unwrap();
+    assert_eq!(exports.len(), 1, "a redelivery keeps one export: {listed}");
+    assert_eq!(exports[0]["request"], "9999");
+    assert_eq!(exports[0]["customer_id"], CUSTOMER_ID.to_string());
+    assert!(
+        exports[0].get("content").is_none(),
+        "listing shows no customer data"
+    );
+    let id = exports[0]["id"].as_str().unwrap();
+    let res = admin(&format!("exports/{id}")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let export: Value = res.json().await.unwrap();
+    let content = &export["content"];
+    assert_eq!(content["customer_id"], CUSTOMER_ID.to_string());
+    assert_eq!(content["email"], email);
+    assert_eq!(content["orders"][0]["order_id"], ORDER_ID.to_string());
+    let other: Value = admin("exports?shop=other.myshopify.com")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(other["exports"], json!([]));
+    let missing = admin("exports/unknown").send().await.unwrap();
+    assert_eq!(missing.status(), 404);
     app.teardown().await;
 }
 

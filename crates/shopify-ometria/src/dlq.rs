@@ -118,7 +118,7 @@ impl Select {
     }
 }
 
-fn actor() -> String {
+pub(crate) fn actor() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .unwrap_or_else(|_| "unknown".to_owned());
@@ -153,10 +153,8 @@ async fn open(path: Option<&Path>) -> Result<(QueueOps, CancellationToken)> {
 
 pub(crate) async fn run(path: Option<&Path>, command: DlqCommand) -> Result<ExitCode> {
     // Validate the command line before touching the broker.
-    if let DlqCommand::Replay { rate: Some(r), .. } = &command
-        && !(*r > 0.0 && r.is_finite())
-    {
-        anyhow::bail!("--rate must be a positive number of messages per second, not {r}");
+    if let DlqCommand::Replay { rate: Some(r), .. } = &command {
+        so_ops::limits::rate(*r).context("--rate")?;
     }
     let (ops, stop) = open(path).await?;
     let result = dispatch(&ops, command).await;
@@ -364,7 +362,7 @@ fn print_report(r: &OperationReport, json: bool) -> Result<()> {
     print_stdout(&t)
 }
 
-fn print_json(v: &impl serde::Serialize) -> Result<()> {
+pub(crate) fn print_json(v: &impl serde::Serialize) -> Result<()> {
     let mut s = serde_json::to_string_pretty(v)?;
     s.push('\n');
     print_stdout(&s)

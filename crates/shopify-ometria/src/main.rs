@@ -3,6 +3,7 @@
 
 mod commands;
 mod dlq;
+mod exports;
 mod samples;
 mod sync_cmds;
 
@@ -46,6 +47,11 @@ enum Command {
         #[command(subcommand)]
         command: dlq::DlqCommand,
     },
+    /// `customers/data_request` exports kept in the store: list, show.
+    Exports {
+        #[command(subcommand)]
+        command: exports::ExportsCommand,
+    },
     /// Sign a bundled Shopify sample payload (or a file) with the configured
     /// secret and post it to the ingress: a webhook end to end, no accounts.
     SendSample(samples::SendSample),
@@ -84,6 +90,7 @@ fn main() -> ExitCode {
             Command::CheckConfig => commands::check_config(cli.config.as_deref()),
             Command::Queues { json } => commands::queues(cli.config.as_deref(), json).await,
             Command::Dlq { command } => dlq::run(cli.config.as_deref(), command).await,
+            Command::Exports { command } => exports::run(cli.config.as_deref(), command).await,
             Command::SendSample(args) => samples::send(cli.config.as_deref(), args).await,
             Command::Backfill(args) => sync_cmds::backfill(cli.config.as_deref(), args).await,
             Command::ConsentSync(args) => {

@@ -41,7 +41,7 @@ pub(crate) struct BackfillArgs {
 
 /// The shops a command runs for: the one named, or every shop with Admin
 /// API access.
-async fn open_store(config: &Config) -> Result<so_store::Store> {
+pub(crate) async fn open_store(config: &Config) -> Result<so_store::Store> {
     so_store::Store::connect(config.database.url.expose_secret(), 2)
         .await
         .context("opening the store (database.url)")

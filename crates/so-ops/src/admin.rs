@@ -8,15 +8,15 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use axum::{Json, Router};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-use crate::OpsError;
 use crate::actions::{QueueOps, ReplayOptions, TargetQueue};
 use crate::filter::Filter;
+use crate::{OpsError, limits};
 
 #[derive(Clone)]
 struct AdminState {
@@ -30,16 +30,29 @@ pub fn router(ops: QueueOps, token: SecretString) -> Router {
         ops,
         token: Arc::new(token),
     };
-    Router::new()
-        .route("/admin/dead-letters", get(list))
-        .route("/admin/dead-letters/replay", post(replay))
-        .route("/admin/dead-letters/purge", post(purge))
-        .route("/admin/dead-letters/{id}", get(show))
-        .route("/admin/history", get(history))
-        .route("/admin/queues", get(queues))
+    ROUTES
+        .iter()
+        .fold(Router::new(), |r, (_, path, handler)| {
+            r.route(path, handler())
+        })
         .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .with_state(state)
 }
+
+/// (method, path, handler) of every route, as `docs/admin-api.yaml` lists
+/// them: a test holds the two equal.
+type Route = (&'static str, &'static str, fn() -> MethodRouter<AdminState>);
+
+const ROUTES: [Route; 8] = [
+    ("get", "/admin/dead-letters", || get(list)),
+    ("post", "/admin/dead-letters/replay", || post(replay)),
+    ("post", "/admin/dead-letters/purge", || post(purge)),
+    ("get", "/admin/dead-letters/{id}", || get(show)),
+    ("get", "/admin/history", || get(history)),
+    ("get", "/admin/queues", || get(queues)),
+    ("get", "/admin/exports", || get(exports)),
+    ("get", "/admin/exports/{id}", || get(export)),
+];
 
 /// An API error: status plus `{code, detail}`, from one place.
 struct AdminError(StatusCode, &'static str, String);
@@ -48,7 +61,7 @@ impl From<OpsError> for AdminError {
     fn from(e: OpsError) -> Self {
         let status = match &e {
             OpsError::InvalidInput { .. } | OpsError::NoFilter => StatusCode::BAD_REQUEST,
-            OpsError::NotFound(_) => StatusCode::NOT_FOUND,
+            OpsError::NotFound(_) | OpsError::ExportNotFound(_) => StatusCode::NOT_FOUND,
             OpsError::Queue(_) | OpsError::Publish(_) | OpsError::Store(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -124,7 +137,8 @@ struct ListQuery {
     stage: Option<String>,
     since: Option<String>,
     until: Option<String>,
-    limit: Option<usize>,
+    /// Text, so a bad value is refused naming `limit` (see [`limits`]).
+    limit: Option<String>,
 }
 
 fn split(v: Option<&String>) -> Vec<String> {
@@ -175,12 +189,18 @@ async fn list(
     q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, AdminError> {
     let q = query(q)?;
+    let limit = limits::count(
+        "limit",
+        q.limit.as_deref(),
+        limits::LIST_LIMIT_DEFAULT,
+        limits::LIST_LIMIT,
+    )?;
     let listing = s
         .ops
         .list(
             target(q.queue.as_deref())?,
             &q.filter()?,
-            q.limit.unwrap_or(100).min(10_000),
+            usize::try_from(limit).unwrap_or(usize::MAX),
         )
         .await?;
     Ok(Json(listing).into_response())
@@ -235,14 +255,9 @@ async fn replay(
     b: Result<Json<ActionBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, AdminError> {
     let b = body(b)?;
-    if b.rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
-        return Err(
-            OpsError::invalid("rate", "must be a positive number of messages per second").into(),
-        );
-    }
     let options = ReplayOptions {
         dry_run: b.dry_run,
-        rate: b.rate,
+        rate: b.rate.map(limits::rate).transpose()?,
         all: b.all,
     };
     let report = s
@@ -282,7 +297,7 @@ async fn purge(
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct HistoryQuery {
-    limit: Option<u32>,
+    limit: Option<String>,
 }
 
 async fn history(
@@ -290,7 +305,13 @@ async fn history(
     q: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, AdminError> {
     let q = query(q)?;
-    let ops = s.ops.history(q.limit.unwrap_or(50).min(1000)).await?;
+    let limit = limits::count(
+        "limit",
+        q.limit.as_deref(),
+        limits::HISTORY_LIMIT_DEFAULT,
+        limits::HISTORY_LIMIT,
+    )?;
+    let ops = s.ops.history(limit).await?;
     Ok(Json(serde_json::json!({"operations": ops})).into_response())
 }
 
@@ -299,4 +320,73 @@ async fn queues(State(s): State<AdminState>) -> Result<Response, AdminError> {
         .await
         .map_err(OpsError::from)?;
     Ok(Json(serde_json::json!({"queues": all})).into_response())
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ExportsQuery {
+    shop: Option<String>,
+    limit: Option<String>,
+}
+
+async fn exports(
+    State(s): State<AdminState>,
+    q: Result<Query<ExportsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, AdminError> {
+    let q = query(q)?;
+    let limit = limits::count(
+        "limit",
+        q.limit.as_deref(),
+        limits::EXPORTS_LIMIT_DEFAULT,
+        limits::EXPORTS_LIMIT,
+    )?;
+    let all = crate::exports::list(s.ops.store(), q.shop.as_deref(), limit).await?;
+    Ok(Json(serde_json::json!({"exports": all})).into_response())
+}
+
+/// Customer data: [`crate::exports::show`] logs who read it.
+async fn export(
+    State(s): State<AdminState>,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, AdminError> {
+    let export = crate::exports::show(s.ops.store(), &id, &actor(&headers)).await?;
+    Ok(Json(export).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ROUTES;
+
+    /// The operations of the hand-written document: `  /admin/...:` path
+    /// lines, each followed by its `    get:`/`    post:` lines.
+    fn documented() -> Vec<(String, String)> {
+        let doc = include_str!("../../../docs/admin-api.yaml");
+        let mut path = None;
+        let mut out = Vec::new();
+        for line in doc.lines() {
+            if let Some(p) = line.strip_prefix("  /admin/") {
+                path = p.strip_suffix(':').map(|p| format!("/admin/{p}"));
+            } else if !line.starts_with("    ") && !line.trim().is_empty() {
+                path = None;
+            } else if let (Some(p), Some(m)) = (&path, line.strip_prefix("    "))
+                && let Some(m) = m.strip_suffix(':')
+                && ["get", "post", "put", "patch", "delete"].contains(&m)
+            {
+                out.push((m.to_owned(), p.clone()));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn the_document_lists_exactly_the_routes_served() {
+        let mut served: Vec<(String, String)> = ROUTES
+            .iter()
+            .map(|(m, p, _)| ((*m).to_owned(), (*p).to_owned()))
+            .collect();
+        served.sort();
+        assert_eq!(documented(), served);
+    }
 }

@@ -11,6 +11,8 @@ pub enum OpsError {
     NoFilter,
     #[error("no message with id `{0}` in the queue")]
     NotFound(String),
+    #[error("no data export with id `{0}` (unknown or expired)")]
+    ExportNotFound(String),
     #[error("RabbitMQ: {0}")]
     Queue(#[from] so_queue::Error),
     #[error("RabbitMQ did not confirm a republish: {0}")]
@@ -32,7 +34,7 @@ impl OpsError {
         match self {
             OpsError::InvalidInput { .. } => "invalid_input",
             OpsError::NoFilter => "no_filter",
-            OpsError::NotFound(_) => "not_found",
+            OpsError::NotFound(_) | OpsError::ExportNotFound(_) => "not_found",
             OpsError::Queue(_) | OpsError::Publish(_) => "broker_unavailable",
             OpsError::Store(_) => "store_unavailable",
         }

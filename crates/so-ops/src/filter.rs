@@ -62,13 +62,11 @@ impl Filter {
         Ok(self)
     }
 
-    /// Checks the values, naming the field that is wrong.
+    /// Checks the values, naming the field that is wrong. A `since` not
+    /// before `until` is not an error: the range is empty and matches
+    /// nothing (the admin API's document can state every refusal, and a
+    /// relation between two fields is not one it can express).
     pub fn validate(&self) -> Result<(), OpsError> {
-        if let (Some(s), Some(u)) = (self.since, self.until)
-            && s >= u
-        {
-            return Err(OpsError::invalid("since", "must be before `until`"));
-        }
         for shop in &self.shops {
             so_domain::ShopDomain::parse(shop)
                 .map_err(|e| OpsError::invalid("shop", format!("{shop:?}: {e}")))?;

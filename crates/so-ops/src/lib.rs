@@ -4,13 +4,17 @@
 //! - [`filter`]: which messages an action applies to.
 //! - [`letter`]: what a queued message says about itself (reason, stage, shop...).
 //! - [`actions`]: list, show, replay, purge, history; release of parked events.
+//! - [`exports`]: `customers/data_request` exports kept in the store.
+//! - [`limits`]: the documented range of every numeric input.
 //! - [`admin`]: the `/admin/` routes, behind a bearer token.
 
 pub mod actions;
 pub mod admin;
 pub mod error;
+pub mod exports;
 pub mod filter;
 pub mod letter;
+pub mod limits;
 
 pub use actions::{OperationReport, QueueOps, ReplayOptions, TargetQueue};
 pub use error::OpsError;

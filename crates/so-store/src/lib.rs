@@ -1,5 +1,6 @@
 //! Persistence behind the worker: dedupe ledger, version watermarks, identity (guests, customer
-//! statuses), per-order state, customer tags, product variants and delivery records.
+//! statuses), per-order state, customer tags, product variants, delivery records and
+//! `customers/data_request` exports.
 //!
 //! One [`Store`] over two backends picked by URL: embedded SQLite (`sqlite://data/so.db?mode=rwc`,
 //! the default for one worker) or PostgreSQL (`postgres://…`, for several workers). Both run the
@@ -14,6 +15,7 @@ mod connect;
 mod delivery;
 mod entities;
 mod error;
+mod exports;
 mod identity;
 mod ledger;
 mod members;
@@ -26,6 +28,7 @@ mod watermark;
 pub use commit::{Commit, CommitOutcome, LedgerEntry};
 pub use connect::Store;
 pub use error::{Error, Result};
+pub use exports::{DataExport, ExportSummary, export_id};
 pub use identity::IdentityApplied;
 pub use merchant::{CheckoutChange, CheckoutRow, DirtyContact, HeldChange};
 pub use operations::QueueOperation;

@@ -60,7 +60,7 @@ const CONTACT_TABLES: [&str; 4] = [
 ];
 
 /// Every table with a `shop` column.
-const SHOP_TABLES: [&str; 18] = [
+const SHOP_TABLES: [&str; 19] = [
     "ledger",
     "watermark",
     "customer_status",
@@ -79,6 +79,7 @@ const SHOP_TABLES: [&str; 18] = [
     "backfill_checkpoint",
     "consent_decision",
     "shop_state",
+    "data_export",
 ];
 
 impl Store {
@@ -99,6 +100,8 @@ impl Store {
         let mut tx = self.begin_write().await?;
         if let Some(id) = customer_id {
             crate::identity::mark_redacted(&mut tx, shop, id).await?;
+            // An export is a copy of what is being erased.
+            crate::exports::delete_of_customer(&mut tx, shop, id).await?;
         }
         if let Some(email) = email {
             sqlx::query("DELETE FROM guest WHERE shop = $1 AND email = $2")

@@ -26,7 +26,6 @@ mod cache;
 mod deliver;
 mod dispose;
 mod erasures;
-mod exports;
 mod membership;
 mod pending;
 mod prepare;

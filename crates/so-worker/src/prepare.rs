@@ -105,8 +105,8 @@ pub(crate) struct Preparer {
     pub(crate) store: Store,
     pub(crate) window: DedupeWindow,
     pub(crate) rules: Arc<Rules>,
-    /// Where `customers/data_request` exports are written.
-    pub(crate) exports_dir: std::path::PathBuf,
+    /// How long a `customers/data_request` export is kept in the store.
+    pub(crate) export_retention: chrono::TimeDelta,
 }
 
 /// Per-event inputs shared by the topic handlers.
@@ -803,8 +803,9 @@ impl Preparer {
         }
     }
 
-    /// `customers/data_request`: everything held about the person, written
-    /// to `worker.exports_dir` for the merchant to hand over.
+    /// `customers/data_request`: everything held about the person, kept in
+    /// the store (served by `/admin/exports`) for the merchant to hand over.
+    /// Written once per request: a redelivery keeps the first export.
     async fn export(&self, cx: &mut Ctx<'_>, r: &shopify::DataRequest) -> Result<(), Stop> {
         let shop = cx.shop.clone();
         let email = r
@@ -821,16 +822,19 @@ impl Preparer {
             || cx.meta.webhook_id.as_str().to_owned(),
             |d| d.id.to_string(),
         );
-        let path =
-            crate::exports::write(&self.exports_dir, &shop, &request, &export).map_err(|e| {
-                Stop(Plan::Retry {
-                    reason: ReasonCode::Internal,
-                    detail: format!("cannot write the data export: {e}"),
-                    after: None,
-                })
-            })?;
+        let id = self
+            .store
+            .save_export(
+                &shop,
+                &request,
+                r.customer.id,
+                &export,
+                cx.now,
+                cx.now + self.export_retention,
+            )
+            .await?;
         so_runtime::metrics::privacy_request("data_request");
-        tracing::info!(path = %path.display(), request = %request, "Data request exported.");
+        tracing::info!(export_id = %id, request = %request, "Data request exported.");
         Ok(())
     }
 

@@ -87,7 +87,9 @@ impl Worker {
                     store: store.clone(),
                     window,
                     rules: rules.clone(),
-                    exports_dir: config.worker.exports_dir.clone().into(),
+                    export_retention: chrono::TimeDelta::days(i64::from(
+                        config.worker.export_retention_days,
+                    )),
                 },
                 disposer: Disposer {
                     store: store.clone(),
@@ -148,11 +150,7 @@ impl Worker {
         // Holds the pushers too: it must end before they can.
         let attributes = tokio::spawn(self.attributes.run(shutdown.clone()));
         let erasures = tokio::spawn(self.erasures.run(shutdown.clone()));
-        let pruner = tokio::spawn(prune_ledger(
-            self.store.clone(),
-            self.window,
-            shutdown.clone(),
-        ));
+        let pruner = tokio::spawn(prune(self.store.clone(), self.window, shutdown.clone()));
         let partitions = self.broker.names().partitions();
         let (assign_tx, assigned) = tokio::sync::watch::channel((0..partitions).collect());
         let (consuming_tx, consuming) = tokio::sync::watch::channel(Default::default());
@@ -189,8 +187,9 @@ impl Worker {
     }
 }
 
-/// Forgets webhook ids older than the dedupe window, hourly.
-async fn prune_ledger(store: Store, window: DedupeWindow, shutdown: Shutdown) {
+/// Hourly: forgets webhook ids older than the dedupe window and deletes
+/// expired data exports.
+async fn prune(store: Store, window: DedupeWindow, shutdown: Shutdown) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tokio::select! {
@@ -204,6 +203,13 @@ async fn prune_ledger(store: Store, window: DedupeWindow, shutdown: Shutdown) {
             Ok(n) if n > 0 => tracing::info!(removed = n, "Pruned the dedupe ledger."),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "Cannot prune the dedupe ledger; will try again."),
+        }
+        match store.prune_exports(chrono::Utc::now()).await {
+            Ok(n) if n > 0 => tracing::info!(removed = n, "Deleted expired data exports."),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "Cannot delete expired data exports; will try again.")
+            }
         }
     }
 }

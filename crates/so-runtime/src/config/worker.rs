@@ -35,9 +35,9 @@ pub struct WorkerSettings {
     /// gives its partitions up after this long (`lease_secs`).
     #[serde(rename = "lease_secs", with = "secs")]
     pub lease: Duration,
-    /// Where `customers/data_request` exports are written, one JSON file
-    /// per request under `<dir>/<shop>/`.
-    pub exports_dir: String,
+    /// How many days a `customers/data_request` export is kept in the store
+    /// (served by `/admin/exports`) before it is deleted.
+    pub export_retention_days: u32,
     /// How often open Ometria data-deletion requests are checked
     /// (`erasure_poll_secs`).
     #[serde(rename = "erasure_poll_secs", with = "secs")]
@@ -55,7 +55,7 @@ impl Default for WorkerSettings {
             dedupe_window_hours: 72,
             database_connections: 8,
             lease: Duration::from_secs(10),
-            exports_dir: "data/exports".to_owned(),
+            export_retention_days: 30,
             erasure_poll: Duration::from_secs(600),
         }
     }
@@ -85,8 +85,8 @@ impl WorkerSettings {
         if !(3..=300).contains(&self.lease.as_secs()) {
             out.push("worker.lease_secs must be 3..=300".to_owned());
         }
-        if self.exports_dir.trim().is_empty() {
-            out.push("worker.exports_dir must name a directory".to_owned());
+        if !(1..=3_650).contains(&self.export_retention_days) {
+            out.push("worker.export_retention_days must be 1..=3650".to_owned());
         }
         if !(1..=86_400).contains(&self.erasure_poll.as_secs()) {
             out.push("worker.erasure_poll_secs must be 1..=86400".to_owned());

@@ -5,6 +5,7 @@ mod commit;
 mod concurrency;
 mod connect;
 mod entities;
+mod exports;
 mod identity;
 mod ledger;
 mod merchant;
