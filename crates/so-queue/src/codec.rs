@@ -34,6 +34,9 @@ pub const DEATH_AT: &str = "x-death-at";
 /// On a copy the worker scheduled to come back later: what the copy is for
 /// (`abandonment`: check whether the checkout in the body was abandoned).
 pub const SCHEDULED: &str = "x-so-scheduled";
+/// RabbitMQ's own record of a message's dead-letterings (its first entry
+/// is the latest).
+pub const BROKER_DEATH: &str = "x-death";
 /// On a replayed message: when, and by which operator operation.
 pub const REPLAYED_AT: &str = "x-replayed-at";
 pub const REPLAY_OPERATION: &str = "x-replay-operation";
@@ -51,7 +54,7 @@ const DROPPED_ON_REPLAY: &[&str] = &[
     RETRY_REASON,
     PARK_REASON,
     RETRY_TIER_HEADER,
-    "x-death",
+    BROKER_DEATH,
     "x-first-death-exchange",
     "x-first-death-queue",
     "x-first-death-reason",

@@ -247,7 +247,9 @@ fn number(props: &BasicProperties, key: &str) -> Option<u32> {
 }
 
 fn broker_death(props: &BasicProperties) -> Option<BrokerDeath> {
-    let AMQPValue::FieldArray(deaths) = props.headers().as_ref()?.inner().get("x-death")? else {
+    let AMQPValue::FieldArray(deaths) =
+        props.headers().as_ref()?.inner().get(codec::BROKER_DEATH)?
+    else {
         return None;
     };
     let AMQPValue::FieldTable(first) = deaths.as_slice().first()? else {
@@ -328,7 +330,7 @@ mod tests {
                 (codec::ATTEMPT, codec::int(3)),
                 (codec::DEATH_ATTEMPTS, codec::text("4")),
                 (
-                    "x-death",
+                    codec::BROKER_DEATH,
                     AMQPValue::FieldArray(vec![AMQPValue::FieldTable(death)].into()),
                 ),
             ],
@@ -342,7 +344,7 @@ mod tests {
         assert_eq!(death.reason, "delivery_limit");
         assert_eq!(death.at.map(|t| t.timestamp()), Some(1_700_000_000));
         assert!(matches!(
-            envelope.all_headers().get("x-death"),
+            envelope.all_headers().get(codec::BROKER_DEATH),
             Some(HeaderValue::List(l)) if matches!(&l[0], HeaderValue::Table(_))
         ));
     }
