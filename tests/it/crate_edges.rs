@@ -143,6 +143,24 @@ fn every_crate_edge_points_inward() {
 }
 
 #[test]
+fn only_the_queue_adapter_names_lapin() {
+    let graph = graph();
+    assert!(
+        graph.uses_lapin.contains("so-queue"),
+        "so-queue does not depend on lapin: the metadata was not read"
+    );
+    let others: Vec<&String> = graph
+        .uses_lapin
+        .iter()
+        .filter(|c| c.as_str() != "so-queue")
+        .collect();
+    assert!(
+        others.is_empty(),
+        "crates naming lapin besides so-queue: {others:?}"
+    );
+}
+
+#[test]
 fn the_rules_catch_what_they_forbid() {
     use Layer::*;
     assert!(forbidden("so-domain", Domain, "so-queue", Adapter).is_some());

@@ -240,7 +240,7 @@ async fn dead_letters_for(app: &TestApp, ids: std::ops::Range<u64>) -> Vec<(Stri
             received_at: chrono_now(),
             entity: so_domain::EntityKey::Customer(id),
         };
-        let props = so_queue::codec::encode(&meta, &[]);
+        let envelope = so_queue::Envelope::event(&meta);
         let note = so_queue::DeathNote {
             stage: "push",
             reason: "ometria_record_rejected",
@@ -248,7 +248,7 @@ async fn dead_letters_for(app: &TestApp, ids: std::ops::Range<u64>) -> Vec<(Stri
             attempts: 1,
         };
         publisher
-            .dead_letter("work.0", &props, &hook.body, &note)
+            .dead_letter("work.0", &envelope, &hook.body, &note)
             .await
             .unwrap();
         sent.push((hook.webhook_id.clone(), shop.to_owned()));

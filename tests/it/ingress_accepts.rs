@@ -100,7 +100,7 @@ async fn every_documented_sample_is_queued_in_its_partition_with_its_metadata() 
             Some("2026-11-22T10:00:00.000Z")
         );
         assert!(m.header(codec::RECEIVED_AT).is_some());
-        assert_eq!(*m.properties.delivery_mode(), Some(2), "persistent");
+        assert_eq!(m.delivery_mode(), Some(2), "persistent");
         let topic_name = TopicName::parse(topic).unwrap();
         let entity = route_payload(&topic_name, body).unwrap();
         assert_eq!(m.header(codec::ENTITY), Some(entity.to_string().as_str()));

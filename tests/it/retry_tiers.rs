@@ -26,10 +26,10 @@ async fn a_retried_message_goes_to_its_tier_only_and_comes_back_once() {
     let app = TestApp::spawn_with(TestAppOptions::default()).await;
     let publisher = so_queue::Publisher::new(app.broker.clone());
     for i in 0..50u64 {
-        let props = so_queue::codec::encode(&meta(i), &[]);
+        let envelope = so_queue::Envelope::event(&meta(i));
         let tier = if i % 2 == 0 { 1 } else { 5 };
         publisher
-            .retry_later("work.0", &props, b"{}", tier, 1, "test")
+            .retry_later("work.0", &envelope, b"{}", tier, 1, "test")
             .await
             .unwrap();
     }

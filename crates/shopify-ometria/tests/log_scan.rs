@@ -71,8 +71,10 @@ async fn a_full_run_logs_no_secret_and_no_customer_email() {
             ("SO_WORKER__BATCH_WINDOW_MS", "30".to_owned()),
             (
                 "SO_LOG__FILTER",
-                "debug,hyper=info,h2=info,reqwest=info,sqlx=info,lapin=info,amq_protocol=info"
-                    .to_owned(),
+                format!(
+                    "debug,hyper=info,h2=info,reqwest=info,sqlx=info,{}",
+                    so_queue::link::client_log_directives("info")
+                ),
             ),
         ],
     );

@@ -1,14 +1,12 @@
-//! The baseline: raw lapin publishes with confirms to the same broker, same
-//! message size, same number of messages in flight, no HTTP and no checks.
+//! The baseline: raw confirmed publishes (so-queue's probe) to the same
+//! broker, same message size, same number of messages in flight, no HTTP
+//! and no checks.
 
 use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
-use lapin::options::{
-    BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions, QueueDeleteOptions,
-};
-use lapin::types::{AMQPValue, FieldTable, LongString};
-use lapin::{BasicProperties, Confirmation, Connection, ConnectionProperties};
+use so_queue::PublishError;
+use so_queue::probe::Probe;
 
 /// Confirmed publishes per second to a fresh quorum queue.
 pub(crate) async fn confirmed_publish_rate(
@@ -19,27 +17,12 @@ pub(crate) async fn confirmed_publish_rate(
     channels: usize,
     duration: Duration,
 ) -> anyhow::Result<f64> {
-    let conn = Connection::connect(url, ConnectionProperties::default()).await?;
-    let setup = conn.create_channel().await?;
-    let mut args = FieldTable::default();
-    args.insert(
-        "x-queue-type".into(),
-        AMQPValue::LongString(LongString::from("quorum")),
-    );
-    setup
-        .queue_declare(queue.into(), QueueDeclareOptions::durable(), args)
-        .await?;
+    let probe = Probe::connect(url).await?;
+    probe.declare_quorum_queue(queue).await?;
     let mut chans = Vec::new();
     for _ in 0..channels.max(1) {
-        let ch = conn.create_channel().await?;
-        ch.confirm_select(ConfirmSelectOptions::default()).await?;
-        chans.push(ch);
+        chans.push(probe.confirm_channel().await?);
     }
-    let props = BasicProperties::default().with_delivery_mode(2);
-    let opts = BasicPublishOptions {
-        mandatory: true,
-        immediate: false,
-    };
     let mut pending = FuturesUnordered::new();
     let mut confirmed = 0u64;
     let mut next = 0usize;
@@ -48,25 +31,29 @@ pub(crate) async fn confirmed_publish_rate(
         while started.elapsed() < duration && pending.len() < in_flight {
             let ch = &chans[next % chans.len()];
             next += 1;
-            let confirm = ch
-                .basic_publish("".into(), queue.into(), opts, body, props.clone())
-                .await?;
-            pending.push(confirm);
+            let confirm = ch.publish(queue, body).await?;
+            pending.push(confirm.confirmed());
         }
-        if let Some(done) = pending.next().await {
-            anyhow::ensure!(
-                matches!(done?, Confirmation::Ack(None)),
-                "baseline publish not acked"
-            );
-            confirmed += 1;
+        match pending.next().await {
+            Some(Ok(())) => confirmed += 1,
+            Some(Err(e @ PublishError::Channel(_))) => return Err(e.into()),
+            Some(Err(_)) => anyhow::bail!("baseline publish not acked"),
+            None => {}
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
-    setup
-        .queue_delete(queue.into(), QueueDeleteOptions::default())
-        .await?;
-    let _closed = conn.close(200, "baseline done".into()).await;
+    probe.delete_queue(queue).await?;
+    probe.close().await;
     Ok(confirmed as f64 / elapsed)
+}
+
+/// A preload publish: only a failed channel stops the run, as the consume
+/// rate does not depend on each message being confirmed.
+fn preloaded(done: Result<(), PublishError>) -> Result<(), PublishError> {
+    match done {
+        Err(e @ PublishError::Channel(_)) => Err(e),
+        Ok(()) | Err(_) => Ok(()),
+    }
 }
 
 /// Consume-and-ack rate (manual ack, prefetch 200) of `n` messages of
@@ -77,61 +64,33 @@ pub(crate) async fn consume_rate(
     body: &[u8],
     n: usize,
 ) -> anyhow::Result<f64> {
-    use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions};
-    let conn = Connection::connect(url, ConnectionProperties::default()).await?;
-    let ch = conn.create_channel().await?;
-    let mut args = FieldTable::default();
-    args.insert(
-        "x-queue-type".into(),
-        AMQPValue::LongString(LongString::from("quorum")),
-    );
-    ch.queue_declare(queue.into(), QueueDeclareOptions::durable(), args)
-        .await?;
-    ch.confirm_select(ConfirmSelectOptions::default()).await?;
-    let props = BasicProperties::default().with_delivery_mode(2);
-    let opts = BasicPublishOptions {
-        mandatory: true,
-        immediate: false,
-    };
+    let probe = Probe::connect(url).await?;
+    probe.declare_quorum_queue(queue).await?;
+    let ch = probe.confirm_channel().await?;
     let mut pending = FuturesUnordered::new();
     for _ in 0..n {
         if pending.len() >= 256
             && let Some(done) = pending.next().await
         {
-            let _confirmed: Confirmation = done?;
+            preloaded(done)?;
         }
-        pending.push(
-            ch.basic_publish("".into(), queue.into(), opts, body, props.clone())
-                .await?,
-        );
+        pending.push(ch.publish(queue, body).await?.confirmed());
     }
     while let Some(done) = pending.next().await {
-        let _confirmed: Confirmation = done?;
+        preloaded(done)?;
     }
-    let consumer_ch = conn.create_channel().await?;
-    consumer_ch
-        .basic_qos(200, BasicQosOptions::default())
-        .await?;
-    let mut consumer = consumer_ch
-        .basic_consume(
-            queue.into(),
-            "baseline".into(),
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
+    let mut consumer = probe.take(queue, "baseline", 200).await?;
     let started = Instant::now();
     let mut got = 0;
     while got < n {
-        let Some(d) = consumer.next().await else {
+        let Some(taken) = consumer.next().await else {
             break;
         };
-        d?.ack(BasicAckOptions::default()).await?;
+        taken?;
         got += 1;
     }
     let rate = got as f64 / started.elapsed().as_secs_f64();
-    ch.queue_delete(queue.into(), QueueDeleteOptions::default())
-        .await?;
-    let _closed = conn.close(200, "baseline done".into()).await;
+    probe.delete_queue(queue).await?;
+    probe.close().await;
     Ok(rate)
 }

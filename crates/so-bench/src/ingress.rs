@@ -333,29 +333,10 @@ async fn collect(
 
 /// Deletes the benchmark's queues and exchanges (they hold many messages).
 pub(crate) async fn cleanup(url: &str, prefix: &str) {
-    use lapin::options::{ExchangeDeleteOptions, QueueDeleteOptions};
     let names = so_queue::Names::new(prefix, 8, &[5, 30, 120, 600, 3600]);
-    let Ok(conn) = lapin::Connection::connect(url, lapin::ConnectionProperties::default()).await
-    else {
+    let Ok(probe) = so_queue::probe::Probe::connect(url).await else {
         return;
     };
-    let Ok(ch) = conn.create_channel().await else {
-        return;
-    };
-    for (q, _) in names.all_queues() {
-        let _deleted = ch
-            .queue_delete(q.as_str().into(), QueueDeleteOptions::default())
-            .await;
-    }
-    for ex in [
-        names.ingest_exchange(),
-        names.unrouted_exchange(),
-        names.retry_exchange(),
-        names.dead_exchange(),
-    ] {
-        let _deleted = ch
-            .exchange_delete(ex.as_str().into(), ExchangeDeleteOptions::default())
-            .await;
-    }
-    let _closed = conn.close(200, "bench done".into()).await;
+    let _deleted = probe.delete_topology(&names).await;
+    probe.close().await;
 }

@@ -110,10 +110,10 @@ async fn preload(broker: &Broker, body: &[u8], n: usize) -> anyhow::Result<()> {
             received_at: chrono::Utc::now(),
             entity: EntityKey::Order(1_000_000 + i as u64),
         };
-        let props = so_queue::codec::encode(&meta, &[]);
+        let envelope = so_queue::Envelope::event(&meta);
         let p = publisher.clone();
         let note = note.clone();
-        pending.push(async move { p.dead_letter("work.0", &props, body, &note).await });
+        pending.push(async move { p.dead_letter("work.0", &envelope, body, &note).await });
         if pending.len() >= 256 {
             use futures::StreamExt as _;
             if let Some(r) = pending.next().await {

@@ -13,10 +13,11 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::Utc;
-use lapin::BasicProperties;
 use serde::Serialize;
 use so_domain::{EntityKey, ShopDomain, partition_for};
-use so_queue::{Broker, OrderedPublisher, QueueScan, Scanned, codec};
+/// The headers a replay marks its messages with.
+pub use so_queue::codec::{REPLAY_OPERATION, REPLAYED_AT};
+use so_queue::{Broker, OrderedPublisher, QueueScan, Scanned};
 use so_store::{QueueOperation, Store};
 
 use crate::letter::{self, LetterDetail, LetterSummary};
@@ -109,30 +110,6 @@ const SAMPLE: usize = 10;
 /// Republishes in flight at once: enough to keep confirms pipelined.
 const REPLAY_WINDOW: usize = 64;
 
-/// Headers that described the message's earlier life and must not follow
-/// it back into the work queue (a fresh retry budget, no stale reasons).
-const DROPPED_ON_REPLAY: &[&str] = &[
-    codec::DEATH_REASON,
-    codec::DEATH_STAGE,
-    codec::DEATH_DETAIL,
-    codec::DEATH_ATTEMPTS,
-    codec::DEATH_AT,
-    codec::ATTEMPT,
-    codec::RETRY_REASON,
-    codec::PARK_REASON,
-    so_queue::topology::RETRY_TIER_HEADER,
-    "x-death",
-    "x-first-death-exchange",
-    "x-first-death-queue",
-    "x-first-death-reason",
-    "x-last-death-exchange",
-    "x-last-death-queue",
-    "x-last-death-reason",
-    "x-delivery-count",
-];
-pub const REPLAYED_AT: &str = "x-replayed-at";
-pub const REPLAY_OPERATION: &str = "x-replay-operation";
-
 /// Operator actions; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct QueueOps {
@@ -195,11 +172,7 @@ impl QueueOps {
         let mut scan = QueueScan::open(&self.broker, &name).await?;
         let found = async {
             while let Some(m) = scan.next().await? {
-                if m.properties
-                    .message_id()
-                    .as_ref()
-                    .is_some_and(|mid| mid.as_str() == id)
-                {
+                if m.headers().message_id.as_deref() == Some(id) {
                     return Ok(Some(letter::detail(&m, reveal)));
                 }
             }
@@ -436,12 +409,14 @@ impl QueueOps {
                         continue;
                     }
                 };
-                let props = replay_properties(&m.properties, operation_id);
+                let envelope = m.envelope().replayed(operation_id);
                 if let Some(p) = pace.as_mut() {
                     p.tick().await;
                 }
                 let tag = u64::from(m.position);
-                let settled = publisher.send(tag, &exchange, &key, &m.body, props).await?;
+                let settled = publisher
+                    .send(tag, &exchange, &key, &m.body, &envelope)
+                    .await?;
                 held.insert(tag, m);
                 settle(&mut held, settled, report).await?;
             }
@@ -457,9 +432,9 @@ impl QueueOps {
     /// shop and entity headers (its old routing key may be from another count).
     fn routing_key(&self, m: &Scanned) -> Result<String, OpsError> {
         let names = self.broker.names();
-        let shop =
-            codec::header(&m.properties, codec::SHOP).and_then(|s| ShopDomain::parse(s).ok());
-        let entity = codec::header(&m.properties, codec::ENTITY).and_then(EntityKey::parse);
+        let h = m.headers();
+        let shop = h.shop.as_deref().and_then(|s| ShopDomain::parse(s).ok());
+        let entity = h.entity.as_deref().and_then(EntityKey::parse);
         match (shop, entity) {
             (Some(shop), Some(entity)) => {
                 Ok(names.work_routing_key(partition_for(&shop, &entity, names.partitions())))
@@ -556,17 +531,6 @@ async fn settle(
         }
     }
     Ok(())
-}
-
-fn replay_properties(props: &BasicProperties, operation_id: &str) -> BasicProperties {
-    codec::with_headers(
-        props,
-        &[
-            (REPLAYED_AT, codec::text(&Utc::now().to_rfc3339())),
-            (REPLAY_OPERATION, codec::text(operation_id)),
-        ],
-        DROPPED_ON_REPLAY,
-    )
 }
 
 fn filter_json(filter: &Filter) -> String {

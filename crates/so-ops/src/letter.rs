@@ -1,12 +1,10 @@
-//! What a queued message says about itself, read from its AMQP properties:
+//! What a queued message says about itself, read from its typed headers:
 //! the ingress's metadata, the worker's death or park headers, and
 //! RabbitMQ's own `x-death` record for messages the broker dead-lettered.
 
 use chrono::{DateTime, Utc};
-use lapin::BasicProperties;
-use lapin::types::AMQPValue;
 use serde::Serialize;
-use so_queue::{Scanned, codec};
+use so_queue::{HeaderValue, Scanned};
 
 /// One message, as listed. Contains no payload and no customer data.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -49,125 +47,69 @@ pub struct LetterDetail {
     pub payload: serde_json::Value,
 }
 
-fn time(props: &BasicProperties, key: &str) -> Option<DateTime<Utc>> {
-    codec::header(props, key)
-        .and_then(|raw| DateTime::parse_from_rfc3339(raw).ok())
-        .map(|t| t.with_timezone(&Utc))
-}
-
-fn text(props: &BasicProperties, key: &str) -> Option<String> {
-    codec::header(props, key).map(str::to_owned)
-}
-
-fn number(props: &BasicProperties, key: &str) -> Option<u32> {
-    match props.headers().as_ref()?.inner().get(key)? {
-        AMQPValue::LongLongInt(n) => u32::try_from(*n).ok(),
-        AMQPValue::LongInt(n) => u32::try_from(*n).ok(),
-        AMQPValue::LongString(s) => std::str::from_utf8(s.as_bytes()).ok()?.parse().ok(),
-        _ => None,
-    }
-}
-
-/// The first entry of RabbitMQ's `x-death` array: (reason, time).
-fn broker_death(props: &BasicProperties) -> Option<(String, Option<DateTime<Utc>>)> {
-    let AMQPValue::FieldArray(deaths) = props.headers().as_ref()?.inner().get("x-death")? else {
-        return None;
-    };
-    let AMQPValue::FieldTable(first) = deaths.as_slice().first()? else {
-        return None;
-    };
-    let reason = match first.inner().get("reason")? {
-        AMQPValue::LongString(s) => String::from_utf8_lossy(s.as_bytes()).into_owned(),
-        AMQPValue::ShortString(s) => s.as_str().to_owned(),
-        _ => return None,
-    };
-    let at = match first.inner().get("time") {
-        Some(AMQPValue::Timestamp(t)) => {
-            DateTime::from_timestamp(i64::try_from(*t).unwrap_or(0), 0)
-        }
-        _ => None,
-    };
-    Some((reason, at))
-}
-
 /// Reads a scanned message's summary.
 pub fn summarize(m: &Scanned) -> LetterSummary {
-    let p = &m.properties;
-    let received_at = time(p, codec::RECEIVED_AT);
-    let (reason, stage, at) = if let Some(reason) = text(p, codec::DEATH_REASON) {
+    let h = m.headers();
+    let (reason, stage, at) = if let Some(reason) = &h.death_reason {
+        (Some(reason.clone()), h.death_stage.clone(), h.death_at)
+    } else if let Some(reason) = &h.park_reason {
         (
-            Some(reason),
-            text(p, codec::DEATH_STAGE),
-            time(p, codec::DEATH_AT),
+            Some(reason.clone()),
+            Some("parked".to_owned()),
+            h.received_at,
         )
-    } else if let Some(reason) = text(p, codec::PARK_REASON) {
-        (Some(reason), Some("parked".to_owned()), received_at)
-    } else if let Some((reason, at)) = broker_death(p) {
-        (Some(reason), Some("broker".to_owned()), at)
+    } else if let Some(death) = &h.broker_death {
+        (
+            Some(death.reason.clone()),
+            Some("broker".to_owned()),
+            death.at,
+        )
     } else {
-        (None, None, received_at)
+        (None, None, h.received_at)
     };
     LetterSummary {
-        id: p
-            .message_id()
-            .as_ref()
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_default(),
+        id: h.message_id.clone().unwrap_or_default(),
         position: m.position,
-        topic: text(p, codec::TOPIC),
-        shop: text(p, codec::SHOP),
-        entity: text(p, codec::ENTITY),
+        topic: h.topic.clone(),
+        shop: h.shop.clone(),
+        entity: h.entity.clone(),
         reason,
         stage,
-        detail: text(p, codec::DEATH_DETAIL),
-        attempts: number(p, codec::DEATH_ATTEMPTS).or_else(|| number(p, codec::ATTEMPT)),
-        at: at.or(received_at),
-        received_at,
-        triggered_at: time(p, codec::TRIGGERED_AT),
+        detail: h.death_detail.clone(),
+        attempts: h.death_attempts.or(h.attempt),
+        at: at.or(h.received_at),
+        received_at: h.received_at,
+        triggered_at: h.triggered_at,
         routing_key: m.routing_key.clone(),
         body_bytes: m.body.len(),
     }
 }
 
-fn header_json(v: &AMQPValue) -> serde_json::Value {
+fn header_json(v: &HeaderValue) -> serde_json::Value {
     use serde_json::Value;
     match v {
-        AMQPValue::LongString(s) => Value::String(String::from_utf8_lossy(s.as_bytes()).into()),
-        AMQPValue::ShortString(s) => Value::String(s.as_str().to_owned()),
-        AMQPValue::Boolean(b) => Value::Bool(*b),
-        AMQPValue::ShortShortInt(n) => Value::from(*n),
-        AMQPValue::ShortShortUInt(n) => Value::from(*n),
-        AMQPValue::ShortInt(n) => Value::from(*n),
-        AMQPValue::ShortUInt(n) => Value::from(*n),
-        AMQPValue::LongInt(n) => Value::from(*n),
-        AMQPValue::LongUInt(n) => Value::from(*n),
-        AMQPValue::LongLongInt(n) => Value::from(*n),
-        AMQPValue::Timestamp(t) => DateTime::from_timestamp(i64::try_from(*t).unwrap_or(0), 0)
+        HeaderValue::Text(s) => Value::String(s.clone()),
+        HeaderValue::Bytes(b) => Value::String(String::from_utf8_lossy(b).into()),
+        HeaderValue::Bool(b) => Value::Bool(*b),
+        HeaderValue::Int(n) => Value::from(*n),
+        HeaderValue::Timestamp(t) => DateTime::from_timestamp(i64::try_from(*t).unwrap_or(0), 0)
             .map_or(Value::Null, |t| Value::String(t.to_rfc3339())),
-        AMQPValue::FieldArray(a) => Value::Array(a.as_slice().iter().map(header_json).collect()),
-        AMQPValue::FieldTable(t) => Value::Object(
-            t.inner()
-                .iter()
-                .map(|(k, v)| (k.as_str().to_owned(), header_json(v)))
-                .collect(),
-        ),
-        other => Value::String(format!("{other:?}")),
+        HeaderValue::List(a) => Value::Array(a.iter().map(header_json).collect()),
+        HeaderValue::Table(t) => {
+            Value::Object(t.iter().map(|(k, v)| (k.clone(), header_json(v))).collect())
+        }
+        HeaderValue::Other(text) => Value::String(text.clone()),
     }
 }
 
 /// Reads a scanned message in full; `reveal` leaves customer data unmasked.
 pub fn detail(m: &Scanned, reveal: bool) -> LetterDetail {
     let headers = m
-        .properties
-        .headers()
-        .as_ref()
-        .map(|t| {
-            t.inner()
-                .iter()
-                .map(|(k, v)| (k.as_str().to_owned(), header_json(v)))
-                .collect()
-        })
-        .unwrap_or_default();
+        .envelope()
+        .all_headers()
+        .iter()
+        .map(|(k, v)| (k.clone(), header_json(v)))
+        .collect();
     let payload = match serde_json::from_slice::<serde_json::Value>(&m.body) {
         Ok(mut v) => {
             if !reveal {
@@ -184,8 +126,8 @@ pub fn detail(m: &Scanned, reveal: bool) -> LetterDetail {
     LetterDetail {
         summary: summarize(m),
         headers,
-        api_version: text(&m.properties, codec::API_VERSION),
-        event_id: text(&m.properties, codec::EVENT_ID),
+        api_version: m.headers().api_version.clone(),
+        event_id: m.headers().event_id.clone(),
         payload_masked: !reveal,
         payload,
     }

@@ -1,11 +1,14 @@
-//! Event metadata <-> AMQP properties. Header names are defined once here.
+//! Event metadata -> AMQP properties, and the headers each move of a
+//! message sets (retry, schedule, dead letter, park, replay). Header names
+//! are defined once here; [`crate::headers`] reads them back.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use lapin::BasicProperties;
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
-use so_domain::{ApiVersion, EntityKey, EventMeta, ShopDomain, TopicName, WebhookId};
+use so_domain::EventMeta;
 
-use crate::Error;
+use crate::DeathNote;
+use crate::topology::RETRY_TIER_HEADER;
 
 pub const TOPIC: &str = "x-shopify-topic";
 pub const SHOP: &str = "x-shopify-shop-domain";
@@ -31,26 +34,39 @@ pub const DEATH_AT: &str = "x-death-at";
 /// On a copy the worker scheduled to come back later: what the copy is for
 /// (`abandonment`: check whether the checkout in the body was abandoned).
 pub const SCHEDULED: &str = "x-so-scheduled";
+/// RabbitMQ's own record of a message's dead-letterings (its first entry
+/// is the latest).
+pub const BROKER_DEATH: &str = "x-death";
+/// On a replayed message: when, and by which operator operation.
+pub const REPLAYED_AT: &str = "x-replayed-at";
+pub const REPLAY_OPERATION: &str = "x-replay-operation";
 
-/// The attempt counter of a delivery (0 when never retried).
-pub fn attempt(props: &BasicProperties) -> u32 {
-    let Some(headers) = props.headers().as_ref() else {
-        return 0;
-    };
-    match headers.inner().get(ATTEMPT) {
-        Some(AMQPValue::LongLongInt(n)) => u32::try_from(*n).unwrap_or(0),
-        Some(AMQPValue::LongInt(n)) => u32::try_from(*n).unwrap_or(0),
-        Some(AMQPValue::LongString(s)) => std::str::from_utf8(s.as_bytes())
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0),
-        _ => 0,
-    }
-}
+/// Headers that described a message's earlier life and must not follow it
+/// back into the work queue on a replay (a fresh retry budget, no stale
+/// reasons): ours and RabbitMQ's own dead-lettering record.
+const DROPPED_ON_REPLAY: &[&str] = &[
+    DEATH_REASON,
+    DEATH_STAGE,
+    DEATH_DETAIL,
+    DEATH_ATTEMPTS,
+    DEATH_AT,
+    ATTEMPT,
+    RETRY_REASON,
+    PARK_REASON,
+    RETRY_TIER_HEADER,
+    BROKER_DEATH,
+    "x-first-death-exchange",
+    "x-first-death-queue",
+    "x-first-death-reason",
+    "x-last-death-exchange",
+    "x-last-death-queue",
+    "x-last-death-reason",
+    "x-delivery-count",
+];
 
 /// A copy of `props` with `extra` headers set (replacing same-named ones)
 /// and `remove` headers dropped.
-pub fn with_headers(
+pub(crate) fn with_headers(
     props: &BasicProperties,
     extra: &[(&str, AMQPValue)],
     remove: &[&str],
@@ -68,12 +84,12 @@ pub fn with_headers(
 }
 
 /// A string header value.
-pub fn text(v: &str) -> AMQPValue {
+pub(crate) fn text(v: &str) -> AMQPValue {
     AMQPValue::LongString(LongString::from(v))
 }
 
 /// An integer header value.
-pub fn int(v: i64) -> AMQPValue {
+pub(crate) fn int(v: i64) -> AMQPValue {
     AMQPValue::LongLongInt(v)
 }
 
@@ -84,12 +100,12 @@ fn rfc3339(t: &DateTime<Utc>) -> String {
 }
 
 fn put(t: &mut FieldTable, k: &str, v: &str) {
-    t.insert(k.into(), AMQPValue::LongString(LongString::from(v)));
+    t.insert(k.into(), text(v));
 }
 
 /// Properties for a persistent event message. The webhook id becomes the
 /// `message_id`, the idempotency key downstream.
-pub fn encode(meta: &EventMeta, extra: &[(&str, &str)]) -> BasicProperties {
+pub(crate) fn encode(meta: &EventMeta, extra: &[(&str, &str)]) -> BasicProperties {
     let mut h = FieldTable::default();
     put(&mut h, TOPIC, meta.topic.as_str());
     put(&mut h, SHOP, meta.shop.as_str());
@@ -115,7 +131,7 @@ pub fn encode(meta: &EventMeta, extra: &[(&str, &str)]) -> BasicProperties {
 }
 
 /// Reads a string header (long or short string).
-pub fn header<'a>(props: &'a BasicProperties, key: &str) -> Option<&'a str> {
+pub(crate) fn header<'a>(props: &'a BasicProperties, key: &str) -> Option<&'a str> {
     let value = props.headers().as_ref()?.inner().get(key)?;
     match value {
         AMQPValue::LongString(s) => std::str::from_utf8(s.as_bytes()).ok(),
@@ -124,70 +140,155 @@ pub fn header<'a>(props: &'a BasicProperties, key: &str) -> Option<&'a str> {
     }
 }
 
-fn required<'a>(props: &'a BasicProperties, key: &'static str) -> Result<&'a str, Error> {
-    header(props, key).ok_or_else(|| Error::Codec(format!("header `{key}` is missing")))
+/// The time headers are written in.
+fn now() -> String {
+    Utc::now().to_rfc3339()
 }
 
-fn time(props: &BasicProperties, key: &'static str) -> Result<Option<DateTime<Utc>>, Error> {
-    header(props, key)
-        .map(|raw| {
-            DateTime::parse_from_rfc3339(raw)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| Error::Codec(format!("header `{key}` is not RFC 3339")))
-        })
-        .transpose()
+/// The delay tier header's value for `delay_secs`.
+fn tier(delay_secs: u64) -> AMQPValue {
+    int(i64::try_from(delay_secs).unwrap_or(i64::MAX))
 }
 
-/// Rebuilds the metadata of a queued event.
-pub fn decode(props: &BasicProperties) -> Result<EventMeta, Error> {
-    let id = props
-        .message_id()
-        .as_ref()
-        .map(ShortString::as_str)
-        .unwrap_or_default();
-    let webhook_id = WebhookId::parse(id).map_err(|e| Error::Codec(format!("message_id {e}")))?;
-    let topic = TopicName::parse(required(props, TOPIC)?)
-        .map_err(|e| Error::Codec(format!("header `{TOPIC}` {e}")))?;
-    let shop = ShopDomain::parse(required(props, SHOP)?)
-        .map_err(|e| Error::Codec(format!("header `{SHOP}` {e}")))?;
-    let api_version = ApiVersion::parse(required(props, API_VERSION)?)
-        .map_err(|e| Error::Codec(format!("header `{API_VERSION}` {e}")))?;
-    let entity = EntityKey::parse(required(props, ENTITY)?)
-        .ok_or_else(|| Error::Codec(format!("header `{ENTITY}` is malformed")))?;
-    let received_at = time(props, RECEIVED_AT)?
-        .ok_or_else(|| Error::Codec(format!("header `{RECEIVED_AT}` is missing")))?;
-    Ok(EventMeta {
-        webhook_id,
-        topic,
-        shop,
-        api_version,
-        event_id: header(props, EVENT_ID).map(str::to_owned),
-        triggered_at: time(props, TRIGGERED_AT)?,
-        received_at,
-        entity,
-    })
+/// `x-first-seen` as the message already has it, else now: the first move
+/// sets it and later moves keep it.
+fn first_seen(props: &BasicProperties) -> AMQPValue {
+    text(&header(props, FIRST_SEEN).map_or_else(now, str::to_owned))
+}
+
+/// A message re-queued through the delay tier `delay_secs` for attempt `attempt`.
+pub(crate) fn retried(
+    props: &BasicProperties,
+    delay_secs: u64,
+    attempt: u32,
+    reason: &str,
+) -> BasicProperties {
+    with_headers(
+        props,
+        &[
+            (RETRY_TIER_HEADER, tier(delay_secs)),
+            (ATTEMPT, int(i64::from(attempt))),
+            (RETRY_REASON, text(reason)),
+            (FIRST_SEEN, first_seen(props)),
+        ],
+        &[],
+    )
+}
+
+/// A copy scheduled to come back after `delay_secs`, marked `mark`. It is a
+/// fresh event for the consumer, not a retry: no attempt count or reason.
+pub(crate) fn scheduled(props: &BasicProperties, delay_secs: u64, mark: &str) -> BasicProperties {
+    with_headers(
+        props,
+        &[
+            (RETRY_TIER_HEADER, tier(delay_secs)),
+            (SCHEDULED, text(mark)),
+        ],
+        &[ATTEMPT, RETRY_REASON],
+    )
+}
+
+/// A dead letter with why it died. The tier header of an earlier retry is
+/// dropped: it only means something on the way to a delay queue.
+pub(crate) fn dead(props: &BasicProperties, note: &DeathNote<'_>) -> BasicProperties {
+    // Details can be long (Ometria messages); headers stay small.
+    let detail: String = note.detail.chars().take(1000).collect();
+    with_headers(
+        props,
+        &[
+            (DEATH_STAGE, text(note.stage)),
+            (DEATH_REASON, text(note.reason)),
+            (DEATH_DETAIL, text(&detail)),
+            (DEATH_ATTEMPTS, int(i64::from(note.attempts))),
+            (DEATH_AT, text(&now())),
+            (FIRST_SEEN, first_seen(props)),
+        ],
+        &[RETRY_TIER_HEADER],
+    )
+}
+
+/// A message set aside in the parked queue with `reason`.
+pub(crate) fn parked(props: &BasicProperties, reason: &str) -> BasicProperties {
+    with_headers(props, &[(PARK_REASON, text(reason))], &[])
+}
+
+/// A message sent back to work by the operation `operation_id`.
+pub(crate) fn replayed(props: &BasicProperties, operation_id: &str) -> BasicProperties {
+    with_headers(
+        props,
+        &[
+            (REPLAYED_AT, text(&now())),
+            (REPLAY_OPERATION, text(operation_id)),
+        ],
+        DROPPED_ON_REPLAY,
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use so_domain::Topic;
+    use so_domain::{ApiVersion, EntityKey, ShopDomain, Topic, TopicName, WebhookId};
+
+    fn event() -> BasicProperties {
+        encode(
+            &EventMeta {
+                webhook_id: WebhookId::parse("w-1").unwrap(),
+                topic: TopicName::Known(Topic::OrdersCreate),
+                shop: ShopDomain::parse("a.myshopify.com").unwrap(),
+                api_version: ApiVersion::parse("2026-07").unwrap(),
+                event_id: None,
+                triggered_at: None,
+                received_at: "2026-11-22T10:00:01.456Z".parse().unwrap(),
+                entity: EntityKey::Order(1),
+            },
+            &[],
+        )
+    }
 
     #[test]
-    fn metadata_round_trips() {
-        let meta = EventMeta {
-            webhook_id: WebhookId::parse("b54557e4-bdd9-4b37-8a5f-bf7d70bcd043").unwrap(),
-            topic: TopicName::Known(Topic::OrdersCreate),
-            shop: ShopDomain::parse("a.myshopify.com").unwrap(),
-            api_version: ApiVersion::parse("2026-07").unwrap(),
-            event_id: Some("98880550-7158-44d4-b7cd-2c97c8a091b5".into()),
-            triggered_at: Some("2026-11-22T10:00:00.123Z".parse().unwrap()),
-            received_at: "2026-11-22T10:00:01.456Z".parse().unwrap(),
-            entity: EntityKey::Order(820_982_911_946_154_508),
+    fn a_retry_keeps_its_first_sighting_and_a_dead_letter_drops_the_tier() {
+        let once = retried(&event(), 30, 1, "rate_limited");
+        let first = header(&once, FIRST_SEEN).unwrap().to_owned();
+        let twice = retried(&once, 120, 2, "timeout");
+        assert_eq!(header(&twice, FIRST_SEEN), Some(first.as_str()));
+        assert_eq!(header(&twice, RETRY_REASON), Some("timeout"));
+        let note = DeathNote {
+            stage: "push",
+            reason: "x",
+            detail: &"d".repeat(2000),
+            attempts: 3,
         };
-        let props = encode(&meta, &[(PARK_REASON, "x")]);
-        assert_eq!(decode(&props).unwrap(), meta);
-        assert_eq!(header(&props, PARK_REASON), Some("x"));
-        assert_eq!(*props.delivery_mode(), Some(2));
+        let died = dead(&twice, &note);
+        assert_eq!(header(&died, FIRST_SEEN), Some(first.as_str()));
+        assert_eq!(header(&died, DEATH_DETAIL).map(str::len), Some(1000));
+        assert!(
+            !died
+                .headers()
+                .as_ref()
+                .unwrap()
+                .inner()
+                .contains_key(RETRY_TIER_HEADER)
+        );
+        assert_eq!(*died.delivery_mode(), Some(2));
+    }
+
+    #[test]
+    fn a_replay_forgets_the_earlier_life() {
+        let parked = parked(&retried(&event(), 5, 1, "x"), "shop_paused");
+        let replayed = replayed(&parked, "op-1");
+        for gone in [PARK_REASON, ATTEMPT, RETRY_REASON, RETRY_TIER_HEADER] {
+            assert!(
+                !replayed
+                    .headers()
+                    .as_ref()
+                    .unwrap()
+                    .inner()
+                    .contains_key(gone),
+                "{gone}"
+            );
+        }
+        assert_eq!(header(&replayed, REPLAY_OPERATION), Some("op-1"));
+        assert_eq!(header(&replayed, TOPIC), Some("orders/create"));
+        assert_eq!(replayed.message_id(), parked.message_id());
     }
 }

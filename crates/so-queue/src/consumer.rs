@@ -5,65 +5,19 @@
 //! per partition, to the processor that owns that partition. When the link
 //! drops, in-flight deliveries are redelivered by the broker
 //! (`redelivered=true`); acks on the dead channel return `Ok(false)`, which
-//! [`Delivery::ack`] reports as [`AckOutcome::ChannelGone`].
+//! [`Delivery::ack`] reports as [`crate::AckOutcome::ChannelGone`].
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use futures::StreamExt;
 use futures::stream::SelectAll;
-use lapin::BasicProperties;
-use lapin::options::{
-    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
-};
+use lapin::options::{BasicCancelOptions, BasicConsumeOptions, BasicQosOptions};
 use lapin::types::FieldTable;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
-use crate::Broker;
-
-/// One message taken from a work partition.
-#[derive(Debug)]
-pub struct Delivery {
-    pub partition: u16,
-    pub routing_key: String,
-    pub redelivered: bool,
-    pub properties: BasicProperties,
-    pub body: Vec<u8>,
-    acker: lapin::Acker,
-}
-
-/// What became of an ack.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AckOutcome {
-    Acked,
-    /// The channel died first: the broker will redeliver the message, which
-    /// dedupe makes harmless.
-    ChannelGone,
-}
-
-impl Delivery {
-    /// Acks, checking lapin's result (`Ok(false)` = the channel is gone).
-    pub async fn ack(&self) -> AckOutcome {
-        match self.acker.ack(BasicAckOptions::default()).await {
-            Ok(true) => AckOutcome::Acked,
-            Ok(false) | Err(_) => AckOutcome::ChannelGone,
-        }
-    }
-
-    /// Returns the message to its queue for another attempt (quorum queues
-    /// count it against the delivery limit).
-    pub async fn requeue(&self) -> AckOutcome {
-        let opts = BasicNackOptions {
-            multiple: false,
-            requeue: true,
-        };
-        match self.acker.nack(opts).await {
-            Ok(true) => AckOutcome::Acked,
-            Ok(false) | Err(_) => AckOutcome::ChannelGone,
-        }
-    }
-}
+use crate::{Broker, Delivery};
 
 /// Consumes the partitions in `assigned` (it may change at any time) until
 /// `shutdown`, sending each delivery to the sender of the processor that
@@ -156,14 +110,7 @@ pub async fn consume_partitions(
             };
             match next {
                 Some((p, Ok(d))) => {
-                    let delivery = Delivery {
-                        partition: p,
-                        routing_key: d.routing_key.as_str().to_owned(),
-                        redelivered: d.redelivered,
-                        properties: d.properties,
-                        body: d.data,
-                        acker: d.acker,
-                    };
+                    let delivery = Delivery::new(p, d);
                     let out = &outputs[usize::from(p) % outputs.len()];
                     // A busy processor must not hold off shutdown: a delivery
                     // not handed over returns to its queue with the channel.

@@ -5,22 +5,34 @@
 //! - [`topology`]: idempotent declaration of the whole topology.
 //! - [`link`]: a supervised connection that reconnects with backoff.
 //! - [`publisher`]: persistent, mandatory publishing with confirms and timeouts.
-//! - [`codec`]: event metadata <-> AMQP properties and headers.
+//! - [`codec`]: event metadata -> AMQP properties; the headers each move of a message sets.
+//! - [`headers`]: what a queued message says about itself, decoded once.
+//! - [`consumer`], [`delivery`]: consuming the work partitions; ack, requeue, retry, park,
+//!   dead-letter or schedule a delivery.
+//! - [`scan`]: walking the dead-letter and parked queues for operators.
 //! - [`stats`]: queue depths and consumer counts.
+//! - [`probe`]: inspection and raw publishing for tests and benchmarks.
+//!
+//! No other crate depends on lapin: what they need of AMQP is here.
 
 pub mod codec;
 pub mod consumer;
+pub mod delivery;
 pub mod error;
+pub mod headers;
 pub mod link;
 pub mod names;
+pub mod probe;
 pub mod publisher;
 pub mod scan;
 pub mod settings;
 pub mod stats;
 pub mod topology;
 
-pub use consumer::{AckOutcome, Delivery, consume_partitions};
+pub use consumer::consume_partitions;
+pub use delivery::{AckOutcome, Delivery};
 pub use error::{Error, PublishError};
+pub use headers::{BrokerDeath, Envelope, HeaderValue, Headers};
 pub use link::{Broker, LinkState};
 pub use names::{Names, QueueRole};
 pub use publisher::{DeathNote, Publisher, Route};

@@ -18,6 +18,13 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{AmqpSettings, Error, Names, topology};
 
+/// Log filter directives that set the AMQP client library's own targets
+/// to `level` (at `debug` they log every frame), so a filter can quiet
+/// them without naming the library.
+pub fn client_log_directives(level: &str) -> String {
+    format!("lapin={level},amq_protocol={level}")
+}
+
 /// One live connection with its publishing channels.
 #[derive(Debug)]
 pub struct Link {
@@ -42,7 +49,7 @@ impl Link {
     }
 
     /// A fresh channel for callers that need their own (consumers, stats).
-    pub async fn channel(&self) -> Result<Channel, Error> {
+    pub(crate) async fn channel(&self) -> Result<Channel, Error> {
         self.connection
             .create_channel()
             .await

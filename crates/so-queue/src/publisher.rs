@@ -7,7 +7,7 @@ use lapin::options::BasicPublishOptions;
 use lapin::{BasicProperties, Confirmation};
 use so_domain::EventMeta;
 
-use crate::{Broker, PublishError, codec};
+use crate::{Broker, Envelope, PublishError, codec};
 
 /// Where an accepted event goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +57,7 @@ impl Publisher {
 
     /// Publishes `body` and waits at most the configured confirm timeout for
     /// the broker to take responsibility for it.
-    pub async fn publish(
+    pub(crate) async fn publish(
         &self,
         exchange: &str,
         routing_key: &str,
@@ -82,17 +82,11 @@ impl Publisher {
         let confirmed = async {
             let pending = channel
                 .basic_publish(exchange.into(), routing_key.into(), options, body, props)
-                .await
-                .map_err(PublishError::Channel)?;
-            pending.await.map_err(PublishError::Channel)
+                .await?;
+            pending.await
         };
         match tokio::time::timeout(timeout, confirmed).await {
-            Ok(Ok(Confirmation::Ack(None))) => Ok(()),
-            Ok(Ok(Confirmation::Ack(Some(_)))) => Err(PublishError::Returned),
-            Ok(Ok(Confirmation::Nack(_))) => Err(PublishError::Nacked),
-            // Publisher confirms are always selected on publish channels.
-            Ok(Ok(Confirmation::NotRequested)) => Err(PublishError::Nacked),
-            Ok(Err(e)) => Err(e),
+            Ok(result) => confirmation(result),
             Err(_) => Err(PublishError::Timeout(timeout)),
         }
     }
@@ -100,6 +94,18 @@ impl Publisher {
     /// The configured confirm timeout.
     pub fn confirm_timeout(&self) -> Duration {
         self.broker.settings().confirm_timeout()
+    }
+}
+
+/// A publish's outcome once the broker answered.
+pub(crate) fn confirmation(result: lapin::Result<Confirmation>) -> Result<(), PublishError> {
+    match result {
+        Ok(Confirmation::Ack(None)) => Ok(()),
+        // A returned message was not routed to any queue: not stored.
+        Ok(Confirmation::Ack(Some(_))) => Err(PublishError::Returned),
+        // Publisher confirms are always selected on the channels we publish on.
+        Ok(Confirmation::Nack(_) | Confirmation::NotRequested) => Err(PublishError::Nacked),
+        Err(e) => Err(PublishError::Channel(e)),
     }
 }
 
@@ -113,37 +119,21 @@ pub struct DeathNote<'a> {
 }
 
 impl Publisher {
-    /// Re-queues a message through the delay tier of `delay_secs`; it comes
-    /// back to its own partition (same routing key) when the tier expires.
+    /// Re-queues a message through the delay tier of `delay_secs` as attempt
+    /// `attempt`; it comes back to its own partition (same routing key) when
+    /// the tier expires.
     pub async fn retry_later(
         &self,
         routing_key: &str,
-        props: &BasicProperties,
+        envelope: &Envelope,
         body: &[u8],
         delay_secs: u64,
         attempt: u32,
         reason: &str,
     ) -> Result<(), PublishError> {
-        let tier = i64::try_from(delay_secs).unwrap_or(i64::MAX);
-        let first_seen = codec::header(props, codec::FIRST_SEEN)
-            .map_or_else(|| chrono::Utc::now().to_rfc3339(), str::to_owned);
-        let props = codec::with_headers(
-            props,
-            &[
-                (crate::topology::RETRY_TIER_HEADER, codec::int(tier)),
-                (codec::ATTEMPT, codec::int(i64::from(attempt))),
-                (codec::RETRY_REASON, codec::text(reason)),
-                (codec::FIRST_SEEN, codec::text(&first_seen)),
-            ],
-            &[],
-        );
-        self.publish(
-            &self.broker.names().retry_exchange(),
-            routing_key,
-            body,
-            props,
-        )
-        .await
+        let props = codec::retried(envelope.properties(), delay_secs, attempt, reason);
+        let exchange = self.broker.names().retry_exchange();
+        self.publish(&exchange, routing_key, body, props).await
     }
 
     /// Schedules a copy of a message to come back to its partition after
@@ -153,73 +143,37 @@ impl Publisher {
     pub async fn schedule(
         &self,
         routing_key: &str,
-        props: &BasicProperties,
+        envelope: &Envelope,
         body: &[u8],
         delay_secs: u64,
         mark: &str,
     ) -> Result<(), PublishError> {
-        let tier = i64::try_from(delay_secs).unwrap_or(i64::MAX);
-        let props = codec::with_headers(
-            props,
-            &[
-                (crate::topology::RETRY_TIER_HEADER, codec::int(tier)),
-                (codec::SCHEDULED, codec::text(mark)),
-            ],
-            &[codec::ATTEMPT, codec::RETRY_REASON],
-        );
-        self.publish(
-            &self.broker.names().retry_exchange(),
-            routing_key,
-            body,
-            props,
-        )
-        .await
+        let props = codec::scheduled(envelope.properties(), delay_secs, mark);
+        let exchange = self.broker.names().retry_exchange();
+        self.publish(&exchange, routing_key, body, props).await
     }
 
     /// Publishes a message to the dead-letter queue with why it died.
     pub async fn dead_letter(
         &self,
         routing_key: &str,
-        props: &BasicProperties,
+        envelope: &Envelope,
         body: &[u8],
         note: &DeathNote<'_>,
     ) -> Result<(), PublishError> {
-        let first_seen = codec::header(props, codec::FIRST_SEEN)
-            .map_or_else(|| chrono::Utc::now().to_rfc3339(), str::to_owned);
-        // Details can be long (Ometria messages); headers stay small.
-        let detail: String = note.detail.chars().take(1000).collect();
-        let props = codec::with_headers(
-            props,
-            &[
-                (codec::DEATH_STAGE, codec::text(note.stage)),
-                (codec::DEATH_REASON, codec::text(note.reason)),
-                (codec::DEATH_DETAIL, codec::text(&detail)),
-                (codec::DEATH_ATTEMPTS, codec::int(i64::from(note.attempts))),
-                (
-                    codec::DEATH_AT,
-                    codec::text(&chrono::Utc::now().to_rfc3339()),
-                ),
-                (codec::FIRST_SEEN, codec::text(&first_seen)),
-            ],
-            &[crate::topology::RETRY_TIER_HEADER],
-        );
-        self.publish(
-            &self.broker.names().dead_exchange(),
-            routing_key,
-            body,
-            props,
-        )
-        .await
+        let props = codec::dead(envelope.properties(), note);
+        let exchange = self.broker.names().dead_exchange();
+        self.publish(&exchange, routing_key, body, props).await
     }
 
     /// Moves a message to the parked queue with `reason` (e.g. a paused shop).
     pub async fn park(
         &self,
-        props: &BasicProperties,
+        envelope: &Envelope,
         body: &[u8],
         reason: &str,
     ) -> Result<(), PublishError> {
-        let props = codec::with_headers(props, &[(codec::PARK_REASON, codec::text(reason))], &[]);
+        let props = codec::parked(envelope.properties(), reason);
         let names = self.broker.names();
         self.publish(
             &names.ingest_exchange(),

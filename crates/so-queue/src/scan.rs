@@ -20,14 +20,13 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use lapin::Channel;
 use lapin::PublisherConfirm;
-use lapin::options::{
-    BasicAckOptions, BasicGetOptions, BasicNackOptions, BasicPublishOptions, ConfirmSelectOptions,
-};
+use lapin::options::{BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::FieldTable;
-use lapin::{BasicProperties, Channel, Confirmation};
 
-use crate::{AckOutcome, Broker, Error, PublishError};
+use crate::publisher::confirmation;
+use crate::{AckOutcome, Broker, Envelope, Error, Headers, PublishError, delivery};
 
 /// An open scan of one queue.
 pub struct QueueScan {
@@ -48,8 +47,8 @@ pub struct Scanned {
     pub routing_key: String,
     /// It was delivered before (by a scan or a consumer).
     pub redelivered: bool,
-    pub properties: BasicProperties,
     pub body: Vec<u8>,
+    envelope: Envelope,
     acker: lapin::Acker,
     held: Held,
 }
@@ -60,21 +59,28 @@ impl std::fmt::Debug for Scanned {
         f.debug_struct("Scanned")
             .field("position", &self.position)
             .field("routing_key", &self.routing_key)
-            .field("message_id", self.properties.message_id())
+            .field("message_id", &self.headers().message_id)
             .finish_non_exhaustive()
     }
 }
 
 impl Scanned {
+    /// Its headers, decoded when it was taken.
+    pub fn headers(&self) -> &Headers {
+        self.envelope.headers()
+    }
+
+    /// Its properties, to show every header or republish it.
+    pub fn envelope(&self) -> &Envelope {
+        &self.envelope
+    }
+
     /// Removes the message from its queue (acks it), checking lapin's result.
     pub async fn remove(&self) -> AckOutcome {
         if let Ok(mut held) = self.held.lock() {
             held.remove(&self.position);
         }
-        match self.acker.ack(BasicAckOptions::default()).await {
-            Ok(true) => AckOutcome::Acked,
-            Ok(false) | Err(_) => AckOutcome::ChannelGone,
-        }
+        delivery::ack(&self.acker).await
     }
 }
 
@@ -133,8 +139,8 @@ impl QueueScan {
             position,
             routing_key: d.routing_key.as_str().to_owned(),
             redelivered: d.redelivered,
-            properties: d.properties,
             body: d.data,
+            envelope: Envelope::from_properties(d.properties),
             acker: d.acker,
             held: self.held.clone(),
         }))
@@ -147,16 +153,12 @@ impl QueueScan {
             .lock()
             .map(|mut h| std::mem::take(&mut *h))
             .unwrap_or_default();
-        let requeue = BasicNackOptions {
-            multiple: false,
-            requeue: true,
-        };
         // Requeues sent back to back reach the queue partly reversed
         // (measured on 3.10.8), so each one is waited for, briefly, before
         // the next; a slow broker falls back to sending the rest at once.
         let mut ready = self.ready().await;
         for acker in held.values() {
-            if !matches!(acker.nack(requeue).await, Ok(true)) {
+            if delivery::requeue(acker).await != AckOutcome::Acked {
                 break;
             }
             let Some(before) = ready else { continue };
@@ -189,15 +191,6 @@ impl QueueScan {
     }
 }
 
-fn confirmation(result: lapin::Result<Confirmation>) -> Result<(), PublishError> {
-    match result {
-        Ok(Confirmation::Ack(None)) => Ok(()),
-        Ok(Confirmation::Ack(Some(_))) => Err(PublishError::Returned),
-        Ok(Confirmation::Nack(_) | Confirmation::NotRequested) => Err(PublishError::Nacked),
-        Err(e) => Err(PublishError::Channel(e)),
-    }
-}
-
 /// A confirm-mode channel of its own, so that messages republished by one
 /// operation reach their queues in the order they were sent (the shared
 /// publisher spreads messages over several channels), with up to `window`
@@ -225,16 +218,19 @@ impl OrderedPublisher {
         })
     }
 
-    /// Sends one persistent, mandatory message tagged `tag`. When the window
-    /// is full, first waits for the oldest confirm and returns its outcome.
+    /// Sends one message tagged `tag`, mandatory, with the properties of
+    /// `envelope` (persistent for every message this service queues). When
+    /// the window is full, first waits for the oldest confirm and returns
+    /// its outcome.
     pub async fn send(
         &mut self,
         tag: u64,
         exchange: &str,
         routing_key: &str,
         body: &[u8],
-        props: BasicProperties,
+        envelope: &Envelope,
     ) -> Result<Vec<(u64, Result<(), PublishError>)>, PublishError> {
+        let props = envelope.properties().clone();
         let mut settled = Vec::new();
         while self.in_flight.len() >= self.window {
             if let Some(done) = self.settle_oldest().await {

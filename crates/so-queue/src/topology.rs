@@ -11,9 +11,10 @@
 //! ```
 
 use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
-use lapin::types::{AMQPValue, FieldTable, LongString};
+use lapin::types::{AMQPValue, FieldTable};
 use lapin::{Channel, ExchangeKind};
 
+use crate::codec;
 use crate::{AmqpSettings, Error, Names};
 
 /// Delivery limit of the queues operators browse: high enough that no number
@@ -29,14 +30,6 @@ pub const RETRY_TIER_HEADER: &str = "so-retry-tier";
 /// The header name of releases before the fix; its bindings are removed.
 const LEGACY_RETRY_TIER_HEADER: &str = "x-retry-tier";
 
-fn str_arg(v: &str) -> AMQPValue {
-    AMQPValue::LongString(LongString::from(v))
-}
-
-fn int_arg(v: i64) -> AMQPValue {
-    AMQPValue::LongLongInt(v)
-}
-
 fn table(entries: &[(&str, AMQPValue)]) -> FieldTable {
     let mut t = FieldTable::default();
     for (k, v) in entries {
@@ -50,7 +43,7 @@ fn table(entries: &[(&str, AMQPValue)]) -> FieldTable {
 /// (docs: rabbitmq.com/docs/quorum-queues, shared/reference/rabbitmq.md §1.3).
 fn quorum(extra: &[(&str, AMQPValue)]) -> FieldTable {
     let mut t = table(extra);
-    t.insert("x-queue-type".into(), str_arg("quorum"));
+    t.insert("x-queue-type".into(), codec::text("quorum"));
     t
 }
 
@@ -95,7 +88,11 @@ async fn bind(
 }
 
 /// Declares exchanges, queues and bindings for `settings`.
-pub async fn declare(ch: &Channel, settings: &AmqpSettings, names: &Names) -> Result<(), Error> {
+pub(crate) async fn declare(
+    ch: &Channel,
+    settings: &AmqpSettings,
+    names: &Names,
+) -> Result<(), Error> {
     let dead = names.dead_exchange();
     let dlq = names.dead_letter_queue();
     exchange(ch, &dead, ExchangeKind::Fanout, FieldTable::default()).await?;
@@ -107,7 +104,7 @@ pub async fn declare(ch: &Channel, settings: &AmqpSettings, names: &Names) -> Re
     queue(
         ch,
         &dlq,
-        quorum(&[("x-delivery-limit", int_arg(BROWSE_DELIVERY_LIMIT))]),
+        quorum(&[("x-delivery-limit", codec::int(BROWSE_DELIVERY_LIMIT))]),
     )
     .await?;
     bind(ch, &dlq, &dead, "", FieldTable::default()).await?;
@@ -129,7 +126,7 @@ pub async fn declare(ch: &Channel, settings: &AmqpSettings, names: &Names) -> Re
         ch,
         &ingest,
         ExchangeKind::Direct,
-        table(&[("alternate-exchange", str_arg(&unrouted))]),
+        table(&[("alternate-exchange", codec::text(&unrouted))]),
     )
     .await?;
 
@@ -137,12 +134,12 @@ pub async fn declare(ch: &Channel, settings: &AmqpSettings, names: &Names) -> Re
     // queue then nacks publishes, which the ingress answers with 503.
     let guarded = |extra: &[(&str, AMQPValue)]| {
         let mut base = vec![
-            ("x-dead-letter-exchange", str_arg(&dead)),
-            ("x-dead-letter-strategy", str_arg("at-least-once")),
-            ("x-overflow", str_arg("reject-publish")),
+            ("x-dead-letter-exchange", codec::text(&dead)),
+            ("x-dead-letter-strategy", codec::text("at-least-once")),
+            ("x-overflow", codec::text("reject-publish")),
             (
                 "x-max-length",
-                int_arg(i64::from(settings.max_queue_length)),
+                codec::int(i64::from(settings.max_queue_length)),
             ),
         ];
         base.extend(extra.iter().cloned());
@@ -156,7 +153,7 @@ pub async fn declare(ch: &Channel, settings: &AmqpSettings, names: &Names) -> Re
             ("x-single-active-consumer", AMQPValue::Boolean(true)),
             (
                 "x-delivery-limit",
-                int_arg(i64::from(settings.delivery_limit)),
+                codec::int(i64::from(settings.delivery_limit)),
             ),
         ]);
         queue(ch, &q, args).await?;
@@ -174,7 +171,7 @@ pub async fn declare(ch: &Channel, settings: &AmqpSettings, names: &Names) -> Re
     queue(
         ch,
         &parked,
-        guarded(&[("x-delivery-limit", int_arg(BROWSE_DELIVERY_LIMIT))]),
+        guarded(&[("x-delivery-limit", codec::int(BROWSE_DELIVERY_LIMIT))]),
     )
     .await?;
     bind(
@@ -195,23 +192,23 @@ pub async fn declare(ch: &Channel, settings: &AmqpSettings, names: &Names) -> Re
         // longer-lived head message; on expiry the message goes back to the
         // ingest exchange with its original routing key, i.e. its partition.
         let args = quorum(&[
-            ("x-message-ttl", int_arg(ttl_ms)),
-            ("x-dead-letter-exchange", str_arg(&ingest)),
-            ("x-dead-letter-strategy", str_arg("at-least-once")),
-            ("x-overflow", str_arg("reject-publish")),
+            ("x-message-ttl", codec::int(ttl_ms)),
+            ("x-dead-letter-exchange", codec::text(&ingest)),
+            ("x-dead-letter-strategy", codec::text("at-least-once")),
+            ("x-overflow", codec::text("reject-publish")),
         ]);
         queue(ch, &q, args).await?;
         let tier = i64::try_from(*secs).unwrap_or(i64::MAX);
         let match_args = table(&[
-            ("x-match", str_arg("all")),
-            (RETRY_TIER_HEADER, int_arg(tier)),
+            ("x-match", codec::text("all")),
+            (RETRY_TIER_HEADER, codec::int(tier)),
         ]);
         bind(ch, &q, &retry, "", match_args).await?;
         // A topology declared by an earlier release also has a binding on
         // the legacy header, which matches everything: remove it.
         let legacy = table(&[
-            ("x-match", str_arg("all")),
-            (LEGACY_RETRY_TIER_HEADER, int_arg(tier)),
+            ("x-match", codec::text("all")),
+            (LEGACY_RETRY_TIER_HEADER, codec::int(tier)),
         ]);
         ch.queue_unbind(q.as_str().into(), retry.as_str().into(), "".into(), legacy)
             .await

@@ -2,14 +2,8 @@
 
 use std::time::Duration;
 
-use futures::StreamExt;
-use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicQosOptions, ExchangeDeleteOptions,
-    QueueDeclareOptions, QueueDeleteOptions,
-};
-use lapin::types::FieldTable;
-use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
-use so_queue::Names;
+use so_queue::probe::Probe;
+use so_queue::{Envelope, Headers, Names};
 
 /// `SOTEST_AMQP_URL` or the machine's local broker. (Not `SO_*`: that
 /// prefix belongs to the service's configuration.)
@@ -27,24 +21,34 @@ pub fn unique_prefix() -> String {
 #[derive(Debug, Clone)]
 pub struct Message {
     pub queue: String,
-    pub properties: BasicProperties,
+    pub envelope: Envelope,
     pub body: Vec<u8>,
 }
 
 impl Message {
+    /// A text header by name.
     pub fn header(&self, key: &str) -> Option<&str> {
-        so_queue::codec::header(&self.properties, key)
+        self.envelope.header(key)
+    }
+
+    pub fn headers(&self) -> &Headers {
+        self.envelope.headers()
     }
 
     pub fn message_id(&self) -> Option<&str> {
-        self.properties.message_id().as_ref().map(|s| s.as_str())
+        self.headers().message_id.as_deref()
+    }
+
+    /// 2 = persistent.
+    pub fn delivery_mode(&self) -> Option<u8> {
+        self.headers().delivery_mode
     }
 }
 
-/// A plain lapin connection for inspecting and cleaning up a test's queues.
+/// A plain connection for inspecting and cleaning up a test's queues.
+#[derive(Debug)]
 pub struct BrokerProbe {
-    connection: Connection,
-    channel: Channel,
+    probe: Probe,
 }
 
 impl BrokerProbe {
@@ -54,11 +58,8 @@ impl BrokerProbe {
 
     /// A probe on another broker (a test's private node).
     pub async fn connect_to(url: &str) -> anyhow::Result<BrokerProbe> {
-        let connection = Connection::connect(url, ConnectionProperties::default()).await?;
-        let channel = connection.create_channel().await?;
         Ok(BrokerProbe {
-            connection,
-            channel,
+            probe: Probe::connect(url).await?,
         })
     }
 
@@ -66,44 +67,26 @@ impl BrokerProbe {
     /// have a single active consumer, which rules out `basic.get`, so this
     /// counts the queue and consumes exactly that many.
     pub async fn drain(&self, queue: &str) -> anyhow::Result<Vec<Message>> {
-        let passive = QueueDeclareOptions {
-            passive: true,
-            ..QueueDeclareOptions::default()
-        };
-        let count = self
-            .channel
-            .queue_declare(queue.into(), passive, FieldTable::default())
-            .await?
-            .message_count();
+        let count = self.probe.depth(queue).await?;
         let mut out = Vec::new();
         if count == 0 {
             return Ok(out);
         }
-        let channel = self.connection.create_channel().await?;
-        channel.basic_qos(200, BasicQosOptions::default()).await?;
-        let mut consumer = channel
-            .basic_consume(
-                queue.into(),
-                "so-testkit-drain".into(),
-                BasicConsumeOptions::default(),
-                FieldTable::default(),
-            )
-            .await?;
+        let mut taker = self.probe.take(queue, "so-testkit-drain", 200).await?;
         while out.len() < count as usize {
-            let next = tokio::time::timeout(Duration::from_secs(10), consumer.next()).await;
-            let delivery = match next {
-                Ok(Some(d)) => d?,
+            let next = tokio::time::timeout(Duration::from_secs(10), taker.next()).await;
+            let taken = match next {
+                Ok(Some(t)) => t?,
                 Ok(None) => anyhow::bail!("consumer on {queue} ended"),
                 Err(_) => anyhow::bail!("{queue}: got {} of {count} messages", out.len()),
             };
-            delivery.ack(BasicAckOptions::default()).await?;
             out.push(Message {
                 queue: queue.to_owned(),
-                properties: delivery.properties,
-                body: delivery.data,
+                envelope: taken.envelope,
+                body: taken.body,
             });
         }
-        let _closed = channel.close(200, "drained".into()).await;
+        taker.close().await;
         Ok(out)
     }
 
@@ -118,25 +101,10 @@ impl BrokerProbe {
 
     /// Deletes every queue and exchange of the topology.
     pub async fn delete_topology(&self, names: &Names) -> anyhow::Result<()> {
-        for (q, _) in names.all_queues() {
-            self.channel
-                .queue_delete(q.as_str().into(), QueueDeleteOptions::default())
-                .await?;
-        }
-        for ex in [
-            names.ingest_exchange(),
-            names.unrouted_exchange(),
-            names.retry_exchange(),
-            names.dead_exchange(),
-        ] {
-            self.channel
-                .exchange_delete(ex.as_str().into(), ExchangeDeleteOptions::default())
-                .await?;
-        }
-        Ok(())
+        Ok(self.probe.delete_topology(names).await?)
     }
 
     pub async fn close(self) {
-        let _closed = self.connection.close(200, "test done".into()).await;
+        self.probe.close().await;
     }
 }

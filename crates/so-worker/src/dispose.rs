@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use so_domain::{EventMeta, ReasonCode};
-use so_queue::{AckOutcome, DeathNote, Delivery, Publisher, codec};
+use so_queue::{AckOutcome, DeathNote, Delivery, Publisher};
 use so_runtime::metrics;
 use so_store::{Commit, Store};
 use tracing::Instrument;
@@ -119,14 +119,9 @@ impl Disposer {
             })
             .collect();
         let results = futures::future::join_all(wanted.iter().map(|&(i, secs)| {
-            let d = &batch[i].delivery;
-            self.publisher.schedule(
-                &d.routing_key,
-                &d.properties,
-                &d.body,
-                secs,
-                crate::screen::ABANDONMENT_CHECK,
-            )
+            batch[i]
+                .delivery
+                .schedule(&self.publisher, secs, crate::screen::ABANDONMENT_CHECK)
         }))
         .await;
         for ((i, _), result) in wanted.into_iter().zip(results) {
@@ -148,7 +143,7 @@ impl Disposer {
         let shop = s.meta.as_ref().map_or(crate::rules::UNCONFIGURED, |m| {
             self.rules.shop_label(&m.shop)
         });
-        let attempt = codec::attempt(&s.delivery.properties);
+        let attempt = s.delivery.headers().attempt.unwrap_or(0);
         let d = &s.delivery;
         let result = match s.outcome {
             Outcome::Done { label, pushed, .. } => {
@@ -168,7 +163,7 @@ impl Disposer {
             Outcome::Park { reason } => {
                 metrics::event_parked(shop, reason);
                 metrics::event_processed(shop, topic, "parked");
-                self.publisher.park(&d.properties, &d.body, reason).await
+                d.park(&self.publisher, reason).await
             }
             Outcome::Retry {
                 reason,
@@ -195,15 +190,7 @@ impl Disposer {
                     metrics::event_retried(shop, reason.as_str());
                     metrics::event_processed(shop, topic, "retried");
                     tracing::info!(reason = reason.as_str(), attempt = next, delay_secs = delay, %detail, "Event re-queued for a later attempt.");
-                    self.publisher
-                        .retry_later(
-                            &d.routing_key,
-                            &d.properties,
-                            &d.body,
-                            delay,
-                            next,
-                            reason.as_str(),
-                        )
+                    d.retry_later(&self.publisher, delay, next, reason.as_str())
                         .await
                 }
             }
@@ -250,9 +237,7 @@ impl Disposer {
             detail,
             attempts,
         };
-        self.publisher
-            .dead_letter(&d.routing_key, &d.properties, &d.body, &note)
-            .await
+        d.dead_letter(&self.publisher, &note).await
     }
 
     /// The delay tier for attempt `n`: the n-th tier, or a longer one when

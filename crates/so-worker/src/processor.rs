@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use so_domain::EventMeta;
-use so_queue::{Delivery, codec};
+use so_queue::Delivery;
 use so_runtime::metrics;
 use tokio::sync::mpsc;
 use tracing::Instrument;
@@ -56,15 +56,10 @@ impl Processor {
             if !seen.insert(d.partition) {
                 continue;
             }
-            let Some(received) = codec::header(&d.properties, codec::RECEIVED_AT)
-                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            else {
+            let Some(received) = d.headers().received_at else {
                 continue;
             };
-            let age = (now - received.with_timezone(&chrono::Utc))
-                .num_milliseconds()
-                .max(0) as f64
-                / 1000.0;
+            let age = (now - received).num_milliseconds().max(0) as f64 / 1000.0;
             let queue = self
                 .disposer
                 .publisher
@@ -79,13 +74,13 @@ impl Processor {
         // Pass 1: what each message is, from the message alone.
         let mut screened: Vec<(Delivery, Option<EventMeta>, Result<Screened, Plan>)> = batch
             .into_iter()
-            .map(|d| match codec::decode(&d.properties) {
+            .map(|d| match d.envelope().event_meta() {
                 Ok(meta) => {
                     let s = screen(
                         &self.preparer.rules,
                         &self.accounts,
                         &meta,
-                        &d.properties,
+                        d.headers(),
                         &d.body,
                     );
                     (d, Some(meta), s)
@@ -129,7 +124,7 @@ impl Processor {
                         webhook_id = meta.webhook_id.as_str(),
                         topic = meta.topic.as_str(),
                         shop = meta.shop.as_str(),
-                        attempt = codec::attempt(&d.properties),
+                        attempt = d.headers().attempt.unwrap_or(0),
                         messaging.system = "rabbitmq",
                         messaging.operation = "process",
                     );

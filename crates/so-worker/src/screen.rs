@@ -8,7 +8,6 @@ use so_domain::freshness::EntityKind;
 use so_domain::mapping::MappedEntity;
 use so_domain::shopify::{self, ShopifyId, ShopifyPayload};
 use so_domain::{EventMeta, ReasonCode, TopicName};
-use so_queue::codec;
 
 use crate::accounts::{Account, Accounts};
 use crate::prepare::Plan;
@@ -34,7 +33,7 @@ pub(crate) fn screen(
     rules: &Rules,
     accounts: &Accounts,
     meta: &EventMeta,
-    props: &lapin::BasicProperties,
+    headers: &so_queue::Headers,
     body: &[u8],
 ) -> Result<Screened, Plan> {
     let rules = rules.for_shop(&meta.shop);
@@ -70,7 +69,7 @@ pub(crate) fn screen(
         .filter(|e| !rules.mappings.is_empty(*e))
         .and_then(|_| serde_json::from_slice(body).ok());
     let abandonment_check = matches!(payload, ShopifyPayload::Checkout(_))
-        && codec::header(props, codec::SCHEDULED) == Some(ABANDONMENT_CHECK);
+        && headers.scheduled.as_deref() == Some(ABANDONMENT_CHECK);
     Ok(Screened {
         payload,
         rules: rules.clone(),
