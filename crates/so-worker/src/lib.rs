@@ -15,11 +15,6 @@
 //! A message is acked only once its effect is safe: accepted by Ometria,
 //! or durably re-queued, parked or dead-lettered.
 
-// A plan (with the state changes it carries) is built once per event and
-// moved up a few frames as the `Err` of `?`; boxing it would allocate per
-// event for nothing.
-#![allow(clippy::result_large_err)]
-
 mod accounts;
 mod attributes;
 mod cache;
@@ -28,6 +23,7 @@ mod dispose;
 mod erasures;
 mod exports;
 mod membership;
+mod outcome;
 mod pending;
 mod prepare;
 mod processor;
