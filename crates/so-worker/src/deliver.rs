@@ -9,7 +9,7 @@ use so_domain::{Disposition, ReasonCode, error_chain};
 use so_ometria::Client;
 
 use crate::accounts::Account;
-use crate::pusher::Pusher;
+use crate::pusher::{Pusher, Sent};
 use so_runtime::metrics;
 
 /// Same key as the client's coalescing: type, collection and id.
@@ -59,30 +59,40 @@ pub(crate) async fn deliver(
 /// An event's records, by the event's index in the batch.
 type Indexed = (usize, Vec<PushRecord>);
 
+/// Each event's fate so far, and the events each record belongs to.
+#[derive(Default)]
+struct Fates {
+    owners: HashMap<RecordKey, Vec<usize>>,
+    by_event: HashMap<usize, Disposition>,
+}
+
+impl Fates {
+    /// Every event that owns the record `k` fares at least as badly as it.
+    fn mark(&mut self, k: &RecordKey, fate: Disposition) {
+        for e in self.owners.get(k).into_iter().flatten() {
+            let current = self.by_event.remove(e).unwrap_or(Disposition::Done);
+            self.by_event.insert(*e, current.worse(fate.clone()));
+        }
+    }
+}
+
 /// [`deliver`] for the events of one account.
 async fn deliver_to(
     client: &Client,
     pusher: &Pusher,
     events: Vec<(usize, Vec<PushRecord>)>,
 ) -> HashMap<usize, Disposition> {
-    let mut owners: HashMap<RecordKey, Vec<usize>> = HashMap::new();
-    let mut fates: HashMap<usize, Disposition> = HashMap::new();
+    let mut fates = Fates::default();
     let mut all = Vec::new();
     for (event, records) in events {
-        fates.insert(event, Disposition::Done);
+        fates.by_event.insert(event, Disposition::Done);
         for r in records {
-            owners.entry(key(&r)).or_default().push(event);
+            fates.owners.entry(key(&r)).or_default().push(event);
             all.push(r);
         }
     }
     let plan = client.plan_batches(all);
     metrics::records_coalesced(plan.coalesced);
-    let mut mark = |k: &RecordKey, fate: Disposition| {
-        for e in owners.get(k).into_iter().flatten() {
-            let current = fates.remove(e).unwrap_or(Disposition::Done);
-            fates.insert(*e, current.worse(fate.clone()));
-        }
-    };
     for o in &plan.oversized {
         let detail = format!(
             "{} record {} is {} bytes (limit 60 KB)",
@@ -90,7 +100,7 @@ async fn deliver_to(
             o.record.id,
             o.size_bytes
         );
-        mark(
+        fates.mark(
             &key(&o.record),
             Disposition::DeadLetter {
                 reason: ReasonCode::RecordTooLarge,
@@ -116,7 +126,7 @@ async fn deliver_to(
         let Some(parts) = answer else {
             // The pusher stopped (shutdown): try again later.
             for k in &submitted {
-                mark(
+                fates.mark(
                     k,
                     Disposition::Retry {
                         reason: ReasonCode::Internal,
@@ -128,44 +138,50 @@ async fn deliver_to(
             continue;
         };
         for part in parts {
-            match &*part.result {
-                Ok(outcome) => {
-                    if outcome.rejected > 0 {
-                        for (k, why) in
-                            rejected(client, &outcome.request_id, record_type, &part.records).await
-                        {
-                            mark(
-                                &k,
-                                Disposition::DeadLetter {
-                                    reason: ReasonCode::OmetriaRecordRejected,
-                                    detail: why,
-                                },
-                            );
-                        }
-                    }
-                }
-                Err(failure) => {
-                    let detail = error_chain(failure);
-                    let fate = match &failure.disposition {
-                        Disposition::Retry { after, reason, .. } => Disposition::Retry {
-                            reason: *reason,
-                            detail,
-                            after: *after,
+            mark_sent(&mut fates, client, record_type, &part).await;
+        }
+    }
+    fates.by_event
+}
+
+/// How the records of one request fared: rejected ones are dead letters, a
+/// failed request fails all of its records as the classifier says.
+async fn mark_sent(fates: &mut Fates, client: &Client, record_type: RecordType, part: &Sent) {
+    match &*part.result {
+        Ok(outcome) => {
+            if outcome.rejected > 0 {
+                for (k, why) in
+                    rejected(client, &outcome.request_id, record_type, &part.records).await
+                {
+                    fates.mark(
+                        &k,
+                        Disposition::DeadLetter {
+                            reason: ReasonCode::OmetriaRecordRejected,
+                            detail: why,
                         },
-                        Disposition::DeadLetter { reason, .. } => Disposition::DeadLetter {
-                            reason: *reason,
-                            detail,
-                        },
-                        Disposition::Done => Disposition::Done,
-                    };
-                    for r in &part.records {
-                        mark(&key(r), fate.clone());
-                    }
+                    );
                 }
             }
         }
+        Err(failure) => {
+            let detail = error_chain(failure);
+            let fate = match &failure.disposition {
+                Disposition::Retry { after, reason, .. } => Disposition::Retry {
+                    reason: *reason,
+                    detail,
+                    after: *after,
+                },
+                Disposition::DeadLetter { reason, .. } => Disposition::DeadLetter {
+                    reason: *reason,
+                    detail,
+                },
+                Disposition::Done => Disposition::Done,
+            };
+            for r in &part.records {
+                fates.mark(&key(r), fate.clone());
+            }
+        }
     }
-    fates
 }
 
 /// The records of one request that Ometria rejected, with its reasons,

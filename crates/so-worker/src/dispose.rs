@@ -160,37 +160,8 @@ impl Disposer {
                 detail,
                 after,
             }) => {
-                let next = attempt + 1;
-                if next >= self.max_attempts {
-                    let detail = format!(
-                        "gave up after {next} attempts; last: {} ({detail})",
-                        reason.as_str()
-                    );
-                    self.dead_letter(
-                        d,
-                        (shop, topic),
-                        Stage::Retry,
-                        ReasonCode::RetriesExhausted,
-                        &detail,
-                        next,
-                    )
+                self.retry(d, (shop, topic), attempt, reason, &detail, after)
                     .await
-                } else {
-                    let delay = self.tier(next, after);
-                    metrics::event_retried(shop, reason);
-                    metrics::event_processed(shop, topic, outcome::RETRIED);
-                    tracing::info!(reason = reason.as_str(), attempt = next, delay_secs = delay, %detail, "Event re-queued for a later attempt.");
-                    self.publisher
-                        .retry_later(
-                            &d.routing_key,
-                            &d.properties,
-                            &d.body,
-                            delay,
-                            next,
-                            reason.as_str(),
-                        )
-                        .await
-                }
             }
             Outcome::Failed(Failure::DeadLetter {
                 stage,
@@ -214,6 +185,50 @@ impl Disposer {
                 tracing::warn!(error = %e, "Cannot move the event durably; returning it to its queue.");
                 requeue(d).await;
             }
+        }
+    }
+
+    /// Re-queues the event through a retry tier, or dead-letters it once
+    /// its attempts are used up.
+    async fn retry(
+        &self,
+        d: &Delivery,
+        (shop, topic): (&str, &'static str),
+        attempt: u32,
+        reason: ReasonCode,
+        detail: &str,
+        after: Option<std::time::Duration>,
+    ) -> Result<(), so_queue::PublishError> {
+        let next = attempt + 1;
+        if next >= self.max_attempts {
+            let detail = format!(
+                "gave up after {next} attempts; last: {} ({detail})",
+                reason.as_str()
+            );
+            self.dead_letter(
+                d,
+                (shop, topic),
+                Stage::Retry,
+                ReasonCode::RetriesExhausted,
+                &detail,
+                next,
+            )
+            .await
+        } else {
+            let delay = self.tier(next, after);
+            metrics::event_retried(shop, reason);
+            metrics::event_processed(shop, topic, outcome::RETRIED);
+            tracing::info!(reason = reason.as_str(), attempt = next, delay_secs = delay, %detail, "Event re-queued for a later attempt.");
+            self.publisher
+                .retry_later(
+                    &d.routing_key,
+                    &d.properties,
+                    &d.body,
+                    delay,
+                    next,
+                    reason.as_str(),
+                )
+                .await
         }
     }
 

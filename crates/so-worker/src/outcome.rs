@@ -156,3 +156,49 @@ impl From<MappingError> for Failure {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_push_settles_by_how_its_records_fared() {
+        assert!(matches!(
+            Outcome::delivered(Changes::default(), Disposition::Done),
+            Outcome::Pushed { .. }
+        ));
+        let rejected = Disposition::DeadLetter {
+            reason: ReasonCode::OmetriaRecordRejected,
+            detail: "no".to_owned(),
+        };
+        let Outcome::Failed(failure) = Outcome::delivered(Changes::default(), rejected) else {
+            panic!("a rejected record fails its event");
+        };
+        assert_eq!(
+            failure,
+            Failure::DeadLetter {
+                stage: Stage::Push,
+                reason: ReasonCode::OmetriaRecordRejected,
+                detail: "no".to_owned(),
+            }
+        );
+    }
+
+    #[test]
+    fn a_refund_before_its_order_waits_for_it() {
+        let early = Failure::from(MappingError::OrderStateMissing {
+            order_id: so_domain::ShopifyId::new(1),
+            refund_id: so_domain::ShopifyId::new(2),
+        });
+        assert!(matches!(
+            early,
+            Failure::Retry {
+                reason: ReasonCode::OrderNotYetSeen,
+                after: None,
+                ..
+            }
+        ));
+        let retold = early.with_detail("later".to_owned());
+        assert!(matches!(retold, Failure::Retry { detail, .. } if detail == "later"));
+    }
+}
