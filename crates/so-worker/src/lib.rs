@@ -12,6 +12,10 @@
 //!    then ack; re-queue transient failures to a broker retry tier and
 //!    dead-letter permanent ones (both with confirms) before acking.
 //!
+//! One `Outcome` (`outcome.rs`) carries an event's fate through all three
+//! stages; its reasons are `so_domain`'s enums, so the strings on the wire
+//! and in metric labels are written once.
+//!
 //! A message is acked only once its effect is safe: accepted by Ometria,
 //! or durably re-queued, parked or dead-lettered.
 
