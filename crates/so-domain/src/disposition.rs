@@ -151,7 +151,7 @@ pub enum SkipReason {
     NoRecords,
     /// Nothing to send for this entity: a suppressed identity, no contact,
     /// or a merge carried out by its own request.
-    Skipped,
+    NothingToSend,
     /// A subscribers-only shop holds the records of a non-subscriber.
     HeldNotSubscribed,
     /// `customers/redact` carried out.
@@ -175,7 +175,7 @@ impl SkipReason {
             SkipReason::Duplicate => "duplicate",
             SkipReason::Stale => "stale",
             SkipReason::NoRecords => "no_records",
-            SkipReason::Skipped => "skipped",
+            SkipReason::NothingToSend => "skipped",
             SkipReason::HeldNotSubscribed => "held_not_subscribed",
             SkipReason::Redacted => "redacted",
             SkipReason::Exported => "exported",
@@ -224,7 +224,7 @@ mod tests {
         assert_eq!(ReasonCode::RetriesExhausted.as_str(), "retries_exhausted");
         assert_eq!(Stage::Decode.as_str(), "decode");
         assert_eq!(ParkReason::NoOmetriaAccount.as_str(), "no_ometria_account");
-        assert_eq!(SkipReason::Skipped.as_str(), "skipped");
+        assert_eq!(SkipReason::NothingToSend.as_str(), "skipped");
         assert_eq!(
             SkipReason::NotAbandoned(NotAbandoned::OrderedSince).as_str(),
             "checkout_ordered_since"

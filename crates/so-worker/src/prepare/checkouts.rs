@@ -120,7 +120,7 @@ impl Preparer {
             .purchase_contact(cx, customer, checkout_email(c))
             .await?
         else {
-            return Ok(ControlFlow::Break(SkipReason::Skipped));
+            return Ok(ControlFlow::Break(SkipReason::NothingToSend));
         };
         let record = abandonment::custom_event(&cx.mapping, &contact, c, &settings.event_type)?;
         cx.changes.checkouts.push((

@@ -19,7 +19,7 @@ use crate::pending::Pending;
 /// The end of an event about a contact that identity suppressed (or never
 /// found): nothing to send.
 const NO_CONTACT: ControlFlow<SkipReason, Vec<PushRecord>> =
-    ControlFlow::Break(SkipReason::Skipped);
+    ControlFlow::Break(SkipReason::NothingToSend);
 
 impl Preparer {
     /// `customers/create|update`.
