@@ -5,7 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use so_domain::{ApiVersion, EntityKey, EventMeta, ShopDomain, TopicName, WebhookId};
+use so_domain::{
+    ApiVersion, EntityKey, EventMeta, ReasonCode, ShopDomain, Stage, TopicName, WebhookId,
+};
 use so_ops::{Filter, QueueOps, ReplayOptions, TargetQueue};
 use so_queue::{Broker, DeathNote, Publisher};
 
@@ -93,8 +95,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
 async fn preload(broker: &Broker, body: &[u8], n: usize) -> anyhow::Result<()> {
     let publisher = Publisher::new(broker.clone());
     let note = DeathNote {
-        stage: "push",
-        reason: "ometria_record_rejected",
+        stage: Stage::Push.as_str(),
+        reason: ReasonCode::OmetriaRecordRejected.as_str(),
         detail: "bench",
         attempts: 1,
     };

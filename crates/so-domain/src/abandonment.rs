@@ -84,6 +84,23 @@ pub fn decide(f: &DueFacts) -> Result<(), NotAbandoned> {
 }
 
 /// Ometria property strings are at most 512 characters.
+/// The address a checkout's reminder would go to: the checkout's own
+/// email when it has one, else its customer's; a blank one is none.
+pub fn checkout_email(c: &Checkout) -> Option<&str> {
+    c.email
+        .as_deref()
+        .or_else(|| c.customer.as_ref().and_then(|c| c.email.as_deref()))
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+}
+
+/// A checkout's version: `updated_at`, else `created_at`, else now.
+pub fn checkout_version(c: &Checkout, now: DateTime<Utc>) -> DateTime<Utc> {
+    c.updated_at
+        .or(c.created_at)
+        .map_or(now, |t| t.with_timezone(&Utc))
+}
+
 fn short(s: &str) -> String {
     s.chars().take(512).collect()
 }
@@ -286,5 +303,32 @@ mod tests {
         assert_eq!(p["checkout_url"], json!(c.abandoned_checkout_url));
         assert_eq!(p["store"], "uk.myshopify.com");
         assert!(p["line_items"].is_array());
+    }
+
+    #[test]
+    fn a_checkout_is_versioned_and_addressed_from_its_own_fields_first() {
+        let raw = include_str!(
+            "../../../../shared/fixtures/shopify/webhook-2026-07-checkouts__update.json"
+        );
+        let ShopifyPayload::Checkout(mut c) =
+            decode(Topic::CheckoutsUpdate, raw.as_bytes()).unwrap()
+        else {
+            panic!("not a checkout");
+        };
+        c.email = None;
+        let customers = c.customer.as_ref().and_then(|c| c.email.clone());
+        assert_eq!(checkout_email(&c).map(str::to_owned), customers);
+        c.email = Some("  ".to_owned());
+        assert_eq!(checkout_email(&c), None);
+        c.email = Some(" a@example.com ".to_owned());
+        assert_eq!(checkout_email(&c), Some("a@example.com"));
+
+        c.updated_at = None;
+        c.created_at = None;
+        assert_eq!(checkout_version(&c, at(7)), at(7));
+        c.created_at = Some(at(3).fixed_offset());
+        assert_eq!(checkout_version(&c, at(7)), at(3));
+        c.updated_at = Some(at(5).fixed_offset());
+        assert_eq!(checkout_version(&c, at(7)), at(5));
     }
 }

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use crate::mapping::{Buyer, OrderState, OrderStatus};
 use crate::merchant::BehaviourAttributes;
 use crate::ometria::{PushRecord, RecordType};
-use crate::shopify::Money;
+use crate::shopify::{Money, PurchasingSummary};
 
 /// Ometria contact `properties` keys, shared with the purchasing summary
 /// (`shopify_orders_count`, `shopify_total_spent`) so both sources update
@@ -183,6 +183,43 @@ pub fn contact_update(buyer: &Buyer, properties: Map<String, Value>) -> Option<P
     })
 }
 
+/// A purchasing summary's contact records, shaped by the shop's switched-on
+/// attributes: the summary owns count and total, so the average follows
+/// from them; a switched-off attribute is removed.
+pub fn shape_summary(
+    records: &mut [PushRecord],
+    on: BehaviourAttributes,
+    summary: &PurchasingSummary,
+) {
+    for r in records {
+        let Some(Value::Object(p)) = r.body.get_mut("properties") else {
+            continue;
+        };
+        if let (true, Some(count), Some(spent)) = (
+            on.average_order_value,
+            summary.number_of_orders.map(|c| c.0).filter(|c| *c > 0),
+            summary.amount_spent.as_ref().map(|a| a.amount),
+        ) {
+            let avg = Behaviour {
+                orders_count: count,
+                total_spent: spent,
+                ..Behaviour::default()
+            }
+            .average_order_value();
+            if let Some(avg) = avg {
+                p.insert(AVERAGE_ORDER_VALUE.to_owned(), avg.to_json());
+            }
+        }
+        if !on.orders_count {
+            p.remove(ORDERS_COUNT);
+        }
+        if !on.total_spent {
+            p.remove(TOTAL_SPENT);
+            p.remove("shopify_total_spent_currency");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
@@ -293,5 +330,36 @@ mod tests {
                 .properties(&BehaviourAttributes::default(), false)
                 .contains_key(ORDERS_COUNT)
         );
+    }
+
+    #[test]
+    fn a_purchasing_summary_keeps_only_the_switched_on_attributes() {
+        let summary = PurchasingSummary {
+            customer_id: ShopifyId::new(1),
+            number_of_orders: Some(crate::shopify::Count(4)),
+            amount_spent: Some(crate::shopify::MoneyV2 {
+                amount: money("10.00"),
+                currency_code: Some("GBP".to_owned()),
+            }),
+            last_order_id: None,
+            occurred_at: None,
+        };
+        let record = || PushRecord {
+            record_type: RecordType::Contact,
+            id: "c".to_owned(),
+            body: serde_json::from_value(serde_json::json!({"properties": {
+                ORDERS_COUNT: 4, TOTAL_SPENT: 10.0, "shopify_total_spent_currency": "GBP"
+            }}))
+            .unwrap(),
+        };
+        let mut all = [record()];
+        shape_summary(&mut all, BehaviourAttributes::default(), &summary);
+        let p = &all[0].body["properties"];
+        assert_eq!(p[AVERAGE_ORDER_VALUE], money("2.50").to_json());
+        assert_eq!(p[ORDERS_COUNT], Value::from(4));
+
+        let mut none = [record()];
+        shape_summary(&mut none, BehaviourAttributes::NONE, &summary);
+        assert_eq!(none[0].body["properties"], serde_json::json!({}));
     }
 }

@@ -7,6 +7,7 @@ pub mod abandonment;
 pub mod behaviour;
 pub mod disposition;
 pub mod envelope;
+pub mod errors;
 pub mod freshness;
 pub mod identity;
 #[cfg(test)]
@@ -24,8 +25,9 @@ pub mod time;
 pub mod topic;
 pub mod webhook;
 
-pub use disposition::{Disposition, ReasonCode};
+pub use disposition::{Disposition, ParkReason, ReasonCode, SkipReason, Stage};
 pub use envelope::EventMeta;
+pub use errors::error_chain;
 pub use routing::{EntityKey, PayloadError, partition_for, route_payload};
 pub use shop::ShopDomain;
 pub use shopify::ShopifyId;

@@ -165,6 +165,30 @@ pub fn subscription_signal(records: &[PushRecord]) -> Option<bool> {
         .map(|v| v == OPTED_IN)
 }
 
+/// What a subscribers-only shop does with one event's records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileGate {
+    /// Send them: the contact was a subscriber already, so Ometria knows
+    /// it (an unsubscribe of a contact that was sent still goes out).
+    Send,
+    /// The contact subscribes now: send what was held for it first, then
+    /// these.
+    ReleaseThenSend,
+    /// Not a subscriber: hold them until it subscribes.
+    Hold,
+}
+
+/// The gate for a contact whose records say `signal` (see
+/// [`subscription_signal`]) and whose last known subscription is `before`.
+pub fn profile_gate(signal: Option<bool>, before: Option<bool>) -> ProfileGate {
+    let subscribed = signal.or(before).unwrap_or(false);
+    match (subscribed, before == Some(true)) {
+        (_, true) => ProfileGate::Send,
+        (true, false) => ProfileGate::ReleaseThenSend,
+        (false, false) => ProfileGate::Hold,
+    }
+}
+
 /// Abandoned checkouts as Ometria custom events.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -250,6 +274,25 @@ mod tests {
         let mut untouched = [contact(Some(OPTED_IN))];
         ListSettings::default().apply(&mut untouched);
         assert!(!untouched[0].body.contains_key("@add_to_lists"));
+    }
+
+    #[test]
+    fn only_subscribers_are_sent_and_their_held_records_go_first() {
+        use ProfileGate::*;
+        let cases = [
+            (None, None, Hold),
+            (Some(false), None, Hold),
+            (Some(false), Some(false), Hold),
+            (Some(true), None, ReleaseThenSend),
+            (Some(true), Some(false), ReleaseThenSend),
+            (None, Some(true), Send),
+            (Some(true), Some(true), Send),
+            // An unsubscribe of a contact that was sent still goes out.
+            (Some(false), Some(true), Send),
+        ];
+        for (signal, before, gate) in cases {
+            assert_eq!(profile_gate(signal, before), gate, "{signal:?} {before:?}");
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use bytes::Bytes;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
-use so_domain::{EventMeta, TopicName, route_payload};
+use so_domain::{EventMeta, ParkReason, TopicName, route_payload};
 use so_queue::Route;
 use so_runtime::metrics;
 use so_shopify::{RawWebhook, ShopifyHeaders};
@@ -80,7 +80,7 @@ async fn handle(
     let route = match fields.topic {
         TopicName::Known(_) => Route::Work,
         TopicName::Unsupported(_) => Route::Parked {
-            reason: "unsupported_topic",
+            reason: ParkReason::UnsupportedTopic.as_str(),
         },
     };
     let meta = EventMeta {

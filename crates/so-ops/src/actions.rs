@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use serde::Serialize;
-use so_domain::{EntityKey, ShopDomain, partition_for};
+use so_domain::{EntityKey, ParkReason, ShopDomain, partition_for};
 /// The headers a replay marks its messages with.
 pub use so_queue::codec::{REPLAY_OPERATION, REPLAYED_AT};
 use so_queue::{Broker, OrderedPublisher, QueueScan, Scanned};
@@ -244,7 +244,8 @@ impl QueueOps {
         actor: &str,
     ) -> Result<OperationReport, OpsError> {
         let matches = |s: &LetterSummary| {
-            s.reason.as_deref() == Some("shop_paused") && s.shop.as_deref().is_some_and(is_enabled)
+            s.reason.as_deref().and_then(ParkReason::parse) == Some(ParkReason::ShopPaused)
+                && s.shop.as_deref().is_some_and(is_enabled)
         };
         // Every worker start checks; only a release that moves something is
         // worth a line in the audit trail.
@@ -252,12 +253,16 @@ impl QueueOps {
             dry_run: true,
             ..ReplayOptions::default()
         };
-        let filter = r#"{"reasons":["shop_paused"],"shops":"enabled"}"#;
+        let filter = serde_json::json!({
+            "reasons": [ParkReason::ShopPaused.as_str()],
+            "shops": "enabled",
+        })
+        .to_string();
         let preview = self
             .run(
                 Operation::Release,
                 TargetQueue::Parked,
-                filter.to_owned(),
+                filter.clone(),
                 &matches,
                 &dry,
                 actor,
@@ -269,7 +274,7 @@ impl QueueOps {
         self.run(
             Operation::Release,
             TargetQueue::Parked,
-            filter.to_owned(),
+            filter,
             &matches,
             &ReplayOptions::default(),
             actor,

@@ -13,6 +13,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use lapin::options::ConfirmSelectOptions;
 use lapin::{Channel, Connection, ConnectionProperties, Event};
+use so_domain::error_chain;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -253,15 +254,4 @@ async fn watch_link(
             }
         }
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        src = s.source();
-    }
-    out
 }

@@ -11,6 +11,7 @@
 use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use so_domain::{ParkReason, ReasonCode, Stage};
 
 pub const WEBHOOKS_RECEIVED: &str = "so_webhooks_received_total";
 pub const WEBHOOKS_ACCEPTED: &str = "so_webhooks_accepted_total";
@@ -161,8 +162,9 @@ pub const OMETRIA_RATE_LIMIT_WAIT: &str = "so_ometria_rate_limit_wait_seconds";
 pub const END_TO_END_LAG: &str = "so_end_to_end_lag_seconds";
 pub const BATCH_DURATION: &str = "so_worker_batch_duration_seconds";
 
-/// One event finished; `outcome` is `pushed`, `duplicate`, `stale`,
-/// `no_records`, `skipped` (suppressed identity), `retried`, `dead_lettered` or `parked`.
+/// One event finished; `outcome` is `pushed`, a skip reason
+/// (`so_domain::SkipReason`: `duplicate`, `stale`, `no_records`, `skipped`
+/// (suppressed identity), ...), `retried`, `dead_lettered` or `parked`.
 /// `shop` is a bounded label: a configured shop's domain, or
 /// `unconfigured` (see `so_worker`'s shop rules).
 pub fn event_processed(shop: &str, topic_label: &'static str, outcome: &'static str) {
@@ -170,12 +172,13 @@ pub fn event_processed(shop: &str, topic_label: &'static str, outcome: &'static 
         .increment(1);
 }
 
-pub fn event_retried(shop: &str, reason: &'static str) {
-    metrics::counter!(EVENTS_RETRIED, "shop" => shop.to_owned(), "reason" => reason).increment(1);
+pub fn event_retried(shop: &str, reason: ReasonCode) {
+    metrics::counter!(EVENTS_RETRIED, "shop" => shop.to_owned(), "reason" => reason.as_str())
+        .increment(1);
 }
 
-pub fn event_dead_lettered(shop: &str, reason: &'static str, stage: &'static str) {
-    metrics::counter!(EVENTS_DEAD_LETTERED, "shop" => shop.to_owned(), "reason" => reason, "stage" => stage)
+pub fn event_dead_lettered(shop: &str, reason: ReasonCode, stage: Stage) {
+    metrics::counter!(EVENTS_DEAD_LETTERED, "shop" => shop.to_owned(), "reason" => reason.as_str(), "stage" => stage.as_str())
         .increment(1);
 }
 
@@ -190,8 +193,9 @@ pub fn erasures_open(n: usize) {
     metrics::gauge!(ERASURES_OPEN).set(n as f64);
 }
 
-pub fn event_parked(shop: &str, reason: &'static str) {
-    metrics::counter!(EVENTS_PARKED, "shop" => shop.to_owned(), "reason" => reason).increment(1);
+pub fn event_parked(shop: &str, reason: ParkReason) {
+    metrics::counter!(EVENTS_PARKED, "shop" => shop.to_owned(), "reason" => reason.as_str())
+        .increment(1);
 }
 
 /// An ack that found its channel gone (the broker redelivers).

@@ -20,15 +20,3 @@ pub enum SyncError {
     #[error("stopped by a shutdown request; the checkpoint is saved")]
     Interrupted,
 }
-
-/// An error with its sources, on one line.
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        src = s.source();
-    }
-    out
-}

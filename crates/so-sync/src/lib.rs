@@ -20,4 +20,4 @@ pub mod reconcile;
 pub mod scheduler;
 
 pub use error::SyncError;
-pub(crate) use error::error_chain;
+pub(crate) use so_domain::error_chain;

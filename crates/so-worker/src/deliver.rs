@@ -3,44 +3,14 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use so_domain::ometria::{PushRecord, RecordType};
-use so_domain::{Disposition, ReasonCode};
+use so_domain::{Disposition, ReasonCode, error_chain};
 use so_ometria::Client;
 
 use crate::accounts::Account;
-use crate::pusher::Pusher;
+use crate::pusher::{Pusher, Sent};
 use so_runtime::metrics;
-
-/// How one event's records fared.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Fate {
-    Accepted,
-    Retry {
-        reason: ReasonCode,
-        detail: String,
-        after: Option<Duration>,
-    },
-    DeadLetter {
-        reason: ReasonCode,
-        detail: String,
-    },
-}
-
-impl Fate {
-    /// Dead letter beats retry beats accepted: an event is only done when
-    /// every one of its records is.
-    fn worse(self, other: Fate) -> Fate {
-        match (&self, &other) {
-            (Fate::DeadLetter { .. }, _) => self,
-            (_, Fate::DeadLetter { .. }) => other,
-            (Fate::Retry { .. }, _) => self,
-            (_, Fate::Retry { .. }) => other,
-            _ => self,
-        }
-    }
-}
 
 /// Same key as the client's coalescing: type, collection and id.
 type RecordKey = (RecordType, Option<String>, String);
@@ -55,14 +25,15 @@ pub(crate) fn key(r: &PushRecord) -> RecordKey {
 }
 
 /// Pushes every record of `events` (index, account, records), each to its
-/// shop's Ometria account, and returns each event's fate. Accounts are
+/// shop's Ometria account, and returns how each event's records fared
+/// (done only when every one of them was accepted). Accounts are
 /// pushed to concurrently; with `hand_off`, an account that is pausing
 /// after a 429 gets none of this batch's records: they go to a broker
 /// retry tier at once rather than making the others' events wait.
 pub(crate) async fn deliver(
     events: Vec<(usize, Arc<Account>, Vec<PushRecord>)>,
     hand_off: bool,
-) -> HashMap<usize, Fate> {
+) -> HashMap<usize, Disposition> {
     let mut groups: Vec<(Arc<Account>, Vec<Indexed>)> = Vec::new();
     for (i, account, records) in events {
         match groups.iter_mut().find(|(a, _)| Arc::ptr_eq(a, &account)) {
@@ -72,7 +43,7 @@ pub(crate) async fn deliver(
     }
     let fates = futures::future::join_all(groups.into_iter().map(|(account, group)| async move {
         if let (true, Some(pause)) = (hand_off, account.client.rate_limiter().paused_for()) {
-            let fate = Fate::Retry {
+            let fate = Disposition::Retry {
                 reason: ReasonCode::OmetriaRateLimited,
                 detail: "this shop's Ometria account is pausing after a 429".to_owned(),
                 after: Some(pause),
@@ -88,30 +59,40 @@ pub(crate) async fn deliver(
 /// An event's records, by the event's index in the batch.
 type Indexed = (usize, Vec<PushRecord>);
 
+/// Each event's fate so far, and the events each record belongs to.
+#[derive(Default)]
+struct Fates {
+    owners: HashMap<RecordKey, Vec<usize>>,
+    by_event: HashMap<usize, Disposition>,
+}
+
+impl Fates {
+    /// Every event that owns the record `k` fares at least as badly as it.
+    fn mark(&mut self, k: &RecordKey, fate: Disposition) {
+        for e in self.owners.get(k).into_iter().flatten() {
+            let current = self.by_event.remove(e).unwrap_or(Disposition::Done);
+            self.by_event.insert(*e, current.worse(fate.clone()));
+        }
+    }
+}
+
 /// [`deliver`] for the events of one account.
 async fn deliver_to(
     client: &Client,
     pusher: &Pusher,
     events: Vec<(usize, Vec<PushRecord>)>,
-) -> HashMap<usize, Fate> {
-    let mut owners: HashMap<RecordKey, Vec<usize>> = HashMap::new();
-    let mut fates: HashMap<usize, Fate> = HashMap::new();
+) -> HashMap<usize, Disposition> {
+    let mut fates = Fates::default();
     let mut all = Vec::new();
     for (event, records) in events {
-        fates.insert(event, Fate::Accepted);
+        fates.by_event.insert(event, Disposition::Done);
         for r in records {
-            owners.entry(key(&r)).or_default().push(event);
+            fates.owners.entry(key(&r)).or_default().push(event);
             all.push(r);
         }
     }
     let plan = client.plan_batches(all);
     metrics::records_coalesced(plan.coalesced);
-    let mut mark = |k: &RecordKey, fate: Fate| {
-        for e in owners.get(k).into_iter().flatten() {
-            let current = fates.remove(e).unwrap_or(Fate::Accepted);
-            fates.insert(*e, current.worse(fate.clone()));
-        }
-    };
     for o in &plan.oversized {
         let detail = format!(
             "{} record {} is {} bytes (limit 60 KB)",
@@ -119,9 +100,9 @@ async fn deliver_to(
             o.record.id,
             o.size_bytes
         );
-        mark(
+        fates.mark(
             &key(&o.record),
-            Fate::DeadLetter {
+            Disposition::DeadLetter {
                 reason: ReasonCode::RecordTooLarge,
                 detail,
             },
@@ -145,9 +126,9 @@ async fn deliver_to(
         let Some(parts) = answer else {
             // The pusher stopped (shutdown): try again later.
             for k in &submitted {
-                mark(
+                fates.mark(
                     k,
-                    Fate::Retry {
+                    Disposition::Retry {
                         reason: ReasonCode::Internal,
                         detail: "the Ometria pusher has stopped".to_owned(),
                         after: None,
@@ -157,44 +138,50 @@ async fn deliver_to(
             continue;
         };
         for part in parts {
-            match &*part.result {
-                Ok(outcome) => {
-                    if outcome.rejected > 0 {
-                        for (k, why) in
-                            rejected(client, &outcome.request_id, record_type, &part.records).await
-                        {
-                            mark(
-                                &k,
-                                Fate::DeadLetter {
-                                    reason: ReasonCode::OmetriaRecordRejected,
-                                    detail: why,
-                                },
-                            );
-                        }
-                    }
-                }
-                Err(failure) => {
-                    let detail = crate::prepare::error_chain(failure);
-                    let fate = match &failure.disposition {
-                        Disposition::Retry { after, reason, .. } => Fate::Retry {
-                            reason: *reason,
-                            detail,
-                            after: *after,
+            mark_sent(&mut fates, client, record_type, &part).await;
+        }
+    }
+    fates.by_event
+}
+
+/// How the records of one request fared: rejected ones are dead letters, a
+/// failed request fails all of its records as the classifier says.
+async fn mark_sent(fates: &mut Fates, client: &Client, record_type: RecordType, part: &Sent) {
+    match &*part.result {
+        Ok(outcome) => {
+            if outcome.rejected > 0 {
+                for (k, why) in
+                    rejected(client, &outcome.request_id, record_type, &part.records).await
+                {
+                    fates.mark(
+                        &k,
+                        Disposition::DeadLetter {
+                            reason: ReasonCode::OmetriaRecordRejected,
+                            detail: why,
                         },
-                        Disposition::DeadLetter { reason, .. } => Fate::DeadLetter {
-                            reason: *reason,
-                            detail,
-                        },
-                        Disposition::Done => Fate::Accepted,
-                    };
-                    for r in &part.records {
-                        mark(&key(r), fate.clone());
-                    }
+                    );
                 }
             }
         }
+        Err(failure) => {
+            let detail = error_chain(failure);
+            let fate = match &failure.disposition {
+                Disposition::Retry { after, reason, .. } => Disposition::Retry {
+                    reason: *reason,
+                    detail,
+                    after: *after,
+                },
+                Disposition::DeadLetter { reason, .. } => Disposition::DeadLetter {
+                    reason: *reason,
+                    detail,
+                },
+                Disposition::Done => Disposition::Done,
+            };
+            for r in &part.records {
+                fates.mark(&key(r), fate.clone());
+            }
+        }
     }
-    fates
 }
 
 /// The records of one request that Ometria rejected, with its reasons,

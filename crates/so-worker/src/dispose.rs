@@ -1,41 +1,14 @@
 //! Stage 3: make each event's outcome durable, then ack.
 
 use chrono::Utc;
-use so_domain::{EventMeta, ReasonCode};
+use so_domain::{EventMeta, ReasonCode, Stage};
 use so_queue::{AckOutcome, DeathNote, Delivery, Publisher};
 use so_runtime::metrics;
 use so_store::{Commit, Store};
 use tracing::Instrument;
 
+use crate::outcome::{self, Failure, Outcome};
 use crate::pending::Changes;
-
-/// The final decision for one event.
-#[derive(Debug)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "one per event of a batch, moved once; boxing would allocate per event"
-)]
-pub(crate) enum Outcome {
-    /// Effects accepted (or nothing to do): commit `changes`, ack.
-    Done {
-        label: &'static str,
-        changes: Changes,
-        pushed: bool,
-    },
-    Retry {
-        reason: ReasonCode,
-        detail: String,
-        after: Option<std::time::Duration>,
-    },
-    DeadLetter {
-        stage: &'static str,
-        reason: ReasonCode,
-        detail: String,
-    },
-    Park {
-        reason: &'static str,
-    },
-}
 
 /// One delivery with its decoded metadata (if decoding worked) and outcome.
 pub(crate) struct Settled {
@@ -59,7 +32,7 @@ impl Disposer {
         // events go back to the queue: Ometria upserts, so a re-push is harmless.
         let mut commit = Commit::default();
         for s in &batch {
-            if let Outcome::Done { changes, .. } = &s.outcome {
+            if let Outcome::Pushed { changes } | Outcome::Skipped { changes, .. } = &s.outcome {
                 add(&mut commit, changes);
             }
         }
@@ -114,7 +87,9 @@ impl Disposer {
             .iter()
             .enumerate()
             .filter_map(|(i, s)| match &s.outcome {
-                Outcome::Done { changes, .. } => Some((i, changes.check_after_secs?)),
+                Outcome::Pushed { changes } | Outcome::Skipped { changes, .. } => {
+                    Some((i, changes.check_after_secs?))
+                }
                 _ => None,
             })
             .collect();
@@ -126,11 +101,10 @@ impl Disposer {
         .await;
         for ((i, _), result) in wanted.into_iter().zip(results) {
             if let Err(e) = result {
-                batch[i].outcome = Outcome::Retry {
-                    reason: ReasonCode::Internal,
-                    detail: format!("cannot schedule the abandonment check: {e}"),
-                    after: None,
-                };
+                batch[i].outcome = Outcome::Failed(Failure::retry(
+                    ReasonCode::Internal,
+                    format!("cannot schedule the abandonment check: {e}"),
+                ));
             }
         }
     }
@@ -146,59 +120,47 @@ impl Disposer {
         let attempt = s.delivery.headers().attempt.unwrap_or(0);
         let d = &s.delivery;
         let result = match s.outcome {
-            Outcome::Done { label, pushed, .. } => {
-                if !committed {
-                    requeue(d).await;
-                    return;
-                }
-                if let (true, Some(m)) = (pushed, &s.meta) {
+            // Delivery resolves every push; one left here was never tried.
+            Outcome::Push { .. } => {
+                requeue(d).await;
+                return;
+            }
+            Outcome::Pushed { .. } | Outcome::Skipped { .. } if !committed => {
+                requeue(d).await;
+                return;
+            }
+            Outcome::Pushed { .. } => {
+                if let Some(m) = &s.meta {
                     let since = m.triggered_at.unwrap_or(m.received_at);
                     metrics::end_to_end_lag(
                         (Utc::now() - since).num_milliseconds().max(0) as f64 / 1000.0,
                     );
                 }
-                metrics::event_processed(shop, topic, label);
+                metrics::event_processed(shop, topic, outcome::PUSHED);
                 Ok(())
             }
-            Outcome::Park { reason } => {
-                metrics::event_parked(shop, reason);
-                metrics::event_processed(shop, topic, "parked");
-                d.park(&self.publisher, reason).await
+            Outcome::Skipped { reason, .. } => {
+                metrics::event_processed(shop, topic, reason.as_str());
+                Ok(())
             }
-            Outcome::Retry {
+            Outcome::Park(reason) => {
+                metrics::event_parked(shop, reason);
+                metrics::event_processed(shop, topic, outcome::PARKED);
+                d.park(&self.publisher, reason.as_str()).await
+            }
+            Outcome::Failed(Failure::Retry {
                 reason,
                 detail,
                 after,
-            } => {
-                let next = attempt + 1;
-                if next >= self.max_attempts {
-                    let detail = format!(
-                        "gave up after {next} attempts; last: {} ({detail})",
-                        reason.as_str()
-                    );
-                    self.dead_letter(
-                        d,
-                        (shop, topic),
-                        "retry",
-                        ReasonCode::RetriesExhausted,
-                        &detail,
-                        next,
-                    )
+            }) => {
+                self.retry(d, (shop, topic), attempt, reason, &detail, after)
                     .await
-                } else {
-                    let delay = self.tier(next, after);
-                    metrics::event_retried(shop, reason.as_str());
-                    metrics::event_processed(shop, topic, "retried");
-                    tracing::info!(reason = reason.as_str(), attempt = next, delay_secs = delay, %detail, "Event re-queued for a later attempt.");
-                    d.retry_later(&self.publisher, delay, next, reason.as_str())
-                        .await
-                }
             }
-            Outcome::DeadLetter {
+            Outcome::Failed(Failure::DeadLetter {
                 stage,
                 reason,
                 detail,
-            } => {
+            }) => {
                 self.dead_letter(d, (shop, topic), stage, reason, &detail, attempt + 1)
                     .await
             }
@@ -219,20 +181,56 @@ impl Disposer {
         }
     }
 
+    /// Re-queues the event through a retry tier, or dead-letters it once
+    /// its attempts are used up.
+    async fn retry(
+        &self,
+        d: &Delivery,
+        (shop, topic): (&str, &'static str),
+        attempt: u32,
+        reason: ReasonCode,
+        detail: &str,
+        after: Option<std::time::Duration>,
+    ) -> Result<(), so_queue::PublishError> {
+        let next = attempt + 1;
+        if next >= self.max_attempts {
+            let detail = format!(
+                "gave up after {next} attempts; last: {} ({detail})",
+                reason.as_str()
+            );
+            self.dead_letter(
+                d,
+                (shop, topic),
+                Stage::Retry,
+                ReasonCode::RetriesExhausted,
+                &detail,
+                next,
+            )
+            .await
+        } else {
+            let delay = self.tier(next, after);
+            metrics::event_retried(shop, reason);
+            metrics::event_processed(shop, topic, outcome::RETRIED);
+            tracing::info!(reason = reason.as_str(), attempt = next, delay_secs = delay, %detail, "Event re-queued for a later attempt.");
+            d.retry_later(&self.publisher, delay, next, reason.as_str())
+                .await
+        }
+    }
+
     async fn dead_letter(
         &self,
         d: &Delivery,
         (shop, topic): (&str, &'static str),
-        stage: &'static str,
+        stage: Stage,
         reason: ReasonCode,
         detail: &str,
         attempts: u32,
     ) -> Result<(), so_queue::PublishError> {
-        metrics::event_dead_lettered(shop, reason.as_str(), stage);
-        metrics::event_processed(shop, topic, "dead_lettered");
-        tracing::warn!(reason = reason.as_str(), stage, attempts, %detail, "Event dead-lettered.");
+        metrics::event_dead_lettered(shop, reason, stage);
+        metrics::event_processed(shop, topic, outcome::DEAD_LETTERED);
+        tracing::warn!(reason = reason.as_str(), stage = stage.as_str(), attempts, %detail, "Event dead-lettered.");
         let note = DeathNote {
-            stage,
+            stage: stage.as_str(),
             reason: reason.as_str(),
             detail,
             attempts,

@@ -1,6 +1,7 @@
 //! One processor: collects a batch from its partitions, then prepares,
 //! delivers and settles it.
 
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 use so_domain::EventMeta;
@@ -10,12 +11,13 @@ use tokio::sync::mpsc;
 use tracing::Instrument;
 
 use crate::cache::Cache;
-use crate::deliver::{self, Fate};
-use crate::dispose::{Disposer, Outcome, Settled};
+use crate::deliver;
+use crate::dispose::{Disposer, Settled};
+use crate::outcome::{Failure, Outcome};
 use crate::pending::Pending;
-use crate::prepare::{Plan, Preparer};
+use crate::prepare::Preparer;
 use crate::screen::{Screened, screen};
-use so_domain::ReasonCode;
+use so_domain::{Disposition, ReasonCode, Stage};
 
 pub(crate) struct Processor {
     pub(crate) preparer: Preparer,
@@ -71,8 +73,29 @@ impl Processor {
     }
 
     async fn process(&self, batch: Vec<Delivery>) {
-        // Pass 1: what each message is, from the message alone.
-        let mut screened: Vec<(Delivery, Option<EventMeta>, Result<Screened, Plan>)> = batch
+        let screened = self.screen(batch);
+        let t_load = Instant::now();
+        let (prepared, load_ms) = self.prepare(screened).await;
+        let prepare_ms = t_load.elapsed().as_millis() - load_ms;
+        let t_push = Instant::now();
+        let settled = self.deliver(prepared).await;
+        let push_ms = t_push.elapsed().as_millis();
+        let t_settle = Instant::now();
+        let events = settled.len();
+        self.disposer.settle(settled).await;
+        tracing::debug!(
+            events,
+            load_ms,
+            prepare_ms,
+            push_ms,
+            settle_ms = t_settle.elapsed().as_millis() as u64,
+            "Batch done."
+        );
+    }
+
+    /// Pass 1: what each message is, from the message alone.
+    fn screen(&self, batch: Vec<Delivery>) -> Vec<Screening> {
+        batch
             .into_iter()
             .map(|d| match d.envelope().event_meta() {
                 Ok(meta) => {
@@ -86,28 +109,31 @@ impl Processor {
                     (d, Some(meta), s)
                 }
                 Err(e) => {
-                    let plan = Plan::DeadLetter {
-                        stage: "decode",
+                    let outcome = Outcome::Failed(Failure::DeadLetter {
+                        stage: Stage::Decode,
                         reason: ReasonCode::InvalidPayload,
                         detail: e.to_string(),
-                    };
-                    (d, None, Err(plan))
+                    });
+                    (d, None, ControlFlow::Break(outcome))
                 }
             })
-            .collect();
-        // Pass 2: everything the batch will read, in a few bulk queries.
+            .collect()
+    }
+
+    /// Pass 2: everything the batch will read, in a few bulk queries; then
+    /// pass 3: decide each event in arrival order. Also returns how long
+    /// the bulk read took, in milliseconds.
+    async fn prepare(&self, mut screened: Vec<Screening>) -> (Vec<Settled>, u128) {
         let wanted: Vec<(&EventMeta, &Screened)> = screened
             .iter()
-            .filter_map(|(_, m, s)| Some((m.as_ref()?, s.as_ref().ok()?)))
+            .filter_map(|(_, m, s)| Some((m.as_ref()?, continued(s)?)))
             .collect();
         let t_load = Instant::now();
         let cache = Cache::load(&self.preparer.store, &wanted).await;
         let load_ms = t_load.elapsed().as_millis();
         drop(wanted);
-        // Pass 3: decide each event in arrival order.
         let mut pending = Pending::default();
-        let mut prepared: Vec<(Delivery, Option<EventMeta>, Plan)> =
-            Vec::with_capacity(screened.len());
+        let mut prepared = Vec::with_capacity(screened.len());
         let mut cache = match cache {
             Ok(c) => Some(c),
             Err(e) => {
@@ -116,9 +142,9 @@ impl Processor {
             }
         };
         for (d, meta, s) in screened.drain(..) {
-            let plan = match (meta.as_ref(), s, cache.as_mut()) {
-                (_, Err(plan), _) => plan,
-                (Some(meta), Ok(s), Some(cache)) => {
+            let outcome = match (meta.as_ref(), s, cache.as_mut()) {
+                (_, ControlFlow::Break(outcome), _) => outcome,
+                (Some(meta), ControlFlow::Continue(s), Some(cache)) => {
                     let span = tracing::info_span!(
                         "process",
                         webhook_id = meta.webhook_id.as_str(),
@@ -133,107 +159,57 @@ impl Processor {
                         .instrument(span)
                         .await
                 }
-                (_, Ok(_), _) => Plan::Retry {
-                    reason: ReasonCode::StoreUnavailable,
-                    detail: "the store could not be read for this batch".to_owned(),
-                    after: None,
-                },
+                (_, ControlFlow::Continue(_), _) => Outcome::Failed(Failure::retry(
+                    ReasonCode::StoreUnavailable,
+                    "the store could not be read for this batch",
+                )),
             };
-            if let Plan::Push { changes, .. } | Plan::Skip { changes, .. } = &plan {
+            if let Some(changes) = outcome.changes() {
                 pending.absorb(changes);
             }
-            prepared.push((d, meta, plan));
+            prepared.push(Settled {
+                delivery: d,
+                meta,
+                outcome,
+            });
         }
+        (prepared, load_ms)
+    }
 
-        let prepare_ms = t_load.elapsed().as_millis() - load_ms;
-        let t_push = Instant::now();
+    /// Pushes the records of the events that have some, and settles each of
+    /// those events by how its records fared.
+    async fn deliver(&self, mut prepared: Vec<Settled>) -> Vec<Settled> {
         let to_push: Vec<_> = prepared
             .iter_mut()
             .enumerate()
-            .filter_map(|(i, (_, _, plan))| match plan {
-                Plan::Push {
+            .filter_map(|(i, s)| match &mut s.outcome {
+                Outcome::Push {
                     records, account, ..
                 } => Some((i, account.clone(), std::mem::take(records))),
                 _ => None,
             })
             .collect();
-        let fates = if to_push.is_empty() {
-            Default::default()
-        } else {
-            deliver::deliver(to_push, self.accounts.several()).await
-        };
+        if to_push.is_empty() {
+            return prepared;
+        }
+        let mut fates = deliver::deliver(to_push, self.accounts.several()).await;
+        for (i, s) in prepared.iter_mut().enumerate() {
+            if let Outcome::Push { changes, .. } = &mut s.outcome {
+                let fate = fates.remove(&i).unwrap_or(Disposition::Done);
+                s.outcome = Outcome::delivered(std::mem::take(changes), fate);
+            }
+        }
+        prepared
+    }
+}
 
-        let settled: Vec<Settled> = prepared
-            .into_iter()
-            .enumerate()
-            .map(|(i, (delivery, meta, plan))| {
-                let outcome = match plan {
-                    Plan::Push { changes, .. } => {
-                        match fates.get(&i).cloned().unwrap_or(Fate::Accepted) {
-                            Fate::Accepted => Outcome::Done {
-                                label: "pushed",
-                                changes,
-                                pushed: true,
-                            },
-                            Fate::Retry {
-                                reason,
-                                detail,
-                                after,
-                            } => Outcome::Retry {
-                                reason,
-                                detail,
-                                after,
-                            },
-                            Fate::DeadLetter { reason, detail } => Outcome::DeadLetter {
-                                stage: "push",
-                                reason,
-                                detail,
-                            },
-                        }
-                    }
-                    Plan::Skip { outcome, changes } => Outcome::Done {
-                        label: outcome,
-                        changes,
-                        pushed: false,
-                    },
-                    Plan::Park { reason } => Outcome::Park { reason },
-                    Plan::Retry {
-                        reason,
-                        detail,
-                        after,
-                    } => Outcome::Retry {
-                        reason,
-                        detail,
-                        after,
-                    },
-                    Plan::DeadLetter {
-                        stage,
-                        reason,
-                        detail,
-                    } => Outcome::DeadLetter {
-                        stage,
-                        reason,
-                        detail,
-                    },
-                };
-                Settled {
-                    delivery,
-                    meta,
-                    outcome,
-                }
-            })
-            .collect();
-        let push_ms = t_push.elapsed().as_millis();
-        let t_settle = Instant::now();
-        let events = settled.len();
-        self.disposer.settle(settled).await;
-        tracing::debug!(
-            events,
-            load_ms,
-            prepare_ms,
-            push_ms,
-            settle_ms = t_settle.elapsed().as_millis() as u64,
-            "Batch done."
-        );
+/// One delivery after screening: its metadata when it could be decoded, and
+/// either what to prepare or its outcome already.
+type Screening = (Delivery, Option<EventMeta>, ControlFlow<Outcome, Screened>);
+
+fn continued(s: &ControlFlow<Outcome, Screened>) -> Option<&Screened> {
+    match s {
+        ControlFlow::Continue(s) => Some(s),
+        ControlFlow::Break(_) => None,
     }
 }

@@ -2,15 +2,16 @@
 //! (paused shop, unsupported or privacy topic, undecodable payload), and
 //! find the keys the batch should prefetch.
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use so_domain::freshness::EntityKind;
 use so_domain::mapping::MappedEntity;
 use so_domain::shopify::{self, ShopifyId, ShopifyPayload};
-use so_domain::{EventMeta, ReasonCode, TopicName};
+use so_domain::{EventMeta, ParkReason, ReasonCode, Stage, TopicName, error_chain};
 
 use crate::accounts::{Account, Accounts};
-use crate::prepare::Plan;
+use crate::outcome::{Failure, Outcome};
 use crate::rules::{Rules, ShopRules};
 
 /// The mark on a checkout copy scheduled to come back as its abandonment
@@ -29,48 +30,43 @@ pub(crate) struct Screened {
     pub(crate) abandonment_check: bool,
 }
 
+/// What a message is: `Continue` with what preparing it needs, or `Break`
+/// with its outcome already.
 pub(crate) fn screen(
     rules: &Rules,
     accounts: &Accounts,
     meta: &EventMeta,
     headers: &so_queue::Headers,
     body: &[u8],
-) -> Result<Screened, Plan> {
+) -> ControlFlow<Outcome, Screened> {
     let rules = rules.for_shop(&meta.shop);
     if !rules.settings.enabled {
-        return Err(Plan::Park {
-            reason: "shop_paused",
-        });
+        return ControlFlow::Break(Outcome::Park(ParkReason::ShopPaused));
     }
     let TopicName::Known(topic) = meta.topic else {
-        return Err(Plan::Park {
-            reason: "unsupported_topic",
-        });
+        return ControlFlow::Break(Outcome::Park(ParkReason::UnsupportedTopic));
     };
     let Some(account) = accounts.for_shop(&meta.shop) else {
         // Kept, not failed: configuring the key releases them (dlq replay
         // --queue parked).
-        return Err(Plan::Park {
-            reason: "no_ometria_account",
-        });
+        return ControlFlow::Break(Outcome::Park(ParkReason::NoOmetriaAccount));
     };
-    let payload = shopify::decode(topic, body).map_err(|e| Plan::DeadLetter {
-        stage: "decode",
-        reason: ReasonCode::InvalidPayload,
-        detail: crate::prepare::error_chain(&e),
-    })?;
-    let entity = match &payload {
-        ShopifyPayload::Customer(_) => Some(MappedEntity::Contact),
-        ShopifyPayload::Order(_) => Some(MappedEntity::Order),
-        ShopifyPayload::Product(_) => Some(MappedEntity::Product),
-        _ => None,
+    let payload = match shopify::decode(topic, body) {
+        Ok(payload) => payload,
+        Err(e) => {
+            return ControlFlow::Break(Outcome::Failed(Failure::DeadLetter {
+                stage: Stage::Decode,
+                reason: ReasonCode::InvalidPayload,
+                detail: error_chain(&e),
+            }));
+        }
     };
-    let raw = entity
+    let raw = MappedEntity::of_payload(&payload)
         .filter(|e| !rules.mappings.is_empty(*e))
         .and_then(|_| serde_json::from_slice(body).ok());
     let abandonment_check = matches!(payload, ShopifyPayload::Checkout(_))
         && headers.scheduled.as_deref() == Some(ABANDONMENT_CHECK);
-    Ok(Screened {
+    ControlFlow::Continue(Screened {
         payload,
         rules: rules.clone(),
         account: account.clone(),

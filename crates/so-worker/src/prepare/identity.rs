@@ -1,0 +1,139 @@
+//! Identity: which Ometria contact an event is about (a customer, a guest
+//! by email, or nobody when suppressed), applying the identity rules'
+//! decisions to the store.
+
+use so_domain::ReasonCode;
+use so_domain::identity::{
+    self, ContactRef, IdentityOutcome, IdentitySnapshot, NormalisedEmail, Resolution,
+};
+use so_domain::shopify::ShopifyId;
+
+use super::{Ctx, Preparer};
+use crate::outcome::Failure;
+
+impl Preparer {
+    /// The identity snapshot, reused within the batch until identity changes.
+    pub(super) async fn snapshot(
+        &self,
+        cx: &mut Ctx<'_>,
+        customer: Option<ShopifyId>,
+        email: Option<&NormalisedEmail>,
+    ) -> Result<IdentitySnapshot, Failure> {
+        let key = (
+            cx.shop.clone(),
+            customer,
+            email.map(|e| e.as_str().to_owned()),
+        );
+        if let Some(s) = cx.cache.snapshot(&key) {
+            return Ok(s.clone());
+        }
+        let s = self
+            .store
+            .identity_snapshot(cx.shop, customer, email)
+            .await?;
+        cx.cache.remember_snapshot(key, s.clone());
+        Ok(s)
+    }
+
+    /// Identity of a customer-keyed event; `None` when suppressed.
+    pub(super) async fn customer_contact(
+        &self,
+        cx: &mut Ctx<'_>,
+        id: ShopifyId,
+        email: Option<&str>,
+    ) -> Result<Option<ContactRef>, Failure> {
+        let email = email.and_then(identity::normalise_email);
+        let mut snapshot = self.snapshot(cx, Some(id), email.as_ref()).await?;
+        // Only a live customer claims its email; a redacted person's email
+        // is never remembered again.
+        let may_claim =
+            snapshot.customer == identity::CustomerStatus::Active && !snapshot.email_suppressed;
+        if let (Some(email), None, true) = (&email, &snapshot.guest, may_claim) {
+            // Claim the email for this customer (a guest row the identity
+            // rules then link), so a later guest checkout with the same email
+            // resolves to the account instead of starting a second person.
+            let candidate = so_store::Store::new_guest_id();
+            self.store
+                .remember_guest_or_get(cx.shop, email, &candidate)
+                .await?;
+            cx.cache.forget_snapshots();
+            snapshot = self.snapshot(cx, Some(id), Some(email)).await?;
+        }
+        let outcome = identity::resolve_customer(&cx.ns, &snapshot, id);
+        let contact = self.apply(cx, outcome).await?.flatten();
+        cx.contact.clone_from(&contact);
+        Ok(contact)
+    }
+
+    /// Identity of an order or checkout: customer, else guest by email.
+    pub(super) async fn purchase_contact(
+        &self,
+        cx: &mut Ctx<'_>,
+        customer: Option<ShopifyId>,
+        email: Option<&str>,
+    ) -> Result<Option<ContactRef>, Failure> {
+        let email = email.and_then(identity::normalise_email);
+        // Another worker may remember a guest for this email at the same
+        // moment; the store keeps one and tells the loser, who decides again.
+        for _ in 0..3 {
+            let snapshot = self.snapshot(cx, customer, email.as_ref()).await?;
+            let outcome = identity::resolve_purchase(
+                &cx.ns,
+                &snapshot,
+                customer,
+                email.as_ref(),
+                so_store::Store::new_guest_id,
+            );
+            if let Some(contact) = self.apply(cx, outcome).await? {
+                cx.contact.clone_from(&contact);
+                return Ok(contact);
+            }
+        }
+        Err(Failure::retry(
+            ReasonCode::StoreUnavailable,
+            "identity kept changing under concurrent updates",
+        ))
+    }
+
+    /// Applies identity decisions. `Ok(None)`: lost a race, decide again.
+    pub(super) async fn apply(
+        &self,
+        cx: &mut Ctx<'_>,
+        outcome: IdentityOutcome,
+    ) -> Result<Option<Option<ContactRef>>, Failure> {
+        if !outcome.decisions.is_empty() {
+            let applied = self
+                .store
+                .apply_identity(cx.shop, &outcome.decisions)
+                .await?;
+            cx.cache.forget_snapshots();
+            if let so_store::IdentityApplied::GuestTaken { .. } = applied {
+                return Ok(None);
+            }
+        }
+        Ok(Some(match outcome.resolution {
+            Resolution::Contact(c) => Some(c),
+            Resolution::Suppressed(_) | Resolution::NoContact => None,
+        }))
+    }
+
+    /// The Ometria contact ids of a person: the customer's and the guest's
+    /// that holds their email.
+    pub(super) async fn contacts_of(
+        &self,
+        cx: &Ctx<'_>,
+        customer: Option<ShopifyId>,
+        email: Option<&NormalisedEmail>,
+    ) -> Result<Vec<String>, Failure> {
+        let mut contacts = Vec::new();
+        if let Some(id) = customer {
+            contacts.push(ContactRef::customer(&cx.ns, id).ometria_id());
+        }
+        if let Some(e) = email
+            && let Some(g) = self.store.guest_for_email(cx.shop, e).await?
+        {
+            contacts.push(ContactRef::guest(&cx.ns, g).ometria_id());
+        }
+        Ok(contacts)
+    }
+}
