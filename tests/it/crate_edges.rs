@@ -22,7 +22,7 @@ fn layer(name: &str) -> Option<Layer> {
         "so-shopify" | "so-queue" | "so-ometria" | "so-store" | "so-shopify-admin" => {
             Layer::Adapter
         }
-        "so-runtime" => Layer::Plumbing,
+        "so-platform" => Layer::Plumbing,
         "so-ingress" | "so-worker" | "so-ops" | "so-sync" => Layer::Service,
         "shopify-ometria" => Layer::Binary,
         "so-testkit" | "so-fake-ometria" | "so-fake-shopify" | "so-fake-server" => {
@@ -89,11 +89,11 @@ fn forbidden(from: &str, from_layer: Layer, to: &str, to_layer: Layer) -> Option
         (Adapter, Adapter) => "adapters never import each other",
         (Adapter, l) if l != Domain => "an adapter imports only the domain",
         (Plumbing, l) if !matches!(l, Domain | Adapter) => {
-            "so-runtime imports only the domain and adapters"
+            "so-platform imports only the domain and adapters"
         }
         (Service, Service) => "services never import each other",
         (Service, l) if !matches!(l, Domain | Adapter | Plumbing) => {
-            "a service imports only the domain, adapters and so-runtime"
+            "a service imports only the domain, adapters and so-platform"
         }
         (Binary, TestSupport) => "the product binary links no fake or test support",
         (Binary, Bench | EndToEnd | Binary) => "the binary imports no binary",

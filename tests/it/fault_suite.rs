@@ -288,7 +288,7 @@ async fn fault_broker_link_blackholed() {
 
 /// An ingress on a runtime of its own (killed like a process), on `addr`.
 async fn ingress_process(
-    config: Arc<so_runtime::Config>,
+    config: Arc<so_platform::Config>,
     addr: std::net::SocketAddr,
 ) -> OwnRuntime {
     OwnRuntime::spawn(move |ready, stop| async move {
@@ -349,7 +349,7 @@ async fn fault_ometria_down_then_a_429_storm() {
 }
 
 /// A worker on a runtime of its own (killed like a process: no drain, no acks).
-async fn worker_process(config: Arc<so_runtime::Config>, db_url: String) -> OwnRuntime {
+async fn worker_process(config: Arc<so_platform::Config>, db_url: String) -> OwnRuntime {
     OwnRuntime::spawn(move |ready, stop| async move {
         let store = so_store::Store::connect(&db_url, 4).await.expect("store");
         let broker = Broker::start(config.amqp.clone(), CancellationToken::new());

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use secrecy::ExposeSecret;
+use so_platform::config::mask_url_password;
+use so_platform::ops::{self, OpsServer};
+use so_platform::{Config, ConfigError, telemetry};
 use so_queue::{Broker, Publisher, stats};
-use so_runtime::config::mask_url_password;
-use so_runtime::ops::{self, OpsServer};
-use so_runtime::{Config, ConfigError, telemetry};
 use tokio_util::sync::CancellationToken;
 
 /// Which services `serve` starts.
@@ -44,7 +44,7 @@ pub(crate) async fn serve(path: Option<&Path>, services: Services) -> Result<Exi
     }
     tracing::info!(?services, prefix = %config.amqp.prefix, "Starting shopify-ometria.");
 
-    let signal = so_runtime::shutdown_on_signal();
+    let signal = so_platform::shutdown_on_signal();
     // The broker outlives the HTTP servers so in-flight confirms can finish.
     let broker_stop = CancellationToken::new();
     let broker = Broker::start(config.amqp.clone(), broker_stop.clone());
@@ -80,7 +80,7 @@ pub(crate) async fn serve(path: Option<&Path>, services: Services) -> Result<Exi
     let admin = match (&config.ops.admin_token, &queue_ops) {
         (Some(token), Some(q)) => {
             tracing::info!("Admin API enabled on the ops listener.");
-            so_ops::admin::router(q.clone(), token.clone())
+            so_ops::http_api::router(q.clone(), token.clone())
         }
         _ => axum::Router::new(),
     };

@@ -130,7 +130,7 @@ pub(crate) fn actor() -> String {
 
 async fn open(path: Option<&Path>) -> Result<(QueueOps, CancellationToken)> {
     let config =
-        so_runtime::Config::load(path, std::env::vars()).context("loading the configuration")?;
+        so_platform::Config::load(path, std::env::vars()).context("loading the configuration")?;
     let stop = CancellationToken::new();
     let broker = Broker::start(config.amqp.clone(), stop.clone());
     if broker
@@ -145,7 +145,7 @@ async fn open(path: Option<&Path>) -> Result<(QueueOps, CancellationToken)> {
     let store = so_store::Store::connect(url, 2).await.with_context(|| {
         format!(
             "opening the store at database.url {}",
-            so_runtime::config::mask_url_password(url)
+            so_platform::config::mask_url_password(url)
         )
     })?;
     Ok((QueueOps::new(broker, store), stop))

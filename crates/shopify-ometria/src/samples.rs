@@ -53,7 +53,7 @@ pub(crate) async fn send(path: Option<&Path>, args: SendSample) -> Result<ExitCo
             })?,
     };
     let config =
-        so_runtime::Config::load(path, std::env::vars()).context("loading the configuration")?;
+        so_platform::Config::load(path, std::env::vars()).context("loading the configuration")?;
     let shop = so_domain::ShopDomain::parse(&args.shop)
         .map_err(|e| anyhow::anyhow!("--shop {:?}: {e}", args.shop))?;
     let secret = config

@@ -10,12 +10,12 @@ use anyhow::{Context, Result, bail};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use secrecy::ExposeSecret;
 use so_domain::ShopDomain;
+use so_platform::Config;
 use so_queue::{Broker, Publisher};
-use so_runtime::Config;
 
 use crate::commands::load;
 use so_sync::backfill::{self, Backfill, Entity, EntityReport, Only, Options, Progress};
-use so_sync::{SyncError, admin};
+use so_sync::{SyncError, clients};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, clap::Args)]
@@ -53,7 +53,7 @@ pub(crate) fn shops(config: &Config, shop: Option<&str>) -> Result<Vec<ShopDomai
             ShopDomain::parse(s).map_err(|e| anyhow::anyhow!("--shop {s:?}: {e}"))?,
         ]),
         None => {
-            let all = admin::admin_shops(config);
+            let all = clients::admin_shops(config);
             if all.is_empty() {
                 bail!(
                     "no shop has shops.\"<domain>\".admin.access_token set; name one with --shop"
@@ -192,7 +192,7 @@ pub(crate) async fn backfill(path: Option<&Path>, args: BackfillArgs) -> Result<
     let mut reports = Vec::new();
     let mut code = ExitCode::SUCCESS;
     for shop in &shops {
-        let client = admin::admin_client(&config, shop)?;
+        let client = clients::admin_client(&config, shop)?;
         let run = Backfill {
             admin: &client,
             publisher: &publisher,
@@ -296,7 +296,7 @@ pub(crate) async fn consent_sync(path: Option<&Path>, args: ConsentArgs) -> Resu
     let store = open_store(&config).await?;
     let mut out = Vec::new();
     for shop in shops(&config, args.shop.as_deref())? {
-        let report = admin::consent_setup(&config, &shop)?
+        let report = clients::consent_setup(&config, &shop)?
             .sync(&store, &shop)
             .run_once()
             .await
@@ -370,7 +370,7 @@ pub(crate) async fn reconcile(path: Option<&Path>, args: ReconcileArgs) -> Resul
     let mut drifted = false;
     let mut out = Vec::new();
     for shop in shops(&config, args.shop.as_deref())? {
-        let admin = admin::admin_client(&config, &shop)?;
+        let admin = clients::admin_client(&config, &shop)?;
         let report = so_sync::reconcile::Reconcile {
             admin: &admin,
             store: &store,

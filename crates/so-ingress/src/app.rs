@@ -6,8 +6,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::HeaderValue;
 use axum::routing::post;
+use so_platform::{Config, Shutdown};
 use so_queue::Publisher;
-use so_runtime::{Config, Shutdown};
 use tokio::net::TcpListener;
 
 use crate::error::ApiError;

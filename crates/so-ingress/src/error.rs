@@ -89,7 +89,7 @@ pub(crate) struct RetryAfter(pub(crate) u32);
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let code = self.code();
-        so_runtime::metrics::webhook_rejected(code);
+        so_platform::metrics::webhook_rejected(code);
         let status = self.status();
         if status.is_server_error() {
             tracing::warn!(code, error = %self, "Webhook not accepted; Shopify will retry.");

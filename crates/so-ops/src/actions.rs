@@ -361,8 +361,8 @@ impl QueueOps {
         };
         report.error = outcome.as_ref().err().map(ToString::to_string);
         let counter = match op {
-            Operation::Purge => so_runtime::metrics::dead_letters_purged,
-            Operation::Replay | Operation::Release => so_runtime::metrics::dead_letters_replayed,
+            Operation::Purge => so_platform::metrics::dead_letters_purged,
+            Operation::Replay | Operation::Release => so_platform::metrics::dead_letters_replayed,
         };
         counter(queue.as_str(), report.done);
         tracing::info!(

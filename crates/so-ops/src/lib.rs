@@ -6,13 +6,13 @@
 //! - [`actions`]: list, show, replay, purge, history; release of parked events.
 //! - [`exports`]: `customers/data_request` exports kept in the store.
 //! - [`limits`]: the documented range of every numeric input.
-//! - [`admin`]: the `/admin/` routes, behind a bearer token.
+//! - [`http_api`]: the admin HTTP API (`/admin/` routes), behind a bearer token.
 
 pub mod actions;
-pub mod admin;
 pub mod error;
 pub mod exports;
 pub mod filter;
+pub mod http_api;
 pub mod letter;
 pub mod limits;
 

@@ -41,7 +41,7 @@ pub const CURSOR: &str = "consent_cursor";
 
 /// Counter of decisions, labelled `decision` (`sent` or `skipped`) and
 /// `reason` (one of [`decision_reasons`]).
-pub const DECISIONS_METRIC: &str = so_runtime::metrics::CONSENT_DECISIONS;
+pub const DECISIONS_METRIC: &str = so_platform::metrics::CONSENT_DECISIONS;
 
 /// Prefix of the webhook id stored with the watermarks this job moves.
 pub const WEBHOOK_ID_PREFIX: &str = "consent-sync:";
@@ -424,7 +424,7 @@ impl ConsentSync<'_> {
                 },
             )
             .await?;
-        so_runtime::metrics::consent_decisions(decision, reason, 1);
+        so_platform::metrics::consent_decisions(decision, reason, 1);
         tracing::debug!(
             shop = self.shop.as_str(),
             customer_id = d.customer,

@@ -9,10 +9,11 @@
 //!   the Admin API's bulk operations, resumable from a checkpoint;
 //! - [`consent`]: Ometria unsubscribes written back to Shopify;
 //! - [`reconcile`]: what Shopify has against what was delivered, with repair;
-//! - [`scheduler`]: the periodic runs inside `shopify-ometria run`.
+//! - [`scheduler`]: the periodic runs inside `shopify-ometria run`;
+//! - [`clients`]: a shop's Shopify Admin API and Ometria clients from the configuration.
 
-pub mod admin;
 pub mod backfill;
+pub mod clients;
 pub mod consent;
 mod error;
 pub mod publish;

@@ -273,9 +273,9 @@ impl Reconcile<'_> {
         }
         for kind in DRIFT_KINDS {
             let count = drift.iter().filter(|d| d.kind == kind).count();
-            so_runtime::metrics::reconcile_drift(self.shop.as_str(), kind, count);
+            so_platform::metrics::reconcile_drift(self.shop.as_str(), kind, count);
         }
-        so_runtime::metrics::reconcile_ran(self.shop.as_str(), Utc::now().timestamp());
+        so_platform::metrics::reconcile_ran(self.shop.as_str(), Utc::now().timestamp());
         self.store
             .set_sync_value(self.shop, "reconciled_at", &Utc::now().to_rfc3339())
             .await?;

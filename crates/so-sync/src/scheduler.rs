@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use chrono::Utc;
 use so_domain::ShopDomain;
+use so_platform::{Config, Shutdown};
 use so_queue::Publisher;
-use so_runtime::{Config, Shutdown};
 use so_store::Store;
 
 use crate::reconcile::Reconcile;
-use crate::{SyncError, admin};
+use crate::{SyncError, clients};
 
 pub struct Scheduler {
     pub config: Arc<Config>,
@@ -29,9 +29,9 @@ impl Scheduler {
         // Every decision series exists from the start, so a rate over it is
         // defined before the first unsubscribe.
         for reason in crate::consent::Reason::ALL {
-            so_runtime::metrics::consent_decisions(reason.decision(), reason.as_str(), 0);
+            so_platform::metrics::consent_decisions(reason.decision(), reason.as_str(), 0);
         }
-        let shops = admin::admin_shops(&self.config);
+        let shops = clients::admin_shops(&self.config);
         if shops.is_empty() {
             tracing::info!(
                 "No shop has Admin API access: consent write-back and reconciliation are off."
@@ -87,14 +87,14 @@ impl Scheduler {
     }
 
     async fn consent(&self, shop: &ShopDomain) -> Result<(), SyncError> {
-        let setup = admin::consent_setup(&self.config, shop)?;
+        let setup = clients::consent_setup(&self.config, shop)?;
         let report = setup.sync(&self.store, shop).run_once().await?;
         tracing::info!(shop = %shop, read = report.read, sent = report.sent, "Consent write-back ran.");
         Ok(())
     }
 
     async fn reconcile(&self, shop: &ShopDomain) -> Result<(), SyncError> {
-        let admin = admin::admin_client(&self.config, shop)?;
+        let admin = clients::admin_client(&self.config, shop)?;
         let to = Utc::now();
         let from = to - chrono::Duration::days(i64::from(self.config.sync.reconcile_window_days));
         let report = Reconcile {

@@ -599,7 +599,7 @@ async fn the_write_back_does_not_loop() {
 
 #[tokio::test]
 async fn every_decision_is_recorded_with_its_reason() {
-    let page = so_runtime::metrics::install();
+    let page = so_platform::metrics::install();
     let w = World::new().await;
     // ANN unsubscribes twice (the latest counts) and is sent.
     let ann = w.customer_contact(ANN, "ann@example.com").await;

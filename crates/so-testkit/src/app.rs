@@ -5,9 +5,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use so_platform::Config;
+use so_platform::ops::{self, OpsServer};
 use so_queue::{Broker, Names, Publisher};
-use so_runtime::Config;
-use so_runtime::ops::{self, OpsServer};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -174,7 +174,10 @@ impl TestApp {
                 let store = so_store::Store::connect(&db.url, 2)
                     .await
                     .expect("the admin API's store opens");
-                so_ops::admin::router(so_ops::QueueOps::new(broker.clone(), store), token.clone())
+                so_ops::http_api::router(
+                    so_ops::QueueOps::new(broker.clone(), store),
+                    token.clone(),
+                )
             }
             _ => axum::Router::new(),
         };

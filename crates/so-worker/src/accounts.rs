@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use so_domain::ShopDomain;
 use so_ometria::{Client, RateLimiter};
-use so_runtime::Config;
+use so_platform::Config;
 
 use crate::pusher::{PushLoop, Pusher};
 

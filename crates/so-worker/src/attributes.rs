@@ -21,7 +21,7 @@ use so_domain::identity::CustomerStatus;
 use so_domain::merchant::ProfileFilter;
 use so_domain::ometria::{PushRecord, RecordType};
 use so_domain::shopify::ShopifyId;
-use so_runtime::Shutdown;
+use so_platform::Shutdown;
 use so_store::{Commit, DirtyContact, HeldChange, Store};
 
 use crate::accounts::{Account, Accounts};

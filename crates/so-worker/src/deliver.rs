@@ -10,7 +10,7 @@ use so_ometria::Client;
 
 use crate::accounts::Account;
 use crate::pusher::{Pusher, Sent};
-use so_runtime::metrics;
+use so_platform::metrics;
 
 /// Same key as the client's coalescing: type, collection and id.
 type RecordKey = (RecordType, Option<String>, String);

@@ -2,8 +2,8 @@
 
 use chrono::Utc;
 use so_domain::{EventMeta, ReasonCode, Stage};
+use so_platform::metrics;
 use so_queue::{AckOutcome, DeathNote, Delivery, Publisher};
-use so_runtime::metrics;
 use so_store::{Commit, Store};
 use tracing::Instrument;
 

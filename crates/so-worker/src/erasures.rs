@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use so_runtime::{Shutdown, metrics};
+use so_platform::{Shutdown, metrics};
 use so_store::Store;
 
 use crate::accounts::Accounts;

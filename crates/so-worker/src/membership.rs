@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use chrono::Utc;
-use so_runtime::Shutdown;
+use so_platform::Shutdown;
 use so_store::Store;
 use tokio::sync::watch;
 

@@ -5,8 +5,8 @@ use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 use so_domain::EventMeta;
+use so_platform::metrics;
 use so_queue::Delivery;
-use so_runtime::metrics;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use futures::stream::{FuturesUnordered, StreamExt};
 use so_domain::ometria::{PushRecord, RecordType};
 use so_ometria::{Client, PushFailure, PushOutcome};
-use so_runtime::metrics;
+use so_platform::metrics;
 use tokio::sync::{mpsc, oneshot};
 
 /// How long a granted slot waits for more records when its request is not

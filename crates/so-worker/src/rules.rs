@@ -7,7 +7,7 @@ use std::sync::Arc;
 use so_domain::ShopDomain;
 use so_domain::identity::Namespace;
 use so_domain::mapping::FieldMappings;
-use so_runtime::{Config, ShopSettings};
+use so_platform::{Config, ShopSettings};
 
 /// The `shop` label of shops without their own `[shops]` entry.
 pub(crate) const UNCONFIGURED: &str = "unconfigured";

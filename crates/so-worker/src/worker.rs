@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use so_domain::freshness::DedupeWindow;
 use so_ometria::Client;
+use so_platform::{Config, Shutdown};
 use so_queue::{Broker, Publisher, consume_partitions};
-use so_runtime::{Config, Shutdown};
 use so_store::Store;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -72,7 +72,7 @@ impl Worker {
         store: Store,
         client: Option<Client>,
     ) -> Result<Worker, StartError> {
-        so_runtime::metrics::ometria_request_budget(config.ometria.requests_per_second);
+        so_platform::metrics::ometria_request_budget(config.ometria.requests_per_second);
         let hours = config.worker.dedupe_window_hours;
         let window = DedupeWindow::new(Duration::from_secs(hours * 3600))
             .map_err(|_| StartError::DedupeWindow)?;

@@ -8,7 +8,7 @@
 mod consent;
 mod contact;
 mod context;
-mod extras;
+mod field_mappings;
 mod order;
 mod order_state;
 mod overlay;
@@ -24,7 +24,7 @@ mod tests;
 pub use consent::{MarketingOptIn, map_email_consent, map_sms_consent, marketing_optin};
 pub use contact::{LegacyParts, Part, map_customer, map_customer_delete, map_purchasing_summary};
 pub use context::{MappingContext, MappingError};
-pub use extras::{FieldMappingError, FieldMappings, FieldPath, MappedEntity};
+pub use field_mappings::{FieldMappingError, FieldMappings, FieldPath, MappedEntity};
 pub use order::{OrderMapping, map_order, map_order_delete};
 pub use order_state::{Buyer, OrderLine, OrderState, RefundSummary, RefundedLine};
 pub use overlay::apply_field_mappings;

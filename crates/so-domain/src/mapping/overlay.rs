@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::extras::{FieldMappings, MappedEntity};
+use super::field_mappings::{FieldMappings, MappedEntity};
 use crate::ometria::{PushRecord, RecordType};
 use crate::shopify::ShopifyPayload;
 

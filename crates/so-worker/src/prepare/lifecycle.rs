@@ -54,7 +54,7 @@ impl Preparer {
         cx.cache
             .set_shop_state(&shop, Some((so_store::ShopStatus::Redacted, cx.now)));
         tracing::warn!("shop/redact: everything held for the shop was deleted.");
-        so_runtime::metrics::privacy_request("shop_redact");
+        so_platform::metrics::privacy_request("shop_redact");
         Ok(ControlFlow::Break(SkipReason::ShopRedacted))
     }
 

@@ -66,7 +66,7 @@ impl Preparer {
             self.store
                 .record_erasure(&shop, &fingerprint, customer, None, cx.now)
                 .await?;
-            so_runtime::metrics::privacy_request("customer_redact");
+            so_platform::metrics::privacy_request("customer_redact");
             return Ok(());
         };
         match cx.account.client.request_erasure(email.as_str()).await {
@@ -74,7 +74,7 @@ impl Preparer {
                 self.store
                     .record_erasure(&shop, &fingerprint, customer, Some(&request.id), cx.now)
                     .await?;
-                so_runtime::metrics::privacy_request("customer_redact");
+                so_platform::metrics::privacy_request("customer_redact");
                 tracing::info!(ometria_request = %request.id, "Customer redacted; Ometria erasure requested.");
                 Ok(())
             }
@@ -115,7 +115,7 @@ impl Preparer {
                 cx.now + self.export_retention,
             )
             .await?;
-        so_runtime::metrics::privacy_request("data_request");
+        so_platform::metrics::privacy_request("data_request");
         tracing::info!(export_id = %id, request = %request, "Data request exported.");
         Ok(())
     }

@@ -2,7 +2,7 @@
 
 use secrecy::ExposeSecret;
 use so_domain::ShopDomain;
-use so_runtime::Config;
+use so_platform::Config;
 use so_shopify_admin::{AdminClient, ShopCredentials};
 
 use crate::SyncError;

@@ -19,7 +19,7 @@
 //! (the ingress the shops' secrets and `[amqp]`, the worker the shops'
 //! Ometria accounts and mappings, the scheduler `[shopify_admin]`), so the
 //! services take the whole [`Config`], which must therefore sit below them,
-//! and `so-runtime` may not depend on a service.
+//! and `so-platform` may not depend on a service.
 //!
 //! # Printing
 //!

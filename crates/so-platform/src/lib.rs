@@ -1,4 +1,6 @@
-//! Process plumbing shared by every service of shopify-ometria.
+//! The platform every service process of shopify-ometria stands on: typed
+//! configuration, tracing, metrics, the ops HTTP server and shutdown (not an
+//! async runtime; tokio is that).
 
 pub mod config;
 pub mod metrics;
