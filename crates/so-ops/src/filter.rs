@@ -1,7 +1,7 @@
 //! Which messages an action applies to. Every given criterion must hold;
 //! a list criterion holds when any of its values matches.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::OpsError;
@@ -82,21 +82,15 @@ impl Filter {
 /// Parses a time bound: RFC 3339 (`2026-11-22T10:00:00Z`) or a date
 /// (`2026-11-22`, meaning its start in UTC).
 pub fn parse_time(field: &'static str, raw: &str) -> Result<DateTime<Utc>, OpsError> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
-        return Ok(t.with_timezone(&Utc));
+    // The admin API documents exact formats: surrounding blanks are refused
+    // here, though the shared parser would forgive them.
+    if raw.trim() != raw {
+        return Err(OpsError::invalid(
+            field,
+            format!("{raw:?} has blanks around it"),
+        ));
     }
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc())
-        .ok_or_else(|| {
-            OpsError::invalid(
-                field,
-                format!(
-                    "{raw:?} is neither RFC 3339 (2026-11-22T10:00:00Z) nor a date (2026-11-22)"
-                ),
-            )
-        })
+    so_domain::time::parse_date_time(raw).map_err(|e| OpsError::invalid(field, e))
 }
 
 #[cfg(test)]
