@@ -23,43 +23,11 @@ use so_store::{QueueOperation, Store};
 use crate::letter::{self, LetterDetail, LetterSummary};
 use crate::{Filter, OpsError};
 
-/// Which queue an action works on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum TargetQueue {
-    /// `<prefix>.dlq`.
-    #[default]
-    DeadLetter,
-    /// `<prefix>.parked`: unsupported topics, paused shops, privacy topics.
-    Parked,
-}
+mod target;
+mod walk;
 
-impl TargetQueue {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TargetQueue::DeadLetter => "dead_letter",
-            TargetQueue::Parked => "parked",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Result<TargetQueue, OpsError> {
-        match raw {
-            "dlq" | "dead_letter" | "dead-letter" => Ok(TargetQueue::DeadLetter),
-            "parked" => Ok(TargetQueue::Parked),
-            other => Err(OpsError::invalid(
-                "queue",
-                format!("{other:?}: expected `dlq` or `parked`"),
-            )),
-        }
-    }
-
-    fn name(self, broker: &Broker) -> String {
-        match self {
-            TargetQueue::DeadLetter => broker.names().dead_letter_queue(),
-            TargetQueue::Parked => broker.names().parked_queue(),
-        }
-    }
-}
+pub use target::TargetQueue;
+use walk::{Tally, next_match, purge_matching, settle};
 
 /// What a listing found.
 #[derive(Debug, Clone, Serialize)]
@@ -454,88 +422,6 @@ impl QueueOps {
             )),
         }
     }
-}
-
-/// What a walk through a queue has seen so far.
-struct Tally {
-    scanned: u32,
-    matched: u64,
-    /// The first `keep` matches.
-    kept: Vec<LetterSummary>,
-    keep: usize,
-}
-
-impl Tally {
-    fn keeping(keep: usize) -> Tally {
-        Tally {
-            scanned: 0,
-            matched: 0,
-            kept: Vec::new(),
-            keep,
-        }
-    }
-
-    fn into_report(self, report: &mut OperationReport) {
-        report.scanned = self.scanned;
-        report.matched = self.matched;
-        report.sample = self.kept;
-    }
-}
-
-/// Takes messages until the next one that matches, counting all it saw;
-/// `None` once the scan is through.
-async fn next_match(
-    scan: &mut QueueScan,
-    matches: &(dyn Fn(&LetterSummary) -> bool + Sync),
-    tally: &mut Tally,
-) -> Result<Option<Scanned>, OpsError> {
-    while let Some(m) = scan.next().await? {
-        tally.scanned += 1;
-        let s = letter::summarize(&m);
-        if matches(&s) {
-            tally.matched += 1;
-            if tally.kept.len() < tally.keep {
-                tally.kept.push(s);
-            }
-            return Ok(Some(m));
-        }
-    }
-    Ok(None)
-}
-
-/// Removes every matching message for good.
-async fn purge_matching(
-    scan: &mut QueueScan,
-    matches: &(dyn Fn(&LetterSummary) -> bool + Sync),
-    tally: &mut Tally,
-    report: &mut OperationReport,
-) -> Result<(), OpsError> {
-    while let Some(m) = next_match(scan, matches, tally).await? {
-        if m.remove().await != so_queue::AckOutcome::Acked {
-            return Err(OpsError::Queue(so_queue::Error::NotConnected));
-        }
-        report.done += 1;
-    }
-    Ok(())
-}
-
-/// Removes each confirmed message from its queue; a failed confirm stops
-/// the operation with that message (and later ones) left where they were.
-async fn settle(
-    held: &mut HashMap<u64, Scanned>,
-    settled: Vec<(u64, Result<(), so_queue::PublishError>)>,
-    report: &mut OperationReport,
-) -> Result<(), OpsError> {
-    for (tag, outcome) in settled {
-        let Some(m) = held.remove(&tag) else { continue };
-        outcome?;
-        if m.remove().await == so_queue::AckOutcome::Acked {
-            report.done += 1;
-        } else {
-            return Err(OpsError::Queue(so_queue::Error::NotConnected));
-        }
-    }
-    Ok(())
 }
 
 fn filter_json(filter: &Filter) -> String {

@@ -35,6 +35,10 @@ use so_store::{Commit, CommitOutcome, ConsentDecision, Store};
 
 use crate::SyncError;
 
+mod reason;
+
+pub use reason::{Reason, decision_reasons};
+
 /// The shop's sync value holding where the next run starts reading
 /// unsubscribes (RFC 3339).
 pub const CURSOR: &str = "consent_cursor";
@@ -45,109 +49,6 @@ pub const DECISIONS_METRIC: &str = so_platform::metrics::CONSENT_DECISIONS;
 
 /// Prefix of the webhook id stored with the watermarks this job moves.
 pub const WEBHOOK_ID_PREFIX: &str = "consent-sync:";
-
-/// Why an unsubscribe was or was not written back. Bounded: these are
-/// metric labels and the `reason` of [`ConsentDecision`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Reason {
-    /// Every condition held: Shopify now has the customer unsubscribed.
-    Sent,
-    /// An SMS stop-word unsubscribe (`stopword_unsubscribe_*`): not email
-    /// consent.
-    SmsUnsubscribe,
-    /// The same profile unsubscribed again later in the same window; the
-    /// latest one is decided instead.
-    DuplicateInWindow,
-    /// No `profile_id`, or Ometria has no such profile.
-    ProfileNotFound,
-    /// Condition 1: the profile is no longer opted out in Ometria.
-    ResubscribedInOmetria,
-    /// Condition 2: the profile has no `customer_id`, or not one of the form
-    /// `<namespace><digits>` (a guest or subscriber-only contact).
-    NoShopifyCustomerId,
-    /// Condition 2: the `customer_id` carries another shop's namespace.
-    OtherStoreNamespace,
-    /// Condition 3: Shopify has no such customer.
-    CustomerNotInShopify,
-    /// Shopify's customer has no email address, so it has no email consent.
-    CustomerHasNoEmail,
-    /// Shopify already holds the customer as unsubscribed: nothing to send
-    /// (and no echo webhook to cause).
-    AlreadyUnsubscribedInShopify,
-    /// The customer subscribed in Shopify after the Ometria unsubscribe: the
-    /// newer choice stands.
-    ShopifyConsentNewer,
-    /// Shopify answered the mutation with userErrors.
-    ShopifyRefused,
-}
-
-impl Reason {
-    /// Every reason, in documentation order.
-    pub const ALL: [Reason; 12] = [
-        Reason::Sent,
-        Reason::SmsUnsubscribe,
-        Reason::DuplicateInWindow,
-        Reason::ProfileNotFound,
-        Reason::ResubscribedInOmetria,
-        Reason::NoShopifyCustomerId,
-        Reason::OtherStoreNamespace,
-        Reason::CustomerNotInShopify,
-        Reason::CustomerHasNoEmail,
-        Reason::AlreadyUnsubscribedInShopify,
-        Reason::ShopifyConsentNewer,
-        Reason::ShopifyRefused,
-    ];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Reason::Sent => "sent",
-            Reason::SmsUnsubscribe => "sms_unsubscribe",
-            Reason::DuplicateInWindow => "duplicate_in_window",
-            Reason::ProfileNotFound => "profile_not_found",
-            Reason::ResubscribedInOmetria => "resubscribed_in_ometria",
-            Reason::NoShopifyCustomerId => "no_shopify_customer_id",
-            Reason::OtherStoreNamespace => "other_store_namespace",
-            Reason::CustomerNotInShopify => "customer_not_in_shopify",
-            Reason::CustomerHasNoEmail => "customer_has_no_email",
-            Reason::AlreadyUnsubscribedInShopify => "already_unsubscribed_in_shopify",
-            Reason::ShopifyConsentNewer => "shopify_consent_newer",
-            Reason::ShopifyRefused => "shopify_refused",
-        }
-    }
-
-    /// `sent` or `skipped`.
-    pub fn decision(self) -> &'static str {
-        match self {
-            Reason::Sent => "sent",
-            _ => "skipped",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Reason> {
-        Reason::ALL.into_iter().find(|r| r.as_str() == raw)
-    }
-}
-
-const REASON_NAMES: [&str; 12] = [
-    Reason::ALL[0].as_str(),
-    Reason::ALL[1].as_str(),
-    Reason::ALL[2].as_str(),
-    Reason::ALL[3].as_str(),
-    Reason::ALL[4].as_str(),
-    Reason::ALL[5].as_str(),
-    Reason::ALL[6].as_str(),
-    Reason::ALL[7].as_str(),
-    Reason::ALL[8].as_str(),
-    Reason::ALL[9].as_str(),
-    Reason::ALL[10].as_str(),
-    Reason::ALL[11].as_str(),
-];
-
-/// The bounded `reason` values of decisions (`sent` first), for docs and
-/// for exporting [`DECISIONS_METRIC`] at zero.
-pub fn decision_reasons() -> &'static [&'static str] {
-    &REASON_NAMES
-}
 
 /// What one run did. Counts only: no emails, no ids.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -533,90 +434,4 @@ fn shopify_side(customer: &Customer, unsubscribed_at: DateTime<Utc>) -> Option<R
 }
 
 #[cfg(test)]
-mod tests {
-    use chrono::TimeZone;
-
-    use super::*;
-
-    fn ns(raw: &str) -> Namespace {
-        Namespace::parse(raw).unwrap()
-    }
-
-    #[test]
-    fn customer_ids_need_this_shop_s_namespace_and_digits() {
-        let uk = ns("uk:");
-        assert_eq!(shopify_customer_id(Some("uk:42"), &uk), Ok(42));
-        assert_eq!(
-            shopify_customer_id(Some("us:42"), &uk),
-            Err(Reason::OtherStoreNamespace)
-        );
-        assert_eq!(
-            shopify_customer_id(Some("42"), &uk),
-            Err(Reason::OtherStoreNamespace)
-        );
-        for bad in [None, Some(""), Some("uk:"), Some("uk:g-1f"), Some("uk:0")] {
-            assert_eq!(
-                shopify_customer_id(bad, &uk),
-                Err(Reason::NoShopifyCustomerId),
-                "{bad:?}"
-            );
-        }
-        let blank = Namespace::default();
-        assert_eq!(shopify_customer_id(Some(" 7 "), &blank), Ok(7));
-        assert_eq!(
-            shopify_customer_id(Some("uk:7"), &blank),
-            Err(Reason::OtherStoreNamespace)
-        );
-        assert_eq!(
-            shopify_customer_id(Some("99999999999999999999999"), &blank),
-            Err(Reason::NoShopifyCustomerId)
-        );
-    }
-
-    fn unsub(profile: Option<&str>, kind: &str, second: u32) -> Unsubscribe {
-        Unsubscribe {
-            email_address: None,
-            profile_id: profile.map(str::to_owned),
-            reason: None,
-            timestamp: Utc.with_ymd_and_hms(2024, 3, 1, 10, 0, second).unwrap(),
-            kind: kind.to_owned(),
-        }
-    }
-
-    #[test]
-    fn the_plan_sorts_skips_sms_and_keeps_each_profile_s_latest() {
-        let planned = plan(vec![
-            unsub(Some("a"), "link_unsubscribe", 30),
-            unsub(Some("a"), "app", 10),
-            unsub(Some("b"), "stopword_unsubscribe_TF", 20),
-            unsub(Some("b"), "preferences_centre", 5),
-            unsub(None, "app", 1),
-        ]);
-        let got: Vec<_> = planned
-            .iter()
-            .map(|(u, r)| (u.timestamp.format("%S").to_string(), *r))
-            .collect();
-        assert_eq!(
-            got,
-            [
-                ("01".to_owned(), None),
-                ("05".to_owned(), None),
-                ("10".to_owned(), Some(Reason::DuplicateInWindow)),
-                ("20".to_owned(), Some(Reason::SmsUnsubscribe)),
-                ("30".to_owned(), None),
-            ]
-        );
-    }
-
-    #[test]
-    fn reasons_are_bounded_and_round_trip() {
-        assert_eq!(decision_reasons().len(), Reason::ALL.len());
-        for r in Reason::ALL {
-            assert_eq!(Reason::parse(r.as_str()), Some(r));
-            assert!(decision_reasons().contains(&r.as_str()));
-        }
-        assert_eq!(decision_reasons()[0], "sent");
-        assert_eq!(Reason::Sent.decision(), "sent");
-        assert_eq!(Reason::ShopifyRefused.decision(), "skipped");
-    }
-}
+mod tests;
