@@ -128,7 +128,7 @@ async fn a_backfill_lands_every_record_once_and_resumes_after_being_killed_halfw
     // First run: killed (its task aborted, as a crash would) once half the
     // orders are read.
     let read = Arc::new(AtomicU64::new(0));
-    let killed = {
+    let mut killed = {
         let (admin, publisher, store, shop, stop) = (
             admin.clone(),
             publisher.clone(),
@@ -152,15 +152,20 @@ async fn a_backfill_lands_every_record_once_and_resumes_after_being_killed_halfw
         })
     };
     let half = data.orders.len() as u64 / 2;
-    eventually(Duration::from_secs(60), || async {
+    let halfway = eventually(Duration::from_secs(60), || async {
         let n = read.load(Ordering::SeqCst);
         if n >= half {
             Ok(())
         } else {
             Err(format!("{n} orders read"))
         }
-    })
-    .await;
+    });
+    // A first run that ends by itself (an error) never gets halfway: say
+    // why at once rather than after the wait.
+    tokio::select! {
+        () = halfway => {}
+        ended = &mut killed => panic!("the first run ended before it was killed: {ended:?}"),
+    }
     killed.abort();
     assert!(killed.await.unwrap_err().is_cancelled());
     let checkpoint = store

@@ -49,7 +49,7 @@ async fn graphql_by_path(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    graphql(&shared, &shop, version, &headers, &body).await
+    graphql(shared, shop, version, headers, body).await
 }
 
 async fn graphql_by_host(
@@ -63,55 +63,82 @@ async fn graphql_by_host(
         .and_then(|h| h.to_str().ok())
         .unwrap_or_default();
     let shop = host.split(':').next().unwrap_or_default().to_owned();
-    graphql(&shared, &shop, version, &headers, &body).await
+    graphql(shared, shop, version, headers, body).await
 }
 
+/// Answers off the async runtime: a request holds the fake's one lock while
+/// it runs, and some take long (completing a bulk operation generates its
+/// whole JSONL result; a debug build under load needs seconds for a few
+/// thousand orders). On the runtime that would stall every other task of
+/// the process hosting the fake, the code under test included (its broker
+/// heartbeats, say), which a real Shopify never does.
 async fn graphql(
+    shared: AppState,
+    shop: String,
+    version: String,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let answered = tokio::task::spawn_blocking(move || {
+        answer_locked(&shared, &shop, version, &headers, &body)
+    })
+    .await;
+    match answered {
+        Ok(Ok((response, delay))) => delayed(response, delay).await,
+        Ok(Err(response)) => response,
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            axum::Json(json!({"errors": "Internal Server Error"})),
+        )
+            .into_response(),
+    }
+}
+
+/// The request under the lock: the response and how long to hold it back,
+/// or a response for an unknown shop.
+fn answer_locked(
     shared: &Shared,
     shop: &str,
     version: String,
     headers: &HeaderMap,
     body: &[u8],
-) -> Response {
-    let (response, delay) = {
-        let mut state = shared.lock();
-        let root_url = state.root_url.clone();
-        let Some(shop) = state.shops.get_mut(shop) else {
-            return (
-                StatusCode::NOT_FOUND,
-                axum::Json(json!({"errors": "Not Found"})),
-            )
-                .into_response();
-        };
-        shop.stats.requests += 1;
-        let effective = effective_version(&version);
-        let mut record = RequestRecord {
-            version,
-            effective_version: effective,
-            status: 0,
-            throttled: false,
-            requested_cost: None,
-            actual_cost: None,
-            root_fields: Vec::new(),
-            error_codes: Vec::new(),
-            at: Instant::now(),
-        };
-        let (status, body) = answer(shop, &root_url, effective, headers, body, &mut record);
-        record.status = status.as_u16();
-        record.error_codes = error_codes(&body);
-        shop.requests.push(record);
-        let mut response = (status, axum::Json(body)).into_response();
+) -> Result<(Response, Option<Duration>), Response> {
+    let mut state = shared.lock();
+    let root_url = state.root_url.clone();
+    let Some(shop) = state.shops.get_mut(shop) else {
+        return Err((
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"errors": "Not Found"})),
+        )
+            .into_response());
+    };
+    shop.stats.requests += 1;
+    let effective = effective_version(&version);
+    let mut record = RequestRecord {
+        version,
+        effective_version: effective,
+        status: 0,
+        throttled: false,
+        requested_cost: None,
+        actual_cost: None,
+        root_fields: Vec::new(),
+        error_codes: Vec::new(),
+        at: Instant::now(),
+    };
+    let (status, body) = answer(shop, &root_url, effective, headers, body, &mut record);
+    record.status = status.as_u16();
+    record.error_codes = error_codes(&body);
+    shop.requests.push(record);
+    let mut response = (status, axum::Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert("x-shopify-api-version", HeaderValue::from_static(effective));
+    if status == StatusCode::TOO_MANY_REQUESTS {
         response
             .headers_mut()
-            .insert("x-shopify-api-version", HeaderValue::from_static(effective));
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        }
-        (response, shop.take_delay())
-    };
-    delayed(response, delay).await
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    Ok((response, shop.take_delay()))
 }
 
 #[derive(Deserialize)]
@@ -258,7 +285,9 @@ async fn bulk_file(
     Extract(shared): Extract<AppState>,
     Path((shop, file)): Path<(String, String)>,
 ) -> Response {
-    let found = {
+    // Off the runtime too: the lock may be held by a request generating a
+    // bulk result (see `graphql`).
+    let found = tokio::task::spawn_blocking(move || {
         let state = shared.lock();
         let id = file
             .strip_suffix(".jsonl")
@@ -269,15 +298,17 @@ async fn bulk_file(
                 .find(|o| Some(o.id) == id)
                 .and_then(|o| o.file.clone())
         })
-    };
+    })
+    .await;
     match found {
-        Some(body) => (
+        Ok(Some(body)) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/jsonl")],
             body,
         )
             .into_response(),
-        None => (StatusCode::NOT_FOUND, "NoSuchKey").into_response(),
+        Ok(None) => (StatusCode::NOT_FOUND, "NoSuchKey").into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
 
