@@ -158,47 +158,55 @@ impl Envelope {
     }
 
     /// The event's metadata; an error names the first missing or malformed
-    /// header.
+    /// header. Built from the headers decoded when the message was taken;
+    /// only a time that did not decode sends it back to the raw header, to
+    /// tell "missing" from "malformed".
     pub fn event_meta(&self) -> Result<EventMeta, Error> {
-        let props = &self.properties;
-        let id = self.headers.message_id.as_deref().unwrap_or_default();
+        let h = &self.headers;
+        let id = h.message_id.as_deref().unwrap_or_default();
         let webhook_id =
             WebhookId::parse(id).map_err(|e| Error::Codec(format!("message_id {e}")))?;
-        let topic = TopicName::parse(required(props, codec::TOPIC)?)
+        let topic = TopicName::parse(required(&h.topic, codec::TOPIC)?)
             .map_err(|e| Error::Codec(format!("header `{}` {e}", codec::TOPIC)))?;
-        let shop = ShopDomain::parse(required(props, codec::SHOP)?)
+        let shop = ShopDomain::parse(required(&h.shop, codec::SHOP)?)
             .map_err(|e| Error::Codec(format!("header `{}` {e}", codec::SHOP)))?;
-        let api_version = ApiVersion::parse(required(props, codec::API_VERSION)?)
+        let api_version = ApiVersion::parse(required(&h.api_version, codec::API_VERSION)?)
             .map_err(|e| Error::Codec(format!("header `{}` {e}", codec::API_VERSION)))?;
-        let entity = EntityKey::parse(required(props, codec::ENTITY)?)
+        let entity = EntityKey::parse(required(&h.entity, codec::ENTITY)?)
             .ok_or_else(|| Error::Codec(format!("header `{}` is malformed", codec::ENTITY)))?;
-        let received_at = strict_time(props, codec::RECEIVED_AT)?
+        let received_at = self
+            .strict_time(h.received_at, codec::RECEIVED_AT)?
             .ok_or_else(|| Error::Codec(format!("header `{}` is missing", codec::RECEIVED_AT)))?;
         Ok(EventMeta {
             webhook_id,
             topic,
             shop,
             api_version,
-            event_id: self.headers.event_id.clone(),
-            triggered_at: strict_time(props, codec::TRIGGERED_AT)?,
+            event_id: h.event_id.clone(),
+            triggered_at: self.strict_time(h.triggered_at, codec::TRIGGERED_AT)?,
             received_at,
             entity,
         })
     }
+
+    /// A decoded time, or the error a present but malformed one deserves.
+    fn strict_time(
+        &self,
+        decoded: Option<DateTime<Utc>>,
+        key: &'static str,
+    ) -> Result<Option<DateTime<Utc>>, Error> {
+        match (decoded, codec::header(&self.properties, key)) {
+            (Some(t), _) => Ok(Some(t)),
+            (None, None) => Ok(None),
+            (None, Some(_)) => Err(Error::Codec(format!("header `{key}` is not RFC 3339"))),
+        }
+    }
 }
 
-fn required<'a>(props: &'a BasicProperties, key: &'static str) -> Result<&'a str, Error> {
-    codec::header(props, key).ok_or_else(|| Error::Codec(format!("header `{key}` is missing")))
-}
-
-fn strict_time(props: &BasicProperties, key: &'static str) -> Result<Option<DateTime<Utc>>, Error> {
-    codec::header(props, key)
-        .map(|raw| {
-            DateTime::parse_from_rfc3339(raw)
-                .map(|t| t.with_timezone(&Utc))
-                .map_err(|_| Error::Codec(format!("header `{key}` is not RFC 3339")))
-        })
-        .transpose()
+fn required<'a>(value: &'a Option<String>, key: &'static str) -> Result<&'a str, Error> {
+    value
+        .as_deref()
+        .ok_or_else(|| Error::Codec(format!("header `{key}` is missing")))
 }
 
 fn read(props: &BasicProperties) -> Headers {
