@@ -112,31 +112,26 @@ pub(crate) async fn serve(path: Option<&Path>, services: Services) -> Result<Exi
         _ => None,
     };
 
-    let mut ingress_task = None;
-    if services.ingress() {
+    let ingress_task = if services.ingress() {
         let ingress = so_ingress::Application::build(config.clone(), publisher)
             .await
             .with_context(|| format!("binding ingress.listen {}", config.ingress.listen))?;
-        ingress_task = Some(tokio::spawn(ingress.run_until_stopped(signal.clone())));
-    }
-    // An ingress that fails while serving stops the whole process, drained
-    // like a SIGTERM.
-    let served = match &mut ingress_task {
-        Some(task) => tokio::select! {
-            () = signal.cancelled() => None,
-            ended = task => Some(ended),
-        },
-        None => {
-            signal.cancelled().await;
-            None
-        }
+        let stop = signal.clone();
+        Some(tokio::spawn(async move {
+            let served = ingress.run_until_stopped(stop.clone()).await;
+            // An ingress that fails while serving stops the whole process,
+            // drained like a SIGTERM.
+            stop.cancel();
+            served
+        }))
+    } else {
+        None
     };
-    signal.cancel();
+    signal.cancelled().await;
     let drain = async {
-        let ingress = match (served, ingress_task) {
-            (Some(ended), _) => Some(ended),
-            (None, Some(task)) => Some(task.await),
-            (None, None) => None,
+        let ingress = match ingress_task {
+            Some(task) => Some(task.await),
+            None => None,
         };
         if let Some(task) = worker_task {
             let _drained = task.await;

@@ -49,7 +49,8 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
     Ok(args)
 }
 
-fn main() -> ExitCode {
+#[tokio::main]
+async fn main() -> ExitCode {
     let args = match parse(std::env::args().skip(1)) {
         Ok(args) => args,
         Err(e) => {
@@ -72,21 +73,11 @@ fn main() -> ExitCode {
     } else {
         RateLimit::Unlimited
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
     eprintln!(
         "fake Ometria on http://{} (X-Ometria-Auth: {})",
         args.listen, config.api_key
     );
-    match runtime.block_on(so_fake_ometria::serve(args.listen, config)) {
+    match so_fake_ometria::serve(args.listen, config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: serving the fake Ometria on {}: {e}", args.listen);
