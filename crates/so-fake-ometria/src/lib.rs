@@ -27,9 +27,10 @@ mod unsubscribes;
 mod validate;
 
 pub use config::{
-    DEFAULT_BACKLOG_LIMIT, DRAIN_TICK, Drain, ErasureCompletion, FakeConfig, RateLimit,
+    DEFAULT_BACKLOG_LIMIT, DRAIN_TICK, Drain, ErasureCompletion, FakeConfig, IdentityRule,
+    PROPERTIES_ENV, PropertiesMerge, RateLimit,
 };
-pub use records::RecordKey;
+pub use records::{IgnoredIdentifier, RecordKey};
 pub use routes::{AUTH_HEADER, QUEUE_LIMIT_HEADER, QUEUE_REMAINING_HEADER};
 pub use server::{FakeOmetria, serve};
 pub use state::{REJECTED_BY_FAULT, RequestRecord};
