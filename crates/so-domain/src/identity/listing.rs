@@ -1,0 +1,52 @@
+//! Which Ometria listing a customer uses, under Ometria's post-2024 rule:
+//! two contacts cannot share an identifier, and the first contact to carry
+//! one keeps it (shared/reference/ometria.md §2b).
+//!
+//! A guest who later opens an account already has a listing that owns their
+//! email. A second listing for the account would get the customer id but
+//! not the email, leaving two people in Ometria. So the account *adopts*
+//! the guest's listing: the same `shopify_guests` id, now also carrying
+//! `customer_id`, which no contact owns yet. The choice is made once, the
+//! first time the customer is seen, and never changes (a listing id is how
+//! Ometria finds the contact). Why adoption rather than `merge-profile`:
+//! `docs/identity.md`.
+
+use super::{GuestId, GuestRecord, IdentityDecision, IdentitySnapshot};
+use crate::shopify::ShopifyId;
+
+/// The listing a customer's contact records go to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub enum CustomerListing {
+    /// `shopify_customers/<namespace><customer id>`.
+    #[default]
+    Own,
+    /// The listing of the guest whose email the customer had when first
+    /// seen: `shopify_guests/<namespace><guest id>`.
+    Guest(GuestId),
+}
+
+/// The customer's listing, and the decision that records it when this is
+/// the customer's first event. A guest is adopted only if it is a real
+/// listing (not a customer's own email claim) and nobody's yet.
+pub(super) fn listing_for(
+    snapshot: &IdentitySnapshot,
+    customer_id: ShopifyId,
+) -> (CustomerListing, Vec<IdentityDecision>) {
+    if let Some(listing) = &snapshot.listing {
+        return (listing.clone(), Vec::new());
+    }
+    let listing = match &snapshot.guest {
+        Some(GuestRecord {
+            guest_id,
+            linked_customer: None,
+            claim: false,
+            ..
+        }) => CustomerListing::Guest(guest_id.clone()),
+        _ => CustomerListing::Own,
+    };
+    let decision = IdentityDecision::SetListing {
+        customer_id,
+        listing: listing.clone(),
+    };
+    (listing, vec![decision])
+}
