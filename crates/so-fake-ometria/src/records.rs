@@ -379,7 +379,7 @@ mod tests {
         assert_eq!(store.ignored().len(), 1);
         assert_eq!(store.ignored()[0].owner, g);
         // The guest releases the email: the next claimant gets it.
-        store.upsert(g.clone(), &obj(json!({"id":"g","email":"other@x.io"})));
+        store.upsert(g, &obj(json!({"id":"g","email":"other@x.io"})));
         store.upsert(a.clone(), &account);
         assert_eq!(store.get(&a).unwrap().body["email"], "jo@x.io");
         // Another contact cannot take the customer id either.

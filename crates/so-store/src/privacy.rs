@@ -52,7 +52,8 @@ pub struct ErasureRow {
 }
 
 /// Tables keyed by (shop, contact) that hold a redacted person's rows.
-const CONTACT_TABLES: [&str; 4] = [
+const CONTACT_TABLES: [&str; 5] = [
+    "contact_properties",
     "held_record",
     "contact_subscription",
     "behaviour_dirty",
@@ -60,8 +61,10 @@ const CONTACT_TABLES: [&str; 4] = [
 ];
 
 /// Every table with a `shop` column.
-const SHOP_TABLES: [&str; 19] = [
+const SHOP_TABLES: [&str; 21] = [
     "ledger",
+    "customer_listing",
+    "contact_properties",
     "watermark",
     "customer_status",
     "guest",
@@ -106,7 +109,7 @@ impl Store {
         if let Some(email) = email {
             sqlx::query("DELETE FROM guest WHERE shop = $1 AND email = $2")
                 .bind(shop.as_str())
-                .bind(email.as_str())
+                .bind(self.guest_key(email)?)
                 .execute(&mut *tx)
                 .await?;
             sqlx::query(

@@ -10,6 +10,7 @@ mod identity;
 mod ledger;
 mod merchant;
 mod privacy;
+mod properties;
 mod support;
 mod sync;
 mod watermarks;
