@@ -64,6 +64,9 @@ impl Store {
         contact: &str,
         update: &Map<String, Value>,
     ) -> Result<PropertySnapshot> {
+        if update.is_empty() {
+            return self.contact_properties(shop, contact).await;
+        }
         let mut tx = self.begin_write().await?;
         // The row must exist to be locked; version 0 is "never updated".
         sqlx::query(

@@ -126,6 +126,10 @@ impl TestApp {
                 ("SO_OMETRIA__API_URL".to_owned(), fake.url()),
                 ("SO_OMETRIA__API_KEY".to_owned(), fake.api_key().to_owned()),
                 ("SO_DATABASE__URL".to_owned(), db.url.clone()),
+                (
+                    "SO_DATABASE__EMAIL_KEY".to_owned(),
+                    crate::TEST_EMAIL_KEY.to_owned(),
+                ),
                 ("SO_WORKER__BATCH_WINDOW_MS".to_owned(), "30".to_owned()),
                 (
                     "SO_OMETRIA__RETRY__INITIAL_INTERVAL_MS".to_owned(),

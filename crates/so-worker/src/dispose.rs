@@ -270,6 +270,9 @@ fn add(commit: &mut Commit, c: &Changes) {
     commit
         .behaviour_dirty
         .extend(c.behaviour_dirty.iter().cloned());
+    commit
+        .properties_pushed
+        .extend(c.properties_pushed.iter().cloned());
 }
 
 /// Keeps one write per row: the newest watermark per key and the last state

@@ -16,6 +16,7 @@ mod orders;
 mod privacy;
 mod products;
 mod profile;
+mod properties;
 
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -197,6 +198,7 @@ impl Preparer {
             }
         };
         cx.rules.settings.lists.apply(&mut records);
+        self.complete_properties(cx, &mut records).await?;
         self.filter_profile(cx, pending, records).await
     }
 
