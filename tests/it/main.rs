@@ -6,6 +6,7 @@ mod crate_edges;
 mod dashboard_metrics;
 mod dead_letters;
 mod fault_suite;
+mod identity;
 mod ingress_accepts;
 mod ingress_broker_faults;
 mod ingress_rejects;
