@@ -288,6 +288,66 @@ async fn email_change(backend: Backend) {
 }
 
 #[tokio::test]
+async fn an_email_change_to_a_guests_email_merges_the_guest_in_sqlite() {
+    email_change_to_a_guest(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn an_email_change_to_a_guests_email_merges_the_guest_in_postgres() {
+    email_change_to_a_guest(Backend::Postgres).await;
+}
+
+/// The account already has its own listing when it takes an email a guest
+/// listing owns: the account cannot adopt the guest any more, so Ometria is
+/// asked to merge the guest (by email) into the account; then the account
+/// holds the email and the guest's order.
+async fn email_change_to_a_guest(backend: Backend) {
+    let app = app(backend, PropertiesMerge::Replace, None).await;
+    let cid = CUSTOMER_ID.to_string();
+    send(
+        &app,
+        "customers/create",
+        &payloads::customer(CUSTOMER_ID, "jo@old.example", "2026-11-20T10:00:00+00:00"),
+    )
+    .await;
+    send(
+        &app,
+        "orders/create",
+        &guest_order(ORDER_ID, "jo@new.example", "2026-11-20T10:30:00+00:00"),
+    )
+    .await;
+    app.wait_settled(2).await;
+    send(
+        &app,
+        "customers/update",
+        &payloads::customer(CUSTOMER_ID, "jo@new.example", "2026-11-20T11:00:00+00:00"),
+    )
+    .await;
+    app.wait_settled(3).await;
+
+    let fake = app.ometria();
+    let jobs = fake.merges();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    assert_eq!(
+        jobs[0]["survivor"],
+        json!({"type": "customer_id", "value": cid})
+    );
+    assert_eq!(
+        jobs[0]["customers_to_merge"],
+        json!([{"type": "email_address", "value": "jo@new.example"}])
+    );
+    assert_eq!(jobs[0]["status"], "completed", "{jobs:?}");
+    let person = one_contact(fake, "jo@new.example", &cid);
+    assert_eq!(person.collection.as_deref(), Some("shopify_customers"));
+    assert_eq!(
+        fake.order_contact(&ORDER_ID.to_string()),
+        Some(person),
+        "{backend:?}"
+    );
+    app.teardown().await;
+}
+
+#[tokio::test]
 async fn a_shopify_merge_into_an_adopted_account_merges_in_ometria_sqlite() {
     shopify_merge(Backend::Sqlite).await;
 }

@@ -15,8 +15,8 @@ use crate::shopify::{MergedCustomers, ShopifyId};
 
 mod listing;
 
-pub use listing::CustomerListing;
 use listing::listing_for;
+pub use listing::{CustomerListing, separate_guest};
 
 /// Per-shop prefix of every Ometria id: `""` for a single shop, `"uk:"`...
 /// It must equal the namespace of Ometria's Shopify unsubscribe connection.

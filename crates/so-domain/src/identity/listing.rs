@@ -11,7 +11,9 @@
 //! Ometria finds the contact). Why adoption rather than `merge-profile`:
 //! `docs/identity.md`.
 
-use super::{GuestId, GuestRecord, IdentityDecision, IdentitySnapshot};
+use super::{
+    GuestId, GuestRecord, IdentityDecision, IdentityOutcome, IdentitySnapshot, Resolution,
+};
 use crate::shopify::ShopifyId;
 
 /// The listing a customer's contact records go to.
@@ -49,4 +51,28 @@ pub(super) fn listing_for(
         listing: listing.clone(),
     };
     (listing, vec![decision])
+}
+
+/// The `customer_id` of a customer this outcome links a guest listing to
+/// while the customer keeps another listing; `None` otherwise.
+///
+/// That happens when the customer was first seen without the guest's email
+/// (its own listing was chosen then) or later changed its email to one a
+/// guest used. The guest's listing owns the email in Ometria, so the
+/// customer's listing cannot take it by a push: the person stays two
+/// contacts until Ometria merges the guest into the customer (merge-profile
+/// by email, survivor by this customer id). A customer's own email claim has
+/// no listing and needs no merge.
+pub fn separate_guest(snapshot: &IdentitySnapshot, outcome: &IdentityOutcome) -> Option<String> {
+    let guest = snapshot.guest.as_ref().filter(|g| !g.claim)?;
+    let linked = outcome.decisions.iter().any(|d| {
+        matches!(d, IdentityDecision::LinkGuestToCustomer { guest_id, .. } if *guest_id == guest.guest_id)
+    });
+    let Resolution::Contact(contact) = &outcome.resolution else {
+        return None;
+    };
+    let adopted = contact.listing == CustomerListing::Guest(guest.guest_id.clone());
+    (linked && !adopted)
+        .then(|| contact.customer_id())
+        .flatten()
 }

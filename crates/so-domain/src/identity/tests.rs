@@ -87,6 +87,11 @@ fn guest_who_creates_an_account_adopts_the_guest_listing_and_later_guest_orders_
     let adopted = ContactRef::customer_on(&ns, BIG, CustomerListing::Guest(guest(1)));
     let created = resolve_customer(&ns, &snap, BIG);
     assert_eq!(created.resolution, Resolution::Contact(adopted.clone()));
+    assert_eq!(
+        separate_guest(&snap, &created),
+        None,
+        "adopted: nothing to merge"
+    );
     // The guest's listing, which owns the email, now also carries the
     // customer id: one contact in Ometria.
     assert_eq!(adopted.ometria_id(), guest(1).as_str());
@@ -153,6 +158,8 @@ fn a_customer_keeps_the_listing_it_first_had_and_never_adopts_an_email_claim() {
             .iter()
             .any(|d| matches!(d, IdentityDecision::SetListing { .. }))
     );
+    // The guest's listing keeps the email: Ometria must merge it in.
+    assert_eq!(separate_guest(&known, &out), Some(BIG.to_string()));
     // A claim row has no listing in Ometria to adopt.
     let claimed = IdentitySnapshot {
         guest: Some(unlinked(true)),

@@ -64,6 +64,8 @@ impl Preparer {
         // moment; the store keeps the first, the loser decides again.
         for _ in 0..3 {
             let outcome = identity::resolve_customer(&cx.ns, &snapshot, id);
+            self.merge_separate_guest(cx, &snapshot, &outcome, email.as_ref())
+                .await?;
             if let Some(contact) = self.apply(cx, outcome).await? {
                 cx.contact.clone_from(&contact);
                 return Ok(contact);
@@ -95,6 +97,8 @@ impl Preparer {
                 email.as_ref(),
                 so_store::Store::new_guest_id,
             );
+            self.merge_separate_guest(cx, &snapshot, &outcome, email.as_ref())
+                .await?;
             if let Some(contact) = self.apply(cx, outcome).await? {
                 cx.contact.clone_from(&contact);
                 return Ok(contact);
@@ -104,6 +108,41 @@ impl Preparer {
             ReasonCode::StoreUnavailable,
             "identity kept changing under concurrent updates",
         ))
+    }
+
+    /// A guest listing about to be linked to a customer that keeps its own
+    /// listing holds the email in Ometria (post-2024 rule): asks Ometria to
+    /// merge it into the customer before the link is stored. A busy lane or
+    /// a failure retries the whole event through the broker, and since the
+    /// link is not stored yet, the retry asks again. Ometria runs the merge
+    /// as a job; once done, the email is free and the customer's next push
+    /// carries it (this event's push, if the job was quick).
+    async fn merge_separate_guest(
+        &self,
+        cx: &Ctx<'_>,
+        snapshot: &IdentitySnapshot,
+        outcome: &IdentityOutcome,
+        email: Option<&NormalisedEmail>,
+    ) -> Result<(), Failure> {
+        let (Some(survivor), Some(email)) = (identity::separate_guest(snapshot, outcome), email)
+        else {
+            return Ok(());
+        };
+        match cx
+            .account
+            .client
+            .merge_email_into_customer(&survivor, email.as_str())
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(so_ometria::MergeError::Busy(wait)) => Err(super::privacy::lane_busy(
+                "merge-profile allows one request per minute",
+                wait,
+            )),
+            Err(so_ometria::MergeError::Failed(e)) => {
+                super::privacy::lane_failure("merge-profile", &e)
+            }
+        }
     }
 
     /// Applies identity decisions. `Ok(None)`: lost a race, decide again.
