@@ -378,6 +378,9 @@ impl TestApp {
         so_store::Store::connect(&db.url, 2)
             .await
             .expect("the store opens")
+            .with_email_key(
+                so_store::EmailKey::new(crate::TEST_EMAIL_KEY.as_bytes()).expect("a long key"),
+            )
     }
 
     /// Waits (up to 30 s) until at least `n` events were processed with
