@@ -1,21 +1,22 @@
 //! Identity under Ometria's post-2024 rule (the first contact to carry an
-//! identifier owns it) and contact properties under either `properties`
-//! semantics, end to end, read from the fake Ometria's state (never from our
-//! store), on both store backends.
-
-use std::time::Duration;
+//! identifier owns it), end to end, read from the fake Ometria's state
+//! (never from our store), on both store backends.
 
 use serde_json::{Map, Value, json};
 use so_domain::ometria::RecordType;
 use so_fake_ometria::{FakeOmetria, PropertiesMerge, RecordKey};
-use so_testkit::{Backend, TestApp, TestAppOptions, Webhook, eventually};
+use so_testkit::{Backend, TestApp, TestAppOptions, Webhook};
 use sqlx::{Any, AnyConnection, Connection, Row};
 
 use crate::payloads::{self, CUSTOMER_ID, ORDER_ID};
 
-const SHOP: &str = "test-shop.myshopify.com";
+pub(crate) const SHOP: &str = "test-shop.myshopify.com";
 
-async fn app(backend: Backend, properties: PropertiesMerge, toml: Option<String>) -> TestApp {
+pub(crate) async fn app(
+    backend: Backend,
+    properties: PropertiesMerge,
+    toml: Option<String>,
+) -> TestApp {
     let defaults = TestAppOptions::default();
     TestApp::spawn_with(TestAppOptions {
         worker: true,
@@ -31,7 +32,7 @@ async fn app(backend: Backend, properties: PropertiesMerge, toml: Option<String>
     .await
 }
 
-async fn send(app: &TestApp, topic: &str, body: &Value) {
+pub(crate) async fn send(app: &TestApp, topic: &str, body: &Value) {
     let wh = Webhook::new(topic, serde_json::to_vec(body).unwrap()).shop(SHOP);
     let res = app.send(&wh).await;
     assert_eq!(res.status(), 200, "{topic}: {}", res.text().await.unwrap());
@@ -41,7 +42,7 @@ fn guest_order(id: u64, email: &str, at: &str) -> Value {
     payloads::order(id, None, email, at, "paid")
 }
 
-fn customer_order(id: u64, customer: u64, email: &str, at: &str) -> Value {
+pub(crate) fn customer_order(id: u64, customer: u64, email: &str, at: &str) -> Value {
     payloads::order(id, Some((customer, email)), email, at, "paid")
 }
 
@@ -424,91 +425,4 @@ async fn shopify_merge(backend: Backend) {
         );
     }
     app.teardown().await;
-}
-
-#[tokio::test]
-async fn properties_survive_replace_semantics_sqlite() {
-    properties_survive(Backend::Sqlite, PropertiesMerge::Replace).await;
-}
-
-#[tokio::test]
-async fn properties_survive_replace_semantics_postgres() {
-    properties_survive(Backend::Postgres, PropertiesMerge::Replace).await;
-}
-
-#[tokio::test]
-async fn properties_survive_key_by_key_semantics_sqlite() {
-    properties_survive(Backend::Sqlite, PropertiesMerge::KeyByKey).await;
-}
-
-#[tokio::test]
-async fn properties_survive_key_by_key_semantics_postgres() {
-    properties_survive(Backend::Postgres, PropertiesMerge::KeyByKey).await;
-}
-
-/// Tags, then behavioural attributes (sent by the outbox drain, not the
-/// customer's partition), then a merchant-mapped field: the contact in the
-/// fake ends with all of them, whether Ometria merges `properties` key by
-/// key or replaces the object.
-async fn properties_survive(backend: Backend, mode: PropertiesMerge) {
-    let toml = format!(
-        "[shops.\"{SHOP}\".mappings.contact]\nloyalty_tier = \"metafields.custom.loyalty_tier\"\n"
-    );
-    let app = app(backend, mode, Some(toml)).await;
-    let id = CUSTOMER_ID.to_string();
-    let at = |h: u32| format!("2026-11-20T{h:02}:00:00+00:00");
-    send(
-        &app,
-        "customers/create",
-        &payloads::customer(CUSTOMER_ID, "jo@example.com", &at(9)),
-    )
-    .await;
-    app.wait_settled(1).await;
-    send(
-        &app,
-        "customer.tags_added",
-        &json!({"customerId": format!("gid://shopify/Customer/{id}"), "tags": ["vip"], "occurredAt": at(10)}),
-    )
-    .await;
-    app.wait_settled(2).await;
-    send(
-        &app,
-        "orders/create",
-        &customer_order(ORDER_ID, CUSTOMER_ID, "jo@example.com", &at(11)),
-    )
-    .await;
-    let fake = app.ometria();
-    wait_for(fake, &id, "shopify_orders_count", &json!(1)).await;
-    let mut update = payloads::customer(CUSTOMER_ID, "jo@example.com", &at(12));
-    update["metafields"] = json!([
-        {"namespace": "custom", "key": "loyalty_tier", "value": "gold", "type": "single_line_text_field"}
-    ]);
-    send(&app, "customers/update", &update).await;
-    let last = wait_for(fake, &id, "loyalty_tier", &json!("gold")).await;
-
-    let p = &last["properties"];
-    assert_eq!(
-        p["shopify_tags"],
-        json!(["vip"]),
-        "{mode:?} {backend:?}: tags kept: {p}"
-    );
-    assert_eq!(
-        p["shopify_orders_count"],
-        json!(1),
-        "{mode:?} {backend:?}: attributes kept: {p}"
-    );
-    assert_eq!(p["shopify_state"], "enabled", "{mode:?} {backend:?}: {p}");
-    assert!(fake.push_errors().is_empty(), "{:?}", fake.push_errors());
-    app.teardown().await;
-}
-
-/// Waits until the contact's `properties.key` is `want`; returns the contact.
-async fn wait_for(fake: &FakeOmetria, id: &str, key: &str, want: &Value) -> Map<String, Value> {
-    eventually(Duration::from_secs(30), || async {
-        match fake.record(RecordType::Contact, id) {
-            Some(c) if c.get("properties").and_then(|p| p.get(key)) == Some(want) => Ok(c),
-            other => Err(format!("contact {id} without {key} = {want}: {other:?}")),
-        }
-    })
-    .await
 }

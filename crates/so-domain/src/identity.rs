@@ -15,8 +15,8 @@ use crate::shopify::{MergedCustomers, ShopifyId};
 
 mod listing;
 
-use listing::listing_for;
 pub use listing::{CustomerListing, separate_guest};
+use listing::{active_customer, known_listing};
 
 /// Per-shop prefix of every Ometria id: `""` for a single shop, `"uk:"`...
 /// It must equal the namespace of Ometria's Shopify unsubscribe connection.
@@ -424,25 +424,6 @@ pub fn resolve_customer(
         resolution,
         decisions: Vec::new(),
     }
-}
-
-/// A live customer: its listing (chosen now if this is its first event)
-/// and the link of a guest who used its email.
-fn active_customer(
-    namespace: &Namespace,
-    snapshot: &IdentitySnapshot,
-    customer_id: ShopifyId,
-) -> (Resolution, Vec<IdentityDecision>) {
-    let (listing, mut decisions) = listing_for(snapshot, customer_id);
-    decisions.extend(link_guest(snapshot, customer_id));
-    let contact = ContactRef::customer_on(namespace, customer_id, listing);
-    (Resolution::Contact(contact), decisions)
-}
-
-/// A customer whose listing is not chosen here (merged-away or deleted
-/// customers): the one recorded, else its own.
-fn known_listing(namespace: &Namespace, snapshot: &IdentitySnapshot, id: ShopifyId) -> ContactRef {
-    ContactRef::customer_on(namespace, id, snapshot.listing.clone().unwrap_or_default())
 }
 
 /// A completed `customers/merge`: the kept id survives, the deleted id is

@@ -12,7 +12,8 @@
 //! `docs/identity.md`.
 
 use super::{
-    GuestId, GuestRecord, IdentityDecision, IdentityOutcome, IdentitySnapshot, Resolution,
+    ContactRef, GuestId, GuestRecord, IdentityDecision, IdentityOutcome, IdentitySnapshot,
+    Namespace, Resolution, link_guest,
 };
 use crate::shopify::ShopifyId;
 
@@ -30,7 +31,7 @@ pub enum CustomerListing {
 /// The customer's listing, and the decision that records it when this is
 /// the customer's first event. A guest is adopted only if it is a real
 /// listing (not a customer's own email claim) and nobody's yet.
-pub(super) fn listing_for(
+fn listing_for(
     snapshot: &IdentitySnapshot,
     customer_id: ShopifyId,
 ) -> (CustomerListing, Vec<IdentityDecision>) {
@@ -75,4 +76,27 @@ pub fn separate_guest(snapshot: &IdentitySnapshot, outcome: &IdentityOutcome) ->
     (linked && !adopted)
         .then(|| contact.customer_id())
         .flatten()
+}
+
+/// A live customer: its listing (chosen now if this is its first event)
+/// and the link of a guest who used its email.
+pub(super) fn active_customer(
+    namespace: &Namespace,
+    snapshot: &IdentitySnapshot,
+    customer_id: ShopifyId,
+) -> (Resolution, Vec<IdentityDecision>) {
+    let (listing, mut decisions) = listing_for(snapshot, customer_id);
+    decisions.extend(link_guest(snapshot, customer_id));
+    let contact = ContactRef::customer_on(namespace, customer_id, listing);
+    (Resolution::Contact(contact), decisions)
+}
+
+/// A customer whose listing is not chosen here (merged-away or deleted
+/// customers): the one recorded, else its own.
+pub(super) fn known_listing(
+    namespace: &Namespace,
+    snapshot: &IdentitySnapshot,
+    id: ShopifyId,
+) -> ContactRef {
+    ContactRef::customer_on(namespace, id, snapshot.listing.clone().unwrap_or_default())
 }
