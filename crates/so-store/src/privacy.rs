@@ -319,8 +319,13 @@ impl Store {
         let mut held = Vec::new();
         let mut checkouts = Vec::new();
         let mut subscriptions = Vec::new();
+        let mut properties = Vec::new();
         for c in contacts {
             orders.extend(self.orders_of_contact(shop, c).await?);
+            let snapshot = self.contact_properties(shop, c).await?;
+            if snapshot.version > 0 {
+                properties.push(json!({"contact": c, "properties": snapshot.properties}));
+            }
             for r in self.held_records(shop, c).await? {
                 held.push(json!({"type": r.record_type.as_str(), "id": r.id, "record": r.body}));
             }
@@ -361,6 +366,7 @@ impl Store {
             "held_records": held,
             "checkouts": checkouts,
             "deliveries": deliveries,
+            "contact_properties": properties,
         }))
     }
 
