@@ -17,6 +17,7 @@ on_both_backends!(
     a_customers_email_claim_is_linked_at_once_and_never_adopted,
     a_listing_is_chosen_once_even_by_racing_events,
     plain_guest_emails_from_before_are_rewritten_to_keyed_fingerprints,
+    customers_known_before_version_9_keep_their_own_listing,
 );
 
 const KEPT: ShopifyId = ShopifyId::new(42);
@@ -440,4 +441,61 @@ async fn plain_guest_emails_from_before_are_rewritten_to_keyed_fingerprints(ctx:
     );
     raw.close().await;
     other.close().await;
+}
+
+/// Schema version 9 on a store that already knew customers: each keeps its own listing, so a
+/// later event never makes it adopt a guest listing under a new id.
+async fn customers_known_before_version_9_keep_their_own_listing(ctx: Ctx) {
+    let store = &ctx.store;
+    let jo = email("jo@example.com");
+    let guest = remember(store, "jo@example.com").await;
+    // Back to version 8, with a customer known by a watermark and one by its tags.
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&ctx.url)
+        .await
+        .unwrap();
+    for sql in [
+        "DELETE FROM _sqlx_migrations WHERE version = 9",
+        "DROP TABLE customer_listing",
+        "DROP TABLE contact_properties",
+        "ALTER TABLE guest DROP COLUMN claim",
+    ] {
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    }
+    sqlx::query(
+        "INSERT INTO watermark (shop, kind, entity_id, version, webhook_id) \
+         VALUES ($1, 'customer', '42', 1, 'wh-1')",
+    )
+    .bind(shop().as_str())
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO customer_tags (shop, customer_id, tags) VALUES ($1, 77, '[]')")
+        .bind(shop().as_str())
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let upgraded = Store::connect(&ctx.url, 2)
+        .await
+        .unwrap()
+        .with_email_key(email_key());
+    for id in [KEPT, MERGED] {
+        let snap = upgraded
+            .identity_snapshot(&shop(), Some(id), Some(&jo))
+            .await
+            .unwrap();
+        assert_eq!(snap.listing, Some(CustomerListing::Own), "{id:?}");
+        let out = resolve_customer(&Namespace::default(), &snap, id);
+        assert_eq!(
+            out.resolution,
+            Resolution::Contact(ContactRef::customer(&Namespace::default(), id))
+        );
+    }
+    // The guest row survived the upgrade as a real guest listing.
+    let snap = upgraded
+        .identity_snapshot(&shop(), None, Some(&jo))
+        .await
+        .unwrap();
+    let g = snap.guest.unwrap();
+    assert_eq!((g.guest_id, g.claim), (guest, false));
+    upgraded.close().await;
 }
