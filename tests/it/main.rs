@@ -8,6 +8,7 @@ mod dead_letters;
 mod fault_suite;
 mod ingress_accepts;
 mod ingress_broker_faults;
+mod ingress_keeps;
 mod ingress_rejects;
 mod merchant;
 mod payloads;
