@@ -13,6 +13,7 @@ mod ingress_rejects;
 mod merchant;
 mod payloads;
 mod privacy;
+mod reconcile_ometria;
 mod retry_tiers;
 mod worker_faults;
 mod worker_flows;
