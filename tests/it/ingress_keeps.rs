@@ -328,3 +328,55 @@ async fn a_replayed_unroutable_webhook_is_routed_from_its_payload() {
     );
     app.teardown().await;
 }
+
+/// A webhook parked for a malformed API version and replayed before the
+/// code reads such versions is not lost: the worker dead-letters it with
+/// its reason, where `dlq list` shows it.
+#[tokio::test]
+async fn a_replayed_malformed_version_is_dead_lettered_not_lost() {
+    let app = worker_app(Backend::Sqlite).await;
+    let mut wh = Webhook::new("orders/create", order_sample());
+    wh.api_version = "2026-13".into();
+    assert_eq!(app.send(&wh).await.status(), 200);
+    let ops = app.queue_ops().await;
+    let filter = Filter {
+        reasons: vec!["malformed_api_version".into()],
+        ..Filter::default()
+    };
+    let report = ops
+        .replay(
+            TargetQueue::Parked,
+            &filter,
+            &ReplayOptions::default(),
+            "test",
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.done, 1, "{report:?}");
+    let listed = so_testkit::eventually(std::time::Duration::from_secs(30), || async {
+        let l = ops
+            .list(TargetQueue::DeadLetter, &Filter::default(), 10)
+            .await
+            .map_err(|e| e.to_string())?;
+        if l.matched == 1 {
+            Ok(l)
+        } else {
+            Err(format!("{} dead letters", l.matched))
+        }
+    })
+    .await;
+    let item = &listed.items[0];
+    assert_eq!(item.id, wh.webhook_id);
+    assert_eq!(item.reason.as_deref(), Some("invalid_payload"));
+    assert_eq!(item.stage.as_deref(), Some("decode"));
+    assert!(
+        item.detail.as_deref().unwrap().contains("api-version"),
+        "{item:?}"
+    );
+    assert!(
+        app.ometria()
+            .record(RecordType::Order, SAMPLE_ORDER_ID)
+            .is_none()
+    );
+    app.teardown().await;
+}
