@@ -333,6 +333,11 @@ pub(crate) struct ReconcileArgs {
     /// Re-sync what drifted through the queue.
     #[arg(long)]
     repair: bool,
+    /// Also compare with Ometria's profiles: contacts missing there and
+    /// consent that differs. One request per customer updated in the
+    /// window, within the account's rate limit.
+    #[arg(long)]
+    ometria: bool,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -371,6 +376,13 @@ pub(crate) async fn reconcile(path: Option<&Path>, args: ReconcileArgs) -> Resul
     let mut out = Vec::new();
     for shop in shops(&config, args.shop.as_deref())? {
         let admin = clients::admin_client(&config, &shop)?;
+        let ometria = if args.ometria {
+            Some(clients::consent_setup(&config, &shop)?)
+        } else {
+            None
+        };
+        let subscribers_only =
+            config.shop(&shop).profiles == so_domain::merchant::ProfileFilter::Subscribers;
         let report = so_sync::reconcile::Reconcile {
             admin: &admin,
             store: &store,
@@ -380,6 +392,11 @@ pub(crate) async fn reconcile(path: Option<&Path>, args: ReconcileArgs) -> Resul
             from,
             to,
             repair: args.repair,
+            ometria: ometria.as_ref().map(|o| so_sync::reconcile::OmetriaSide {
+                client: &o.ometria,
+                namespace: &o.namespace,
+                subscribers_only,
+            }),
         }
         .run()
         .await

@@ -106,6 +106,9 @@ impl Scheduler {
             from,
             to,
             repair: self.config.sync.reconcile_repair,
+            // Scheduled runs stay within Shopify and the store: the Ometria
+            // side costs one request per customer of the shared budget.
+            ometria: None,
         }
         .run()
         .await?;

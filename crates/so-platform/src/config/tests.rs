@@ -58,6 +58,18 @@ fn invalid_values_name_the_key() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("ingress.max_body_bytes"), "{err}");
+    for bad in ["100", "1000000"] {
+        let err = Config::load(None, [("SO_INGRESS__MAX_HEADER_BYTES", bad)])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ingress.max_header_bytes"), "{bad}: {err}");
+    }
+    let fine = Config::load(None, [("SO_INGRESS__MAX_HEADER_BYTES", "65536")]).unwrap();
+    assert_eq!(fine.ingress.max_header_bytes, 65536);
+    assert_eq!(
+        Config::load(None, NO_ENV).unwrap().ingress.max_header_bytes,
+        32768
+    );
     let err = Config::load(None, [("SO_INGRESS__LISTEN", "nope")])
         .unwrap_err()
         .to_string();
