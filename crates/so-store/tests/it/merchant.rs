@@ -20,6 +20,7 @@ on_both_backends!(
 fn order(id: u64, contact: Option<&str>) -> OrderState {
     OrderState {
         order_id: ShopifyId::new(id),
+        presentment_currency: None,
         timestamp: at(0).fixed_offset(),
         currency: "GBP".to_owned(),
         grand_total: Money::parse("10.00").unwrap(),

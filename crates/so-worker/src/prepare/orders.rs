@@ -88,7 +88,7 @@ impl Preparer {
                 .await?
         );
         let stored = self.order_state(cx, del.id, pending).await?;
-        let (state, records) = mapping::map_order_delete(&cx.mapping, del.id, stored.as_ref())?;
+        let (state, records) = mapping::map_order_delete(&cx.mapping, stored.as_ref())?;
         if let Some(state) = state {
             mark_behaviour(cx, stored.as_ref(), &state);
             cx.changes.order_states.push((cx.shop.clone(), state));
