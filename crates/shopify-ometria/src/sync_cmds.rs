@@ -296,6 +296,10 @@ pub(crate) async fn consent_sync(path: Option<&Path>, args: ConsentArgs) -> Resu
     let store = open_store(&config).await?;
     let mut out = Vec::new();
     for shop in shops(&config, args.shop.as_deref())? {
+        if !config.consent_sync_enabled(&shop) {
+            eprintln!("{shop}: skipped, shops.\"{shop}\".sync.consent is false");
+            continue;
+        }
         let report = clients::consent_setup(&config, &shop)?
             .sync(&store, &shop)
             .run_once()

@@ -191,7 +191,10 @@ pub fn custom_event(
     if let Some(email) = email {
         body.insert("identity_email".to_owned(), json!(email));
     }
-    body.insert("properties".to_owned(), Value::Object(properties(ctx, checkout)));
+    body.insert(
+        "properties".to_owned(),
+        Value::Object(properties(ctx, checkout)),
+    );
     let bytes = serde_json::to_vec(&body).map_or(usize::MAX, |v| v.len());
     if bytes > MAX_RECORD_BYTES {
         return Err(MappingError::RecordTooLarge {

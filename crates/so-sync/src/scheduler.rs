@@ -87,6 +87,11 @@ impl Scheduler {
     }
 
     async fn consent(&self, shop: &ShopDomain) -> Result<(), SyncError> {
+        if !self.config.consent_sync_enabled(shop) {
+            // `shops."<domain>".sync.consent = false`: this shop's
+            // unsubscribes stay in Ometria.
+            return Ok(());
+        }
         let setup = clients::consent_setup(&self.config, shop)?;
         let report = setup.sync(&self.store, shop).run_once().await?;
         tracing::info!(shop = %shop, read = report.read, sent = report.sent, "Consent write-back ran.");

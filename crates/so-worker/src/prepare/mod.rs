@@ -114,7 +114,7 @@ impl Preparer {
             meta,
             cache,
             shop,
-            mapping: MappingContext::new(shop, ns.clone(), event_time),
+            mapping: rules.mapping_context(shop, event_time),
             ns,
             ledger,
             now: Utc::now(),
