@@ -23,6 +23,7 @@ mod records;
 mod routes;
 mod server;
 mod state;
+mod unlinked;
 mod unsubscribes;
 mod validate;
 

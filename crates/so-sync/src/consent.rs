@@ -29,7 +29,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use so_domain::freshness::{EntityKind, Watermark, WatermarkKey};
 use so_domain::identity::Namespace;
 use so_domain::{ShopDomain, ShopifyId, WebhookId};
-use so_ometria::Unsubscribe;
+use so_ometria::{Profile, Unsubscribe};
 use so_shopify_admin::{AdminClient, AdminError, ConsentTarget, Customer, EmailMarketingState};
 use so_store::{Commit, CommitOutcome, ConsentDecision, Store};
 
@@ -78,15 +78,21 @@ pub struct ConsentSync<'a> {
     pub first_start: DateTime<Utc>,
 }
 
-/// A decision and the customer it concerns, when known.
+/// A decision and the customer (and resolved profile) it concerns, when
+/// known.
 struct Decided {
     reason: Reason,
     customer: Option<u64>,
+    profile_id: Option<String>,
 }
 
 impl Decided {
     fn new(reason: Reason, customer: Option<u64>) -> Self {
-        Decided { reason, customer }
+        Decided {
+            reason,
+            customer,
+            profile_id: None,
+        }
     }
 }
 
@@ -213,13 +219,19 @@ impl ConsentSync<'_> {
 
     /// The three conditions, in order, then the mutation.
     async fn decide(&self, u: &Unsubscribe) -> Result<Decided, SyncError> {
-        let Some(profile_id) = u.profile_id.as_deref().filter(|p| !p.trim().is_empty()) else {
-            return Ok(Decided::new(Reason::ProfileNotFound, None));
-        };
         // Read now, not when it was listed: condition 1 is about send time.
-        let Some(profile) = self.ometria.profile(profile_id).await? else {
-            return Ok(Decided::new(Reason::ProfileNotFound, None));
+        let profile = match self.profile_of(u).await? {
+            Ok(profile) => profile,
+            Err(reason) => return Ok(Decided::new(reason, None)),
         };
+        let mut decided = self.decide_for(u, &profile).await?;
+        decided.profile_id = Some(profile.id);
+        Ok(decided)
+    }
+
+    /// [`Self::decide`] once the profile is known.
+    async fn decide_for(&self, u: &Unsubscribe, profile: &Profile) -> Result<Decided, SyncError> {
+        let profile_id = profile.id.as_str();
         let customer = shopify_customer_id(profile.customer_id.as_deref(), self.namespace);
         if !profile.is_opted_out() {
             return Ok(Decided::new(Reason::ResubscribedInOmetria, customer.ok()));
@@ -263,6 +275,39 @@ impl ConsentSync<'_> {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The profile an unsubscribe concerns: the one it names, else the one
+    /// its email resolves to (`GET /v2/profiles?email=`) before it is
+    /// skipped. Of several profiles with the email, the one whose
+    /// `customer_id` is a customer of this shop; if none or several are,
+    /// the unsubscribe is skipped as `profile_not_found` or
+    /// `profile_ambiguous`.
+    async fn profile_of(&self, u: &Unsubscribe) -> Result<Result<Profile, Reason>, SyncError> {
+        if let Some(id) = u.profile_id.as_deref().filter(|p| !p.trim().is_empty()) {
+            return Ok(self
+                .ometria
+                .profile(id)
+                .await?
+                .ok_or(Reason::ProfileNotFound));
+        }
+        let Some(email) = u
+            .email_address
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        else {
+            return Ok(Err(Reason::ProfileNotFound));
+        };
+        let mut found = self.ometria.profiles_by_email(email).await?;
+        if found.len() > 1 {
+            found.retain(|p| shopify_customer_id(p.customer_id.as_deref(), self.namespace).is_ok());
+        }
+        Ok(match found.len() {
+            0 => Err(Reason::ProfileNotFound),
+            1 => Ok(found.remove(0)),
+            _ => Err(Reason::ProfileAmbiguous),
+        })
     }
 
     /// Moves the customer's email-consent watermark to the unsubscribe's
@@ -316,7 +361,11 @@ impl ConsentSync<'_> {
             .record_consent_decision(
                 self.shop,
                 &ConsentDecision {
-                    profile_id: u.profile_id.clone().unwrap_or_default(),
+                    profile_id: d
+                        .profile_id
+                        .clone()
+                        .or_else(|| u.profile_id.clone())
+                        .unwrap_or_default(),
                     customer_id: d.customer.map(ShopifyId::new),
                     decision: decision.to_owned(),
                     reason: reason.to_owned(),

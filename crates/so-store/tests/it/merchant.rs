@@ -205,6 +205,7 @@ async fn checkouts_move_forward_complete_and_know_what_was_notified(ctx: Ctx) {
             shop(),
             CheckoutChange::Seen {
                 token: token.to_owned(),
+                cart_token: None,
                 version: at(secs),
                 contact: Some(contact.to_owned()),
             },

@@ -74,6 +74,7 @@ async fn seed(store: &so_store::Store, shop: &so_domain::ShopDomain) {
             shop.clone(),
             CheckoutChange::Seen {
                 token: "t1".to_owned(),
+                cart_token: None,
                 version: at(1),
                 contact: Some("c1".to_owned()),
             },

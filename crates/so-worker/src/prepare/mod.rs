@@ -8,6 +8,7 @@
 //! failures.
 
 mod checkouts;
+mod consent;
 mod customers;
 mod dedupe;
 mod identity;
@@ -223,7 +224,7 @@ impl Preparer {
             ShopifyPayload::Product(p) => self.product(cx, pending, &p).await,
             ShopifyPayload::ProductDelete(del) => self.product_delete(cx, pending, &del).await,
             ShopifyPayload::Checkout(c) => self.checkout(cx, pending, &c).await,
-            ShopifyPayload::CheckoutDelete(del) => self.checkout_delete(cx, &del),
+            ShopifyPayload::CheckoutDelete(del) => self.checkout_delete(cx, pending, &del).await,
             ShopifyPayload::CustomerRedact(r) => self.customer_redact(cx, &r).await,
             ShopifyPayload::DataRequest(r) => self.data_request(cx, &r).await,
             ShopifyPayload::ShopRedact => self.shop_redact(cx).await,

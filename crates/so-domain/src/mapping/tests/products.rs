@@ -71,3 +71,41 @@ fn products_map_to_a_parent_and_one_record_per_variant() {
         vec![json!(false); 2]
     );
 }
+
+#[test]
+fn an_orders_unknown_products_become_minimal_records_from_its_lines() {
+    let order: Order = parse(&order_json(
+        "paid",
+        json!({"line_items": [
+            {"id": 1, "product_id": 7, "variant_id": 70, "title": "Tee", "variant_title": "Small",
+             "sku": "T-S", "quantity": 2, "price": "30.00"},
+            {"id": 2, "product_id": 7, "variant_id": 71, "title": "Tee", "variant_title": "Large",
+             "sku": "T-L", "quantity": 1, "price": "32.00"},
+            {"id": 3, "product_id": null, "title": "Gift wrap", "quantity": 1, "price": "2.00"}
+        ]}),
+    ));
+    let keys = line_product_keys(&order);
+    let p = ShopifyId::new(7);
+    assert_eq!(
+        keys,
+        vec![
+            (p, None),
+            (p, Some(ShopifyId::new(70))),
+            (p, Some(ShopifyId::new(71)))
+        ]
+    );
+    // Ometria has the parent and the small one already.
+    let records = map_line_products(&ctx("uk:"), &order, &keys[2..]).unwrap();
+    assert_eq!(records.len(), 1);
+    assert_eq!(
+        serde_json::Value::Object(records[0].body.clone()),
+        json!({"@type": "product", "id": "uk:7_71", "title": "Tee - Large", "is_variant": true,
+               "sku": "T-L", "price": 32.0, "currency": "EUR", "properties": {"parent_id": "uk:7"}})
+    );
+    let parent = map_line_products(&ctx("uk:"), &order, &keys[..1]).unwrap();
+    assert_eq!(
+        serde_json::Value::Object(parent[0].body.clone()),
+        json!({"@type": "product", "id": "uk:7", "title": "Tee", "is_variant": false,
+               "price": 30.0, "currency": "EUR"})
+    );
+}

@@ -1,0 +1,148 @@
+//! What the mapping remembers across events (migration 0010): checkouts by
+//! cart token, products delivered from order lines, and the contacts whose
+//! email consent this service set explicitly.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use so_domain::{ShopDomain, ShopifyId};
+use sqlx::{AnyConnection, Row};
+
+use crate::codec::{from_json, id_to_db, time_from_db};
+use crate::connect::Store;
+use crate::error::Result;
+
+/// A product record by its Shopify ids: the parent (`variant: None`) or one
+/// variant.
+pub type ProductRecordKey = (ShopifyId, Option<ShopifyId>);
+
+/// `variant_id` of a parent product's row.
+const PARENT: i64 = 0;
+
+impl Store {
+    /// The tokens of the checkouts stored with `cart_token`.
+    pub async fn checkout_tokens_by_cart(
+        &self,
+        shop: &ShopDomain,
+        cart_token: &str,
+    ) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT token FROM checkout WHERE shop = $1 AND cart_token = $2 ORDER BY token",
+        )
+        .bind(shop.as_str())
+        .bind(cart_token)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Which of `keys` Ometria has: delivered by `products/*` (their
+    /// variant lists) or pushed from an order line before.
+    pub async fn known_product_records(
+        &self,
+        shop: &ShopDomain,
+        keys: &[ProductRecordKey],
+    ) -> Result<HashSet<ProductRecordKey>> {
+        let mut known = HashSet::new();
+        let mut products: Vec<ShopifyId> = keys.iter().map(|(p, _)| *p).collect();
+        products.sort_unstable();
+        products.dedup();
+        for product in products {
+            let full: Option<String> = sqlx::query_scalar(
+                "SELECT variant_ids FROM product_variants WHERE shop = $1 AND product_id = $2",
+            )
+            .bind(shop.as_str())
+            .bind(id_to_db(product)?)
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(raw) = full {
+                known.insert((product, None));
+                let variants: Vec<ShopifyId> = from_json(&raw, "product_variants.variant_ids")?;
+                known.extend(variants.into_iter().map(|v| (product, Some(v))));
+            }
+            let rows = sqlx::query(
+                "SELECT variant_id FROM product_known WHERE shop = $1 AND product_id = $2",
+            )
+            .bind(shop.as_str())
+            .bind(id_to_db(product)?)
+            .fetch_all(&self.pool)
+            .await?;
+            for row in rows {
+                let v: i64 = row.try_get(0)?;
+                let variant = (v != PARENT)
+                    .then(|| u64::try_from(v).ok().map(ShopifyId::new))
+                    .flatten();
+                known.insert((product, variant));
+            }
+        }
+        known.retain(|k| keys.contains(k));
+        Ok(known)
+    }
+
+    /// Whether this service set `contact`'s email consent explicitly.
+    pub async fn consent_was_set(&self, shop: &ShopDomain, contact: &str) -> Result<bool> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM consent_set WHERE shop = $1 AND contact = $2")
+                .bind(shop.as_str())
+                .bind(contact)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(n > 0)
+    }
+
+    /// The latest Ometria-side unsubscribe the consent write-back saw for
+    /// the Shopify customer `customer_id` that still stood when it was
+    /// decided on (not one the contact had undone in Ometria).
+    pub async fn ometria_unsubscribed_at(
+        &self,
+        shop: &ShopDomain,
+        customer_id: ShopifyId,
+    ) -> Result<Option<DateTime<Utc>>> {
+        let at: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(unsubscribed_at) FROM consent_decision \
+             WHERE shop = $1 AND customer_id = $2 AND reason <> 'resubscribed_in_ometria'",
+        )
+        .bind(shop.as_str())
+        .bind(id_to_db(customer_id)?)
+        .fetch_one(&self.pool)
+        .await?;
+        at.map(|t| time_from_db(t, "consent_decision.unsubscribed_at"))
+            .transpose()
+    }
+}
+
+pub(crate) async fn put_known_product(
+    conn: &mut AnyConnection,
+    shop: &ShopDomain,
+    (product, variant): &ProductRecordKey,
+) -> Result<()> {
+    let variant = match variant {
+        Some(v) => id_to_db(*v)?,
+        None => PARENT,
+    };
+    sqlx::query(
+        "INSERT INTO product_known (shop, product_id, variant_id) VALUES ($1, $2, $3) \
+         ON CONFLICT (shop, product_id, variant_id) DO NOTHING",
+    )
+    .bind(shop.as_str())
+    .bind(id_to_db(*product)?)
+    .bind(variant)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn put_consent_set(
+    conn: &mut AnyConnection,
+    shop: &ShopDomain,
+    contact: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO consent_set (shop, contact) VALUES ($1, $2) \
+         ON CONFLICT (shop, contact) DO NOTHING",
+    )
+    .bind(shop.as_str())
+    .bind(contact)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
