@@ -8,7 +8,8 @@
 --   known from product_variants.
 -- * consent_set: contacts whose email consent this service set explicitly in Ometria (opted in
 --   or out). Only over those is NOT_SPECIFIED pushed: over anyone else it could clear an
---   opt-in Ometria received from its own forms.
+--   opt-in Ometria received from its own forms. `forced` = 1 once a value was pushed with
+--   @force_optin: only another forced value overrides it, so later explicit ones are forced too.
 ALTER TABLE checkout ADD COLUMN cart_token TEXT;
 CREATE INDEX IF NOT EXISTS checkout_by_cart_token ON checkout (shop, cart_token);
 
@@ -20,7 +21,8 @@ CREATE TABLE IF NOT EXISTS product_known (
 );
 
 CREATE TABLE IF NOT EXISTS consent_set (
-    shop    TEXT NOT NULL,
-    contact TEXT NOT NULL,
+    shop    TEXT   NOT NULL,
+    contact TEXT   NOT NULL,
+    forced  BIGINT NOT NULL,
     PRIMARY KEY (shop, contact)
 );

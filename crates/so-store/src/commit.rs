@@ -48,8 +48,9 @@ pub struct Commit {
     pub behaviour_sent: Vec<(ShopDomain, String, i64)>,
     /// Product records pushed from order lines (Ometria has them now).
     pub products_known: Vec<(ShopDomain, ProductRecordKey)>,
-    /// Contacts whose email consent was just set explicitly.
-    pub consent_set: Vec<(ShopDomain, String)>,
+    /// Contacts whose email consent was just set explicitly, and whether
+    /// with `@force_optin`.
+    pub consent_set: Vec<(ShopDomain, String, bool)>,
 }
 
 /// What [`Store::commit`] did.
@@ -115,8 +116,8 @@ impl Store {
         for (shop, key) in &commit.products_known {
             put_known_product(&mut tx, shop, key).await?;
         }
-        for (shop, contact) in &commit.consent_set {
-            put_consent_set(&mut tx, shop, contact).await?;
+        for (shop, contact, forced) in &commit.consent_set {
+            put_consent_set(&mut tx, shop, contact, *forced).await?;
         }
         tx.commit().await?;
         Ok(CommitOutcome::Committed)

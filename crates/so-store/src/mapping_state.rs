@@ -78,15 +78,16 @@ impl Store {
         Ok(known)
     }
 
-    /// Whether this service set `contact`'s email consent explicitly.
-    pub async fn consent_was_set(&self, shop: &ShopDomain, contact: &str) -> Result<bool> {
-        let n: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM consent_set WHERE shop = $1 AND contact = $2")
+    /// Whether this service set `contact`'s email consent explicitly
+    /// (`None`: never), and whether it ever did so with `@force_optin`.
+    pub async fn consent_set(&self, shop: &ShopDomain, contact: &str) -> Result<Option<bool>> {
+        let forced: Option<i64> =
+            sqlx::query_scalar("SELECT forced FROM consent_set WHERE shop = $1 AND contact = $2")
                 .bind(shop.as_str())
                 .bind(contact)
-                .fetch_one(&self.pool)
+                .fetch_optional(&self.pool)
                 .await?;
-        Ok(n > 0)
+        Ok(forced.map(|f| f != 0))
     }
 
     /// The latest Ometria-side unsubscribe the consent write-back saw for
@@ -135,13 +136,18 @@ pub(crate) async fn put_consent_set(
     conn: &mut AnyConnection,
     shop: &ShopDomain,
     contact: &str,
+    forced: bool,
 ) -> Result<()> {
+    // `forced` only ever goes from 0 to 1.
     sqlx::query(
-        "INSERT INTO consent_set (shop, contact) VALUES ($1, $2) \
-         ON CONFLICT (shop, contact) DO NOTHING",
+        "INSERT INTO consent_set (shop, contact, forced) VALUES ($1, $2, $3) \
+         ON CONFLICT (shop, contact) DO UPDATE \
+         SET forced = CASE WHEN excluded.forced > consent_set.forced \
+         THEN excluded.forced ELSE consent_set.forced END",
     )
     .bind(shop.as_str())
     .bind(contact)
+    .bind(i64::from(forced))
     .execute(conn)
     .await?;
     Ok(())

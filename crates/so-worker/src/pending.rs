@@ -36,8 +36,9 @@ pub(crate) struct Changes {
     pub(crate) check_after_secs: Option<u64>,
     /// Product records this event delivers from its order lines.
     pub(crate) products_known: Vec<(ShopDomain, so_store::ProductRecordKey)>,
-    /// Contacts whose email consent this event sets explicitly.
-    pub(crate) consent_set: Vec<(ShopDomain, String)>,
+    /// Contacts whose email consent this event sets explicitly, and
+    /// whether with `@force_optin`.
+    pub(crate) consent_set: Vec<(ShopDomain, String, bool)>,
 }
 
 /// The batch's uncommitted view.
@@ -56,7 +57,8 @@ pub(crate) struct Pending {
     held: HashMap<(ShopDomain, String), Held>,
     checkouts: Vec<(ShopDomain, CheckoutChange)>,
     products_known: HashSet<(ShopDomain, so_store::ProductRecordKey)>,
-    consent_set: HashSet<(ShopDomain, String)>,
+    /// Whether forced, per contact whose consent the batch set.
+    consent_set: HashMap<(ShopDomain, String), bool>,
 }
 
 #[derive(Debug, Default)]
@@ -102,10 +104,12 @@ impl Pending {
             })
     }
 
-    /// Whether an earlier event of the batch set the contact's consent.
-    pub(crate) fn consent_set(&self, shop: &ShopDomain, contact: &str) -> bool {
+    /// Whether an earlier event of the batch set the contact's consent
+    /// (`None`: none did), and whether it forced it.
+    pub(crate) fn consent_set(&self, shop: &ShopDomain, contact: &str) -> Option<bool> {
         self.consent_set
-            .contains(&(shop.clone(), contact.to_owned()))
+            .get(&(shop.clone(), contact.to_owned()))
+            .copied()
     }
 
     /// This batch's orders of one contact.
@@ -220,6 +224,12 @@ impl Pending {
             self.variants.insert((shop.clone(), *id), v.clone());
         }
         self.products_known.extend(c.products_known.iter().cloned());
-        self.consent_set.extend(c.consent_set.iter().cloned());
+        for (shop, contact, forced) in &c.consent_set {
+            let entry = self
+                .consent_set
+                .entry((shop.clone(), contact.clone()))
+                .or_default();
+            *entry |= forced;
+        }
     }
 }

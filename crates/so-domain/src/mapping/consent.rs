@@ -119,6 +119,10 @@ pub(crate) fn apply_sms_consent(
 pub struct ConsentHistory {
     /// This service pushed an explicit opt-in or opt-out for the contact.
     pub set_before: bool,
+    /// ... and at least one of them with `@force_optin`: only another
+    /// forced value overrides a forced one, so every later explicit value
+    /// is forced too (or a Shopify unsubscribe could never undo it).
+    pub forced_before: bool,
     /// The latest unsubscribe the contact made in Ometria (read by the
     /// consent write-back), if any.
     pub ometria_unsubscribed_at: Option<DateTime<Utc>>,
@@ -127,8 +131,9 @@ pub struct ConsentHistory {
 /// What [`settle_email_consent`] did to the contact record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConsentEffect {
-    /// The record sets an explicit opt-in or opt-out.
-    SetExplicitly,
+    /// The record sets an explicit opt-in or opt-out, `forced` with
+    /// `@force_optin`.
+    SetExplicitly { forced: bool },
     /// `NOT_SPECIFIED` over a contact never set explicitly: left out.
     NotSpecifiedLeftOut,
     /// Nothing about email consent (or `NOT_SPECIFIED` over our own value).
@@ -140,8 +145,9 @@ pub enum ConsentEffect {
 /// the contact's `history`: a `NOT_SPECIFIED` over a contact whose consent
 /// we never set is removed, and an explicit opt-in whose
 /// `consent_updated_at` is newer than an Ometria-side unsubscribe is sent
-/// with `@force_optin: true`. A non-explicit state never forces, nor does
-/// an opt-in without its time (it cannot be shown to be newer).
+/// with `@force_optin: true`, as is every explicit value after one we
+/// forced. A non-explicit state never forces, nor does an opt-in without
+/// its time (it cannot be shown to be newer).
 pub fn settle_email_consent(
     records: &mut [PushRecord],
     consent: &MarketingConsent,
@@ -164,14 +170,15 @@ pub fn settle_email_consent(
             }
             MarketingOptIn::NotSpecified => {}
             MarketingOptIn::ExplicitlyOptedIn | MarketingOptIn::ExplicitlyOptedOut => {
-                if optin == MarketingOptIn::ExplicitlyOptedIn
-                    && opts_in_after_unsubscribe(consent, history)
-                {
+                let forced = history.forced_before
+                    || optin == MarketingOptIn::ExplicitlyOptedIn
+                        && opts_in_after_unsubscribe(consent, history);
+                if forced {
                     record
                         .body
                         .insert("@force_optin".to_owned(), Value::Bool(true));
                 }
-                effect = ConsentEffect::SetExplicitly;
+                effect = ConsentEffect::SetExplicitly { forced };
             }
         }
     }

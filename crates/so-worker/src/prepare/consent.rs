@@ -32,23 +32,26 @@ impl Preparer {
             return Ok(());
         };
         let id = contact.ometria_id();
-        let mut history = ConsentHistory::default();
-        match mapping::marketing_optin(state) {
-            MarketingOptIn::NotSpecified => {
-                history.set_before = pending.consent_set(cx.shop, &id)
-                    || self.store.consent_was_set(cx.shop, &id).await?;
-            }
-            MarketingOptIn::ExplicitlyOptedIn => {
-                history.ometria_unsubscribed_at = self
-                    .store
-                    .ometria_unsubscribed_at(cx.shop, customer_id)
-                    .await?;
-            }
-            MarketingOptIn::ExplicitlyOptedOut => {}
+        let set = match pending.consent_set(cx.shop, &id) {
+            Some(forced) => Some(forced),
+            None => self.store.consent_set(cx.shop, &id).await?,
+        };
+        let mut history = ConsentHistory {
+            set_before: set.is_some(),
+            forced_before: set == Some(true),
+            ometria_unsubscribed_at: None,
+        };
+        if mapping::marketing_optin(state) == MarketingOptIn::ExplicitlyOptedIn {
+            history.ometria_unsubscribed_at = self
+                .store
+                .ometria_unsubscribed_at(cx.shop, customer_id)
+                .await?;
         }
         let effect = mapping::settle_email_consent(records, consent, &history);
         match effect {
-            ConsentEffect::SetExplicitly => cx.changes.consent_set.push((cx.shop.clone(), id)),
+            ConsentEffect::SetExplicitly { forced } => {
+                cx.changes.consent_set.push((cx.shop.clone(), id, forced));
+            }
             ConsentEffect::NotSpecifiedLeftOut => tracing::debug!(
                 customer_id = customer_id.get(),
                 "NOT_SPECIFIED left out: this contact's consent was never set by us."

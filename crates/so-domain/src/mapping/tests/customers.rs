@@ -137,6 +137,7 @@ fn consent_history_decides_force_and_not_specified() {
     let unsubscribed_in_ometria: DateTime<Utc> = "2026-03-01T00:00:00Z".parse().unwrap();
     let after = ConsentHistory {
         set_before: true,
+        forced_before: false,
         ometria_unsubscribed_at: Some(unsubscribed_in_ometria),
     };
     let settle = |u: &EmailConsentUpdate, h: &ConsentHistory| {
@@ -148,7 +149,7 @@ fn consent_history_decides_force_and_not_specified() {
     let (body, effect) = settle(&update("subscribed", json!("2026-03-02T00:00:00Z")), &after);
     assert_eq!(body["@force_optin"], true);
     assert_eq!(body["marketing_optin"], "EXPLICITLY_OPTEDIN");
-    assert_eq!(effect, ConsentEffect::SetExplicitly);
+    assert_eq!(effect, ConsentEffect::SetExplicitly { forced: true });
     // Older than it, without a time, or with no unsubscribe known: not.
     for (u, h) in [
         (update("subscribed", json!("2026-02-28T00:00:00Z")), after),
@@ -162,6 +163,20 @@ fn consent_history_decides_force_and_not_specified() {
         let (body, _) = settle(&u, &h);
         assert!(!body.contains_key("@force_optin"), "{body:?}");
     }
+    // After a forced value every explicit one is forced (only a forced
+    // update overrides a forced one), a non-explicit one still is not.
+    let forced = ConsentHistory {
+        forced_before: true,
+        ..after
+    };
+    let (body, effect) = settle(
+        &update("unsubscribed", json!("2026-03-03T00:00:00Z")),
+        &forced,
+    );
+    assert_eq!(body["@force_optin"], true);
+    assert_eq!(effect, ConsentEffect::SetExplicitly { forced: true });
+    let (body, _) = settle(&update("pending", json!("2026-03-03T00:00:00Z")), &forced);
+    assert!(!body.contains_key("@force_optin"));
     // A non-explicit state never forces; over a contact never set
     // explicitly it is not sent at all, over our own value it is.
     for state in ["not_subscribed", "pending", "invalid"] {
