@@ -2,6 +2,7 @@
 //! Ometria). Each test isolates itself with a unique queue prefix.
 
 mod backfill;
+mod consent_flows;
 mod crate_edges;
 mod dashboard_metrics;
 mod dead_letters;

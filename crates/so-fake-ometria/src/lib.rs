@@ -16,6 +16,7 @@
 mod bucket;
 mod config;
 mod erasures;
+mod forced;
 mod inspect;
 mod merges;
 mod profiles;
@@ -30,6 +31,7 @@ mod validate;
 pub use config::{
     DEFAULT_BACKLOG_LIMIT, DRAIN_TICK, Drain, ErasureCompletion, FakeConfig, RateLimit,
 };
+pub use forced::ForcedState;
 pub use records::RecordKey;
 pub use routes::{AUTH_HEADER, QUEUE_LIMIT_HEADER, QUEUE_REMAINING_HEADER};
 pub use server::{FakeOmetria, serve};
