@@ -10,6 +10,7 @@ mod fault_suite;
 mod ingress_accepts;
 mod ingress_broker_faults;
 mod ingress_rejects;
+mod mapping_flows;
 mod merchant;
 mod payloads;
 mod privacy;
