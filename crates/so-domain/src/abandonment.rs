@@ -328,7 +328,7 @@ mod tests {
             };
             assert!(ok, "{key}: {value}");
         }
-        let mut long = c.clone();
+        let mut long = c;
         long.abandoned_checkout_url = Some(format!("https://x/{}", "a".repeat(600)));
         let r = custom_event(&ctx, &contact, &long, "abandoned_checkout").unwrap();
         assert!(r.body["properties"].get("checkout_url").is_none());
