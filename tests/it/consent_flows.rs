@@ -160,3 +160,67 @@ async fn resubscribe_after_an_ometria_unsubscribe_is_forced_on_sqlite() {
 async fn resubscribe_after_an_ometria_unsubscribe_is_forced_on_postgres() {
     resubscribe_after_an_ometria_unsubscribe(Backend::Postgres).await;
 }
+
+/// The other order: the shopper unsubscribes in Ometria, then opts in in
+/// Shopify before the write-back has run. The worker pushes the opt-in
+/// unforced (it does not know of the unsubscribe yet) and Ometria keeps the
+/// profile out; the write-back, finding Shopify's opt-in newer
+/// (`shopify_consent_newer`), publishes it again and the worker forces it.
+async fn opt_in_before_the_write_back(backend: Backend) {
+    let shopify = FakeShopify::start().await;
+    let app = app(backend, &shopify).await;
+    let shop = ShopDomain::parse(DEFAULT_SHOP).unwrap();
+    let now = Utc::now().trunc_subsecs(0);
+    let at = |hours_ago: i64| now - TimeDelta::hours(hours_ago);
+    send(
+        &app,
+        "customers/create",
+        &payloads::customer(CUSTOMER_ID, EMAIL, &at(5).to_rfc3339()),
+    )
+    .await;
+    consent(&app, "subscribed", at(4)).await;
+    let profile = profile_optin(&app, "EXPLICITLY_OPTEDIN").await;
+    app.ometria()
+        .unsubscribe_profile(profile["id"].as_str().unwrap(), "link_unsubscribe", at(3))
+        .unwrap();
+    // Subscribed again in Shopify at at(1), handled at once: unforced.
+    shopify.default_shop().seed_customers([
+        Customer::new(CUSTOMER_ID, Some(EMAIL), at(1)).with_consent(MarketingState::Subscribed)
+    ]);
+    consent(&app, "subscribed", at(1)).await;
+    let state = after_pushed(&app, 3).await;
+    assert!(!state.ever_forced, "{state:?}");
+    profile_optin(&app, "EXPLICITLY_OPTEDOUT").await;
+
+    let store = app.store().await;
+    let publisher = so_queue::Publisher::new(app.broker.clone());
+    let setup = so_sync::clients::consent_setup(&app.config, &shop).unwrap();
+    let mut sync = setup.sync(&store, &shop);
+    sync.first_start = at(4);
+    sync.republish = Some(so_sync::consent::Republish {
+        publisher: &publisher,
+        api_version: "2026-07",
+    });
+    let report = sync.run_once().await.unwrap();
+    assert_eq!(
+        report.skipped.get("shopify_consent_newer"),
+        Some(&1),
+        "{report:?}"
+    );
+    assert!(shopify.default_shop().consent_writes().is_empty());
+    let state = after_pushed(&app, 4).await;
+    assert!(state.last_write_forced, "{state:?}");
+    profile_optin(&app, "EXPLICITLY_OPTEDIN").await;
+    drop(store);
+    app.teardown().await;
+}
+
+#[tokio::test]
+async fn an_opt_in_handled_before_the_write_back_is_forced_after_it_on_sqlite() {
+    opt_in_before_the_write_back(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn an_opt_in_handled_before_the_write_back_is_forced_after_it_on_postgres() {
+    opt_in_before_the_write_back(Backend::Postgres).await;
+}

@@ -79,6 +79,7 @@ impl ConsentSetup {
             shop,
             namespace: &self.namespace,
             first_start: self.first_start,
+            republish: None,
         }
     }
 }

@@ -36,8 +36,10 @@ use so_store::{Commit, CommitOutcome, ConsentDecision, Store};
 use crate::SyncError;
 
 mod reason;
+mod resubscribe;
 
 pub use reason::{Reason, decision_reasons};
+pub use resubscribe::Republish;
 
 /// The shop's sync value holding where the next run starts reading
 /// unsubscribes (RFC 3339).
@@ -76,6 +78,9 @@ pub struct ConsentSync<'a> {
     pub namespace: &'a Namespace,
     /// Where the very first run starts reading (later runs use the cursor).
     pub first_start: DateTime<Utc>,
+    /// Where a Shopify opt-in newer than the unsubscribe is published again
+    /// for the worker to force ([`Republish`]); `None`: not done.
+    pub republish: Option<Republish<'a>>,
 }
 
 /// A decision and the customer (and resolved profile) it concerns, when
@@ -84,6 +89,8 @@ struct Decided {
     reason: Reason,
     customer: Option<u64>,
     profile_id: Option<String>,
+    /// The Shopify opt-in to publish again (`shopify_consent_newer`).
+    opt_in: Option<so_shopify_admin::Synthesized>,
 }
 
 impl Decided {
@@ -92,6 +99,7 @@ impl Decided {
             reason,
             customer,
             profile_id: None,
+            opt_in: None,
         }
     }
 }
@@ -156,7 +164,12 @@ impl ConsentSync<'_> {
                 None => self.decide(&unsubscribe).await,
             };
             let recorded = match decided {
-                Ok(d) => self.record(&unsubscribe, &d, &mut report).await,
+                Ok(d) => match self.record(&unsubscribe, &d, &mut report).await {
+                    // Only once the decision is stored: the worker reads it
+                    // to force the opt-in.
+                    Ok(()) => self.republish(d.opt_in.as_ref()).await,
+                    Err(e) => Err(e),
+                },
                 Err(e) => Err(e),
             };
             if let Err(e) = recorded {
@@ -248,7 +261,11 @@ impl ConsentSync<'_> {
                 self.hold_back_older_consent(id, u.timestamp, profile_id)
                     .await?;
             }
-            return Ok(Decided::new(reason, Some(id)));
+            let mut decided = Decided::new(reason, Some(id));
+            if reason == Reason::ShopifyConsentNewer {
+                decided.opt_in = resubscribe::opt_in_event(id, &customer);
+            }
+            return Ok(decided);
         }
         // First the watermark: a delayed, older Shopify consent event the
         // worker handles while the mutation is in flight is already stale.
@@ -275,6 +292,21 @@ impl ConsentSync<'_> {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Publishes a Shopify opt-in again (see [`Republish`]).
+    async fn republish(
+        &self,
+        opt_in: Option<&so_shopify_admin::Synthesized>,
+    ) -> Result<(), SyncError> {
+        if let (Some(event), Some(to)) = (opt_in, self.republish) {
+            crate::publish::publish(to.publisher, self.shop, to.api_version, event).await?;
+            tracing::debug!(
+                shop = self.shop.as_str(),
+                "A Shopify opt-in newer than an Ometria unsubscribe was published again."
+            );
+        }
+        Ok(())
     }
 
     /// The profile an unsubscribe concerns: the one it names, else the one

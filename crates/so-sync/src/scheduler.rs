@@ -93,7 +93,12 @@ impl Scheduler {
             return Ok(());
         }
         let setup = clients::consent_setup(&self.config, shop)?;
-        let report = setup.sync(&self.store, shop).run_once().await?;
+        let mut sync = setup.sync(&self.store, shop);
+        sync.republish = Some(crate::consent::Republish {
+            publisher: &self.publisher,
+            api_version: &self.config.shopify_admin.api_version,
+        });
+        let report = sync.run_once().await?;
         tracing::info!(shop = %shop, read = report.read, sent = report.sent, "Consent write-back ran.");
         Ok(())
     }
