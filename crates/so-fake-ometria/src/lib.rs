@@ -18,6 +18,7 @@ mod config;
 mod erasures;
 mod forced;
 mod inspect;
+mod known_products;
 mod merges;
 mod profiles;
 mod records;
