@@ -347,3 +347,67 @@ async fn checkouts_delete_is_matched_by_token_on_sqlite() {
 async fn checkouts_delete_is_matched_by_token_on_postgres() {
     checkout_delete_by_token(Backend::Postgres).await;
 }
+
+/// A subscribers-only shop holds a non-subscriber's order with the minimal
+/// products it carries; those are not delivered, so a subscriber's later
+/// order naming them sends them.
+async fn held_minimal_products_are_not_counted_as_delivered(backend: Backend) {
+    use crate::payloads::{consent, order};
+    let app = app(backend, "namespace = \"\"\nprofiles = \"subscribers\"\n").await;
+    let fake = app.ometria();
+    let with_unknown_product = |id: u64, customer: u64, email: &str| {
+        let mut o = order(
+            id,
+            Some((customer, email)),
+            email,
+            "2026-11-20T10:00:00+00:00",
+            "paid",
+        );
+        o["line_items"][0]["product_id"] = json!(777);
+        o["line_items"][0]["variant_id"] = json!(7771);
+        o
+    };
+    send(
+        &app,
+        "orders/create",
+        &with_unknown_product(1_000_000_011, 11, "held@example.com"),
+    )
+    .await;
+    app.wait_outcome("held_not_subscribed", 1.0).await;
+    assert!(
+        fake.record(RecordType::Product, "777").is_none(),
+        "held, not sent"
+    );
+    send(
+        &app,
+        "customers_email_marketing_consent/update",
+        &consent(
+            12,
+            "sub@example.com",
+            "subscribed",
+            "2026-11-20T09:00:00+00:00",
+        ),
+    )
+    .await;
+    record_where(fake, RecordType::Contact, "12", |_| true).await;
+    send(
+        &app,
+        "orders/create",
+        &with_unknown_product(1_000_000_012, 12, "sub@example.com"),
+    )
+    .await;
+    record_where(fake, RecordType::Order, "1000000012", |_| true).await;
+    assert!(fake.record(RecordType::Product, "777").is_some());
+    assert!(fake.record(RecordType::Product, "777_7771").is_some());
+    app.teardown().await;
+}
+
+#[tokio::test]
+async fn held_minimal_products_are_not_counted_as_delivered_on_sqlite() {
+    held_minimal_products_are_not_counted_as_delivered(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn held_minimal_products_are_not_counted_as_delivered_on_postgres() {
+    held_minimal_products_are_not_counted_as_delivered(Backend::Postgres).await;
+}
