@@ -43,7 +43,12 @@ fn config(ometria: &FakeOmetria, shopify: &FakeShopify, shop_start: DateTime<Utc
 
 /// A Shopify customer's contact as the worker pushes it.
 async fn push_customer(ometria: &so_ometria::Client, id: u64, email: &str) {
-    let contact = ContactRef::customer(&Namespace::parse("uk:").unwrap(), ShopifyId::new(id));
+    push_customer_of(ometria, "uk:", id, email).await;
+}
+
+/// A customer's contact of the shop with namespace `ns`.
+async fn push_customer_of(ometria: &so_ometria::Client, ns: &str, id: u64, email: &str) {
+    let contact = ContactRef::customer(&Namespace::parse(ns).unwrap(), ShopifyId::new(id));
     let Value::Object(body) = json!({
         "@type": "contact",
         "@collection": contact.collection().as_str(),
@@ -113,20 +118,56 @@ async fn shop_start_and_email_resolution(backend: Backend) {
         "listed without profile id: {listed:?}"
     );
 
+    // Two of this shop's customers share an email (separate profiles):
+    // which one unsubscribed is unknown. Another email has a profile of
+    // another store too: this shop's is the one.
+    const CAT: u64 = 7_200_000_000_000_000_003;
+    const DAN: u64 = 7_200_000_000_000_000_004;
+    const EVE: u64 = 7_200_000_000_000_000_005;
+    push_customer(&setup.ometria, CAT, "twin@example.com").await;
+    push_customer(&setup.ometria, DAN, "twin@example.com").await;
+    push_customer_of(&setup.ometria, "us:", EVE, "eve@example.com").await;
+    push_customer(&setup.ometria, EVE, "eve@example.com").await;
+    assert_eq!(fake.profiles_by_email("twin@example.com").len(), 2);
+    assert_eq!(fake.profiles_by_email("eve@example.com").len(), 2);
+    shopify
+        .default_shop()
+        .seed_customers([Customer::new(EVE, Some("eve@example.com"), two_days)
+            .with_consent(MarketingState::Subscribed)]);
+    for (email, minutes) in [("twin@example.com", 9), ("eve@example.com", 8)] {
+        fake.add_unsubscribe_without_profile_id(Unsubscribe::new(
+            email,
+            "link_unsubscribe",
+            now - TimeDelta::minutes(minutes),
+        ));
+    }
+
     let report = setup.sync(&store, &shop).run_once().await.unwrap();
 
     assert_eq!(report.since, shop_start);
-    assert_eq!((report.read, report.sent), (1, 1), "{report:?}");
+    assert_eq!((report.read, report.sent), (3, 2), "{report:?}");
+    assert_eq!(
+        report.skipped.get("profile_ambiguous"),
+        Some(&1),
+        "{report:?}"
+    );
     // Independent evidence: what the fake Shopify received.
     let writes = shopify.default_shop().consent_writes();
-    assert_eq!(writes.len(), 1, "{writes:?}");
-    assert_eq!(writes[0].customer_id, Some(BOB));
-    assert_eq!(writes[0].state.as_deref(), Some("UNSUBSCRIBED"));
-    assert!(writes[0].applied());
+    let written: Vec<_> = writes.iter().map(|w| w.customer_id).collect();
+    assert_eq!(written, [Some(BOB), Some(EVE)], "{writes:?}");
+    assert!(
+        writes
+            .iter()
+            .all(|w| w.applied() && w.state.as_deref() == Some("UNSUBSCRIBED"))
+    );
     let decisions = store.consent_decisions(&shop, 10).await.unwrap();
-    assert_eq!(decisions.len(), 1);
-    assert_eq!(decisions[0].profile_id, bob_profile, "the resolved profile");
-    assert_eq!(decisions[0].reason, "sent");
+    assert_eq!(decisions.len(), 3);
+    let bob_decision = decisions
+        .iter()
+        .find(|d| d.customer_id == Some(ShopifyId::new(BOB)))
+        .unwrap();
+    assert_eq!(bob_decision.profile_id, bob_profile, "the resolved profile");
+    assert_eq!(bob_decision.reason, "sent");
     // What the worker reads back to force a later Shopify opt-in.
     assert_eq!(
         store
