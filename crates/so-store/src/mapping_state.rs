@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use so_domain::{ShopDomain, ShopifyId};
 use sqlx::{AnyConnection, Row};
 
-use crate::codec::{from_json, id_to_db, time_from_db};
+use crate::bulk::{CHUNK, placeholders};
+use crate::codec::{from_json, id_from_db, id_to_db, time_from_db};
 use crate::connect::Store;
 use crate::error::Result;
 
@@ -36,41 +37,54 @@ impl Store {
     }
 
     /// Which of `keys` Ometria has: delivered by `products/*` (their
-    /// variant lists) or pushed from an order line before.
+    /// variant lists) or pushed from an order line before. Two queries per
+    /// chunk of products, whatever the number of lines.
     pub async fn known_product_records(
         &self,
         shop: &ShopDomain,
         keys: &[ProductRecordKey],
     ) -> Result<HashSet<ProductRecordKey>> {
-        let mut known = HashSet::new();
         let mut products: Vec<ShopifyId> = keys.iter().map(|(p, _)| *p).collect();
         products.sort_unstable();
         products.dedup();
-        for product in products {
-            let full: Option<String> = sqlx::query_scalar(
-                "SELECT variant_ids FROM product_variants WHERE shop = $1 AND product_id = $2",
-            )
-            .bind(shop.as_str())
-            .bind(id_to_db(product)?)
-            .fetch_optional(&self.pool)
-            .await?;
-            if let Some(raw) = full {
-                known.insert((product, None));
+        let mut known = HashSet::new();
+        for chunk in products.chunks(CHUNK) {
+            let ids = chunk
+                .iter()
+                .map(|p| id_to_db(*p))
+                .collect::<Result<Vec<_>>>()?;
+            let list = placeholders(2, ids.len());
+            let sql = format!(
+                "SELECT product_id, variant_ids FROM product_variants \
+                 WHERE shop = $1 AND product_id IN ({list})"
+            );
+            let mut q = sqlx::query(&sql).bind(shop.as_str());
+            for id in &ids {
+                q = q.bind(*id);
+            }
+            for row in q.fetch_all(&self.pool).await? {
+                let product = id_from_db(row.try_get(0)?, "product_variants.product_id")?;
+                let raw: String = row.try_get(1)?;
                 let variants: Vec<ShopifyId> = from_json(&raw, "product_variants.variant_ids")?;
+                known.insert((product, None));
                 known.extend(variants.into_iter().map(|v| (product, Some(v))));
             }
-            let rows = sqlx::query(
-                "SELECT variant_id FROM product_known WHERE shop = $1 AND product_id = $2",
-            )
-            .bind(shop.as_str())
-            .bind(id_to_db(product)?)
-            .fetch_all(&self.pool)
-            .await?;
-            for row in rows {
-                let v: i64 = row.try_get(0)?;
-                let variant = (v != PARENT)
-                    .then(|| u64::try_from(v).ok().map(ShopifyId::new))
-                    .flatten();
+            let sql = format!(
+                "SELECT product_id, variant_id FROM product_known \
+                 WHERE shop = $1 AND product_id IN ({list})"
+            );
+            let mut q = sqlx::query(&sql).bind(shop.as_str());
+            for id in &ids {
+                q = q.bind(*id);
+            }
+            for row in q.fetch_all(&self.pool).await? {
+                let product = id_from_db(row.try_get(0)?, "product_known.product_id")?;
+                let v: i64 = row.try_get(1)?;
+                let variant = if v == PARENT {
+                    None
+                } else {
+                    Some(id_from_db(v, "product_known.variant_id")?)
+                };
                 known.insert((product, variant));
             }
         }
