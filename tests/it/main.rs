@@ -2,6 +2,7 @@
 //! Ometria). Each test isolates itself with a unique queue prefix.
 
 mod backfill;
+mod consent_flows;
 mod crate_edges;
 mod dashboard_metrics;
 mod dead_letters;
@@ -10,6 +11,7 @@ mod ingress_accepts;
 mod ingress_broker_faults;
 mod ingress_keeps;
 mod ingress_rejects;
+mod mapping_flows;
 mod merchant;
 mod payloads;
 mod privacy;

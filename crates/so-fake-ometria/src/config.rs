@@ -24,6 +24,10 @@ pub struct FakeConfig {
     pub gdpr_requests_per_minute: f64,
     /// When data-deletion requests complete (Ometria: "within 14 days").
     pub erasure_completion: ErasureCompletion,
+    /// Reject (as a per-record error) an order whose line items name a
+    /// product record the account does not have; whether Ometria does is
+    /// undocumented [U], so tests run with it on and off.
+    pub require_known_products: bool,
 }
 
 impl Default for FakeConfig {
@@ -36,6 +40,7 @@ impl Default for FakeConfig {
             merges_per_minute: 1.0,
             gdpr_requests_per_minute: 6.0,
             erasure_completion: ErasureCompletion::Manual,
+            require_known_products: false,
         }
     }
 }

@@ -378,3 +378,60 @@ fn json_to_toml(v: &serde_json::Value) -> String {
     }
     out
 }
+
+#[test]
+fn storefront_and_consent_sync_per_shop_load_validate_and_fall_back() {
+    let c = load_file(
+        r#"
+[sync]
+consent_start = "2026-01-01"
+[shops."uk.myshopify.com"]
+storefront_url = "https://shop.example.co.uk"
+store = "uk"
+currency = "GBP"
+sync = { consent_start = "2026-06-01T00:00:00Z" }
+[shops."us.myshopify.com"]
+sync = { consent = false }
+"#,
+    )
+    .unwrap();
+    let uk = ShopDomain::parse("uk.myshopify.com").unwrap();
+    let us = ShopDomain::parse("us.myshopify.com").unwrap();
+    let s = c.shop(&uk);
+    assert_eq!(
+        s.storefront_url.as_deref(),
+        Some("https://shop.example.co.uk")
+    );
+    assert_eq!(
+        (s.store.as_deref(), s.currency.as_deref()),
+        (Some("uk"), Some("GBP"))
+    );
+    let start = |shop| c.consent_start_for(shop).unwrap().unwrap().to_rfc3339();
+    assert_eq!(start(&uk), "2026-06-01T00:00:00+00:00");
+    assert_eq!(start(&us), "2026-01-01T00:00:00+00:00", "the global start");
+    assert!(c.consent_sync_enabled(&uk));
+    assert!(!c.consent_sync_enabled(&us));
+
+    let err = load_file(
+        r#"
+[shops."uk.myshopify.com"]
+storefront_url = "shop.example.com"
+store = ""
+currency = "gbp"
+sync = { consent_start = "June" }
+"#,
+    )
+    .unwrap_err();
+    let ConfigError::Invalid(problems) = err else {
+        panic!("{err}")
+    };
+    let text = problems.join("\n");
+    for wanted in [
+        "shops.\"uk.myshopify.com\".storefront_url",
+        "shops.\"uk.myshopify.com\".store",
+        "shops.\"uk.myshopify.com\".currency",
+        "shops.\"uk.myshopify.com\".sync.consent_start",
+    ] {
+        assert!(text.contains(wanted), "{wanted} missing in:\n{text}");
+    }
+}
