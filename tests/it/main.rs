@@ -2,6 +2,7 @@
 //! Ometria). Each test isolates itself with a unique queue prefix.
 
 mod backfill;
+mod consent_flows;
 mod contact_properties;
 mod crate_edges;
 mod dashboard_metrics;
@@ -10,10 +11,13 @@ mod fault_suite;
 mod identity;
 mod ingress_accepts;
 mod ingress_broker_faults;
+mod ingress_keeps;
 mod ingress_rejects;
+mod mapping_flows;
 mod merchant;
 mod payloads;
 mod privacy;
+mod reconcile_ometria;
 mod retry_tiers;
 mod worker_faults;
 mod worker_flows;

@@ -30,6 +30,10 @@ pub struct FakeConfig {
     /// How a pushed contact's `properties` meet the stored ones (Ometria
     /// does not document it [U]).
     pub properties: PropertiesMerge,
+    /// Reject (as a per-record error) an order whose line items name a
+    /// product record the account does not have; whether Ometria does is
+    /// undocumented [U], so tests run with it on and off.
+    pub require_known_products: bool,
 }
 
 impl Default for FakeConfig {
@@ -44,6 +48,7 @@ impl Default for FakeConfig {
             erasure_completion: ErasureCompletion::Manual,
             identity_rule: IdentityRule::default(),
             properties: PropertiesMerge::from_env(),
+            require_known_products: false,
         }
     }
 }

@@ -19,13 +19,16 @@
 mod bucket;
 mod config;
 mod erasures;
+mod forced;
 mod inspect;
+mod known_products;
 mod merges;
 mod profiles;
 mod records;
 mod routes;
 mod server;
 mod state;
+mod unlinked;
 mod unsubscribes;
 mod validate;
 
@@ -33,6 +36,7 @@ pub use config::{
     DEFAULT_BACKLOG_LIMIT, DRAIN_TICK, Drain, ErasureCompletion, FakeConfig, IdentityRule,
     PROPERTIES_ENV, PropertiesMerge, RateLimit,
 };
+pub use forced::ForcedState;
 pub use records::{IgnoredIdentifier, RecordKey};
 pub use routes::{AUTH_HEADER, QUEUE_LIMIT_HEADER, QUEUE_REMAINING_HEADER};
 pub use server::{FakeOmetria, serve};

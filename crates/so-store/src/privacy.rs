@@ -52,16 +52,17 @@ pub struct ErasureRow {
 }
 
 /// Tables keyed by (shop, contact) that hold a redacted person's rows.
-const CONTACT_TABLES: [&str; 5] = [
+const CONTACT_TABLES: [&str; 6] = [
     "contact_properties",
     "held_record",
     "contact_subscription",
     "behaviour_dirty",
     "checkout",
+    "consent_set",
 ];
 
 /// Every table with a `shop` column.
-const SHOP_TABLES: [&str; 21] = [
+const SHOP_TABLES: [&str; 23] = [
     "ledger",
     "customer_listing",
     "contact_properties",
@@ -83,6 +84,8 @@ const SHOP_TABLES: [&str; 21] = [
     "consent_decision",
     "shop_state",
     "data_export",
+    "product_known",
+    "consent_set",
 ];
 
 impl Store {

@@ -273,6 +273,10 @@ fn add(commit: &mut Commit, c: &Changes) {
     commit
         .properties_pushed
         .extend(c.properties_pushed.iter().cloned());
+    commit
+        .products_known
+        .extend(c.products_known.iter().cloned());
+    commit.consent_set.extend(c.consent_set.iter().cloned());
 }
 
 /// Keeps one write per row: the newest watermark per key and the last state

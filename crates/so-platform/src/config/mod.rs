@@ -36,6 +36,8 @@ mod ingress;
 mod load;
 mod log;
 mod ops;
+mod shop_store;
+mod shop_sync;
 mod shops;
 mod sync;
 #[cfg(test)]
@@ -54,6 +56,7 @@ pub use ingress::IngressSettings;
 pub use load::ENV_PREFIX;
 pub use log::{LogFormat, LogSettings};
 pub use ops::OpsSettings;
+pub use shop_sync::ShopSync;
 pub use shops::{ShopAdmin, ShopMappings, ShopOmetria, ShopSettings, ShopifySettings};
 pub use so_domain::serde_secret::mask_url_password;
 pub use sync::SyncSettings;
