@@ -3,10 +3,12 @@
 
 mod backfill;
 mod consent_flows;
+mod contact_properties;
 mod crate_edges;
 mod dashboard_metrics;
 mod dead_letters;
 mod fault_suite;
+mod identity;
 mod ingress_accepts;
 mod ingress_broker_faults;
 mod ingress_keeps;

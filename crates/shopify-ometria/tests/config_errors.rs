@@ -62,6 +62,8 @@ fn the_worker_refuses_to_start_with_the_same_messages() {
 #[test]
 fn check_config_prints_each_shops_effective_settings_with_secrets_masked() {
     let good = r#"
+[database]
+email_key = "guest-email-key-9012"
 [shops."uk.myshopify.com"]
 webhook_secrets = ["uk-webhook-secret-1234"]
 namespace = "uk:"
@@ -74,11 +76,13 @@ brand = "vendor"
     let (code, text) = run(&["check-config"], good);
     assert_eq!(code, 0, "{text}");
     assert!(
-        !text.contains("uk-webhook-secret") && !text.contains("uk-ometria-key"),
+        !text.contains("uk-webhook-secret")
+            && !text.contains("uk-ometria-key")
+            && !text.contains("guest-email-key"),
         "{text}"
     );
     assert!(
-        text.contains("****1234") && text.contains("****5678"),
+        text.contains("****1234") && text.contains("****5678") && text.contains("****9012"),
         "{text}"
     );
     assert!(text.contains(r#""profiles": "subscribers""#), "{text}");

@@ -63,6 +63,10 @@ async fn a_full_run_logs_no_secret_and_no_customer_email() {
             ),
             ("SO_OMETRIA__API_URL", fake.url()),
             ("SO_OMETRIA__API_KEY", OMETRIA_KEY.to_owned()),
+            (
+                "SO_DATABASE__EMAIL_KEY",
+                "log-scan-email-key-0123".to_owned(),
+            ),
             ("SO_OPS__ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
             (
                 "SO_DATABASE__URL",

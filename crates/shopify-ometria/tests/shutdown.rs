@@ -33,6 +33,10 @@ fn base_env(prefix: &str, dir: &std::path::Path) -> Vec<(&'static str, String)> 
         ("SO_SHOPIFY__WEBHOOK_SECRETS", SECRET.to_owned()),
         ("SO_OMETRIA__API_KEY", "shutdown-test-key".to_owned()),
         (
+            "SO_DATABASE__EMAIL_KEY",
+            "shutdown-test-email-key".to_owned(),
+        ),
+        (
             "SO_DATABASE__URL",
             format!("sqlite://{}/so.db?mode=rwc", dir.display()),
         ),

@@ -300,6 +300,10 @@ fn service_env(
         ("SO_AMQP__URL".into(), String::new()),
         ("SO_AMQP__PREFIX".into(), prefix.into()),
         ("SO_DATABASE__URL".into(), db_url.into()),
+        (
+            "SO_DATABASE__EMAIL_KEY".into(),
+            "bench-email-key-0123".into(),
+        ),
         ("SO_OMETRIA__API_URL".into(), fake.url()),
         ("SO_OMETRIA__API_KEY".into(), fake.api_key().into()),
         ("SO_OPS__LISTEN".into(), format!("127.0.0.1:{ops_port}")),

@@ -96,6 +96,10 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             "SO_DATABASE__URL".into(),
             format!("sqlite://{}/store.db?mode=rwc", dir.display()),
         ),
+        (
+            "SO_DATABASE__EMAIL_KEY".into(),
+            "bench-email-key-0123".into(),
+        ),
         ("SO_OMETRIA__API_URL".into(), fake.url()),
         ("SO_OMETRIA__API_KEY".into(), fake.api_key().into()),
         ("SO_OMETRIA__REQUESTS_PER_SECOND".into(), "4".into()),

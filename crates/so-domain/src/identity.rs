@@ -13,6 +13,11 @@ use std::fmt;
 
 use crate::shopify::{MergedCustomers, ShopifyId};
 
+mod listing;
+
+pub use listing::{CustomerListing, separate_guest};
+use listing::{active_customer, known_listing};
+
 /// Per-shop prefix of every Ometria id: `""` for a single shop, `"uk:"`...
 /// It must equal the namespace of Ometria's Shopify unsubscribe connection.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
@@ -136,6 +141,9 @@ pub fn normalise_email(raw: &str) -> Option<NormalisedEmail> {
 pub struct ContactRef {
     namespace: Namespace,
     subject: ContactSubject,
+    /// For a customer: the listing it uses (its own, or a guest's it
+    /// adopted).
+    listing: CustomerListing,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -145,10 +153,21 @@ pub enum ContactSubject {
 }
 
 impl ContactRef {
+    /// A customer on its own listing.
     pub fn customer(namespace: &Namespace, id: ShopifyId) -> ContactRef {
+        ContactRef::customer_on(namespace, id, CustomerListing::Own)
+    }
+
+    /// A customer on the listing identity chose for it.
+    pub fn customer_on(
+        namespace: &Namespace,
+        id: ShopifyId,
+        listing: CustomerListing,
+    ) -> ContactRef {
         ContactRef {
             namespace: namespace.clone(),
             subject: ContactSubject::Customer(id),
+            listing,
         }
     }
 
@@ -156,6 +175,7 @@ impl ContactRef {
         ContactRef {
             namespace: namespace.clone(),
             subject: ContactSubject::Guest(id),
+            listing: CustomerListing::Own,
         }
     }
 
@@ -164,17 +184,19 @@ impl ContactRef {
     }
 
     pub fn collection(&self) -> ContactCollection {
-        match self.subject {
-            ContactSubject::Customer(_) => ContactCollection::Customers,
-            ContactSubject::Guest(_) => ContactCollection::Guests,
+        match (&self.subject, &self.listing) {
+            (ContactSubject::Customer(_), CustomerListing::Own) => ContactCollection::Customers,
+            (ContactSubject::Customer(_), CustomerListing::Guest(_))
+            | (ContactSubject::Guest(_), _) => ContactCollection::Guests,
         }
     }
 
-    /// The contact's Ometria `id`.
+    /// The contact's Ometria `id` (its listing's).
     pub fn ometria_id(&self) -> String {
-        match &self.subject {
-            ContactSubject::Customer(id) => self.namespace.id(id),
-            ContactSubject::Guest(id) => self.namespace.id(id.as_str()),
+        match (&self.subject, &self.listing) {
+            (ContactSubject::Customer(id), CustomerListing::Own) => self.namespace.id(id),
+            (ContactSubject::Customer(_), CustomerListing::Guest(id))
+            | (ContactSubject::Guest(id), _) => self.namespace.id(id.as_str()),
         }
     }
 
@@ -207,6 +229,11 @@ pub struct GuestRecord {
     /// Set when that email later belonged to a customer. Store invariant:
     /// points at an active customer (merges repoint, deletes clear it).
     pub linked_customer: Option<ShopifyId>,
+    /// The linked customer's listing, once it has one.
+    pub linked_listing: Option<CustomerListing>,
+    /// The row only records a customer's claim on its email: no guest
+    /// listing exists in Ometria, so there is nothing to adopt.
+    pub claim: bool,
 }
 
 /// What the store loads for one event, all within the event's shop.
@@ -220,6 +247,9 @@ pub struct IdentitySnapshot {
     /// (`customers/redact`): a guest purchase with it must not bring them
     /// back.
     pub email_suppressed: bool,
+    /// The listing of the event's customer (the survivor, if it was merged
+    /// away); `None` until its first event chose one.
+    pub listing: Option<CustomerListing>,
 }
 
 /// A change the store applies (all scoped to the event's shop).
@@ -242,6 +272,12 @@ pub enum IdentityDecision {
     RedirectCustomer {
         from: ShopifyId,
         to: ShopifyId,
+    },
+    /// The customer's listing, chosen on its first event. Insert if absent;
+    /// on conflict another event chose first: reload and decide again.
+    SetListing {
+        customer_id: ShopifyId,
+        listing: CustomerListing,
     },
     /// Tombstone the customer and clear guest links to it.
     MarkCustomerDeleted {
@@ -300,18 +336,15 @@ pub fn resolve_purchase(
                 (Resolution::Suppressed(SuppressReason::Redacted), Vec::new())
             }
             CustomerStatus::MergedInto(kept) => (
-                Resolution::Contact(ContactRef::customer(namespace, kept)),
+                Resolution::Contact(known_listing(namespace, snapshot, kept)),
                 link_guest(snapshot, kept),
             ),
             // A deleted customer's late order still belongs to its listing.
             CustomerStatus::Deleted => (
-                Resolution::Contact(ContactRef::customer(namespace, id)),
+                Resolution::Contact(known_listing(namespace, snapshot, id)),
                 Vec::new(),
             ),
-            CustomerStatus::Active => (
-                Resolution::Contact(ContactRef::customer(namespace, id)),
-                link_guest(snapshot, id),
-            ),
+            CustomerStatus::Active => active_customer(namespace, snapshot, id),
         };
         return IdentityOutcome {
             resolution,
@@ -333,14 +366,20 @@ pub fn resolve_purchase(
     match &snapshot.guest {
         Some(GuestRecord {
             linked_customer: Some(owner),
+            linked_listing,
             ..
         }) => IdentityOutcome {
-            resolution: Resolution::Contact(ContactRef::customer(namespace, *owner)),
+            resolution: Resolution::Contact(ContactRef::customer_on(
+                namespace,
+                *owner,
+                linked_listing.clone().unwrap_or_default(),
+            )),
             decisions: Vec::new(),
         },
         Some(GuestRecord {
             guest_id,
             linked_customer: None,
+            ..
         }) => IdentityOutcome {
             resolution: Resolution::Contact(ContactRef::guest(namespace, guest_id.clone())),
             decisions: Vec::new(),
@@ -367,7 +406,13 @@ pub fn resolve_customer(
     customer_id: ShopifyId,
 ) -> IdentityOutcome {
     let resolution = match snapshot.customer {
-        CustomerStatus::Active => Resolution::Contact(ContactRef::customer(namespace, customer_id)),
+        CustomerStatus::Active => {
+            let (resolution, decisions) = active_customer(namespace, snapshot, customer_id);
+            return IdentityOutcome {
+                resolution,
+                decisions,
+            };
+        }
         CustomerStatus::Deleted => Resolution::Suppressed(SuppressReason::Deleted),
         CustomerStatus::Redacted => Resolution::Suppressed(SuppressReason::Redacted),
         // Late news about a merged-away customer would resurrect its listing.
@@ -375,13 +420,9 @@ pub fn resolve_customer(
             Resolution::Suppressed(SuppressReason::MergedInto(kept))
         }
     };
-    let decisions = match resolution {
-        Resolution::Contact(_) => link_guest(snapshot, customer_id),
-        Resolution::Suppressed(_) | Resolution::NoContact => Vec::new(),
-    };
     IdentityOutcome {
         resolution,
-        decisions,
+        decisions: Vec::new(),
     }
 }
 
@@ -411,7 +452,7 @@ pub fn delete_customer(
 ) -> IdentityOutcome {
     match snapshot.customer {
         CustomerStatus::Active => IdentityOutcome {
-            resolution: Resolution::Contact(ContactRef::customer(namespace, customer_id)),
+            resolution: Resolution::Contact(known_listing(namespace, snapshot, customer_id)),
             decisions: vec![IdentityDecision::MarkCustomerDeleted { customer_id }],
         },
         _ => resolve_customer(namespace, snapshot, customer_id),
@@ -429,6 +470,7 @@ fn link_guest(snapshot: &IdentitySnapshot, customer_id: ShopifyId) -> Vec<Identi
         Some(GuestRecord {
             guest_id,
             linked_customer: None,
+            ..
         }) => {
             vec![IdentityDecision::LinkGuestToCustomer {
                 guest_id: guest_id.clone(),

@@ -5,6 +5,8 @@
 //! - once an email belongs to a customer, every later guest purchase with
 //!   that email resolves to that customer's contact (one person, not two);
 //! - the same event resolved again (a redelivery) gives the same contact;
+//! - a customer keeps the listing chosen on its first event (a guest's it
+//!   adopted, or its own);
 //! - no Ometria id carries an email address.
 
 use std::collections::HashMap;
@@ -13,8 +15,9 @@ use proptest::prelude::*;
 
 use crate::ShopifyId;
 use crate::identity::{
-    ContactRef, CustomerStatus, GuestId, GuestRecord, IdentityDecision, IdentitySnapshot,
-    Namespace, NormalisedEmail, Resolution, normalise_email, resolve_customer, resolve_purchase,
+    ContactRef, CustomerListing, CustomerStatus, GuestId, GuestRecord, IdentityDecision,
+    IdentitySnapshot, Namespace, NormalisedEmail, Resolution, normalise_email, resolve_customer,
+    resolve_purchase,
 };
 
 #[derive(Debug, Clone)]
@@ -37,16 +40,37 @@ fn step() -> impl Strategy<Value = Step> {
 #[derive(Default)]
 struct Model {
     guests: HashMap<String, GuestRecord>,
+    listings: HashMap<ShopifyId, CustomerListing>,
     next_guest: u8,
 }
 
 impl Model {
-    fn snapshot(&self, email: &NormalisedEmail) -> IdentitySnapshot {
+    fn snapshot(&self, customer: Option<ShopifyId>, email: &NormalisedEmail) -> IdentitySnapshot {
+        let mut guest = self.guests.get(email.as_str()).cloned();
+        if let Some(g) = &mut guest {
+            g.linked_listing = g
+                .linked_customer
+                .and_then(|c| self.listings.get(&c).cloned());
+        }
         IdentitySnapshot {
             customer: CustomerStatus::Active,
-            guest: self.guests.get(email.as_str()).cloned(),
+            guest,
             email_suppressed: false,
+            listing: customer.and_then(|c| self.listings.get(&c).cloned()),
         }
+    }
+
+    /// What a customer's email claim inserts (as the worker does).
+    fn claim(&mut self, email: &NormalisedEmail) {
+        let guest_id = self.new_guest();
+        self.guests
+            .entry(email.as_str().to_owned())
+            .or_insert_with(|| GuestRecord {
+                guest_id,
+                linked_customer: None,
+                linked_listing: None,
+                claim: true,
+            });
     }
 
     fn new_guest(&mut self) -> GuestId {
@@ -63,7 +87,17 @@ impl Model {
                         .or_insert_with(|| GuestRecord {
                             guest_id: guest_id.clone(),
                             linked_customer: None,
+                            linked_listing: None,
+                            claim: false,
                         });
+                }
+                IdentityDecision::SetListing {
+                    customer_id,
+                    listing,
+                } => {
+                    self.listings
+                        .entry(*customer_id)
+                        .or_insert_with(|| listing.clone());
                 }
                 IdentityDecision::LinkGuestToCustomer {
                     guest_id,
@@ -102,13 +136,13 @@ proptest! {
             let (resolution, again) = match e {
                 Step::GuestOrder { email } => {
                     let em = normalise_email(EMAILS[email]).unwrap();
-                    let snap = model.snapshot(&em);
+                    let snap = model.snapshot(None, &em);
                     let fresh = model.new_guest();
                     let out = resolve_purchase(&ns, &snap, None, Some(&em), || fresh);
                     model.apply(&out.decisions);
-                    let again = resolve_purchase(&ns, &model.snapshot(&em), None, Some(&em), unreachable_guest);
+                    let again = resolve_purchase(&ns, &model.snapshot(None, &em), None, Some(&em), unreachable_guest);
                     if let Some(&c) = owner.get(&email) {
-                        prop_assert_eq!(contact(&out.resolution), Some(&ContactRef::customer(&ns, c)),
+                        prop_assert_eq!(contact(&out.resolution).and_then(ContactRef::customer_id), Some(ns.id(c)),
                             "a guest purchase with a customer's email is that customer's");
                     }
                     (out.resolution, again.resolution)
@@ -117,24 +151,25 @@ proptest! {
                     let id = ShopifyId::new(CUSTOMERS[customer]);
                     let em = normalise_email(EMAILS[email]).unwrap();
                     // The email claim the worker makes before resolving.
-                    let claim = IdentityDecision::RememberGuest { email: em.clone(), guest_id: model.new_guest() };
-                    model.apply(&[claim]);
-                    let out = resolve_customer(&ns, &model.snapshot(&em), id);
+                    model.claim(&em);
+                    let out = resolve_customer(&ns, &model.snapshot(Some(id), &em), id);
                     model.apply(&out.decisions);
                     let linked = model.guests[em.as_str()].linked_customer;
                     owner.entry(email).or_insert_with(|| linked.unwrap_or(id));
-                    let again = resolve_customer(&ns, &model.snapshot(&em), id);
-                    prop_assert_eq!(contact(&out.resolution), Some(&ContactRef::customer(&ns, id)));
+                    let again = resolve_customer(&ns, &model.snapshot(Some(id), &em), id);
+                    prop_assert_eq!(contact(&out.resolution).and_then(ContactRef::customer_id), Some(ns.id(id)));
+                    prop_assert_eq!(contact(&out.resolution), Some(&listed(&model, &ns, id)),
+                        "a customer always uses the listing chosen on its first event");
                     (out.resolution, again.resolution)
                 }
                 Step::CustomerOrder { customer, email } => {
                     let id = ShopifyId::new(CUSTOMERS[customer]);
                     let em = normalise_email(EMAILS[email]).unwrap();
                     let fresh = model.new_guest();
-                    let out = resolve_purchase(&ns, &model.snapshot(&em), Some(id), Some(&em), || fresh);
+                    let out = resolve_purchase(&ns, &model.snapshot(Some(id), &em), Some(id), Some(&em), || fresh);
                     model.apply(&out.decisions);
-                    let again = resolve_purchase(&ns, &model.snapshot(&em), Some(id), Some(&em), unreachable_guest);
-                    prop_assert_eq!(contact(&out.resolution), Some(&ContactRef::customer(&ns, id)));
+                    let again = resolve_purchase(&ns, &model.snapshot(Some(id), &em), Some(id), Some(&em), unreachable_guest);
+                    prop_assert_eq!(contact(&out.resolution), Some(&listed(&model, &ns, id)));
                     (out.resolution, again.resolution)
                 }
             };
@@ -149,6 +184,11 @@ proptest! {
             }
         }
     }
+}
+
+/// The customer's contact on the listing the model recorded for it.
+fn listed(model: &Model, ns: &Namespace, id: ShopifyId) -> ContactRef {
+    ContactRef::customer_on(ns, id, model.listings.get(&id).cloned().unwrap_or_default())
 }
 
 /// A redelivery must not need a new guest: the first one is remembered.

@@ -24,6 +24,12 @@ pub struct FakeConfig {
     pub gdpr_requests_per_minute: f64,
     /// When data-deletion requests complete (Ometria: "within 14 days").
     pub erasure_completion: ErasureCompletion,
+    /// Whether a contact may take an identifier another contact holds
+    /// (ometria.md §2b: not for contacts created after 2024).
+    pub identity_rule: IdentityRule,
+    /// How a pushed contact's `properties` meet the stored ones (Ometria
+    /// does not document it [U]).
+    pub properties: PropertiesMerge,
     /// Reject (as a per-record error) an order whose line items name a
     /// product record the account does not have; whether Ometria does is
     /// undocumented [U], so tests run with it on and off.
@@ -40,6 +46,8 @@ impl Default for FakeConfig {
             merges_per_minute: 1.0,
             gdpr_requests_per_minute: 6.0,
             erasure_completion: ErasureCompletion::Manual,
+            identity_rule: IdentityRule::default(),
+            properties: PropertiesMerge::from_env(),
             require_known_products: false,
         }
     }
@@ -108,4 +116,47 @@ pub enum ErasureCompletion {
     Manual,
     /// This long after the request was created.
     After(Duration),
+}
+
+/// Who may carry an identifier (`email`, `customer_id`, `phone_number`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IdentityRule {
+    /// Contacts created after 2024: the first contact to carry an
+    /// identifier owns it while it holds it; a later claimant's value is
+    /// ignored (the rest of its record is applied).
+    #[default]
+    FirstOwnerKeeps,
+    /// Before 2024: any number of contacts may carry the same value.
+    Shared,
+}
+
+/// How the `properties` of a contact push meet the stored object.
+/// Ometria documents field-level merging of pushes but not whether
+/// `properties` is merged key by key or replaced whole [U], so the service
+/// must be correct under both; suites choose with
+/// [`PROPERTIES_ENV`] (`merge` or `replace`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PropertiesMerge {
+    /// A push's keys replace the stored ones; other stored keys stay.
+    KeyByKey,
+    /// A push's `properties` object replaces the stored one whole: the
+    /// stricter reading (a partial object loses the keys it leaves out).
+    #[default]
+    Replace,
+}
+
+/// Environment switch for [`PropertiesMerge`] in [`FakeConfig::default`]:
+/// `merge` (key by key) or `replace` (the default when unset).
+pub const PROPERTIES_ENV: &str = "SO_FAKE_OMETRIA_PROPERTIES";
+
+impl PropertiesMerge {
+    /// From [`PROPERTIES_ENV`]; unset means the stricter `replace`. Any
+    /// other value is a mistake in the test setup and panics.
+    pub fn from_env() -> Self {
+        match std::env::var(PROPERTIES_ENV).as_deref() {
+            Err(_) | Ok("" | "replace") => PropertiesMerge::Replace,
+            Ok("merge") => PropertiesMerge::KeyByKey,
+            Ok(other) => panic!("{PROPERTIES_ENV} must be `merge` or `replace`, not {other:?}"),
+        }
+    }
 }

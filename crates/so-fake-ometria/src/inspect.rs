@@ -10,7 +10,7 @@ use so_domain::ometria::RecordType;
 
 use crate::config::RateLimit;
 use crate::profiles::profiles;
-use crate::records::RecordKey;
+use crate::records::{IgnoredIdentifier, RecordKey};
 use crate::server::FakeOmetria;
 use crate::state::RequestRecord;
 use crate::unsubscribes::Unsubscribe;
@@ -130,6 +130,39 @@ impl FakeOmetria {
     /// All profiles, clustered from the applied contacts.
     pub fn profiles(&self) -> Vec<Value> {
         profiles(&self.shared.lock().store)
+    }
+
+    /// Identifier values contact pushes carried but did not get, because
+    /// another contact owned them (the post-2024 rule), in push order.
+    pub fn ignored_identifiers(&self) -> Vec<IgnoredIdentifier> {
+        self.shared.lock().store.ignored().to_vec()
+    }
+
+    /// The contact holding this identifier now (`email` case-insensitively,
+    /// `customer_id`, `phone_number`).
+    pub fn contact_holding(&self, field: &'static str, value: &str) -> Option<RecordKey> {
+        self.shared.lock().store.holder(field, value).cloned()
+    }
+
+    /// The contact an order is linked to now, as Ometria links orders
+    /// (ometria.md §2b): by `customer.id` (the contact with that
+    /// `customer_id`), else by `customer.email` (the contact holding it).
+    /// `None` if the order is unknown or links to no contact.
+    pub fn order_contact(&self, order_id: &str) -> Option<RecordKey> {
+        let s = self.shared.lock();
+        let order = s
+            .store
+            .of_type(RecordType::Order)
+            .find(|(k, _)| k.id == order_id)
+            .map(|(_, r)| r.body.clone())?;
+        let customer = order.get("customer")?;
+        let by = |field: &'static str, key: &str| {
+            customer
+                .get(key)
+                .and_then(Value::as_str)
+                .and_then(|v| s.store.holder(field, v).cloned())
+        };
+        by("customer_id", "id").or_else(|| by("email", "email"))
     }
 
     /// Profiles one of whose contacts has this email (case-insensitive).

@@ -4,7 +4,10 @@
 //! - `POST /v2/push`: auth (403), request rules (400), token-bucket rate limit
 //!   and backlog cap (429), per-record size limit and asynchronous validation
 //!   (`rejected` / `_errors`), merge-upsert per `(type, @collection, id)`,
-//!   queue headers on every response;
+//!   queue headers on every response; contacts follow the post-2024
+//!   identity rule (the first contact to carry an email, customer id or
+//!   phone keeps it; [`IdentityRule`]), and `properties` is replaced whole
+//!   or merged key by key ([`PropertiesMerge`], [`PROPERTIES_ENV`]);
 //! - `GET /v2/push/_errors`, `/v2/profiles`, `/v2/profiles/{id}`,
 //!   `/v2/unsubscribes` (an unsubscribe opts its profile out);
 //! - `POST /v2/merge-profile` (1/min);
@@ -30,10 +33,11 @@ mod unsubscribes;
 mod validate;
 
 pub use config::{
-    DEFAULT_BACKLOG_LIMIT, DRAIN_TICK, Drain, ErasureCompletion, FakeConfig, RateLimit,
+    DEFAULT_BACKLOG_LIMIT, DRAIN_TICK, Drain, ErasureCompletion, FakeConfig, IdentityRule,
+    PROPERTIES_ENV, PropertiesMerge, RateLimit,
 };
 pub use forced::ForcedState;
-pub use records::RecordKey;
+pub use records::{IgnoredIdentifier, RecordKey};
 pub use routes::{AUTH_HEADER, QUEUE_LIMIT_HEADER, QUEUE_REMAINING_HEADER};
 pub use server::{FakeOmetria, serve};
 pub use state::{REJECTED_BY_FAULT, RequestRecord};

@@ -36,8 +36,11 @@ fn listings(s: &State, (t, value): (&str, &str)) -> Vec<RecordKey> {
     s.store
         .of_type(RecordType::Contact)
         .filter(|(_, stored)| {
-            stored.body.get(field(t)).is_some_and(|v| {
-                v.as_str() == Some(value) || v.as_u64().is_some_and(|n| n.to_string() == value)
+            stored.body.get(field(t)).is_some_and(|v| match v.as_str() {
+                // Emails match whatever their case, as everywhere in Ometria.
+                Some(s) if t == "email_address" => s.eq_ignore_ascii_case(value),
+                Some(s) => s == value,
+                None => v.as_u64().is_some_and(|n| n.to_string() == value),
             })
         })
         .map(|(k, _)| k.clone())

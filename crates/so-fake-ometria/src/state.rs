@@ -114,7 +114,7 @@ impl Shared {
             backlog_limit: config.backlog_limit,
             drain: config.drain,
             faults: Faults::default(),
-            store: Store::default(),
+            store: Store::new(config.identity_rule, config.properties),
             backlog: VecDeque::new(),
             errors: VecDeque::new(),
             log: Vec::new(),

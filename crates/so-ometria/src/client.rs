@@ -1,6 +1,7 @@
 //! The typed Data API client.
 
 mod gdpr;
+mod merge_email;
 mod read;
 
 use std::sync::atomic::{AtomicU64, Ordering};

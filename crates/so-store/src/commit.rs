@@ -13,6 +13,7 @@ use crate::mapping_state::{ProductRecordKey, put_consent_set, put_known_product}
 use crate::merchant::{
     CheckoutChange, HeldChange, clear_dirty, mark_dirty, put_checkout, put_held, put_subscription,
 };
+use crate::properties::remark_if_superseded;
 use crate::watermark::{Advance, advance};
 
 /// One processed delivery, for the dedupe ledger.
@@ -46,6 +47,9 @@ pub struct Commit {
     pub behaviour_dirty: Vec<(ShopDomain, Buyer)>,
     /// Attributes sent for these marks (shop, contact, seq).
     pub behaviour_sent: Vec<(ShopDomain, String, i64)>,
+    /// Property snapshots Ometria took, by version: a contact whose snapshot has moved on since
+    /// is marked again (see `properties.rs`).
+    pub properties_pushed: Vec<(ShopDomain, Buyer, i64)>,
     /// Product records pushed from order lines (Ometria has them now).
     pub products_known: Vec<(ShopDomain, ProductRecordKey)>,
     /// Contacts whose email consent was just set explicitly, and whether
@@ -112,6 +116,9 @@ impl Store {
         }
         for (shop, contact, seq) in &commit.behaviour_sent {
             clear_dirty(&mut tx, shop, contact, *seq).await?;
+        }
+        for (shop, buyer, version) in &commit.properties_pushed {
+            remark_if_superseded(&mut tx, shop, buyer, *version).await?;
         }
         for (shop, key) in &commit.products_known {
             put_known_product(&mut tx, shop, key).await?;

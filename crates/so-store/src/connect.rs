@@ -20,7 +20,7 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The schema, one script for both backends (see the file's header).
-const MIGRATIONS: [(i64, &str, &str); 8] = [
+const MIGRATIONS: [(i64, &str, &str); 9] = [
     (1, "schema", include_str!("../migrations/0001_schema.sql")),
     (
         2,
@@ -40,6 +40,11 @@ const MIGRATIONS: [(i64, &str, &str); 8] = [
     (5, "privacy", include_str!("../migrations/0005_privacy.sql")),
     (6, "sync", include_str!("../migrations/0006_sync.sql")),
     (7, "exports", include_str!("../migrations/0007_exports.sql")),
+    (
+        9,
+        "identity and properties",
+        include_str!("../migrations/0009_identity_and_properties.sql"),
+    ),
     (
         10,
         "mapping state",
@@ -70,6 +75,8 @@ impl Backend {
 pub struct Store {
     pub(crate) pool: AnyPool,
     pub(crate) backend: Backend,
+    /// Fingerprints guest emails; the worker sets it ([`Store::with_email_key`]).
+    pub(crate) email_key: Option<std::sync::Arc<crate::fingerprint::EmailKey>>,
 }
 
 impl Store {
@@ -109,7 +116,25 @@ impl Store {
                 })
             })
             .connect_lazy(url)?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            email_key: None,
+        })
+    }
+
+    /// This store with the key guest emails are fingerprinted with. Every guest lookup and write
+    /// needs it; without it they fail with [`Error::NoEmailKey`].
+    #[must_use]
+    pub fn with_email_key(mut self, key: crate::fingerprint::EmailKey) -> Store {
+        self.email_key = Some(std::sync::Arc::new(key));
+        self
+    }
+
+    /// The stored form of a guest's email.
+    pub(crate) fn guest_key(&self, email: &so_domain::identity::NormalisedEmail) -> Result<String> {
+        let key = self.email_key.as_ref().ok_or(Error::NoEmailKey)?;
+        Ok(key.fingerprint(email))
     }
 
     /// Readiness: a round trip to the database.

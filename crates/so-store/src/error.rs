@@ -31,6 +31,9 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// Guest emails are stored as keyed fingerprints; this store was opened without the key.
+    #[error("the store has no email key (database.email_key) to fingerprint guest emails with")]
+    NoEmailKey,
     /// A stored value no longer parses: a bug or a manual edit, never fixed by retrying.
     #[error("stored {what} is invalid")]
     Corrupt {
@@ -66,7 +69,8 @@ impl Error {
             | Error::CreateDir { .. }
             | Error::IdOutOfRange(_)
             | Error::Encode { .. }
-            | Error::Corrupt { .. } => false,
+            | Error::Corrupt { .. }
+            | Error::NoEmailKey => false,
         }
     }
 }

@@ -6,7 +6,8 @@
 //! statement, so no read-then-write window is left open between processes.
 
 use so_domain::identity::{
-    CustomerStatus, GuestId, GuestRecord, IdentityDecision, IdentitySnapshot, NormalisedEmail,
+    CustomerListing, CustomerStatus, GuestId, GuestRecord, IdentityDecision, IdentitySnapshot,
+    NormalisedEmail,
 };
 use so_domain::{ShopDomain, ShopifyId};
 use sqlx::AnyConnection;
@@ -14,6 +15,8 @@ use sqlx::AnyConnection;
 use crate::codec::{id_from_db, id_to_db};
 use crate::connect::Store;
 use crate::error::{Error, Result};
+
+mod rewrite;
 
 /// `customer_status.status` values; no row means active.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,8 +49,8 @@ impl Status {
 /// `status, merged_into`, and the status of the customer it was merged into.
 type StatusRow = (String, Option<i64>, Option<String>);
 
-/// `guest_id, linked_customer`, and that customer's `status, merged_into`.
-type GuestRow = (String, Option<i64>, Option<String>, Option<i64>);
+/// `guest_id, linked_customer, claim`, and that customer's `status, merged_into`.
+type GuestRow = (String, Option<i64>, i64, Option<String>, Option<i64>);
 
 /// What [`Store::apply_identity`] did.
 #[must_use]
@@ -59,6 +62,9 @@ pub enum IdentityApplied {
     GuestTaken {
         winner: GuestId,
     },
+    /// Another event chose the customer's listing first. Nothing of the batch was written:
+    /// reload the snapshot and decide again.
+    ListingTaken,
 }
 
 impl Store {
@@ -79,6 +85,12 @@ impl Store {
             Some(id) => self.customer_status(shop, id).await?,
             None => CustomerStatus::Active,
         };
+        // The listing of whoever the event's records go to: the survivor of a merge.
+        let listing = match (customer, customer_id) {
+            (CustomerStatus::MergedInto(kept), _) => self.listing(shop, kept).await?,
+            (_, Some(id)) => self.listing(shop, id).await?,
+            (_, None) => None,
+        };
         let (guest, email_suppressed) = match email {
             Some(email) => {
                 let guest = self.guest_record(shop, email).await?;
@@ -95,7 +107,24 @@ impl Store {
             customer,
             guest,
             email_suppressed,
+            listing,
         })
+    }
+
+    /// The customer's listing; `None` before its first event chose one.
+    async fn listing(&self, shop: &ShopDomain, id: ShopifyId) -> Result<Option<CustomerListing>> {
+        let row: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT guest_id FROM customer_listing WHERE shop = $1 AND customer_id = $2",
+        )
+        .bind(shop.as_str())
+        .bind(id_to_db(id)?)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|guest| match guest {
+            None => Ok(CustomerListing::Own),
+            Some(raw) => parse_guest_id(&raw).map(CustomerListing::Guest),
+        })
+        .transpose()
     }
 
     /// Follows one redirect, and reports a customer merged into a since-redacted one as
@@ -138,15 +167,15 @@ impl Store {
         email: &NormalisedEmail,
     ) -> Result<Option<GuestRecord>> {
         let row: Option<GuestRow> = sqlx::query_as(
-            "SELECT g.guest_id, g.linked_customer, s.status, s.merged_into FROM guest g \
+            "SELECT g.guest_id, g.linked_customer, g.claim, s.status, s.merged_into FROM guest g \
              LEFT JOIN customer_status s ON s.shop = g.shop AND s.customer_id = g.linked_customer \
              WHERE g.shop = $1 AND g.email = $2",
         )
         .bind(shop.as_str())
-        .bind(email.as_str())
+        .bind(self.guest_key(email)?)
         .fetch_optional(&self.pool)
         .await?;
-        let Some((guest_id, linked, status, merged_into)) = row else {
+        let Some((guest_id, linked, claim, status, merged_into)) = row else {
             return Ok(None);
         };
         let linked = match (linked, status.as_deref().map(Status::parse).transpose()?) {
@@ -154,11 +183,18 @@ impl Store {
             (Some(_), Some(Status::Merged)) => merged_into,
             (_, Some(Status::Deleted | Status::Redacted)) | (None, _) => None,
         };
+        let linked_customer = linked
+            .map(|id| id_from_db(id, "guest.linked_customer"))
+            .transpose()?;
+        let linked_listing = match linked_customer {
+            Some(id) => self.listing(shop, id).await?,
+            None => None,
+        };
         Ok(Some(GuestRecord {
             guest_id: parse_guest_id(&guest_id)?,
-            linked_customer: linked
-                .map(|id| id_from_db(id, "guest.linked_customer"))
-                .transpose()?,
+            linked_customer,
+            linked_listing,
+            claim: claim != 0,
         }))
     }
 
@@ -170,22 +206,37 @@ impl Store {
         let raw: Option<String> =
             sqlx::query_scalar("SELECT guest_id FROM guest WHERE shop = $1 AND email = $2")
                 .bind(shop.as_str())
-                .bind(email.as_str())
+                .bind(self.guest_key(email)?)
                 .fetch_optional(&self.pool)
                 .await?;
         raw.as_deref().map(parse_guest_id).transpose()
     }
 
-    /// Remembers `candidate` for `email` unless a guest is already remembered, and returns
-    /// whichever id is stored: every concurrent caller gets the same answer.
-    pub async fn remember_guest_or_get(
+    /// Records a customer's claim on its email: a guest row already linked to `customer` with no
+    /// listing in Ometria, so a later guest purchase with that email resolves to the customer.
+    /// Linked in the same statement, so no purchase can see it unlinked and use its id as a
+    /// guest listing. Does nothing if a guest is already remembered for the email (the identity
+    /// rules then link that one); returns whichever id is stored.
+    pub async fn claim_email(
         &self,
         shop: &ShopDomain,
         email: &NormalisedEmail,
         candidate: &GuestId,
+        customer: ShopifyId,
     ) -> Result<GuestId> {
-        let mut conn = self.pool.acquire().await?;
-        remember_guest(&mut conn, shop, email, candidate).await
+        let stored: String = sqlx::query_scalar(
+            "INSERT INTO guest (shop, email, guest_id, claim, linked_customer) \
+             VALUES ($1, $2, $3, 1, $4) \
+             ON CONFLICT (shop, email) DO UPDATE SET guest_id = guest.guest_id \
+             RETURNING guest_id",
+        )
+        .bind(shop.as_str())
+        .bind(self.guest_key(email)?)
+        .bind(candidate.as_str())
+        .bind(id_to_db(customer)?)
+        .fetch_one(&self.pool)
+        .await?;
+        parse_guest_id(&stored)
     }
 
     /// Applies the decisions of one event in one transaction (all scoped to `shop`).
@@ -201,7 +252,8 @@ impl Store {
         for decision in decisions {
             match decision {
                 IdentityDecision::RememberGuest { email, guest_id } => {
-                    let winner = remember_guest(&mut tx, shop, email, guest_id).await?;
+                    let key = self.guest_key(email)?;
+                    let winner = remember_guest(&mut tx, shop, &key, guest_id).await?;
                     if &winner != guest_id {
                         tx.rollback().await?;
                         return Ok(IdentityApplied::GuestTaken { winner });
@@ -213,6 +265,15 @@ impl Store {
                 } => link_guest(&mut tx, shop, guest_id, *customer_id).await?,
                 IdentityDecision::RedirectCustomer { from, to } => {
                     redirect(&mut tx, shop, *from, *to).await?;
+                }
+                IdentityDecision::SetListing {
+                    customer_id,
+                    listing,
+                } => {
+                    if !set_listing(&mut tx, shop, *customer_id, listing).await? {
+                        tx.rollback().await?;
+                        return Ok(IdentityApplied::ListingTaken);
+                    }
                 }
                 IdentityDecision::MarkCustomerDeleted { customer_id } => {
                     mark_deleted(&mut tx, shop, *customer_id).await?;
@@ -237,10 +298,11 @@ fn parse_guest_id(raw: &str) -> Result<GuestId> {
 /// Insert-if-absent that also returns the stored id in the same statement. The no-op update
 /// on conflict is what makes `RETURNING` yield the existing row; PostgreSQL waits for a
 /// concurrent uncommitted insert of the same key first, so the answer is always the winner.
+/// `email_key` is the email's fingerprint.
 async fn remember_guest(
     conn: &mut AnyConnection,
     shop: &ShopDomain,
-    email: &NormalisedEmail,
+    email_key: &str,
     candidate: &GuestId,
 ) -> Result<GuestId> {
     let stored: String = sqlx::query_scalar(
@@ -249,11 +311,43 @@ async fn remember_guest(
          RETURNING guest_id",
     )
     .bind(shop.as_str())
-    .bind(email.as_str())
+    .bind(email_key)
     .bind(candidate.as_str())
     .fetch_one(conn)
     .await?;
     parse_guest_id(&stored)
+}
+
+/// Insert-if-absent; false if a different listing was chosen first (the same one again is a
+/// redelivery, and fine).
+async fn set_listing(
+    conn: &mut AnyConnection,
+    shop: &ShopDomain,
+    customer_id: ShopifyId,
+    listing: &CustomerListing,
+) -> Result<bool> {
+    let guest = match listing {
+        CustomerListing::Own => None,
+        CustomerListing::Guest(g) => Some(g.as_str()),
+    };
+    let id = id_to_db(customer_id)?;
+    sqlx::query(
+        "INSERT INTO customer_listing (shop, customer_id, guest_id) VALUES ($1, $2, $3) \
+         ON CONFLICT (shop, customer_id) DO NOTHING",
+    )
+    .bind(shop.as_str())
+    .bind(id)
+    .bind(guest)
+    .execute(&mut *conn)
+    .await?;
+    let stored: Option<String> = sqlx::query_scalar(
+        "SELECT guest_id FROM customer_listing WHERE shop = $1 AND customer_id = $2",
+    )
+    .bind(shop.as_str())
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(stored.as_deref() == guest)
 }
 
 /// Set once, and only to a customer without a status row (active), in one statement.

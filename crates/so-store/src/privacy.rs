@@ -52,7 +52,8 @@ pub struct ErasureRow {
 }
 
 /// Tables keyed by (shop, contact) that hold a redacted person's rows.
-const CONTACT_TABLES: [&str; 5] = [
+const CONTACT_TABLES: [&str; 6] = [
+    "contact_properties",
     "held_record",
     "contact_subscription",
     "behaviour_dirty",
@@ -61,8 +62,10 @@ const CONTACT_TABLES: [&str; 5] = [
 ];
 
 /// Every table with a `shop` column.
-const SHOP_TABLES: [&str; 21] = [
+const SHOP_TABLES: [&str; 23] = [
     "ledger",
+    "customer_listing",
+    "contact_properties",
     "watermark",
     "customer_status",
     "guest",
@@ -109,7 +112,7 @@ impl Store {
         if let Some(email) = email {
             sqlx::query("DELETE FROM guest WHERE shop = $1 AND email = $2")
                 .bind(shop.as_str())
-                .bind(email.as_str())
+                .bind(self.guest_key(email)?)
                 .execute(&mut *tx)
                 .await?;
             sqlx::query(
@@ -319,8 +322,13 @@ impl Store {
         let mut held = Vec::new();
         let mut checkouts = Vec::new();
         let mut subscriptions = Vec::new();
+        let mut properties = Vec::new();
         for c in contacts {
             orders.extend(self.orders_of_contact(shop, c).await?);
+            let snapshot = self.contact_properties(shop, c).await?;
+            if snapshot.version > 0 {
+                properties.push(json!({"contact": c, "properties": snapshot.properties}));
+            }
             for r in self.held_records(shop, c).await? {
                 held.push(json!({"type": r.record_type.as_str(), "id": r.id, "record": r.body}));
             }
@@ -361,6 +369,7 @@ impl Store {
             "held_records": held,
             "checkouts": checkouts,
             "deliveries": deliveries,
+            "contact_properties": properties,
         }))
     }
 

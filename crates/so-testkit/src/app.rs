@@ -126,6 +126,10 @@ impl TestApp {
                 ("SO_OMETRIA__API_URL".to_owned(), fake.url()),
                 ("SO_OMETRIA__API_KEY".to_owned(), fake.api_key().to_owned()),
                 ("SO_DATABASE__URL".to_owned(), db.url.clone()),
+                (
+                    "SO_DATABASE__EMAIL_KEY".to_owned(),
+                    crate::TEST_EMAIL_KEY.to_owned(),
+                ),
                 ("SO_WORKER__BATCH_WINDOW_MS".to_owned(), "30".to_owned()),
                 (
                     "SO_OMETRIA__RETRY__INITIAL_INTERVAL_MS".to_owned(),
@@ -374,6 +378,9 @@ impl TestApp {
         so_store::Store::connect(&db.url, 2)
             .await
             .expect("the store opens")
+            .with_email_key(
+                so_store::EmailKey::new(crate::TEST_EMAIL_KEY.as_bytes()).expect("a long key"),
+            )
     }
 
     /// Waits (up to 30 s) until at least `n` events were processed with

@@ -29,3 +29,6 @@ pub use process::{ServiceProcess, free_port};
 pub use so_fake_ometria::{FakeConfig, FakeOmetria};
 pub use wait::eventually;
 pub use webhook::Webhook;
+
+/// `database.email_key` of every test app (guest-email fingerprints).
+pub const TEST_EMAIL_KEY: &str = "test-email-key-0123456789";

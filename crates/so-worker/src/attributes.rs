@@ -46,6 +46,9 @@ struct Due {
     shop: so_domain::ShopDomain,
     contact: String,
     seq: i64,
+    buyer: so_domain::mapping::Buyer,
+    /// The property snapshot's version the update carries.
+    version: i64,
 }
 
 impl Attributes {
@@ -77,7 +80,7 @@ impl Attributes {
         let mut commit = Commit::default();
         let mut groups: Vec<(Arc<Account>, Vec<PushRecord>, Vec<Due>)> = Vec::new();
         for d in &dirty {
-            let Some(record) = self.update_for(d, &mut commit).await? else {
+            let Some((record, version)) = self.update_for(d, &mut commit).await? else {
                 continue;
             };
             let Some(account) = self.accounts.for_shop(&d.shop) else {
@@ -87,6 +90,8 @@ impl Attributes {
                 shop: d.shop.clone(),
                 contact: d.buyer.id.clone(),
                 seq: d.seq,
+                buyer: d.buyer.clone(),
+                version,
             };
             match groups.iter_mut().find(|(a, _, _)| Arc::ptr_eq(a, account)) {
                 Some((_, records, dues)) => {
@@ -123,6 +128,9 @@ impl Attributes {
                         }
                         for r in &part.records {
                             for d in by_id.remove(&r.id).into_iter().flatten() {
+                                commit
+                                    .properties_pushed
+                                    .push((d.shop.clone(), d.buyer, d.version));
                                 commit.behaviour_sent.push((d.shop, d.contact, d.seq));
                             }
                         }
@@ -133,20 +141,24 @@ impl Attributes {
                 }
             }
         }
-        if commit.behaviour_sent.is_empty() && commit.held.is_empty() {
+        if commit.behaviour_sent.is_empty()
+            && commit.held.is_empty()
+            && commit.properties_pushed.is_empty()
+        {
             return Ok(dirty.len());
         }
         let _written = self.store.commit(&commit).await?;
         Ok(dirty.len())
     }
 
-    /// The contact update for one mark, or `None` when nothing is to be
-    /// pushed now (cleared, held or kept for later in `commit`).
+    /// The contact update for one mark and the version of the property
+    /// snapshot it carries, or `None` when nothing is to be pushed now
+    /// (cleared, held or kept for later in `commit`).
     async fn update_for(
         &self,
         d: &DirtyContact,
         commit: &mut Commit,
-    ) -> Result<Option<PushRecord>, so_store::Error> {
+    ) -> Result<Option<(PushRecord, i64)>, so_store::Error> {
         let rules = self.rules.for_shop(&d.shop);
         let sent = (d.shop.clone(), d.buyer.id.clone(), d.seq);
         if !rules.settings.enabled || self.accounts.for_shop(&d.shop).is_none() {
@@ -186,8 +198,15 @@ impl Attributes {
                 .is_some(),
             None => false,
         };
-        let Some(mut record) = behaviour::contact_update(&d.buyer, summary.properties(&on, owned))
-        else {
+        // The whole property set, not only the attributes: Ometria may
+        // replace `properties` whole (docs/identity.md). A mark without new
+        // attributes (one re-made because a newer snapshot was pushed out of
+        // order) sends the snapshot as it is.
+        let snapshot = self
+            .store
+            .merge_contact_properties(&d.shop, &d.buyer.id, &summary.properties(&on, owned))
+            .await?;
+        let Some(mut record) = behaviour::contact_update(&d.buyer, snapshot.properties) else {
             commit.behaviour_sent.push(sent);
             return Ok(None);
         };
@@ -209,6 +228,6 @@ impl Attributes {
             commit.behaviour_sent.push(sent);
             return Ok(None);
         }
-        Ok(Some(record))
+        Ok(Some((record, snapshot.version)))
     }
 }

@@ -271,6 +271,9 @@ fn add(commit: &mut Commit, c: &Changes) {
         .behaviour_dirty
         .extend(c.behaviour_dirty.iter().cloned());
     commit
+        .properties_pushed
+        .extend(c.properties_pushed.iter().cloned());
+    commit
         .products_known
         .extend(c.products_known.iter().cloned());
     commit.consent_set.extend(c.consent_set.iter().cloned());

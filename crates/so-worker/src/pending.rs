@@ -31,6 +31,8 @@ pub(crate) struct Changes {
     pub(crate) held: Vec<(ShopDomain, HeldChange)>,
     /// Contacts whose attributes are due once this commits.
     pub(crate) behaviour_dirty: Vec<(ShopDomain, so_domain::mapping::Buyer)>,
+    /// Property snapshots its contact records carry (shop, contact, version).
+    pub(crate) properties_pushed: Vec<(ShopDomain, so_domain::mapping::Buyer, i64)>,
     /// Schedule this message's abandonment check this many seconds from
     /// now (before it is acked).
     pub(crate) check_after_secs: Option<u64>,

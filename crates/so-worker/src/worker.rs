@@ -24,6 +24,10 @@ pub enum StartError {
     Ometria(#[source] so_ometria::Error),
     #[error("invalid shop settings")]
     Rules(#[source] crate::rules::RulesError),
+    #[error(
+        "database.email_key is not set (or shorter than 16 bytes): guest emails are stored as fingerprints keyed with it"
+    )]
+    EmailKey,
 }
 
 /// A running worker, built from its parts.
@@ -73,6 +77,15 @@ impl Worker {
         client: Option<Client>,
     ) -> Result<Worker, StartError> {
         so_platform::metrics::ometria_request_budget(config.ometria.requests_per_second);
+        let key = config
+            .database
+            .email_key
+            .as_ref()
+            .and_then(|k| {
+                so_store::EmailKey::new(secrecy::ExposeSecret::expose_secret(k).as_bytes()).ok()
+            })
+            .ok_or(StartError::EmailKey)?;
+        let store = store.with_email_key(key);
         let hours = config.worker.dedupe_window_hours;
         let window = DedupeWindow::new(Duration::from_secs(hours * 3600))
             .map_err(|_| StartError::DedupeWindow)?;
@@ -133,6 +146,15 @@ impl Worker {
     /// batches in hand are finished and acked, and the rest return to their
     /// queues.
     pub async fn run_until_stopped(self, shutdown: Shutdown) {
+        // Guest rows from before emails were fingerprinted; until rewritten,
+        // their guests are not found (a second guest would be made).
+        match self.store.fingerprint_guest_emails().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rows = n, "Guest emails rewritten as keyed fingerprints."),
+            Err(e) => {
+                tracing::warn!(error = %e, "Cannot rewrite plain guest emails; will try at the next start.")
+            }
+        }
         let drained = CancellationToken::new();
         // Ends once every processor (each holds a handle) has finished.
         let pushing: Vec<_> = self

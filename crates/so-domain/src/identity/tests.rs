@@ -62,6 +62,8 @@ fn first_guest_purchase_remembers_a_new_guest_and_the_second_reuses_it() {
         guest: Some(GuestRecord {
             guest_id: guest(1),
             linked_customer: None,
+            linked_listing: None,
+            claim: false,
         }),
         ..Default::default()
     };
@@ -71,44 +73,109 @@ fn first_guest_purchase_remembers_a_new_guest_and_the_second_reuses_it() {
 }
 
 #[test]
-fn guest_who_creates_an_account_is_linked_and_later_guest_orders_go_to_the_customer() {
+fn guest_who_creates_an_account_adopts_the_guest_listing_and_later_guest_orders_follow() {
     let ns = Namespace::default();
     let snap = IdentitySnapshot {
         guest: Some(GuestRecord {
             guest_id: guest(1),
             linked_customer: None,
+            linked_listing: None,
+            claim: false,
         }),
         ..Default::default()
     };
+    let adopted = ContactRef::customer_on(&ns, BIG, CustomerListing::Guest(guest(1)));
     let created = resolve_customer(&ns, &snap, BIG);
+    assert_eq!(created.resolution, Resolution::Contact(adopted.clone()));
     assert_eq!(
-        created.resolution,
-        Resolution::Contact(ContactRef::customer(&ns, BIG))
+        separate_guest(&snap, &created),
+        None,
+        "adopted: nothing to merge"
     );
+    // The guest's listing, which owns the email, now also carries the
+    // customer id: one contact in Ometria.
+    assert_eq!(adopted.ometria_id(), guest(1).as_str());
+    assert_eq!(adopted.collection(), ContactCollection::Guests);
+    assert_eq!(adopted.customer_id(), Some(BIG.to_string()));
     assert_eq!(
         created.decisions,
-        vec![IdentityDecision::LinkGuestToCustomer {
-            guest_id: guest(1),
-            customer_id: BIG
-        }]
+        vec![
+            IdentityDecision::SetListing {
+                customer_id: BIG,
+                listing: CustomerListing::Guest(guest(1)),
+            },
+            IdentityDecision::LinkGuestToCustomer {
+                guest_id: guest(1),
+                customer_id: BIG
+            }
+        ]
     );
     let linked = IdentitySnapshot {
         guest: Some(GuestRecord {
             guest_id: guest(1),
             linked_customer: Some(BIG),
+            linked_listing: Some(CustomerListing::Guest(guest(1))),
+            claim: false,
         }),
+        listing: Some(CustomerListing::Guest(guest(1))),
         ..Default::default()
     };
     let later = resolve_purchase(&ns, &linked, None, Some(&email("g@example.com")), || {
         guest(9)
     });
+    assert_eq!(later.resolution, Resolution::Contact(adopted.clone()));
+    let account_order = resolve_purchase(&ns, &linked, Some(BIG), None, || guest(9));
+    assert_eq!(account_order.resolution, Resolution::Contact(adopted));
+    assert!(
+        resolve_customer(&ns, &linked, BIG).decisions.is_empty(),
+        "a link and a listing are set once"
+    );
+}
+
+#[test]
+fn a_customer_keeps_the_listing_it_first_had_and_never_adopts_an_email_claim() {
+    let ns = Namespace::default();
+    let unlinked = |claim| GuestRecord {
+        guest_id: guest(1),
+        linked_customer: None,
+        linked_listing: None,
+        claim,
+    };
+    // Seen before on its own listing: a guest found later is linked, not
+    // adopted (the listing id cannot change).
+    let known = IdentitySnapshot {
+        guest: Some(unlinked(false)),
+        listing: Some(CustomerListing::Own),
+        ..Default::default()
+    };
+    let out = resolve_customer(&ns, &known, BIG);
     assert_eq!(
-        later.resolution,
+        out.resolution,
         Resolution::Contact(ContactRef::customer(&ns, BIG))
     );
     assert!(
-        resolve_customer(&ns, &linked, BIG).decisions.is_empty(),
-        "a link is set once"
+        !out.decisions
+            .iter()
+            .any(|d| matches!(d, IdentityDecision::SetListing { .. }))
+    );
+    // The guest's listing keeps the email: Ometria must merge it in.
+    assert_eq!(separate_guest(&known, &out), Some(BIG.to_string()));
+    // A claim row has no listing in Ometria to adopt.
+    let claimed = IdentitySnapshot {
+        guest: Some(unlinked(true)),
+        ..Default::default()
+    };
+    let out = resolve_customer(&ns, &claimed, BIG);
+    assert_eq!(
+        out.resolution,
+        Resolution::Contact(ContactRef::customer(&ns, BIG))
+    );
+    assert_eq!(
+        out.decisions[0],
+        IdentityDecision::SetListing {
+            customer_id: BIG,
+            listing: CustomerListing::Own
+        }
     );
 }
 
@@ -141,6 +208,7 @@ fn merge_redirects_the_deleted_id_and_suppresses_its_late_events() {
         customer: CustomerStatus::MergedInto(BIG),
         guest: None,
         email_suppressed: false,
+        listing: None,
     };
     assert_eq!(
         resolve_customer(&ns, &redirected, ShopifyId::new(2)).resolution,
@@ -170,6 +238,7 @@ fn delete_pushes_once_then_suppresses_and_redacted_orders_lose_the_person() {
         customer: CustomerStatus::Deleted,
         guest: None,
         email_suppressed: false,
+        listing: None,
     };
     assert_eq!(
         delete_customer(&ns, &deleted, BIG).resolution,
@@ -179,6 +248,7 @@ fn delete_pushes_once_then_suppresses_and_redacted_orders_lose_the_person() {
         customer: CustomerStatus::Redacted,
         guest: None,
         email_suppressed: false,
+        listing: None,
     };
     let order = resolve_purchase(&ns, &redacted, Some(BIG), None, || guest(1));
     assert_eq!(

@@ -2,7 +2,10 @@
 //!
 //! A 2025-01+ customer payload has no consent, tags or order totals; those
 //! fields are then *omitted*, never sent empty, so Ometria (which merges
-//! pushed fields) keeps what their own topics set.
+//! pushed fields) keeps what their own topics set. The `properties` built
+//! here are only this event's part: the worker merges them into the
+//! contact's property snapshot and sends the whole set, since Ometria may
+//! replace `properties` whole (docs/identity.md).
 
 use serde_json::{Map, Value};
 

@@ -133,7 +133,7 @@ async fn six_requests_a_minute_then_429_json() {
 
 #[tokio::test]
 async fn completion_anonymises_the_email_s_contacts_orders_and_events() {
-    let fake = fake().await;
+    let fake = crate::support::shared_identifiers_fake().await;
     push(
         &fake,
         &json!([

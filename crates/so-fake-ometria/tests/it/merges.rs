@@ -70,3 +70,35 @@ async fn merge_profile_refuses_malformed_requests_and_fails_unresolved_jobs() {
     .await;
     assert_eq!((status, job["status"].as_str()), (202, Some("failed")));
 }
+
+#[tokio::test]
+async fn merge_by_email_takes_the_emails_owner_whatever_its_case_and_frees_the_email() {
+    let fake = fake().await;
+    push(&fake, &json!([
+        {"@type": "contact", "@collection": "guests", "id": "g1", "email": "Jo@Example.com"},
+        {"@type": "contact", "@collection": "customers", "id": "42", "customer_id": "42", "email": "jo@example.com"},
+    ]))
+    .await;
+    // The post-2024 rule: the guest owns the email, the account did not get it.
+    assert!(
+        fake.record_in(RecordType::Contact, Some("customers"), "42")
+            .unwrap()
+            .get("email")
+            .is_none()
+    );
+    let (status, _, job) = merge(
+        &fake,
+        json!({"survivor": {"type": "customer_id", "value": "42"},
+               "customers_to_merge": [{"type": "email_address", "value": "jo@example.com"}]}),
+    )
+    .await;
+    assert_eq!((status, job["status"].as_str()), (202, Some("completed")));
+    assert!(
+        fake.record_in(RecordType::Contact, Some("guests"), "g1")
+            .is_none()
+    );
+    // The email is free: the account's next push takes it.
+    push(&fake, &json!([{"@type": "contact", "@collection": "customers", "id": "42", "customer_id": "42", "email": "jo@example.com"}])).await;
+    let holder = fake.contact_holding("email", "JO@example.com").unwrap();
+    assert_eq!(holder.id, "42");
+}

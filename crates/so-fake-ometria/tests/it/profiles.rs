@@ -1,10 +1,10 @@
 use serde_json::json;
 
-use crate::support::{fake, get, push};
+use crate::support::{fake, get, push, shared_identifiers_fake};
 
 #[tokio::test]
 async fn listings_sharing_a_customer_id_form_one_profile() {
-    let fake = fake().await;
+    let fake = shared_identifiers_fake().await;
     push(&fake, &json!([
         {"@type": "contact", "@collection": "customers", "id": "1", "customer_id": "42", "email": "ann@example.com"},
         {"@type": "contact", "@collection": "subscribers", "id": "s1", "customer_id": "42", "email": "ann@example.com", "firstname": "Ann"},
@@ -20,7 +20,7 @@ async fn listings_sharing_a_customer_id_form_one_profile() {
 
 #[tokio::test]
 async fn email_only_contact_and_later_customer_share_a_profile() {
-    let fake = fake().await;
+    let fake = shared_identifiers_fake().await;
     push(
         &fake,
         &json!([{"@type": "contact", "id": "sub-1", "email": "Ann@Example.com"}]),
@@ -36,7 +36,7 @@ async fn email_only_contact_and_later_customer_share_a_profile() {
 
 #[tokio::test]
 async fn same_email_with_different_customer_ids_stays_separate() {
-    let fake = fake().await;
+    let fake = shared_identifiers_fake().await;
     push(
         &fake,
         &json!([
@@ -51,7 +51,7 @@ async fn same_email_with_different_customer_ids_stays_separate() {
 
 #[tokio::test]
 async fn unforced_opt_out_wins_but_a_forced_opt_in_overrides_it() {
-    let fake = fake().await;
+    let fake = shared_identifiers_fake().await;
     push(&fake, &json!([
         {"@type": "contact", "@collection": "a", "id": "1", "customer_id": "7", "marketing_optin": "EXPLICITLY_OPTEDOUT"},
         {"@type": "contact", "@collection": "b", "id": "1", "customer_id": "7", "marketing_optin": "EXPLICITLY_OPTEDIN"},
@@ -86,4 +86,38 @@ async fn profiles_are_readable_over_http_by_email_and_id() {
     let one = get(&fake, &format!("/v2/profiles/{id}")).await;
     assert_eq!((one.status, &one.body["customer_id"]), (200, &json!("42")));
     assert_eq!(get(&fake, "/v2/profiles/nope").await.status, 404);
+}
+
+#[tokio::test]
+async fn after_2024_a_later_contact_does_not_get_an_owned_email_and_orders_follow_the_owner() {
+    let fake = fake().await;
+    push(&fake, &json!([{"@type": "contact", "@collection": "guests", "id": "g1", "email": "Ann@Example.com"}])).await;
+    push(&fake, &json!([{"@type": "contact", "@collection": "customers", "id": "42", "customer_id": "42", "email": "ann@example.com"}])).await;
+    push(
+        &fake,
+        &json!([
+            {"@type": "order", "id": "o1", "timestamp": "2024-05-01T10:00:00Z", "grand_total": 1,
+             "currency": "GBP", "customer": {"email": "ann@example.com"}},
+            {"@type": "order", "id": "o2", "timestamp": "2024-05-01T10:00:00Z", "grand_total": 1,
+             "currency": "GBP", "customer": {"id": "42", "email": "ann@example.com"}},
+        ]),
+    )
+    .await;
+
+    let account = fake
+        .record_in(
+            so_domain::ometria::RecordType::Contact,
+            Some("customers"),
+            "42",
+        )
+        .unwrap();
+    assert!(account.get("email").is_none(), "{account:?}");
+    let ignored = fake.ignored_identifiers();
+    assert_eq!(ignored.len(), 1);
+    assert_eq!(ignored[0].field, "email");
+    assert_eq!(ignored[0].owner.id, "g1");
+    assert_eq!(fake.order_contact("o1").unwrap().id, "g1");
+    assert_eq!(fake.order_contact("o2").unwrap().id, "42");
+    // Two people as far as Ometria knows: the email alone does not join them.
+    assert_eq!(fake.profiles().len(), 2);
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
-use so_fake_ometria::{AUTH_HEADER, FakeConfig, FakeOmetria};
+use so_fake_ometria::{AUTH_HEADER, FakeConfig, FakeOmetria, IdentityRule};
 
 pub(crate) struct Reply {
     pub(crate) status: u16,
@@ -20,6 +20,16 @@ impl Reply {
 
 pub(crate) async fn fake() -> FakeOmetria {
     FakeOmetria::start(FakeConfig::unlimited()).await
+}
+
+/// A fake with the pre-2024 identity rule: contacts may share identifiers,
+/// for tests of clustering several listings into one profile.
+pub(crate) async fn shared_identifiers_fake() -> FakeOmetria {
+    FakeOmetria::start(FakeConfig {
+        identity_rule: IdentityRule::Shared,
+        ..FakeConfig::unlimited()
+    })
+    .await
 }
 
 pub(crate) fn client() -> reqwest::Client {

@@ -1,7 +1,7 @@
 use so_domain::ShopifyId;
 use so_domain::identity::{
-    ContactRef, CustomerStatus, IdentityDecision, Namespace, Resolution, SuppressReason,
-    resolve_customer, resolve_purchase,
+    ContactRef, CustomerListing, CustomerStatus, IdentityDecision, Namespace, Resolution,
+    SuppressReason, resolve_customer, resolve_purchase,
 };
 use so_domain::mapping::TagSet;
 use so_store::{Commit, CommitOutcome, IdentityApplied, Store};
@@ -14,6 +14,10 @@ on_both_backends!(
     a_merge_redirects_and_repoints_links_and_older_redirects,
     a_delete_tombstones_unlinks_guests_and_keeps_a_redirect,
     a_redaction_wins_and_erases_the_persons_guest_rows_and_tags,
+    a_customers_email_claim_is_linked_at_once_and_never_adopted,
+    a_listing_is_chosen_once_even_by_racing_events,
+    plain_guest_emails_from_before_are_rewritten_to_keyed_fingerprints,
+    customers_known_before_version_9_keep_their_own_listing,
 );
 
 const KEPT: ShopifyId = ShopifyId::new(42);
@@ -59,21 +63,30 @@ async fn a_guest_who_opens_an_account_is_linked_and_later_orders_go_to_the_custo
         .unwrap();
     let account = resolve_customer(&ns, &guest_snapshot, KEPT);
     apply(store, &account.decisions).await;
+    let guest = store.guest_for_email(&shop(), &jo).await.unwrap().unwrap();
+    // The account adopted the guest's listing, which owns the email in Ometria.
+    let adopted = ContactRef::customer_on(&ns, KEPT, CustomerListing::Guest(guest.clone()));
+    assert_eq!(account.resolution, Resolution::Contact(adopted.clone()));
+    // Chosen once: the account's next event (no email) uses it too.
+    let again = store
+        .identity_snapshot(&shop(), Some(KEPT), None)
+        .await
+        .unwrap();
+    assert_eq!(again.listing, Some(CustomerListing::Guest(guest.clone())));
+    let repeat = resolve_customer(&ns, &again, KEPT);
+    assert_eq!(repeat.resolution, Resolution::Contact(adopted.clone()));
+    assert!(repeat.decisions.is_empty());
 
     let later = store
         .identity_snapshot(&shop(), None, Some(&jo))
         .await
         .unwrap();
     let next_order = resolve_purchase(&ns, &later, None, Some(&jo), Store::new_guest_id);
-    assert_eq!(
-        next_order.resolution,
-        Resolution::Contact(ContactRef::customer(&ns, KEPT))
-    );
+    assert_eq!(next_order.resolution, Resolution::Contact(adopted));
     assert!(next_order.decisions.is_empty());
     let Resolution::Contact(first) = order.resolution else {
         panic!("the first order has a guest contact");
     };
-    let guest = store.guest_for_email(&shop(), &jo).await.unwrap().unwrap();
     assert_eq!(first, ContactRef::guest(&ns, guest));
     assert_eq!(
         store.guest_for_email(&other_shop(), &jo).await.unwrap(),
@@ -287,4 +300,202 @@ async fn a_redaction_wins_and_erases_the_persons_guest_rows_and_tags(ctx: Ctx) {
         order.resolution,
         Resolution::Suppressed(SuppressReason::Redacted)
     );
+}
+
+async fn a_customers_email_claim_is_linked_at_once_and_never_adopted(ctx: Ctx) {
+    let store = &ctx.store;
+    let ns = Namespace::default();
+    let jo = email("jo@example.com");
+    let claimed = store
+        .claim_email(&shop(), &jo, &Store::new_guest_id(), KEPT)
+        .await
+        .unwrap();
+    let snap = store
+        .identity_snapshot(&shop(), Some(KEPT), Some(&jo))
+        .await
+        .unwrap();
+    let guest = snap.guest.clone().unwrap();
+    assert_eq!(
+        (guest.guest_id, guest.claim, guest.linked_customer),
+        (claimed, true, Some(KEPT))
+    );
+    let out = resolve_customer(&ns, &snap, KEPT);
+    assert_eq!(
+        out.resolution,
+        Resolution::Contact(ContactRef::customer(&ns, KEPT))
+    );
+    apply(store, &out.decisions).await;
+    // A later guest purchase with that email is the customer's, on its own listing.
+    let later = store
+        .identity_snapshot(&shop(), None, Some(&jo))
+        .await
+        .unwrap();
+    let order = resolve_purchase(&ns, &later, None, Some(&jo), Store::new_guest_id);
+    assert_eq!(
+        order.resolution,
+        Resolution::Contact(ContactRef::customer(&ns, KEPT))
+    );
+}
+
+async fn a_listing_is_chosen_once_even_by_racing_events(ctx: Ctx) {
+    let store = &ctx.store;
+    let guest = remember(store, "jo@example.com").await;
+    apply(
+        store,
+        &[IdentityDecision::SetListing {
+            customer_id: KEPT,
+            listing: CustomerListing::Guest(guest.clone()),
+        }],
+    )
+    .await;
+    // A redelivery choosing the same is fine; another choice lost the race.
+    apply(
+        store,
+        &[IdentityDecision::SetListing {
+            customer_id: KEPT,
+            listing: CustomerListing::Guest(guest.clone()),
+        }],
+    )
+    .await;
+    let lost = store
+        .apply_identity(
+            &shop(),
+            &[
+                IdentityDecision::LinkGuestToCustomer {
+                    guest_id: guest.clone(),
+                    customer_id: KEPT,
+                },
+                IdentityDecision::SetListing {
+                    customer_id: KEPT,
+                    listing: CustomerListing::Own,
+                },
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(lost, IdentityApplied::ListingTaken);
+    let snap = store
+        .identity_snapshot(&shop(), Some(KEPT), Some(&email("jo@example.com")))
+        .await
+        .unwrap();
+    assert_eq!(snap.listing, Some(CustomerListing::Guest(guest)));
+    assert_eq!(
+        snap.guest.unwrap().linked_customer,
+        None,
+        "nothing of the losing batch was written"
+    );
+}
+
+async fn plain_guest_emails_from_before_are_rewritten_to_keyed_fingerprints(ctx: Ctx) {
+    let store = &ctx.store;
+    // Rows as version 8 wrote them: the normalised address itself.
+    let raw = ctx.another_worker().await;
+    let before = Store::new_guest_id();
+    raw.claim_email(
+        &shop(),
+        &email("x@example.com"),
+        &Store::new_guest_id(),
+        KEPT,
+    )
+    .await
+    .unwrap();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&ctx.url)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO guest (shop, email, guest_id) VALUES ($1, $2, $3)")
+        .bind(shop().as_str())
+        .bind("jo@example.com")
+        .bind(before.as_str())
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(store.fingerprint_guest_emails().await.unwrap(), 1);
+    assert_eq!(store.fingerprint_guest_emails().await.unwrap(), 0);
+    let emails: Vec<String> = sqlx::query_scalar("SELECT email FROM guest")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(emails.len(), 2);
+    assert!(
+        emails.iter().all(|e| e.len() == 64 && !e.contains('@')),
+        "{emails:?}"
+    );
+    assert_eq!(
+        store
+            .guest_for_email(&shop(), &email("Jo@Example.com"))
+            .await
+            .unwrap(),
+        Some(before)
+    );
+    // Another key finds nothing: the fingerprint is keyed.
+    let other = Store::connect(&ctx.url, 1)
+        .await
+        .unwrap()
+        .with_email_key(so_store::EmailKey::new(b"another-key-entirely").unwrap());
+    assert_eq!(
+        other
+            .guest_for_email(&shop(), &email("jo@example.com"))
+            .await
+            .unwrap(),
+        None
+    );
+    raw.close().await;
+    other.close().await;
+}
+
+/// Schema version 9 on a store that already knew customers: each keeps its own listing, so a
+/// later event never makes it adopt a guest listing under a new id.
+async fn customers_known_before_version_9_keep_their_own_listing(ctx: Ctx) {
+    let store = &ctx.store;
+    let jo = email("jo@example.com");
+    let guest = remember(store, "jo@example.com").await;
+    // Back to version 8, with a customer known by a watermark and one by its tags.
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&ctx.url)
+        .await
+        .unwrap();
+    for sql in [
+        "DELETE FROM _sqlx_migrations WHERE version = 9",
+        "DROP TABLE customer_listing",
+        "DROP TABLE contact_properties",
+        "ALTER TABLE guest DROP COLUMN claim",
+    ] {
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    }
+    sqlx::query(
+        "INSERT INTO watermark (shop, kind, entity_id, version, webhook_id) \
+         VALUES ($1, 'customer', '42', 1, 'wh-1')",
+    )
+    .bind(shop().as_str())
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO customer_tags (shop, customer_id, tags) VALUES ($1, 77, '[]')")
+        .bind(shop().as_str())
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let upgraded = Store::connect(&ctx.url, 2)
+        .await
+        .unwrap()
+        .with_email_key(email_key());
+    for id in [KEPT, MERGED] {
+        let snap = upgraded
+            .identity_snapshot(&shop(), Some(id), Some(&jo))
+            .await
+            .unwrap();
+        assert_eq!(snap.listing, Some(CustomerListing::Own), "{id:?}");
+        let out = resolve_customer(&Namespace::default(), &snap, id);
+        assert_eq!(
+            out.resolution,
+            Resolution::Contact(ContactRef::customer(&Namespace::default(), id))
+        );
+    }
+    // The guest row survived the upgrade as a real guest listing.
+    let snap = upgraded
+        .identity_snapshot(&shop(), None, Some(&jo))
+        .await
+        .unwrap();
+    let g = snap.guest.unwrap();
+    assert_eq!((g.guest_id, g.claim), (guest, false));
+    upgraded.close().await;
 }

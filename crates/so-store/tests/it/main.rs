@@ -11,6 +11,7 @@ mod ledger;
 mod mapping_state;
 mod merchant;
 mod privacy;
+mod properties;
 mod support;
 mod sync;
 mod watermarks;

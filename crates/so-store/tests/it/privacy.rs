@@ -85,6 +85,14 @@ async fn seed(store: &so_store::Store, shop: &so_domain::ShopDomain) {
         store.commit(&commit).await.unwrap(),
         so_store::CommitOutcome::Committed
     );
+    let tags = json!({"shopify_tags": ["vip"]})
+        .as_object()
+        .unwrap()
+        .clone();
+    store
+        .merge_contact_properties(shop, "c1", &tags)
+        .await
+        .unwrap();
 }
 
 async fn redacting_a_person_erases_their_rows_and_suppresses_them(ctx: Ctx) {
@@ -102,6 +110,8 @@ async fn redacting_a_person_erases_their_rows_and_suppresses_them(ctx: Ctx) {
     assert!(store.held_records(&shop(), "c1").await.unwrap().is_empty());
     assert_eq!(store.subscription(&shop(), "c1").await.unwrap(), None);
     assert!(store.checkout(&shop(), "t1").await.unwrap().is_none());
+    let props = store.contact_properties(&shop(), "c1").await.unwrap();
+    assert_eq!(props.version, 0, "the property snapshot is erased");
     assert!(
         store
             .orders_of_contact(&shop(), "c1")
@@ -160,6 +170,22 @@ async fn a_shop_redact_deletes_everything_of_that_shop_only(ctx: Ctx) {
         1
     );
     assert_eq!(store.shop_status(&other_shop()).await.unwrap(), None);
+    assert_eq!(
+        store
+            .contact_properties(&shop(), "c1")
+            .await
+            .unwrap()
+            .version,
+        0
+    );
+    assert_eq!(
+        store
+            .contact_properties(&other_shop(), "c1")
+            .await
+            .unwrap()
+            .version,
+        1
+    );
     store
         .set_shop_status(&other_shop(), Some(ShopStatus::Uninstalled), at(10))
         .await
@@ -230,4 +256,8 @@ async fn a_data_request_exports_what_is_held(ctx: Ctx) {
     );
     assert_eq!(export["email_subscriptions"][0]["subscribed"], false);
     assert_eq!(export["checkouts"][0][0]["token"], "t1");
+    assert_eq!(
+        export["contact_properties"],
+        json!([{"contact": "c1", "properties": {"shopify_tags": ["vip"]}}])
+    );
 }

@@ -34,7 +34,10 @@ pub(crate) struct Ctx {
 impl Ctx {
     /// A second, independent pool on the same database, as another worker process would have.
     pub(crate) async fn another_worker(&self) -> Store {
-        Store::connect(&self.url, 4).await.unwrap()
+        Store::connect(&self.url, 4)
+            .await
+            .unwrap()
+            .with_email_key(email_key())
     }
 }
 
@@ -81,7 +84,10 @@ where
     // Connecting (and migrating) is inside the guarded part too: a failure there must still
     // drop the database.
     let outcome = AssertUnwindSafe(async {
-        let store = Store::connect(&url, 8).await.unwrap();
+        let store = Store::connect(&url, 8)
+            .await
+            .unwrap()
+            .with_email_key(email_key());
         body(Ctx {
             store: store.clone(),
             url: url.clone(),
@@ -127,6 +133,11 @@ macro_rules! on_both_backends {
     )+};
 }
 pub(crate) use on_both_backends;
+
+/// The key guest emails are fingerprinted with in these tests.
+pub(crate) fn email_key() -> so_store::EmailKey {
+    so_store::EmailKey::new(b"store-tests-email-key").unwrap()
+}
 
 pub(crate) fn shop() -> ShopDomain {
     ShopDomain::parse("uk-shop.myshopify.com").unwrap()

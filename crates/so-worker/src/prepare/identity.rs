@@ -49,20 +49,33 @@ impl Preparer {
         let may_claim =
             snapshot.customer == identity::CustomerStatus::Active && !snapshot.email_suppressed;
         if let (Some(email), None, true) = (&email, &snapshot.guest, may_claim) {
-            // Claim the email for this customer (a guest row the identity
-            // rules then link), so a later guest checkout with the same email
-            // resolves to the account instead of starting a second person.
+            // Claim the email for this customer (a guest row linked to it,
+            // with no listing of its own), so a later guest checkout with the
+            // same email resolves to the account instead of starting a second
+            // person.
             let candidate = so_store::Store::new_guest_id();
             self.store
-                .remember_guest_or_get(cx.shop, email, &candidate)
+                .claim_email(cx.shop, email, &candidate, id)
                 .await?;
             cx.cache.forget_snapshots();
             snapshot = self.snapshot(cx, Some(id), Some(email)).await?;
         }
-        let outcome = identity::resolve_customer(&cx.ns, &snapshot, id);
-        let contact = self.apply(cx, outcome).await?.flatten();
-        cx.contact.clone_from(&contact);
-        Ok(contact)
+        // Another event may choose this customer's listing at the same
+        // moment; the store keeps the first, the loser decides again.
+        for _ in 0..3 {
+            let outcome = identity::resolve_customer(&cx.ns, &snapshot, id);
+            self.merge_separate_guest(cx, &snapshot, &outcome, email.as_ref())
+                .await?;
+            if let Some(contact) = self.apply(cx, outcome).await? {
+                cx.contact.clone_from(&contact);
+                return Ok(contact);
+            }
+            snapshot = self.snapshot(cx, Some(id), email.as_ref()).await?;
+        }
+        Err(Failure::retry(
+            ReasonCode::StoreUnavailable,
+            "identity kept changing under concurrent updates",
+        ))
     }
 
     /// Identity of an order or checkout: customer, else guest by email.
@@ -84,6 +97,8 @@ impl Preparer {
                 email.as_ref(),
                 so_store::Store::new_guest_id,
             );
+            self.merge_separate_guest(cx, &snapshot, &outcome, email.as_ref())
+                .await?;
             if let Some(contact) = self.apply(cx, outcome).await? {
                 cx.contact.clone_from(&contact);
                 return Ok(contact);
@@ -93,6 +108,41 @@ impl Preparer {
             ReasonCode::StoreUnavailable,
             "identity kept changing under concurrent updates",
         ))
+    }
+
+    /// A guest listing about to be linked to a customer that keeps its own
+    /// listing holds the email in Ometria (post-2024 rule): asks Ometria to
+    /// merge it into the customer before the link is stored. A busy lane or
+    /// a failure retries the whole event through the broker, and since the
+    /// link is not stored yet, the retry asks again. Ometria runs the merge
+    /// as a job; once done, the email is free and the customer's next push
+    /// carries it (this event's push, if the job was quick).
+    async fn merge_separate_guest(
+        &self,
+        cx: &Ctx<'_>,
+        snapshot: &IdentitySnapshot,
+        outcome: &IdentityOutcome,
+        email: Option<&NormalisedEmail>,
+    ) -> Result<(), Failure> {
+        let (Some(survivor), Some(email)) = (identity::separate_guest(snapshot, outcome), email)
+        else {
+            return Ok(());
+        };
+        match cx
+            .account
+            .client
+            .merge_email_into_customer(&survivor, email.as_str())
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(so_ometria::MergeError::Busy(wait)) => Err(super::privacy::lane_busy(
+                "merge-profile allows one request per minute",
+                wait,
+            )),
+            Err(so_ometria::MergeError::Failed(e)) => {
+                super::privacy::lane_failure("merge-profile", &e)
+            }
+        }
     }
 
     /// Applies identity decisions. `Ok(None)`: lost a race, decide again.
@@ -107,7 +157,9 @@ impl Preparer {
                 .apply_identity(cx.shop, &outcome.decisions)
                 .await?;
             cx.cache.forget_snapshots();
-            if let so_store::IdentityApplied::GuestTaken { .. } = applied {
+            if let so_store::IdentityApplied::GuestTaken { .. }
+            | so_store::IdentityApplied::ListingTaken = applied
+            {
                 return Ok(None);
             }
         }
@@ -127,13 +179,23 @@ impl Preparer {
     ) -> Result<Vec<String>, Failure> {
         let mut contacts = Vec::new();
         if let Some(id) = customer {
+            // Its own listing id, and the guest listing it adopted, if any.
             contacts.push(ContactRef::customer(&cx.ns, id).ometria_id());
+            let snapshot = self
+                .store
+                .identity_snapshot(cx.shop, Some(id), None)
+                .await?;
+            if let Some(listing) = snapshot.listing {
+                contacts.push(ContactRef::customer_on(&cx.ns, id, listing).ometria_id());
+            }
         }
         if let Some(e) = email
             && let Some(g) = self.store.guest_for_email(cx.shop, e).await?
         {
             contacts.push(ContactRef::guest(&cx.ns, g).ometria_id());
         }
+        contacts.sort();
+        contacts.dedup();
         Ok(contacts)
     }
 }

@@ -17,6 +17,7 @@ mod orders;
 mod privacy;
 mod products;
 mod profile;
+mod properties;
 
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -198,6 +199,7 @@ impl Preparer {
             }
         };
         cx.rules.settings.lists.apply(&mut records);
+        self.complete_properties(cx, &mut records).await?;
         self.filter_profile(cx, pending, records).await
     }
 

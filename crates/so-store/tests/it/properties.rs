@@ -1,0 +1,140 @@
+//! Contact property snapshots: concurrent updates from separate worker pools keep every key, and
+//! a push of a superseded snapshot puts the contact back in the outbox.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+use so_domain::mapping::Buyer;
+use so_store::{Commit, CommitOutcome};
+use tokio::sync::Barrier;
+
+use crate::support::*;
+
+on_both_backends!(
+    racing_updates_of_one_contact_lose_no_key,
+    an_update_that_changes_nothing_keeps_the_version,
+    a_pushed_snapshot_that_was_superseded_marks_the_contact_again,
+);
+
+const TASKS: usize = 16;
+const CONTACT: &str = "uk:42";
+
+fn props(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => unreachable!(),
+    }
+}
+
+fn buyer() -> Buyer {
+    Buyer {
+        id: CONTACT.to_owned(),
+        collection: "shopify_customers".to_owned(),
+        customer_id: Some(CONTACT.to_owned()),
+    }
+}
+
+/// Tags from the customer's partition and attributes from the drain of another worker, all at
+/// once: a read-merge-write without the compare-and-set would drop some of them.
+async fn racing_updates_of_one_contact_lose_no_key(ctx: Ctx) {
+    let workers = [ctx.store.clone(), ctx.another_worker().await];
+    let start = Arc::new(Barrier::new(TASKS));
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|i| {
+            let store = workers[i % 2].clone();
+            let start = Arc::clone(&start);
+            tokio::spawn(async move {
+                start.wait().await;
+                let update = props(json!({ format!("key_{i}"): i, "shared": i }));
+                store
+                    .merge_contact_properties(&shop(), CONTACT, &update)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for t in tasks {
+        let snap = t.await.unwrap();
+        assert!(snap.properties.contains_key("shared"));
+        seen.push(snap.version);
+    }
+    let last = ctx
+        .store
+        .contact_properties(&shop(), CONTACT)
+        .await
+        .unwrap();
+    for i in 0..TASKS {
+        assert_eq!(
+            last.properties[&format!("key_{i}")],
+            json!(i),
+            "key_{i} kept"
+        );
+    }
+    assert_eq!(last.version, TASKS as i64, "one version per update");
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen.len(), TASKS, "every update got its own version");
+    workers[1].close().await;
+}
+
+async fn an_update_that_changes_nothing_keeps_the_version(ctx: Ctx) {
+    let store = &ctx.store;
+    let a = store
+        .merge_contact_properties(&shop(), CONTACT, &props(json!({"shopify_tags": ["vip"]})))
+        .await
+        .unwrap();
+    let b = store
+        .merge_contact_properties(&shop(), CONTACT, &props(json!({"shopify_tags": ["vip"]})))
+        .await
+        .unwrap();
+    assert_eq!((a.version, b.version), (1, 1));
+    let c = store
+        .merge_contact_properties(&shop(), CONTACT, &props(json!({"orders_count": 2})))
+        .await
+        .unwrap();
+    assert_eq!(c.version, 2);
+    assert_eq!(
+        Value::Object(c.properties),
+        json!({"shopify_tags": ["vip"], "orders_count": 2})
+    );
+    // Another shop's contact with the same id is another contact.
+    assert_eq!(
+        store
+            .contact_properties(&other_shop(), CONTACT)
+            .await
+            .unwrap()
+            .version,
+        0
+    );
+}
+
+async fn a_pushed_snapshot_that_was_superseded_marks_the_contact_again(ctx: Ctx) {
+    let store = &ctx.store;
+    let v1 = store
+        .merge_contact_properties(&shop(), CONTACT, &props(json!({"a": 1})))
+        .await
+        .unwrap();
+    let pushed = |version| Commit {
+        properties_pushed: vec![(shop(), buyer(), version)],
+        ..Commit::default()
+    };
+    // The newest snapshot was pushed: nothing more to do.
+    assert_eq!(
+        store.commit(&pushed(v1.version)).await.unwrap(),
+        CommitOutcome::Committed
+    );
+    assert!(store.dirty_contacts(10, &[]).await.unwrap().is_empty());
+    // Another writer moved on after this push read its snapshot: send the newest again.
+    let _v2 = store
+        .merge_contact_properties(&shop(), CONTACT, &props(json!({"b": 2})))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.commit(&pushed(v1.version)).await.unwrap(),
+        CommitOutcome::Committed
+    );
+    let dirty = store.dirty_contacts(10, &[]).await.unwrap();
+    assert_eq!(dirty.len(), 1);
+    assert_eq!(dirty[0].buyer, buyer());
+}
