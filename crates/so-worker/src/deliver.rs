@@ -95,7 +95,7 @@ async fn deliver_to(
     metrics::records_coalesced(plan.coalesced);
     for o in &plan.oversized {
         let detail = format!(
-            "{} record {} is {} bytes (limit 60 KB)",
+            "{} record {} is {} bytes (limit 60,000)",
             o.record.record_type.as_str(),
             o.record.id,
             o.size_bytes
@@ -105,6 +105,19 @@ async fn deliver_to(
             Disposition::DeadLetter {
                 reason: ReasonCode::RecordTooLarge,
                 detail,
+            },
+        );
+    }
+    for (record, why) in &plan.invalid {
+        fates.mark(
+            &key(record),
+            Disposition::DeadLetter {
+                reason: ReasonCode::RecordInvalid,
+                detail: format!(
+                    "{} record {} breaks a documented Ometria rule: {why}",
+                    record.record_type.as_str(),
+                    record.id
+                ),
             },
         );
     }
