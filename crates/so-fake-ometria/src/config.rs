@@ -24,6 +24,8 @@ pub struct FakeConfig {
     pub gdpr_requests_per_minute: f64,
     /// When data-deletion requests complete (Ometria: "within 14 days").
     pub erasure_completion: ErasureCompletion,
+    /// How refused records are reported (asynchronously by default).
+    pub validation: crate::rejections::Validation,
 }
 
 impl Default for FakeConfig {
@@ -36,6 +38,7 @@ impl Default for FakeConfig {
             merges_per_minute: 1.0,
             gdpr_requests_per_minute: 6.0,
             erasure_completion: ErasureCompletion::Manual,
+            validation: crate::rejections::Validation::default(),
         }
     }
 }

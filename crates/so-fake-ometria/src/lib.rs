@@ -3,7 +3,8 @@
 //!
 //! - `POST /v2/push`: auth (403), request rules (400), token-bucket rate limit
 //!   and backlog cap (429), per-record size limit and asynchronous validation
-//!   (`rejected` / `_errors`), merge-upsert per `(type, @collection, id)`,
+//!   (`OK` with `rejected: 0`, refusals later in `_errors`, in either item
+//!   shape; a synchronous mode counts them in `rejected`), merge-upsert per `(type, @collection, id)`,
 //!   queue headers on every response;
 //! - `GET /v2/push/_errors`, `/v2/profiles`, `/v2/profiles/{id}`,
 //!   `/v2/unsubscribes` (an unsubscribe opts its profile out);
@@ -20,6 +21,7 @@ mod inspect;
 mod merges;
 mod profiles;
 mod records;
+mod rejections;
 mod routes;
 mod server;
 mod state;
@@ -30,6 +32,7 @@ pub use config::{
     DEFAULT_BACKLOG_LIMIT, DRAIN_TICK, Drain, ErasureCompletion, FakeConfig, RateLimit,
 };
 pub use records::RecordKey;
+pub use rejections::{ErrorShape, Validation, ValidationMode};
 pub use routes::{AUTH_HEADER, QUEUE_LIMIT_HEADER, QUEUE_REMAINING_HEADER};
 pub use server::{FakeOmetria, serve};
 pub use state::{REJECTED_BY_FAULT, RequestRecord};
