@@ -20,6 +20,7 @@ mod identity;
 mod ledger;
 mod members;
 mod merchant;
+mod ometria_errors;
 mod operations;
 mod privacy;
 mod sync;

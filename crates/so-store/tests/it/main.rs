@@ -9,6 +9,7 @@ mod exports;
 mod identity;
 mod ledger;
 mod merchant;
+mod ometria_errors;
 mod privacy;
 mod support;
 mod sync;
