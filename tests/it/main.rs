@@ -10,6 +10,7 @@ mod ingress_accepts;
 mod ingress_broker_faults;
 mod ingress_rejects;
 mod merchant;
+mod ometria_rejections;
 mod payloads;
 mod privacy;
 mod retry_tiers;

@@ -109,14 +109,19 @@ impl Journal {
         self.pushed.notified().await;
     }
 
-    /// The request `request_id`, if still remembered.
+    /// The request `request_id`, if still remembered. One request may
+    /// carry the records of several processors' batches, each journaled on
+    /// its own: their parts are put together.
     pub(crate) fn request(&self, request_id: &str) -> Option<Request> {
         let mut requests = self.lock();
         self.forget_old(&mut requests);
-        requests
-            .iter()
-            .find(|r| r.request_id == request_id)
-            .cloned()
+        let mut parts = requests.iter().filter(|r| r.request_id == request_id);
+        let mut whole = parts.next()?.clone();
+        for part in parts {
+            whole.handled_at_push |= part.handled_at_push;
+            whole.records.extend(part.records.iter().cloned());
+        }
+        Some(whole)
     }
 
     /// Every remembered record whose fields include `path` (Ometria's
@@ -229,11 +234,17 @@ mod tests {
             |_| Vec::new(),
         );
         assert_eq!(journal.request("r1").unwrap().records.len(), 2);
+        journal.record("r1", false, &[record("c3", json!({}))], |_| Vec::new());
+        assert_eq!(
+            journal.request("r1").unwrap().records.len(),
+            3,
+            "the parts of one request from two batches are put together"
+        );
         assert!(journal.request("r2").is_none());
         let hits = journal.candidates("root > lastname");
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].1.id, "c1");
-        assert_eq!(journal.candidates("root").len(), 2);
+        assert_eq!(journal.candidates("root").len(), 3);
     }
 
     #[tokio::test(start_paused = true)]
