@@ -78,7 +78,7 @@ mod tests {
         let bad = RejectionSettings {
             poll: Duration::ZERO,
             after_push: Duration::from_secs(60),
-            journal: Duration::from_secs(1),
+            journal: Duration::from_secs(100_000),
             journal_max_events: 0,
             seen_retention_days: 0,
         };
