@@ -218,3 +218,71 @@ async fn the_documented_shape_is_tied_only_when_one_record_can_be_meant() {
     assert_eq!(rejected_counter(&app, 1.0).await, 1.0);
     app.teardown().await;
 }
+
+#[tokio::test]
+async fn two_workers_watching_one_account_dead_letter_each_refusal_once() {
+    let mut app = TestApp::spawn_with(TestAppOptions {
+        worker: true,
+        backend: Backend::Postgres,
+        partitions: 4,
+        config_toml: Some(format!(
+            "[shops.\"{SHOP}\"]\nwebhook_secrets = [\"test-secret\"]\n"
+        )),
+        env: vec![
+            ("SO_WORKER__LEASE_SECS".into(), "3".into()),
+            ("SO_REJECTIONS__POLL_SECS".into(), "2".into()),
+            ("SO_REJECTIONS__AFTER_PUSH_SECS".into(), "1".into()),
+            ("SO_REJECTIONS__JOURNAL_SECS".into(), "120".into()),
+        ],
+        ..TestAppOptions::default()
+    })
+    .await;
+    app.start_extra_worker().await;
+    let store = app.store().await;
+    eventually(Duration::from_secs(30), || async {
+        let members = store.worker_members().await.map_err(|e| e.to_string())?;
+        // Both members consume a share, so both push.
+        if members.len() == 2 && members.iter().all(|(_, p)| !p.is_empty()) {
+            Ok(())
+        } else {
+            Err(format!("members {members:?}"))
+        }
+    })
+    .await;
+    let fake = app.ometria();
+    let ops = app.queue_ops().await;
+    let ids: Vec<u64> = (720..728).collect();
+    fake.reject_ids(ids.iter().map(u64::to_string));
+    let mut sent = Vec::new();
+    for id in &ids {
+        let hook = customer(*id, Some("Snow"));
+        assert_eq!(app.send(&hook).await.status(), 200);
+        sent.push(hook.webhook_id);
+    }
+
+    // Both workers read every error; each refusal is dead-lettered once,
+    // by the worker that pushed it, and counted once.
+    let letters = rejections(&ops, 8).await;
+    assert_eq!(
+        fake.push_errors().len(),
+        8,
+        "the fake refused eight records"
+    );
+    assert_eq!(rejected_counter(&app, 8.0).await, 8.0);
+    let mut originals: Vec<String> = letters
+        .iter()
+        .map(|l| {
+            l.id.split(".rejected.")
+                .next()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    originals.sort();
+    sent.sort();
+    assert_eq!(originals, sent);
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(rejections(&ops, 8).await.len(), 8, "no second copy");
+    assert_eq!(rejected_counter(&app, 8.0).await, 8.0);
+    app.teardown().await;
+}
