@@ -19,6 +19,7 @@ use tracing::Instrument;
 
 use super::attribute::{Verdict, attribute, fingerprints};
 use super::dead_letter::publish_rejection;
+use super::journal::{Origin, PushedRecord, Request};
 use crate::accounts::Account;
 use crate::rules::Rules;
 
@@ -111,36 +112,49 @@ impl Watcher {
     }
 
     async fn handle(&self, error: &PushError, print: &str, verdict: Verdict) -> Handled {
-        let (request, record) = match verdict {
-            Verdict::NotYet => return Handled::Later,
-            Verdict::HandledAtPush => {
-                return self
-                    .claim(print)
-                    .await
-                    .map_or(Handled::StoreDown, |_| Handled::Yes);
+        match verdict {
+            Verdict::NotYet => Handled::Later,
+            Verdict::HandledAtPush => self
+                .claim(print)
+                .await
+                .map_or(Handled::StoreDown, |_| Handled::Yes),
+            Verdict::Unattributed(reason) => self.unattributed(error, print, reason).await,
+            Verdict::Rejected { request, record } => {
+                self.rejected(error, print, &request, &record).await
             }
-            Verdict::Unattributed(reason) => {
-                return match self.claim(print).await {
-                    Some(true) => {
-                        metrics::ometria_rejection_unattributed(reason);
-                        tracing::warn!(
-                            reason,
-                            request_id = error.request_id.as_deref().unwrap_or(""),
-                            record_type = error.record_type.as_deref().unwrap_or(""),
-                            error_path = error.error_path.as_deref().unwrap_or(""),
-                            error_message = %short(&error.error_message),
-                            "Ometria rejected a record this worker cannot tie to an event."
-                        );
-                        Handled::Yes
-                    }
-                    Some(false) => Handled::Yes,
-                    None => Handled::StoreDown,
-                };
+        }
+    }
+
+    async fn unattributed(&self, error: &PushError, print: &str, reason: &'static str) -> Handled {
+        match self.claim(print).await {
+            Some(true) => {
+                metrics::ometria_rejection_unattributed(reason);
+                tracing::warn!(
+                    reason,
+                    request_id = error.request_id.as_deref().unwrap_or(""),
+                    record_type = error.record_type.as_deref().unwrap_or(""),
+                    error_path = error.error_path.as_deref().unwrap_or(""),
+                    error_message = %short(&error.error_message),
+                    "Ometria rejected a record this worker cannot tie to an event."
+                );
+                Handled::Yes
             }
-            Verdict::Rejected { request, record } => (request, record),
-        };
-        // Dead-letter first: a claim without its dead letters would lose
-        // the rejection; dead letters without the claim only repeat one.
+            Some(false) => Handled::Yes,
+            None => Handled::StoreDown,
+        }
+    }
+
+    /// Dead-letters the events behind `record`, then claims the item:
+    /// a claim without its dead letters would lose the rejection; dead
+    /// letters without the claim only repeat one (same derived ids, so a
+    /// replay sends it once).
+    async fn rejected(
+        &self,
+        error: &PushError,
+        print: &str,
+        request: &Request,
+        record: &PushedRecord,
+    ) -> Handled {
         let path = error.error_path.as_deref().unwrap_or("root");
         let detail = format!(
             "Ometria rejected {} record {} of request {} after accepting it: {} at {path}",
@@ -149,35 +163,22 @@ impl Watcher {
             request.request_id,
             short(&error.error_message),
         );
-        let mut published = Vec::new();
-        let mut origins: Vec<_> = record.origins.iter().collect();
-        origins.dedup_by(|a, b| a.meta.webhook_id == b.meta.webhook_id);
-        for origin in origins {
-            let span = tracing::info_span!(
-                "rejection",
-                webhook_id = origin.meta.webhook_id.as_str(),
-                topic = origin.meta.topic.as_str(),
-                shop = origin.meta.shop.as_str(),
-            );
-            let sent = publish_rejection(&self.publisher, origin, print, &detail)
-                .instrument(span)
-                .await;
-            match sent {
-                Ok(id) => published.push((origin.clone(), id)),
-                Err(e) => {
-                    tracing::warn!(error = %e, "Cannot dead-letter an event Ometria rejected; will try at the next poll.");
-                    return Handled::Later;
-                }
-            }
-        }
+        let Some(published) = self.dead_letter_events(record, print, &detail).await else {
+            return Handled::Later;
+        };
         match self.claim(print).await {
             None => return Handled::StoreDown,
             Some(false) => return Handled::Yes,
             Some(true) => {}
         }
+        let Some((first, _)) = published.first() else {
+            // A record with no event behind it: nothing to replay.
+            metrics::ometria_rejection_unattributed("unknown_record");
+            return Handled::Yes;
+        };
+        let shop = self.rules.shop_label(&first.meta.shop);
+        metrics::ometria_record_rejected(shop, record.record_type.as_str());
         for (origin, dead_letter_id) in &published {
-            let shop = self.rules.shop_label(&origin.meta.shop);
-            metrics::ometria_record_rejected(shop, record.record_type.as_str());
             tracing::warn!(
                 webhook_id = origin.meta.webhook_id.as_str(),
                 topic = origin.meta.topic.as_str(),
@@ -193,11 +194,41 @@ impl Watcher {
                 "Ometria rejected a record after accepting its push; its event is dead-lettered for replay."
             );
         }
-        if published.is_empty() {
-            // A record with no event behind it (nothing to replay).
-            metrics::ometria_rejection_unattributed("unknown_record");
-        }
         Handled::Yes
+    }
+
+    /// One dead letter per event behind `record` (confirmed), with the id
+    /// each got; `None` if one could not be published.
+    async fn dead_letter_events(
+        &self,
+        record: &PushedRecord,
+        print: &str,
+        detail: &str,
+    ) -> Option<Vec<(Arc<Origin>, String)>> {
+        let mut seen = HashSet::new();
+        let mut published = Vec::new();
+        for origin in &record.origins {
+            if !seen.insert(origin.meta.webhook_id.as_str()) {
+                continue;
+            }
+            let span = tracing::info_span!(
+                "rejection",
+                webhook_id = origin.meta.webhook_id.as_str(),
+                topic = origin.meta.topic.as_str(),
+                shop = origin.meta.shop.as_str(),
+            );
+            let sent = publish_rejection(&self.publisher, origin, print, detail)
+                .instrument(span)
+                .await;
+            match sent {
+                Ok(id) => published.push((origin.clone(), id)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "Cannot dead-letter an event Ometria rejected; will try at the next poll.");
+                    return None;
+                }
+            }
+        }
+        Some(published)
     }
 
     /// `Some(true)` for the one worker that records `print` first.
