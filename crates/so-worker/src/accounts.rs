@@ -85,7 +85,7 @@ impl Accounts {
                 loops.push(push_loop);
                 let journal = Arc::new(crate::rejections::Journal::new(
                     config.rejections.journal,
-                    config.rejections.journal_max_events,
+                    config.rejections.journal_max_mib.saturating_mul(1 << 20),
                 ));
                 let digest = crate::rejections::account_digest(&account_key);
                 Arc::new(Account {

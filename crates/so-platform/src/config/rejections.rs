@@ -23,9 +23,10 @@ pub struct RejectionSettings {
     /// unattributed.
     #[serde(rename = "journal_secs", with = "secs")]
     pub journal: Duration,
-    /// At most this many events are remembered per account; the oldest go
-    /// first (`journal_max_events`).
-    pub journal_max_events: usize,
+    /// The journal of one account holds at most this many MiB (message
+    /// bodies, counted once per record that carries them); the oldest pushes
+    /// go first (`journal_max_mib`).
+    pub journal_max_mib: usize,
     /// Seen-error fingerprints are kept this many days in the store
     /// (`seen_retention_days`).
     pub seen_retention_days: u32,
@@ -37,7 +38,7 @@ impl Default for RejectionSettings {
             poll: Duration::from_secs(30),
             after_push: Duration::from_secs(5),
             journal: Duration::from_secs(15 * 60),
-            journal_max_events: 20_000,
+            journal_max_mib: 64,
             seen_retention_days: 30,
         }
     }
@@ -58,8 +59,8 @@ impl RejectionSettings {
         if self.journal < self.poll * 2 || self.journal > Duration::from_secs(24 * 3600) {
             out.push("rejections.journal_secs must be at least twice rejections.poll_secs and at most 86400".to_owned());
         }
-        if self.journal_max_events == 0 {
-            out.push("rejections.journal_max_events must be at least 1".to_owned());
+        if !(1..=4096).contains(&self.journal_max_mib) {
+            out.push("rejections.journal_max_mib must be between 1 and 4096".to_owned());
         }
         if !(1..=365).contains(&self.seen_retention_days) {
             out.push("rejections.seen_retention_days must be between 1 and 365".to_owned());
@@ -79,7 +80,7 @@ mod tests {
             poll: Duration::ZERO,
             after_push: Duration::from_secs(60),
             journal: Duration::from_secs(100_000),
-            journal_max_events: 0,
+            journal_max_mib: 0,
             seen_retention_days: 0,
         };
         let problems = bad.problems().join("\n");
@@ -87,7 +88,7 @@ mod tests {
             "rejections.poll_secs",
             "rejections.after_push_secs",
             "rejections.journal_secs",
-            "rejections.journal_max_events",
+            "rejections.journal_max_mib",
             "rejections.seen_retention_days",
         ] {
             assert!(problems.contains(key), "{key} in {problems}");

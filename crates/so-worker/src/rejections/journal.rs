@@ -8,7 +8,7 @@
 //! made a push is the one that can tie its errors (the store only shares
 //! which errors were handled). It holds message bodies (customer data), so
 //! it is never logged, and it forgets them after `rejections.journal_secs`
-//! or beyond `rejections.journal_max_events`, whichever comes first. A
+//! or beyond `rejections.journal_max_mib`, whichever comes first. A
 //! restart forgets it: errors of earlier pushes are then counted as
 //! unattributed, never guessed.
 
@@ -49,6 +49,9 @@ pub(crate) struct Request {
     /// then (`ometria_record_rejected`), so the watcher leaves them.
     pub(crate) handled_at_push: bool,
     pub(crate) records: Vec<PushedRecord>,
+    /// What it holds, roughly: the bodies behind each record (a body shared
+    /// by several records counts each time, so the cap errs low).
+    bytes: usize,
 }
 
 /// The journal of one account in this process; shared by the account's
@@ -57,17 +60,17 @@ pub(crate) struct Request {
 pub(crate) struct Journal {
     inner: Mutex<VecDeque<Request>>,
     keep_for: Duration,
-    max_events: usize,
+    max_bytes: usize,
     /// Wakes the watcher after a push, so refusals surface promptly.
     pushed: Notify,
 }
 
 impl Journal {
-    pub(crate) fn new(keep_for: Duration, max_events: usize) -> Journal {
+    pub(crate) fn new(keep_for: Duration, max_bytes: usize) -> Journal {
         Journal {
             inner: Mutex::new(VecDeque::new()),
             keep_for,
-            max_events: max_events.max(1),
+            max_bytes: max_bytes.max(1),
             pushed: Notify::new(),
         }
     }
@@ -81,19 +84,22 @@ impl Journal {
         records: &[PushRecord],
         origins_of: impl Fn(&PushRecord) -> Vec<Arc<Origin>>,
     ) {
+        let records: Vec<PushedRecord> = records
+            .iter()
+            .map(|r| PushedRecord {
+                record_type: r.record_type,
+                id: r.id.clone(),
+                paths: field_paths(&r.body),
+                origins: origins_of(r),
+            })
+            .collect();
+        let bytes = records.iter().map(PushedRecord::weight).sum();
         let request = Request {
             request_id: request_id.to_owned(),
             at: Instant::now(),
             handled_at_push,
-            records: records
-                .iter()
-                .map(|r| PushedRecord {
-                    record_type: r.record_type,
-                    id: r.id.clone(),
-                    paths: field_paths(&r.body),
-                    origins: origins_of(r),
-                })
-                .collect(),
+            records,
+            bytes,
         };
         {
             let mut requests = self.lock();
@@ -153,17 +159,25 @@ impl Journal {
         {
             requests.pop_front();
         }
-        let mut events: usize = requests.iter().map(|r| r.records.len()).sum();
-        while events > self.max_events {
+        let mut bytes: usize = requests.iter().map(|r| r.bytes).sum();
+        while bytes > self.max_bytes {
             let Some(gone) = requests.pop_front() else {
                 break;
             };
-            events -= gone.records.len();
+            bytes -= gone.bytes;
         }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Request>> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl PushedRecord {
+    fn weight(&self) -> usize {
+        let paths: usize = self.paths.iter().map(String::len).sum();
+        let bodies: usize = self.origins.iter().map(|o| o.body.len()).sum();
+        self.id.len() + paths + bodies
     }
 }
 
@@ -249,6 +263,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn old_or_excess_requests_are_forgotten() {
+        // Each record below weighs 1 byte (its id): the cap is 3 records.
         let journal = Journal::new(Duration::from_secs(60), 3);
         journal.record("r1", false, &[record("a", json!({}))], |_| Vec::new());
         tokio::time::advance(Duration::from_secs(61)).await;
