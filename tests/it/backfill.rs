@@ -28,17 +28,17 @@ async fn app() -> TestApp {
 
 /// The app with a worker, and what a backfill of the fake's default shop
 /// needs.
-struct Rig {
-    app: TestApp,
-    shop: ShopDomain,
-    admin: AdminClient,
-    publisher: Publisher,
-    store: so_store::Store,
+pub(crate) struct Rig {
+    pub(crate) app: TestApp,
+    pub(crate) shop: ShopDomain,
+    pub(crate) admin: AdminClient,
+    pub(crate) publisher: Publisher,
+    pub(crate) store: so_store::Store,
     stop: CancellationToken,
 }
 
 impl Rig {
-    async fn new(shopify: &FakeShopify) -> Rig {
+    pub(crate) async fn new(shopify: &FakeShopify) -> Rig {
         let app = app().await;
         Rig {
             shop: ShopDomain::parse(DEFAULT_SHOP).unwrap(),
@@ -98,7 +98,7 @@ impl Progress for Counting {
     fn finished(&self, _: Entity, _: &EntityReport) {}
 }
 
-async fn count_is(fake: &so_testkit::FakeOmetria, t: RecordType, n: usize) {
+pub(crate) async fn count_is(fake: &so_testkit::FakeOmetria, t: RecordType, n: usize) {
     eventually(Duration::from_secs(90), || async {
         let have = fake.count(t);
         if have == n {
@@ -329,6 +329,7 @@ async fn reconciliation_finds_an_order_that_was_never_delivered_and_repair_fixes
         from: now - chrono::Duration::days(3 * 365),
         to: now + chrono::Duration::days(1),
         repair,
+        ometria: None,
     };
     let report = run(false).run().await.unwrap();
     assert_eq!(report.count("order_missing"), 1, "{}", report.text());

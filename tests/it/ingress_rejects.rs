@@ -110,13 +110,6 @@ fn cases() -> Vec<Case> {
             |w| w.omit.push("X-Shopify-Topic".into()),
         ),
         case(
-            "malformed topic",
-            400,
-            "invalid_header",
-            "X-Shopify-Topic",
-            |w| w.topic = "orders create;drop".into(),
-        ),
-        case(
             "no api version",
             400,
             "missing_header",
@@ -126,13 +119,6 @@ fn cases() -> Vec<Case> {
             },
         ),
         case(
-            "bad api version",
-            400,
-            "invalid_header",
-            "X-Shopify-API-Version",
-            |w| w.api_version = "2026-13".into(),
-        ),
-        case(
             "no webhook id",
             400,
             "missing_header",
@@ -140,13 +126,6 @@ fn cases() -> Vec<Case> {
             |w| {
                 w.omit.push("X-Shopify-Webhook-Id".into());
             },
-        ),
-        case(
-            "bad triggered-at",
-            400,
-            "invalid_header",
-            "X-Shopify-Triggered-At",
-            |w| w.triggered_at = Some("yesterday".into()),
         ),
         case("empty body", 400, "empty_body", "empty", |w| {
             w.body = Vec::new()
@@ -167,22 +146,6 @@ fn cases() -> Vec<Case> {
             "invalid_json",
             "not valid JSON",
             |w| w.body = b"{\"id\":1,\"n\":\"\xff\xfe\"}".to_vec(),
-        ),
-        case(
-            "id beyond 64 bits",
-            400,
-            "invalid_json",
-            "exact integer",
-            |w| {
-                w.body = br#"{"id":123456789012345678901234567890}"#.to_vec();
-            },
-        ),
-        case(
-            "order without id",
-            400,
-            "missing_entity_id",
-            "field `id`",
-            |w| w.body = br#"{"name":"No1001"}"#.to_vec(),
         ),
         case(
             "text/plain",
@@ -226,12 +189,6 @@ fn cases() -> Vec<Case> {
         case("json null", 400, "not_a_json_object", "JSON object", |w| {
             w.body = b"null".to_vec();
         }),
-        case("negative id", 400, "invalid_json", "negative id", |w| {
-            w.body = br#"{"id":-1}"#.to_vec();
-        }),
-        case("fractional id", 400, "invalid_json", "exact integer", |w| {
-            w.body = br#"{"id":1.5}"#.to_vec();
-        }),
         case(
             "number out of range",
             400,
@@ -239,15 +196,6 @@ fn cases() -> Vec<Case> {
             "out of range",
             |w| {
                 w.body = br#"{"id":1e400}"#.to_vec();
-            },
-        ),
-        case(
-            "duplicate keys",
-            400,
-            "invalid_json",
-            "duplicate field",
-            |w| {
-                w.body = br#"{"id":1,"id":2}"#.to_vec();
             },
         ),
         case(
@@ -280,24 +228,6 @@ fn cases() -> Vec<Case> {
             },
         ),
         case(
-            "topic list injection",
-            400,
-            "invalid_header",
-            "X-Shopify-Topic",
-            |w| {
-                w.topic = "orders/create, orders/paid".into();
-            },
-        ),
-        case(
-            "topic too long",
-            400,
-            "invalid_header",
-            "at most 100",
-            |w| {
-                w.topic = format!("orders/{}", "a".repeat(300));
-            },
-        ),
-        case(
             "shop domain with port",
             400,
             "invalid_header",
@@ -316,21 +246,44 @@ fn cases() -> Vec<Case> {
             },
         ),
         case(
-            "webhook id too long",
-            400,
-            "invalid_header",
-            "X-Shopify-Webhook-Id",
+            "header section too large",
+            431,
+            "headers_too_large",
+            "exceeds the limit of 32768 bytes",
             |w| {
-                w.webhook_id = "x".repeat(300);
+                w.extra_headers
+                    .push(("X-Padding".into(), "p".repeat(33 * 1024)));
             },
         ),
         case(
-            "event id with a space",
-            400,
-            "invalid_header",
-            "X-Shopify-Event-Id",
+            "header section too large, unsigned",
+            431,
+            "headers_too_large",
+            "header section",
             |w| {
-                w.event_id = Some("a b".into());
+                w.signature = Some("%%%".into());
+                w.extra_headers
+                    .push(("X-Padding".into(), "p".repeat(33 * 1024)));
+            },
+        ),
+        case(
+            "no api version, unsigned",
+            401,
+            "invalid_hmac",
+            "does not match",
+            |w| {
+                w.omit.push("X-Shopify-API-Version".into());
+                w.signature = Some(so_shopify::sign("other-secret", &w.body));
+            },
+        ),
+        case(
+            "orders without id, unsigned",
+            401,
+            "invalid_hmac",
+            "does not match",
+            |w| {
+                w.body = br#"{"foo": "bar"}"#.to_vec();
+                w.signature = Some(so_shopify::sign("other-secret", &w.body));
             },
         ),
         case("empty hmac", 401, "malformed_hmac", "32-byte", |w| {
@@ -440,6 +393,40 @@ async fn a_sender_slower_than_the_body_timeout_gets_408() {
     let text = String::from_utf8_lossy(&response);
     assert!(text.starts_with("HTTP/1.1 408"), "{text}");
     assert!(text.contains("body_timeout"), "{text}");
+    assert!(app.take_queued().await.is_empty());
+    app.teardown().await;
+}
+
+#[tokio::test]
+async fn an_oversized_header_section_gets_431_before_the_body_is_read() {
+    let app = TestApp::spawn().await;
+    let wh = order();
+    // A body is announced but never sent: answering at all proves the
+    // limit is checked before the body is read (reading it would wait for
+    // the 10 s body timeout and answer 408).
+    let addr = app.address.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let mut head = format!(
+        "POST /webhooks/shopify HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\n",
+        wh.body.len()
+    );
+    for (k, v) in wh.headers("test-secret") {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str(&format!("X-Padding: {}\r\n\r\n", "p".repeat(33 * 1024)));
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        let n = stream.read(&mut buf).await.unwrap();
+        response.extend_from_slice(&buf[..n]);
+        if n == 0 || String::from_utf8_lossy(&response).contains("}") {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&response);
+    assert!(text.starts_with("HTTP/1.1 431"), "{text}");
+    assert!(text.contains("headers_too_large"), "{text}");
     assert!(app.take_queued().await.is_empty());
     app.teardown().await;
 }

@@ -2,17 +2,21 @@
 //! Ometria). Each test isolates itself with a unique queue prefix.
 
 mod backfill;
+mod consent_flows;
 mod crate_edges;
 mod dashboard_metrics;
 mod dead_letters;
 mod fault_suite;
 mod ingress_accepts;
 mod ingress_broker_faults;
+mod ingress_keeps;
 mod ingress_rejects;
+mod mapping_flows;
 mod merchant;
 mod ometria_rejections;
 mod payloads;
 mod privacy;
+mod reconcile_ometria;
 mod retry_tiers;
 mod worker_faults;
 mod worker_flows;

@@ -294,10 +294,36 @@ pub(crate) struct ConsentArgs {
 pub(crate) async fn consent_sync(path: Option<&Path>, args: ConsentArgs) -> Result<ExitCode> {
     let config = load(path)?;
     let store = open_store(&config).await?;
+    // A Shopify opt-in newer than an Ometria unsubscribe is published again
+    // for the worker to force; without the broker it is left for the
+    // scheduled run.
+    let broker_stop = CancellationToken::new();
+    let broker = Broker::start(config.amqp.clone(), broker_stop.clone());
+    let connected = broker
+        .wait_connected(Duration::from_secs(10))
+        .await
+        .is_some();
+    if !connected {
+        eprintln!(
+            "RabbitMQ (amqp.url) is not reachable: Shopify opt-ins newer than an Ometria unsubscribe are not published again in this run"
+        );
+    }
+    let publisher = Publisher::new(broker.clone());
     let mut out = Vec::new();
     for shop in shops(&config, args.shop.as_deref())? {
-        let report = clients::consent_setup(&config, &shop)?
-            .sync(&store, &shop)
+        if !config.consent_sync_enabled(&shop) {
+            eprintln!("{shop}: skipped, shops.\"{shop}\".sync.consent is false");
+            continue;
+        }
+        let setup = clients::consent_setup(&config, &shop)?;
+        let mut sync = setup.sync(&store, &shop);
+        if connected {
+            sync.republish = Some(so_sync::consent::Republish {
+                publisher: &publisher,
+                api_version: &config.shopify_admin.api_version,
+            });
+        }
+        let report = sync
             .run_once()
             .await
             .with_context(|| format!("consent write-back of {shop}"))?;
@@ -315,6 +341,7 @@ pub(crate) async fn consent_sync(path: Option<&Path>, args: ConsentArgs) -> Resu
     if args.json {
         println!("{}", serde_json::to_string_pretty(&out)?);
     }
+    broker_stop.cancel();
     Ok(ExitCode::SUCCESS)
 }
 
@@ -333,6 +360,11 @@ pub(crate) struct ReconcileArgs {
     /// Re-sync what drifted through the queue.
     #[arg(long)]
     repair: bool,
+    /// Also compare with Ometria's profiles: contacts missing there and
+    /// consent that differs. One request per customer updated in the
+    /// window, within the account's rate limit.
+    #[arg(long)]
+    ometria: bool,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -371,6 +403,13 @@ pub(crate) async fn reconcile(path: Option<&Path>, args: ReconcileArgs) -> Resul
     let mut out = Vec::new();
     for shop in shops(&config, args.shop.as_deref())? {
         let admin = clients::admin_client(&config, &shop)?;
+        let ometria = if args.ometria {
+            Some(clients::consent_setup(&config, &shop)?)
+        } else {
+            None
+        };
+        let subscribers_only =
+            config.shop(&shop).profiles == so_domain::merchant::ProfileFilter::Subscribers;
         let report = so_sync::reconcile::Reconcile {
             admin: &admin,
             store: &store,
@@ -380,6 +419,11 @@ pub(crate) async fn reconcile(path: Option<&Path>, args: ReconcileArgs) -> Resul
             from,
             to,
             repair: args.repair,
+            ometria: ometria.as_ref().map(|o| so_sync::reconcile::OmetriaSide {
+                client: &o.ometria,
+                namespace: &o.namespace,
+                subscribers_only,
+            }),
         }
         .run()
         .await

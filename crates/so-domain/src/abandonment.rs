@@ -101,8 +101,57 @@ pub fn checkout_version(c: &Checkout, now: DateTime<Utc>) -> DateTime<Utc> {
         .map_or(now, |t| t.with_timezone(&Utc))
 }
 
-fn short(s: &str) -> String {
-    s.chars().take(512).collect()
+/// Longest string property Ometria takes (ometria.md §2e).
+const MAX_STRING: usize = 512;
+
+/// A string property, or nothing when it is blank or over Ometria's limit:
+/// a cut link or code would be wrong, not shorter.
+fn string_property(s: Option<&str>) -> Option<Value> {
+    let s = s.map(str::trim).filter(|s| !s.is_empty())?;
+    (s.chars().count() <= MAX_STRING).then(|| json!(s))
+}
+
+/// The event's properties, each of a type custom events take (ometria.md
+/// §2e: string up to 512 characters, boolean, number, date, product
+/// list), following the addendum's design: the lines become two product
+/// lists (`product_id`: the parent product records, `variant_id`: the
+/// variant records, each once, in line order) and a total `quantity`;
+/// an array of line objects is no custom-event type.
+fn properties(ctx: &MappingContext, checkout: &Checkout) -> Map<String, Value> {
+    let mut products: Vec<String> = Vec::new();
+    let mut variants: Vec<String> = Vec::new();
+    for line in &checkout.line_items {
+        let Some(product) = line.product_id else {
+            continue;
+        };
+        let id = ctx.namespace.id(product);
+        if !products.contains(&id) {
+            products.push(id);
+        }
+        if let Some(v) = line.variant_id {
+            let id = ctx.namespace.id(format_args!("{product}_{v}"));
+            if !variants.contains(&id) {
+                variants.push(id);
+            }
+        }
+    }
+    let quantity: u64 = checkout.line_items.iter().map(|l| l.quantity).sum();
+    let pairs = [
+        (
+            "checkout_url",
+            string_property(checkout.abandoned_checkout_url.as_deref()),
+        ),
+        ("currency", string_property(checkout.currency.as_deref())),
+        ("total", checkout.total_price.map(|t| t.to_json())),
+        ("quantity", Some(json!(quantity))),
+        ("product_id", Some(json!(products))),
+        ("variant_id", Some(json!(variants))),
+        ("store", string_property(Some(&ctx.store))),
+    ];
+    pairs
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v)))
+        .collect()
 }
 
 /// The custom event for an abandoned checkout: id = the checkout token (no
@@ -142,48 +191,10 @@ pub fn custom_event(
     if let Some(email) = email {
         body.insert("identity_email".to_owned(), json!(email));
     }
-    let lines: Vec<Value> = checkout
-        .line_items
-        .iter()
-        .filter_map(|l| {
-            let product = l.product_id?;
-            let mut line = json!({
-                "product_id": ctx.namespace.id(product),
-                "quantity": l.quantity,
-            });
-            if let Some(v) = l.variant_id {
-                line["variant_id"] = json!(ctx.namespace.id(format_args!("{product}_{v}")));
-            }
-            if let Some(sku) = l.sku.as_deref().filter(|s| !s.is_empty()) {
-                line["sku"] = json!(short(sku));
-            }
-            if let Some(p) = l.price {
-                line["price"] = p.to_json();
-            }
-            Some(line)
-        })
-        .collect();
-    let mut props = Map::new();
-    if let Some(url) = checkout.abandoned_checkout_url.as_deref() {
-        props.insert("checkout_url".to_owned(), json!(short(url)));
-    }
-    if let Some(c) = checkout.currency.as_deref() {
-        props.insert("currency".to_owned(), json!(c));
-    }
-    if let Some(t) = checkout.total_price {
-        props.insert("total".to_owned(), t.to_json());
-    }
-    props.insert(
-        "item_quantity".to_owned(),
-        json!(checkout.line_items.iter().map(|l| l.quantity).sum::<u64>()),
+    body.insert(
+        "properties".to_owned(),
+        Value::Object(properties(ctx, checkout)),
     );
-    props.insert(
-        "product_ids".to_owned(),
-        Value::Array(lines.iter().map(|l| l["product_id"].clone()).collect()),
-    );
-    props.insert("line_items".to_owned(), Value::Array(lines));
-    props.insert("store".to_owned(), json!(ctx.store));
-    body.insert("properties".to_owned(), Value::Object(props));
     let bytes = serde_json::to_vec(&body).map_or(usize::MAX, |v| v.len());
     if bytes > MAX_RECORD_BYTES {
         return Err(MappingError::RecordTooLarge {
@@ -302,7 +313,25 @@ mod tests {
         let p = &r.body["properties"];
         assert_eq!(p["checkout_url"], json!(c.abandoned_checkout_url));
         assert_eq!(p["store"], "uk.myshopify.com");
-        assert!(p["line_items"].is_array());
+        assert_eq!(p["product_id"], json!(["uk:632910392"]));
+        assert_eq!(p["variant_id"], json!(["uk:632910392_808950810"]));
+        assert_eq!(p["quantity"], json!(2), "two lines of one each");
+        assert_eq!(p["currency"], "USD");
+        assert!(p["total"].is_number());
+        // Only the types Ometria's custom events take.
+        for (key, value) in p.as_object().unwrap() {
+            let ok = match value {
+                Value::String(s) => s.chars().count() <= MAX_STRING,
+                Value::Bool(_) | Value::Number(_) => true,
+                Value::Array(items) => items.iter().all(Value::is_string),
+                _ => false,
+            };
+            assert!(ok, "{key}: {value}");
+        }
+        let mut long = c;
+        long.abandoned_checkout_url = Some(format!("https://x/{}", "a".repeat(600)));
+        let r = custom_event(&ctx, &contact, &long, "abandoned_checkout").unwrap();
+        assert!(r.body["properties"].get("checkout_url").is_none());
     }
 
     #[test]

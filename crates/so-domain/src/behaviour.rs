@@ -235,6 +235,7 @@ mod tests {
     fn order(id: u64, day: u32, total: &str, qty: u64) -> OrderState {
         OrderState {
             order_id: ShopifyId::new(id),
+            presentment_currency: None,
             timestamp: DateTime::parse_from_rfc3339(&format!("2026-03-{day:02}T10:00:00+01:00"))
                 .unwrap(),
             currency: "GBP".to_owned(),

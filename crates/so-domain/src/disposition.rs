@@ -143,6 +143,18 @@ reasons! {
         ShopUninstalled => "shop_uninstalled",
         /// The shop's data was erased (`shop/redact`).
         ShopRedacted => "shop_redacted",
+        /// An authentic webhook whose body has no id for its entity (the
+        /// ingress parks it: refusing it would get the subscription removed).
+        MissingEntityId => "missing_entity_id",
+        /// An authentic webhook whose entity id is not an exact 64-bit
+        /// integer or GID (negative, fractional, too large, wrong type).
+        InvalidEntityId => "invalid_entity_id",
+        /// An authentic webhook with a malformed `X-Shopify-API-Version`
+        /// (a well-formed version we do not know is processed, not parked).
+        MalformedApiVersion => "malformed_api_version",
+        /// An authentic webhook with a malformed (or repeated) topic or
+        /// webhook id header.
+        MalformedHeader => "malformed_header",
     }
 }
 

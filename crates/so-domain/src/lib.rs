@@ -32,4 +32,4 @@ pub use routing::{EntityKey, PayloadError, partition_for, route_payload};
 pub use shop::ShopDomain;
 pub use shopify::ShopifyId;
 pub use topic::{Topic, TopicName};
-pub use webhook::{ApiVersion, WebhookId};
+pub use webhook::{ApiVersion, KNOWN_API_VERSIONS, WebhookId};

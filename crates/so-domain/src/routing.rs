@@ -12,7 +12,7 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
-use crate::{ShopDomain, Topic, TopicName};
+use crate::{ParkReason, ShopDomain, Topic, TopicName};
 
 /// The entity whose events must be processed in order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -57,6 +57,11 @@ impl EntityKey {
 }
 
 /// Why a verified body cannot be routed.
+///
+/// The first two mean the body is not a JSON object at all (the ingress
+/// refuses it); the others are about a JSON object whose entity cannot be
+/// derived, which the ingress keeps on the parked queue
+/// ([`PayloadError::park_reason`]): an authentic webhook is never refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PayloadError {
     #[error("body must be a JSON object")]
@@ -68,6 +73,24 @@ pub enum PayloadError {
         field: &'static str,
         topic: &'static str,
     },
+    #[error("field `{field}` of topic {topic} is not a usable id: {problem}")]
+    InvalidEntityId {
+        field: &'static str,
+        topic: &'static str,
+        problem: String,
+    },
+}
+
+impl PayloadError {
+    /// Where a JSON object that cannot be routed is kept; `None` for a body
+    /// that is not a JSON object.
+    pub fn park_reason(&self) -> Option<ParkReason> {
+        match self {
+            PayloadError::NotAnObject | PayloadError::InvalidJson(_) => None,
+            PayloadError::MissingEntityId { .. } => Some(ParkReason::MissingEntityId),
+            PayloadError::InvalidEntityId { .. } => Some(ParkReason::InvalidEntityId),
+        }
+    }
 }
 
 /// Shopify's payloads nest a handful of levels (order, line item, tax line,
@@ -127,14 +150,43 @@ pub fn route_payload(topic: &TopicName, body: &[u8]) -> Result<EntityKey, Payloa
             e.valid_up_to()
         )));
     }
-    let probe: Probe =
-        serde_json::from_slice(body).map_err(|e| PayloadError::InvalidJson(e.to_string()))?;
+    let probe: Probe = match serde_json::from_slice(body) {
+        Ok(probe) => probe,
+        // Well-formed JSON whose probed fields are unusable (a duplicate
+        // `id`, say): an object we cannot route, not a broken body.
+        Err(e) if e.classify() == serde_json::error::Category::Data => {
+            let TopicName::Known(topic) = topic else {
+                return Ok(EntityKey::Shop);
+            };
+            return Err(PayloadError::InvalidEntityId {
+                field: "id",
+                topic: topic.as_str(),
+                problem: e.to_string(),
+            });
+        }
+        Err(e) => return Err(PayloadError::InvalidJson(e.to_string())),
+    };
     let TopicName::Known(topic) = topic else {
         return Ok(EntityKey::Shop);
     };
-    let missing = |field| PayloadError::MissingEntityId {
+    route_known(*topic, probe)
+}
+
+/// The entity of a known topic from the probed fields.
+fn route_known(topic: Topic, probe: Probe) -> Result<EntityKey, PayloadError> {
+    let missing = |field: &'static str| PayloadError::MissingEntityId {
         field,
         topic: topic.as_str(),
+    };
+    // A field that is present but not an id is told apart from one that is absent.
+    let id = |field: &'static str, value: Option<Lenient<ResourceId>>| match value {
+        None => Err(missing(field)),
+        Some(Lenient(Ok(id))) => Ok(id),
+        Some(Lenient(Err(problem))) => Err(PayloadError::InvalidEntityId {
+            field,
+            topic: topic.as_str(),
+            problem,
+        }),
     };
     let key = match topic {
         Topic::OrdersCreate
@@ -143,55 +195,60 @@ pub fn route_payload(topic: &TopicName, body: &[u8]) -> Result<EntityKey, Payloa
         | Topic::OrdersFulfilled
         | Topic::OrdersPartiallyFulfilled
         | Topic::OrdersCancelled
-        | Topic::OrdersDelete => EntityKey::Order(probe.id.ok_or_else(|| missing("id"))?.0),
-        Topic::OrdersEdited => EntityKey::Order(
-            probe
-                .order_edit
-                .and_then(|e| e.order_id)
-                .ok_or_else(|| missing("order_edit.order_id"))?
-                .0,
-        ),
+        | Topic::OrdersDelete => EntityKey::Order(id("id", probe.id)?.0),
+        Topic::OrdersEdited => {
+            let edit = probe.order_edit.map(Lenient::into_result).transpose();
+            let edit = edit.map_err(|problem| PayloadError::InvalidEntityId {
+                field: "order_edit.order_id",
+                topic: topic.as_str(),
+                problem,
+            })?;
+            EntityKey::Order(id("order_edit.order_id", edit.and_then(|e| e.order_id))?.0)
+        }
         Topic::RefundsCreate | Topic::FulfillmentsCreate | Topic::FulfillmentsUpdate => {
-            EntityKey::Order(probe.order_id.ok_or_else(|| missing("order_id"))?.0)
+            EntityKey::Order(id("order_id", probe.order_id)?.0)
         }
         Topic::CustomersCreate
         | Topic::CustomersUpdate
         | Topic::CustomersEnable
         | Topic::CustomersDisable
         | Topic::CustomersDelete
-        | Topic::CustomersMarketingConsentUpdate => {
-            EntityKey::Customer(probe.id.ok_or_else(|| missing("id"))?.0)
-        }
+        | Topic::CustomersMarketingConsentUpdate => EntityKey::Customer(id("id", probe.id)?.0),
         Topic::CustomersEmailMarketingConsentUpdate => {
-            EntityKey::Customer(probe.customer_id.ok_or_else(|| missing("customer_id"))?.0)
+            EntityKey::Customer(id("customer_id", probe.customer_id)?.0)
         }
         Topic::CustomersPurchasingSummary
         | Topic::CustomerTagsAdded
         | Topic::CustomerTagsRemoved => {
-            EntityKey::Customer(probe.customer_gid.ok_or_else(|| missing("customerId"))?.0)
+            EntityKey::Customer(id("customerId", probe.customer_gid)?.0)
         }
         Topic::CustomersMerge => EntityKey::Customer(
-            probe
-                .kept_customer_gid
-                .ok_or_else(|| missing("admin_graphql_api_customer_kept_id"))?
-                .0,
+            id(
+                "admin_graphql_api_customer_kept_id",
+                probe.kept_customer_gid,
+            )?
+            .0,
         ),
-        Topic::CustomersRedact | Topic::CustomersDataRequest => EntityKey::Customer(
-            probe
-                .customer
-                .and_then(|c| c.id)
-                .ok_or_else(|| missing("customer.id"))?
-                .0,
-        ),
+        Topic::CustomersRedact | Topic::CustomersDataRequest => {
+            let customer = probe.customer.map(Lenient::into_result).transpose();
+            let customer = customer.map_err(|problem| PayloadError::InvalidEntityId {
+                field: "customer.id",
+                topic: topic.as_str(),
+                problem,
+            })?;
+            EntityKey::Customer(id("customer.id", customer.and_then(|c| c.id))?.0)
+        }
         Topic::ProductsCreate | Topic::ProductsUpdate | Topic::ProductsDelete => {
-            EntityKey::Product(probe.id.ok_or_else(|| missing("id"))?.0)
+            EntityKey::Product(id("id", probe.id)?.0)
         }
         Topic::CheckoutsCreate | Topic::CheckoutsUpdate | Topic::CheckoutsDelete => {
             // `checkouts/delete` samples still carry only the legacy id and cart token.
-            match (probe.token, probe.cart_token, probe.id) {
-                (Some(token), _, _) if !token.is_empty() => EntityKey::Checkout(token),
-                (_, Some(cart), _) if !cart.is_empty() => EntityKey::Checkout(cart),
-                (_, _, Some(id)) => EntityKey::Checkout(id.0.to_string()),
+            let text =
+                |v: Option<Lenient<String>>| v.and_then(|l| l.0.ok()).filter(|t| !t.is_empty());
+            match (text(probe.token), text(probe.cart_token), probe.id) {
+                (Some(token), _, _) => EntityKey::Checkout(token),
+                (_, Some(cart), _) => EntityKey::Checkout(cart),
+                (_, _, Some(legacy)) => EntityKey::Checkout(id("id", Some(legacy))?.0.to_string()),
                 _ => return Err(missing("token")),
             }
         }
@@ -214,29 +271,48 @@ pub fn partition_for(shop: &ShopDomain, entity: &EntityKey, partitions: u16) -> 
 }
 
 /// Only the fields routing needs; everything else is skipped unparsed.
+/// Each is [`Lenient`]: a field of the wrong type fails only the topics
+/// that need it (an `order_id` string does not matter to `products/update`).
 #[derive(Deserialize)]
 struct Probe {
-    id: Option<ResourceId>,
-    order_id: Option<ResourceId>,
-    customer_id: Option<ResourceId>,
+    id: Option<Lenient<ResourceId>>,
+    order_id: Option<Lenient<ResourceId>>,
+    customer_id: Option<Lenient<ResourceId>>,
     #[serde(rename = "customerId")]
-    customer_gid: Option<ResourceId>,
+    customer_gid: Option<Lenient<ResourceId>>,
     #[serde(rename = "admin_graphql_api_customer_kept_id")]
-    kept_customer_gid: Option<ResourceId>,
-    token: Option<String>,
-    cart_token: Option<String>,
-    order_edit: Option<OrderEditProbe>,
-    customer: Option<CustomerProbe>,
+    kept_customer_gid: Option<Lenient<ResourceId>>,
+    token: Option<Lenient<String>>,
+    cart_token: Option<Lenient<String>>,
+    order_edit: Option<Lenient<OrderEditProbe>>,
+    customer: Option<Lenient<CustomerProbe>>,
 }
 
 #[derive(Deserialize)]
 struct OrderEditProbe {
-    order_id: Option<ResourceId>,
+    order_id: Option<Lenient<ResourceId>>,
 }
 
 #[derive(Deserialize)]
 struct CustomerProbe {
-    id: Option<ResourceId>,
+    id: Option<Lenient<ResourceId>>,
+}
+
+/// A field read as any JSON value, then as `T`: its problem is kept instead
+/// of failing the whole probe, so routing can say which field was unusable.
+struct Lenient<T>(Result<T, String>);
+
+impl<T> Lenient<T> {
+    fn into_result(self) -> Result<T, String> {
+        self.0
+    }
+}
+
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(d)?;
+        Ok(Lenient(T::deserialize(value).map_err(|e| e.to_string())))
+    }
 }
 
 /// A Shopify resource id: a JSON integer (exact, up to u64) or a GID string
@@ -286,108 +362,4 @@ pub fn parse_gid_or_number(raw: &str) -> Option<u64> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn known(t: Topic) -> TopicName {
-        TopicName::Known(t)
-    }
-
-    #[test]
-    fn orders_refunds_and_fulfilments_share_the_order_key() {
-        let create = route_payload(&known(Topic::OrdersCreate), br#"{"id":820982911946154508}"#);
-        let refund = route_payload(
-            &known(Topic::RefundsCreate),
-            br#"{"id":1,"order_id":820982911946154508}"#,
-        );
-        let edit = route_payload(
-            &known(Topic::OrdersEdited),
-            br#"{"order_edit":{"id":5,"order_id":820982911946154508}}"#,
-        );
-        assert_eq!(create, Ok(EntityKey::Order(820_982_911_946_154_508)));
-        assert_eq!(refund, create);
-        assert_eq!(edit, create);
-    }
-
-    #[test]
-    fn customer_topics_share_the_customer_key_from_ids_and_gids() {
-        let a = route_payload(&known(Topic::CustomersUpdate), br#"{"id":42}"#);
-        let b = route_payload(
-            &known(Topic::CustomerTagsAdded),
-            br#"{"customerId":"gid://shopify/Customer/42","tags":[]}"#,
-        );
-        let c = route_payload(
-            &known(Topic::CustomersEmailMarketingConsentUpdate),
-            br#"{"customer_id":42}"#,
-        );
-        assert_eq!(a, Ok(EntityKey::Customer(42)));
-        assert_eq!(a, b);
-        assert_eq!(a, c);
-    }
-
-    #[test]
-    fn refuses_non_objects_and_inexact_ids() {
-        let t = known(Topic::OrdersCreate);
-        assert_eq!(route_payload(&t, b"[1,2]"), Err(PayloadError::NotAnObject));
-        let deep = format!("{{\"id\":1,\"a\":{}{}}}", "[".repeat(64), "]".repeat(64));
-        assert!(
-            matches!(route_payload(&t, deep.as_bytes()), Err(PayloadError::InvalidJson(e)) if e.contains("nested deeper"))
-        );
-        let fine = format!(
-            "{{\"id\":1,\"a\":{}{},\"s\":\"[[[[\\\"[[\"}}",
-            "[".repeat(62),
-            "]".repeat(62)
-        );
-        assert!(route_payload(&t, fine.as_bytes()).is_ok(), "{fine}");
-        assert_eq!(route_payload(&t, b"  "), Err(PayloadError::NotAnObject));
-        assert!(matches!(
-            route_payload(&t, br#"{"id":123456789012345678901234567890}"#),
-            Err(PayloadError::InvalidJson(_))
-        ));
-        assert!(matches!(
-            route_payload(&t, br#"{"id":1.5}"#),
-            Err(PayloadError::InvalidJson(_))
-        ));
-        assert_eq!(
-            route_payload(&t, br#"{"name":"x"}"#),
-            Err(PayloadError::MissingEntityId {
-                field: "id",
-                topic: "orders/create"
-            })
-        );
-    }
-
-    #[test]
-    fn unsupported_topics_route_by_shop() {
-        let t = TopicName::Unsupported("carts/create".into());
-        assert_eq!(
-            route_payload(&t, br#"{"anything":true}"#),
-            Ok(EntityKey::Shop)
-        );
-    }
-
-    #[test]
-    fn partitions_are_stable_and_in_range() {
-        let shop = ShopDomain::parse("a.myshopify.com").unwrap();
-        let p = partition_for(&shop, &EntityKey::Order(1), 8);
-        assert!(p < 8);
-        assert_eq!(p, partition_for(&shop, &EntityKey::Order(1), 8));
-        let spread: std::collections::HashSet<_> = (0..200)
-            .map(|i| partition_for(&shop, &EntityKey::Order(i), 8))
-            .collect();
-        assert_eq!(spread.len(), 8);
-    }
-
-    #[test]
-    fn entity_keys_round_trip() {
-        for k in [
-            EntityKey::Order(1),
-            EntityKey::Customer(2),
-            EntityKey::Product(3),
-            EntityKey::Checkout("t".into()),
-            EntityKey::Shop,
-        ] {
-            assert_eq!(EntityKey::parse(&k.to_string()), Some(k));
-        }
-    }
-}
+mod tests;

@@ -61,7 +61,43 @@ impl ApiVersion {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A malformed header value kept as received (visible ASCII, at most 40
+    /// characters, anything else as `?`) on a parked message, so ops can see
+    /// it; it is not a version and never parses back into one.
+    pub fn malformed(raw: &[u8]) -> ApiVersion {
+        ApiVersion(
+            raw.iter()
+                .take(40)
+                .map(|b| {
+                    if b.is_ascii_graphic() {
+                        char::from(*b)
+                    } else {
+                        '?'
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    /// Whether this code was written against this version: `unstable` or
+    /// one of [`KNOWN_API_VERSIONS`].
+    ///
+    /// A well-formed version outside the list is still processed (Shopify
+    /// releases one every quarter and falls a retired one forward, so a shop
+    /// upgrading must not stop its events); the ingress counts and logs it
+    /// so the payload changes of the new version get looked at.
+    pub fn is_known(&self) -> bool {
+        self.0 == "unstable" || KNOWN_API_VERSIONS.contains(&self.0.as_str())
+    }
 }
+
+/// The webhook API versions whose payloads this code decodes (the 2024-10
+/// customer fields and the 2026-04 checkout key included).
+pub const KNOWN_API_VERSIONS: &[&str] = &[
+    "2024-10", "2025-01", "2025-04", "2025-07", "2025-10", "2026-01", "2026-04", "2026-07",
+    "2026-10",
+];
 
 #[cfg(test)]
 mod tests {
@@ -73,6 +109,13 @@ mod tests {
         assert!(ApiVersion::parse("unstable").is_ok());
         assert!(ApiVersion::parse("2026-13").is_err());
         assert!(ApiVersion::parse("26-07").is_err());
+        assert!(ApiVersion::parse("2026-07").unwrap().is_known());
+        assert!(ApiVersion::parse("unstable").unwrap().is_known());
+        assert!(!ApiVersion::parse("2027-01").unwrap().is_known());
+        let kept = ApiVersion::malformed(b"2026-13\r\n\xff");
+        assert_eq!(kept.as_str(), "2026-13???");
+        assert!(!kept.is_known());
+        assert!(ApiVersion::parse(kept.as_str()).is_err());
     }
 
     #[test]

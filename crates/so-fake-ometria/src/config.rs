@@ -26,6 +26,10 @@ pub struct FakeConfig {
     pub erasure_completion: ErasureCompletion,
     /// How refused records are reported (asynchronously by default).
     pub validation: crate::rejections::Validation,
+    /// Reject (as a per-record error) an order whose line items name a
+    /// product record the account does not have; whether Ometria does is
+    /// undocumented [U], so tests run with it on and off.
+    pub require_known_products: bool,
 }
 
 impl Default for FakeConfig {
@@ -39,6 +43,7 @@ impl Default for FakeConfig {
             gdpr_requests_per_minute: 6.0,
             erasure_completion: ErasureCompletion::Manual,
             validation: crate::rejections::Validation::default(),
+            require_known_products: false,
         }
     }
 }

@@ -17,7 +17,9 @@
 mod bucket;
 mod config;
 mod erasures;
+mod forced;
 mod inspect;
+mod known_products;
 mod merges;
 mod profiles;
 mod records;
@@ -25,12 +27,14 @@ mod rejections;
 mod routes;
 mod server;
 mod state;
+mod unlinked;
 mod unsubscribes;
 mod validate;
 
 pub use config::{
     DEFAULT_BACKLOG_LIMIT, DRAIN_TICK, Drain, ErasureCompletion, FakeConfig, RateLimit,
 };
+pub use forced::ForcedState;
 pub use records::RecordKey;
 pub use rejections::{ErrorShape, Validation, ValidationMode};
 pub use routes::{AUTH_HEADER, QUEUE_LIMIT_HEADER, QUEUE_REMAINING_HEADER};

@@ -106,6 +106,8 @@ pub(crate) struct State {
     pub(crate) erasure_completion: ErasureCompletion,
     /// Data-deletion requests, in arrival order.
     pub(crate) erasures: Vec<Erasure>,
+    /// [`FakeConfig::require_known_products`].
+    pub(crate) require_known_products: bool,
 }
 
 #[derive(Debug)]
@@ -139,6 +141,7 @@ impl Shared {
             }),
             erasure_completion: config.erasure_completion,
             erasures: Vec::new(),
+            require_known_products: config.require_known_products,
         }))
     }
 
@@ -297,7 +300,14 @@ impl State {
                 continue;
             }
             let merged = self.store.merged(&q.key, &q.body);
-            let errors = validate(q.record_type, &q.body, &merged);
+            let mut errors = validate(q.record_type, &q.body, &merged);
+            if self.require_known_products {
+                errors.extend(crate::known_products::unknown_products(
+                    &self.store,
+                    q.record_type,
+                    &q.body,
+                ));
+            }
             for e in &errors {
                 self.record_error(&q.request_id, q.record_type, &q.key.id, &q.body, e);
             }

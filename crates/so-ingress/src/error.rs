@@ -24,6 +24,8 @@ pub enum ApiError {
     Hmac(HmacError),
     #[error("body exceeds the limit of {limit} bytes")]
     TooLarge { limit: usize },
+    #[error("the header section ({size} bytes) exceeds the limit of {limit} bytes")]
+    HeadersTooLarge { size: usize, limit: usize },
     #[error("the body was not received within {0} ms")]
     BodyTimeout(u64),
     #[error("the body could not be read")]
@@ -50,13 +52,19 @@ impl ApiError {
             ApiError::Hmac(HmacError::Malformed) => "malformed_hmac",
             ApiError::Hmac(HmacError::Mismatch) => "invalid_hmac",
             ApiError::TooLarge { .. } => "payload_too_large",
+            ApiError::HeadersTooLarge { .. } => "headers_too_large",
             ApiError::BodyTimeout(_) => "body_timeout",
             ApiError::BodyRead => "body_read_failed",
             ApiError::EmptyBody => "empty_body",
             ApiError::InvalidPayload(so_domain::PayloadError::NotAnObject) => "not_a_json_object",
             ApiError::InvalidPayload(so_domain::PayloadError::InvalidJson(_)) => "invalid_json",
+            // An object without a usable entity id is parked, not refused
+            // (`receive::destination`); these codes only name the error.
             ApiError::InvalidPayload(so_domain::PayloadError::MissingEntityId { .. }) => {
                 "missing_entity_id"
+            }
+            ApiError::InvalidPayload(so_domain::PayloadError::InvalidEntityId { .. }) => {
+                "invalid_entity_id"
             }
             ApiError::Unavailable(_) => "queue_unavailable",
         }
@@ -76,6 +84,7 @@ impl ApiError {
             // webhooks); an unknown shop is the same: we cannot verify it.
             ApiError::UnknownShop(_) | ApiError::Hmac(_) => StatusCode::UNAUTHORIZED,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::HeadersTooLarge { .. } => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }

@@ -5,6 +5,7 @@
 //! `{code, detail}` body (see [`error::ApiError`]).
 
 pub mod app;
+mod destination;
 pub mod error;
 mod receive;
 

@@ -1,9 +1,11 @@
 //! `POST /webhooks/shopify`.
 //!
-//! Order of checks: cheap header checks first, then the body is read
-//! (bounded in size and time), the signature is verified over the raw
-//! bytes, and only then is anything parsed. The answer is 200 only once
-//! the broker confirmed the persistent publish.
+//! Order of checks: cheap header checks first (the header section's size
+//! before anything), then the body is read (bounded in size and time), the
+//! signature is verified over the raw bytes, and only then is anything
+//! parsed. The answer is 200 only once the broker confirmed the persistent
+//! publish; after the signature matched, anything but a body that is not a
+//! JSON object is kept (see [`crate::destination`]).
 
 use std::time::{Duration, Instant};
 
@@ -13,14 +15,15 @@ use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use bytes::Bytes;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
-use so_domain::{EventMeta, ParkReason, TopicName, route_payload};
+use so_domain::{EntityKey, EventMeta, route_payload};
 use so_platform::metrics;
 use so_queue::Route;
-use so_shopify::{RawWebhook, ShopifyHeaders};
+use so_shopify::{Admitted, RawWebhook, ShopifyHeaders};
 use tracing::Instrument;
 use tracing::field::Empty;
 
 use crate::app::IngressState;
+use crate::destination::{Destination, destination};
 use crate::error::ApiError;
 
 pub(crate) async fn receive(
@@ -42,6 +45,8 @@ async fn handle(
     body: Body,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let span = tracing::Span::current();
+    let settings = &state.config.ingress;
+    require_header_section_within(headers, settings.max_header_bytes)?;
     let shopify = ShopifyHeaders::new(headers);
     metrics::webhook_received(shopify.topic_label());
     require_identity_encoding(headers)?;
@@ -57,7 +62,6 @@ async fn handle(
         return Err(ApiError::Hmac(so_shopify::HmacError::Missing));
     }
 
-    let settings = &state.config.ingress;
     let body = read_body(
         headers,
         body,
@@ -72,17 +76,17 @@ async fn handle(
         .verify(secrets, signature)
         .map_err(ApiError::Hmac)?;
 
-    let fields = shopify.validate()?;
-    span.record("webhook_id", fields.webhook_id.as_str());
-    span.record("topic", fields.topic.as_str());
-
-    let entity = route_payload(&fields.topic, verified.body()).map_err(ApiError::InvalidPayload)?;
-    let route = match fields.topic {
-        TopicName::Known(_) => Route::Work,
-        TopicName::Unsupported(_) => Route::Parked {
-            reason: ParkReason::UnsupportedTopic.as_str(),
-        },
-    };
+    // Authentic from here on: 200 (queued or parked) or 503, except for a
+    // missing required header or a body that is not a JSON object.
+    let admitted = shopify.admit()?;
+    span.record("webhook_id", admitted.headers.webhook_id.as_str());
+    span.record("topic", admitted.headers.topic.as_str());
+    note_irregular(&admitted);
+    let destination = destination(
+        &admitted,
+        route_payload(&admitted.headers.topic, verified.body()),
+    )?;
+    let fields = admitted.headers;
     let meta = EventMeta {
         webhook_id: fields.webhook_id,
         topic: fields.topic,
@@ -91,30 +95,84 @@ async fn handle(
         event_id: fields.event_id,
         triggered_at: fields.triggered_at,
         received_at: chrono::Utc::now(),
-        entity,
+        // Stands in only for the publish call; a parked message without a
+        // derived entity carries no entity header.
+        entity: match &destination {
+            Destination::Work(e) => e.clone(),
+            Destination::Parked { entity, .. } => entity.clone().unwrap_or(EntityKey::Shop),
+        },
     };
 
     let publish_started = Instant::now();
-    match state
-        .publisher
-        .publish_event(&meta, verified.body(), route)
-        .await
-    {
+    let published = match &destination {
+        Destination::Work(_) => {
+            state
+                .publisher
+                .publish_event(&meta, verified.body(), Route::Work)
+                .await
+        }
+        Destination::Parked {
+            reason,
+            detail,
+            entity,
+        } => {
+            state
+                .publisher
+                .publish_parked(
+                    &meta,
+                    verified.body(),
+                    reason.as_str(),
+                    detail,
+                    entity.is_some(),
+                )
+                .await
+        }
+    };
+    match published {
         Ok(()) => metrics::publish_confirmed(publish_started.elapsed().as_secs_f64()),
         Err(e) => {
             metrics::publish_failed(e.reason());
             return Err(ApiError::Unavailable(e));
         }
     }
-    let route_label = match route {
-        Route::Work => "work",
-        Route::Parked { .. } => "parked",
-    };
+    let route_label = destination.label();
     metrics::webhook_accepted(meta.topic.metric_label(), route_label);
+    if let Destination::Parked { reason, detail, .. } = &destination {
+        metrics::event_parked(meta.shop.as_str(), *reason);
+        tracing::info!(reason = reason.as_str(), detail = %detail, "Webhook parked.");
+    }
     tracing::debug!(route = route_label, entity = %meta.entity, "Webhook queued.");
     Ok(Json(
         serde_json::json!({ "status": "queued", "route": route_label }),
     ))
+}
+
+/// Counts and logs each irregular header of an authentic webhook (the
+/// problem names the header; values are not logged beyond it).
+fn note_irregular(admitted: &Admitted) {
+    for irregular in &admitted.irregular {
+        metrics::webhook_irregular(irregular.kind.as_str());
+        tracing::warn!(
+            irregularity = irregular.kind.as_str(),
+            problem = %irregular.problem,
+            "Authentic webhook with an irregular header; kept."
+        );
+    }
+}
+
+/// Refuses a header section larger than `limit` (each header's name and
+/// value plus `: ` and CRLF), before the body is read. hyper has already
+/// buffered it (its own limit is larger, see `ingress.max_header_bytes`),
+/// so this bounds what the handler and the queue headers ever carry.
+fn require_header_section_within(headers: &HeaderMap, limit: usize) -> Result<(), ApiError> {
+    let size: usize = headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    if size > limit {
+        return Err(ApiError::HeadersTooLarge { size, limit });
+    }
+    Ok(())
 }
 
 /// Shopify always sends `application/json`; anything else is not a

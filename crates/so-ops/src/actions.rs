@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use serde::Serialize;
-use so_domain::{EntityKey, ParkReason, ShopDomain, partition_for};
+use so_domain::ParkReason;
 /// The headers a replay marks its messages with.
 pub use so_queue::codec::{REPLAY_OPERATION, REPLAYED_AT};
 use so_queue::{Broker, OrderedPublisher, QueueScan, Scanned};
@@ -23,6 +23,7 @@ use so_store::{QueueOperation, Store};
 use crate::letter::{self, LetterDetail, LetterSummary};
 use crate::{Filter, OpsError};
 
+mod route;
 mod target;
 mod walk;
 
@@ -373,8 +374,8 @@ impl QueueOps {
         let mut held: HashMap<u64, Scanned> = HashMap::new();
         let result = async {
             while let Some(m) = next_match(scan, matches, tally).await? {
-                let key = match self.routing_key(&m) {
-                    Ok(key) => key,
+                let (key, entity) = match route::replay_route(self.broker.names(), &m) {
+                    Ok(route) => route,
                     Err(e) => {
                         // Left where it is; the others still go.
                         tracing::warn!(error = %e, "Message cannot be routed; left in its queue.");
@@ -382,7 +383,10 @@ impl QueueOps {
                         continue;
                     }
                 };
-                let envelope = m.envelope().replayed(operation_id);
+                let envelope = match &entity {
+                    Some(entity) => m.envelope().replayed_for(operation_id, entity),
+                    None => m.envelope().replayed(operation_id),
+                };
                 if let Some(p) = pace.as_mut() {
                     p.tick().await;
                 }
@@ -399,28 +403,6 @@ impl QueueOps {
         .await;
         publisher.close().await;
         result
-    }
-
-    /// The message's partition under the current partition count, from its
-    /// shop and entity headers (its old routing key may be from another count).
-    fn routing_key(&self, m: &Scanned) -> Result<String, OpsError> {
-        let names = self.broker.names();
-        let h = m.headers();
-        let shop = h.shop.as_deref().and_then(|s| ShopDomain::parse(s).ok());
-        let entity = h.entity.as_deref().and_then(EntityKey::parse);
-        match (shop, entity) {
-            (Some(shop), Some(entity)) => {
-                Ok(names.work_routing_key(partition_for(&shop, &entity, names.partitions())))
-            }
-            _ if m.routing_key.starts_with("work.") => Ok(m.routing_key.clone()),
-            _ => Err(OpsError::invalid(
-                "message",
-                format!(
-                    "message at position {} has no shop/entity headers to route it by",
-                    m.position
-                ),
-            )),
-        }
     }
 }
 

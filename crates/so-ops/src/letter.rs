@@ -23,6 +23,7 @@ pub struct LetterSummary {
     /// `decode`, `config`, `store`, `map`, `push`, `retry`; `broker` when
     /// RabbitMQ dead-lettered it; `parked` for parked messages.
     pub stage: Option<String>,
+    /// The worker's `x-death-detail`, or the ingress's `x-park-detail`.
     pub detail: Option<String>,
     pub attempts: Option<u32>,
     /// When it was dead-lettered (or, for parked messages, received).
@@ -75,7 +76,7 @@ pub fn summarize(m: &Scanned) -> LetterSummary {
         entity: h.entity.clone(),
         reason,
         stage,
-        detail: h.death_detail.clone(),
+        detail: h.death_detail.clone().or_else(|| h.park_detail.clone()),
         attempts: h.death_attempts.or(h.attempt),
         at: at.or(h.received_at),
         received_at: h.received_at,

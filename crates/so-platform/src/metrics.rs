@@ -16,6 +16,7 @@ use so_domain::{ParkReason, ReasonCode, Stage};
 pub const WEBHOOKS_RECEIVED: &str = "so_webhooks_received_total";
 pub const WEBHOOKS_ACCEPTED: &str = "so_webhooks_accepted_total";
 pub const WEBHOOKS_REJECTED: &str = "so_webhooks_rejected_total";
+pub const WEBHOOKS_IRREGULAR: &str = "so_webhooks_irregular_total";
 pub const WEBHOOK_DURATION: &str = "so_webhook_duration_seconds";
 pub const PUBLISH_CONFIRM_DURATION: &str = "so_publish_confirm_duration_seconds";
 pub const PUBLISH_FAILURES: &str = "so_publish_failures_total";
@@ -102,6 +103,13 @@ pub fn webhook_accepted(topic_label: &'static str, route: &'static str) {
 /// A webhook was refused; `reason` is the error code of the response.
 pub fn webhook_rejected(reason: &'static str) {
     metrics::counter!(WEBHOOKS_REJECTED, "reason" => reason).increment(1);
+}
+
+/// An authenticated webhook had an irregular header (malformed, or an API
+/// version this code does not know) and was parked or processed anyway;
+/// `reason` is bounded (`so_shopify::Irregularity::as_str`).
+pub fn webhook_irregular(reason: &'static str) {
+    metrics::counter!(WEBHOOKS_IRREGULAR, "reason" => reason).increment(1);
 }
 
 pub fn webhook_duration(seconds: f64, status_class: &'static str) {

@@ -19,6 +19,9 @@ pub const RECEIVED_AT: &str = "x-received-at";
 pub const ENTITY: &str = "x-entity";
 /// Why a message sits in the parked queue (e.g. `unsupported_topic`).
 pub const PARK_REASON: &str = "x-park-reason";
+/// What exactly was wrong, when the ingress parked an authentic webhook it
+/// could not route (names a header or field, never carries the body).
+pub const PARK_DETAIL: &str = "x-park-detail";
 /// Processing attempts so far (set when the worker re-queues for retry).
 pub const ATTEMPT: &str = "x-attempt";
 /// When the worker first saw the message (RFC 3339).
@@ -53,6 +56,7 @@ const DROPPED_ON_REPLAY: &[&str] = &[
     ATTEMPT,
     RETRY_REASON,
     PARK_REASON,
+    PARK_DETAIL,
     RETRY_TIER_HEADER,
     BROKER_DEATH,
     "x-first-death-exchange",
@@ -212,16 +216,39 @@ pub(crate) fn parked(props: &BasicProperties, reason: &str) -> BasicProperties {
     with_headers(props, &[(PARK_REASON, text(reason))], &[])
 }
 
-/// A message sent back to work by the operation `operation_id`.
-pub(crate) fn replayed(props: &BasicProperties, operation_id: &str) -> BasicProperties {
-    with_headers(
-        props,
-        &[
-            (REPLAYED_AT, text(&now())),
-            (REPLAY_OPERATION, text(operation_id)),
-        ],
-        DROPPED_ON_REPLAY,
-    )
+/// A message sent back to work by the operation `operation_id`, for
+/// `entity` when the operation derived it anew from the payload.
+pub(crate) fn replayed(
+    props: &BasicProperties,
+    operation_id: &str,
+    entity: Option<&str>,
+) -> BasicProperties {
+    let mut set = vec![
+        (REPLAYED_AT, text(&now())),
+        (REPLAY_OPERATION, text(operation_id)),
+    ];
+    if let Some(entity) = entity {
+        set.push((ENTITY, text(entity)));
+    }
+    with_headers(props, &set, DROPPED_ON_REPLAY)
+}
+
+/// An accepted webhook parked by the ingress with `reason` and `detail`;
+/// without an entity header when `entity_known` is false (it could not be
+/// derived; a replay derives it from the payload).
+pub(crate) fn parked_event(
+    meta: &EventMeta,
+    reason: &str,
+    detail: &str,
+    entity_known: bool,
+) -> BasicProperties {
+    let detail: String = detail.chars().take(1000).collect();
+    let props = encode(meta, &[(PARK_REASON, reason), (PARK_DETAIL, &detail)]);
+    if entity_known {
+        props
+    } else {
+        with_headers(&props, &[], &[ENTITY])
+    }
 }
 
 #[cfg(test)]
@@ -229,20 +256,21 @@ mod tests {
     use super::*;
     use so_domain::{ApiVersion, EntityKey, ShopDomain, Topic, TopicName, WebhookId};
 
+    fn meta() -> EventMeta {
+        EventMeta {
+            webhook_id: WebhookId::parse("w-1").unwrap(),
+            topic: TopicName::Known(Topic::OrdersCreate),
+            shop: ShopDomain::parse("a.myshopify.com").unwrap(),
+            api_version: ApiVersion::parse("2026-07").unwrap(),
+            event_id: None,
+            triggered_at: None,
+            received_at: "2026-11-22T10:00:01.456Z".parse().unwrap(),
+            entity: EntityKey::Order(1),
+        }
+    }
+
     fn event() -> BasicProperties {
-        encode(
-            &EventMeta {
-                webhook_id: WebhookId::parse("w-1").unwrap(),
-                topic: TopicName::Known(Topic::OrdersCreate),
-                shop: ShopDomain::parse("a.myshopify.com").unwrap(),
-                api_version: ApiVersion::parse("2026-07").unwrap(),
-                event_id: None,
-                triggered_at: None,
-                received_at: "2026-11-22T10:00:01.456Z".parse().unwrap(),
-                entity: EntityKey::Order(1),
-            },
-            &[],
-        )
+        encode(&meta(), &[])
     }
 
     #[test]
@@ -275,7 +303,7 @@ mod tests {
     #[test]
     fn a_replay_forgets_the_earlier_life() {
         let parked = parked(&retried(&event(), 5, 1, "x"), "shop_paused");
-        let replayed = replayed(&parked, "op-1");
+        let replayed = replayed(&parked, "op-1", None);
         for gone in [PARK_REASON, ATTEMPT, RETRY_REASON, RETRY_TIER_HEADER] {
             assert!(
                 !replayed
@@ -290,5 +318,22 @@ mod tests {
         assert_eq!(header(&replayed, REPLAY_OPERATION), Some("op-1"));
         assert_eq!(header(&replayed, TOPIC), Some("orders/create"));
         assert_eq!(replayed.message_id(), parked.message_id());
+        assert_eq!(header(&replayed, ENTITY), Some("order:1"));
+    }
+
+    #[test]
+    fn an_unroutable_event_is_parked_without_an_entity_and_replayed_with_one() {
+        let meta = EventMeta {
+            entity: EntityKey::Shop,
+            ..meta()
+        };
+        let parked = parked_event(&meta, "missing_entity_id", "field `id` ...", false);
+        assert_eq!(header(&parked, ENTITY), None);
+        assert_eq!(header(&parked, PARK_DETAIL), Some("field `id` ..."));
+        let replayed = replayed(&parked, "op-2", Some("order:7"));
+        assert_eq!(header(&replayed, ENTITY), Some("order:7"));
+        assert_eq!(header(&replayed, PARK_DETAIL), None);
+        let kept = parked_event(&meta, "malformed_api_version", "d", true);
+        assert_eq!(header(&kept, ENTITY), Some("shop"));
     }
 }

@@ -37,6 +37,8 @@ pub struct Headers {
     /// What a scheduled copy is for (e.g. `abandonment`).
     pub scheduled: Option<String>,
     pub park_reason: Option<String>,
+    /// What exactly the ingress found wrong with a webhook it parked.
+    pub park_detail: Option<String>,
     /// The worker's dead-letter note.
     pub death_reason: Option<String>,
     pub death_stage: Option<String>,
@@ -140,7 +142,18 @@ impl Envelope {
     /// The copy an operator replay sends back to work: marked with the
     /// operation, without the headers of the message's earlier life.
     pub fn replayed(&self, operation_id: &str) -> Envelope {
-        Envelope::from_properties(codec::replayed(&self.properties, operation_id))
+        Envelope::from_properties(codec::replayed(&self.properties, operation_id, None))
+    }
+
+    /// [`Envelope::replayed`], for `entity` as derived anew from the payload
+    /// (the entity header of the parked copy may be absent or stale).
+    pub fn replayed_for(&self, operation_id: &str, entity: &EntityKey) -> Envelope {
+        let entity = entity.to_string();
+        Envelope::from_properties(codec::replayed(
+            &self.properties,
+            operation_id,
+            Some(&entity),
+        ))
     }
 
     /// A text header by name (long or short string).
@@ -234,6 +247,7 @@ fn read(props: &BasicProperties) -> Headers {
         first_seen: text(codec::FIRST_SEEN),
         scheduled: text(codec::SCHEDULED),
         park_reason: text(codec::PARK_REASON),
+        park_detail: text(codec::PARK_DETAIL),
         death_reason: text(codec::DEATH_REASON),
         death_stage: text(codec::DEATH_STAGE),
         death_detail: text(codec::DEATH_DETAIL),

@@ -55,6 +55,29 @@ impl Publisher {
             .await
     }
 
+    /// Publishes an accepted webhook the ingress keeps aside, with why
+    /// (`reason`, `detail`), and waits for the broker's confirm. With
+    /// `entity_known` false the message carries no entity header: the
+    /// entity could not be derived, and a replay derives it from the payload.
+    pub async fn publish_parked(
+        &self,
+        meta: &EventMeta,
+        body: &[u8],
+        reason: &str,
+        detail: &str,
+        entity_known: bool,
+    ) -> Result<(), PublishError> {
+        let names = self.broker.names();
+        let props = codec::parked_event(meta, reason, detail, entity_known);
+        self.publish(
+            &names.ingest_exchange(),
+            names.parked_routing_key(),
+            body,
+            props,
+        )
+        .await
+    }
+
     /// Publishes `body` and waits at most the configured confirm timeout for
     /// the broker to take responsibility for it.
     pub(crate) async fn publish(

@@ -25,14 +25,14 @@ pub struct HeaderError {
 }
 
 impl HeaderError {
-    fn missing(name: &'static str) -> HeaderError {
+    pub(crate) fn missing(name: &'static str) -> HeaderError {
         HeaderError {
             header: canonical(name),
             problem: "is missing".to_owned(),
         }
     }
 
-    fn invalid(name: &'static str, why: impl std::fmt::Display) -> HeaderError {
+    pub(crate) fn invalid(name: &'static str, why: impl std::fmt::Display) -> HeaderError {
         HeaderError {
             header: canonical(name),
             problem: why.to_string(),
@@ -76,7 +76,7 @@ impl<'a> ShopifyHeaders<'a> {
 
     /// The value under `x-<name>` or `<name>`. A value that is not visible
     /// ASCII, or a header sent twice, is an error rather than a guess.
-    fn get(&self, name: &'static str) -> Result<Option<&'a str>, HeaderError> {
+    pub(crate) fn get(&self, name: &'static str) -> Result<Option<&'a str>, HeaderError> {
         let prefixed = format!("x-{name}");
         let mut values = self
             .map
@@ -95,7 +95,16 @@ impl<'a> ShopifyHeaders<'a> {
         Ok(Some(text))
     }
 
-    fn required(&self, name: &'static str) -> Result<&'a str, HeaderError> {
+    /// The first value's bytes, however malformed (for keeping it visible).
+    pub(crate) fn first_bytes(&self, name: &'static str) -> &'a [u8] {
+        let prefixed = format!("x-{name}");
+        self.map
+            .get(prefixed.as_str())
+            .or_else(|| self.map.get(name))
+            .map_or(&[], |v| v.as_bytes())
+    }
+
+    pub(crate) fn required(&self, name: &'static str) -> Result<&'a str, HeaderError> {
         match self.get(name)? {
             Some(v) if !v.trim().is_empty() => Ok(v),
             _ => Err(HeaderError::missing(name)),
@@ -119,43 +128,6 @@ impl<'a> ShopifyHeaders<'a> {
     /// The raw signature; verification decides whether it is usable.
     pub fn hmac(&self) -> Result<Option<&'a str>, HeaderError> {
         self.get(names::HMAC)
-    }
-
-    /// Validates the headers Shopify always sends, and the optional ones
-    /// when present.
-    pub fn validate(&self) -> Result<WebhookHeaders, HeaderError> {
-        let topic = TopicName::parse(self.required(names::TOPIC)?)
-            .map_err(|e| HeaderError::invalid(names::TOPIC, e))?;
-        let api_version = ApiVersion::parse(self.required(names::API_VERSION)?)
-            .map_err(|e| HeaderError::invalid(names::API_VERSION, e))?;
-        let webhook_id = WebhookId::parse(self.required(names::WEBHOOK_ID)?)
-            .map_err(|e| HeaderError::invalid(names::WEBHOOK_ID, e))?;
-        let event_id = match self.get(names::EVENT_ID)? {
-            Some(v) => Some(
-                WebhookId::parse(v)
-                    .map_err(|e| HeaderError::invalid(names::EVENT_ID, e))?
-                    .as_str()
-                    .to_owned(),
-            ),
-            None => None,
-        };
-        let triggered_at = match self.get(names::TRIGGERED_AT)? {
-            Some(v) => Some(
-                DateTime::parse_from_rfc3339(v.trim())
-                    .map_err(|_| {
-                        HeaderError::invalid(names::TRIGGERED_AT, "must be an RFC 3339 timestamp")
-                    })?
-                    .with_timezone(&Utc),
-            ),
-            None => None,
-        };
-        Ok(WebhookHeaders {
-            topic,
-            api_version,
-            webhook_id,
-            event_id,
-            triggered_at,
-        })
     }
 }
 
@@ -183,7 +155,13 @@ mod tests {
     #[test]
     fn reads_prefixed_and_unprefixed_headers() {
         let m = map(FULL);
-        assert!(ShopifyHeaders::new(&m).validate().is_ok());
+        assert!(
+            ShopifyHeaders::new(&m)
+                .admit()
+                .unwrap()
+                .irregular
+                .is_empty()
+        );
         let unprefixed: Vec<_> = FULL
             .iter()
             .map(|(k, v)| (k.strip_prefix("x-").unwrap(), *v))
@@ -191,36 +169,14 @@ mod tests {
         let m = map(&unprefixed);
         let h = ShopifyHeaders::new(&m);
         assert_eq!(h.shop_domain().unwrap().as_str(), "a.myshopify.com");
-        assert!(h.validate().unwrap().triggered_at.is_some());
+        assert!(h.admit().unwrap().headers.triggered_at.is_some());
     }
 
     #[test]
     fn names_the_missing_header() {
         let m = map(&FULL[..3]);
-        let err = ShopifyHeaders::new(&m).validate().unwrap_err();
+        let err = ShopifyHeaders::new(&m).admit().unwrap_err();
         assert_eq!(err.header, "X-Shopify-Webhook-Id");
         assert_eq!(err.to_string(), "header X-Shopify-Webhook-Id is missing");
-    }
-
-    #[test]
-    fn refuses_duplicate_and_malformed_values() {
-        let mut pairs = FULL.to_vec();
-        pairs.push(("shopify-topic", "orders/updated"));
-        assert_eq!(
-            ShopifyHeaders::new(&map(&pairs))
-                .validate()
-                .unwrap_err()
-                .header,
-            "X-Shopify-Topic"
-        );
-        let mut pairs = FULL.to_vec();
-        pairs[4] = ("x-shopify-triggered-at", "yesterday");
-        assert_eq!(
-            ShopifyHeaders::new(&map(&pairs))
-                .validate()
-                .unwrap_err()
-                .header,
-            "X-Shopify-Triggered-At"
-        );
     }
 }

@@ -14,9 +14,9 @@ use crate::connect::Store;
 use crate::error::Result;
 
 /// Keys per query: well under both backends' parameter limits.
-const CHUNK: usize = 400;
+pub(crate) const CHUNK: usize = 400;
 
-fn placeholders(from: usize, n: usize) -> String {
+pub(crate) fn placeholders(from: usize, n: usize) -> String {
     (0..n)
         .map(|i| format!("${}", from + i))
         .collect::<Vec<_>>()

@@ -9,6 +9,7 @@ use crate::connect::Store;
 use crate::entities::{put_order_state, put_tags, put_variants};
 use crate::error::Result;
 use crate::ledger;
+use crate::mapping_state::{ProductRecordKey, put_consent_set, put_known_product};
 use crate::merchant::{
     CheckoutChange, HeldChange, clear_dirty, mark_dirty, put_checkout, put_held, put_subscription,
 };
@@ -45,6 +46,11 @@ pub struct Commit {
     pub behaviour_dirty: Vec<(ShopDomain, Buyer)>,
     /// Attributes sent for these marks (shop, contact, seq).
     pub behaviour_sent: Vec<(ShopDomain, String, i64)>,
+    /// Product records pushed from order lines (Ometria has them now).
+    pub products_known: Vec<(ShopDomain, ProductRecordKey)>,
+    /// Contacts whose email consent was just set explicitly, and whether
+    /// with `@force_optin`.
+    pub consent_set: Vec<(ShopDomain, String, bool)>,
 }
 
 /// What [`Store::commit`] did.
@@ -106,6 +112,12 @@ impl Store {
         }
         for (shop, contact, seq) in &commit.behaviour_sent {
             clear_dirty(&mut tx, shop, contact, *seq).await?;
+        }
+        for (shop, key) in &commit.products_known {
+            put_known_product(&mut tx, shop, key).await?;
+        }
+        for (shop, contact, forced) in &commit.consent_set {
+            put_consent_set(&mut tx, shop, contact, *forced).await?;
         }
         tx.commit().await?;
         Ok(CommitOutcome::Committed)

@@ -20,7 +20,7 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The schema, one script for both backends (see the file's header).
-const MIGRATIONS: [(i64, &str, &str); 8] = [
+const MIGRATIONS: [(i64, &str, &str); 9] = [
     (1, "schema", include_str!("../migrations/0001_schema.sql")),
     (
         2,
@@ -44,6 +44,11 @@ const MIGRATIONS: [(i64, &str, &str); 8] = [
         8,
         "ometria_errors",
         include_str!("../migrations/0008_ometria_errors.sql"),
+    ),
+    (
+        10,
+        "mapping state",
+        include_str!("../migrations/0010_mapping_state.sql"),
     ),
 ];
 

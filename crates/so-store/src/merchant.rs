@@ -31,6 +31,9 @@ pub enum CheckoutChange {
     /// A version was seen; the row only moves forward.
     Seen {
         token: String,
+        /// The cart token the version carried, so a delete naming only it
+        /// finds the checkout.
+        cart_token: Option<String>,
         version: DateTime<Utc>,
         contact: Option<String>,
     },
@@ -238,19 +241,22 @@ pub(crate) async fn put_checkout(
     match change {
         CheckoutChange::Seen {
             token,
+            cart_token,
             version,
             contact,
         } => {
             sqlx::query(
-                "INSERT INTO checkout (shop, token, version, contact, completed) \
-                 VALUES ($1, $2, $3, $4, 0) ON CONFLICT (shop, token) DO UPDATE \
-                 SET version = excluded.version, contact = excluded.contact \
+                "INSERT INTO checkout (shop, token, version, contact, completed, cart_token) \
+                 VALUES ($1, $2, $3, $4, 0, $5) ON CONFLICT (shop, token) DO UPDATE \
+                 SET version = excluded.version, contact = excluded.contact, \
+                 cart_token = COALESCE(excluded.cart_token, checkout.cart_token) \
                  WHERE excluded.version >= checkout.version",
             )
             .bind(shop.as_str())
             .bind(token.as_str())
             .bind(time_to_db(*version))
             .bind(contact.as_deref())
+            .bind(cart_token.as_deref())
             .execute(conn)
             .await?;
         }

@@ -52,15 +52,16 @@ pub struct ErasureRow {
 }
 
 /// Tables keyed by (shop, contact) that hold a redacted person's rows.
-const CONTACT_TABLES: [&str; 4] = [
+const CONTACT_TABLES: [&str; 5] = [
     "held_record",
     "contact_subscription",
     "behaviour_dirty",
     "checkout",
+    "consent_set",
 ];
 
 /// Every table with a `shop` column.
-const SHOP_TABLES: [&str; 19] = [
+const SHOP_TABLES: [&str; 21] = [
     "ledger",
     "watermark",
     "customer_status",
@@ -80,6 +81,8 @@ const SHOP_TABLES: [&str; 19] = [
     "consent_decision",
     "shop_state",
     "data_export",
+    "product_known",
+    "consent_set",
 ];
 
 impl Store {

@@ -46,8 +46,8 @@ pub struct ConsentSetup {
     pub admin: AdminClient,
     pub ometria: so_ometria::Client,
     pub namespace: so_domain::identity::Namespace,
-    /// Where the shop's first run starts (`sync.consent_start`, else a day
-    /// ago).
+    /// Where the shop's first run starts (`shops."<domain>".sync.consent_start`,
+    /// else `sync.consent_start`, else a day ago).
     pub first_start: chrono::DateTime<chrono::Utc>,
 }
 
@@ -55,8 +55,7 @@ pub fn consent_setup(config: &Config, shop: &ShopDomain) -> Result<ConsentSetup,
     let namespace = so_domain::identity::Namespace::parse(&config.shop(shop).namespace)
         .map_err(|e| SyncError::Invalid(format!("shops.\"{shop}\".namespace: {e}")))?;
     let first_start = config
-        .sync
-        .consent_start_at()
+        .consent_start_for(shop)
         .map_err(SyncError::Invalid)?
         .unwrap_or_else(|| chrono::Utc::now() - chrono::Duration::days(1));
     Ok(ConsentSetup {
@@ -80,6 +79,7 @@ impl ConsentSetup {
             shop,
             namespace: &self.namespace,
             first_start: self.first_start,
+            republish: None,
         }
     }
 }

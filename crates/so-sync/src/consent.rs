@@ -29,15 +29,18 @@ use chrono::{DateTime, SubsecRound, Utc};
 use so_domain::freshness::{EntityKind, Watermark, WatermarkKey};
 use so_domain::identity::Namespace;
 use so_domain::{ShopDomain, ShopifyId, WebhookId};
-use so_ometria::Unsubscribe;
+use so_ometria::{Profile, Unsubscribe};
 use so_shopify_admin::{AdminClient, AdminError, ConsentTarget, Customer, EmailMarketingState};
 use so_store::{Commit, CommitOutcome, ConsentDecision, Store};
 
 use crate::SyncError;
 
 mod reason;
+mod resolve;
+mod resubscribe;
 
 pub use reason::{Reason, decision_reasons};
+pub use resubscribe::Republish;
 
 /// The shop's sync value holding where the next run starts reading
 /// unsubscribes (RFC 3339).
@@ -76,17 +79,29 @@ pub struct ConsentSync<'a> {
     pub namespace: &'a Namespace,
     /// Where the very first run starts reading (later runs use the cursor).
     pub first_start: DateTime<Utc>,
+    /// Where a Shopify opt-in newer than the unsubscribe is published again
+    /// for the worker to force ([`Republish`]); `None`: not done.
+    pub republish: Option<Republish<'a>>,
 }
 
-/// A decision and the customer it concerns, when known.
+/// A decision and the customer (and resolved profile) it concerns, when
+/// known.
 struct Decided {
     reason: Reason,
     customer: Option<u64>,
+    profile_id: Option<String>,
+    /// The Shopify opt-in to publish again (`shopify_consent_newer`).
+    opt_in: Option<so_shopify_admin::Synthesized>,
 }
 
 impl Decided {
     fn new(reason: Reason, customer: Option<u64>) -> Self {
-        Decided { reason, customer }
+        Decided {
+            reason,
+            customer,
+            profile_id: None,
+            opt_in: None,
+        }
     }
 }
 
@@ -150,7 +165,12 @@ impl ConsentSync<'_> {
                 None => self.decide(&unsubscribe).await,
             };
             let recorded = match decided {
-                Ok(d) => self.record(&unsubscribe, &d, &mut report).await,
+                Ok(d) => match self.record(&unsubscribe, &d, &mut report).await {
+                    // Only once the decision is stored: the worker reads it
+                    // to force the opt-in.
+                    Ok(()) => self.republish(d.opt_in.as_ref()).await,
+                    Err(e) => Err(e),
+                },
                 Err(e) => Err(e),
             };
             if let Err(e) = recorded {
@@ -213,13 +233,19 @@ impl ConsentSync<'_> {
 
     /// The three conditions, in order, then the mutation.
     async fn decide(&self, u: &Unsubscribe) -> Result<Decided, SyncError> {
-        let Some(profile_id) = u.profile_id.as_deref().filter(|p| !p.trim().is_empty()) else {
-            return Ok(Decided::new(Reason::ProfileNotFound, None));
-        };
         // Read now, not when it was listed: condition 1 is about send time.
-        let Some(profile) = self.ometria.profile(profile_id).await? else {
-            return Ok(Decided::new(Reason::ProfileNotFound, None));
+        let profile = match self.profile_of(u).await? {
+            Ok(profile) => profile,
+            Err(reason) => return Ok(Decided::new(reason, None)),
         };
+        let mut decided = self.decide_for(u, &profile).await?;
+        decided.profile_id = Some(profile.id);
+        Ok(decided)
+    }
+
+    /// [`Self::decide`] once the profile is known.
+    async fn decide_for(&self, u: &Unsubscribe, profile: &Profile) -> Result<Decided, SyncError> {
+        let profile_id = profile.id.as_str();
         let customer = shopify_customer_id(profile.customer_id.as_deref(), self.namespace);
         if !profile.is_opted_out() {
             return Ok(Decided::new(Reason::ResubscribedInOmetria, customer.ok()));
@@ -236,7 +262,11 @@ impl ConsentSync<'_> {
                 self.hold_back_older_consent(id, u.timestamp, profile_id)
                     .await?;
             }
-            return Ok(Decided::new(reason, Some(id)));
+            let mut decided = Decided::new(reason, Some(id));
+            if reason == Reason::ShopifyConsentNewer {
+                decided.opt_in = resubscribe::opt_in_event(id, &customer);
+            }
+            return Ok(decided);
         }
         // First the watermark: a delayed, older Shopify consent event the
         // worker handles while the mutation is in flight is already stale.
@@ -316,7 +346,11 @@ impl ConsentSync<'_> {
             .record_consent_decision(
                 self.shop,
                 &ConsentDecision {
-                    profile_id: u.profile_id.clone().unwrap_or_default(),
+                    profile_id: d
+                        .profile_id
+                        .clone()
+                        .or_else(|| u.profile_id.clone())
+                        .unwrap_or_default(),
                     customer_id: d.customer.map(ShopifyId::new),
                     decision: decision.to_owned(),
                     reason: reason.to_owned(),

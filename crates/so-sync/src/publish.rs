@@ -17,13 +17,41 @@ pub async fn publish(
     api_version: &str,
     event: &Synthesized,
 ) -> Result<(), SyncError> {
+    publish_as(publisher, shop, api_version, event, None).await
+}
+
+/// [`publish`] as a re-send marked `resend` (a reconciliation run): its own
+/// webhook id, so the dedupe ledger does not drop it as the copy it
+/// already delivered, while staleness still applies (an equal version is
+/// applied again; an older one is not).
+pub async fn republish(
+    publisher: &Publisher,
+    shop: &ShopDomain,
+    api_version: &str,
+    event: &Synthesized,
+    resend: &str,
+) -> Result<(), SyncError> {
+    publish_as(publisher, shop, api_version, event, Some(resend)).await
+}
+
+async fn publish_as(
+    publisher: &Publisher,
+    shop: &ShopDomain,
+    api_version: &str,
+    event: &Synthesized,
+    resend: Option<&str>,
+) -> Result<(), SyncError> {
     let topic = TopicName::parse(event.topic)
         .map_err(|_| SyncError::Invalid(format!("topic {}", event.topic)))?;
     let body = event.body_bytes();
     let entity = route_payload(&topic, &body)
         .map_err(|e| SyncError::Invalid(format!("{}: {e}", event.topic)))?;
-    let webhook_id = WebhookId::parse(&event.webhook_id(shop.as_str()))
-        .map_err(|_| SyncError::Invalid("synthetic webhook id".to_owned()))?;
+    let id = match resend {
+        Some(mark) => format!("{}-{mark}", event.webhook_id(shop.as_str())),
+        None => event.webhook_id(shop.as_str()),
+    };
+    let webhook_id =
+        WebhookId::parse(&id).map_err(|_| SyncError::Invalid("synthetic webhook id".to_owned()))?;
     let meta = EventMeta {
         webhook_id,
         topic,

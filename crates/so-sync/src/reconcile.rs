@@ -9,9 +9,12 @@
 //!   refunds applied);
 //! - customers updated in the window: applied here at that version;
 //! - their email consent: Shopify's `consentUpdatedAt` not newer than the
-//!   consent version applied here.
+//!   consent version applied here;
+//! - with an [`OmetriaSide`], the same customers in Ometria itself: held as
+//!   a contact of this shop, with the consent Shopify has
+//!   ([`ometria`] module).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
@@ -24,7 +27,11 @@ use so_shopify_admin::{AdminClient, Customer, Order, customer_webhook, fold_page
 use so_store::Store;
 
 use crate::SyncError;
-use crate::publish::publish;
+use crate::publish::republish;
+
+mod ometria;
+
+pub use ometria::{OmetriaSide, OmetriaTotals};
 
 /// Totals of one side.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -39,7 +46,7 @@ pub struct Totals {
 /// One drifted entity.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Drift {
-    /// `order_missing`, `order_total`, `customer_stale`, `consent_stale`.
+    /// One of [`DRIFT_KINDS`].
     pub kind: &'static str,
     pub id: String,
     /// What Shopify says and what is held here, for the report.
@@ -55,6 +62,8 @@ pub struct DriftReport {
     pub shopify: Totals,
     pub delivered: Totals,
     pub drift: Vec<Drift>,
+    /// What Ometria itself holds, when it was asked.
+    pub ometria: Option<OmetriaTotals>,
     /// Entities re-synced through the queue (with `repair`).
     pub repaired: u64,
 }
@@ -94,6 +103,13 @@ impl DriftReport {
         ] {
             out.push_str(&format!("{label:<22} {a:>12} {b:>12}\n"));
         }
+        if let Some(o) = &self.ometria {
+            out.push_str(&format!(
+                "\nin Ometria: {} customers looked up, {} found, {} missing, \
+                 {} with another consent; {} not looked up\n",
+                o.checked, o.found, o.missing, o.consent_differs, o.not_checked
+            ));
+        }
         if self.drift.is_empty() {
             out.push_str("\nno drift\n");
         } else {
@@ -112,12 +128,15 @@ impl DriftReport {
     }
 }
 
-/// Drift kinds, for the metric's bounded label.
-pub const DRIFT_KINDS: [&str; 4] = [
+/// Drift kinds, for the metric's bounded label. The last two compare with
+/// Ometria itself.
+pub const DRIFT_KINDS: [&str; 6] = [
     "order_missing",
     "order_total",
     "customer_stale",
     "consent_stale",
+    "contact_missing",
+    "consent_differs",
 ];
 
 pub struct Reconcile<'a> {
@@ -129,6 +148,8 @@ pub struct Reconcile<'a> {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
     pub repair: bool,
+    /// Also compare with Ometria's profiles (`None`: Shopify and the store only).
+    pub ometria: Option<OmetriaSide<'a>>,
 }
 
 fn stamp(t: DateTime<Utc>) -> String {
@@ -247,27 +268,35 @@ impl Reconcile<'_> {
                 to_repair_customers.push(c);
             }
         }
+        let ometria = match &self.ometria {
+            Some(side) => {
+                let (totals, findings) = side.compare(&customers).await?;
+                for (c, finding) in findings {
+                    drift.push(finding.drift);
+                    if finding.repair {
+                        to_repair_customers.push(c);
+                    }
+                }
+                Some(totals)
+            }
+            None => None,
+        };
+        // A customer drifted in several ways is re-sent once.
+        let mut seen = HashSet::new();
+        to_repair_customers.retain(|c| seen.insert(c.id.id()));
 
         let mut repaired = 0;
         if self.repair {
-            for c in to_repair_customers {
-                publish(
-                    self.publisher,
-                    self.shop,
-                    self.api_version,
-                    &customer_webhook(c),
-                )
-                .await?;
-                repaired += 1;
-            }
-            for o in to_repair_orders {
-                publish(
-                    self.publisher,
-                    self.shop,
-                    self.api_version,
-                    &order_webhook(o),
-                )
-                .await?;
+            // Re-sends carry this run's mark: a version already delivered
+            // (a consent Ometria holds differently, an order total) must
+            // not be dropped by the dedupe ledger as that delivery.
+            let run = format!("rc{}", Utc::now().timestamp_millis());
+            let events = to_repair_customers
+                .into_iter()
+                .map(customer_webhook)
+                .chain(to_repair_orders.into_iter().map(order_webhook));
+            for event in events {
+                republish(self.publisher, self.shop, self.api_version, &event, &run).await?;
                 repaired += 1;
             }
         }
@@ -286,6 +315,7 @@ impl Reconcile<'_> {
             shopify,
             delivered,
             drift,
+            ometria,
             repaired,
         })
     }

@@ -87,8 +87,18 @@ impl Scheduler {
     }
 
     async fn consent(&self, shop: &ShopDomain) -> Result<(), SyncError> {
+        if !self.config.consent_sync_enabled(shop) {
+            // `shops."<domain>".sync.consent = false`: this shop's
+            // unsubscribes stay in Ometria.
+            return Ok(());
+        }
         let setup = clients::consent_setup(&self.config, shop)?;
-        let report = setup.sync(&self.store, shop).run_once().await?;
+        let mut sync = setup.sync(&self.store, shop);
+        sync.republish = Some(crate::consent::Republish {
+            publisher: &self.publisher,
+            api_version: &self.config.shopify_admin.api_version,
+        });
+        let report = sync.run_once().await?;
         tracing::info!(shop = %shop, read = report.read, sent = report.sent, "Consent write-back ran.");
         Ok(())
     }
@@ -106,6 +116,9 @@ impl Scheduler {
             from,
             to,
             repair: self.config.sync.reconcile_repair,
+            // Scheduled runs stay within Shopify and the store: the Ometria
+            // side costs one request per customer of the shared budget.
+            ometria: None,
         }
         .run()
         .await?;

@@ -112,6 +112,7 @@ impl World {
             shop: &self.shop,
             namespace: &self.namespace,
             first_start: self.now - TimeDelta::hours(1),
+            republish: None,
         }
     }
 

@@ -9,7 +9,7 @@ use so_domain::{Disposition, ReasonCode, error_chain};
 use so_ometria::Client;
 
 use crate::accounts::Account;
-use crate::pusher::Sent;
+use crate::pusher::{Pusher, Sent};
 use crate::rejections::Origin;
 use so_platform::metrics;
 
@@ -135,11 +135,14 @@ async fn deliver_to(
             None => by_type.push((batch.record_type, batch.records)),
         }
     }
-    let answers = futures::future::join_all(by_type.into_iter().map(|(t, records)| async move {
-        let keys: Vec<RecordKey> = records.iter().map(key).collect();
-        (t, keys, pusher.push(t, records).await)
-    }))
-    .await;
+    // Products go first, the other types after them: an order line must
+    // name a product Ometria already has (a minimal product pushed for an
+    // order's unknown line travels in the same batch as the order).
+    let (products, rest): (Vec<_>, Vec<_>) = by_type
+        .into_iter()
+        .partition(|(t, _)| *t == RecordType::Product);
+    let mut answers = push_types(pusher, products).await;
+    answers.extend(push_types(pusher, rest).await);
     for (record_type, submitted, answer) in answers {
         let Some(parts) = answer else {
             // The pusher stopped (shutdown): try again later.
@@ -182,6 +185,18 @@ fn journal(account: &Account, fates: &Fates, origins: &HashMap<usize, Arc<Origin
             },
         );
     }
+}
+
+/// The pusher's answers for each type's records, the types concurrently.
+async fn push_types(
+    pusher: &Pusher,
+    by_type: Vec<(RecordType, Vec<PushRecord>)>,
+) -> Vec<(RecordType, Vec<RecordKey>, Option<Vec<Sent>>)> {
+    futures::future::join_all(by_type.into_iter().map(|(t, records)| async move {
+        let keys: Vec<RecordKey> = records.iter().map(key).collect();
+        (t, keys, pusher.push(t, records).await)
+    }))
+    .await
 }
 
 /// How the records of one request fared: rejected ones are dead letters, a

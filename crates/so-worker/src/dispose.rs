@@ -270,6 +270,10 @@ fn add(commit: &mut Commit, c: &Changes) {
     commit
         .behaviour_dirty
         .extend(c.behaviour_dirty.iter().cloned());
+    commit
+        .products_known
+        .extend(c.products_known.iter().cloned());
+    commit.consent_set.extend(c.consent_set.iter().cloned());
 }
 
 /// Keeps one write per row: the newest watermark per key and the last state

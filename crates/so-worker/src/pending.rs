@@ -34,6 +34,11 @@ pub(crate) struct Changes {
     /// Schedule this message's abandonment check this many seconds from
     /// now (before it is acked).
     pub(crate) check_after_secs: Option<u64>,
+    /// Product records this event delivers from its order lines.
+    pub(crate) products_known: Vec<(ShopDomain, so_store::ProductRecordKey)>,
+    /// Contacts whose email consent this event sets explicitly, and
+    /// whether with `@force_optin`.
+    pub(crate) consent_set: Vec<(ShopDomain, String, bool)>,
 }
 
 /// The batch's uncommitted view.
@@ -51,6 +56,9 @@ pub(crate) struct Pending {
     /// event of the batch sent them (the store's rows go with the commit).
     held: HashMap<(ShopDomain, String), Held>,
     checkouts: Vec<(ShopDomain, CheckoutChange)>,
+    products_known: HashSet<(ShopDomain, so_store::ProductRecordKey)>,
+    /// Whether forced, per contact whose consent the batch set.
+    consent_set: HashMap<(ShopDomain, String), bool>,
 }
 
 #[derive(Debug, Default)]
@@ -79,6 +87,29 @@ impl Pending {
 
     pub(crate) fn variants(&self, shop: &ShopDomain, id: ShopifyId) -> Option<&Vec<ShopifyId>> {
         self.variants.get(&(shop.clone(), id))
+    }
+
+    /// Whether an earlier event of the batch delivered this product record.
+    pub(crate) fn product_known(
+        &self,
+        shop: &ShopDomain,
+        key: &so_store::ProductRecordKey,
+    ) -> bool {
+        self.products_known.contains(&(shop.clone(), *key))
+            || key.1.is_none() && self.variants.contains_key(&(shop.clone(), key.0))
+            || key.1.is_some_and(|v| {
+                self.variants
+                    .get(&(shop.clone(), key.0))
+                    .is_some_and(|vs| vs.contains(&v))
+            })
+    }
+
+    /// Whether an earlier event of the batch set the contact's consent
+    /// (`None`: none did), and whether it forced it.
+    pub(crate) fn consent_set(&self, shop: &ShopDomain, contact: &str) -> Option<bool> {
+        self.consent_set
+            .get(&(shop.clone(), contact.to_owned()))
+            .copied()
     }
 
     /// This batch's orders of one contact.
@@ -112,6 +143,19 @@ impl Pending {
             .iter()
             .filter(move |(s, c)| s == shop && checkout_token(c) == token)
             .map(|(_, c)| c)
+    }
+
+    /// Tokens of this batch's checkouts seen with `cart_token`.
+    pub(crate) fn checkout_tokens_by_cart(&self, shop: &ShopDomain, cart: &str) -> Vec<String> {
+        self.checkouts
+            .iter()
+            .filter_map(|(s, c)| match c {
+                CheckoutChange::Seen {
+                    token, cart_token, ..
+                } if s == shop && cart_token.as_deref() == Some(cart) => Some(token.clone()),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Makes an event's changes visible to the rest of the batch.
@@ -178,6 +222,14 @@ impl Pending {
         }
         for (shop, id, v) in &c.variants {
             self.variants.insert((shop.clone(), *id), v.clone());
+        }
+        self.products_known.extend(c.products_known.iter().cloned());
+        for (shop, contact, forced) in &c.consent_set {
+            let entry = self
+                .consent_set
+                .entry((shop.clone(), contact.clone()))
+                .or_default();
+            *entry |= forced;
         }
     }
 }

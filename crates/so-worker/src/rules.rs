@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use so_domain::ShopDomain;
 use so_domain::identity::Namespace;
-use so_domain::mapping::FieldMappings;
+use so_domain::mapping::{FieldMappings, MappingContext};
 use so_platform::{Config, ShopSettings};
 
 /// The `shop` label of shops without their own `[shops]` entry.
@@ -49,6 +49,24 @@ fn compile(domain: &str, s: &ShopSettings) -> Result<ShopRules, RulesError> {
         settings: s.clone(),
         mappings,
     })
+}
+
+impl ShopRules {
+    /// The mapping context of one event of `shop`: the shop's namespace,
+    /// Ometria `store`, storefront and currency.
+    pub(crate) fn mapping_context(
+        &self,
+        shop: &ShopDomain,
+        event_time: chrono::DateTime<chrono::Utc>,
+    ) -> MappingContext {
+        let mut ctx = MappingContext::new(shop, self.ns.clone(), event_time);
+        if let Some(store) = &self.settings.store {
+            ctx.store.clone_from(store);
+        }
+        ctx.storefront_url.clone_from(&self.settings.storefront_url);
+        ctx.currency.clone_from(&self.settings.currency);
+        ctx
+    }
 }
 
 impl Rules {

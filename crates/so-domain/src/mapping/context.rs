@@ -17,6 +17,9 @@ pub struct MappingContext {
     /// Storefront base such as `https://shop.example.com`; product URLs are
     /// only sent when it is known (the myshopify domain is not public).
     pub storefront_url: Option<String>,
+    /// The shop's currency (ISO 4217), sent as each product's `currency`:
+    /// Shopify's product payloads carry prices in it but do not name it.
+    pub currency: Option<String>,
     /// When the event happened (`X-Shopify-Triggered-At`, else receipt);
     /// stands in for a consent timestamp Shopify left `null`.
     pub event_time: DateTime<Utc>,
@@ -33,6 +36,7 @@ impl MappingContext {
             namespace,
             store: shop.as_str().to_owned(),
             storefront_url: None,
+            currency: None,
             event_time,
         }
     }

@@ -9,6 +9,7 @@ mod consent;
 mod contact;
 mod context;
 mod field_mappings;
+mod line_products;
 mod order;
 mod order_state;
 mod overlay;
@@ -21,10 +22,14 @@ mod tags;
 #[cfg(test)]
 mod tests;
 
-pub use consent::{MarketingOptIn, map_email_consent, map_sms_consent, marketing_optin};
+pub use consent::{
+    ConsentEffect, ConsentHistory, MarketingOptIn, map_email_consent, map_sms_consent,
+    marketing_optin, settle_email_consent,
+};
 pub use contact::{LegacyParts, Part, map_customer, map_customer_delete, map_purchasing_summary};
 pub use context::{MappingContext, MappingError};
 pub use field_mappings::{FieldMappingError, FieldMappings, FieldPath, MappedEntity};
+pub use line_products::{ProductKey, line_product_keys, map_line_products};
 pub use order::{OrderMapping, map_order, map_order_delete};
 pub use order_state::{Buyer, OrderLine, OrderState, RefundSummary, RefundedLine};
 pub use overlay::apply_field_mappings;

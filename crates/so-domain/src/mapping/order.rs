@@ -8,7 +8,7 @@ use super::status::OrderStatus;
 use super::{MappingContext, MappingError};
 use crate::identity::{ContactRef, ContactSubject};
 use crate::ometria::{PushRecord, RecordType};
-use crate::shopify::{Address, LineItem, Money, Order, ShopifyId};
+use crate::shopify::{Address, LineItem, Money, Order};
 
 /// Records to push and the state to store for later refunds.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,26 +82,20 @@ pub fn map_order(
 }
 
 /// `orders/delete`: the payload is just the id. With stored state the full
-/// core is re-sent; without, only the status pair (Ometria merges it).
+/// core is re-sent with status `deleted`; without, nothing is: a record of
+/// only the status pair would create an incomplete order in Ometria (no
+/// timestamp, total or currency) for an order it never had.
 pub fn map_order_delete(
     ctx: &MappingContext,
-    order_id: ShopifyId,
     stored: Option<&OrderState>,
 ) -> Result<(Option<OrderState>, Vec<PushRecord>), MappingError> {
-    match stored {
-        Some(state) => {
-            let mut state = state.clone();
-            state.base_status = OrderStatus::Deleted;
-            let record = state.core_record(ctx).finish()?;
-            Ok((Some(state), vec![record]))
-        }
-        None => {
-            let mut record = Record::new(RecordType::Order, ctx.id(order_id));
-            record.set("status", OrderStatus::Deleted.as_str());
-            record.set("is_valid", false);
-            Ok((None, vec![record.finish()?]))
-        }
-    }
+    let Some(state) = stored else {
+        return Ok((None, Vec::new()));
+    };
+    let mut state = state.clone();
+    state.base_status = OrderStatus::Deleted;
+    let record = state.core_record(ctx).finish()?;
+    Ok((Some(state), vec![record]))
 }
 
 fn order_state(order: &Order, stored: Option<&OrderState>) -> Result<OrderState, MappingError> {
@@ -120,6 +114,8 @@ fn order_state(order: &Order, stored: Option<&OrderState>) -> Result<OrderState,
     let mut state = OrderState {
         order_id: order.id,
         timestamp,
+        presentment_currency: text(order.presentment_currency.as_deref())
+            .filter(|p| !p.eq_ignore_ascii_case(&currency)),
         currency,
         grand_total,
         base_status: OrderStatus::from_shopify(

@@ -23,6 +23,10 @@ pub struct OrderState {
     /// Ometria `timestamp`: kept on refunds so revenue stays on the order day.
     pub timestamp: DateTime<FixedOffset>,
     pub currency: String,
+    /// The shopper's currency when it differs from the shop's: refund
+    /// transactions are in it, so their amounts cannot count as shop money.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub presentment_currency: Option<String>,
     pub grand_total: Money,
     /// Status from the last order payload, before refunds are overlaid.
     pub base_status: OrderStatus,
@@ -89,8 +93,9 @@ pub struct RefundedLine {
     pub amount: Money,
 }
 
-impl From<&Refund> for RefundSummary {
-    fn from(refund: &Refund) -> RefundSummary {
+impl RefundSummary {
+    /// `refund` of an order in shop currency `shop`, paid in `presentment`.
+    fn of(refund: &Refund, shop: &str, presentment: Option<&str>) -> RefundSummary {
         let mut lines: BTreeMap<ShopifyId, RefundedLine> = BTreeMap::new();
         for item in &refund.refund_line_items {
             let line = lines.entry(item.line_item_id).or_default();
@@ -98,7 +103,7 @@ impl From<&Refund> for RefundSummary {
             line.amount = line.amount + item.amount();
         }
         RefundSummary {
-            amount: refund.amount(),
+            amount: refund.amount_in(Some(shop), presentment),
             lines,
         }
     }
@@ -107,7 +112,9 @@ impl From<&Refund> for RefundSummary {
 impl OrderState {
     /// Records `refund` (idempotent: keyed by refund id).
     pub fn add_refund(&mut self, refund: &Refund) {
-        self.refunds.insert(refund.id, RefundSummary::from(refund));
+        let summary =
+            RefundSummary::of(refund, &self.currency, self.presentment_currency.as_deref());
+        self.refunds.insert(refund.id, summary);
     }
 
     /// Full when the money returned reaches the total (or, for a zero-total

@@ -50,7 +50,10 @@ pub fn map_product(
     parent.set_opt("is_in_stock", in_stock_any(&product.variants));
     parent.set_opt("url", url.clone());
     parent.set_opt("image_url", image.clone());
+    parent.set_opt("currency", ctx.currency.clone());
     parent.set("attributes", attributes.clone());
+    let listing = listing(ctx, &parent);
+    parent.set("listings", listing);
     parent.set_opt(
         "properties",
         text(product.status.as_deref()).map(|s| json!({ "shopify_status": s })),
@@ -64,6 +67,7 @@ pub fn map_product(
         record.set("is_variant", true);
         record.set_text("sku", variant.sku.as_deref());
         set_prices(&mut record, variant);
+        record.set_opt("currency", ctx.currency.clone());
         record.set_opt("is_in_stock", in_stock(variant));
         record.set_opt(
             "url",
@@ -111,18 +115,41 @@ fn is_active(product: &Product) -> bool {
 }
 
 /// Shopify's price is what the shopper pays; `compare_at_price` is the
-/// "was" price. On sale (compare-at above price): Ometria `price` is the
-/// compare-at and `special_price` the price. Otherwise `special_price`
-/// equals `price`, so a sale that ended overwrites the old special price
-/// (Ometria merges pushes; omitting it would keep the stale sale price).
+/// "was" price. Only a variant actually on sale (compare-at above price)
+/// has a `special_price`: Ometria `price` is then the compare-at and
+/// `special_price` the price. Otherwise `price` is the price and no
+/// `special_price` is sent, so nothing reads as a discount that is not one.
 fn set_prices(record: &mut Record, variant: &Variant) {
     let Some(price) = variant.price else { return };
-    let regular = match variant.compare_at_price {
-        Some(was) if was > price => was,
-        _ => price,
-    };
-    record.set("price", regular.to_json());
-    record.set("special_price", price.to_json());
+    match variant.compare_at_price {
+        Some(was) if was > price => {
+            record.set("price", was.to_json());
+            record.set("special_price", price.to_json());
+        }
+        _ => record.set("price", price.to_json()),
+    }
+}
+
+/// The parent's one listing (Ometria's per-store view of a product; a
+/// Shopify account has one per store): the shop's `store` with the
+/// parent's own title, prices, state, links and currency.
+fn listing(ctx: &MappingContext, parent: &Record) -> Value {
+    let mut listing = serde_json::Map::new();
+    listing.insert("store".to_owned(), Value::from(ctx.store.as_str()));
+    for key in [
+        "title",
+        "price",
+        "special_price",
+        "currency",
+        "is_active",
+        "url",
+        "image_url",
+    ] {
+        if let Some(v) = parent.get(key) {
+            listing.insert(key.to_owned(), v.clone());
+        }
+    }
+    Value::Array(vec![Value::Object(listing)])
 }
 
 /// In stock when units remain or overselling is allowed; `None` when the

@@ -38,6 +38,10 @@ impl Record {
         }
     }
 
+    pub(crate) fn get(&self, key: &str) -> Option<&Value> {
+        self.body.get(key)
+    }
+
     /// Sets trimmed text; skips `None` and blank strings.
     pub(crate) fn set_text(&mut self, key: &str, value: Option<&str>) {
         self.set_opt(key, text(value));

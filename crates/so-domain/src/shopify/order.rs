@@ -32,6 +32,9 @@ pub struct Order {
     /// Shop currency: every plain amount field is in it.
     #[serde(default)]
     pub currency: Option<String>,
+    /// The currency the shopper paid in; refund transactions are in it.
+    #[serde(default)]
+    pub presentment_currency: Option<String>,
     #[serde(default)]
     pub total_price: Option<Money>,
     #[serde(default)]

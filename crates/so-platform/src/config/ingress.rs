@@ -19,7 +19,18 @@ pub struct IngressSettings {
     pub body_timeout_ms: u64,
     /// Seconds in the `Retry-After` of a 503.
     pub retry_after_secs: u32,
+    /// Largest accepted header section (every header's name and value plus
+    /// 4 bytes of `: ` and CRLF each); larger requests get 431 before their
+    /// body is read.
+    pub max_header_bytes: usize,
 }
+
+/// The most `ingress.max_header_bytes` may be: hyper's HTTP/1 read buffer
+/// (its default `max_buf_size`, 408 KiB) must hold the request line and the
+/// whole header section before the handler runs, and a request hyper itself
+/// refuses gets a bare 431 without our `{code, detail}` body. A quarter
+/// below it leaves room for the request line and hyper's own accounting.
+const MAX_HEADER_BYTES_LIMIT: usize = 256 * 1024;
 
 impl Default for IngressSettings {
     fn default() -> Self {
@@ -28,6 +39,7 @@ impl Default for IngressSettings {
             max_body_bytes: 2 * 1024 * 1024,
             body_timeout_ms: 10_000,
             retry_after_secs: 5,
+            max_header_bytes: 32 * 1024,
         }
     }
 }
@@ -40,6 +52,12 @@ impl IngressSettings {
         }
         if !(100..=60_000).contains(&self.body_timeout_ms) {
             out.push("ingress.body_timeout_ms must be 100..=60000".to_owned());
+        }
+        if !(4096..=MAX_HEADER_BYTES_LIMIT).contains(&self.max_header_bytes) {
+            out.push(format!(
+                "ingress.max_header_bytes must be between 4096 and {MAX_HEADER_BYTES_LIMIT} \
+                 (hyper's own header buffer must stay larger)"
+            ));
         }
         out
     }

@@ -37,6 +37,8 @@ mod load;
 mod log;
 mod ops;
 mod rejections;
+mod shop_store;
+mod shop_sync;
 mod shops;
 mod sync;
 #[cfg(test)]
@@ -56,6 +58,7 @@ pub use load::ENV_PREFIX;
 pub use log::{LogFormat, LogSettings};
 pub use ops::OpsSettings;
 pub use rejections::RejectionSettings;
+pub use shop_sync::ShopSync;
 pub use shops::{ShopAdmin, ShopMappings, ShopOmetria, ShopSettings, ShopifySettings};
 pub use so_domain::serde_secret::mask_url_password;
 pub use sync::SyncSettings;

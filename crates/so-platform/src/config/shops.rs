@@ -14,6 +14,7 @@ use so_domain::merchant::{
 use so_ometria::OmetriaSettings;
 
 use super::Config;
+use super::shop_sync::ShopSync;
 use crate::secrets::{SecretList, optional_secret};
 
 /// `[shopify]`: settings for every shop without its own entry.
@@ -51,6 +52,20 @@ pub struct ShopSettings {
     /// Access to the shop's Admin API (backfill, consent write-back,
     /// reconciliation).
     pub admin: ShopAdmin,
+    /// The public storefront (`https://shop.example.com`): products get
+    /// `url` (`<storefront_url>/products/<handle>`). Unset: no product
+    /// URLs (the myshopify domain is not the shop's public address).
+    pub storefront_url: Option<String>,
+    /// Ometria `store` of this shop's orders, contacts (`store_ids`) and
+    /// product listings, for accounts that hold several stores; unset: the
+    /// shop's myshopify domain.
+    pub store: Option<String>,
+    /// The shop currency (ISO 4217, e.g. `GBP`), sent as each product's
+    /// `currency`: product payloads carry prices in it but do not name it.
+    pub currency: Option<String>,
+    /// This shop's part in the jobs beside the webhooks (consent
+    /// write-back switch and start).
+    pub sync: ShopSync,
 }
 
 impl Default for ShopSettings {
@@ -66,6 +81,10 @@ impl Default for ShopSettings {
             lists: ListSettings::default(),
             abandoned_checkouts: AbandonedCheckoutSettings::default(),
             admin: ShopAdmin::default(),
+            storefront_url: None,
+            store: None,
+            currency: None,
+            sync: ShopSync::default(),
         }
     }
 }
@@ -141,6 +160,8 @@ impl ShopSettings {
             out.push(e.to_string());
         }
         out.extend(self.abandoned_checkouts.problems());
+        out.extend(super::shop_store::problems(self));
+        out.extend(self.sync.problems());
         if let Err(problems) = so_domain::mapping::FieldMappings::build(
             &self.mappings.contact,
             &self.mappings.order,

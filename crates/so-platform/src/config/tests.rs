@@ -58,6 +58,18 @@ fn invalid_values_name_the_key() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("ingress.max_body_bytes"), "{err}");
+    for bad in ["100", "1000000"] {
+        let err = Config::load(None, [("SO_INGRESS__MAX_HEADER_BYTES", bad)])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ingress.max_header_bytes"), "{bad}: {err}");
+    }
+    let fine = Config::load(None, [("SO_INGRESS__MAX_HEADER_BYTES", "65536")]).unwrap();
+    assert_eq!(fine.ingress.max_header_bytes, 65536);
+    assert_eq!(
+        Config::load(None, NO_ENV).unwrap().ingress.max_header_bytes,
+        32768
+    );
     let err = Config::load(None, [("SO_INGRESS__LISTEN", "nope")])
         .unwrap_err()
         .to_string();
@@ -365,4 +377,61 @@ fn json_to_toml(v: &serde_json::Value) -> String {
         table(&format!("{section:?}"), body.as_object().unwrap(), &mut out);
     }
     out
+}
+
+#[test]
+fn storefront_and_consent_sync_per_shop_load_validate_and_fall_back() {
+    let c = load_file(
+        r#"
+[sync]
+consent_start = "2026-01-01"
+[shops."uk.myshopify.com"]
+storefront_url = "https://shop.example.co.uk"
+store = "uk"
+currency = "GBP"
+sync = { consent_start = "2026-06-01T00:00:00Z" }
+[shops."us.myshopify.com"]
+sync = { consent = false }
+"#,
+    )
+    .unwrap();
+    let uk = ShopDomain::parse("uk.myshopify.com").unwrap();
+    let us = ShopDomain::parse("us.myshopify.com").unwrap();
+    let s = c.shop(&uk);
+    assert_eq!(
+        s.storefront_url.as_deref(),
+        Some("https://shop.example.co.uk")
+    );
+    assert_eq!(
+        (s.store.as_deref(), s.currency.as_deref()),
+        (Some("uk"), Some("GBP"))
+    );
+    let start = |shop| c.consent_start_for(shop).unwrap().unwrap().to_rfc3339();
+    assert_eq!(start(&uk), "2026-06-01T00:00:00+00:00");
+    assert_eq!(start(&us), "2026-01-01T00:00:00+00:00", "the global start");
+    assert!(c.consent_sync_enabled(&uk));
+    assert!(!c.consent_sync_enabled(&us));
+
+    let err = load_file(
+        r#"
+[shops."uk.myshopify.com"]
+storefront_url = "shop.example.com"
+store = ""
+currency = "gbp"
+sync = { consent_start = "June" }
+"#,
+    )
+    .unwrap_err();
+    let ConfigError::Invalid(problems) = err else {
+        panic!("{err}")
+    };
+    let text = problems.join("\n");
+    for wanted in [
+        "shops.\"uk.myshopify.com\".storefront_url",
+        "shops.\"uk.myshopify.com\".store",
+        "shops.\"uk.myshopify.com\".currency",
+        "shops.\"uk.myshopify.com\".sync.consent_start",
+    ] {
+        assert!(text.contains(wanted), "{wanted} missing in:\n{text}");
+    }
 }

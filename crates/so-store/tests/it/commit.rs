@@ -17,6 +17,7 @@ on_both_backends!(
 fn order(id: ShopifyId) -> OrderState {
     OrderState {
         order_id: id,
+        presentment_currency: None,
         timestamp: at(0).fixed_offset(),
         currency: "GBP".to_owned(),
         grand_total: Money::parse("10.00").unwrap(),

@@ -24,6 +24,7 @@ async fn order_state_round_trips_with_ids_above_2_pow_53_exact(ctx: Ctx) {
     let refund_id = ShopifyId::new(9_223_372_036_854_775_807);
     let state = OrderState {
         order_id: BIG,
+        presentment_currency: None,
         timestamp: at(0).fixed_offset(),
         currency: "GBP".to_owned(),
         grand_total: money("30.10"),

@@ -8,6 +8,7 @@ mod entities;
 mod exports;
 mod identity;
 mod ledger;
+mod mapping_state;
 mod merchant;
 mod ometria_errors;
 mod privacy;

@@ -20,6 +20,7 @@ on_both_backends!(
 fn order(id: u64, contact: Option<&str>) -> OrderState {
     OrderState {
         order_id: ShopifyId::new(id),
+        presentment_currency: None,
         timestamp: at(0).fixed_offset(),
         currency: "GBP".to_owned(),
         grand_total: Money::parse("10.00").unwrap(),
@@ -204,6 +205,7 @@ async fn checkouts_move_forward_complete_and_know_what_was_notified(ctx: Ctx) {
             shop(),
             CheckoutChange::Seen {
                 token: token.to_owned(),
+                cart_token: None,
                 version: at(secs),
                 contact: Some(contact.to_owned()),
             },

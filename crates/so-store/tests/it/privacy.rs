@@ -22,6 +22,7 @@ const CUSTOMER: ShopifyId = ShopifyId::new(9_007_199_254_740_993);
 fn order(id: u64, contact: &str) -> OrderState {
     OrderState {
         order_id: ShopifyId::new(id),
+        presentment_currency: None,
         timestamp: at(0).fixed_offset(),
         currency: "GBP".to_owned(),
         grand_total: Money::parse("10.00").unwrap(),
@@ -73,6 +74,7 @@ async fn seed(store: &so_store::Store, shop: &so_domain::ShopDomain) {
             shop.clone(),
             CheckoutChange::Seen {
                 token: "t1".to_owned(),
+                cart_token: None,
                 version: at(1),
                 contact: Some("c1".to_owned()),
             },

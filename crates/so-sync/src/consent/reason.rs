@@ -12,8 +12,12 @@ pub enum Reason {
     /// The same profile unsubscribed again later in the same window; the
     /// latest one is decided instead.
     DuplicateInWindow,
-    /// No `profile_id`, or Ometria has no such profile.
+    /// No profile: the one named does not exist, or (no `profile_id`) none
+    /// has the unsubscribe's email.
     ProfileNotFound,
+    /// No `profile_id`, and several profiles with the email are customers
+    /// of this shop: which one unsubscribed is unknown.
+    ProfileAmbiguous,
     /// Condition 1: the profile is no longer opted out in Ometria.
     ResubscribedInOmetria,
     /// Condition 2: the profile has no `customer_id`, or not one of the form
@@ -37,11 +41,12 @@ pub enum Reason {
 
 impl Reason {
     /// Every reason, in documentation order.
-    pub const ALL: [Reason; 12] = [
+    pub const ALL: [Reason; 13] = [
         Reason::Sent,
         Reason::SmsUnsubscribe,
         Reason::DuplicateInWindow,
         Reason::ProfileNotFound,
+        Reason::ProfileAmbiguous,
         Reason::ResubscribedInOmetria,
         Reason::NoShopifyCustomerId,
         Reason::OtherStoreNamespace,
@@ -58,6 +63,7 @@ impl Reason {
             Reason::SmsUnsubscribe => "sms_unsubscribe",
             Reason::DuplicateInWindow => "duplicate_in_window",
             Reason::ProfileNotFound => "profile_not_found",
+            Reason::ProfileAmbiguous => "profile_ambiguous",
             Reason::ResubscribedInOmetria => "resubscribed_in_ometria",
             Reason::NoShopifyCustomerId => "no_shopify_customer_id",
             Reason::OtherStoreNamespace => "other_store_namespace",
@@ -82,7 +88,7 @@ impl Reason {
     }
 }
 
-const REASON_NAMES: [&str; 12] = [
+const REASON_NAMES: [&str; 13] = [
     Reason::ALL[0].as_str(),
     Reason::ALL[1].as_str(),
     Reason::ALL[2].as_str(),
@@ -95,6 +101,7 @@ const REASON_NAMES: [&str; 12] = [
     Reason::ALL[9].as_str(),
     Reason::ALL[10].as_str(),
     Reason::ALL[11].as_str(),
+    Reason::ALL[12].as_str(),
 ];
 
 /// The bounded `reason` values of decisions (`sent` first), for docs and

@@ -64,6 +64,7 @@ impl Preparer {
             shop,
             CheckoutChange::Seen {
                 token,
+                cart_token: c.cart_token.clone().filter(|t| !t.is_empty()),
                 version: checkout_version(c, cx.now),
                 contact: Some(contact.ometria_id()),
             },
@@ -72,19 +73,32 @@ impl Preparer {
         nothing
     }
 
-    /// `checkouts/delete`: a deleted checkout is never abandoned.
-    pub(super) fn checkout_delete(
+    /// `checkouts/delete`: a deleted checkout is never abandoned. It is
+    /// matched by `token`, the key `checkouts/create|update` are stored
+    /// under; a delete that carries only the cart token (Shopify's samples
+    /// still do) completes the checkouts stored with that cart token, and
+    /// the one keyed by it (a checkout that itself had no token).
+    pub(super) async fn checkout_delete(
         &self,
         cx: &mut Ctx<'_>,
+        pending: &Pending,
         del: &shopify::CheckoutDelete,
     ) -> Step<Vec<PushRecord>> {
         proceed!(self.not_a_duplicate(cx));
-        if let Some(token) = [del.token.as_deref(), del.cart_token.as_deref()]
-            .into_iter()
-            .flatten()
-            .find(|t| !t.is_empty())
-        {
-            let token = token.to_owned();
+        let present = |t: &Option<String>| t.clone().filter(|t| !t.is_empty());
+        let tokens = match (present(&del.token), present(&del.cart_token)) {
+            (Some(token), _) => vec![token],
+            (None, Some(cart)) => {
+                let mut tokens = self.store.checkout_tokens_by_cart(cx.shop, &cart).await?;
+                tokens.extend(pending.checkout_tokens_by_cart(cx.shop, &cart));
+                tokens.push(cart);
+                tokens.sort_unstable();
+                tokens.dedup();
+                tokens
+            }
+            (None, None) => Vec::new(),
+        };
+        for token in tokens {
             cx.changes
                 .checkouts
                 .push((cx.shop.clone(), CheckoutChange::Completed { token }));

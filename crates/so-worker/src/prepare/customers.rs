@@ -43,12 +43,14 @@ impl Preparer {
             return Ok(NO_CONTACT);
         };
         let legacy = self.legacy_parts(cx, c, pending).await?;
-        Ok(ControlFlow::Continue(mapping::map_customer(
-            &cx.mapping,
-            &contact,
-            c,
-            legacy,
-        )?))
+        let mut records = mapping::map_customer(&cx.mapping, &contact, c, legacy)?;
+        let consent = c
+            .email_marketing_consent
+            .as_ref()
+            .filter(|_| legacy.email_consent == Part::Apply);
+        self.settle_consent(cx, pending, c.id, &contact, consent, &mut records)
+            .await?;
+        Ok(ControlFlow::Continue(records))
     }
 
     /// `customers/delete`.
@@ -145,11 +147,11 @@ impl Preparer {
         else {
             return Ok(NO_CONTACT);
         };
-        Ok(ControlFlow::Continue(mapping::map_email_consent(
-            &cx.mapping,
-            &contact,
-            u,
-        )?))
+        let mut records = mapping::map_email_consent(&cx.mapping, &contact, u)?;
+        let consent = u.email_marketing_consent.as_ref();
+        self.settle_consent(cx, pending, u.customer_id, &contact, consent, &mut records)
+            .await?;
+        Ok(ControlFlow::Continue(records))
     }
 
     /// `customers/marketing_consent_update` (SMS).

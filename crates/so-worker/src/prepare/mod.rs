@@ -8,6 +8,7 @@
 //! failures.
 
 mod checkouts;
+mod consent;
 mod customers;
 mod dedupe;
 mod identity;
@@ -114,7 +115,7 @@ impl Preparer {
             meta,
             cache,
             shop,
-            mapping: MappingContext::new(shop, ns.clone(), event_time),
+            mapping: rules.mapping_context(shop, event_time),
             ns,
             ledger,
             now: Utc::now(),
@@ -223,7 +224,7 @@ impl Preparer {
             ShopifyPayload::Product(p) => self.product(cx, pending, &p).await,
             ShopifyPayload::ProductDelete(del) => self.product_delete(cx, pending, &del).await,
             ShopifyPayload::Checkout(c) => self.checkout(cx, pending, &c).await,
-            ShopifyPayload::CheckoutDelete(del) => self.checkout_delete(cx, &del),
+            ShopifyPayload::CheckoutDelete(del) => self.checkout_delete(cx, pending, &del).await,
             ShopifyPayload::CustomerRedact(r) => self.customer_redact(cx, &r).await,
             ShopifyPayload::DataRequest(r) => self.data_request(cx, &r).await,
             ShopifyPayload::ShopRedact => self.shop_redact(cx).await,

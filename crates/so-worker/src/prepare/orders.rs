@@ -47,9 +47,38 @@ impl Preparer {
                 .checkouts
                 .push((shop.clone(), CheckoutChange::Completed { token }));
         }
+        let mut records = self.line_products(cx, pending, order).await?;
+        records.extend(m.records);
         mark_behaviour(cx, stored.as_ref(), &m.state);
         cx.changes.order_states.push((shop, m.state));
-        Ok(ControlFlow::Continue(m.records))
+        Ok(ControlFlow::Continue(records))
+    }
+
+    /// Minimal product records for the products the order's lines name and
+    /// Ometria never received (from `products/*` or an earlier order),
+    /// remembered once accepted so the next order does not send them again.
+    /// They travel ahead of the order (the deliverer pushes products first).
+    async fn line_products(
+        &self,
+        cx: &mut Ctx<'_>,
+        pending: &Pending,
+        order: &shopify::Order,
+    ) -> Result<Vec<PushRecord>, Failure> {
+        let keys = mapping::line_product_keys(order);
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let known = self.store.known_product_records(cx.shop, &keys).await?;
+        let missing: Vec<_> = keys
+            .into_iter()
+            .filter(|k| !known.contains(k) && !pending.product_known(cx.shop, k))
+            .collect();
+        let records = mapping::map_line_products(&cx.mapping, order, &missing)?;
+        let shop = cx.shop.clone();
+        cx.changes
+            .products_known
+            .extend(missing.into_iter().map(|k| (shop.clone(), k)));
+        Ok(records)
     }
 
     /// `refunds/create`.
@@ -88,7 +117,7 @@ impl Preparer {
                 .await?
         );
         let stored = self.order_state(cx, del.id, pending).await?;
-        let (state, records) = mapping::map_order_delete(&cx.mapping, del.id, stored.as_ref())?;
+        let (state, records) = mapping::map_order_delete(&cx.mapping, stored.as_ref())?;
         if let Some(state) = state {
             mark_behaviour(cx, stored.as_ref(), &state);
             cx.changes.order_states.push((cx.shop.clone(), state));

@@ -58,6 +58,11 @@ impl Preparer {
                 Ok(ControlFlow::Continue(held))
             }
             ProfileGate::Hold => {
+                // Minimal products held with the order are not delivered
+                // yet: the next order naming them sends them again.
+                if records.iter().any(|r| r.record_type == RecordType::Product) {
+                    cx.changes.products_known.clear();
+                }
                 for record in records
                     .into_iter()
                     .filter(|r| r.record_type != RecordType::CustomEvent)

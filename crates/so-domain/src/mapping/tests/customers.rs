@@ -124,3 +124,70 @@ fn tags_and_purchasing_summary_go_to_properties() {
         "shopify_total_spent_currency": "EUR", "shopify_last_order_id": format!("uk:{BIG}")})
     );
 }
+
+#[test]
+fn consent_history_decides_force_and_not_specified() {
+    let update = |state: &str, at: Value| -> EmailConsentUpdate {
+        parse(
+            &json!({"customer_id": 1, "email_address": "a@b.co",
+                      "email_marketing_consent": {"state": state, "consent_updated_at": at}})
+            .to_string(),
+        )
+    };
+    let unsubscribed_in_ometria: DateTime<Utc> = "2026-03-01T00:00:00Z".parse().unwrap();
+    let after = ConsentHistory {
+        set_before: true,
+        forced_before: false,
+        ometria_unsubscribed_at: Some(unsubscribed_in_ometria),
+    };
+    let settle = |u: &EmailConsentUpdate, h: &ConsentHistory| {
+        let mut out = map_email_consent(&ctx(""), &customer_ref("", 1), u).unwrap();
+        let effect = settle_email_consent(&mut out, u.email_marketing_consent.as_ref().unwrap(), h);
+        (out.remove(0).body, effect)
+    };
+    // An explicit opt-in newer than the Ometria unsubscribe is forced.
+    let (body, effect) = settle(&update("subscribed", json!("2026-03-02T00:00:00Z")), &after);
+    assert_eq!(body["@force_optin"], true);
+    assert_eq!(body["marketing_optin"], "EXPLICITLY_OPTEDIN");
+    assert_eq!(effect, ConsentEffect::SetExplicitly { forced: true });
+    // Older than it, without a time, or with no unsubscribe known: not.
+    for (u, h) in [
+        (update("subscribed", json!("2026-02-28T00:00:00Z")), after),
+        (update("subscribed", Value::Null), after),
+        (
+            update("subscribed", json!("2026-03-02T00:00:00Z")),
+            ConsentHistory::default(),
+        ),
+        (update("unsubscribed", json!("2026-03-02T00:00:00Z")), after),
+    ] {
+        let (body, _) = settle(&u, &h);
+        assert!(!body.contains_key("@force_optin"), "{body:?}");
+    }
+    // After a forced value every explicit one is forced (only a forced
+    // update overrides a forced one), a non-explicit one still is not.
+    let forced = ConsentHistory {
+        forced_before: true,
+        ..after
+    };
+    let (body, effect) = settle(
+        &update("unsubscribed", json!("2026-03-03T00:00:00Z")),
+        &forced,
+    );
+    assert_eq!(body["@force_optin"], true);
+    assert_eq!(effect, ConsentEffect::SetExplicitly { forced: true });
+    let (body, _) = settle(&update("pending", json!("2026-03-03T00:00:00Z")), &forced);
+    assert!(!body.contains_key("@force_optin"));
+    // A non-explicit state never forces; over a contact never set
+    // explicitly it is not sent at all, over our own value it is.
+    for state in ["not_subscribed", "pending", "invalid"] {
+        let u = update(state, json!("2026-03-02T00:00:00Z"));
+        let (body, effect) = settle(&u, &after);
+        assert!(!body.contains_key("@force_optin"));
+        assert_eq!(body["marketing_optin"], "NOT_SPECIFIED");
+        assert_eq!(effect, ConsentEffect::Unchanged);
+        let (body, effect) = settle(&u, &ConsentHistory::default());
+        assert!(!body.contains_key("marketing_optin"), "{state}: {body:?}");
+        assert_eq!(effect, ConsentEffect::NotSpecifiedLeftOut);
+        assert_eq!(body["email"], "a@b.co");
+    }
+}

@@ -139,19 +139,15 @@ fn an_order_update_keeps_a_refund_that_overtook_it_and_state_round_trips_as_json
 }
 
 #[test]
-fn delete_marks_the_order_invalid_with_or_without_state() {
-    let (_, bare) = map_order_delete(&ctx(""), ShopifyId::new(BIG), None).unwrap();
-    assert_eq!(
-        bare[0].body,
-        json!({"@type": "order", "id": BIG.to_string(), "status": "deleted", "is_valid": false})
-            .as_object()
-            .unwrap()
-            .clone()
-    );
+fn delete_marks_a_known_order_invalid_and_sends_nothing_for_an_unknown_one() {
+    let (state, bare) = map_order_delete(&ctx(""), None).unwrap();
+    assert!(state.is_none() && bare.is_empty(), "{bare:?}");
     let order: Order = parse(&order_json("paid", json!({})));
     let state = map_order(&ctx(""), &order, None, None).unwrap().state;
-    let (after, records) = map_order_delete(&ctx(""), ShopifyId::new(BIG), Some(&state)).unwrap();
+    let (after, records) = map_order_delete(&ctx(""), Some(&state)).unwrap();
     assert_eq!(after.unwrap().base_status, OrderStatus::Deleted);
+    assert_eq!(records[0].body["status"], "deleted");
+    assert_eq!(records[0].body["is_valid"], false);
     assert_eq!(records[0].body["grand_total"].to_string(), "110.0");
 }
 
@@ -187,4 +183,51 @@ fn missing_required_order_fields_are_named() {
         }
     );
     assert!(err.to_string().contains("`currency`"));
+}
+
+#[test]
+fn a_multi_currency_refund_counts_in_shop_money() {
+    // Shop currency EUR (total 110.00); the shopper paid in JPY.
+    let order: Order = parse(&order_json("paid", json!({"presentment_currency": "JPY"})));
+    let placed = map_order(&ctx(""), &order, None, None).unwrap();
+    // Everything went back: lines worth 110.00 in shop money, one
+    // transaction of 17 600 yen (its currency left `null`, as in Shopify's
+    // sample). Read as shop money the yen would make a "refund" of 17 600.
+    let full: Refund = parse(&refund_json(
+        9,
+        &[(1001, 2, "60.50"), (1002, 1, "49.50")],
+        "17600",
+    ));
+    let m = map_refund(&ctx(""), &full, Some(&placed.state)).unwrap();
+    assert_eq!(
+        m.state.refunded_total(),
+        crate::shopify::Money::parse("110.00").unwrap()
+    );
+    assert_eq!(order_record(&m).body["status"], "refunded");
+    // A partial one: 30.00 of lines, 4 800 yen paid back.
+    let part: Refund = parse(&refund_json(10, &[(1001, 1, "30.00")], "4800"));
+    let m = map_refund(&ctx(""), &part, Some(&placed.state)).unwrap();
+    assert_eq!(order_record(&m).body["status"], "partial_refund");
+    assert_eq!(
+        m.state.refunded_total(),
+        crate::shopify::Money::parse("30.00").unwrap()
+    );
+    // A transaction that carries its shop-money pair is taken as it is.
+    let mut with_set: serde_json::Value =
+        serde_json::from_str(&refund_json(11, &[(1001, 1, "30.00")], "4800")).unwrap();
+    with_set["transactions"][0]["amount_set"] = json!({"shop_money": {"amount": "29.00"}});
+    let with_set: Refund = parse(&with_set.to_string());
+    let m = map_refund(&ctx(""), &with_set, Some(&placed.state)).unwrap();
+    assert_eq!(
+        m.state.refunded_total(),
+        crate::shopify::Money::parse("29.00").unwrap()
+    );
+    // Same currency on both sides: the transactions count, as before.
+    let single: Order = parse(&order_json("paid", json!({"presentment_currency": "EUR"})));
+    let placed = map_order(&ctx(""), &single, None, None).unwrap();
+    let m = map_refund(&ctx(""), &part, Some(&placed.state)).unwrap();
+    assert_eq!(
+        m.state.refunded_total(),
+        crate::shopify::Money::parse("4800").unwrap()
+    );
 }
