@@ -80,13 +80,18 @@ async fn every_metric_of_the_dashboard_and_the_alerts_is_exported_and_moves() {
         worker: true,
         partitions: 2,
         admin_token: Some("admin-token-0123456789".to_owned()),
+        // The rejection watcher reads Ometria's errors soon after a push.
+        env: vec![("SO_REJECTIONS__AFTER_PUSH_SECS".into(), "1".into())],
         ..TestAppOptions::default()
     })
     .await;
     let fake = app.ometria();
+    // Refused later by Ometria (asynchronous validation): counted by the
+    // rejection watcher, its event dead-lettered as ometria_rejected.
+    fake.reject_ids(["905"]);
     // Accepted and pushed (one Ometria 5xx outage on the way: retries).
     fake.fail_next(30, 503);
-    for id in 900..905 {
+    for id in 900..906 {
         let body = payloads::customer(
             id,
             &format!("m{id}@example.com"),
@@ -211,6 +216,10 @@ async fn every_metric_of_the_dashboard_and_the_alerts_is_exported_and_moves() {
         ("so_ready", "the process is ready"),
         ("so_broker_up", "the broker is up"),
         ("so_ometria_request_budget", "the budget is exported"),
+        (
+            "so_ometria_records_rejected_total",
+            "Ometria refused a record after accepting it",
+        ),
     ] {
         assert!(value(series) > 0.0, "{series} did not move ({why})");
     }

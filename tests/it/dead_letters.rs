@@ -70,6 +70,11 @@ async fn dead_letters_are_listed_by_reason_replayed_once_after_the_fix_and_purge
     let app = app().await;
     let ops = app.queue_ops().await;
     let fake = app.ometria();
+    // About the push-time path: refusals counted in the push's `rejected`.
+    fake.set_validation(so_fake_ometria::Validation {
+        mode: so_fake_ometria::ValidationMode::Synchronous,
+        ..Default::default()
+    });
     fake.reject_ids(["301", "302", "303"]);
     let poison = Webhook::new("orders/create", r#"{"id":42,"line_items":"not a list"}"#);
     send(&app, &poison).await;

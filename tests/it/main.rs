@@ -15,6 +15,7 @@ mod ingress_keeps;
 mod ingress_rejects;
 mod mapping_flows;
 mod merchant;
+mod ometria_rejections;
 mod payloads;
 mod privacy;
 mod reconcile_ometria;

@@ -294,6 +294,11 @@ fn print_listing(l: &Listing) -> Result<()> {
                 |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
             ),
         )?;
+        // Why it died (e.g. Ometria's error path for `ometria_rejected`),
+        // on a line of its own: the headers never carry payload contents.
+        if let Some(detail) = m.detail.as_deref().filter(|d| !d.is_empty()) {
+            writeln!(t, "      {}", detail.chars().take(300).collect::<String>())?;
+        }
     }
     writeln!(
         t,

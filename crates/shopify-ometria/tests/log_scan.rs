@@ -73,6 +73,8 @@ async fn a_full_run_logs_no_secret_and_no_customer_email() {
                 format!("sqlite://{}/so.db?mode=rwc", dir.display()),
             ),
             ("SO_WORKER__BATCH_WINDOW_MS", "30".to_owned()),
+            ("SO_REJECTIONS__POLL_SECS", "2".to_owned()),
+            ("SO_REJECTIONS__AFTER_PUSH_SECS", "1".to_owned()),
             (
                 "SO_LOG__FILTER",
                 format!(
@@ -124,6 +126,14 @@ async fn a_full_run_logs_no_secret_and_no_customer_email() {
     planted.push("poison.pill@example.org".to_owned());
     let poison_id = poison.webhook_id.clone();
     assert_eq!(send(poison, WEBHOOK_SECRET).await, 200);
+    // Refused later by Ometria: the rejection watcher logs it.
+    fake.reject_ids(["5550002"]);
+    let refused = r#"{"id":5550002,"email":"refused.check@example.net","first_name":"Charles","last_name":"Babbage","state":"enabled","created_at":"2026-11-19T10:00:00+00:00","updated_at":"2026-11-20T10:00:00+00:00","addresses":[]}"#;
+    planted.push("refused.check@example.net".to_owned());
+    assert_eq!(
+        send(Webhook::new("customers/create", refused), WEBHOOK_SECRET).await,
+        200
+    );
     let forged = Webhook::new("customers/create", customer);
     assert_eq!(send(forged, "not-the-secret").await, 401);
 
@@ -169,6 +179,25 @@ async fn a_full_run_logs_no_secret_and_no_customer_email() {
         admin("/admin/dead-letters".to_owned(), "wrong-token-000000000").await,
         401
     );
+    eventually(Duration::from_secs(60), || async {
+        let listed = client
+            .get(format!(
+                "{ops_url}/admin/dead-letters?reason=ometria_rejected"
+            ))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .text()
+            .await
+            .map_err(|e| e.to_string())?;
+        if listed.contains("5550002") {
+            Ok(())
+        } else {
+            Err("the refusal is not dead-lettered yet".to_owned())
+        }
+    })
+    .await;
 
     service.signal("TERM").await;
     let status = service
@@ -199,6 +228,10 @@ async fn a_full_run_logs_no_secret_and_no_customer_email() {
         "the forged webhook is logged"
     );
     assert!(logs.contains("revealed"), "the reveal is logged");
+    assert!(
+        logs.contains("Ometria rejected a record after accepting its push"),
+        "the asynchronous refusal is logged"
+    );
     assert!(planted.len() >= 5, "planted {planted:?}");
     for secret in [
         WEBHOOK_SECRET,
@@ -211,7 +244,7 @@ async fn a_full_run_logs_no_secret_and_no_customer_email() {
     }
     let found = emails(&logs);
     assert!(found.is_empty(), "customer emails in the logs: {found:?}");
-    for name in ["Lovelace", "+447700900999"] {
+    for name in ["Lovelace", "+447700900999", "Babbage"] {
         assert!(!logs.contains(name), "customer data in the logs: {name}");
     }
 }

@@ -91,6 +91,13 @@ reasons! {
         OmetriaBadRequest => "ometria_bad_request",
         OmetriaUnauthorized => "ometria_unauthorized",
         OmetriaRecordRejected => "ometria_record_rejected",
+        /// Ometria accepted the push (`rejected: 0`) and later listed one of
+        /// its records in `GET /v2/push/_errors`; found by the rejection
+        /// watcher, replayed as the entity's current state.
+        OmetriaRejected => "ometria_rejected",
+        /// A record failed the local check of what Ometria documents
+        /// (property types, `event_type` length, timestamps); never sent.
+        RecordInvalid => "record_invalid",
         RecordTooLarge => "record_too_large",
         InvalidPayload => "invalid_payload",
         UnsupportedTopic => "unsupported_topic",

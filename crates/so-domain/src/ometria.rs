@@ -98,8 +98,10 @@ fn drop_from(body: &mut Map<String, Value>, key: &str, gone: &[Value]) {
     }
 }
 
-/// Ometria's documented per-record size limit.
-pub const MAX_RECORD_BYTES: usize = 60 * 1024;
+/// Ometria's documented per-record size limit: "60 KB", read as 60,000
+/// bytes rather than 61,440, since which one Ometria means is not documented
+/// and the smaller one is safe either way.
+pub const MAX_RECORD_BYTES: usize = 60_000;
 /// Ometria's documented per-request record limit.
 pub const MAX_RECORDS_PER_REQUEST: usize = 100;
 

@@ -30,6 +30,8 @@ pub struct FakeConfig {
     /// How a pushed contact's `properties` meet the stored ones (Ometria
     /// does not document it [U]).
     pub properties: PropertiesMerge,
+    /// How refused records are reported (asynchronously by default).
+    pub validation: crate::rejections::Validation,
     /// Reject (as a per-record error) an order whose line items name a
     /// product record the account does not have; whether Ometria does is
     /// undocumented [U], so tests run with it on and off.
@@ -48,6 +50,7 @@ impl Default for FakeConfig {
             erasure_completion: ErasureCompletion::Manual,
             identity_rule: IdentityRule::default(),
             properties: PropertiesMerge::from_env(),
+            validation: crate::rejections::Validation::default(),
             require_known_products: false,
         }
     }

@@ -112,9 +112,16 @@ impl FakeOmetria {
         s.erasures.iter().map(|e| e.to_json()).collect()
     }
 
-    /// The `_errors` list, newest first (the richer wire shape).
+    /// Every error recorded, newest first, in the richer shape whatever
+    /// `_errors` shows (visible yet or not): the independent evidence.
     pub fn push_errors(&self) -> Vec<Value> {
-        self.shared.lock().errors.iter().rev().cloned().collect()
+        self.shared
+            .lock()
+            .errors
+            .iter()
+            .rev()
+            .map(|e| e.rich.clone())
+            .collect()
     }
 
     /// Records accepted but not yet validated and applied.
@@ -220,8 +227,9 @@ impl FakeOmetria {
         self.shared.lock().faults.delay_next = (n > 0).then_some((n, delay));
     }
 
-    /// Refuses records with these ids inside an otherwise accepted push
-    /// (counted in `rejected`, reason in `_errors`).
+    /// Refuses records with these ids inside an otherwise accepted push:
+    /// listed in `_errors`, and counted in `rejected` only under
+    /// [`crate::ValidationMode::Synchronous`].
     pub fn reject_ids<I, S>(&self, ids: I)
     where
         I: IntoIterator<Item = S>,
@@ -232,6 +240,30 @@ impl FakeOmetria {
             .faults
             .reject_ids
             .extend(ids.into_iter().map(Into::into));
+    }
+
+    /// Refuses every record (of `record_type`, or any) carrying a non-null
+    /// value at `path` (`lastname`, `properties.vip`): `not a valid value`
+    /// at `root > lastname`, reported as [`FakeOmetria::reject_ids`] says.
+    /// [`FakeOmetria::stop_rejecting`] (or `clear_faults`) ends it.
+    pub fn reject_path(&self, record_type: Option<RecordType>, path: &str) {
+        self.shared
+            .lock()
+            .faults
+            .reject_paths
+            .push(crate::rejections::PathRule::parse(record_type, path));
+    }
+
+    /// Ends [`FakeOmetria::reject_ids`] and [`FakeOmetria::reject_path`].
+    pub fn stop_rejecting(&self) {
+        let mut s = self.shared.lock();
+        s.faults.reject_ids.clear();
+        s.faults.reject_paths.clear();
+    }
+
+    /// Replaces how refusals are reported (mode, `_errors` shape, delay).
+    pub fn set_validation(&self, validation: crate::Validation) {
+        self.shared.lock().validation = validation;
     }
 
     /// `true`: every request gets 503 until `set_down(false)`. For refused

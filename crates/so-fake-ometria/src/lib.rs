@@ -3,11 +3,12 @@
 //!
 //! - `POST /v2/push`: auth (403), request rules (400), token-bucket rate limit
 //!   and backlog cap (429), per-record size limit and asynchronous validation
-//!   (`rejected` / `_errors`), merge-upsert per `(type, @collection, id)`,
-//!   queue headers on every response; contacts follow the post-2024
-//!   identity rule (the first contact to carry an email, customer id or
-//!   phone keeps it; [`IdentityRule`]), and `properties` is replaced whole
-//!   or merged key by key ([`PropertiesMerge`], [`PROPERTIES_ENV`]);
+//!   (`OK` with `rejected: 0`, refusals later in `_errors`, in either item
+//!   shape; a synchronous mode counts them in `rejected`), merge-upsert per
+//!   `(type, @collection, id)`, queue headers on every response; contacts
+//!   follow the post-2024 identity rule (the first contact to carry an email,
+//!   customer id or phone keeps it; [`IdentityRule`]), and `properties` is
+//!   replaced whole or merged key by key ([`PropertiesMerge`], [`PROPERTIES_ENV`]);
 //! - `GET /v2/push/_errors`, `/v2/profiles`, `/v2/profiles/{id}`,
 //!   `/v2/unsubscribes` (an unsubscribe opts its profile out);
 //! - `POST /v2/merge-profile` (1/min);
@@ -25,6 +26,7 @@ mod known_products;
 mod merges;
 mod profiles;
 mod records;
+mod rejections;
 mod routes;
 mod server;
 mod state;
@@ -38,6 +40,7 @@ pub use config::{
 };
 pub use forced::ForcedState;
 pub use records::{IgnoredIdentifier, RecordKey};
+pub use rejections::{ErrorShape, Validation, ValidationMode};
 pub use routes::{AUTH_HEADER, QUEUE_LIMIT_HEADER, QUEUE_REMAINING_HEADER};
 pub use server::{FakeOmetria, serve};
 pub use state::{REJECTED_BY_FAULT, RequestRecord};

@@ -194,9 +194,7 @@ async fn get_erasure(
 
 async fn push_errors(Extract(shared): Extract<AppState>, headers: HeaderMap) -> Response {
     guarded(&shared, &headers, "/v2/push/_errors", |s| {
-        // Newest first.
-        let errors: Vec<Value> = s.errors.iter().rev().cloned().collect();
-        Ok(Value::Array(errors))
+        Ok(Value::Array(s.visible_errors()))
     })
     .await
 }

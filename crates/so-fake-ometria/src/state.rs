@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use so_domain::ometria::{MAX_RECORD_BYTES, MAX_RECORDS_PER_REQUEST, RecordType};
 use tokio::time::Instant;
 
@@ -14,6 +14,7 @@ use crate::bucket::TokenBucket;
 use crate::config::{Drain, ErasureCompletion, FakeConfig, RateLimit};
 use crate::erasures::Erasure;
 use crate::records::{RecordKey, Store, id_of};
+use crate::rejections::{ErrorItem, PathRule, Validation, ValidationMode};
 use crate::unsubscribes::Unsubscribe;
 use crate::validate::{FieldError, TOO_LARGE, validate};
 
@@ -49,6 +50,8 @@ pub(crate) struct Faults {
     pub(crate) delay_all: Option<Duration>,
     pub(crate) delay_next: Option<(u32, Duration)>,
     pub(crate) reject_ids: HashSet<String>,
+    /// Refuse records with a value at one of these paths.
+    pub(crate) reject_paths: Vec<PathRule>,
 }
 
 #[derive(Debug)]
@@ -57,6 +60,9 @@ pub(crate) struct Queued {
     record_type: RecordType,
     key: RecordKey,
     body: Map<String, Value>,
+    /// Refused at push time but reported only when validated
+    /// ([`ValidationMode::Asynchronous`]): `(message, path)`.
+    refused: Option<(String, String)>,
 }
 
 /// A refused request: status and a short message.
@@ -87,7 +93,8 @@ pub(crate) struct State {
     pub(crate) faults: Faults,
     pub(crate) store: Store,
     pub(crate) backlog: VecDeque<Queued>,
-    pub(crate) errors: VecDeque<Value>,
+    pub(crate) errors: VecDeque<ErrorItem>,
+    pub(crate) validation: Validation,
     pub(crate) log: Vec<RequestRecord>,
     pub(crate) push_requests: u64,
     pub(crate) rate_limited: u64,
@@ -117,6 +124,7 @@ impl Shared {
             store: Store::new(config.identity_rule, config.properties),
             backlog: VecDeque::new(),
             errors: VecDeque::new(),
+            validation: config.validation,
             log: Vec::new(),
             push_requests: 0,
             rate_limited: 0,
@@ -210,19 +218,14 @@ impl State {
             let Some(key) = RecordKey::of(record_type, &body) else {
                 continue;
             };
-            let size = serde_json::to_vec(&body).map_or(usize::MAX, |b| b.len());
-            let refusal = if size > MAX_RECORD_BYTES {
-                Some(TOO_LARGE)
-            } else if self.faults.reject_ids.contains(&key.id) {
-                Some(REJECTED_BY_FAULT)
-            } else {
-                None
-            };
-            if let Some(message) = refusal {
+            let refusal = self.refusal(record_type, &key, &body);
+            if let (Some((message, path)), ValidationMode::Synchronous) =
+                (&refusal, self.validation.mode)
+            {
                 rejected += 1;
                 let error = FieldError {
-                    message: message.to_owned(),
-                    path: "root".to_owned(),
+                    message: message.clone(),
+                    path: path.clone(),
                 };
                 self.record_error(&request_id, record_type, &key.id, &body, &error);
             } else {
@@ -232,6 +235,7 @@ impl State {
                     record_type,
                     key,
                     body,
+                    refused: refusal,
                 };
                 self.backlog.push_back(q);
             }
@@ -246,6 +250,39 @@ impl State {
         })
     }
 
+    /// Why a record is refused before field validation: over the size
+    /// limit, or an injected fault (its id or a value at a path).
+    fn refusal(
+        &self,
+        record_type: RecordType,
+        key: &RecordKey,
+        body: &Map<String, Value>,
+    ) -> Option<(String, String)> {
+        let size = serde_json::to_vec(body).map_or(usize::MAX, |b| b.len());
+        if size > MAX_RECORD_BYTES {
+            return Some((TOO_LARGE.to_owned(), "root".to_owned()));
+        }
+        if self.faults.reject_ids.contains(&key.id) {
+            return Some((REJECTED_BY_FAULT.to_owned(), "root".to_owned()));
+        }
+        self.faults
+            .reject_paths
+            .iter()
+            .find_map(|rule| rule.refuses(record_type, body))
+            .map(|(message, path)| (message.to_owned(), path))
+    }
+
+    /// `_errors` as the client sees it: visible items, newest first.
+    pub(crate) fn visible_errors(&self) -> Vec<Value> {
+        let now = Instant::now();
+        self.errors
+            .iter()
+            .rev()
+            .filter(|e| e.visible_at <= now)
+            .map(|e| e.render(self.validation.shape))
+            .collect()
+    }
+
     /// Validates and applies up to `max` queued records; returns how many.
     pub(crate) fn process(&mut self, max: usize) -> usize {
         let mut done = 0;
@@ -254,6 +291,14 @@ impl State {
                 break;
             };
             done += 1;
+            if let Some((message, path)) = &q.refused {
+                let error = FieldError {
+                    message: message.clone(),
+                    path: path.clone(),
+                };
+                self.record_error(&q.request_id, q.record_type, &q.key.id, &q.body, &error);
+                continue;
+            }
             let merged = self.store.merged(&q.key, &q.body);
             let mut errors = validate(q.record_type, &q.body, &merged);
             if self.require_known_products {
@@ -281,15 +326,17 @@ impl State {
         record: &Map<String, Value>,
         error: &FieldError,
     ) {
-        // The richer shape a C# client models; a superset of the plain one.
-        self.errors.push_back(json!({
-            "request_id": request_id,
-            "record_type": record_type.as_str(),
-            "record_id": record_id,
-            "record": record,
-            "timestamp": Utc::now().to_rfc3339(),
-            "message": {"error_message": error.message, "error_path": error.path},
-        }));
+        // Kept in the richer shape, a superset of the plain one; `_errors`
+        // renders the configured one.
+        self.errors.push_back(ErrorItem::new(
+            request_id,
+            record_type,
+            record_id,
+            record,
+            &error.message,
+            &error.path,
+            self.validation.visible_after,
+        ));
         while self.errors.len() > ERRORS_KEPT {
             self.errors.pop_front();
         }

@@ -11,11 +11,16 @@
 //! 2. **Separate oversized** records (serialized JSON above
 //!    [`MAX_RECORD_BYTES`]). They must never be sent; the caller dead-letters
 //!    them with [`ReasonCode::RecordTooLarge`].
-//! 3. **Group by type** (one `@type` per request, in [`RecordType`] order) and
+//! 3. **Separate invalid** records: those breaking a documented rule
+//!    ([`crate::validate_record`]); the caller dead-letters them with
+//!    [`ReasonCode::RecordInvalid`], since Ometria would refuse them later
+//!    where only `_errors` would say so.
+//! 4. **Group by type** (one `@type` per request, in [`RecordType`] order) and
 //!    **chunk** to at most `max_records` per request.
 
 use std::collections::HashMap;
 
+use crate::validate::{Invalid, validate_record};
 use so_domain::ReasonCode;
 use so_domain::ometria::{MAX_RECORD_BYTES, MAX_RECORDS_PER_REQUEST, PushRecord, RecordType};
 
@@ -49,6 +54,8 @@ pub struct BatchPlan {
     pub batches: Vec<Batch>,
     /// Records that must not be sent.
     pub oversized: Vec<Oversized>,
+    /// Records that break a documented rule, with the first one broken.
+    pub invalid: Vec<(PushRecord, Invalid)>,
     /// How many input records were superseded by a later one with the same key.
     pub coalesced: usize,
 }
@@ -75,10 +82,15 @@ pub fn plan_batches(records: Vec<PushRecord>, max_records: usize) -> BatchPlan {
 
     let mut by_type: Vec<(RecordType, Vec<PushRecord>)> = Vec::new();
     let mut oversized = Vec::new();
+    let mut invalid = Vec::new();
     for record in survivors {
         let size_bytes = serialized_len(&record);
         if size_bytes > MAX_RECORD_BYTES {
             oversized.push(Oversized { size_bytes, record });
+            continue;
+        }
+        if let Err(why) = validate_record(&record) {
+            invalid.push((record, why));
             continue;
         }
         match by_type.iter_mut().find(|(t, _)| *t == record.record_type) {
@@ -102,6 +114,7 @@ pub fn plan_batches(records: Vec<PushRecord>, max_records: usize) -> BatchPlan {
     BatchPlan {
         batches,
         oversized,
+        invalid,
         coalesced,
     }
 }
@@ -276,6 +289,35 @@ mod tests {
         assert_eq!(plan.oversized[0].record.id, "big");
         assert!(plan.oversized[0].size_bytes > MAX_RECORD_BYTES);
         assert_eq!(Oversized::REASON, ReasonCode::RecordTooLarge);
+    }
+
+    #[test]
+    fn invalid_records_are_separated_with_their_path() {
+        let plan = plan_batches(
+            vec![
+                rec(
+                    RecordType::Order,
+                    "ok",
+                    json!({"timestamp": "2026-11-20T10:00:00Z"}),
+                ),
+                rec(
+                    RecordType::Order,
+                    "local",
+                    json!({"timestamp": "2026-11-20T10:00:00"}),
+                ),
+            ],
+            100,
+        );
+        assert_eq!(ids(&plan.batches[0]), ["ok"]);
+        assert_eq!(plan.invalid.len(), 1);
+        assert_eq!(plan.invalid[0].0.id, "local");
+        assert_eq!(plan.invalid[0].1.path, "root > timestamp");
+        assert_eq!(crate::Invalid::REASON, ReasonCode::RecordInvalid);
+    }
+
+    #[test]
+    fn the_limit_is_60000_bytes_not_61440() {
+        assert_eq!(MAX_RECORD_BYTES, 60_000);
     }
 
     #[test]

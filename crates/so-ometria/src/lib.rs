@@ -6,7 +6,8 @@
 //!   [`Client::profile`], [`Client::profiles_by_email`]); merge-profile and
 //!   the GDPR data-deletion API ([`Client::request_erasure`]) on slow lanes
 //!   of their own that answer "busy" rather than wait.
-//! - [`plan_batches`]: coalescing, size checks and chunking into valid requests.
+//! - [`plan_batches`]: coalescing, size checks, local validation of what
+//!   Ometria documents ([`validate_record`]) and chunking into valid requests.
 //! - [`classify`]: *whether* a failure is transient, as a [`Verdict`] or a
 //!   [`so_domain::Disposition`]; *when* to retry belongs to [`RetryPolicy`].
 
@@ -18,6 +19,7 @@ mod limiter;
 mod retry;
 mod settings;
 mod timestamp;
+mod validate;
 mod wire;
 
 pub use batch::{Batch, BatchPlan, Oversized, plan_batches, serialized_len};
@@ -30,4 +32,5 @@ pub use error::{Error, InvalidRequest};
 pub use limiter::RateLimiter;
 pub use retry::{Attempted, RetryPolicy};
 pub use settings::{OmetriaSettings, RetrySettings, SettingsError};
+pub use validate::{Invalid, MAX_EVENT_TYPE_CHARS, MAX_PROPERTY_STRING_CHARS, validate_record};
 pub use wire::{PushError, QueueStatus};

@@ -9,5 +9,7 @@ pub mod secrets;
 pub mod shutdown;
 pub mod telemetry;
 
-pub use config::{Config, ConfigError, ShopAdmin, ShopSettings, SyncSettings, WorkerSettings};
+pub use config::{
+    Config, ConfigError, RejectionSettings, ShopAdmin, ShopSettings, SyncSettings, WorkerSettings,
+};
 pub use shutdown::{Shutdown, shutdown_on_signal};

@@ -63,6 +63,9 @@ fn zero_rare_counters() {
     ] {
         metrics::counter!(PUBLISH_FAILURES, "reason" => reason).increment(0);
     }
+    for reason in ["no_request_id", "unknown_request", "unknown_record"] {
+        metrics::counter!(OMETRIA_REJECTIONS_UNATTRIBUTED, "reason" => reason).increment(0);
+    }
     for queue in ["dead_letter", "parked"] {
         metrics::counter!(DEAD_LETTERS_REPLAYED, "queue" => queue).increment(0);
         metrics::counter!(DEAD_LETTERS_PURGED, "queue" => queue).increment(0);
@@ -269,4 +272,28 @@ pub fn reconcile_drift(shop: &str, kind: &'static str, count: usize) {
 /// When `shop` was last reconciled (Unix seconds).
 pub fn reconcile_ran(shop: &str, unix_secs: i64) {
     metrics::gauge!(RECONCILE_LAST_RUN, "shop" => shop.to_owned()).set(unix_secs as f64);
+}
+
+// Ometria's asynchronous validation (the worker's rejection watcher).
+pub const OMETRIA_RECORDS_REJECTED: &str = "so_ometria_records_rejected_total";
+pub const OMETRIA_REJECTIONS_UNATTRIBUTED: &str = "so_ometria_rejections_unattributed_total";
+pub const OMETRIA_ERRORS_POLLS: &str = "so_ometria_errors_polls_total";
+
+/// One record Ometria listed in `_errors` after accepting its push, tied to
+/// `shop` through the push journal. `record_type` is Ometria's `@type`.
+pub fn ometria_record_rejected(shop: &str, record_type: &'static str) {
+    metrics::counter!(OMETRIA_RECORDS_REJECTED, "shop" => shop.to_owned(), "record_type" => record_type)
+        .increment(1);
+}
+
+/// One `_errors` item that could not be tied to a record: `reason` is
+/// `no_request_id` (the documented shape, no single candidate),
+/// `unknown_request` (a push no journal remembers) or `unknown_record`.
+pub fn ometria_rejection_unattributed(reason: &'static str) {
+    metrics::counter!(OMETRIA_REJECTIONS_UNATTRIBUTED, "reason" => reason).increment(1);
+}
+
+/// One read of `_errors` by the watcher: `ok` or `error`.
+pub fn ometria_errors_polled(result: &'static str) {
+    metrics::counter!(OMETRIA_ERRORS_POLLS, "result" => result).increment(1);
 }

@@ -20,7 +20,7 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The schema, one script for both backends (see the file's header).
-const MIGRATIONS: [(i64, &str, &str); 9] = [
+const MIGRATIONS: [(i64, &str, &str); 10] = [
     (1, "schema", include_str!("../migrations/0001_schema.sql")),
     (
         2,
@@ -40,6 +40,11 @@ const MIGRATIONS: [(i64, &str, &str); 9] = [
     (5, "privacy", include_str!("../migrations/0005_privacy.sql")),
     (6, "sync", include_str!("../migrations/0006_sync.sql")),
     (7, "exports", include_str!("../migrations/0007_exports.sql")),
+    (
+        8,
+        "ometria_errors",
+        include_str!("../migrations/0008_ometria_errors.sql"),
+    ),
     (
         9,
         "identity and properties",

@@ -22,6 +22,7 @@ mod ledger;
 mod mapping_state;
 mod members;
 mod merchant;
+mod ometria_errors;
 mod operations;
 mod privacy;
 mod properties;

@@ -18,6 +18,10 @@ use crate::pusher::{PushLoop, Pusher};
 pub(crate) struct Account {
     pub(crate) client: Client,
     pub(crate) pusher: Pusher,
+    /// Recent accepted pushes, for the rejection watcher.
+    pub(crate) journal: Arc<crate::rejections::Journal>,
+    /// Names the account in the store (a digest, not the key).
+    pub(crate) digest: String,
 }
 
 pub(crate) struct Accounts {
@@ -68,7 +72,7 @@ impl Accounts {
         let mut loops = Vec::new();
         let accounts: Vec<Arc<Account>> = clients
             .into_iter()
-            .map(|(_, client, max_records)| {
+            .map(|(account_key, client, max_records)| {
                 // With several accounts in one batch, a 429 goes to the
                 // broker's retry tiers rather than holding the batch.
                 let client = if several {
@@ -79,7 +83,17 @@ impl Accounts {
                 let (pusher, push_loop) =
                     crate::pusher::pusher(client.clone(), max_records, concurrency);
                 loops.push(push_loop);
-                Arc::new(Account { client, pusher })
+                let journal = Arc::new(crate::rejections::Journal::new(
+                    config.rejections.journal,
+                    config.rejections.journal_max_mib.saturating_mul(1 << 20),
+                ));
+                let digest = crate::rejections::account_digest(&account_key);
+                Arc::new(Account {
+                    client,
+                    pusher,
+                    journal,
+                    digest,
+                })
             })
             .collect();
         let by_shop = shop_index
@@ -106,6 +120,17 @@ impl Accounts {
     /// broker instead of holding the batch.
     pub(crate) fn several(&self) -> bool {
         self.several
+    }
+
+    /// Every account once.
+    pub(crate) fn all(&self) -> Vec<Arc<Account>> {
+        let mut out: Vec<Arc<Account>> = Vec::new();
+        for a in self.default.iter().chain(self.by_shop.values()) {
+            if !out.iter().any(|o| Arc::ptr_eq(o, a)) {
+                out.push(a.clone());
+            }
+        }
+        out
     }
 
     /// Every account's push budget, for splitting between worker processes.

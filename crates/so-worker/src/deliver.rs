@@ -10,6 +10,7 @@ use so_ometria::Client;
 
 use crate::accounts::Account;
 use crate::pusher::{Pusher, Sent};
+use crate::rejections::Origin;
 use so_platform::metrics;
 
 /// Same key as the client's coalescing: type, collection and id.
@@ -30,8 +31,11 @@ pub(crate) fn key(r: &PushRecord) -> RecordKey {
 /// pushed to concurrently; with `hand_off`, an account that is pausing
 /// after a 429 gets none of this batch's records: they go to a broker
 /// retry tier at once rather than making the others' events wait.
+/// `origins` are the events' messages by index, remembered with each
+/// accepted request in the account's journal for the rejection watcher.
 pub(crate) async fn deliver(
     events: Vec<(usize, Arc<Account>, Vec<PushRecord>)>,
+    origins: &HashMap<usize, Arc<Origin>>,
     hand_off: bool,
 ) -> HashMap<usize, Disposition> {
     let mut groups: Vec<(Arc<Account>, Vec<Indexed>)> = Vec::new();
@@ -50,7 +54,7 @@ pub(crate) async fn deliver(
             };
             return group.into_iter().map(|(i, _)| (i, fate.clone())).collect();
         }
-        deliver_to(&account.client, &account.pusher, group).await
+        deliver_to(&account, group, origins).await
     }))
     .await;
     fates.into_iter().flatten().collect()
@@ -78,10 +82,11 @@ impl Fates {
 
 /// [`deliver`] for the events of one account.
 async fn deliver_to(
-    client: &Client,
-    pusher: &Pusher,
+    account: &Account,
     events: Vec<(usize, Vec<PushRecord>)>,
+    origins: &HashMap<usize, Arc<Origin>>,
 ) -> HashMap<usize, Disposition> {
+    let (client, pusher) = (&account.client, &account.pusher);
     let mut fates = Fates::default();
     let mut all = Vec::new();
     for (event, records) in events {
@@ -95,7 +100,7 @@ async fn deliver_to(
     metrics::records_coalesced(plan.coalesced);
     for o in &plan.oversized {
         let detail = format!(
-            "{} record {} is {} bytes (limit 60 KB)",
+            "{} record {} is {} bytes (limit 60,000)",
             o.record.record_type.as_str(),
             o.record.id,
             o.size_bytes
@@ -105,6 +110,19 @@ async fn deliver_to(
             Disposition::DeadLetter {
                 reason: ReasonCode::RecordTooLarge,
                 detail,
+            },
+        );
+    }
+    for (record, why) in &plan.invalid {
+        fates.mark(
+            &key(record),
+            Disposition::DeadLetter {
+                reason: ReasonCode::RecordInvalid,
+                detail: format!(
+                    "{} record {} breaks a documented Ometria rule: {why}",
+                    record.record_type.as_str(),
+                    record.id
+                ),
             },
         );
     }
@@ -141,10 +159,32 @@ async fn deliver_to(
             continue;
         };
         for part in parts {
+            journal(account, &fates, origins, &part);
             mark_sent(&mut fates, client, record_type, &part).await;
         }
     }
     fates.by_event
+}
+
+/// Remembers an accepted request, its records and their events, so the
+/// watcher can tie Ometria's later errors to them.
+fn journal(account: &Account, fates: &Fates, origins: &HashMap<usize, Arc<Origin>>, part: &Sent) {
+    if let Ok(outcome) = &*part.result {
+        account.journal.record(
+            &outcome.request_id,
+            outcome.rejected > 0,
+            &part.records,
+            |r| {
+                fates
+                    .owners
+                    .get(&key(r))
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|e| origins.get(e).cloned())
+                    .collect()
+            },
+        );
+    }
 }
 
 /// The pusher's answers for each type's records, the types concurrently.

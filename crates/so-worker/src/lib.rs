@@ -16,6 +16,9 @@
 //! stages; its reasons are `so_domain`'s enums, so the strings on the wire
 //! and in metric labels are written once.
 //!
+//! Ometria validates records after answering `OK`; [`rejections`] watches
+//! its `_errors` and dead-letters the events of records it refused later.
+//!
 //! A message is acked only once its effect is safe: accepted by Ometria,
 //! or durably re-queued, parked or dead-lettered.
 
@@ -31,6 +34,7 @@ mod pending;
 mod prepare;
 mod processor;
 mod pusher;
+mod rejections;
 mod rules;
 mod screen;
 mod worker;

@@ -16,6 +16,7 @@ use crate::dispose::{Disposer, Settled};
 use crate::outcome::{Failure, Outcome};
 use crate::pending::Pending;
 use crate::prepare::Preparer;
+use crate::rejections::Origin;
 use crate::screen::{Screened, screen};
 use so_domain::{Disposition, ReasonCode, Stage};
 
@@ -192,7 +193,20 @@ impl Processor {
         if to_push.is_empty() {
             return prepared;
         }
-        let mut fates = deliver::deliver(to_push, self.accounts.several()).await;
+        // What the rejection watcher needs to dead-letter an event whose
+        // record Ometria refuses later.
+        let origins = to_push
+            .iter()
+            .filter_map(|(i, _, _)| {
+                let s = &prepared[*i];
+                let origin = Origin {
+                    meta: s.meta.clone()?,
+                    body: s.delivery.body.clone(),
+                };
+                Some((*i, std::sync::Arc::new(origin)))
+            })
+            .collect();
+        let mut fates = deliver::deliver(to_push, &origins, self.accounts.several()).await;
         for (i, s) in prepared.iter_mut().enumerate() {
             if let Outcome::Push { changes, .. } = &mut s.outcome {
                 let fate = fates.remove(&i).unwrap_or(Disposition::Done);

@@ -42,6 +42,7 @@ pub struct Worker {
     window: DedupeWindow,
     attributes: crate::attributes::Attributes,
     erasures: crate::erasures::Erasures,
+    watchers: Vec<crate::rejections::Watcher>,
 }
 
 impl Worker {
@@ -116,6 +117,17 @@ impl Worker {
             })
             .collect();
         let limiters = accounts.limiters();
+        let watchers = accounts
+            .all()
+            .into_iter()
+            .map(|account| crate::rejections::Watcher {
+                account,
+                store: store.clone(),
+                publisher: publisher.clone(),
+                rules: rules.clone(),
+                settings: config.rejections.clone(),
+            })
+            .collect();
         let erasures = crate::erasures::Erasures {
             store: store.clone(),
             accounts: accounts.clone(),
@@ -139,6 +151,7 @@ impl Worker {
             window,
             attributes,
             erasures,
+            watchers,
         })
     }
 
@@ -172,6 +185,12 @@ impl Worker {
         // Holds the pushers too: it must end before they can.
         let attributes = tokio::spawn(self.attributes.run(shutdown.clone()));
         let erasures = tokio::spawn(self.erasures.run(shutdown.clone()));
+        // They hold the pushers too.
+        let watchers: Vec<_> = self
+            .watchers
+            .into_iter()
+            .map(|w| tokio::spawn(w.run(shutdown.clone())))
+            .collect();
         let pruner = tokio::spawn(prune(self.store.clone(), self.window, shutdown.clone()));
         let partitions = self.broker.names().partitions();
         let (assign_tx, assigned) = tokio::sync::watch::channel((0..partitions).collect());
@@ -198,6 +217,9 @@ impl Worker {
         }
         let _sent = attributes.await;
         let _checked = erasures.await;
+        for w in watchers {
+            let _watched = w.await;
+        }
         for p in pushing {
             let _pushed = p.await;
         }

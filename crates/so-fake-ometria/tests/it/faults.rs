@@ -4,7 +4,7 @@ use serde_json::json;
 use so_domain::ometria::RecordType;
 use so_fake_ometria::{AUTH_HEADER, REJECTED_BY_FAULT};
 
-use crate::support::{client, contact, fake, get, push};
+use crate::support::{client, contact, fake, get, push, synchronous_fake};
 
 #[tokio::test]
 async fn fail_next_answers_the_given_status_then_recovers() {
@@ -69,7 +69,7 @@ async fn delayed_response_times_out_the_client_but_the_push_took_effect() {
 
 #[tokio::test]
 async fn rejected_ids_are_counted_and_explained_in_errors() {
-    let fake = fake().await;
+    let fake = synchronous_fake().await;
     fake.reject_ids(["c2"]);
 
     let r = push(

@@ -6,6 +6,7 @@ mod limits;
 mod merges;
 mod profiles;
 mod push_rules;
+mod rejections;
 mod storage;
 mod support;
 mod unsubscribes;

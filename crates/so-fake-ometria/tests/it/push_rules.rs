@@ -2,7 +2,7 @@ use serde_json::{Value, json};
 use so_domain::ometria::{MAX_RECORD_BYTES, RecordType};
 use so_fake_ometria::{QUEUE_LIMIT_HEADER, QUEUE_REMAINING_HEADER, TOO_LARGE};
 
-use crate::support::{contact, fake, push, push_as};
+use crate::support::{contact, fake, push, push_as, synchronous_fake};
 
 #[tokio::test]
 async fn missing_or_wrong_api_key_gets_403_json_with_queue_headers() {
@@ -108,7 +108,7 @@ async fn exactly_100_records_are_accepted() {
 
 #[tokio::test]
 async fn oversized_record_is_rejected_alone_with_documented_error() {
-    let fake = fake().await;
+    let fake = synchronous_fake().await;
     let mut big = contact("big", "big@example.com");
     big["properties"] = json!({"blob": "x".repeat(MAX_RECORD_BYTES)});
 

@@ -32,6 +32,17 @@ pub(crate) async fn shared_identifiers_fake() -> FakeOmetria {
     .await
 }
 
+/// A fake that counts size and injected refusals in the push response's
+/// `rejected`, for the tests about that path.
+pub(crate) async fn synchronous_fake() -> FakeOmetria {
+    let fake = fake().await;
+    fake.set_validation(so_fake_ometria::Validation {
+        mode: so_fake_ometria::ValidationMode::Synchronous,
+        ..Default::default()
+    });
+    fake
+}
+
 pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(10))

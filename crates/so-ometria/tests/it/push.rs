@@ -161,6 +161,10 @@ async fn local_rule_violations_never_reach_ometria() {
 async fn rejected_records_are_counted_and_explained_by_push_errors() {
     let fake = fake().await;
     let client = client(&settings(&fake));
+    fake.set_validation(so_fake_ometria::Validation {
+        mode: so_fake_ometria::ValidationMode::Synchronous,
+        ..Default::default()
+    });
     fake.reject_ids(["c2"]);
     let mut bad_order = order("o1");
     bad_order.body.insert("currency".into(), json!("pounds"));
@@ -199,4 +203,48 @@ async fn rejected_records_are_counted_and_explained_by_push_errors() {
         (NOT_VALID, Some("root > currency"))
     );
     assert_eq!(invalid.record_type.as_deref(), Some("order"));
+}
+
+#[tokio::test]
+async fn asynchronous_refusals_are_read_in_either_shape() {
+    let fake = fake().await;
+    let client = client(&settings(&fake));
+    fake.reject_ids(["c2"]);
+    let outcome = client
+        .push(RecordType::Contact, &[contact("c1"), contact("c2")])
+        .await
+        .unwrap();
+    assert!(
+        outcome.all_accepted(),
+        "Ometria says OK and validates later"
+    );
+
+    let rich = client.push_errors().await.unwrap();
+    assert_eq!(rich.len(), 1);
+    assert_eq!(rich[0].record_id.as_deref(), Some("c2"));
+    assert_eq!(
+        rich[0].request_id.as_deref(),
+        Some(outcome.request_id.as_str())
+    );
+
+    fake.set_validation(so_fake_ometria::Validation {
+        shape: so_fake_ometria::ErrorShape::Documented,
+        ..Default::default()
+    });
+    let plain = client.push_errors().await.unwrap();
+    assert_eq!(plain.len(), 1);
+    assert_eq!(
+        (
+            plain[0].error_message.as_str(),
+            plain[0].error_path.as_deref()
+        ),
+        (REJECTED_BY_FAULT, Some("root"))
+    );
+    assert_eq!(
+        (
+            plain[0].request_id.as_deref(),
+            plain[0].record_id.as_deref()
+        ),
+        (None, None)
+    );
 }

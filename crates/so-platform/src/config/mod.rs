@@ -36,6 +36,7 @@ mod ingress;
 mod load;
 mod log;
 mod ops;
+mod rejections;
 mod shop_store;
 mod shop_sync;
 mod shops;
@@ -56,6 +57,7 @@ pub use ingress::IngressSettings;
 pub use load::ENV_PREFIX;
 pub use log::{LogFormat, LogSettings};
 pub use ops::OpsSettings;
+pub use rejections::RejectionSettings;
 pub use shop_sync::ShopSync;
 pub use shops::{ShopAdmin, ShopMappings, ShopOmetria, ShopSettings, ShopifySettings};
 pub use so_domain::serde_secret::mask_url_password;
@@ -80,6 +82,8 @@ pub struct Config {
     pub shopify_admin: so_shopify_admin::AdminSettings,
     pub sync: SyncSettings,
     pub worker: WorkerSettings,
+    /// The watcher of Ometria's asynchronous validation errors.
+    pub rejections: RejectionSettings,
     pub log: LogSettings,
 }
 

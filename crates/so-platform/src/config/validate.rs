@@ -26,6 +26,7 @@ impl Config {
             out.push(e.to_string());
         }
         out.extend(self.worker.problems());
+        out.extend(self.rejections.problems());
         out.extend(self.sync.problems());
         if let Err(e) = self.shopify_admin.validate() {
             out.push(format!("shopify_admin: {e}"));

@@ -10,6 +10,7 @@ mod identity;
 mod ledger;
 mod mapping_state;
 mod merchant;
+mod ometria_errors;
 mod privacy;
 mod properties;
 mod support;
