@@ -100,6 +100,13 @@ async fn every_metric_of_the_dashboard_and_the_alerts_is_exported_and_moves() {
         let hook = Webhook::new("customers/create", serde_json::to_vec(&body).unwrap());
         assert_eq!(app.send(&hook).await.status(), 200);
     }
+    // Accepted and processed, counted as irregular: an API version this
+    // build does not know; parked: Shopify's own test delivery.
+    let mut future = Webhook::new("customers/create", r#"{"id":906}"#);
+    future.api_version = "2099-01".to_owned();
+    assert_eq!(app.send(&future).await.status(), 200);
+    let test_delivery = Webhook::new("orders/create", r#"{"foo":"bar"}"#);
+    assert_eq!(app.send(&test_delivery).await.status(), 200);
     // Rejected: a bad signature.
     let forged = Webhook::new("customers/create", r#"{"id":1}"#);
     assert_eq!(app.send_signed_with(&forged, "wrong").await.status(), 401);
@@ -220,8 +227,19 @@ async fn every_metric_of_the_dashboard_and_the_alerts_is_exported_and_moves() {
             "so_ometria_records_rejected_total",
             "Ometria refused a record after accepting it",
         ),
+        (
+            "so_webhooks_irregular_total{reason=\"unknown_api_version\"}",
+            "a webhook of an unknown API version arrived",
+        ),
     ] {
         assert!(value(series) > 0.0, "{series} did not move ({why})");
     }
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("so_events_parked_total{")
+                && l.contains("reason=\"missing_entity_id\"")
+                && !l.ends_with(" 0")),
+        "the test delivery was not counted as parked (missing_entity_id)"
+    );
     app.teardown().await;
 }
