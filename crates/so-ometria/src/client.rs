@@ -1,7 +1,7 @@
 //! The typed Data API client.
 
 mod gdpr;
-mod merge_email;
+mod merge;
 mod read;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -261,49 +261,6 @@ impl Client {
                 })
             }
         }
-    }
-
-    /// `POST /v2/merge-profile`: asks Ometria to merge the listings of
-    /// `merged` into the survivor's profile (an asynchronous job there). One
-    /// attempt: the endpoint allows one request per minute, so a busy lane
-    /// or a failure is returned for the caller to retry through the broker.
-    pub async fn merge_profiles(
-        &self,
-        survivor_customer_id: &str,
-        merged_customer_ids: &[String],
-    ) -> Result<(), MergeError> {
-        if merged_customer_ids.is_empty() {
-            return Err(MergeError::Failed(Error::InvalidRequest {
-                reason: InvalidRequest::Empty,
-            }));
-        }
-        if merged_customer_ids.len() > 5 {
-            return Err(MergeError::Failed(Error::InvalidRequest {
-                reason: InvalidRequest::TooManyRecords(merged_customer_ids.len()),
-            }));
-        }
-        self.merge_limiter.try_acquire().map_err(MergeError::Busy)?;
-        let body = serde_json::json!({
-            "survivor": {"type": "customer_id", "value": survivor_customer_id},
-            "customers_to_merge": merged_customer_ids
-                .iter()
-                .map(|id| serde_json::json!({"type": "customer_id", "value": id}))
-                .collect::<Vec<_>>(),
-        });
-        let response = self
-            .http
-            .post(&self.merge_url)
-            .header(AUTH_HEADER, self.auth.clone())
-            .header(CONTENT_TYPE, "application/json")
-            .header(ACCEPT, "application/json")
-            .body(body.to_string())
-            .send()
-            .await
-            .map_err(|e| MergeError::Failed(Error::from_send(e)))?;
-        self.check_status(response, &self.merge_limiter)
-            .await
-            .map(|_| ())
-            .map_err(MergeError::Failed)
     }
 
     /// `GET /v2/push/_errors`: the 100 most recent asynchronous validation
