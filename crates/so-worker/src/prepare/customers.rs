@@ -104,20 +104,12 @@ impl Preparer {
         account: &Account,
         m: &identity::ProfileMerge,
     ) -> Result<(), Failure> {
-        match account
-            .client
-            .merge_profiles(&m.survivor_customer_id, &m.merged_customer_ids)
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(so_ometria::MergeError::Busy(wait)) => Err(super::privacy::lane_busy(
-                "merge-profile allows one request per minute",
-                wait,
-            )),
-            Err(so_ometria::MergeError::Failed(e)) => {
-                super::privacy::lane_failure("merge-profile", &e)
-            }
-        }
+        super::privacy::merge_outcome(
+            account
+                .client
+                .merge_profiles(&m.survivor_customer_id, &m.merged_customer_ids)
+                .await,
+        )
     }
 
     /// `customers/email_marketing_consent_update`.

@@ -128,21 +128,12 @@ impl Preparer {
         else {
             return Ok(());
         };
-        match cx
-            .account
-            .client
-            .merge_email_into_customer(&survivor, email.as_str())
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(so_ometria::MergeError::Busy(wait)) => Err(super::privacy::lane_busy(
-                "merge-profile allows one request per minute",
-                wait,
-            )),
-            Err(so_ometria::MergeError::Failed(e)) => {
-                super::privacy::lane_failure("merge-profile", &e)
-            }
-        }
+        super::privacy::merge_outcome(
+            cx.account
+                .client
+                .merge_email_into_customer(&survivor, email.as_str())
+                .await,
+        )
     }
 
     /// Applies identity decisions. `Ok(None)`: lost a race, decide again.

@@ -140,3 +140,16 @@ pub(super) fn lane_failure(what: &str, e: &so_ometria::Error) -> Result<(), Fail
         None => Ok(()),
     }
 }
+
+/// What a merge-profile request (one a minute, never waited for) means for
+/// the event that asked for it.
+pub(super) fn merge_outcome(result: Result<(), so_ometria::MergeError>) -> Result<(), Failure> {
+    match result {
+        Ok(()) => Ok(()),
+        Err(so_ometria::MergeError::Busy(wait)) => Err(lane_busy(
+            "merge-profile allows one request per minute",
+            wait,
+        )),
+        Err(so_ometria::MergeError::Failed(e)) => lane_failure("merge-profile", &e),
+    }
+}
