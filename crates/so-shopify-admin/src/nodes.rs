@@ -182,6 +182,18 @@ impl Customer {
                     .and_then(|e| e.marketing_state)
             })
     }
+
+    /// When the consent state last changed, from the same two places.
+    pub fn marketing_changed_at(&self) -> Option<DateTime<Utc>> {
+        self.email_marketing_consent
+            .as_ref()
+            .and_then(|c| c.consent_updated_at)
+            .or_else(|| {
+                self.default_email_address
+                    .as_ref()
+                    .and_then(|e| e.marketing_updated_at)
+            })
+    }
 }
 
 /// `MoneyV2`: the amount is a decimal string, kept exact.

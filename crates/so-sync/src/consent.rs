@@ -446,16 +446,7 @@ fn shopify_side(customer: &Customer, unsubscribed_at: DateTime<Utc>) -> Option<R
     if customer.email_address().is_none() {
         return Some(Reason::CustomerHasNoEmail);
     }
-    let changed_at = customer
-        .email_marketing_consent
-        .as_ref()
-        .and_then(|c| c.consent_updated_at)
-        .or_else(|| {
-            customer
-                .default_email_address
-                .as_ref()
-                .and_then(|e| e.marketing_updated_at)
-        });
+    let changed_at = customer.marketing_changed_at();
     match customer.marketing_state() {
         Some(EmailMarketingState::Unsubscribed) => Some(Reason::AlreadyUnsubscribedInShopify),
         Some(EmailMarketingState::Subscribed | EmailMarketingState::Pending)

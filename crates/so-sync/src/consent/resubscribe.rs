@@ -28,16 +28,7 @@ pub(crate) fn opt_in_event(customer_id: u64, customer: &Customer) -> Option<Synt
     if customer.marketing_state() != Some(EmailMarketingState::Subscribed) {
         return None;
     }
-    let at = customer
-        .email_marketing_consent
-        .as_ref()
-        .and_then(|c| c.consent_updated_at)
-        .or_else(|| {
-            customer
-                .default_email_address
-                .as_ref()
-                .and_then(|e| e.marketing_updated_at)
-        })?;
+    let at = customer.marketing_changed_at()?;
     Some(Synthesized {
         topic: "customers_email_marketing_consent/update",
         entity_id: customer_id.to_string(),
