@@ -23,6 +23,7 @@ use sqlx::Connection;
 use tokio_util::sync::CancellationToken;
 
 use crate::events::{self, LifecycleEvent};
+use crate::sizes::Sizes;
 use crate::stats::{Latencies, round2};
 use crate::{baseline, ingress, process};
 
@@ -189,6 +190,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         "{:<52} {:>12.2}",
         "limited: events per Ometria record", events_per_record
     );
+    limited.sizes.print("limited");
     println!(
         "{:<52} {:>12.0}",
         format!("latency at {}/s: p50 ms", args.rate),
@@ -207,7 +209,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     println!("{:<52} {:>12}", "lost", lost);
-    let json = serde_json::json!({
+    let mut json = serde_json::json!({
         "bench": "delivery",
         "baseline_consume_per_s": round2(baseline),
         "events_per_s_unlimited": round2(sqlite.events_per_s),
@@ -225,6 +227,9 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         "backlog": args.backlog,
         "lost": lost,
     });
+    if let Some(map) = json.as_object_mut() {
+        limited.sizes.extend(map);
+    }
     println!("{json}");
     Ok(())
 }
@@ -242,6 +247,8 @@ struct Drained {
     records: usize,
     http_429: u64,
     lost: usize,
+    /// Bytes of the accepted push requests.
+    sizes: Sizes,
 }
 
 /// A scratch database; removed by `drop_db`.
@@ -421,6 +428,13 @@ async fn drain_run(
         (Some(a), Some(b)) if ok.len() > 1 => (ok.len() - 1) as f64 / (b.at - a.at).as_secs_f64(),
         _ => 0.0,
     };
+    let refused = fake.push_errors();
+    if let Some(first) = refused.first() {
+        eprintln!(
+            "  the fake Ometria refused {} records (up to 100 kept), first: {first}",
+            refused.len()
+        );
+    }
     let orders: std::collections::HashSet<u64> = evs.iter().map(|e| e.order_id).collect();
     let lost = orders
         .iter()
@@ -435,6 +449,7 @@ async fn drain_run(
         records,
         http_429: fake.rate_limited_responses(),
         lost,
+        sizes: Sizes::of(&ok),
     })
 }
 
