@@ -3,7 +3,8 @@
 //!
 //! Phases: (1) baseline, raw consume-and-ack rate of the broker; (2) events/s
 //! with Ometria unlimited, SQLite then PostgreSQL; (3) Ometria limited to
-//! 4 requests/s: budget use, records per request, 429s, coalescing gain;
+//! 4 requests/s: budget use, records per request, 429s, coalescing gain,
+//! bytes per record (overall and per type) and per request;
 //! (4) latency from the ingress's 200 to Ometria's acceptance at a steady
 //! rate; (5) worker peak RSS with a large backlog in the broker.
 
