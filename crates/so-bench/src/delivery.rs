@@ -3,7 +3,8 @@
 //!
 //! Phases: (1) baseline, raw consume-and-ack rate of the broker; (2) events/s
 //! with Ometria unlimited, SQLite then PostgreSQL; (3) Ometria limited to
-//! 4 requests/s: budget use, records per request, 429s, coalescing gain;
+//! 4 requests/s: budget use, records per request, 429s, coalescing gain,
+//! bytes per record (overall and per type) and per request;
 //! (4) latency from the ingress's 200 to Ometria's acceptance at a steady
 //! rate; (5) worker peak RSS with a large backlog in the broker.
 
@@ -23,6 +24,7 @@ use sqlx::Connection;
 use tokio_util::sync::CancellationToken;
 
 use crate::events::{self, LifecycleEvent};
+use crate::sizes::Sizes;
 use crate::stats::{Latencies, round2};
 use crate::{baseline, ingress, process};
 
@@ -189,6 +191,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         "{:<52} {:>12.2}",
         "limited: events per Ometria record", events_per_record
     );
+    limited.sizes.print("limited");
     println!(
         "{:<52} {:>12.0}",
         format!("latency at {}/s: p50 ms", args.rate),
@@ -207,7 +210,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     println!("{:<52} {:>12}", "lost", lost);
-    let json = serde_json::json!({
+    let mut json = serde_json::json!({
         "bench": "delivery",
         "baseline_consume_per_s": round2(baseline),
         "events_per_s_unlimited": round2(sqlite.events_per_s),
@@ -225,6 +228,9 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         "backlog": args.backlog,
         "lost": lost,
     });
+    if let Some(map) = json.as_object_mut() {
+        limited.sizes.extend(map);
+    }
     println!("{json}");
     Ok(())
 }
@@ -242,6 +248,8 @@ struct Drained {
     records: usize,
     http_429: u64,
     lost: usize,
+    /// Bytes of the accepted push requests.
+    sizes: Sizes,
 }
 
 /// A scratch database; removed by `drop_db`.
@@ -421,6 +429,13 @@ async fn drain_run(
         (Some(a), Some(b)) if ok.len() > 1 => (ok.len() - 1) as f64 / (b.at - a.at).as_secs_f64(),
         _ => 0.0,
     };
+    let refused = fake.push_errors();
+    if let Some(first) = refused.first() {
+        eprintln!(
+            "  the fake Ometria refused {} records (up to 100 kept), first: {first}",
+            refused.len()
+        );
+    }
     let orders: std::collections::HashSet<u64> = evs.iter().map(|e| e.order_id).collect();
     let lost = orders
         .iter()
@@ -435,6 +450,7 @@ async fn drain_run(
         records,
         http_429: fake.rate_limited_responses(),
         lost,
+        sizes: Sizes::of(&ok),
     })
 }
 

@@ -12,6 +12,7 @@ mod payloads;
 mod process;
 mod replay;
 mod scratch;
+mod sizes;
 mod soak;
 mod stats;
 

@@ -83,13 +83,10 @@ async fn push(Extract(shared): Extract<AppState>, headers: HeaderMap, body: Byte
                 .headers_mut()
                 .insert(name, HeaderValue::from(value));
         }
-        s.log(entry(
-            "POST",
-            "/v2/push",
-            response.status(),
-            records,
-            record_type,
-        ));
+        s.log(RequestRecord {
+            bytes: body.len(),
+            ..entry("POST", "/v2/push", response.status(), records, record_type)
+        });
         (response, s.take_delay())
     };
     delayed(response, delay).await
@@ -340,6 +337,7 @@ fn entry(
         status: status.as_u16(),
         records,
         record_type,
+        bytes: 0,
         at: Instant::now(),
         timestamp: Utc::now(),
     }

@@ -36,6 +36,8 @@ pub struct RequestRecord {
     pub records: usize,
     /// The request's `@type` (push only, when the body was readable).
     pub record_type: Option<RecordType>,
+    /// Length of the request body in bytes (push only; 0 elsewhere).
+    pub bytes: usize,
     /// Monotonic arrival time, for spacing assertions.
     pub at: Instant,
     /// Wall-clock arrival time.
