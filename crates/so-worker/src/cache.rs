@@ -1,15 +1,16 @@
 //! What the batch read from the store up front, in a few bulk queries,
 //! plus identity snapshots reused until the batch writes identity.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use so_domain::freshness::{Watermark, WatermarkKey};
 use so_domain::identity::IdentitySnapshot;
 use so_domain::mapping::OrderState;
-use so_domain::shopify::ShopifyId;
+use so_domain::mapping::line_product_keys;
+use so_domain::shopify::{ShopifyId, ShopifyPayload};
 use so_domain::{EventMeta, ShopDomain, WebhookId};
-use so_store::Store;
+use so_store::{ProductRecordKey, Store};
 
 use crate::screen::{Screened, lookups};
 
@@ -25,6 +26,10 @@ pub(crate) struct Cache {
     snapshots: HashMap<SnapshotKey, IdentitySnapshot>,
     /// Lifecycle state of the batch's shops (uninstalled, redacted).
     shop_states: HashMap<ShopDomain, Option<(so_store::ShopStatus, DateTime<Utc>)>>,
+    /// Of the product records the batch's order lines name, those Ometria
+    /// already has, per shop: one lookup per batch instead of two per order
+    /// event (the lookups were a third of the worker's store round trips).
+    known_products: HashMap<ShopDomain, HashSet<ProductRecordKey>>,
 }
 
 impl Cache {
@@ -35,10 +40,15 @@ impl Cache {
     ) -> Result<Cache, so_store::Error> {
         let mut cache = Cache::default();
         let mut by_shop: HashMap<&ShopDomain, (Vec<WebhookId>, Vec<ShopifyId>)> = HashMap::new();
+        let mut products: HashMap<&ShopDomain, Vec<ProductRecordKey>> = HashMap::new();
         let mut keys = Vec::new();
         for (meta, screened) in events {
             let entry = by_shop.entry(&meta.shop).or_default();
             entry.0.push(meta.webhook_id.clone());
+            if let ShopifyPayload::Order(order) = &screened.payload {
+                let lines = products.entry(&meta.shop).or_default();
+                lines.extend(line_product_keys(order));
+            }
             let (marks, order) = lookups(&screened.payload);
             entry.1.extend(order);
             keys.extend(marks.into_iter().map(|(kind, id)| WatermarkKey {
@@ -62,6 +72,12 @@ impl Cache {
             for id in orders {
                 cache.orders.insert((shop.clone(), id), found.remove(&id));
             }
+        }
+        for (shop, mut lines) in products {
+            lines.sort_unstable();
+            lines.dedup();
+            let known = store.known_product_records(shop, &lines).await?;
+            cache.known_products.insert(shop.clone(), known);
         }
         keys.sort_by(|a, b| {
             (a.shop.as_str(), a.kind, &a.id).cmp(&(b.shop.as_str(), b.kind, &b.id))
@@ -108,6 +124,18 @@ impl Cache {
 
     pub(crate) fn order(&self, shop: &ShopDomain, id: ShopifyId) -> Option<&Option<OrderState>> {
         self.orders.get(&(shop.clone(), id))
+    }
+
+    /// Which of `keys` (the lines of one of the batch's orders) Ometria
+    /// already had when the batch started; `None` if the batch did not load
+    /// them (the caller asks the store).
+    pub(crate) fn known_products(
+        &self,
+        shop: &ShopDomain,
+        keys: &[ProductRecordKey],
+    ) -> Option<HashSet<ProductRecordKey>> {
+        let known = self.known_products.get(shop)?;
+        Some(keys.iter().filter(|k| known.contains(k)).copied().collect())
     }
 
     pub(crate) fn snapshot(&self, key: &SnapshotKey) -> Option<&IdentitySnapshot> {

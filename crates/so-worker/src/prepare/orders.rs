@@ -68,7 +68,10 @@ impl Preparer {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let known = self.store.known_product_records(cx.shop, &keys).await?;
+        let known = match cx.cache.known_products(cx.shop, &keys) {
+            Some(known) => known,
+            None => self.store.known_product_records(cx.shop, &keys).await?,
+        };
         let missing: Vec<_> = keys
             .into_iter()
             .filter(|k| !known.contains(k) && !pending.product_known(cx.shop, k))
