@@ -8,6 +8,7 @@ use so_domain::mapping::OrderState;
 use so_domain::shopify::ShopifyId;
 use so_domain::{ShopDomain, WebhookId};
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
 use crate::codec::{from_json, id_from_db, id_to_db, time_from_db};
 use crate::connect::Store;
@@ -24,6 +25,22 @@ pub(crate) fn placeholders(from: usize, n: usize) -> String {
 }
 
 impl Store {
+    /// The rows of `select` (ending in `WHERE shop = $1 AND <column> IN`)
+    /// for one chunk of at most [`CHUNK`] ids.
+    pub(crate) async fn rows_with_ids(
+        &self,
+        select: &str,
+        shop: &ShopDomain,
+        ids: &[i64],
+    ) -> Result<Vec<AnyRow>> {
+        let sql = format!("{select} ({})", placeholders(2, ids.len()));
+        let mut q = sqlx::query(&sql).bind(shop.as_str());
+        for id in ids {
+            q = q.bind(*id);
+        }
+        Ok(q.fetch_all(&self.pool).await?)
+    }
+
     /// When each of these deliveries was first processed (absent = never).
     pub async fn ledger_seen(
         &self,
@@ -56,15 +73,12 @@ impl Store {
     ) -> Result<HashMap<ShopifyId, OrderState>> {
         let mut out = HashMap::new();
         for chunk in order_ids.chunks(CHUNK) {
-            let sql = format!(
-                "SELECT order_id, state FROM order_state WHERE shop = $1 AND order_id IN ({})",
-                placeholders(2, chunk.len())
-            );
-            let mut q = sqlx::query(&sql).bind(shop.as_str());
-            for id in chunk {
-                q = q.bind(id_to_db(*id)?);
-            }
-            for row in q.fetch_all(&self.pool).await? {
+            let ids = chunk
+                .iter()
+                .map(|id| id_to_db(*id))
+                .collect::<Result<Vec<_>>>()?;
+            let select = "SELECT order_id, state FROM order_state WHERE shop = $1 AND order_id IN";
+            for row in self.rows_with_ids(select, shop, &ids).await? {
                 let id = id_from_db(row.try_get(0)?, "order_state.order_id")?;
                 let raw: String = row.try_get(1)?;
                 out.insert(id, from_json(&raw, "order_state.state")?);

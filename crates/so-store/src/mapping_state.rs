@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use so_domain::{ShopDomain, ShopifyId};
 use sqlx::{AnyConnection, Row};
 
-use crate::bulk::{CHUNK, placeholders};
+use crate::bulk::CHUNK;
 use crate::codec::{from_json, id_from_db, id_to_db, time_from_db};
 use crate::connect::Store;
 use crate::error::Result;
@@ -53,31 +53,18 @@ impl Store {
                 .iter()
                 .map(|p| id_to_db(*p))
                 .collect::<Result<Vec<_>>>()?;
-            let list = placeholders(2, ids.len());
-            let sql = format!(
-                "SELECT product_id, variant_ids FROM product_variants \
-                 WHERE shop = $1 AND product_id IN ({list})"
-            );
-            let mut q = sqlx::query(&sql).bind(shop.as_str());
-            for id in &ids {
-                q = q.bind(*id);
-            }
-            for row in q.fetch_all(&self.pool).await? {
+            let select = "SELECT product_id, variant_ids FROM product_variants \
+                          WHERE shop = $1 AND product_id IN";
+            for row in self.rows_with_ids(select, shop, &ids).await? {
                 let product = id_from_db(row.try_get(0)?, "product_variants.product_id")?;
                 let raw: String = row.try_get(1)?;
                 let variants: Vec<ShopifyId> = from_json(&raw, "product_variants.variant_ids")?;
                 known.insert((product, None));
                 known.extend(variants.into_iter().map(|v| (product, Some(v))));
             }
-            let sql = format!(
-                "SELECT product_id, variant_id FROM product_known \
-                 WHERE shop = $1 AND product_id IN ({list})"
-            );
-            let mut q = sqlx::query(&sql).bind(shop.as_str());
-            for id in &ids {
-                q = q.bind(*id);
-            }
-            for row in q.fetch_all(&self.pool).await? {
+            let select = "SELECT product_id, variant_id FROM product_known \
+                          WHERE shop = $1 AND product_id IN";
+            for row in self.rows_with_ids(select, shop, &ids).await? {
                 let product = id_from_db(row.try_get(0)?, "product_known.product_id")?;
                 let v: i64 = row.try_get(1)?;
                 let variant = if v == PARENT {
