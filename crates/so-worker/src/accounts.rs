@@ -135,14 +135,9 @@ impl Accounts {
 
     /// Every account's push budget, for splitting between worker processes.
     pub(crate) fn limiters(&self) -> Vec<RateLimiter> {
-        let mut seen: Vec<*const Account> = Vec::new();
-        let mut out = Vec::new();
-        for a in self.default.iter().chain(self.by_shop.values()) {
-            if !seen.contains(&Arc::as_ptr(a)) {
-                seen.push(Arc::as_ptr(a));
-                out.push(a.client.rate_limiter().clone());
-            }
-        }
-        out
+        self.all()
+            .iter()
+            .map(|a| a.client.rate_limiter().clone())
+            .collect()
     }
 }

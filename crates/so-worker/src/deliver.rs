@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use so_domain::ometria::{PushRecord, RecordType};
+use so_domain::ometria::{MAX_RECORD_BYTES, PushRecord, RecordType};
 use so_domain::{Disposition, ReasonCode, error_chain};
 use so_ometria::Client;
 
@@ -100,7 +100,7 @@ async fn deliver_to(
     metrics::records_coalesced(plan.coalesced);
     for o in &plan.oversized {
         let detail = format!(
-            "{} record {} is {} bytes (limit 60,000)",
+            "{} record {} is {} bytes (limit {MAX_RECORD_BYTES})",
             o.record.record_type.as_str(),
             o.record.id,
             o.size_bytes
@@ -108,7 +108,7 @@ async fn deliver_to(
         fates.mark(
             &key(&o.record),
             Disposition::DeadLetter {
-                reason: ReasonCode::RecordTooLarge,
+                reason: so_ometria::Oversized::REASON,
                 detail,
             },
         );
@@ -117,7 +117,7 @@ async fn deliver_to(
         fates.mark(
             &key(record),
             Disposition::DeadLetter {
-                reason: ReasonCode::RecordInvalid,
+                reason: so_ometria::Invalid::REASON,
                 detail: format!(
                     "{} record {} breaks a documented Ometria rule: {why}",
                     record.record_type.as_str(),

@@ -76,7 +76,7 @@ pub(crate) fn attribute(
             .records
             .iter()
             .filter(type_matches)
-            .filter(|r| path == "root" || r.paths.iter().any(|p| p == path))
+            .filter(|r| r.carries(path))
             .collect(),
     };
     match found.as_slice() {

@@ -40,6 +40,14 @@ pub(crate) struct PushedRecord {
     pub(crate) origins: Vec<Arc<Origin>>,
 }
 
+impl PushedRecord {
+    /// Whether an error at `path` (Ometria's notation; `root` is the whole
+    /// record) could be about this record.
+    pub(crate) fn carries(&self, path: &str) -> bool {
+        path == "root" || self.paths.iter().any(|p| p == path)
+    }
+}
+
 /// One accepted push request.
 #[derive(Debug, Clone)]
 pub(crate) struct Request {
@@ -58,17 +66,25 @@ pub(crate) struct Request {
 /// pusher side (writes) and its watcher (reads).
 #[derive(Debug)]
 pub(crate) struct Journal {
-    inner: Mutex<VecDeque<Request>>,
+    inner: Mutex<Held>,
     keep_for: Duration,
     max_bytes: usize,
     /// Wakes the watcher after a push, so refusals surface promptly.
     pushed: Notify,
 }
 
+/// The remembered requests, oldest first, and the sum of their `bytes`
+/// (kept as they come and go, not added up on every push).
+#[derive(Debug, Default)]
+struct Held {
+    requests: VecDeque<Request>,
+    bytes: usize,
+}
+
 impl Journal {
     pub(crate) fn new(keep_for: Duration, max_bytes: usize) -> Journal {
         Journal {
-            inner: Mutex::new(VecDeque::new()),
+            inner: Mutex::new(Held::default()),
             keep_for,
             max_bytes: max_bytes.max(1),
             pushed: Notify::new(),
@@ -102,9 +118,10 @@ impl Journal {
             bytes,
         };
         {
-            let mut requests = self.lock();
-            requests.push_back(request);
-            self.forget_old(&mut requests);
+            let mut held = self.lock();
+            held.bytes += request.bytes;
+            held.requests.push_back(request);
+            self.forget_old(&mut held);
         }
         self.pushed.notify_one();
     }
@@ -119,9 +136,9 @@ impl Journal {
     /// carry the records of several processors' batches, each journaled on
     /// its own: their parts are put together.
     pub(crate) fn request(&self, request_id: &str) -> Option<Request> {
-        let mut requests = self.lock();
-        self.forget_old(&mut requests);
-        let mut parts = requests.iter().filter(|r| r.request_id == request_id);
+        let mut held = self.lock();
+        self.forget_old(&mut held);
+        let mut parts = held.requests.iter().filter(|r| r.request_id == request_id);
         let mut whole = parts.next()?.clone();
         for part in parts {
             whole.handled_at_push |= part.handled_at_push;
@@ -133,14 +150,14 @@ impl Journal {
     /// Every remembered record whose fields include `path` (Ometria's
     /// notation; `root` matches every record), with its request.
     pub(crate) fn candidates(&self, path: &str) -> Vec<(Request, PushedRecord)> {
-        let mut requests = self.lock();
-        self.forget_old(&mut requests);
-        requests
+        let mut held = self.lock();
+        self.forget_old(&mut held);
+        held.requests
             .iter()
             .flat_map(|req| {
                 req.records
                     .iter()
-                    .filter(|r| path == "root" || r.paths.iter().any(|p| p == path))
+                    .filter(|r| r.carries(path))
                     .map(move |r| (req.clone(), r.clone()))
             })
             .collect()
@@ -151,24 +168,19 @@ impl Journal {
         self.keep_for
     }
 
-    fn forget_old(&self, requests: &mut VecDeque<Request>) {
+    fn forget_old(&self, held: &mut Held) {
         let now = Instant::now();
-        while requests
-            .front()
-            .is_some_and(|r| now.duration_since(r.at) > self.keep_for)
-        {
-            requests.pop_front();
-        }
-        let mut bytes: usize = requests.iter().map(|r| r.bytes).sum();
-        while bytes > self.max_bytes {
-            let Some(gone) = requests.pop_front() else {
+        while let Some(oldest) = held.requests.front() {
+            let expired = now.duration_since(oldest.at) > self.keep_for;
+            if !expired && held.bytes <= self.max_bytes {
                 break;
-            };
-            bytes -= gone.bytes;
+            }
+            held.bytes -= oldest.bytes;
+            held.requests.pop_front();
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Request>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Held> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
