@@ -45,7 +45,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::UnsupportedEncoding(_) => "unsupported_content_encoding",
-            ApiError::Header(e) if e.problem == "is missing" => "missing_header",
+            ApiError::Header(e) if e.is_missing() => "missing_header",
             ApiError::Header(_) => "invalid_header",
             ApiError::UnknownShop(_) => "unknown_shop",
             ApiError::Hmac(HmacError::Missing) => "missing_hmac",

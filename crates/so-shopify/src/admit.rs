@@ -104,14 +104,14 @@ impl ShopifyHeaders<'_> {
                 );
                 stand_in_topic(self.first_bytes(names::TOPIC))
             }
-            Err(e) if is_missing(&e) => return Err(e),
+            Err(e) if e.is_missing() => return Err(e),
             Err(e) => {
                 note(Irregularity::MalformedTopic, e);
                 stand_in_topic(self.first_bytes(names::TOPIC))
             }
         };
         let api_version = match self.required(names::API_VERSION) {
-            Err(e) if is_missing(&e) => return Err(e),
+            Err(e) if e.is_missing() => return Err(e),
             Err(e) => {
                 note(Irregularity::MalformedApiVersion, e);
                 ApiVersion::malformed(self.first_bytes(names::API_VERSION))
@@ -136,7 +136,7 @@ impl ShopifyHeaders<'_> {
         };
         let webhook_id = match self.required(names::WEBHOOK_ID).map(WebhookId::parse) {
             Ok(Ok(id)) => id,
-            Err(e) if is_missing(&e) => return Err(e),
+            Err(e) if e.is_missing() => return Err(e),
             other => {
                 let problem = match other {
                     Ok(Err(e)) => HeaderError::invalid(names::WEBHOOK_ID, e),
@@ -189,10 +189,6 @@ impl ShopifyHeaders<'_> {
             irregular,
         })
     }
-}
-
-fn is_missing(e: &HeaderError) -> bool {
-    e.problem == HeaderError::missing(names::TOPIC).problem
 }
 
 /// Visible ASCII of `raw`, at most `max` characters, anything else as `_`:

@@ -24,12 +24,19 @@ pub struct HeaderError {
     pub problem: String,
 }
 
+const MISSING: &str = "is missing";
+
 impl HeaderError {
     pub(crate) fn missing(name: &'static str) -> HeaderError {
         HeaderError {
             header: canonical(name),
-            problem: "is missing".to_owned(),
+            problem: MISSING.to_owned(),
         }
+    }
+
+    /// The header was absent (or blank), rather than malformed.
+    pub fn is_missing(&self) -> bool {
+        self.problem == MISSING
     }
 
     pub(crate) fn invalid(name: &'static str, why: impl std::fmt::Display) -> HeaderError {
