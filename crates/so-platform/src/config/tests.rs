@@ -183,19 +183,16 @@ shopify_tags = "tags"
 "#,
     )
     .unwrap_err();
-    let ConfigError::Invalid(problems) = err else {
-        panic!("{err}")
-    };
-    let text = problems.join("\n");
-    for wanted in [
-        "shops.\"uk.myshopify.com\".abandoned_checkouts.delay_secs",
-        "shops.\"uk.myshopify.com\".lists.subscribers",
-        "shops.\"uk.myshopify.com\".ometria.api_url",
-        "shops.\"uk.myshopify.com\".mappings.contact.tier",
-        "shops.\"uk.myshopify.com\".mappings.order.shopify_tags",
-    ] {
-        assert!(text.contains(wanted), "{wanted} missing in:\n{text}");
-    }
+    assert_names_each(
+        &err,
+        &[
+            "shops.\"uk.myshopify.com\".abandoned_checkouts.delay_secs",
+            "shops.\"uk.myshopify.com\".lists.subscribers",
+            "shops.\"uk.myshopify.com\".ometria.api_url",
+            "shops.\"uk.myshopify.com\".mappings.contact.tier",
+            "shops.\"uk.myshopify.com\".mappings.order.shopify_tags",
+        ],
+    );
     let err = load_file("[shops.\"uk.myshopify.com\".mappings.contact]\ntier = 3\n").unwrap_err();
     assert!(err.to_string().contains("mappings.contact.tier"), "{err}");
 }
@@ -422,16 +419,24 @@ sync = { consent_start = "June" }
 "#,
     )
     .unwrap_err();
+    assert_names_each(
+        &err,
+        &[
+            "shops.\"uk.myshopify.com\".storefront_url",
+            "shops.\"uk.myshopify.com\".store",
+            "shops.\"uk.myshopify.com\".currency",
+            "shops.\"uk.myshopify.com\".sync.consent_start",
+        ],
+    );
+}
+
+/// Every setting in `wanted` is named among the problems `err` reports.
+fn assert_names_each(err: &ConfigError, wanted: &[&str]) {
     let ConfigError::Invalid(problems) = err else {
         panic!("{err}")
     };
     let text = problems.join("\n");
-    for wanted in [
-        "shops.\"uk.myshopify.com\".storefront_url",
-        "shops.\"uk.myshopify.com\".store",
-        "shops.\"uk.myshopify.com\".currency",
-        "shops.\"uk.myshopify.com\".sync.consent_start",
-    ] {
+    for wanted in wanted {
         assert!(text.contains(wanted), "{wanted} missing in:\n{text}");
     }
 }
