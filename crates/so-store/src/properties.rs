@@ -37,20 +37,8 @@ impl Store {
         shop: &ShopDomain,
         contact: &str,
     ) -> Result<PropertySnapshot> {
-        let row: Option<(String, i64)> = sqlx::query_as(
-            "SELECT properties, version FROM contact_properties WHERE shop = $1 AND contact = $2",
-        )
-        .bind(shop.as_str())
-        .bind(contact)
-        .fetch_optional(&self.pool)
-        .await?;
-        match row {
-            None => Ok(PropertySnapshot::default()),
-            Some((raw, version)) => Ok(PropertySnapshot {
-                properties: from_json(&raw, "contact_properties.properties")?,
-                version,
-            }),
-        }
+        let mut conn = self.pool.acquire().await?;
+        read_one(&mut conn, shop, contact).await
     }
 
     /// Merges `update` into the contact's snapshot key by key (its keys win) and returns the
@@ -64,57 +52,120 @@ impl Store {
         contact: &str,
         update: &Map<String, Value>,
     ) -> Result<PropertySnapshot> {
-        if update.is_empty() {
-            return self.contact_properties(shop, contact).await;
-        }
-        let mut tx = self.begin_write().await?;
-        // The row must exist to be locked; version 0 is "never updated".
-        sqlx::query(
-            "INSERT INTO contact_properties (shop, contact, properties, version) \
-             VALUES ($1, $2, '{}', 0) ON CONFLICT (shop, contact) DO NOTHING",
-        )
-        .bind(shop.as_str())
-        .bind(contact)
-        .execute(&mut *tx)
-        .await?;
-        let lock = match self.backend {
-            Backend::Postgres => " FOR UPDATE",
-            Backend::Sqlite => "",
-        };
-        let (raw, version): (String, i64) = sqlx::query_as(&format!(
-            "SELECT properties, version FROM contact_properties \
-             WHERE shop = $1 AND contact = $2{lock}"
-        ))
-        .bind(shop.as_str())
-        .bind(contact)
-        .fetch_one(&mut *tx)
-        .await?;
-        let current: Map<String, Value> = from_json(&raw, "contact_properties.properties")?;
-        let mut merged = current.clone();
-        merged.extend(update.iter().map(|(k, v)| (k.clone(), v.clone())));
-        if merged == current && version > 0 {
-            tx.rollback().await?;
-            return Ok(PropertySnapshot {
-                properties: current,
-                version,
-            });
-        }
-        sqlx::query(
-            "UPDATE contact_properties SET properties = $3, version = $4 \
-             WHERE shop = $1 AND contact = $2",
-        )
-        .bind(shop.as_str())
-        .bind(contact)
-        .bind(to_json(&merged, "contact_properties.properties")?)
-        .bind(version + 1)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(PropertySnapshot {
-            properties: merged,
-            version: version + 1,
-        })
+        let mut merged = self
+            .merge_contact_properties_many(&[(shop.clone(), contact.to_owned(), update.clone())])
+            .await?;
+        Ok(merged.pop().unwrap_or_default())
     }
+
+    /// [`Store::merge_contact_properties`] for many contacts in one write transaction (one
+    /// commit, so one flush to disk, instead of one per contact); the snapshots come back in
+    /// the order of `updates`. Rows are locked in (shop, contact) order, so two such
+    /// transactions on PostgreSQL cannot deadlock each other.
+    pub async fn merge_contact_properties_many(
+        &self,
+        updates: &[(ShopDomain, String, Map<String, Value>)],
+    ) -> Result<Vec<PropertySnapshot>> {
+        let mut results = vec![PropertySnapshot::default(); updates.len()];
+        if updates.iter().all(|(_, _, u)| u.is_empty()) {
+            for ((shop, contact, _), result) in updates.iter().zip(&mut results) {
+                *result = self.contact_properties(shop, contact).await?;
+            }
+            return Ok(results);
+        }
+        let mut order: Vec<usize> = (0..updates.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (sa, ca, _) = &updates[a];
+            let (sb, cb, _) = &updates[b];
+            (sa.as_str(), ca).cmp(&(sb.as_str(), cb))
+        });
+        let mut tx = self.begin_write().await?;
+        for i in order {
+            let (shop, contact, update) = &updates[i];
+            results[i] = merge_one(&mut tx, self.backend, shop, contact, update).await?;
+        }
+        tx.commit().await?;
+        Ok(results)
+    }
+}
+
+/// The contact's snapshot through `conn` (empty at version 0 if none was stored).
+async fn read_one(
+    conn: &mut AnyConnection,
+    shop: &ShopDomain,
+    contact: &str,
+) -> Result<PropertySnapshot> {
+    let row: Option<(String, i64)> = sqlx::query_as(
+        "SELECT properties, version FROM contact_properties WHERE shop = $1 AND contact = $2",
+    )
+    .bind(shop.as_str())
+    .bind(contact)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        None => Ok(PropertySnapshot::default()),
+        Some((raw, version)) => Ok(PropertySnapshot {
+            properties: from_json(&raw, "contact_properties.properties")?,
+            version,
+        }),
+    }
+}
+
+/// One contact's read-merge-write inside the caller's write transaction.
+async fn merge_one(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    shop: &ShopDomain,
+    contact: &str,
+    update: &Map<String, Value>,
+) -> Result<PropertySnapshot> {
+    if update.is_empty() {
+        return read_one(conn, shop, contact).await;
+    }
+    // The row must exist to be locked; version 0 is "never updated".
+    sqlx::query(
+        "INSERT INTO contact_properties (shop, contact, properties, version) \
+         VALUES ($1, $2, '{}', 0) ON CONFLICT (shop, contact) DO NOTHING",
+    )
+    .bind(shop.as_str())
+    .bind(contact)
+    .execute(&mut *conn)
+    .await?;
+    let lock = match backend {
+        Backend::Postgres => " FOR UPDATE",
+        Backend::Sqlite => "",
+    };
+    let (raw, version): (String, i64) = sqlx::query_as(&format!(
+        "SELECT properties, version FROM contact_properties \
+         WHERE shop = $1 AND contact = $2{lock}"
+    ))
+    .bind(shop.as_str())
+    .bind(contact)
+    .fetch_one(&mut *conn)
+    .await?;
+    let current: Map<String, Value> = from_json(&raw, "contact_properties.properties")?;
+    let mut merged = current.clone();
+    merged.extend(update.iter().map(|(k, v)| (k.clone(), v.clone())));
+    if merged == current && version > 0 {
+        return Ok(PropertySnapshot {
+            properties: current,
+            version,
+        });
+    }
+    sqlx::query(
+        "UPDATE contact_properties SET properties = $3, version = $4 \
+         WHERE shop = $1 AND contact = $2",
+    )
+    .bind(shop.as_str())
+    .bind(contact)
+    .bind(to_json(&merged, "contact_properties.properties")?)
+    .bind(version + 1)
+    .execute(&mut *conn)
+    .await?;
+    Ok(PropertySnapshot {
+        properties: merged,
+        version: version + 1,
+    })
 }
 
 /// After a push of `buyer`'s snapshot at `pushed` succeeded: if a newer version exists, Ometria

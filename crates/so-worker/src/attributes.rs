@@ -78,9 +78,22 @@ impl Attributes {
     async fn round(&self) -> Result<usize, so_store::Error> {
         let dirty = self.store.dirty_contacts(PAGE, &self.waiting).await?;
         let mut commit = Commit::default();
-        let mut groups: Vec<(Arc<Account>, Vec<PushRecord>, Vec<Due>)> = Vec::new();
+        let mut due = Vec::new();
         for d in &dirty {
-            let Some((record, version)) = self.update_for(d, &mut commit).await? else {
+            if let Some(update) = self.update_for(d, &mut commit).await? {
+                due.push((d, update));
+            }
+        }
+        // One write transaction for the page's snapshots, not one per contact.
+        let updates: Vec<_> = due
+            .iter()
+            .map(|(d, update)| (d.shop.clone(), d.buyer.id.clone(), update.clone()))
+            .collect();
+        let snapshots = self.store.merge_contact_properties_many(&updates).await?;
+        let mut groups: Vec<(Arc<Account>, Vec<PushRecord>, Vec<Due>)> = Vec::new();
+        for ((d, _), snapshot) in due.into_iter().zip(snapshots) {
+            let version = snapshot.version;
+            let Some(record) = self.record_for(d, snapshot, &mut commit).await? else {
                 continue;
             };
             let Some(account) = self.accounts.for_shop(&d.shop) else {
@@ -151,16 +164,15 @@ impl Attributes {
         Ok(dirty.len())
     }
 
-    /// The contact update for one mark and the version of the property
-    /// snapshot it carries, or `None` when nothing is to be pushed now
-    /// (cleared, held or kept for later in `commit`).
+    /// The attribute keys to merge into one marked contact's snapshot, or
+    /// `None` when nothing is to be pushed now (cleared or kept for later
+    /// in `commit`).
     async fn update_for(
         &self,
         d: &DirtyContact,
         commit: &mut Commit,
-    ) -> Result<Option<(PushRecord, i64)>, so_store::Error> {
+    ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, so_store::Error> {
         let rules = self.rules.for_shop(&d.shop);
-        let sent = (d.shop.clone(), d.buyer.id.clone(), d.seq);
         if !rules.settings.enabled || self.accounts.for_shop(&d.shop).is_none() {
             // Kept until the shop is enabled or has an account again.
             return Ok(None);
@@ -180,7 +192,9 @@ impl Attributes {
             if status.customer != CustomerStatus::Active {
                 // Redacted, deleted or merged away: nothing more is sent
                 // about this listing.
-                commit.behaviour_sent.push(sent);
+                commit
+                    .behaviour_sent
+                    .push((d.shop.clone(), d.buyer.id.clone(), d.seq));
                 return Ok(None);
             }
         }
@@ -198,14 +212,24 @@ impl Attributes {
                 .is_some(),
             None => false,
         };
-        // The whole property set, not only the attributes: Ometria may
-        // replace `properties` whole (docs/identity.md). A mark without new
-        // attributes (one re-made because a newer snapshot was pushed out of
-        // order) sends the snapshot as it is.
-        let snapshot = self
-            .store
-            .merge_contact_properties(&d.shop, &d.buyer.id, &summary.properties(&on, owned))
-            .await?;
+        Ok(Some(summary.properties(&on, owned)))
+    }
+
+    /// The contact record carrying the merged snapshot, or `None` when it
+    /// is not pushed now (cleared or held in `commit`).
+    ///
+    /// The whole property set, not only the attributes: Ometria may replace
+    /// `properties` whole (docs/identity.md). A mark without new attributes
+    /// (one re-made because a newer snapshot was pushed out of order) sends
+    /// the snapshot as it is.
+    async fn record_for(
+        &self,
+        d: &DirtyContact,
+        snapshot: so_store::PropertySnapshot,
+        commit: &mut Commit,
+    ) -> Result<Option<PushRecord>, so_store::Error> {
+        let rules = self.rules.for_shop(&d.shop);
+        let sent = (d.shop.clone(), d.buyer.id.clone(), d.seq);
         let Some(mut record) = behaviour::contact_update(&d.buyer, snapshot.properties) else {
             commit.behaviour_sent.push(sent);
             return Ok(None);
@@ -228,6 +252,6 @@ impl Attributes {
             commit.behaviour_sent.push(sent);
             return Ok(None);
         }
-        Ok(Some((record, snapshot.version)))
+        Ok(Some(record))
     }
 }
