@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use so_domain::freshness::{Watermark, WatermarkKey};
-use so_domain::identity::IdentitySnapshot;
+use so_domain::identity::{CustomerStatus, IdentityDecision, IdentitySnapshot};
 use so_domain::mapping::OrderState;
 use so_domain::mapping::line_product_keys;
 use so_domain::shopify::{ShopifyId, ShopifyPayload};
@@ -149,5 +149,109 @@ impl Cache {
     /// Identity was written: cached snapshots may be out of date.
     pub(crate) fn forget_snapshots(&mut self) {
         self.snapshots.clear();
+    }
+
+    /// After `decisions` were applied in `shop`: forgets the snapshots they
+    /// may have changed and keeps the rest, so that a first-seen customer's
+    /// listing choice (most batches make some) does not send every later
+    /// event of the batch back to the store. Decisions that reach further
+    /// (merges, deletions, redactions) forget everything.
+    pub(crate) fn forget_snapshots_after(
+        &mut self,
+        shop: &ShopDomain,
+        decisions: &[IdentityDecision],
+    ) {
+        for decision in decisions {
+            match decision {
+                IdentityDecision::RememberGuest { email, .. } => {
+                    self.forget_email(shop, email.as_str());
+                }
+                IdentityDecision::LinkGuestToCustomer { guest_id, .. } => {
+                    self.snapshots.retain(|(s, _, _), snap| {
+                        s != shop || snap.guest.as_ref().is_none_or(|g| &g.guest_id != guest_id)
+                    });
+                }
+                IdentityDecision::SetListing { customer_id, .. } => {
+                    let id = *customer_id;
+                    self.snapshots.retain(|(s, customer, _), snap| {
+                        s != shop
+                            || !(*customer == Some(id)
+                                || snap.customer == CustomerStatus::MergedInto(id)
+                                || snap.guest.as_ref().and_then(|g| g.linked_customer) == Some(id))
+                    });
+                }
+                IdentityDecision::RedirectCustomer { .. }
+                | IdentityDecision::MarkCustomerDeleted { .. }
+                | IdentityDecision::MarkCustomerRedacted { .. } => self.forget_snapshots(),
+            }
+        }
+    }
+
+    /// Forgets the snapshots of `email` in `shop` (its guest row changed).
+    pub(crate) fn forget_email(&mut self, shop: &ShopDomain, email: &str) {
+        self.snapshots
+            .retain(|(s, _, e), _| s != shop || e.as_deref() != Some(email));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use so_domain::ShopDomain;
+    use so_domain::identity::{CustomerListing, IdentityDecision, IdentitySnapshot};
+    use so_domain::shopify::ShopifyId;
+
+    use super::Cache;
+
+    fn id(n: u64) -> ShopifyId {
+        ShopifyId::parse(&n.to_string()).unwrap()
+    }
+
+    fn cache_of(shop: &ShopDomain, customers: &[u64]) -> Cache {
+        let mut cache = Cache::default();
+        for &c in customers {
+            let key = (shop.clone(), Some(id(c)), Some(format!("{c}@example.com")));
+            cache.remember_snapshot(key, IdentitySnapshot::default());
+        }
+        cache
+    }
+
+    #[test]
+    fn a_listing_choice_forgets_only_that_customers_snapshots() {
+        let shop = ShopDomain::parse("a.myshopify.com").unwrap();
+        let other = ShopDomain::parse("b.myshopify.com").unwrap();
+        let mut cache = cache_of(&shop, &[1, 2]);
+        cache.remember_snapshot(
+            (other.clone(), Some(id(1)), None),
+            IdentitySnapshot::default(),
+        );
+        cache.forget_snapshots_after(
+            &shop,
+            &[IdentityDecision::SetListing {
+                customer_id: id(1),
+                listing: CustomerListing::Own,
+            }],
+        );
+        let has = |cache: &Cache, shop: &ShopDomain, c: u64, email: Option<String>| {
+            cache
+                .snapshot(&(shop.clone(), Some(id(c)), email))
+                .is_some()
+        };
+        assert!(
+            !has(&cache, &shop, 1, Some("1@example.com".into())),
+            "its own is stale"
+        );
+        assert!(
+            has(&cache, &shop, 2, Some("2@example.com".into())),
+            "another customer's stays"
+        );
+        assert!(has(&cache, &other, 1, None), "another shop's stays");
+        cache.forget_snapshots_after(
+            &shop,
+            &[IdentityDecision::MarkCustomerDeleted { customer_id: id(9) }],
+        );
+        assert!(
+            !has(&cache, &shop, 2, Some("2@example.com".into())),
+            "a deletion forgets all"
+        );
     }
 }

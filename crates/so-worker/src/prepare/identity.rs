@@ -57,7 +57,7 @@ impl Preparer {
             self.store
                 .claim_email(cx.shop, email, &candidate, id)
                 .await?;
-            cx.cache.forget_snapshots();
+            cx.cache.forget_email(cx.shop, email.as_str());
             snapshot = self.snapshot(cx, Some(id), Some(email)).await?;
         }
         // Another event may choose this customer's listing at the same
@@ -147,7 +147,7 @@ impl Preparer {
                 .store
                 .apply_identity(cx.shop, &outcome.decisions)
                 .await?;
-            cx.cache.forget_snapshots();
+            cx.cache.forget_snapshots_after(cx.shop, &outcome.decisions);
             if let so_store::IdentityApplied::GuestTaken { .. }
             | so_store::IdentityApplied::ListingTaken = applied
             {
