@@ -288,6 +288,33 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Stores a batch's listing choices (each customer's first one) in one write transaction,
+    /// instead of one per first-seen customer. Returns the customers whose listing another
+    /// event had already chosen differently: the events that used this batch's choice for them
+    /// must decide again. Rows are written in (shop, customer) order, so two batches cannot
+    /// deadlock each other on PostgreSQL.
+    pub async fn set_listings(
+        &self,
+        choices: &[(ShopDomain, ShopifyId, CustomerListing)],
+    ) -> Result<Vec<(ShopDomain, ShopifyId)>> {
+        if choices.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sorted: Vec<&(ShopDomain, ShopifyId, CustomerListing)> = choices.iter().collect();
+        sorted.sort_by(|a, b| (a.0.as_str(), a.1).cmp(&(b.0.as_str(), b.1)));
+        let mut tx = self.begin_write().await?;
+        let mut lost = Vec::new();
+        for (shop, customer, listing) in sorted {
+            if !set_listing(&mut tx, shop, *customer, listing).await? {
+                lost.push((shop.clone(), *customer));
+            }
+        }
+        tx.commit().await?;
+        Ok(lost)
+    }
+}
+
 fn parse_guest_id(raw: &str) -> Result<GuestId> {
     GuestId::parse(raw).ok_or(Error::Corrupt {
         what: "guest.guest_id",

@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use so_domain::freshness::{Watermark, WatermarkKey};
-use so_domain::identity::{CustomerStatus, IdentityDecision, IdentitySnapshot};
+use so_domain::identity::{CustomerListing, CustomerStatus, IdentityDecision, IdentitySnapshot};
 use so_domain::mapping::OrderState;
 use so_domain::mapping::line_product_keys;
 use so_domain::shopify::{ShopifyId, ShopifyPayload};
@@ -30,6 +30,10 @@ pub(crate) struct Cache {
     /// already has, per shop: one lookup per batch instead of two per order
     /// event (the lookups were a third of the worker's store round trips).
     known_products: HashMap<ShopDomain, HashSet<ProductRecordKey>>,
+    /// Listing choices of first-seen customers made by this batch and not
+    /// stored yet: the batch stores them together before it pushes
+    /// (`Store::set_listings`), instead of one write transaction each.
+    deferred_listings: Vec<(ShopDomain, ShopifyId, CustomerListing)>,
 }
 
 impl Cache {
@@ -187,6 +191,48 @@ impl Cache {
         }
     }
 
+    /// A first-seen customer's listing choice, kept for the batch to store
+    /// before it pushes; meanwhile the batch's snapshots of that customer
+    /// show it, so its later events resolve the same way. Snapshots that
+    /// reach the customer another way (merged into it, or an email linked
+    /// to it) are read again.
+    pub(crate) fn defer_listing(
+        &mut self,
+        shop: &ShopDomain,
+        customer: ShopifyId,
+        listing: CustomerListing,
+    ) {
+        self.snapshots.retain(|(s, c, _), snap| {
+            if s != shop {
+                return true;
+            }
+            if *c == Some(customer) && snap.customer == CustomerStatus::Active {
+                snap.listing.get_or_insert_with(|| listing.clone());
+                return true;
+            }
+            !(*c == Some(customer)
+                || snap.customer == CustomerStatus::MergedInto(customer)
+                || snap.guest.as_ref().and_then(|g| g.linked_customer) == Some(customer))
+        });
+        self.deferred_listings
+            .push((shop.clone(), customer, listing));
+    }
+
+    /// Whether `customer`'s listing is one this batch chose and has not
+    /// stored yet.
+    pub(crate) fn listing_is_deferred(&self, shop: &ShopDomain, customer: ShopifyId) -> bool {
+        self.deferred_listings
+            .iter()
+            .any(|(s, c, _)| s == shop && *c == customer)
+    }
+
+    /// The deferred listing choices, to store now.
+    pub(crate) fn take_deferred_listings(
+        &mut self,
+    ) -> Vec<(ShopDomain, ShopifyId, CustomerListing)> {
+        std::mem::take(&mut self.deferred_listings)
+    }
+
     /// Forgets the snapshots of `email` in `shop` (its guest row changed).
     pub(crate) fn forget_email(&mut self, shop: &ShopDomain, email: &str) {
         self.snapshots
@@ -252,6 +298,26 @@ mod tests {
         assert!(
             !has(&cache, &shop, 2, Some("2@example.com".into())),
             "a deletion forgets all"
+        );
+    }
+
+    #[test]
+    fn a_deferred_listing_shows_in_the_customers_snapshots_until_stored() {
+        let shop = ShopDomain::parse("a.myshopify.com").unwrap();
+        let mut cache = cache_of(&shop, &[1, 2]);
+        cache.defer_listing(&shop, id(1), CustomerListing::Own);
+        let key = (shop.clone(), Some(id(1)), Some("1@example.com".to_owned()));
+        assert_eq!(
+            cache.snapshot(&key).and_then(|s| s.listing.clone()),
+            Some(CustomerListing::Own),
+            "later events of the batch see the choice"
+        );
+        assert!(cache.listing_is_deferred(&shop, id(1)));
+        assert!(!cache.listing_is_deferred(&shop, id(2)));
+        assert_eq!(cache.take_deferred_listings().len(), 1);
+        assert!(
+            !cache.listing_is_deferred(&shop, id(1)),
+            "stored: no longer deferred"
         );
     }
 }

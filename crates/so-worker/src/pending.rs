@@ -41,6 +41,9 @@ pub(crate) struct Changes {
     /// Contacts whose email consent this event sets explicitly, and
     /// whether with `@force_optin`.
     pub(crate) consent_set: Vec<(ShopDomain, String, bool)>,
+    /// Customers whose listing, as this event used it, is a choice of this
+    /// batch not stored yet (see `Cache::defer_listing`).
+    pub(crate) deferred_listings: Vec<(ShopDomain, ShopifyId)>,
 }
 
 /// The batch's uncommitted view.

@@ -174,7 +174,30 @@ impl Processor {
                 outcome,
             });
         }
+        if let Some(cache) = cache.as_mut() {
+            self.store_listings(cache, &mut prepared).await;
+        }
         (prepared, load_ms)
+    }
+
+    /// Stores the listing choices the batch deferred, before anything is
+    /// pushed under them. An event that used a choice the store did not
+    /// keep (another event chose differently first), or any deferred choice
+    /// when the store cannot be written, is retried: it decides again then.
+    async fn store_listings(&self, cache: &mut Cache, prepared: &mut [Settled]) {
+        let choices = cache.take_deferred_listings();
+        if choices.is_empty() {
+            return;
+        }
+        let lost = match self.preparer.store.set_listings(&choices).await {
+            Ok(lost) if lost.is_empty() => return,
+            Ok(lost) => Some(lost),
+            Err(e) => {
+                tracing::warn!(error = %e, "Cannot store the batch's listing choices; the events that made them will be retried.");
+                None
+            }
+        };
+        retry_affected(prepared.iter_mut().map(|s| &mut s.outcome), lost.as_deref());
     }
 
     /// Pushes the records of the events that have some, and settles each of
@@ -217,6 +240,30 @@ impl Processor {
     }
 }
 
+/// Turns into retries the outcomes that used a deferred listing choice the
+/// store did not keep (`lost`), or any deferred choice when none could be
+/// stored (`None`).
+fn retry_affected<'a>(
+    outcomes: impl Iterator<Item = &'a mut Outcome>,
+    lost: Option<&[(so_domain::ShopDomain, so_domain::shopify::ShopifyId)]>,
+) {
+    for outcome in outcomes {
+        let Some(changes) = outcome.changes() else {
+            continue;
+        };
+        let affected = match lost {
+            Some(lost) => changes.deferred_listings.iter().any(|c| lost.contains(c)),
+            None => !changes.deferred_listings.is_empty(),
+        };
+        if affected {
+            *outcome = Outcome::Failed(Failure::retry(
+                ReasonCode::StoreUnavailable,
+                "identity changed under a concurrent update",
+            ));
+        }
+    }
+}
+
 /// One delivery after screening: its metadata when it could be decoded, and
 /// either what to prepare or its outcome already.
 type Screening = (Delivery, Option<EventMeta>, ControlFlow<Outcome, Screened>);
@@ -225,5 +272,52 @@ fn continued(s: &ControlFlow<Outcome, Screened>) -> Option<&Screened> {
     match s {
         ControlFlow::Continue(s) => Some(s),
         ControlFlow::Break(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use so_domain::shopify::ShopifyId;
+    use so_domain::{ShopDomain, SkipReason};
+
+    use super::retry_affected;
+    use crate::outcome::{Failure, Outcome};
+    use crate::pending::Changes;
+
+    fn using(shop: &ShopDomain, customers: &[u64]) -> Outcome {
+        let changes = Changes {
+            deferred_listings: customers
+                .iter()
+                .map(|&c| (shop.clone(), ShopifyId::new(c)))
+                .collect(),
+            ..Changes::default()
+        };
+        Outcome::Skipped {
+            reason: SkipReason::NoRecords,
+            changes,
+        }
+    }
+
+    fn retried(o: &Outcome) -> bool {
+        matches!(o, Outcome::Failed(Failure::Retry { .. }))
+    }
+
+    #[test]
+    fn only_events_that_used_a_lost_choice_are_retried() {
+        let shop = ShopDomain::parse("a.myshopify.com").unwrap();
+        let mut outcomes = [using(&shop, &[1]), using(&shop, &[2]), using(&shop, &[])];
+        let lost = [(shop.clone(), ShopifyId::new(1))];
+        retry_affected(outcomes.iter_mut(), Some(&lost));
+        let fates: Vec<bool> = outcomes.iter().map(retried).collect();
+        assert_eq!(fates, [true, false, false]);
+    }
+
+    #[test]
+    fn when_no_choice_could_be_stored_every_event_that_used_one_is_retried() {
+        let shop = ShopDomain::parse("a.myshopify.com").unwrap();
+        let mut outcomes = [using(&shop, &[1]), using(&shop, &[2]), using(&shop, &[])];
+        retry_affected(outcomes.iter_mut(), None);
+        let fates: Vec<bool> = outcomes.iter().map(retried).collect();
+        assert_eq!(fates, [true, true, false]);
     }
 }

@@ -16,6 +16,7 @@ on_both_backends!(
     a_redaction_wins_and_erases_the_persons_guest_rows_and_tags,
     a_customers_email_claim_is_linked_at_once_and_never_adopted,
     a_listing_is_chosen_once_even_by_racing_events,
+    a_batch_of_listing_choices_reports_the_ones_taken_before,
     plain_guest_emails_from_before_are_rewritten_to_keyed_fingerprints,
     customers_known_before_version_9_keep_their_own_listing,
 );
@@ -498,4 +499,36 @@ async fn customers_known_before_version_9_keep_their_own_listing(ctx: Ctx) {
     let g = snap.guest.unwrap();
     assert_eq!((g.guest_id, g.claim), (guest, false));
     upgraded.close().await;
+}
+
+/// The worker stores a batch's own-listing choices together: those another event had already
+/// chosen differently come back, the rest are stored, and repeating a choice is not a loss.
+async fn a_batch_of_listing_choices_reports_the_ones_taken_before(ctx: Ctx) {
+    let store = &ctx.store;
+    let guest = remember(store, "jo@example.com").await;
+    apply(
+        store,
+        &[IdentityDecision::SetListing {
+            customer_id: KEPT,
+            listing: CustomerListing::Guest(guest.clone()),
+        }],
+    )
+    .await;
+    let choices = [
+        (shop(), MERGED, CustomerListing::Own),
+        (shop(), KEPT, CustomerListing::Own),
+        (shop(), MERGED, CustomerListing::Own),
+    ];
+    let lost = store.set_listings(&choices).await.unwrap();
+    assert_eq!(lost, vec![(shop(), KEPT)], "only the customer chosen before lost");
+    let listing = |id| async move {
+        store
+            .identity_snapshot(&shop(), Some(id), None)
+            .await
+            .unwrap()
+            .listing
+    };
+    assert_eq!(listing(MERGED).await, Some(CustomerListing::Own));
+    assert_eq!(listing(KEPT).await, Some(CustomerListing::Guest(guest)));
+    assert!(store.set_listings(&choices[..1]).await.unwrap().is_empty());
 }

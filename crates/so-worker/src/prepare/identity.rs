@@ -4,7 +4,8 @@
 
 use so_domain::ReasonCode;
 use so_domain::identity::{
-    self, ContactRef, IdentityOutcome, IdentitySnapshot, NormalisedEmail, Resolution,
+    self, ContactRef, ContactSubject, CustomerListing, IdentityDecision, IdentityOutcome,
+    IdentitySnapshot, NormalisedEmail, Resolution,
 };
 use so_domain::shopify::ShopifyId;
 
@@ -137,25 +138,46 @@ impl Preparer {
     }
 
     /// Applies identity decisions. `Ok(None)`: lost a race, decide again.
+    ///
+    /// A first-seen customer's choice of its own listing (most first events
+    /// make one) is not written here but deferred to the batch, which
+    /// stores all such choices in one transaction before it pushes; an
+    /// event that uses a deferred choice says so in its changes, so that it
+    /// is retried should another event have chosen differently.
     pub(super) async fn apply(
         &self,
         cx: &mut Ctx<'_>,
         outcome: IdentityOutcome,
     ) -> Result<Option<Option<ContactRef>>, Failure> {
-        if !outcome.decisions.is_empty() {
-            let applied = self
-                .store
-                .apply_identity(cx.shop, &outcome.decisions)
-                .await?;
-            cx.cache.forget_snapshots_after(cx.shop, &outcome.decisions);
-            if let so_store::IdentityApplied::GuestTaken { .. }
-            | so_store::IdentityApplied::ListingTaken = applied
-            {
-                return Ok(None);
+        match outcome.decisions.as_slice() {
+            [] => {}
+            [
+                IdentityDecision::SetListing {
+                    customer_id,
+                    listing: CustomerListing::Own,
+                },
+            ] => cx
+                .cache
+                .defer_listing(cx.shop, *customer_id, CustomerListing::Own),
+            decisions => {
+                let applied = self.store.apply_identity(cx.shop, decisions).await?;
+                cx.cache.forget_snapshots_after(cx.shop, decisions);
+                if let so_store::IdentityApplied::GuestTaken { .. }
+                | so_store::IdentityApplied::ListingTaken = applied
+                {
+                    return Ok(None);
+                }
             }
         }
         Ok(Some(match outcome.resolution {
-            Resolution::Contact(c) => Some(c),
+            Resolution::Contact(c) => {
+                if let ContactSubject::Customer(id) = c.subject()
+                    && cx.cache.listing_is_deferred(cx.shop, *id)
+                {
+                    cx.changes.deferred_listings.push((cx.shop.clone(), *id));
+                }
+                Some(c)
+            }
             Resolution::Suppressed(_) | Resolution::NoContact => None,
         }))
     }
