@@ -267,6 +267,18 @@ impl Client {
     /// errors for the account.
     pub async fn push_errors(&self) -> Result<Vec<PushError>, Error> {
         self.limiter.acquire().await;
+        self.fetch_push_errors().await
+    }
+
+    /// [`Client::push_errors`] for a background reader: it yields the
+    /// account's budget to pushes and waits for a slot no push has booked,
+    /// but no longer than `at_most` ([`RateLimiter::acquire_yielding`]).
+    pub async fn push_errors_yielding(&self, at_most: Duration) -> Result<Vec<PushError>, Error> {
+        self.limiter.acquire_yielding(at_most).await;
+        self.fetch_push_errors().await
+    }
+
+    async fn fetch_push_errors(&self) -> Result<Vec<PushError>, Error> {
         let response = self
             .http
             .get(&self.errors_url)

@@ -11,6 +11,12 @@
 //!   backlog drains before Ometria starts answering 429;
 //! - a 429 pauses every caller until the pause ends, including those already
 //!   asleep on a reservation (they re-check when they wake).
+//!
+//! Background reads (the `_errors` watcher) yield to pushes: they take a
+//! slot only when it is free now, so none is booked ahead by a push, and
+//! look again when the next slot comes (at most once per slot). A bound on
+//! that wait keeps them from starving under a sustained backlog: past it
+//! they book the next slot like a push.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -66,6 +72,41 @@ impl RateLimiter {
 
     /// Waits for permission to send one request; returns how long it waited.
     pub async fn acquire(&self) -> Duration {
+        let waited = self.reserve().await;
+        let nanos = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
+        self.inner.waited_nanos.fetch_add(nanos, Ordering::Relaxed);
+        waited
+    }
+
+    /// Waits for a slot nobody else wants: one free now, so that no caller
+    /// of [`RateLimiter::acquire`] has booked it. If none was for
+    /// `at_most`, books the next slot as `acquire` does, so the caller is
+    /// held back, never starved. Returns how long it waited. That wait is
+    /// chosen, not imposed by the budget, so it is left out of
+    /// [`RateLimiter::total_wait`].
+    pub async fn acquire_yielding(&self, at_most: Duration) -> Duration {
+        let started = Instant::now();
+        let give_up = started + at_most;
+        loop {
+            let free_at = match self.try_acquire() {
+                Ok(()) => return started.elapsed(),
+                Err(wait) => Instant::now() + wait,
+            };
+            if free_at >= give_up {
+                sleep_until(give_up).await;
+                break;
+            }
+            // Whoever booked slots before then goes first; look again when
+            // the last of them is taken.
+            sleep_until(free_at).await;
+        }
+        self.reserve().await;
+        started.elapsed()
+    }
+
+    /// Books the next slot and sleeps until it (again after a pause that
+    /// began meanwhile); returns how long that took.
+    async fn reserve(&self) -> Duration {
         let started = Instant::now();
         loop {
             let slot = {
@@ -83,10 +124,7 @@ impl RateLimiter {
                 break;
             }
         }
-        let waited = started.elapsed();
-        let nanos = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
-        self.inner.waited_nanos.fetch_add(nanos, Ordering::Relaxed);
-        waited
+        started.elapsed()
     }
 
     /// Takes the next slot only if it is free now; otherwise says how long
@@ -266,6 +304,84 @@ mod tests {
         waiter.await.unwrap();
         assert!(start.elapsed() >= Duration::from_secs(2));
         assert!(!limiter.is_paused());
+    }
+
+    /// A pusher that always has a request waiting: books the next slot as
+    /// soon as it has its last one, `slots` times; returns when each came.
+    fn saturating_pusher(
+        limiter: &RateLimiter,
+        slots: usize,
+    ) -> tokio::task::JoinHandle<Vec<Duration>> {
+        let (l, start) = (limiter.clone(), Instant::now());
+        tokio::spawn(async move {
+            let mut at = Vec::new();
+            for _ in 0..slots {
+                l.acquire().await;
+                at.push(start.elapsed());
+            }
+            at
+        })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_yielding_read_waits_while_pushes_are_queued_until_its_bound() {
+        let limiter = RateLimiter::new(4.0, 0);
+        let pushes = saturating_pusher(&limiter, 20);
+        tokio::task::yield_now().await;
+        let start = Instant::now();
+        let read = {
+            let l = limiter.clone();
+            tokio::spawn(async move {
+                l.acquire_yielding(Duration::from_secs(2)).await;
+                start.elapsed()
+            })
+        };
+        let read_at = read.await.unwrap();
+        let pushed = pushes.await.unwrap();
+        assert!(
+            read_at >= Duration::from_secs(2) && read_at <= Duration::from_secs(2) + QUARTER,
+            "the read went ahead at its bound, not before: {read_at:?}"
+        );
+        let before_bound = pushed
+            .iter()
+            .filter(|t| **t < Duration::from_secs(2))
+            .count();
+        assert_eq!(
+            before_bound, 8,
+            "every slot before the read's bound went to a push: {pushed:?}"
+        );
+        let mut slots: Vec<Duration> = pushed.clone();
+        slots.push(read_at);
+        slots.sort();
+        for pair in slots.windows(2) {
+            assert!(
+                pair[1] - pair[0] >= QUARTER,
+                "the read kept the rate: {slots:?}"
+            );
+        }
+        // Each push waited from the previous one's slot to its own.
+        assert_eq!(
+            limiter.total_wait(),
+            pushed[pushed.len() - 1],
+            "the pushes' waits are counted, the read's chosen wait is not"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_yielding_read_takes_a_free_slot_at_once_or_when_pushes_stop() {
+        let limiter = RateLimiter::new(4.0, 0);
+        let waited = limiter.acquire_yielding(Duration::from_secs(30)).await;
+        assert_eq!(waited, Duration::ZERO, "nothing was waiting");
+        let pushes = saturating_pusher(&limiter, 4);
+        tokio::task::yield_now().await;
+        let waited = limiter.acquire_yielding(Duration::from_secs(30)).await;
+        let pushed = pushes.await.unwrap();
+        assert_eq!(
+            pushed,
+            [QUARTER, 2 * QUARTER, 3 * QUARTER, 4 * QUARTER],
+            "the pushes went first"
+        );
+        assert_eq!(waited, 5 * QUARTER, "the first slot nobody booked");
     }
 
     #[tokio::test(start_paused = true)]

@@ -11,10 +11,15 @@ use so_domain::serde_duration::secs;
 #[serde(deny_unknown_fields, default)]
 pub struct RejectionSettings {
     /// Read `_errors` at least this often (`poll_secs`), pushes or not.
+    /// A read takes a slot of the account's budget only when no push is
+    /// waiting for it; under a sustained backlog it waits at most this long
+    /// for one, then takes the next slot anyway.
     #[serde(rename = "poll_secs", with = "secs")]
     pub poll: Duration,
     /// After a push, read `_errors` again this soon (`after_push_secs`), so a
     /// refusal shows within seconds; a poll is also at most this frequent.
+    /// This read yields to pushes as well, so under a backlog it can come
+    /// up to `poll_secs` later.
     #[serde(rename = "after_push_secs", with = "secs")]
     pub after_push: Duration,
     /// How long a push is remembered (request id, records, the events
@@ -23,9 +28,13 @@ pub struct RejectionSettings {
     /// unattributed.
     #[serde(rename = "journal_secs", with = "secs")]
     pub journal: Duration,
-    /// The journal of one account holds at most this many MiB (message
-    /// bodies, counted once per record that carries them); the oldest pushes
-    /// go first (`journal_max_mib`).
+    /// The journal of one account holds at most this many MiB, everything
+    /// counted: request and record ids, field paths (as hashes), the
+    /// events' metadata and their message bodies (compressed, each once);
+    /// the oldest pushes go first (`journal_max_mib`). At about 1.6 KiB per
+    /// order event, the default 16 keeps some 10,000 events: minutes of
+    /// pushes at Ometria's 4 requests/s, while adding at most 16 MiB per
+    /// account to a worker's memory.
     pub journal_max_mib: usize,
     /// Seen-error fingerprints are kept this many days in the store
     /// (`seen_retention_days`).
@@ -38,7 +47,7 @@ impl Default for RejectionSettings {
             poll: Duration::from_secs(30),
             after_push: Duration::from_secs(5),
             journal: Duration::from_secs(15 * 60),
-            journal_max_mib: 64,
+            journal_max_mib: 16,
             seen_retention_days: 30,
         }
     }

@@ -187,7 +187,7 @@ mod tests {
     }
 
     fn journal() -> Journal {
-        let j = Journal::new(Duration::from_secs(60), 100);
+        let j = Journal::new(Duration::from_secs(60), 1 << 20);
         j.record(
             "r1",
             false,
@@ -257,7 +257,7 @@ mod tests {
 
     #[tokio::test]
     async fn errors_of_a_push_that_reported_them_are_left_alone() {
-        let j = Journal::new(Duration::from_secs(60), 100);
+        let j = Journal::new(Duration::from_secs(60), 1 << 20);
         j.record(
             "r1",
             true,

@@ -15,16 +15,28 @@ use so_domain::{EventMeta, ReasonCode, Stage, WebhookId, partition_for};
 use so_queue::{DeathNote, Envelope, PublishError, Publisher};
 
 use super::attribute::digest;
-use super::journal::Origin;
+use super::kept::KeptOrigin;
+
+/// Why a dead letter could not be published.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum DeadLetterError {
+    #[error("cannot publish the dead letter")]
+    Publish(#[from] PublishError),
+    /// The journal's copy of the body did not unpack (a bug, not a state of
+    /// the world): nothing to replay from.
+    #[error("cannot unpack the journaled message body")]
+    Unpack(#[from] lz4_flex::block::DecompressError),
+}
 
 /// Publishes the dead letter of `origin` (confirmed) and returns its
 /// webhook id.
 pub(crate) async fn publish_rejection(
     publisher: &Publisher,
-    origin: &Origin,
+    origin: &KeptOrigin,
     fingerprint: &str,
     detail: &str,
-) -> Result<String, PublishError> {
+) -> Result<String, DeadLetterError> {
+    let body = origin.body()?;
     let webhook_id = derived_id(&origin.meta.webhook_id, fingerprint);
     let meta = EventMeta {
         webhook_id: webhook_id.clone(),
@@ -42,7 +54,7 @@ pub(crate) async fn publish_rejection(
         .dead_letter(
             &names.work_routing_key(partition),
             &Envelope::event(&meta),
-            &origin.body,
+            &body,
             &note,
         )
         .await?;

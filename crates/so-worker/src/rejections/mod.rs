@@ -11,6 +11,8 @@
 mod attribute;
 mod dead_letter;
 mod journal;
+mod kept;
+mod shared;
 mod watcher;
 
 pub(crate) use journal::{Journal, Origin};

@@ -1,5 +1,6 @@
 //! The watcher of one Ometria account: reads `GET /v2/push/_errors` on a
-//! schedule and soon after pushes, and for each item not handled yet
+//! schedule and soon after pushes (in slots the account's pushes leave
+//! free, or after waiting a poll period for one), and for each item not handled yet
 //! (across the fleet: the store's claim) either dead-letters the events
 //! behind the refused record (`ometria_rejected`, replayable), or counts and
 //! logs it as unattributed. Every worker process runs one per account;
@@ -19,7 +20,8 @@ use tracing::Instrument;
 
 use super::attribute::{Verdict, attribute, fingerprints};
 use super::dead_letter::publish_rejection;
-use super::journal::{Origin, PushedRecord, Request};
+use super::journal::{PushedRecord, Request};
+use super::kept::KeptOrigin;
 use crate::accounts::Account;
 use crate::rules::Rules;
 
@@ -59,7 +61,14 @@ impl Watcher {
                     }
                 }
             }
-            self.poll(&mut seen).await;
+            // The read yields the account's budget to pushes, up to a poll
+            // period under a backlog: shutdown must not wait for it.
+            let read = self.account.client.push_errors_yielding(self.settings.poll);
+            let listed = tokio::select! {
+                () = shutdown.cancelled() => return,
+                listed = read => listed,
+            };
+            self.poll(listed, &mut seen).await;
             if pruned_at.is_none_or(|t| t.elapsed() > std::time::Duration::from_secs(3600)) {
                 pruned_at = Some(Instant::now());
                 self.prune().await;
@@ -67,8 +76,8 @@ impl Watcher {
         }
     }
 
-    async fn poll(&self, seen: &mut Seen) {
-        let errors = match self.account.client.push_errors().await {
+    async fn poll(&self, listed: Result<Vec<PushError>, so_ometria::Error>, seen: &mut Seen) {
+        let errors = match listed {
             Ok(errors) => {
                 metrics::ometria_errors_polled("ok");
                 errors
@@ -204,7 +213,7 @@ impl Watcher {
         record: &PushedRecord,
         print: &str,
         detail: &str,
-    ) -> Option<Vec<(Arc<Origin>, String)>> {
+    ) -> Option<Vec<(Arc<KeptOrigin>, String)>> {
         let mut seen = HashSet::new();
         let mut published = Vec::new();
         for origin in &record.origins {
@@ -223,7 +232,7 @@ impl Watcher {
             match sent {
                 Ok(id) => published.push((origin.clone(), id)),
                 Err(e) => {
-                    tracing::warn!(error = %e, "Cannot dead-letter an event Ometria rejected; will try at the next poll.");
+                    tracing::warn!(error = %so_domain::error_chain(&e), "Cannot dead-letter an event Ometria rejected; will try at the next poll.");
                     return None;
                 }
             }
