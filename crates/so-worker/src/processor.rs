@@ -306,7 +306,7 @@ mod tests {
     fn only_events_that_used_a_lost_choice_are_retried() {
         let shop = ShopDomain::parse("a.myshopify.com").unwrap();
         let mut outcomes = [using(&shop, &[1]), using(&shop, &[2]), using(&shop, &[])];
-        let lost = [(shop.clone(), ShopifyId::new(1))];
+        let lost = [(shop, ShopifyId::new(1))];
         retry_affected(outcomes.iter_mut(), Some(&lost));
         let fates: Vec<bool> = outcomes.iter().map(retried).collect();
         assert_eq!(fates, [true, false, false]);
