@@ -193,6 +193,10 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     );
     limited.sizes.print("limited");
     println!(
+        "{:<52} {:>5} of {}",
+        "limited: contacts written more than once", limited.contacts_rewritten, limited.contacts
+    );
+    println!(
         "{:<52} {:>12.0}",
         format!("latency at {}/s: p50 ms", args.rate),
         latency.ms(0.5)
@@ -227,6 +231,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         "worker_peak_rss_mib": rss.map(round2),
         "backlog": args.backlog,
         "lost": lost,
+        "contacts_written": limited.contacts,
+        "contacts_rewritten": limited.contacts_rewritten,
     });
     if let Some(map) = json.as_object_mut() {
         limited.sizes.extend(map);
@@ -250,6 +256,10 @@ struct Drained {
     lost: usize,
     /// Bytes of the accepted push requests.
     sizes: Sizes,
+    /// Distinct contacts written, and of those how many more than once:
+    /// the fake's own write counts, so a re-send shows whatever its cause.
+    contacts: usize,
+    contacts_rewritten: usize,
 }
 
 /// A scratch database; removed by `drop_db`.
@@ -441,9 +451,17 @@ async fn drain_run(
         .iter()
         .filter(|id| fake.record(RecordType::Order, &id.to_string()).is_none())
         .count();
+    let contact_writes: Vec<u32> = fake
+        .write_counts()
+        .into_iter()
+        .filter(|(k, _)| k.record_type == RecordType::Contact)
+        .map(|(_, n)| n)
+        .collect();
     ingress::cleanup(&args.amqp_url, &prefix).await;
     drop_db(args, db, &prefix).await;
     Ok(Drained {
+        contacts: contact_writes.len(),
+        contacts_rewritten: contact_writes.iter().filter(|&&n| n > 1).count(),
         events_per_s: n as f64 / elapsed,
         requests: ok.len(),
         requests_per_s,
