@@ -150,7 +150,9 @@ impl AmqpSettings {
         }
         for (i, url) in self.urls.iter().enumerate() {
             if !scheme_ok(url) {
-                out.push(format!("amqp.urls[{i}] must start with amqp:// or amqps://"));
+                out.push(format!(
+                    "amqp.urls[{i}] must start with amqp:// or amqps://"
+                ));
             }
         }
         out

@@ -61,7 +61,10 @@ async fn a_lost_link_reconnects_to_the_next_address_first() {
     let url = amqp_url();
     let proxy = TcpProxy::start(broker_addr(&url)).await.expect("proxy");
     let stop = CancellationToken::new();
-    let broker = Broker::start(settings(vec![via(&url, proxy.addr()), url.clone()]), stop.clone());
+    let broker = Broker::start(
+        settings(vec![via(&url, proxy.addr()), url.clone()]),
+        stop.clone(),
+    );
     let first = broker
         .wait_connected(Duration::from_secs(10))
         .await

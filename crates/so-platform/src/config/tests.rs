@@ -448,15 +448,26 @@ fn broker_addresses_load_from_a_comma_separated_variable_or_a_toml_array() {
         "amqp://so:pw-1@rabbit-1:5672/%2f, amqp://so:pw-2@rabbit-2:5672/%2f",
     )];
     let c = Config::load(None, env).unwrap();
-    let urls: Vec<_> = c.amqp.addresses().iter().map(|u| u.expose_secret()).collect();
+    let urls: Vec<_> = c
+        .amqp
+        .addresses()
+        .iter()
+        .map(|u| u.expose_secret())
+        .collect();
     assert_eq!(
         urls,
-        ["amqp://so:pw-1@rabbit-1:5672/%2f", "amqp://so:pw-2@rabbit-2:5672/%2f"]
+        [
+            "amqp://so:pw-1@rabbit-1:5672/%2f",
+            "amqp://so:pw-2@rabbit-2:5672/%2f"
+        ]
     );
     let v = serde_json::to_value(&c).unwrap();
     assert_eq!(
         v["amqp"]["urls"],
-        serde_json::json!(["amqp://so:****@rabbit-1:5672/%2f", "amqp://so:****@rabbit-2:5672/%2f"])
+        serde_json::json!([
+            "amqp://so:****@rabbit-1:5672/%2f",
+            "amqp://so:****@rabbit-2:5672/%2f"
+        ])
     );
 
     let c = load_file("[amqp]\nurls = [\"amqp://a:5672/%2f\", \"amqp://b:5672/%2f\"]\n").unwrap();
