@@ -24,6 +24,7 @@ pub mod headers;
 pub mod link;
 pub mod names;
 pub mod probe;
+mod publish_slots;
 pub mod publisher;
 pub mod scan;
 pub mod settings;

@@ -12,16 +12,15 @@
 //! between rounds, once every address has failed.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
-use lapin::options::ConfirmSelectOptions;
 use lapin::{Channel, Connection, ConnectionProperties, Event};
 use so_domain::error_chain;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::publish_slots::PublishSlots;
 use crate::{AmqpSettings, Error, Names, addresses, topology};
 
 /// Log filter directives that set the AMQP client library's own targets
@@ -37,15 +36,30 @@ pub struct Link {
     connection: Connection,
     /// `host:port` of the node this link is connected to.
     address: String,
-    publish_channels: Vec<Channel>,
-    next_channel: AtomicUsize,
+    publish: PublishSlots,
 }
 
 impl Link {
-    /// A confirm-mode channel, round-robin.
-    pub(crate) fn publish_channel(&self) -> &Channel {
-        let i = self.next_channel.fetch_add(1, Ordering::Relaxed) % self.publish_channels.len();
-        &self.publish_channels[i]
+    /// A confirm-mode channel, round-robin, with its slot (for
+    /// [`Link::renew_after_nack`]).
+    pub(crate) fn publish_channel(&self) -> (usize, Channel) {
+        self.publish.next()
+    }
+
+    /// Replaces publishing channel `slot` after `nacked` was nacked, in the
+    /// background (`publish_slots.rs` says why).
+    pub(crate) fn renew_after_nack(
+        self: &Arc<Self>,
+        slot: usize,
+        nacked: &Channel,
+        grace: Duration,
+    ) {
+        let (link, nacked) = (self.clone(), nacked.clone());
+        tokio::spawn(async move {
+            link.publish
+                .renew(&link.connection, slot, &nacked, grace)
+                .await;
+        });
     }
 
     /// `host:port` of the node this link is connected to.
@@ -245,22 +259,11 @@ async fn connect(
         .map_err(Error::amqp("channel.open"))?;
     topology::declare(&setup, settings, names).await?;
     let _closed = setup.close(200, "topology declared".into()).await;
-    let mut publish_channels = Vec::with_capacity(usize::from(settings.publisher_channels));
-    for _ in 0..settings.publisher_channels {
-        let ch = connection
-            .create_channel()
-            .await
-            .map_err(Error::amqp("channel.open"))?;
-        ch.confirm_select(ConfirmSelectOptions::default())
-            .await
-            .map_err(Error::amqp("confirm.select"))?;
-        publish_channels.push(ch);
-    }
+    let publish = PublishSlots::open(&connection, settings.publisher_channels).await?;
     let link = Link {
         connection,
         address: addresses::host_of(uri).to_owned(),
-        publish_channels,
-        next_channel: AtomicUsize::new(0),
+        publish,
     };
     Ok((link, events))
 }
