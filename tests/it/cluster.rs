@@ -209,6 +209,98 @@ where
     }
 }
 
+/// The ingress's answers after the kill, relative to it.
+#[derive(Debug)]
+struct Answers {
+    refused: usize,
+    accepted: usize,
+    /// The first 200.
+    first_ok: Option<Duration>,
+    /// The last refusal (zero without one).
+    last_refusal: Duration,
+    /// Refusals per (second after the kill, status).
+    refusals: BTreeMap<(u64, u16), usize>,
+}
+
+impl Answers {
+    fn after(sent: &Sent, killed_at: Instant) -> Answers {
+        let after: Vec<(Duration, u16)> = sent
+            .answers
+            .iter()
+            .filter(|(t, _)| *t >= killed_at)
+            .map(|(t, s)| (*t - killed_at, *s))
+            .collect();
+        let mut refusals = BTreeMap::new();
+        for (t, s) in after.iter().filter(|(_, s)| *s != 200) {
+            *refusals.entry((t.as_secs(), *s)).or_default() += 1;
+        }
+        Answers {
+            refused: after.iter().filter(|(_, s)| *s != 200).count(),
+            accepted: after.iter().filter(|(_, s)| *s == 200).count(),
+            first_ok: after.iter().find(|(_, s)| *s == 200).map(|(t, _)| *t),
+            last_refusal: after
+                .iter()
+                .rev()
+                .find(|(_, s)| *s != 200)
+                .map_or(Duration::ZERO, |(t, _)| *t),
+            refusals,
+        }
+    }
+}
+
+/// The acknowledged webhooks against what the fake received.
+#[derive(Debug)]
+struct Accounting {
+    acknowledged: usize,
+    delivered: usize,
+    doubles_written: usize,
+    lost: usize,
+}
+
+impl Accounting {
+    /// Counted after a bounded wait that does not itself require success.
+    async fn of(fake: &FakeOmetria, acknowledged: &BTreeSet<u64>) -> Accounting {
+        let delivered = || {
+            acknowledged
+                .iter()
+                .filter(|id| fake.record(RecordType::Contact, &id.to_string()).is_some())
+                .count()
+        };
+        let _settled = poll(Duration::from_secs(60), || async {
+            (delivered() == acknowledged.len()).then_some(())
+        })
+        .await;
+        let arrived = delivered();
+        Accounting {
+            acknowledged: acknowledged.len(),
+            delivered: arrived,
+            doubles_written: acknowledged
+                .iter()
+                .filter(|id| fake.write_count(RecordType::Contact, &id.to_string()) > 1)
+                .count(),
+            lost: acknowledged.len() - arrived,
+        }
+    }
+}
+
+/// Starts the killed node again; how long until `survivor` sees it running.
+async fn rejoin(cluster: &Cluster, node: usize, survivor: usize) -> Option<Duration> {
+    let restarted_at = Instant::now();
+    cluster
+        .node(node)
+        .restart()
+        .await
+        .expect("the node starts again");
+    let name = cluster.node(node).node().to_owned();
+    poll(Duration::from_secs(60), || async {
+        let running = cluster.running_nodes(survivor).await.ok()?;
+        running
+            .contains(&name)
+            .then_some(Instant::now() - restarted_at)
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_loses_the_node_leading_the_work_queues_under_load() {
     let started = Instant::now();
@@ -269,25 +361,8 @@ async fn cluster_loses_the_node_leading_the_work_queues_under_load() {
         s.await.expect("sender");
     }
 
-    // The ingress: refusals after the kill, then 200s again.
     let sent = std::mem::take(&mut *load.sent.lock().unwrap());
-    let after: Vec<_> = sent
-        .answers
-        .iter()
-        .filter(|(t, _)| *t >= killed_at)
-        .collect();
-    let refused = after.iter().filter(|(_, s)| *s != 200).count();
-    let first_ok = after.iter().find(|(_, s)| *s == 200).map(|(t, _)| *t);
-    let last_refusal = after.iter().rev().find(|(_, s)| *s != 200).map(|(t, _)| *t);
-    let oks_after = after.iter().filter(|(_, s)| *s == 200).count();
-    let mut refusals_per_second: BTreeMap<(u64, u16), usize> = BTreeMap::new();
-    for (t, s) in after.iter().filter(|(_, s)| *s != 200) {
-        *refusals_per_second
-            .entry(((*t - killed_at).as_secs(), *s))
-            .or_default() += 1;
-    }
-    let pause = first_ok.map(|t| t - killed_at);
-    let refusing = last_refusal.map_or(Duration::ZERO, |t| t - killed_at);
+    let answers = Answers::after(&sent, killed_at);
     let resumed = resumed_at.map(|t| t - killed_at);
 
     // The work queues have new leaders; the services are connected to the
@@ -302,55 +377,32 @@ async fn cluster_loses_the_node_leading_the_work_queues_under_load() {
         .await
         .expect("list_connections");
 
-    // Accounting: every acknowledged webhook's customer in the fake, after a
-    // bounded wait that does not itself require it.
-    let delivered = |ids: &BTreeSet<u64>| {
-        ids.iter()
-            .filter(|id| fake.record(RecordType::Contact, &id.to_string()).is_some())
-            .count()
-    };
-    let _settled = poll(Duration::from_secs(60), || async {
-        (delivered(&sent.acknowledged) == sent.acknowledged.len()).then_some(())
-    })
-    .await;
-    let acknowledged = sent.acknowledged.len();
-    let arrived = delivered(&sent.acknowledged);
-    let lost = acknowledged - arrived;
-    let doubles = sent
-        .acknowledged
-        .iter()
-        .filter(|id| fake.write_count(RecordType::Contact, &id.to_string()) > 1)
+    let count = Accounting::of(&fake, &sent.acknowledged).await;
+
+    let rejoined = rejoin(&cluster, leader, survivor).await;
+
+    let led = leaders
+        .values()
+        .filter(|n| cluster.index_of(n) == Some(leader))
         .count();
-
-    // The node comes back and rejoins.
-    let restarted_at = Instant::now();
-    cluster
-        .node(leader)
-        .restart()
-        .await
-        .expect("the node starts again");
-    let rejoined = poll(Duration::from_secs(60), || async {
-        let running = cluster.running_nodes(survivor).await.ok()?;
-        running
-            .contains(&cluster.node(leader).node().to_owned())
-            .then_some(Instant::now() - restarted_at)
-    })
-    .await;
-
     println!(
-        "cluster case: killed node {leader} (led {} of {} work queues: {leaders:?}); \
-         connections per node before {before:?}, after {after_conns:?}; \
-         sent {} answers, acknowledged {acknowledged}, refused after the kill {refused} ((second, status): count {refusals_per_second:?}), \
-         first 200 after the kill {pause:?}, last refusal {refusing:?} after the kill, \
-         deliveries resumed {resumed:?} after the kill, new leader {moved:?}, \
-         delivered {arrived}, doubles written {doubles}, lost {lost}, \
+        "cluster case: killed node {leader} (led {led} of {} work queues: {leaders:?}); \
+         connections per node before {before:?}, after {after_conns:?}; {} answers; \
+         after the kill: refused {}, accepted {}, first 200 {:?}, last refusal {:?}, \
+         refusals per (second, status) {:?}; deliveries resumed {resumed:?} after the kill; \
+         new leader {moved:?}; acknowledged {}, delivered {}, doubles written {}, lost {}; \
          rejoined {rejoined:?} after the restart; whole case {:?}",
-        leaders
-            .values()
-            .filter(|n| cluster.index_of(n) == Some(leader))
-            .count(),
         leaders.len(),
         sent.answers.len(),
+        answers.refused,
+        answers.accepted,
+        answers.first_ok,
+        answers.last_refusal,
+        answers.refusals,
+        count.acknowledged,
+        count.delivered,
+        count.doubles_written,
+        count.lost,
         started.elapsed(),
     );
 
@@ -361,16 +413,20 @@ async fn cluster_loses_the_node_leading_the_work_queues_under_load() {
     drop(cluster);
     db.cleanup().await;
 
-    assert_eq!(lost, 0, "every acknowledged webhook reached Ometria");
-    let pause = pause.expect("the ingress answered 200 again after the kill");
+    assert_eq!(count.lost, 0, "every acknowledged webhook reached Ometria");
+    let pause = answers
+        .first_ok
+        .expect("the ingress answered 200 again after the kill");
     assert!(pause <= MAX_PAUSE, "the ingress refused for {pause:?}");
     assert!(
-        refusing <= MAX_PAUSE,
-        "the ingress still refused {refusing:?} after the kill"
+        answers.last_refusal <= MAX_PAUSE,
+        "the ingress still refused {:?} after the kill",
+        answers.last_refusal
     );
     assert!(
-        oks_after >= 100,
-        "only {oks_after} webhooks accepted after the kill"
+        answers.accepted >= 100,
+        "only {} webhooks accepted after the kill",
+        answers.accepted
     );
     let resumed = resumed.expect("deliveries resumed after the kill");
     assert!(
