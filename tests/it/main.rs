@@ -2,6 +2,7 @@
 //! Ometria). Each test isolates itself with a unique queue prefix.
 
 mod backfill;
+mod cluster;
 mod consent_flows;
 mod contact_properties;
 mod crate_edges;

@@ -242,7 +242,7 @@ pub(crate) async fn queues(path: Option<&Path>, json: bool) -> Result<ExitCode> 
     let connected = broker.wait_connected(Duration::from_secs(10)).await;
     if connected.is_none() {
         stop.cancel();
-        anyhow::bail!("cannot reach RabbitMQ at amqp.url within 10 s");
+        anyhow::bail!("cannot reach RabbitMQ at amqp.url(s) within 10 s");
     }
     let all = stats::queue_stats(&broker)
         .await

@@ -139,7 +139,7 @@ async fn open(path: Option<&Path>) -> Result<(QueueOps, CancellationToken)> {
         .is_none()
     {
         stop.cancel();
-        anyhow::bail!("cannot reach RabbitMQ at amqp.url within 10 s");
+        anyhow::bail!("cannot reach RabbitMQ at amqp.url(s) within 10 s");
     }
     let url = config.database.url.expose_secret();
     let store = so_store::Store::connect(url, 2).await.with_context(|| {

@@ -172,7 +172,7 @@ pub(crate) async fn backfill(path: Option<&Path>, args: BackfillArgs) -> Result<
         .is_none()
     {
         broker_stop.cancel();
-        bail!("cannot reach RabbitMQ at amqp.url within 10 s");
+        bail!("cannot reach RabbitMQ at amqp.url(s) within 10 s");
     }
     let publisher = Publisher::new(broker.clone());
     let store = open_store(&config).await?;

@@ -5,6 +5,8 @@
 pub enum Error {
     #[error("not connected to RabbitMQ")]
     NotConnected,
+    #[error("no connection to the broker within {0:?}")]
+    ConnectTimeout(std::time::Duration),
     #[error("AMQP operation `{op}` failed")]
     Amqp {
         op: &'static str,

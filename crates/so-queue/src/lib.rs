@@ -1,6 +1,6 @@
 //! RabbitMQ adapter: everything that speaks AMQP lives here.
 //!
-//! - [`settings`]: the `[amqp]` configuration section.
+//! - [`settings`]: the `[amqp]` configuration section (`addresses`: its list of broker URLs).
 //! - [`names`]: exchange and queue names derived from the prefix.
 //! - [`topology`]: idempotent declaration of the whole topology.
 //! - [`link`]: a supervised connection that reconnects with backoff.
@@ -15,6 +15,7 @@
 //!
 //! No other crate depends on lapin: what they need of AMQP is here.
 
+mod addresses;
 pub mod codec;
 pub mod consumer;
 pub mod delivery;
@@ -23,6 +24,7 @@ pub mod headers;
 pub mod link;
 pub mod names;
 pub mod probe;
+mod publish_slots;
 pub mod publisher;
 pub mod scan;
 pub mod settings;

@@ -5,19 +5,23 @@
 //! would hang webhook requests. Instead a supervisor task owns the
 //! connection: while it is down, callers fail fast (503), and it reconnects
 //! with capped exponential backoff, re-declaring the topology each time.
+//!
+//! With several broker addresses (the nodes of a cluster, `amqp.urls`) each
+//! attempt tries them in turn, starting after the one last used: when a
+//! link is lost, its node is the likeliest to be gone. The backoff applies
+//! between rounds, once every address has failed.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
-use lapin::options::ConfirmSelectOptions;
 use lapin::{Channel, Connection, ConnectionProperties, Event};
 use so_domain::error_chain;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::{AmqpSettings, Error, Names, topology};
+use crate::publish_slots::PublishSlots;
+use crate::{AmqpSettings, Error, Names, addresses, topology};
 
 /// Log filter directives that set the AMQP client library's own targets
 /// to `level` (at `debug` they log every frame), so a filter can quiet
@@ -30,15 +34,37 @@ pub fn client_log_directives(level: &str) -> String {
 #[derive(Debug)]
 pub struct Link {
     connection: Connection,
-    publish_channels: Vec<Channel>,
-    next_channel: AtomicUsize,
+    /// `host:port` of the node this link is connected to.
+    address: String,
+    publish: PublishSlots,
 }
 
 impl Link {
-    /// A confirm-mode channel, round-robin.
-    pub(crate) fn publish_channel(&self) -> &Channel {
-        let i = self.next_channel.fetch_add(1, Ordering::Relaxed) % self.publish_channels.len();
-        &self.publish_channels[i]
+    /// A confirm-mode channel, round-robin, with its slot (for
+    /// [`Link::renew_after_nack`]).
+    pub(crate) fn publish_channel(&self) -> (usize, Channel) {
+        self.publish.next()
+    }
+
+    /// Replaces publishing channel `slot` after `nacked` was nacked, in the
+    /// background (`publish_slots.rs` says why).
+    pub(crate) fn renew_after_nack(
+        self: &Arc<Self>,
+        slot: usize,
+        nacked: &Channel,
+        grace: Duration,
+    ) {
+        let (link, nacked) = (self.clone(), nacked.clone());
+        tokio::spawn(async move {
+            link.publish
+                .renew(&link.connection, slot, &nacked, grace)
+                .await;
+        });
+    }
+
+    /// `host:port` of the node this link is connected to.
+    pub fn address(&self) -> &str {
+        &self.address
     }
 
     pub fn is_blocked(&self) -> bool {
@@ -147,17 +173,20 @@ async fn supervise(
     tx: watch::Sender<LinkState>,
     shutdown: CancellationToken,
 ) {
+    let uris = settings.connect_uris();
+    let mut first = 0;
     let mut delay = Duration::from_millis(settings.reconnect_min_ms);
     let max_delay = Duration::from_millis(settings.reconnect_max_ms);
     loop {
         let attempt = tokio::select! {
             () = shutdown.cancelled() => break,
-            r = connect(&settings, &names) => r,
+            r = connect_any(&settings, &names, &uris, first) => r,
         };
         match attempt {
-            Ok((link, events)) => {
+            Ok((link, events, used)) => {
                 delay = Duration::from_millis(settings.reconnect_min_ms);
-                tracing::info!(prefix = %settings.prefix, "Connected to RabbitMQ and declared the topology.");
+                first = (used + 1) % uris.len();
+                tracing::info!(prefix = %settings.prefix, node = %link.address, "Connected to RabbitMQ and declared the topology.");
                 let link = Arc::new(link);
                 tx.send_replace(LinkState::Up(link.clone()));
                 let error = watch_link(&link, events, &tx, &shutdown).await;
@@ -167,7 +196,7 @@ async fn supervise(
                         break;
                     }
                     Some(error) => {
-                        tracing::warn!(%error, "Lost the RabbitMQ connection; reconnecting.");
+                        tracing::warn!(%error, node = %link.address, "Lost the RabbitMQ connection; reconnecting.");
                         tx.send_replace(LinkState::Down { error });
                     }
                 }
@@ -189,10 +218,39 @@ async fn supervise(
 
 type Events = futures::stream::BoxStream<'static, Event>;
 
-async fn connect(settings: &AmqpSettings, names: &Names) -> Result<(Link, Events), Error> {
+/// One round over the addresses, from `first` on: the link and the index
+/// of the address it used, or the last address's error.
+async fn connect_any(
+    settings: &AmqpSettings,
+    names: &Names,
+    uris: &[String],
+    first: usize,
+) -> Result<(Link, Events, usize), Error> {
+    let mut last = Error::NotConnected;
+    for i in (0..uris.len()).map(|k| (first + k) % uris.len()) {
+        match connect(settings, names, &uris[i]).await {
+            Ok((link, events)) => return Ok((link, events, i)),
+            Err(e) => {
+                if uris.len() > 1 {
+                    tracing::warn!(error = %error_chain(&e), node = %addresses::host_of(&uris[i]), "Cannot connect to this RabbitMQ node; trying the next.");
+                }
+                last = e;
+            }
+        }
+    }
+    Err(last)
+}
+
+async fn connect(
+    settings: &AmqpSettings,
+    names: &Names,
+    uri: &str,
+) -> Result<(Link, Events), Error> {
     let props = ConnectionProperties::default().with_connection_name("shopify-ometria".into());
-    let connection = Connection::connect(&settings.connect_uri(), props)
+    let timeout = settings.connect_timeout();
+    let connection = tokio::time::timeout(timeout, Connection::connect(uri, props))
         .await
+        .map_err(|_elapsed| Error::ConnectTimeout(timeout))?
         .map_err(Error::amqp("connection.open"))?;
     let events = connection.events_listener().boxed();
     let setup = connection
@@ -201,21 +259,11 @@ async fn connect(settings: &AmqpSettings, names: &Names) -> Result<(Link, Events
         .map_err(Error::amqp("channel.open"))?;
     topology::declare(&setup, settings, names).await?;
     let _closed = setup.close(200, "topology declared".into()).await;
-    let mut publish_channels = Vec::with_capacity(usize::from(settings.publisher_channels));
-    for _ in 0..settings.publisher_channels {
-        let ch = connection
-            .create_channel()
-            .await
-            .map_err(Error::amqp("channel.open"))?;
-        ch.confirm_select(ConfirmSelectOptions::default())
-            .await
-            .map_err(Error::amqp("confirm.select"))?;
-        publish_channels.push(ch);
-    }
+    let publish = PublishSlots::open(&connection, settings.publisher_channels).await?;
     let link = Link {
         connection,
-        publish_channels,
-        next_channel: AtomicUsize::new(0),
+        address: addresses::host_of(uri).to_owned(),
+        publish,
     };
     Ok((link, events))
 }

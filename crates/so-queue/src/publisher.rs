@@ -94,7 +94,7 @@ impl Publisher {
         if link.is_blocked() {
             return Err(PublishError::Blocked);
         }
-        let channel = link.publish_channel();
+        let (slot, channel) = link.publish_channel();
         // `mandatory`: an unroutable message is returned instead of silently
         // dropped (the alternate exchange catches it first; this is the
         // backstop if the topology was changed under us).
@@ -108,10 +108,14 @@ impl Publisher {
                 .await?;
             pending.await
         };
-        match tokio::time::timeout(timeout, confirmed).await {
+        let outcome = match tokio::time::timeout(timeout, confirmed).await {
             Ok(result) => confirmation(result),
             Err(_) => Err(PublishError::Timeout(timeout)),
+        };
+        if matches!(outcome, Err(PublishError::Nacked)) {
+            link.renew_after_nack(slot, &channel, timeout);
         }
+        outcome
     }
 
     /// The configured confirm timeout.

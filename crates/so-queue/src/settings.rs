@@ -6,14 +6,30 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
+/// `amqp.url` when nothing is configured: the machine's own broker.
+const DEFAULT_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
 /// RabbitMQ connection and topology settings.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AmqpSettings {
     /// AMQP URI, e.g. `amqp://guest:guest@127.0.0.1:5672/%2f`. Secret: it may
     /// carry a password. A `heartbeat` query parameter is added when absent.
+    /// The one broker address when `urls` is empty.
     #[serde(serialize_with = "so_domain::serde_secret::masked_url")]
     pub url: SecretString,
+    /// The addresses of a cluster's nodes, tried in turn on every connect
+    /// and reconnect (starting after the node last used, which may be the
+    /// one that went away). A TOML array, or one comma-separated string
+    /// (`SO_AMQP__URLS`). When given it replaces `url`: set one of the two.
+    #[serde(
+        deserialize_with = "crate::addresses::deserialize",
+        serialize_with = "crate::addresses::serialize_masked"
+    )]
+    pub urls: Vec<SecretString>,
+    /// How long opening a connection to one address may take before the
+    /// next address is tried (a silently dead host does not refuse).
+    pub connect_timeout_ms: u64,
     /// Prefix of every exchange and queue the service declares, so several
     /// deployments or test runs share one broker safely.
     pub prefix: String,
@@ -51,7 +67,9 @@ pub struct AmqpSettings {
 impl Default for AmqpSettings {
     fn default() -> Self {
         AmqpSettings {
-            url: SecretString::from("amqp://guest:guest@127.0.0.1:5672/%2f"),
+            url: SecretString::from(DEFAULT_URL),
+            urls: Vec::new(),
+            connect_timeout_ms: 5_000,
             prefix: "so".to_owned(),
             partitions: 8,
             publisher_channels: 4,
@@ -70,11 +88,7 @@ impl Default for AmqpSettings {
 impl AmqpSettings {
     /// Problems with these settings, each naming its key.
     pub fn problems(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        let url = self.url.expose_secret();
-        if !(url.starts_with("amqp://") || url.starts_with("amqps://")) {
-            out.push("amqp.url must start with amqp:// or amqps://".to_owned());
-        }
+        let mut out = self.address_problems();
         let prefix_ok = !self.prefix.is_empty()
             && self.prefix.len() <= 64
             && self
@@ -107,16 +121,69 @@ impl AmqpSettings {
         if self.reconnect_min_ms == 0 || self.reconnect_min_ms > self.reconnect_max_ms {
             out.push("amqp.reconnect_min_ms must be > 0 and <= amqp.reconnect_max_ms".to_owned());
         }
+        if !(100..=60_000).contains(&self.connect_timeout_ms) {
+            out.push("amqp.connect_timeout_ms must be 100..=60000".to_owned());
+        }
         out
+    }
+
+    /// `amqp.url` / `amqp.urls`: each a valid scheme, and not both given.
+    fn address_problems(&self) -> Vec<String> {
+        let scheme_ok = |u: &SecretString| {
+            let u = u.expose_secret();
+            u.starts_with("amqp://") || u.starts_with("amqps://")
+        };
+        let mut out = Vec::new();
+        if self.urls.is_empty() {
+            if !scheme_ok(&self.url) {
+                out.push("amqp.url must start with amqp:// or amqps://".to_owned());
+            }
+            return out;
+        }
+        // `url` always has a value (its default), so "both set" can only be
+        // told apart from "url left alone" by comparing with the default.
+        if self.url.expose_secret() != DEFAULT_URL {
+            out.push(
+                "amqp.url and amqp.urls are both set: list every broker address in amqp.urls"
+                    .to_owned(),
+            );
+        }
+        for (i, url) in self.urls.iter().enumerate() {
+            if !scheme_ok(url) {
+                out.push(format!(
+                    "amqp.urls[{i}] must start with amqp:// or amqps://"
+                ));
+            }
+        }
+        out
+    }
+
+    /// The broker addresses in the order they are tried: `urls`, or `url`.
+    pub fn addresses(&self) -> Vec<&SecretString> {
+        if self.urls.is_empty() {
+            vec![&self.url]
+        } else {
+            self.urls.iter().collect()
+        }
+    }
+
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.connect_timeout_ms)
     }
 
     pub fn confirm_timeout(&self) -> Duration {
         Duration::from_millis(self.confirm_timeout_ms)
     }
 
-    /// The URI lapin connects to, with the configured heartbeat.
-    pub(crate) fn connect_uri(&self) -> String {
-        let url = self.url.expose_secret();
+    /// The URIs lapin connects to, in order, with the configured heartbeat.
+    pub(crate) fn connect_uris(&self) -> Vec<String> {
+        self.addresses()
+            .into_iter()
+            .map(|url| self.with_heartbeat(url.expose_secret()))
+            .collect()
+    }
+
+    fn with_heartbeat(&self, url: &str) -> String {
         if url.contains("heartbeat=") {
             url.to_owned()
         } else {
@@ -138,12 +205,39 @@ mod tests {
     #[test]
     fn heartbeat_is_appended_once() {
         let s = AmqpSettings::default();
-        assert!(s.connect_uri().ends_with("/%2f?heartbeat=10"));
+        assert_eq!(s.connect_uris().len(), 1);
+        assert!(s.connect_uris()[0].ends_with("/%2f?heartbeat=10"));
         let s = AmqpSettings {
             url: "amqp://h/%2f?heartbeat=3".into(),
             ..AmqpSettings::default()
         };
-        assert_eq!(s.connect_uri(), "amqp://h/%2f?heartbeat=3");
+        assert_eq!(s.connect_uris(), ["amqp://h/%2f?heartbeat=3"]);
+    }
+
+    #[test]
+    fn a_list_replaces_the_single_url_in_its_order() {
+        let s = AmqpSettings {
+            urls: vec!["amqp://a/%2f".into(), "amqp://b/%2f?x=1".into()],
+            ..AmqpSettings::default()
+        };
+        assert!(s.problems().is_empty(), "{:?}", s.problems());
+        assert_eq!(
+            s.connect_uris(),
+            ["amqp://a/%2f?heartbeat=10", "amqp://b/%2f?x=1&heartbeat=10"]
+        );
+    }
+
+    #[test]
+    fn list_problems_name_the_setting_and_the_entry() {
+        let s = AmqpSettings {
+            url: "amqp://elsewhere/%2f".into(),
+            urls: vec!["amqp://a/%2f".into(), "http://b".into()],
+            ..AmqpSettings::default()
+        };
+        let p = s.problems().join("\n");
+        assert!(p.contains("amqp.url and amqp.urls are both set"), "{p}");
+        assert!(p.contains("amqp.urls[1] must start with amqp://"), "{p}");
+        assert!(!p.contains("amqp.urls[0]"), "{p}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! - [`app`]: `TestApp::spawn` starts the real ingress (and ops listener) on
 //!   random ports, isolated on the shared broker by a unique prefix.
 //! - [`broker`]: broker URL, unique prefixes, reading and deleting queues.
+//! - [`private_broker`], [`cluster`]: RabbitMQ nodes and clusters of a test's own.
 //! - [`fixtures`]: Shopify's documented sample payloads and HMAC vectors.
 //! - [`webhook`]: building signed webhook requests.
 //! - [`proxy`]: an in-process TCP proxy to cut or blackhole the broker link.
@@ -11,6 +12,7 @@
 
 pub mod app;
 pub mod broker;
+pub mod cluster;
 pub mod database;
 pub mod fixtures;
 pub mod metrics;

@@ -4,6 +4,9 @@
 //! test uses) is never disturbed. Started from the machine's RabbitMQ
 //! installation with the environment variables RabbitMQ documents, and
 //! stopped (and its directory removed) when dropped.
+//!
+//! Nodes started with a shared `HOME` (hence Erlang cookie, see
+//! [`NodeOptions`]) can be clustered: [`crate::cluster`].
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -19,6 +22,31 @@ pub struct PrivateBroker {
     amqp_port: u16,
     dist_port: u16,
     dir: PathBuf,
+    home: Option<PathBuf>,
+}
+
+/// How to set up a node; the default is a stand-alone node.
+#[derive(Debug, Clone, Default)]
+pub struct NodeOptions {
+    /// `HOME` of the node and of the CLI calls made to it, where Erlang
+    /// keeps its cookie: nodes (and CLI tools) sharing one can talk to each
+    /// other, which clustering needs. Unset, the user's own `HOME` is used.
+    pub home: Option<PathBuf>,
+}
+
+/// The ports the CLI tools listen on for Erlang distribution while they run
+/// (`RABBITMQ_CTL_DIST_PORT_MIN` 35672 .. +10): a node listening there
+/// fails to start its AMQP listener whenever a `rabbitmqctl` runs.
+const CLI_DIST_PORTS: std::ops::RangeInclusive<u16> = 35_672..=35_682;
+
+/// A free port outside the CLI tools' range.
+fn node_port() -> u16 {
+    loop {
+        let port = crate::free_port();
+        if !CLI_DIST_PORTS.contains(&port) {
+            return port;
+        }
+    }
 }
 
 fn port_open(port: u16) -> bool {
@@ -32,14 +60,20 @@ fn port_open(port: u16) -> bool {
 impl PrivateBroker {
     /// Starts a fresh node and waits until it accepts AMQP connections.
     pub async fn start() -> anyhow::Result<PrivateBroker> {
+        PrivateBroker::start_with(NodeOptions::default()).await
+    }
+
+    /// [`PrivateBroker::start`] with `options`.
+    pub async fn start_with(options: NodeOptions) -> anyhow::Result<PrivateBroker> {
         let id = &uuid::Uuid::new_v4().simple().to_string()[..10];
         let dir = std::env::temp_dir().join(format!("so-rabbit-{id}"));
         std::fs::create_dir_all(&dir)?;
         let broker = PrivateBroker {
             node: format!("sotest-{id}@localhost"),
-            amqp_port: crate::free_port(),
-            dist_port: crate::free_port(),
+            amqp_port: node_port(),
+            dist_port: node_port(),
             dir,
+            home: options.home,
         };
         std::fs::write(
             broker.dir.join("rabbitmq.conf"),
@@ -62,9 +96,15 @@ impl PrivateBroker {
         self.amqp_port
     }
 
+    /// The Erlang node name, e.g. `sotest-0123456789@localhost`.
+    pub fn node(&self) -> &str {
+        &self.node
+    }
+
     fn env(&self) -> Vec<(&'static str, String)> {
         let d = |name: &str| self.dir.join(name).display().to_string();
-        vec![
+        let home = self.home.iter().map(|h| ("HOME", h.display().to_string()));
+        home.chain([
             ("RABBITMQ_NODENAME", self.node.clone()),
             ("RABBITMQ_NODE_PORT", self.amqp_port.to_string()),
             ("RABBITMQ_DIST_PORT", self.dist_port.to_string()),
@@ -76,7 +116,8 @@ impl PrivateBroker {
             // The machine's rabbitmq-env.conf names the shared node.
             ("RABBITMQ_CONF_ENV_FILE", d("env.conf")),
             ("ERL_EPMD_ADDRESS", "127.0.0.1".to_owned()),
-        ]
+        ])
+        .collect()
     }
 
     async fn launch(&self) -> anyhow::Result<()> {
@@ -159,6 +200,13 @@ impl PrivateBroker {
 
     /// SIGKILL of the broker's VM (a crash), then a start on the same data.
     pub async fn kill_and_restart(&self) -> anyhow::Result<()> {
+        self.kill().await?;
+        self.restart().await
+    }
+
+    /// SIGKILL of the broker's VM (a crash); returns once its AMQP port is
+    /// closed.
+    pub async fn kill(&self) -> anyhow::Result<()> {
         let pid = std::fs::read_to_string(self.dir.join("pid"))
             .context("reading the private broker's pid file")?;
         let pid = pid.trim().to_owned();
@@ -169,7 +217,12 @@ impl PrivateBroker {
         if !killed.success() {
             bail!("kill -9 {pid} failed");
         }
-        self.wait_amqp(false, Duration::from_secs(30)).await?;
+        self.wait_amqp(false, Duration::from_secs(30)).await
+    }
+
+    /// Starts the node again on its data (after [`PrivateBroker::kill`]); a
+    /// cluster member rejoins its cluster.
+    pub async fn restart(&self) -> anyhow::Result<()> {
         self.launch().await
     }
 }

@@ -14,6 +14,7 @@ pub const ENV_PREFIX: &str = "SO_";
 /// Keys whose environment values are taken verbatim, never parsed.
 const VERBATIM_KEYS: &[&str] = &[
     "url",
+    "urls",
     "api_url",
     "api_key",
     "admin_token",

@@ -440,3 +440,57 @@ fn assert_names_each(err: &ConfigError, wanted: &[&str]) {
         assert!(text.contains(wanted), "{wanted} missing in:\n{text}");
     }
 }
+
+#[test]
+fn broker_addresses_load_from_a_comma_separated_variable_or_a_toml_array() {
+    let env = [(
+        "SO_AMQP__URLS",
+        "amqp://so:pw-1@rabbit-1:5672/%2f, amqp://so:pw-2@rabbit-2:5672/%2f",
+    )];
+    let c = Config::load(None, env).unwrap();
+    let urls: Vec<_> = c
+        .amqp
+        .addresses()
+        .iter()
+        .map(|u| u.expose_secret())
+        .collect();
+    assert_eq!(
+        urls,
+        [
+            "amqp://so:pw-1@rabbit-1:5672/%2f",
+            "amqp://so:pw-2@rabbit-2:5672/%2f"
+        ]
+    );
+    let v = serde_json::to_value(&c).unwrap();
+    assert_eq!(
+        v["amqp"]["urls"],
+        serde_json::json!([
+            "amqp://so:****@rabbit-1:5672/%2f",
+            "amqp://so:****@rabbit-2:5672/%2f"
+        ])
+    );
+
+    let c = load_file("[amqp]\nurls = [\"amqp://a:5672/%2f\", \"amqp://b:5672/%2f\"]\n").unwrap();
+    assert_eq!(c.amqp.addresses().len(), 2);
+    // The single URL stays the one-element default.
+    let c = Config::load(None, [("SO_AMQP__URL", "amqp://one:5672/%2f")]).unwrap();
+    assert_eq!(c.amqp.addresses().len(), 1);
+    assert_eq!(c.amqp.addresses()[0].expose_secret(), "amqp://one:5672/%2f");
+}
+
+#[test]
+fn bad_broker_addresses_name_the_setting() {
+    let err = Config::load(None, [("SO_AMQP__URLS", "amqp://a/%2f,rabbit-2:5672")]).unwrap_err();
+    assert_names_each(&err, &["amqp.urls[1]"]);
+    let err = Config::load(
+        None,
+        [
+            ("SO_AMQP__URL", "amqp://one/%2f"),
+            ("SO_AMQP__URLS", "amqp://a/%2f,amqp://b/%2f"),
+        ],
+    )
+    .unwrap_err();
+    assert_names_each(&err, &["amqp.url and amqp.urls are both set"]);
+    let err = Config::load(None, [("SO_AMQP__CONNECT_TIMEOUT_MS", "0")]).unwrap_err();
+    assert_names_each(&err, &["amqp.connect_timeout_ms"]);
+}
