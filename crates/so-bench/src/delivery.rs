@@ -58,6 +58,10 @@ pub(crate) struct Args {
     /// The `shopify-ometria` binary (default: next to this one).
     #[arg(long)]
     bin: Option<PathBuf>,
+    /// Leave `database.email_key` unset, for a binary from before it
+    /// existed (which refuses unknown settings), to compare side by side.
+    #[arg(long)]
+    no_email_key: bool,
 }
 
 const SHOP: &str = "bench-shop.myshopify.com";
@@ -329,6 +333,21 @@ fn service_env(
     ]
 }
 
+/// [`service_env`], without the email key if `args` says so.
+fn env_for(
+    args: &Args,
+    prefix: &str,
+    db_url: &str,
+    fake: &FakeOmetria,
+    ops_port: u16,
+) -> Vec<(String, String)> {
+    let mut env = service_env(prefix, db_url, fake, ops_port);
+    if args.no_email_key {
+        env.retain(|(k, _)| k != "SO_DATABASE__EMAIL_KEY");
+    }
+    env
+}
+
 /// Publishes `events` to the work partitions as the ingress would.
 async fn preload(url: &str, prefix: &str, events: &[LifecycleEvent]) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
@@ -399,7 +418,7 @@ async fn drain_run(
     let evs = events::lifecycle(n, 1);
     preload(&args.amqp_url, &prefix, &evs).await?;
     let ops_port = process::free_port()?;
-    let mut env = service_env(&prefix, &db_url, &fake, ops_port);
+    let mut env = env_for(args, &prefix, &db_url, &fake, ops_port);
     env[0].1 = args.amqp_url.clone();
     env.extend(
         extra
@@ -434,6 +453,11 @@ async fn drain_run(
         .filter(|r| r.path == "/v2/push")
         .collect();
     let ok: Vec<_> = pushes.iter().filter(|r| r.status == 200).collect();
+    if std::env::var_os("BENCH_TIMELINE").is_some() && let Some(first) = ok.first() {
+        for r in &ok {
+            eprintln!("TL {:8.3} {:?} {}", (r.at - first.at).as_secs_f64(), r.record_type, r.records);
+        }
+    }
     let records = ok.iter().map(|r| r.records).sum();
     let requests_per_s = match (ok.first(), ok.last()) {
         (Some(a), Some(b)) if ok.len() > 1 => (ok.len() - 1) as f64 / (b.at - a.at).as_secs_f64(),
@@ -487,7 +511,7 @@ async fn latency_run(args: &Args, bin: &std::path::Path) -> anyhow::Result<Laten
     let fake = Arc::new(FakeOmetria::start(limited).await);
     let db_url = create_db(args, Db::Sqlite, &prefix).await?;
     let (ops_port, port) = (process::free_port()?, process::free_port()?);
-    let mut env = service_env(&prefix, &db_url, &fake, ops_port);
+    let mut env = env_for(args, &prefix, &db_url, &fake, ops_port);
     env[0].1 = args.amqp_url.clone();
     env.push(("SO_INGRESS__LISTEN".into(), format!("127.0.0.1:{port}")));
     env.push(("SO_OMETRIA__REQUESTS_PER_SECOND".into(), "4".into()));
@@ -573,7 +597,7 @@ async fn backlog_run(args: &Args, bin: &std::path::Path) -> anyhow::Result<f64> 
     preload(&args.amqp_url, &prefix, &evs).await?;
     drop(evs);
     let ops_port = process::free_port()?;
-    let mut env = service_env(&prefix, &db_url, &fake, ops_port);
+    let mut env = env_for(args, &prefix, &db_url, &fake, ops_port);
     env[0].1 = args.amqp_url.clone();
     let child = process::spawn_service(
         bin,

@@ -21,6 +21,12 @@ use tokio::sync::{mpsc, oneshot};
 /// time; without a backlog it is the most a record waits for company.
 const FILL_WINDOW: Duration = Duration::from_millis(50);
 
+/// How long a record may wait while fuller requests of other types go
+/// first. Without a bound a type that never fills a request (the few
+/// minimal products an order needs ahead of it) waits for as long as the
+/// others keep coming, and so does everything behind it.
+const MAX_WAIT: Duration = Duration::from_secs(1);
+
 /// One request's outcome, shared by the submissions whose records it carried.
 pub(crate) type RequestResult = Arc<Result<PushOutcome, PushFailure>>;
 
@@ -89,8 +95,34 @@ impl Pusher {
 
 struct Waiting {
     reply: oneshot::Sender<Vec<Sent>>,
+    /// When the submission arrived: the age of its records.
+    at: Instant,
     outstanding: usize,
     sent: Vec<Sent>,
+}
+
+/// One record type's queue, as [`pick`] sees it.
+#[derive(Debug, Clone, Copy)]
+struct Head {
+    record_type: RecordType,
+    len: usize,
+    /// Submission order of its oldest record (smaller is older).
+    oldest: u64,
+    age: Duration,
+}
+
+/// Which type the next request carries: the one with the most records
+/// waiting (the fullest request), unless a record of some type has waited
+/// `max_wait` or more; then the type of the oldest record.
+fn pick(heads: &[Head], max_wait: Duration) -> Option<RecordType> {
+    let oldest = heads.iter().min_by_key(|h| h.oldest)?;
+    if oldest.age >= max_wait {
+        return Some(oldest.record_type);
+    }
+    heads
+        .iter()
+        .max_by_key(|h| (h.len, std::cmp::Reverse(h.oldest)))
+        .map(|h| h.record_type)
 }
 
 impl PushLoop {
@@ -128,7 +160,7 @@ impl PushLoop {
                     Some(sub) => {
                         let id = next_id;
                         next_id += 1;
-                        waiting.insert(id, Waiting { reply: sub.reply, outstanding: sub.records.len(), sent: Vec::new() });
+                        waiting.insert(id, Waiting { reply: sub.reply, at: Instant::now(), outstanding: sub.records.len(), sent: Vec::new() });
                         let q = queues.entry(sub.record_type).or_default();
                         q.extend(sub.records.into_iter().map(|r| (id, r)));
                         // A granted slot waits for a full request, not longer.
@@ -147,7 +179,7 @@ impl PushLoop {
                 }
                 () = async { tokio::time::sleep_until(granted.expect("guarded")).await }, if granted.is_some() => {
                     granted = None;
-                    if let Some((record_type, taken)) = self.take(&mut queues) {
+                    if let Some((record_type, taken)) = self.take(&mut queues, &waiting) {
                         in_flight.push(self.send(record_type, taken));
                     }
                 }
@@ -172,15 +204,28 @@ impl PushLoop {
         }
     }
 
-    /// Up to `max_records` of the type with the most records waiting, oldest first.
+    /// Up to `max_records` of one type (see [`pick`]), oldest first.
     fn take(
         &self,
         queues: &mut HashMap<RecordType, VecDeque<(u64, PushRecord)>>,
+        waiting: &HashMap<u64, Waiting>,
     ) -> Option<(RecordType, Vec<(u64, PushRecord)>)> {
-        let (record_type, queue) = queues
-            .iter_mut()
-            .filter(|(_, q)| !q.is_empty())
-            .max_by_key(|(_, q)| q.len())?;
+        let now = Instant::now();
+        let heads: Vec<Head> = queues
+            .iter()
+            .filter_map(|(t, q)| {
+                let (id, _) = q.front()?;
+                let age = waiting.get(id).map_or(Duration::ZERO, |w| now - w.at);
+                Some(Head {
+                    record_type: *t,
+                    len: q.len(),
+                    oldest: *id,
+                    age,
+                })
+            })
+            .collect();
+        let record_type = pick(&heads, MAX_WAIT)?;
+        let queue = queues.get_mut(&record_type)?;
         let mut taken = Vec::new();
         let mut keys = HashSet::new();
         let mut later = VecDeque::new();
@@ -199,7 +244,7 @@ impl PushLoop {
         while let Some(item) = later.pop_back() {
             queue.push_front(item);
         }
-        Some((*record_type, taken))
+        Some((record_type, taken))
     }
 
     fn send(
@@ -232,5 +277,62 @@ impl PushLoop {
             }
             (owners.into_iter().zip(records).collect(), Arc::new(result))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use so_domain::ometria::RecordType;
+
+    use super::{Head, pick};
+
+    fn head(record_type: RecordType, len: usize, oldest: u64, age_ms: u64) -> Head {
+        Head {
+            record_type,
+            len,
+            oldest,
+            age: Duration::from_millis(age_ms),
+        }
+    }
+
+    #[test]
+    fn the_fullest_type_goes_first_while_nothing_waited_long() {
+        let heads = [
+            head(RecordType::Product, 4, 1, 900),
+            head(RecordType::Order, 100, 2, 800),
+            head(RecordType::Contact, 60, 3, 700),
+        ];
+        assert_eq!(
+            pick(&heads, Duration::from_secs(1)),
+            Some(RecordType::Order)
+        );
+    }
+
+    #[test]
+    fn a_type_that_never_fills_a_request_goes_once_it_waited_long_enough() {
+        let heads = [
+            head(RecordType::Order, 100, 7, 300),
+            head(RecordType::Product, 4, 3, 1_000),
+            head(RecordType::Contact, 100, 5, 600),
+        ];
+        assert_eq!(
+            pick(&heads, Duration::from_secs(1)),
+            Some(RecordType::Product)
+        );
+    }
+
+    #[test]
+    fn equally_full_types_go_oldest_first() {
+        let heads = [
+            head(RecordType::Contact, 100, 9, 200),
+            head(RecordType::Order, 100, 4, 400),
+        ];
+        assert_eq!(
+            pick(&heads, Duration::from_secs(1)),
+            Some(RecordType::Order)
+        );
+        assert_eq!(pick(&[], Duration::from_secs(1)), None);
     }
 }
