@@ -77,18 +77,33 @@ impl Store {
         limit: u32,
         waiting: &[ShopDomain],
     ) -> Result<Vec<DirtyContact>> {
+        self.settled_dirty_contacts(limit, waiting, None).await
+    }
+
+    /// [`Store::dirty_contacts`], only those last marked before `marked_before` when given: a
+    /// contact whose orders are still changing can wait for the rest of its changes and go
+    /// out once.
+    pub async fn settled_dirty_contacts(
+        &self,
+        limit: u32,
+        waiting: &[ShopDomain],
+        marked_before: Option<DateTime<Utc>>,
+    ) -> Result<Vec<DirtyContact>> {
+        // $1 is the limit, $2 the cutoff (always bound; i64::MAX when none), then the shops.
         let skip = (0..waiting.len())
-            .map(|i| format!("${}", i + 2))
+            .map(|i| format!("${}", i + 3))
             .collect::<Vec<_>>()
             .join(", ");
         let filter = if waiting.is_empty() {
             String::new()
         } else {
-            format!("WHERE shop NOT IN ({skip}) ")
+            format!("AND shop NOT IN ({skip}) ")
         };
-        let sql =
-            format!("SELECT shop, buyer, seq FROM behaviour_dirty {filter}ORDER BY seq LIMIT $1");
-        let mut query = sqlx::query(&sql).bind(i64::from(limit));
+        let sql = format!(
+            "SELECT shop, buyer, seq FROM behaviour_dirty WHERE seq < $2 {filter}ORDER BY seq LIMIT $1"
+        );
+        let cutoff = marked_before.map_or(i64::MAX, time_to_db);
+        let mut query = sqlx::query(&sql).bind(i64::from(limit)).bind(cutoff);
         for shop in waiting {
             query = query.bind(shop.as_str());
         }

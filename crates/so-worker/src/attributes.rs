@@ -30,6 +30,13 @@ use crate::rules::Rules;
 /// Contacts handled per round.
 const PAGE: u32 = 500;
 
+/// While an account's budget is the limit (a full request waits for a
+/// slot), a contact is sent only once its last mark is this old: its
+/// further order changes, which usually follow within seconds (the order's
+/// lifecycle, the customer's other orders), then go out in one update
+/// instead of one each. Without a backlog nothing waits.
+const SETTLE_WHEN_SATURATED: Duration = Duration::from_secs(5);
+
 pub(crate) struct Attributes {
     pub(crate) store: Store,
     pub(crate) accounts: Arc<Accounts>,
@@ -76,7 +83,14 @@ impl Attributes {
 
     /// One page of the outbox; returns how many marks it read.
     async fn round(&self) -> Result<usize, so_store::Error> {
-        let dirty = self.store.dirty_contacts(PAGE, &self.waiting).await?;
+        let saturated = self.accounts.all().iter().any(|a| a.pusher.saturated());
+        let marked_before = saturated.then(|| {
+            Utc::now() - chrono::TimeDelta::from_std(SETTLE_WHEN_SATURATED).unwrap_or_default()
+        });
+        let dirty = self
+            .store
+            .settled_dirty_contacts(PAGE, &self.waiting, marked_before)
+            .await?;
         let mut commit = Commit::default();
         let mut due = Vec::new();
         for d in &dirty {

@@ -8,6 +8,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -46,12 +47,16 @@ struct Submission {
 #[derive(Clone, Debug)]
 pub(crate) struct Pusher {
     tx: mpsc::UnboundedSender<Submission>,
+    /// Records submitted and not yet in a request.
+    queued: Arc<AtomicUsize>,
+    max_records: usize,
 }
 
 /// The pusher's loop, to be spawned; it ends when every [`Pusher`] is gone
 /// and everything submitted was sent.
 pub(crate) struct PushLoop {
     rx: mpsc::UnboundedReceiver<Submission>,
+    queued: Arc<AtomicUsize>,
     client: Client,
     max_records: usize,
     concurrency: usize,
@@ -59,10 +64,16 @@ pub(crate) struct PushLoop {
 
 pub(crate) fn pusher(client: Client, max_records: usize, concurrency: usize) -> (Pusher, PushLoop) {
     let (tx, rx) = mpsc::unbounded_channel();
+    let queued = Arc::new(AtomicUsize::new(0));
     (
-        Pusher { tx },
+        Pusher {
+            tx,
+            queued: queued.clone(),
+            max_records: max_records.clamp(1, 100),
+        },
         PushLoop {
             rx,
+            queued,
             client,
             max_records: max_records.clamp(1, 100),
             concurrency: concurrency.max(1),
@@ -82,6 +93,7 @@ impl Pusher {
             return Some(Vec::new());
         }
         let (reply, answer) = oneshot::channel();
+        self.queued.fetch_add(records.len(), Ordering::Relaxed);
         self.tx
             .send(Submission {
                 record_type,
@@ -90,6 +102,12 @@ impl Pusher {
             })
             .ok()?;
         answer.await.ok()
+    }
+
+    /// Whether a full request's worth of records is waiting for a slot:
+    /// the account's budget, not the input, is the limit right now.
+    pub(crate) fn saturated(&self) -> bool {
+        self.queued.load(Ordering::Relaxed) >= self.max_records
     }
 }
 
@@ -244,6 +262,7 @@ impl PushLoop {
         while let Some(item) = later.pop_back() {
             queue.push_front(item);
         }
+        self.queued.fetch_sub(taken.len(), Ordering::Relaxed);
         Some((record_type, taken))
     }
 

@@ -520,7 +520,11 @@ async fn a_batch_of_listing_choices_reports_the_ones_taken_before(ctx: Ctx) {
         (shop(), MERGED, CustomerListing::Own),
     ];
     let lost = store.set_listings(&choices).await.unwrap();
-    assert_eq!(lost, vec![(shop(), KEPT)], "only the customer chosen before lost");
+    assert_eq!(
+        lost,
+        vec![(shop(), KEPT)],
+        "only the customer chosen before lost"
+    );
     let listing = |id| async move {
         store
             .identity_snapshot(&shop(), Some(id), None)

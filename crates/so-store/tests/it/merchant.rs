@@ -15,6 +15,7 @@ on_both_backends!(
     subscriptions_are_remembered_per_shop,
     checkouts_move_forward_complete_and_know_what_was_notified,
     attribute_marks_only_grow_clear_by_their_seq_and_skip_waiting_shops,
+    only_marks_made_before_the_cutoff_are_settled,
 );
 
 fn order(id: u64, contact: Option<&str>) -> OrderState {
@@ -362,4 +363,41 @@ async fn attribute_marks_only_grow_clear_by_their_seq_and_skip_waiting_shops(ctx
             .unwrap()
             .is_empty()
     );
+}
+
+/// Under a backlog the drain takes only contacts whose last mark is old enough; a contact marked
+/// again meanwhile waits for its later changes.
+async fn only_marks_made_before_the_cutoff_are_settled(ctx: Ctx) {
+    let store = &ctx.store;
+    let buyer = |id: &str| Buyer {
+        id: id.to_owned(),
+        collection: "shopify_customers".to_owned(),
+        customer_id: Some(id.to_owned()),
+    };
+    let mark = |id: &'static str| Commit {
+        behaviour_dirty: vec![(shop(), buyer(id))],
+        ..Commit::default()
+    };
+    committed(store, mark("early")).await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let cutoff = chrono::Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    committed(store, mark("late")).await;
+    let settled = store
+        .settled_dirty_contacts(10, &[], Some(cutoff))
+        .await
+        .unwrap();
+    let ids: Vec<&str> = settled.iter().map(|d| d.buyer.id.as_str()).collect();
+    assert_eq!(ids, ["early"]);
+    committed(store, mark("early")).await;
+    let settled = store
+        .settled_dirty_contacts(10, &[], Some(cutoff))
+        .await
+        .unwrap();
+    assert!(settled.is_empty(), "marked again: not settled yet");
+    let all = store
+        .settled_dirty_contacts(10, &[other_shop()], None)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 2, "without a cutoff every mark is due");
 }
