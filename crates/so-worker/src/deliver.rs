@@ -14,7 +14,7 @@ use crate::rejections::Origin;
 use so_platform::metrics;
 
 /// Same key as the client's coalescing: type, collection and id.
-type RecordKey = (RecordType, Option<String>, String);
+pub(crate) type RecordKey = (RecordType, Option<String>, String);
 
 pub(crate) fn key(r: &PushRecord) -> RecordKey {
     let collection = r

@@ -119,6 +119,88 @@ struct Waiting {
     sent: Vec<Sent>,
 }
 
+/// Product records shared between submissions. Several batches often need
+/// the same minimal product ahead of their orders at the same moment (no
+/// batch has seen the others' yet); a copy identical to one already waiting
+/// or in flight rides with it and gets its answer, instead of costing a
+/// request of its own (records of one id never share a request).
+#[derive(Default)]
+struct Shared {
+    next_request: u64,
+    /// Riders on a product record still in its queue, by record key.
+    waiting: HashMap<crate::deliver::RecordKey, Vec<(u64, PushRecord)>>,
+    /// Product records in flight: their request and body.
+    flying: HashMap<crate::deliver::RecordKey, (u64, PushRecord)>,
+    /// Riders per request in flight.
+    riders: HashMap<u64, Vec<(u64, PushRecord)>>,
+}
+
+impl Shared {
+    /// Attaches `record` (of submission `owner`) to an identical product
+    /// record waiting in `queue` or in flight; gives it back when there is
+    /// none, to be queued.
+    fn ride(
+        &mut self,
+        queue: &VecDeque<(u64, PushRecord)>,
+        owner: u64,
+        record: PushRecord,
+    ) -> Option<PushRecord> {
+        if record.record_type != RecordType::Product {
+            return Some(record);
+        }
+        let key = crate::deliver::key(&record);
+        if let Some((request, host)) = self.flying.get(&key)
+            && host.body == record.body
+        {
+            self.riders
+                .entry(*request)
+                .or_default()
+                .push((owner, record));
+            return None;
+        }
+        let queued = queue
+            .iter()
+            .any(|(_, q)| crate::deliver::key(q) == key && q.body == record.body);
+        if queued {
+            self.waiting.entry(key).or_default().push((owner, record));
+            return None;
+        }
+        Some(record)
+    }
+
+    /// A request leaves with `taken`: its number; riders of its records
+    /// board it.
+    fn board(&mut self, taken: &[(u64, PushRecord)]) -> u64 {
+        let request = self.next_request;
+        self.next_request += 1;
+        for (_, r) in taken
+            .iter()
+            .filter(|(_, r)| r.record_type == RecordType::Product)
+        {
+            let key = crate::deliver::key(r);
+            if let Some(riders) = self.waiting.remove(&key) {
+                self.riders.entry(request).or_default().extend(riders);
+            }
+            self.flying.insert(key, (request, r.clone()));
+        }
+        request
+    }
+
+    /// `request` was answered: its riders, to be answered alike.
+    fn landed(&mut self, request: u64, taken: &[(u64, PushRecord)]) -> Vec<(u64, PushRecord)> {
+        for (_, r) in taken
+            .iter()
+            .filter(|(_, r)| r.record_type == RecordType::Product)
+        {
+            let key = crate::deliver::key(r);
+            if self.flying.get(&key).is_some_and(|(q, _)| *q == request) {
+                self.flying.remove(&key);
+            }
+        }
+        self.riders.remove(&request).unwrap_or_default()
+    }
+}
+
 /// One record type's queue, as [`pick`] sees it.
 #[derive(Debug, Clone, Copy)]
 struct Head {
@@ -147,6 +229,7 @@ impl PushLoop {
     pub(crate) async fn run(mut self) {
         let mut queues: HashMap<RecordType, VecDeque<(u64, PushRecord)>> = HashMap::new();
         let mut waiting: HashMap<u64, Waiting> = HashMap::new();
+        let mut shared = Shared::default();
         let mut next_id = 0_u64;
         let mut in_flight = FuturesUnordered::new();
         let mut permit: Option<std::pin::Pin<Box<dyn Future<Output = Duration> + Send>>> = None;
@@ -180,7 +263,11 @@ impl PushLoop {
                         next_id += 1;
                         waiting.insert(id, Waiting { reply: sub.reply, at: Instant::now(), outstanding: sub.records.len(), sent: Vec::new() });
                         let q = queues.entry(sub.record_type).or_default();
-                        q.extend(sub.records.into_iter().map(|r| (id, r)));
+                        for r in sub.records {
+                            if let Some(r) = shared.ride(q, id, r) {
+                                q.push_back((id, r));
+                            }
+                        }
                         // A granted slot waits for a full request, not longer.
                         if granted.is_some() && q.len() >= self.max_records {
                             granted = Some(tokio::time::Instant::now());
@@ -198,13 +285,15 @@ impl PushLoop {
                 () = async { tokio::time::sleep_until(granted.expect("guarded")).await }, if granted.is_some() => {
                     granted = None;
                     if let Some((record_type, taken)) = self.take(&mut queues, &waiting) {
-                        in_flight.push(self.send(record_type, taken));
+                        let request = shared.board(&taken);
+                        in_flight.push(self.send(request, record_type, taken));
                     }
                 }
                 done = in_flight.next(), if !in_flight.is_empty() => {
-                    let Some((taken, result)) = done else { continue };
+                    let Some((request, taken, result)) = done else { continue };
+                    let riders = shared.landed(request, &taken);
                     let mut parts: HashMap<u64, Vec<PushRecord>> = HashMap::new();
-                    for (id, r) in taken {
+                    for (id, r) in taken.into_iter().chain(riders) {
                         parts.entry(id).or_default().push(r);
                     }
                     for (id, records) in parts {
@@ -268,9 +357,10 @@ impl PushLoop {
 
     fn send(
         &self,
+        request: u64,
         record_type: RecordType,
         taken: Vec<(u64, PushRecord)>,
-    ) -> impl Future<Output = (Vec<(u64, PushRecord)>, RequestResult)> + use<> {
+    ) -> impl Future<Output = (u64, Vec<(u64, PushRecord)>, RequestResult)> + use<> {
         let client = self.client.clone();
         async move {
             let (owners, records): (Vec<u64>, Vec<PushRecord>) = taken.into_iter().unzip();
@@ -294,7 +384,11 @@ impl PushLoop {
             if let Ok(o) = &result {
                 metrics::rate_limit_wait(o.rate_limit_wait.as_secs_f64());
             }
-            (owners.into_iter().zip(records).collect(), Arc::new(result))
+            (
+                request,
+                owners.into_iter().zip(records).collect(),
+                Arc::new(result),
+            )
         }
     }
 }
@@ -305,7 +399,62 @@ mod tests {
 
     use so_domain::ometria::RecordType;
 
-    use super::{Head, pick};
+    use std::collections::VecDeque;
+
+    use so_domain::ometria::PushRecord;
+
+    use super::{Head, Shared, pick};
+
+    fn record(record_type: RecordType, id: &str, title: &str) -> PushRecord {
+        let mut body = serde_json::Map::new();
+        body.insert("title".into(), title.into());
+        PushRecord {
+            record_type,
+            id: id.to_owned(),
+            body,
+        }
+    }
+
+    #[test]
+    fn an_identical_product_rides_with_the_one_waiting_or_in_flight() {
+        let mut shared = Shared::default();
+        let p = record(RecordType::Product, "p1", "Tee");
+        let mut queue = VecDeque::new();
+        assert!(
+            shared.ride(&queue, 0, p.clone()).is_some(),
+            "the first is queued"
+        );
+        queue.push_back((0, p.clone()));
+        assert!(shared.ride(&queue, 1, p.clone()).is_none(), "a copy rides");
+        let other = record(RecordType::Product, "p1", "Tee, renamed");
+        assert!(
+            shared.ride(&queue, 2, other).is_some(),
+            "a different body is queued"
+        );
+        let order = record(RecordType::Order, "o1", "x");
+        queue.push_back((0, order.clone()));
+        assert!(
+            shared.ride(&queue, 3, order).is_some(),
+            "only products ride"
+        );
+
+        let taken: Vec<_> = queue.drain(..1).collect();
+        let request = shared.board(&taken);
+        assert!(
+            shared.ride(&queue, 4, p.clone()).is_none(),
+            "rides the flight too"
+        );
+        let riders: Vec<u64> = shared
+            .landed(request, &taken)
+            .into_iter()
+            .map(|(owner, _)| owner)
+            .collect();
+        assert_eq!(riders, [1, 4], "both copies get the request's answer");
+        assert!(
+            shared.ride(&queue, 5, p).is_some(),
+            "after landing, queued again"
+        );
+    }
 
     fn head(record_type: RecordType, len: usize, oldest: u64, age_ms: u64) -> Head {
         Head {
