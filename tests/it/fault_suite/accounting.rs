@@ -36,6 +36,11 @@ pub(crate) struct Accounts {
     pub(crate) doubles: u64,
     pub(crate) regressions: u64,
     pub(crate) lost: u64,
+    /// Doubles of a version whose webhook the sender had sent more than once
+    /// (a copy the ingress published before its answer was lost).
+    pub(crate) doubles_of_resent: u64,
+    /// The doubled versions as (customer, version, writes), to look up.
+    pub(crate) doubled: Vec<(String, u32, u64)>,
     /// The lost webhook ids with their customer and version, to look up.
     pub(crate) lost_ids: Vec<(String, u64, u32)>,
 }
@@ -61,6 +66,11 @@ pub(crate) fn account(sent: &[Sent], log: &[AppliedWrite]) -> Accounts {
         *writes.entry((w.key.id.clone(), version)).or_insert(0) += 1;
     }
     a.doubles = writes.values().map(|n| n.saturating_sub(1)).sum();
+    a.doubled = writes
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|((id, v), n)| (id.clone(), *v, *n))
+        .collect();
     let mut attributed = HashSet::new();
     for s in sent {
         a.webhooks += 1;
@@ -72,6 +82,9 @@ pub(crate) fn account(sent: &[Sent], log: &[AppliedWrite]) -> Accounts {
         }
         a.acknowledged += 1;
         let key = (s.entity.to_string(), s.version);
+        if s.sends > 1 {
+            a.doubles_of_resent += writes.get(&key).map_or(0, |n| n.saturating_sub(1));
+        }
         if writes.contains_key(&key) {
             if attributed.insert(key) {
                 a.delivered += 1;
