@@ -39,6 +39,9 @@ pub struct TestAppOptions {
     pub admin_token: Option<String>,
     /// Another broker than the shared one (a [`crate::PrivateBroker`]).
     pub amqp_url: Option<String>,
+    /// Another PostgreSQL server than the shared one (a
+    /// [`crate::PrivatePostgres`]'s admin URL), for [`Backend::Postgres`].
+    pub postgres_admin_url: Option<String>,
 }
 
 impl Default for TestAppOptions {
@@ -57,6 +60,7 @@ impl Default for TestAppOptions {
             },
             admin_token: None,
             amqp_url: None,
+            postgres_admin_url: None,
         }
     }
 }
@@ -117,7 +121,11 @@ impl TestApp {
             None
         };
         let database = if opts.worker {
-            Some(TestDatabase::create(opts.backend).await)
+            let admin = opts
+                .postgres_admin_url
+                .clone()
+                .unwrap_or_else(crate::database::postgres_admin_url);
+            Some(TestDatabase::create_on(opts.backend, &admin).await)
         } else {
             None
         };

@@ -5,6 +5,8 @@
 //! - [`broker`]: broker URL, unique prefixes, reading and deleting queues.
 //! - [`fixtures`]: Shopify's documented sample payloads and HMAC vectors.
 //! - [`webhook`]: building signed webhook requests.
+//! - [`private_broker`], [`private_postgres`]: a RabbitMQ node or a
+//!   PostgreSQL server of a test's own, to stop, kill or alarm.
 //! - [`proxy`]: an in-process TCP proxy to cut or blackhole the broker link.
 //! - [`process`]: the real binary as a child process; free ports.
 //! - [`wait`]: `eventually`, polling with a deadline instead of sleeping.
@@ -16,6 +18,7 @@ pub mod fixtures;
 pub mod metrics;
 pub mod own_runtime;
 pub mod private_broker;
+pub mod private_postgres;
 pub mod process;
 pub mod proxy;
 pub mod wait;
@@ -25,6 +28,7 @@ pub use app::{TestApp, TestAppOptions};
 pub use database::Backend;
 pub use own_runtime::OwnRuntime;
 pub use private_broker::PrivateBroker;
+pub use private_postgres::{PrivatePostgres, StopMode};
 pub use process::{ServiceProcess, free_port};
 pub use so_fake_ometria::{FakeConfig, FakeOmetria};
 pub use wait::eventually;

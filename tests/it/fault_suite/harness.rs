@@ -37,19 +37,31 @@ pub(crate) fn backends(short: Backend) -> Vec<Backend> {
 /// The real ingress and a worker, on `backend`, with a fake Ometria that
 /// logs each write's email as its version.
 pub(crate) async fn app_on(backend: Backend, url: Option<String>, through_proxy: bool) -> TestApp {
-    let app = TestApp::spawn_with(TestAppOptions {
-        worker: true,
-        partitions: 4,
+    app_with(TestAppOptions {
         backend,
         amqp_url: url,
         through_proxy,
-        env: vec![("SO_AMQP__CONFIRM_TIMEOUT_MS".into(), "1000".into())],
         ..TestAppOptions::default()
+    })
+    .await
+}
+
+/// [`app_on`] with other options (a private PostgreSQL server).
+pub(crate) async fn app_with(opts: TestAppOptions) -> TestApp {
+    let app = TestApp::spawn_with(TestAppOptions {
+        worker: true,
+        partitions: 4,
+        env: vec![("SO_AMQP__CONFIRM_TIMEOUT_MS".into(), "1000".into())],
+        ..opts
     })
     .await;
     app.ometria().version_writes_by("email");
     app
 }
+
+/// A pause between writes this long means the load was held up: the
+/// load writes every few milliseconds, the outages last seconds.
+const HELD_UP: Duration = Duration::from_secs(2);
 
 /// What a fault must have touched for its case to count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +74,9 @@ pub(crate) enum Fault {
     Worker,
     /// Pushes Ometria refused, and events retried through the tiers.
     Ometria,
+    /// Writes held up while the store was away (a pause in the write
+    /// log), events retried, or re-pushed after a commit was lost.
+    Database,
 }
 
 /// Everything a case measured.
@@ -82,6 +97,9 @@ pub(crate) struct Report {
     pub(crate) ometria_refusals: u64,
     /// Pushes applied but unanswered when the worker was killed.
     pub(crate) in_flight_at_kill: Option<InFlight>,
+    /// The longest time between two consecutive writes to Ometria: the
+    /// load writes every few milliseconds, so a long pause is the fault.
+    pub(crate) longest_pause: Duration,
 }
 
 /// Runs the load through `url` and, once a third of the planned webhooks
@@ -125,7 +143,13 @@ pub(crate) async fn measure(
     sent: &[Sent],
 ) -> Report {
     let rest = settle(app).await;
-    let accounts = account(sent, &app.ometria().write_log());
+    let log = app.ometria().write_log();
+    let accounts = account(sent, &log);
+    let longest_pause = log
+        .windows(2)
+        .map(|w| w[1].at.duration_since(w[0].at))
+        .max()
+        .unwrap_or_default();
     let processed = |outcome: &'static str| async move {
         app.counter("so_events_processed_total", &[("outcome", outcome)])
             .await as u64
@@ -149,6 +173,7 @@ pub(crate) async fn measure(
         acks_lost: app.counter("so_acks_lost_total", &[]).await as u64,
         ometria_refusals,
         in_flight_at_kill: None,
+        longest_pause,
     }
 }
 
@@ -159,7 +184,7 @@ impl Report {
             "fault case {:<22} {:<8} webhooks {:>4}  sent {:>4}  acknowledged {:>4}  resent {:>3}  \
              delivered {:>4}  stale {:>3}  duplicates recognised {:>3}  doubles written {:>3}  lost {}  \
              | doubled {:?}  doubles of re-sent webhooks {}  unacknowledged {}  regressions {}  redeliveries {}  retried {}  acks lost {}  \
-             Ometria refusals {}  in flight at kill {:?}  rest {} after {:.1?}",
+             Ometria refusals {}  in flight at kill {:?}  longest pause {:.1?}  rest {} after {:.1?}",
             self.case,
             format!("{:?}", self.backend),
             a.webhooks,
@@ -180,6 +205,7 @@ impl Report {
             self.acks_lost,
             self.ometria_refusals,
             self.in_flight_at_kill,
+            self.longest_pause,
             if self.rest.quiet {
                 "reached"
             } else {
@@ -246,6 +272,10 @@ impl Report {
                     "{case}: nothing the killed worker held came back"
                 );
             }
+            Fault::Database => assert!(
+                self.retried + a.doubles > 0 || self.longest_pause >= HELD_UP,
+                "{case}: the database fault touched nothing (no pause, retry or re-push)"
+            ),
             Fault::Ometria => {
                 assert!(self.ometria_refusals > 0, "{case}: Ometria refused no push");
                 assert!(

@@ -19,6 +19,7 @@
 
 mod accounting;
 mod broker;
+mod database;
 mod harness;
 mod load;
 mod services;
