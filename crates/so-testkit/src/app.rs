@@ -75,6 +75,9 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub ometria: Option<FakeOmetria>,
     pub database: Option<TestDatabase>,
+    /// The `SO_*` variables the configuration was built from (no file),
+    /// to start the real binary with the same configuration.
+    pub env: Vec<(String, String)>,
     worker: Option<OwnRuntime>,
     extra_workers: Vec<OwnRuntime>,
     /// The broker's own URL (not through the proxy), for probes.
@@ -166,8 +169,9 @@ impl TestApp {
             std::fs::write(&path, text).expect("writing test config");
             path
         });
-        let config =
-            Arc::new(Config::load(file.as_deref(), env).expect("test configuration is valid"));
+        let config = Arc::new(
+            Config::load(file.as_deref(), env.clone()).expect("test configuration is valid"),
+        );
         if let Some(path) = file {
             let _removed = std::fs::remove_file(path);
         }
@@ -232,6 +236,7 @@ impl TestApp {
             proxy,
             ometria,
             database,
+            env,
             worker: None,
             extra_workers: Vec::new(),
             guard,

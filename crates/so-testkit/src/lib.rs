@@ -9,6 +9,7 @@
 //!   PostgreSQL server of a test's own, to stop, kill or alarm.
 //! - [`proxy`]: an in-process TCP proxy to cut or blackhole the broker link.
 //! - [`process`]: the real binary as a child process; free ports.
+//! - [`service_binary`]: where that binary is, for tests of other packages.
 //! - [`wait`]: `eventually`, polling with a deadline instead of sleeping.
 
 pub mod app;
@@ -21,6 +22,7 @@ pub mod private_broker;
 pub mod private_postgres;
 pub mod process;
 pub mod proxy;
+pub mod service_binary;
 pub mod wait;
 pub mod webhook;
 
@@ -30,6 +32,7 @@ pub use own_runtime::OwnRuntime;
 pub use private_broker::PrivateBroker;
 pub use private_postgres::{PrivatePostgres, StopMode};
 pub use process::{ServiceProcess, free_port};
+pub use service_binary::service_binary;
 pub use so_fake_ometria::{FakeConfig, FakeOmetria};
 pub use wait::eventually;
 pub use webhook::Webhook;

@@ -1,60 +1,61 @@
-//! Faults of the service itself and of Ometria: the ingress killed and
-//! restarted on its address, the worker killed while a push is between
-//! Ometria and the ack, and Ometria down then rate limiting.
+//! Faults of the service itself and of Ometria: the real `shopify-ometria`
+//! ingress killed with SIGKILL and a new one started on its address, the
+//! real worker killed with SIGKILL while a push is between Ometria and the
+//! ack, and Ometria down then rate limiting.
 
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
-use so_queue::{Broker, Publisher};
-use so_testkit::{Backend, OwnRuntime, eventually};
-use tokio_util::sync::CancellationToken;
+use so_testkit::{Backend, ServiceProcess, TestApp, eventually, service_binary};
 
 use super::OUTAGE;
 use super::harness::{Fault, app_on, backends, load_with_fault, measure};
 
-/// An ingress on a runtime of its own (killed like a process), on `addr`.
-async fn ingress_process(config: Arc<so_platform::Config>, addr: SocketAddr) -> OwnRuntime {
-    OwnRuntime::spawn(move |ready, stop| async move {
-        let broker = Broker::start(config.amqp.clone(), CancellationToken::new());
-        broker
-            .wait_connected(Duration::from_secs(20))
-            .await
-            .expect("ingress connects");
-        // The killed predecessor's port frees up at once (SO_REUSEADDR).
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .expect("ingress binds");
-        let app = so_ingress::Application::with_listener(config, Publisher::new(broker), listener);
-        ready.ready();
-        let _served = app.run_until_stopped(stop).await;
-    })
-    .await
+/// `shopify-ometria <subcommand>` as a child process with the test app's
+/// configuration, its ops listener on a port of its own, and `extra`.
+async fn child(app: &TestApp, subcommand: &str, extra: &[(&str, String)]) -> ServiceProcess {
+    let mut env: Vec<(&str, String)> = app
+        .env
+        .iter()
+        .filter(|(k, _)| k != "SO_INGRESS__LISTEN" && k != "SO_OPS__LISTEN")
+        .map(|(k, v)| (k.as_str(), v.clone()))
+        .collect();
+    env.extend(extra.iter().cloned());
+    let binary = service_binary();
+    let process = ServiceProcess::spawn(&binary.display().to_string(), subcommand, &env);
+    process.wait_ready(Duration::from_secs(60)).await;
+    process
+}
+
+/// SIGKILL, and the exit reaped.
+async fn kill(mut process: ServiceProcess) {
+    process.signal("KILL").await;
+    let _exited = process.wait(Duration::from_secs(10)).await;
 }
 
 #[tokio::test]
 async fn fault_ingress_killed_and_restarted() {
     for backend in backends(Backend::Postgres) {
         let app = app_on(backend, None, false).await;
-        let addr: SocketAddr = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap()
-        };
-        let url = format!("http://{addr}/webhooks/shopify");
-        let first = ingress_process(app.config.clone(), addr).await;
-        let config = app.config.clone();
+        let port = so_testkit::free_port();
+        let listen = [("SO_INGRESS__LISTEN", format!("127.0.0.1:{port}"))];
+        let url = format!("http://127.0.0.1:{port}/webhooks/shopify");
+        let first = Mutex::new(Some(child(&app, "ingress", &listen).await));
         let second = tokio::sync::Mutex::new(None);
         let sent = load_with_fault(&app, &url, 60_000, || async {
-            first.kill().await;
+            let process = first.lock().unwrap().take().expect("the first ingress");
+            kill(process).await;
             // Down for a moment, then a new process on the same address.
             tokio::time::sleep(OUTAGE).await;
-            *second.lock().await = Some(ingress_process(config, addr).await);
+            *second.lock().await = Some(child(&app, "ingress", &listen).await);
         })
         .await;
         let report = measure(&app, "ingress killed", backend, Fault::Ingress, &sent).await;
         report.print();
-        if let Some(ingress) = second.lock().await.take() {
-            ingress.kill().await;
+        let first = first.lock().unwrap().take();
+        let second = second.lock().await.take();
+        for process in [first, second].into_iter().flatten() {
+            kill(process).await;
         }
         app.teardown().await;
         report.assert_sound();
@@ -81,31 +82,13 @@ async fn fault_ometria_down_then_a_429_storm() {
     }
 }
 
-/// A worker on a runtime of its own (killed like a process: no drain, no acks).
-async fn worker_process(config: Arc<so_platform::Config>, db_url: String) -> OwnRuntime {
-    OwnRuntime::spawn(move |ready, stop| async move {
-        let store = so_store::Store::connect(&db_url, 4).await.expect("store");
-        let broker = Broker::start(config.amqp.clone(), CancellationToken::new());
-        broker
-            .wait_connected(Duration::from_secs(20))
-            .await
-            .expect("worker connects");
-        let worker = so_worker::Worker::build(config, broker, store).expect("worker builds");
-        ready.ready();
-        worker.run_until_stopped(stop).await;
-    })
-    .await
-}
-
 #[tokio::test]
 async fn fault_worker_killed_between_push_and_ack() {
     for backend in backends(Backend::Postgres) {
         let mut app = app_on(backend, None, false).await;
-        // This case's worker runs where the test can kill it while the load runs.
+        // This case's workers are child processes the test can SIGKILL.
         app.stop_worker().await;
-        let db_url = app.database.as_ref().expect("database").url.clone();
-        let first = worker_process(app.config.clone(), db_url.clone()).await;
-        let config = app.config.clone();
+        let first = Mutex::new(Some(child(&app, "worker", &[]).await));
         let second = tokio::sync::Mutex::new(None);
         let at_kill = Mutex::new(None);
         let url = app.webhook_url();
@@ -123,17 +106,18 @@ async fn fault_worker_killed_between_push_and_ack() {
                 }
             })
             .await;
-            first.kill().await;
+            let process = first.lock().unwrap().take().expect("the first worker");
+            kill(process).await;
             *at_kill.lock().unwrap() = Some(held);
             fake.hold_responses(false);
-            *second.lock().await = Some(worker_process(config, db_url).await);
+            *second.lock().await = Some(child(&app, "worker", &[]).await);
         })
         .await;
         let mut report = measure(&app, "worker killed", backend, Fault::Worker, &sent).await;
         report.in_flight_at_kill = *at_kill.lock().unwrap();
         report.print();
-        if let Some(w) = second.lock().await.take() {
-            w.kill().await;
+        if let Some(p) = second.lock().await.take() {
+            kill(p).await;
         }
         app.teardown().await;
         report.assert_sound();
