@@ -27,6 +27,9 @@ pub struct TestAppOptions {
     pub partitions: u16,
     /// Connect to the broker through a [`TcpProxy`] the test controls.
     pub through_proxy: bool,
+    /// Reach the fake Ometria through a [`TcpProxy`] the test controls
+    /// (worker apps): connections closed on accept, or held unanswered.
+    pub ometria_through_proxy: bool,
     /// Extra `SO_*` variables.
     pub env: Vec<(String, String)>,
     /// Contents of a TOML configuration file, if any.
@@ -50,6 +53,7 @@ impl Default for TestAppOptions {
             secrets: vec!["test-secret".to_owned()],
             partitions: 2,
             through_proxy: false,
+            ometria_through_proxy: false,
             env: Vec::new(),
             config_toml: None,
             worker: false,
@@ -72,6 +76,8 @@ pub struct TestApp {
     pub config: Arc<Config>,
     pub broker: Broker,
     pub proxy: Option<TcpProxy>,
+    /// The proxy in front of the fake Ometria, if asked for.
+    pub ometria_proxy: Option<TcpProxy>,
     pub client: reqwest::Client,
     pub ometria: Option<FakeOmetria>,
     pub database: Option<TestDatabase>,
@@ -132,9 +138,20 @@ impl TestApp {
         } else {
             None
         };
+        let ometria_proxy = match (&ometria, opts.ometria_through_proxy) {
+            (Some(fake), true) => Some(
+                TcpProxy::start(fake.addr())
+                    .await
+                    .expect("Ometria proxy starts"),
+            ),
+            _ => None,
+        };
         if let (Some(fake), Some(db)) = (&ometria, &database) {
+            let api_url = ometria_proxy
+                .as_ref()
+                .map_or_else(|| fake.url(), |p| format!("http://{}", p.addr()));
             env.extend([
-                ("SO_OMETRIA__API_URL".to_owned(), fake.url()),
+                ("SO_OMETRIA__API_URL".to_owned(), api_url),
                 ("SO_OMETRIA__API_KEY".to_owned(), fake.api_key().to_owned()),
                 ("SO_DATABASE__URL".to_owned(), db.url.clone()),
                 (
@@ -234,6 +251,7 @@ impl TestApp {
             config,
             broker,
             proxy,
+            ometria_proxy,
             ometria,
             database,
             env,

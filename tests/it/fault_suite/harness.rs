@@ -48,10 +48,12 @@ pub(crate) async fn app_on(backend: Backend, url: Option<String>, through_proxy:
 
 /// [`app_on`] with other options (a private PostgreSQL server).
 pub(crate) async fn app_with(opts: TestAppOptions) -> TestApp {
+    let mut env = vec![("SO_AMQP__CONFIRM_TIMEOUT_MS".into(), "1000".into())];
+    env.extend(opts.env.iter().cloned());
     let app = TestApp::spawn_with(TestAppOptions {
         worker: true,
         partitions: 4,
-        env: vec![("SO_AMQP__CONFIRM_TIMEOUT_MS".into(), "1000".into())],
+        env,
         ..opts
     })
     .await;
@@ -74,6 +76,9 @@ pub(crate) enum Fault {
     Worker,
     /// Pushes Ometria refused, and events retried through the tiers.
     Ometria,
+    /// Ometria unreachable at the socket: events retried, and a pause in
+    /// the write log.
+    OmetriaLink,
     /// Writes held up while the store was away (a pause in the write
     /// log), events retried, or re-pushed after a commit was lost.
     Database,
@@ -276,6 +281,16 @@ impl Report {
                 self.retried + a.doubles > 0 || self.longest_pause >= HELD_UP,
                 "{case}: the database fault touched nothing (no pause, retry or re-push)"
             ),
+            Fault::OmetriaLink => {
+                assert!(
+                    self.retried > 0,
+                    "{case}: nothing went through the retry tiers"
+                );
+                assert!(
+                    self.longest_pause >= HELD_UP,
+                    "{case}: the writes never paused"
+                );
+            }
             Fault::Ometria => {
                 assert!(self.ometria_refusals > 0, "{case}: Ometria refused no push");
                 assert!(

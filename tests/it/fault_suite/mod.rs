@@ -1,7 +1,9 @@
 //! The fault suite: a steady signed webhook load through the real ingress
 //! and worker into the fake Ometria while the broker is restarted, killed,
 //! has its connections closed, raises a disk alarm or is blackholed, the
-//! ingress or the worker is killed, or Ometria goes down. Senders behave
+//! ingress or the worker (real processes) is killed with SIGKILL, Ometria
+//! goes down or becomes unreachable at the socket, or the store's
+//! PostgreSQL server crashes. Senders behave
 //! like Shopify: anything but a 200 is sent again (same webhook id), within
 //! a bounded time.
 //!
@@ -22,6 +24,7 @@ mod broker;
 mod database;
 mod harness;
 mod load;
+mod ometria_link;
 mod services;
 mod settle;
 
