@@ -13,7 +13,11 @@ use super::harness::{Fault, app_on, backends, load_with_fault, measure};
 
 /// `shopify-ometria <subcommand>` as a child process with the test app's
 /// configuration, its ops listener on a port of its own, and `extra`.
-async fn child(app: &TestApp, subcommand: &str, extra: &[(&str, String)]) -> ServiceProcess {
+pub(super) async fn child(
+    app: &TestApp,
+    subcommand: &str,
+    extra: &[(&str, String)],
+) -> ServiceProcess {
     let mut env: Vec<(&str, String)> = app
         .env
         .iter()
@@ -28,7 +32,7 @@ async fn child(app: &TestApp, subcommand: &str, extra: &[(&str, String)]) -> Ser
 }
 
 /// SIGKILL, and the exit reaped.
-async fn kill(mut process: ServiceProcess) {
+pub(super) async fn kill(mut process: ServiceProcess) {
     process.signal("KILL").await;
     let _exited = process.wait(Duration::from_secs(10)).await;
 }
