@@ -3,10 +3,11 @@
 //! cannot show a record written twice, nor a create an update overwrote).
 //!
 //! An acknowledged webhook is
-//! - *delivered* if a write of its entity at its version is in the log (the
-//!   first webhook carrying that version, when several do);
-//! - a *recognised duplicate* if another acknowledged webhook carrying the
-//!   same version was delivered (a re-sent copy under another webhook id);
+//! - *delivered* if a write of its entity at its version is in the log
+//!   (when several webhooks carry one version, as many as it has writes);
+//! - a *recognised duplicate* if it carries a version other acknowledged
+//!   webhooks carry and was not written again (a copy under another
+//!   webhook id that the worker dropped);
 //! - *stale* if its version was never written but a newer version of the
 //!   same entity was (the worker dropped it as superseded);
 //! - *lost* otherwise.
@@ -71,7 +72,7 @@ pub(crate) fn account(sent: &[Sent], log: &[AppliedWrite]) -> Accounts {
         .filter(|(_, n)| **n > 1)
         .map(|((id, v), n)| (id.clone(), *v, *n))
         .collect();
-    let mut attributed = HashSet::new();
+    let mut attributed: HashMap<(String, u32), u64> = HashMap::new();
     for s in sent {
         a.webhooks += 1;
         a.sent += u64::from(s.sends);
@@ -85,8 +86,12 @@ pub(crate) fn account(sent: &[Sent], log: &[AppliedWrite]) -> Accounts {
         if s.sends > 1 {
             a.doubles_of_resent += writes.get(&key).map_or(0, |n| n.saturating_sub(1));
         }
-        if writes.contains_key(&key) {
-            if attributed.insert(key) {
+        if let Some(written) = writes.get(&key) {
+            // As many webhooks delivered as there were writes of their
+            // version; the rest were recognised and not written again.
+            let taken = attributed.entry(key).or_insert(0);
+            if *taken < *written {
+                *taken += 1;
                 a.delivered += 1;
             } else {
                 a.duplicates += 1;
@@ -137,24 +142,30 @@ mod tests {
         let sent = [
             sent(1, 1, true),  // delivered
             sent(1, 2, true),  // delivered
-            sent(1, 2, true),  // a copy: duplicate
+            sent(1, 2, true),  // a copy, not written again: duplicate
             sent(2, 1, true),  // superseded by version 2: stale
             sent(2, 2, true),  // delivered
             sent(3, 1, true),  // never written: lost
             sent(4, 1, false), // unacknowledged: not counted as lost
+            sent(5, 1, true),  // delivered, and written again: a double
+            sent(6, 1, true),  // delivered
+            sent(6, 1, true),  // a copy written again: delivered, a double
         ];
         let log = [
             write(0, 1, 1),
             write(1, 1, 2),
             write(2, 2, 2),
-            write(3, 1, 2),
+            write(3, 5, 1),
+            write(4, 5, 1),
+            write(5, 6, 1),
+            write(6, 6, 1),
         ];
         let a = account(&sent, &log);
         assert_eq!(
             (a.acknowledged, a.delivered, a.duplicates, a.stale, a.lost),
-            (6, 3, 1, 1, 1)
+            (9, 6, 1, 1, 1)
         );
-        assert_eq!((a.doubles, a.regressions, a.unacknowledged), (1, 0, 1));
+        assert_eq!((a.doubles, a.regressions, a.unacknowledged), (2, 0, 1));
     }
 
     #[test]
