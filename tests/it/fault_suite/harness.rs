@@ -13,8 +13,9 @@ use super::accounting::{Accounts, account};
 use super::load::{Sent, plan, send_all};
 use super::settle::{Rest, settle};
 
-/// Customers per case. The long variant:
-/// `SO_FAULT_CUSTOMERS=1500 SO_FAULT_BACKENDS=both cargo nextest run -p so-e2e fault_suite`.
+/// Customers per case. The long variant, once per backend:
+/// `SO_FAULT_CUSTOMERS=1500 SO_FAULT_BACKENDS=sqlite cargo nextest run -p so-e2e fault_suite`
+/// (and `postgres`).
 pub(crate) fn customers() -> u64 {
     std::env::var("SO_FAULT_CUSTOMERS")
         .ok()
