@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::broker::{self, BrokerProbe, Message};
 use crate::database::{Backend, TestDatabase};
+use crate::topology_guard::TopologyGuard;
 use so_fake_ometria::{FakeConfig, FakeOmetria};
 
 use crate::own_runtime::OwnRuntime;
@@ -518,38 +519,6 @@ impl TestApp {
         if let Some(db) = self.database.take() {
             db.cleanup().await;
         }
-    }
-}
-
-struct TopologyGuard {
-    url: String,
-    names: Names,
-    armed: bool,
-}
-
-impl Drop for TopologyGuard {
-    fn drop(&mut self) {
-        if !self.armed {
-            return;
-        }
-        let (url, names) = (self.url.clone(), self.names.clone());
-        // A runtime of its own on another thread: this may run while the
-        // test's runtime unwinds.
-        let _joined = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async {
-                if let Ok(probe) = BrokerProbe::connect_to(&url).await {
-                    let _deleted = probe.delete_topology(&names).await;
-                    probe.close().await;
-                }
-            });
-        })
-        .join();
     }
 }
 

@@ -23,6 +23,7 @@ pub mod private_postgres;
 pub mod process;
 pub mod proxy;
 pub mod service_binary;
+mod topology_guard;
 pub mod wait;
 pub mod webhook;
 
