@@ -6,7 +6,9 @@
 //! A write's *version* is the value the pushed record carried at a path the
 //! test names ([`FakeOmetria::version_writes_by`]), e.g. `email` or
 //! `properties.version` for a case that sets a distinct value per entity
-//! version. Entries are small (no bodies), so the log is always on.
+//! version. Entries are small (no bodies), but a log grows with every write,
+//! so it is kept only once a test asks for it ([`FakeOmetria::log_writes`]
+//! or `version_writes_by`): a soak's memory stays the service's.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -33,6 +35,7 @@ pub struct AppliedWrite {
 
 #[derive(Debug, Default)]
 pub(crate) struct WriteLog {
+    on: bool,
     entries: Vec<AppliedWrite>,
     version_path: Vec<String>,
 }
@@ -40,6 +43,9 @@ pub(crate) struct WriteLog {
 impl WriteLog {
     /// Logs a write of `body` (as pushed) to `key`.
     pub(crate) fn record(&mut self, key: &RecordKey, body: &Map<String, Value>) {
+        if !self.on {
+            return;
+        }
         let version = self.version_of(body);
         self.entries.push(AppliedWrite {
             seq: self.entries.len(),
@@ -65,18 +71,25 @@ impl WriteLog {
 }
 
 impl FakeOmetria {
-    /// Logs, with every later write, the pushed value at this dotted path
-    /// (`email`, `properties.version`) as the write's version.
-    pub fn version_writes_by(&self, path: &str) {
-        self.shared.lock().writes.version_path = path.split('.').map(str::to_owned).collect();
+    /// Logs every later write (without versions).
+    pub fn log_writes(&self) {
+        self.shared.lock().writes.on = true;
     }
 
-    /// Every applied write so far, in order.
+    /// Logs every later write with the pushed value at this dotted path
+    /// (`email`, `properties.version`) as its version.
+    pub fn version_writes_by(&self, path: &str) {
+        let mut s = self.shared.lock();
+        s.writes.on = true;
+        s.writes.version_path = path.split('.').map(str::to_owned).collect();
+    }
+
+    /// Every write applied since the log was turned on, in order.
     pub fn write_log(&self) -> Vec<AppliedWrite> {
         self.shared.lock().writes.entries.clone()
     }
 
-    /// How many writes were applied so far (cheaper than the whole log).
+    /// How many writes the log holds (cheaper than the whole log).
     pub fn writes_applied(&self) -> usize {
         self.shared.lock().writes.entries.len()
     }
@@ -96,9 +109,20 @@ mod tests {
         }
     }
 
+    fn key_of_nothing() -> RecordKey {
+        RecordKey {
+            record_type: RecordType::Contact,
+            collection: None,
+            id: "0".to_owned(),
+        }
+    }
+
     #[test]
     fn a_write_carries_the_value_at_the_version_path() {
         let mut log = WriteLog::default();
+        log.record(&key_of_nothing(), &Map::new());
+        assert!(log.entries.is_empty(), "off until asked for");
+        log.on = true;
         let body = obj(json!({"id": "7", "email": "a@x", "properties": {"version": 3}}));
         let key = RecordKey::of(RecordType::Contact, &body).unwrap();
         log.record(&key, &body);

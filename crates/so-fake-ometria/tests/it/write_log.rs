@@ -34,8 +34,21 @@ async fn every_write_is_logged_with_its_version_even_when_the_record_is_rewritte
 }
 
 #[tokio::test]
+async fn nothing_is_logged_unless_a_test_asks() {
+    let fake = fake().await;
+    push(&fake, &json!([contact("c1", "v1@example.com")])).await;
+    assert_eq!(fake.writes_applied(), 0);
+    fake.log_writes();
+    push(&fake, &json!([contact("c1", "v2@example.com")])).await;
+    let log = fake.write_log();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].version, None, "no version path named");
+}
+
+#[tokio::test]
 async fn a_held_push_has_taken_effect_and_is_in_flight_until_released() {
     let fake = fake().await;
+    fake.log_writes();
     fake.hold_responses(true);
     let url = format!("{}/v2/push", fake.url());
     let key = fake.api_key().to_owned();
