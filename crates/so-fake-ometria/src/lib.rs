@@ -15,12 +15,14 @@
 //! - GDPR: `POST`/`GET /v2/data-deletion-requests`,
 //!   `GET /v2/data-deletion-requests/{id}` (6/min, asynchronous completion
 //!   that anonymises the email's contacts);
-//! - Rust-side inspection and run-time fault switches for tests.
+//! - Rust-side inspection and run-time fault switches for tests, a log of
+//!   every applied write, and pushes held between effect and answer.
 
 mod bucket;
 mod config;
 mod erasures;
 mod forced;
+mod in_flight;
 mod inspect;
 mod known_products;
 mod merges;
@@ -33,12 +35,14 @@ mod state;
 mod unlinked;
 mod unsubscribes;
 mod validate;
+mod write_log;
 
 pub use config::{
     DEFAULT_BACKLOG_LIMIT, DRAIN_TICK, Drain, ErasureCompletion, FakeConfig, IdentityRule,
     PROPERTIES_ENV, PropertiesMerge, RateLimit,
 };
 pub use forced::ForcedState;
+pub use in_flight::InFlight;
 pub use records::{IgnoredIdentifier, RecordKey};
 pub use rejections::{ErrorShape, Validation, ValidationMode};
 pub use routes::{AUTH_HEADER, QUEUE_LIMIT_HEADER, QUEUE_REMAINING_HEADER};
@@ -46,3 +50,4 @@ pub use server::{FakeOmetria, serve};
 pub use state::{REJECTED_BY_FAULT, RequestRecord};
 pub use unsubscribes::{Unsubscribe, UnsubscribeOrigin};
 pub use validate::{NOT_VALID, TOO_LARGE};
+pub use write_log::AppliedWrite;

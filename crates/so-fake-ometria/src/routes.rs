@@ -15,6 +15,7 @@ use so_domain::ometria::RecordType;
 use tokio::time::Instant;
 
 use crate::config::ErasureCompletion;
+use crate::in_flight::Entered;
 use crate::profiles::profiles;
 use crate::state::{Refusal, RequestRecord, Shared, request_type};
 use crate::unsubscribes::{Filter, parse_time};
@@ -51,7 +52,7 @@ async fn push(Extract(shared): Extract<AppState>, headers: HeaderMap, body: Byte
     let parsed: Option<Vec<Value>> = serde_json::from_slice(&body).ok();
     let records = parsed.as_ref().map_or(0, Vec::len);
     let record_type = parsed.as_deref().and_then(request_type);
-    let (response, delay) = {
+    let (response, delay, applied) = {
         let mut s = shared.lock();
         s.push_requests += 1;
         let result = s.admit(auth(&headers)).and_then(|()| match parsed {
@@ -61,6 +62,7 @@ async fn push(Extract(shared): Extract<AppState>, headers: HeaderMap, body: Byte
                 message: "Body must be a JSON array of records",
             }),
         });
+        let applied = result.as_ref().ok().map(|a| a.accepted);
         let mut response = match result {
             Ok(a) => (
                 StatusCode::OK,
@@ -87,9 +89,15 @@ async fn push(Extract(shared): Extract<AppState>, headers: HeaderMap, body: Byte
             bytes: body.len(),
             ..entry("POST", "/v2/push", response.status(), records, record_type)
         });
-        (response, s.take_delay())
+        (response, s.take_delay(), applied)
     };
-    delayed(response, delay).await
+    let Some(applied) = applied else {
+        return delayed(response, delay).await;
+    };
+    let mut in_flight = Entered::new(&shared, applied);
+    let response = delayed(response, delay).await;
+    in_flight.released().await;
+    response
 }
 
 async fn merge_profile(

@@ -13,10 +13,12 @@ use tokio::time::Instant;
 use crate::bucket::TokenBucket;
 use crate::config::{Drain, ErasureCompletion, FakeConfig, RateLimit};
 use crate::erasures::Erasure;
+use crate::in_flight::Pending;
 use crate::records::{RecordKey, Store, id_of};
 use crate::rejections::{ErrorItem, PathRule, Validation, ValidationMode};
 use crate::unsubscribes::Unsubscribe;
 use crate::validate::{FieldError, TOO_LARGE, validate};
+use crate::write_log::WriteLog;
 
 /// `_errors` keeps this many entries (ometria.md: "the 100 most recent").
 const ERRORS_KEPT: usize = 100;
@@ -110,6 +112,10 @@ pub(crate) struct State {
     pub(crate) erasures: Vec<Erasure>,
     /// [`FakeConfig::require_known_products`].
     pub(crate) require_known_products: bool,
+    /// Every applied write, in order.
+    pub(crate) writes: WriteLog,
+    /// Applied pushes not answered yet.
+    pub(crate) pending: Pending,
 }
 
 #[derive(Debug)]
@@ -144,6 +150,8 @@ impl Shared {
             erasure_completion: config.erasure_completion,
             erasures: Vec::new(),
             require_known_products: config.require_known_products,
+            writes: WriteLog::default(),
+            pending: Pending::default(),
         }))
     }
 
@@ -314,6 +322,7 @@ impl State {
                 self.record_error(&q.request_id, q.record_type, &q.key.id, &q.body, e);
             }
             if errors.is_empty() {
+                self.writes.record(&q.key, &q.body);
                 self.store.upsert(q.key, &q.body);
             }
         }

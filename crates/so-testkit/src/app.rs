@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::broker::{self, BrokerProbe, Message};
 use crate::database::{Backend, TestDatabase};
+use crate::topology_guard::TopologyGuard;
 use so_fake_ometria::{FakeConfig, FakeOmetria};
 
 use crate::own_runtime::OwnRuntime;
@@ -27,6 +28,9 @@ pub struct TestAppOptions {
     pub partitions: u16,
     /// Connect to the broker through a [`TcpProxy`] the test controls.
     pub through_proxy: bool,
+    /// Reach the fake Ometria through a [`TcpProxy`] the test controls
+    /// (worker apps): connections closed on accept, or held unanswered.
+    pub ometria_through_proxy: bool,
     /// Extra `SO_*` variables.
     pub env: Vec<(String, String)>,
     /// Contents of a TOML configuration file, if any.
@@ -39,6 +43,9 @@ pub struct TestAppOptions {
     pub admin_token: Option<String>,
     /// Another broker than the shared one (a [`crate::PrivateBroker`]).
     pub amqp_url: Option<String>,
+    /// Another PostgreSQL server than the shared one (a
+    /// [`crate::PrivatePostgres`]'s admin URL), for [`Backend::Postgres`].
+    pub postgres_admin_url: Option<String>,
 }
 
 impl Default for TestAppOptions {
@@ -47,6 +54,7 @@ impl Default for TestAppOptions {
             secrets: vec!["test-secret".to_owned()],
             partitions: 2,
             through_proxy: false,
+            ometria_through_proxy: false,
             env: Vec::new(),
             config_toml: None,
             worker: false,
@@ -57,6 +65,7 @@ impl Default for TestAppOptions {
             },
             admin_token: None,
             amqp_url: None,
+            postgres_admin_url: None,
         }
     }
 }
@@ -68,9 +77,14 @@ pub struct TestApp {
     pub config: Arc<Config>,
     pub broker: Broker,
     pub proxy: Option<TcpProxy>,
+    /// The proxy in front of the fake Ometria, if asked for.
+    pub ometria_proxy: Option<TcpProxy>,
     pub client: reqwest::Client,
     pub ometria: Option<FakeOmetria>,
     pub database: Option<TestDatabase>,
+    /// The `SO_*` variables the configuration was built from (no file),
+    /// to start the real binary with the same configuration.
+    pub env: Vec<(String, String)>,
     worker: Option<OwnRuntime>,
     extra_workers: Vec<OwnRuntime>,
     /// The broker's own URL (not through the proxy), for probes.
@@ -117,13 +131,28 @@ impl TestApp {
             None
         };
         let database = if opts.worker {
-            Some(TestDatabase::create(opts.backend).await)
+            let admin = opts
+                .postgres_admin_url
+                .clone()
+                .unwrap_or_else(crate::database::postgres_admin_url);
+            Some(TestDatabase::create_on(opts.backend, &admin).await)
         } else {
             None
         };
+        let ometria_proxy = match (&ometria, opts.ometria_through_proxy) {
+            (Some(fake), true) => Some(
+                TcpProxy::start(fake.addr())
+                    .await
+                    .expect("Ometria proxy starts"),
+            ),
+            _ => None,
+        };
         if let (Some(fake), Some(db)) = (&ometria, &database) {
+            let api_url = ometria_proxy
+                .as_ref()
+                .map_or_else(|| fake.url(), |p| format!("http://{}", p.addr()));
             env.extend([
-                ("SO_OMETRIA__API_URL".to_owned(), fake.url()),
+                ("SO_OMETRIA__API_URL".to_owned(), api_url),
                 ("SO_OMETRIA__API_KEY".to_owned(), fake.api_key().to_owned()),
                 ("SO_DATABASE__URL".to_owned(), db.url.clone()),
                 (
@@ -158,8 +187,9 @@ impl TestApp {
             std::fs::write(&path, text).expect("writing test config");
             path
         });
-        let config =
-            Arc::new(Config::load(file.as_deref(), env).expect("test configuration is valid"));
+        let config = Arc::new(
+            Config::load(file.as_deref(), env.clone()).expect("test configuration is valid"),
+        );
         if let Some(path) = file {
             let _removed = std::fs::remove_file(path);
         }
@@ -222,8 +252,10 @@ impl TestApp {
             config,
             broker,
             proxy,
+            ometria_proxy,
             ometria,
             database,
+            env,
             worker: None,
             extra_workers: Vec::new(),
             guard,
@@ -487,38 +519,6 @@ impl TestApp {
         if let Some(db) = self.database.take() {
             db.cleanup().await;
         }
-    }
-}
-
-struct TopologyGuard {
-    url: String,
-    names: Names,
-    armed: bool,
-}
-
-impl Drop for TopologyGuard {
-    fn drop(&mut self) {
-        if !self.armed {
-            return;
-        }
-        let (url, names) = (self.url.clone(), self.names.clone());
-        // A runtime of its own on another thread: this may run while the
-        // test's runtime unwinds.
-        let _joined = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async {
-                if let Ok(probe) = BrokerProbe::connect_to(&url).await {
-                    let _deleted = probe.delete_topology(&names).await;
-                    probe.close().await;
-                }
-            });
-        })
-        .join();
     }
 }
 

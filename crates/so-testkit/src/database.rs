@@ -21,12 +21,21 @@ pub fn postgres_admin_url() -> String {
 pub struct TestDatabase {
     pub url: String,
     backend: Backend,
+    /// The PostgreSQL server's admin URL (PostgreSQL only).
+    admin: String,
     name: String,
     dir: Option<std::path::PathBuf>,
 }
 
 impl TestDatabase {
     pub async fn create(backend: Backend) -> TestDatabase {
+        TestDatabase::create_on(backend, &postgres_admin_url()).await
+    }
+
+    /// Like [`TestDatabase::create`], on the PostgreSQL server at `admin`
+    /// (e.g. a [`crate::PrivatePostgres`]) when the backend is PostgreSQL.
+    pub async fn create_on(backend: Backend, admin: &str) -> TestDatabase {
+        let admin = admin.to_owned();
         let name = format!("so_test_{}", uuid::Uuid::new_v4().simple());
         match backend {
             Backend::Sqlite => {
@@ -36,12 +45,12 @@ impl TestDatabase {
                 TestDatabase {
                     url,
                     backend,
+                    admin,
                     name,
                     dir: Some(dir),
                 }
             }
             Backend::Postgres => {
-                let admin = postgres_admin_url();
                 let mut conn = sqlx::PgConnection::connect(&admin)
                     .await
                     .expect("PostgreSQL is reachable for tests");
@@ -57,6 +66,7 @@ impl TestDatabase {
                 TestDatabase {
                     url: format!("{base}/{name}"),
                     backend,
+                    admin,
                     name,
                     dir: None,
                 }
@@ -72,7 +82,7 @@ impl TestDatabase {
                 }
             }
             Backend::Postgres => {
-                if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&self.admin).await {
                     let _dropped = sqlx::query(&format!(
                         "DROP DATABASE IF EXISTS {} WITH (FORCE)",
                         self.name

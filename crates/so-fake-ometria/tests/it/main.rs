@@ -10,3 +10,4 @@ mod rejections;
 mod storage;
 mod support;
 mod unsubscribes;
+mod write_log;
