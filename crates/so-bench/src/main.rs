@@ -14,6 +14,8 @@ mod replay;
 mod scratch;
 mod sizes;
 mod soak;
+mod soak_load;
+mod soak_verdict;
 mod stats;
 
 use std::process::ExitCode;

@@ -5,9 +5,11 @@
 //! work and retry queues, events settled and the webhook ack latency. The
 //! first third is warm-up; the last third is compared with the middle one,
 //! and the run fails (exit 2, after the JSON line) if any of them keeps
-//! growing.
+//! growing, if any webhook went unacknowledged, or if a figure of the
+//! compared thirds could not be read (see [`soak_verdict`]). Every event is
+//! new (see [`crate::soak_load`]).
 
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -16,8 +18,10 @@ use so_fake_ometria::{Drain, FakeConfig, FakeOmetria, RateLimit};
 use so_queue::{AmqpSettings, Broker, stats};
 use tokio_util::sync::CancellationToken;
 
+use crate::soak_load::Load;
+use crate::soak_verdict::{self, Sample, Verdict};
 use crate::stats::{Latencies, round2};
-use crate::{events, ingress, process};
+use crate::{ingress, process};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -37,16 +41,6 @@ pub(crate) struct Args {
     bin: Option<std::path::PathBuf>,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
-struct Sample {
-    at_s: u64,
-    rss_mib: f64,
-    fds: usize,
-    queued: u64,
-    settled: f64,
-    ack_p99_ms: f64,
-}
-
 fn rss_mib(pid: u32) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -59,15 +53,6 @@ fn rss_mib(pid: u32) -> f64 {
 
 fn fds(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, Iterator::count)
-}
-
-fn mean(xs: impl Iterator<Item = f64>) -> f64 {
-    let v: Vec<f64> = xs.collect();
-    if v.is_empty() {
-        0.0
-    } else {
-        v.iter().sum::<f64>() / v.len() as f64
-    }
 }
 
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
@@ -129,61 +114,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         .await
         .context("connecting to RabbitMQ")?;
 
-    // A pool of realistic lifecycles, re-sent with fresh webhook ids.
-    let pool: Arc<Vec<crate::payloads::Prepared>> = Arc::new(
-        events::lifecycle(4_000, 7)
-            .into_iter()
-            .map(|e| crate::payloads::Prepared {
-                topic: e.topic.to_owned(),
-                signature: so_shopify::sign("bench-secret", &e.body),
-                body: bytes::Bytes::from(e.body),
-            })
-            .collect(),
-    );
-    let window: Arc<Mutex<Vec<u32>>> = Arc::default();
-    let errors = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let sent = Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let load_stop = CancellationToken::new();
-    let connections = 4u64;
-    let mut senders = Vec::new();
-    for c in 0..connections {
-        let (pool, window, errors, sent, load_stop) = (
-            pool.clone(),
-            window.clone(),
-            errors.clone(),
-            sent.clone(),
-            load_stop.clone(),
-        );
-        let target = format!("127.0.0.1:{port}");
-        let interval = Duration::from_secs_f64(connections as f64 / args.rate as f64);
-        senders.push(tokio::spawn(async move {
-            let Ok(mut conn) = ingress::Conn::open(&target).await else {
-                return;
-            };
-            let start = Instant::now();
-            let mut i = 0u64;
-            while !load_stop.is_cancelled() {
-                // Open loop: latency from the scheduled time.
-                let due = start + interval * u32::try_from(i).unwrap_or(u32::MAX);
-                tokio::time::sleep_until(due.into()).await;
-                let p =
-                    &pool[usize::try_from((i * connections + c) % pool.len() as u64).unwrap_or(0)];
-                let ok = conn.send(p, 10_000_000_000 + c * 1_000_000_000 + i).await;
-                sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if ok {
-                    if let Ok(mut w) = window.lock() {
-                        w.push(due.elapsed().as_micros() as u32);
-                    }
-                } else {
-                    errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if let Ok(c) = ingress::Conn::open(&target).await {
-                        conn = c;
-                    }
-                }
-                i += 1;
-            }
-        }));
-    }
+    let load = Load::start(&format!("127.0.0.1:{port}"), args.rate, 4);
+    let counters = load.counters.clone();
 
     eprintln!(
         "soak: {} webhooks/s for {} s, a sample every {} s ...",
@@ -198,71 +130,96 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         let page = process::http_get(&format!("http://127.0.0.1:{ops_port}/metrics"))
             .await
             .unwrap_or_default();
-        let queued = stats::queue_stats(&broker)
-            .await
-            .map(|all| {
-                all.iter()
-                    .filter(|q| q.role == "work" || q.role == "retry")
-                    .map(|q| u64::from(q.messages))
-                    .sum()
-            })
-            .unwrap_or(0);
-        let acks = window
+        let queued = queued(&broker).await;
+        let acks = counters
+            .window
             .lock()
             .map(|mut w| std::mem::take(&mut *w))
             .unwrap_or_default();
+        let acks = Latencies::from_unsorted(acks);
         let s = Sample {
             at_s: started.elapsed().as_secs(),
             rss_mib: round2(rss_mib(pid)),
             fds: fds(pid),
             queued,
             settled: process::counter(&page, "so_events_processed_total"),
-            ack_p99_ms: round2(Latencies::from_unsorted(acks).ms(0.99)),
+            acks: acks.len(),
+            ack_p99_ms: (acks.len() > 0).then(|| round2(acks.ms(0.99))),
         };
         eprintln!(
-            "  {:>5} s  rss {:>7.1} MiB  fds {:>4}  queued {:>6}  settled {:>9}  ack p99 {:>7.2} ms",
-            s.at_s, s.rss_mib, s.fds, s.queued, s.settled, s.ack_p99_ms
+            "  {:>5} s  rss {:>7.1} MiB  fds {:>4}  queued {:>6}  settled {:>9}  acks {:>6}  ack p99 {:>7} ms",
+            s.at_s,
+            s.rss_mib,
+            s.fds,
+            s.queued.map_or("failed".to_owned(), |q| q.to_string()),
+            s.settled,
+            s.acks,
+            s.ack_p99_ms
+                .map_or("none".to_owned(), |p| format!("{p:.2}"))
         );
         samples.push(s);
     }
-    load_stop.cancel();
-    for s in senders {
-        let _done = s.await;
-    }
+    load.stop().await;
     process::stop(child).await;
     stop.cancel();
     ingress::cleanup(&args.amqp_url, &prefix).await;
     let _removed = std::fs::remove_dir_all(&dir);
 
-    let third = samples.len() / 3;
-    let (mid, last) = (&samples[third..2 * third], &samples[2 * third..]);
-    let rss_mid = mean(mid.iter().map(|s| s.rss_mib));
-    let rss_last = mean(last.iter().map(|s| s.rss_mib));
-    let fds_mid = mid.iter().map(|s| s.fds).max().unwrap_or(0);
-    let fds_last = last.iter().map(|s| s.fds).max().unwrap_or(0);
-    let q_mid = mean(mid.iter().map(|s| s.queued as f64));
-    let q_last = mean(last.iter().map(|s| s.queued as f64));
-    let p99_mid = mean(mid.iter().map(|s| s.ack_p99_ms));
-    let p99_last = mean(last.iter().map(|s| s.ack_p99_ms));
-    let settled_rate = |w: &[Sample]| match (w.first(), w.last()) {
-        (Some(a), Some(b)) if b.at_s > a.at_s => (b.settled - a.settled) / (b.at_s - a.at_s) as f64,
-        _ => 0.0,
-    };
-    let mut growing = Vec::new();
-    if rss_last - rss_mid > (rss_mid * 0.15).max(16.0) {
-        growing.push("memory");
+    let sent = counters.sent.load(Ordering::Relaxed);
+    let errors = counters.errors.load(Ordering::Relaxed);
+    let orders = counters.orders.load(Ordering::Relaxed);
+    let verdict = soak_verdict::judge(&samples, sent, errors);
+    print_table(&args, &verdict, sent, errors, orders);
+    let json = serde_json::json!({
+        "bench": "soak",
+        "duration_s": args.duration,
+        "rate_per_s": args.rate,
+        "sent": sent,
+        "errors": errors,
+        "orders": orders,
+        "rss_mid_mib": round2(verdict.mid.rss_mib),
+        "rss_last_mib": round2(verdict.last.rss_mib),
+        "rss_ratio_last_to_mid": round2(verdict.last.rss_mib / verdict.mid.rss_mib),
+        "fds_mid": verdict.mid.fds,
+        "fds_last": verdict.last.fds,
+        "queued_mid": verdict.mid.queued.map(round2),
+        "queued_last": verdict.last.queued.map(round2),
+        "ack_p99_mid_ms": verdict.mid.ack_p99_ms.map(round2),
+        "ack_p99_last_ms": verdict.last.ack_p99_ms.map(round2),
+        "settled_per_s_mid": round2(verdict.mid.settled_per_s),
+        "settled_per_s_last": round2(verdict.last.settled_per_s),
+        "empty_windows": verdict.empty_windows,
+        "stats_failures": verdict.stats_failures,
+        "growing": verdict.growing,
+        "failures": verdict.failures,
+        "verdict": if verdict.passed() { "flat" } else { "failed" },
+        "samples": samples.len(),
+    });
+    println!("{json}");
+    if !verdict.passed() {
+        std::process::exit(2);
     }
-    if fds_last > fds_mid + 16 {
-        growing.push("file descriptors");
+    Ok(())
+}
+
+/// Work + retry depth, or `None` if the call or any of those queues failed.
+async fn queued(broker: &Broker) -> Option<u64> {
+    let all = stats::queue_stats(broker).await.ok()?;
+    let mut total = 0;
+    for q in all.iter().filter(|q| q.role == "work" || q.role == "retry") {
+        if q.error.is_some() {
+            return None;
+        }
+        total += u64::from(q.messages);
     }
-    if q_last > (2.0 * q_mid).max(2_000.0) {
-        growing.push("queue depth");
-    }
-    if p99_last > (3.0 * p99_mid).max(100.0) {
-        growing.push("ack latency");
-    }
-    let total_sent = sent.load(std::sync::atomic::Ordering::Relaxed);
-    let total_errors = errors.load(std::sync::atomic::Ordering::Relaxed);
+    Some(total)
+}
+
+fn opt(x: Option<f64>, decimals: usize) -> String {
+    x.map_or("none".to_owned(), |v| format!("{v:.decimals$}"))
+}
+
+fn print_table(args: &Args, v: &Verdict, sent: u64, errors: u64, orders: u64) {
     println!(
         "soak benchmark ({} webhooks/s for {} s, Ometria at 4 requests/s)",
         args.rate, args.duration
@@ -271,58 +228,46 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         "{:<44} {:>14} {:>14}",
         "figure", "middle third", "last third"
     );
-    println!(
-        "{:<44} {:>14.1} {:>14.1}",
-        "service RSS MiB (mean)", rss_mid, rss_last
+    let row = |name: &str, mid: String, last: String| println!("{name:<44} {mid:>14} {last:>14}");
+    row(
+        "service RSS MiB (mean)",
+        format!("{:.1}", v.mid.rss_mib),
+        format!("{:.1}", v.last.rss_mib),
     );
-    println!(
-        "{:<44} {:>14} {:>14}",
-        "open file descriptors (max)", fds_mid, fds_last
+    row(
+        "open file descriptors (max)",
+        v.mid.fds.to_string(),
+        v.last.fds.to_string(),
     );
-    println!(
-        "{:<44} {:>14.0} {:>14.0}",
-        "work + retry queue depth (mean)", q_mid, q_last
+    row(
+        "work + retry queue depth (mean)",
+        opt(v.mid.queued, 0),
+        opt(v.last.queued, 0),
     );
-    println!(
-        "{:<44} {:>14.2} {:>14.2}",
-        "webhook ack p99 ms (mean of samples)", p99_mid, p99_last
+    row(
+        "webhook ack p99 ms (mean of samples)",
+        opt(v.mid.ack_p99_ms, 2),
+        opt(v.last.ack_p99_ms, 2),
     );
-    println!(
-        "{:<44} {:>14.0} {:>14.0}",
+    row(
         "events settled per s",
-        settled_rate(mid),
-        settled_rate(last)
+        format!("{:.0}", v.mid.settled_per_s),
+        format!("{:.0}", v.last.settled_per_s),
+    );
+    row(
+        "latency windows without an ack",
+        v.mid.empty_windows.to_string(),
+        v.last.empty_windows.to_string(),
+    );
+    row(
+        "broker-stats calls failed",
+        v.mid.stats_failures.to_string(),
+        v.last.stats_failures.to_string(),
     );
     println!(
-        "webhooks sent {total_sent}, not acknowledged {total_errors}; verdict: {}",
-        if growing.is_empty() {
-            "flat".to_owned()
-        } else {
-            format!("growing: {}", growing.join(", "))
-        }
+        "webhooks sent {sent} ({orders} distinct orders), not acknowledged {errors}; \
+         broker-stats failures {} in the whole run; verdict: {}",
+        v.stats_failures,
+        v.summary()
     );
-    let json = serde_json::json!({
-        "bench": "soak",
-        "duration_s": args.duration,
-        "rate_per_s": args.rate,
-        "sent": total_sent,
-        "errors": total_errors,
-        "rss_mid_mib": round2(rss_mid),
-        "rss_last_mib": round2(rss_last),
-        "rss_ratio_last_to_mid": round2(rss_last / rss_mid),
-        "fds_mid": fds_mid,
-        "fds_last": fds_last,
-        "queued_mid": round2(q_mid),
-        "queued_last": round2(q_last),
-        "ack_p99_mid_ms": round2(p99_mid),
-        "ack_p99_last_ms": round2(p99_last),
-        "settled_per_s_last": round2(settled_rate(last)),
-        "growing": growing,
-        "samples": samples.len(),
-    });
-    println!("{json}");
-    if !growing.is_empty() {
-        std::process::exit(2);
-    }
-    Ok(())
 }
