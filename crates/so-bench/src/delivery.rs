@@ -8,9 +8,7 @@
 //! (4) latency from the ingress's 200 to Ometria's acceptance at a steady
 //! rate; (5) worker peak RSS with a large backlog in the broker.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -23,45 +21,46 @@ use so_queue::{AmqpSettings, Broker, Publisher, Route};
 use sqlx::Connection;
 use tokio_util::sync::CancellationToken;
 
+use crate::delivery_accounting::{self as accounting, Accounts};
 use crate::events::{self, LifecycleEvent};
 use crate::sizes::Sizes;
-use crate::stats::{Latencies, round2};
-use crate::{baseline, ingress, process};
+use crate::stats::round2;
+use crate::{baseline, delivery_latency, ingress, process};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// Events drained with Ometria unlimited (per backend).
     #[arg(long, default_value_t = 20_000)]
-    events: usize,
+    pub(crate) events: usize,
     /// Events drained with Ometria limited to 4 requests/s.
     #[arg(long, default_value_t = 8_000)]
-    limited_events: usize,
+    pub(crate) limited_events: usize,
     /// Webhooks per second of the latency phase.
     #[arg(long, default_value_t = 100)]
-    rate: u64,
+    pub(crate) rate: u64,
     /// Seconds of the latency phase.
     #[arg(long, default_value_t = 20)]
-    rate_duration: u64,
+    pub(crate) rate_duration: u64,
     /// Messages preloaded for the memory phase (0 skips it).
     #[arg(long, default_value_t = 1_000_000)]
-    backlog: usize,
+    pub(crate) backlog: usize,
     /// Seconds the worker runs against the backlog.
     #[arg(long, default_value_t = 20)]
-    backlog_seconds: u64,
+    pub(crate) backlog_seconds: u64,
     /// Skip the PostgreSQL run.
     #[arg(long)]
-    no_postgres: bool,
+    pub(crate) no_postgres: bool,
     #[arg(long, default_value = "amqp://guest:guest@127.0.0.1:5672/%2f")]
-    amqp_url: String,
+    pub(crate) amqp_url: String,
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
-    postgres_url: String,
+    pub(crate) postgres_url: String,
     /// The `shopify-ometria` binary (default: next to this one).
     #[arg(long)]
-    bin: Option<PathBuf>,
+    pub(crate) bin: Option<PathBuf>,
     /// Leave `database.email_key` unset, for a binary from before it
     /// existed (which refuses unknown settings), to compare side by side.
     #[arg(long)]
-    no_email_key: bool,
+    pub(crate) no_email_key: bool,
 }
 
 const SHOP: &str = "bench-shop.myshopify.com";
@@ -144,7 +143,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         "phase 4/5: {} webhooks/s for {} s through ingress and worker ...",
         args.rate, args.rate_duration
     );
-    let latency = latency_run(&args, &bin).await?;
+    let e2e = delivery_latency::latency_run(&args, &bin).await?;
+    let latency = &e2e.latencies;
 
     let rss = if args.backlog > 0 {
         eprintln!(
@@ -159,7 +159,12 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let budget_used = limited.requests_per_s / 4.0;
     let records_per_request = limited.records as f64 / limited.requests.max(1) as f64;
     let events_per_record = args.limited_events as f64 / limited.records.max(1) as f64;
-    let lost = sqlite.lost + postgres.as_ref().map_or(0, |p| p.lost) + limited.lost;
+    let mut drained = sqlite.accounts;
+    if let Some(p) = &postgres {
+        drained.add(&p.accounts);
+    }
+    drained.add(&limited.accounts);
+    let lost = drained.lost + e2e.never_arrived + e2e.unacknowledged;
     println!("delivery benchmark");
     println!("{:<52} {:>12}", "figure", "value");
     println!(
@@ -217,6 +222,23 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             r
         );
     }
+    println!(
+        "{:<52} {:>12}",
+        "preloaded events written / superseded / lost",
+        format!(
+            "{} / {} / {}",
+            drained.written, drained.superseded, drained.lost
+        )
+    );
+    println!(
+        "{:<52} {:>12}",
+        "order versions written twice", drained.doubles
+    );
+    println!(
+        "{:<52} {:>12}",
+        "latency phase: not acknowledged / never arrived",
+        format!("{} / {}", e2e.unacknowledged, e2e.never_arrived)
+    );
     println!("{:<52} {:>12}", "lost", lost);
     let mut json = serde_json::json!({
         "bench": "delivery",
@@ -232,6 +254,17 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         "e2e_p50_ms": round2(latency.ms(0.5)),
         "e2e_p99_ms": round2(latency.ms(0.99)),
         "e2e_samples": latency.len(),
+        "e2e_sent": e2e.sent,
+        "e2e_unacknowledged": e2e.unacknowledged,
+        "e2e_never_arrived": e2e.never_arrived,
+        "events_accounted": drained.events,
+        "events_written": drained.written,
+        "events_superseded": drained.superseded,
+        "events_lost": drained.lost,
+        "doubles_written": drained.doubles,
+        "accounts_unlimited_sqlite": sqlite.accounts,
+        "accounts_unlimited_postgres": postgres.as_ref().map(|p| p.accounts),
+        "accounts_limited": limited.accounts,
         "worker_peak_rss_mib": rss.map(round2),
         "backlog": args.backlog,
         "lost": lost,
@@ -246,7 +279,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Db {
+pub(crate) enum Db {
     Sqlite,
     Postgres,
 }
@@ -257,7 +290,8 @@ struct Drained {
     requests_per_s: f64,
     records: usize,
     http_429: u64,
-    lost: usize,
+    /// Every preloaded event, accounted for from the fake's write log.
+    accounts: Accounts,
     /// Bytes of the accepted push requests.
     sizes: Sizes,
     /// Distinct contacts written, and of those how many more than once:
@@ -267,7 +301,7 @@ struct Drained {
 }
 
 /// A scratch database; removed by `drop_db`.
-async fn create_db(args: &Args, db: Db, prefix: &str) -> anyhow::Result<String> {
+pub(crate) async fn create_db(args: &Args, db: Db, prefix: &str) -> anyhow::Result<String> {
     match db {
         Db::Sqlite => {
             let dir = std::env::temp_dir().join(prefix);
@@ -291,7 +325,7 @@ async fn create_db(args: &Args, db: Db, prefix: &str) -> anyhow::Result<String> 
     }
 }
 
-async fn drop_db(args: &Args, db: Db, prefix: &str) {
+pub(crate) async fn drop_db(args: &Args, db: Db, prefix: &str) {
     match db {
         Db::Sqlite => {
             let _removed = std::fs::remove_dir_all(std::env::temp_dir().join(prefix));
@@ -308,7 +342,7 @@ async fn drop_db(args: &Args, db: Db, prefix: &str) {
     }
 }
 
-fn fresh_prefix() -> String {
+pub(crate) fn fresh_prefix() -> String {
     format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
 }
 
@@ -334,7 +368,7 @@ fn service_env(
 }
 
 /// [`service_env`], without the email key if `args` says so.
-fn env_for(
+pub(crate) fn env_for(
     args: &Args,
     prefix: &str,
     db_url: &str,
@@ -415,7 +449,9 @@ async fn drain_run(
     })
     .await;
     let db_url = create_db(args, db, &prefix).await?;
-    let evs = events::lifecycle(n, 1);
+    let mut evs = events::lifecycle(n, 1);
+    let expected = accounting::stamp(&mut evs)?;
+    accounting::watch(&fake);
     preload(&args.amqp_url, &prefix, &evs).await?;
     let ops_port = process::free_port()?;
     let mut env = env_for(args, &prefix, &db_url, &fake, ops_port);
@@ -477,11 +513,7 @@ async fn drain_run(
             refused.len()
         );
     }
-    let orders: std::collections::HashSet<u64> = evs.iter().map(|e| e.order_id).collect();
-    let lost = orders
-        .iter()
-        .filter(|id| fake.record(RecordType::Order, &id.to_string()).is_none())
-        .count();
+    let accounts = accounting::account_fake(&expected, &fake);
     let contact_writes: Vec<u32> = fake
         .write_counts()
         .into_iter()
@@ -498,97 +530,9 @@ async fn drain_run(
         requests_per_s,
         records,
         http_429: fake.rate_limited_responses(),
-        lost,
+        accounts,
         sizes: Sizes::of(&ok),
     })
-}
-
-/// Steady webhooks through `run` (ingress + worker); latency from each 200
-/// to the moment its order is visible in the fake Ometria.
-async fn latency_run(args: &Args, bin: &std::path::Path) -> anyhow::Result<Latencies> {
-    let prefix = fresh_prefix();
-    let limited = FakeConfig {
-        rate_limit: RateLimit::PerSecond {
-            rate: 4.0,
-            burst: 4,
-        },
-        drain: Drain::Immediate,
-        ..FakeConfig::unlimited()
-    };
-    let fake = Arc::new(FakeOmetria::start(limited).await);
-    let db_url = create_db(args, Db::Sqlite, &prefix).await?;
-    let (ops_port, port) = (process::free_port()?, process::free_port()?);
-    let mut env = env_for(args, &prefix, &db_url, &fake, ops_port);
-    env[0].1 = args.amqp_url.clone();
-    env.push(("SO_INGRESS__LISTEN".into(), format!("127.0.0.1:{port}")));
-    env.push(("SO_OMETRIA__REQUESTS_PER_SECOND".into(), "4".into()));
-    let child = process::spawn_service(
-        bin,
-        "run",
-        &env,
-        &format!("http://127.0.0.1:{ops_port}/readyz"),
-    )
-    .await?;
-
-    let acked: Arc<std::sync::Mutex<HashMap<String, Instant>>> = Arc::default();
-    let accepted: Arc<std::sync::Mutex<Vec<u32>>> = Arc::default();
-    let stop = CancellationToken::new();
-    let poller = {
-        let (fake, acked, accepted, stop) =
-            (fake.clone(), acked.clone(), accepted.clone(), stop.clone());
-        tokio::spawn(async move {
-            while !stop.is_cancelled() {
-                let waiting: Vec<(String, Instant)> = acked
-                    .lock()
-                    .map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect())
-                    .unwrap_or_default();
-                for (id, at) in waiting {
-                    if fake.record(RecordType::Order, &id).is_some()
-                        && let (Ok(mut m), Ok(mut out)) = (acked.lock(), accepted.lock())
-                    {
-                        m.remove(&id);
-                        out.push(at.elapsed().as_micros() as u32);
-                    }
-                }
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        })
-    };
-    let total = args.rate * args.rate_duration;
-    let interval = Duration::from_secs_f64(1.0 / args.rate as f64);
-    let target = format!("127.0.0.1:{port}");
-    let mut conn = ingress::Conn::open(&target).await?;
-    let started = Instant::now();
-    let evs = events::lifecycle(total as usize * 5, 2);
-    let creates: Vec<_> = evs
-        .iter()
-        .filter(|e| e.topic == "orders/create")
-        .take(total as usize)
-        .collect();
-    for (i, e) in creates.iter().enumerate() {
-        tokio::time::sleep_until((started + interval * i as u32).into()).await;
-        let p = crate::payloads::Prepared {
-            topic: e.topic.to_owned(),
-            body: bytes::Bytes::from(e.body.clone()),
-            signature: so_shopify::sign("bench-secret", &e.body),
-        };
-        if conn.send(&p, 50_000_000 + i as u64).await
-            && let Ok(mut m) = acked.lock()
-        {
-            m.insert(e.order_id.to_string(), Instant::now());
-        }
-    }
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while acked.lock().map(|m| !m.is_empty()).unwrap_or(false) && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    stop.cancel();
-    let _polled = poller.await;
-    process::stop(child).await;
-    ingress::cleanup(&args.amqp_url, &prefix).await;
-    drop_db(args, Db::Sqlite, &prefix).await;
-    let samples = accepted.lock().map(|v| v.clone()).unwrap_or_default();
-    Ok(Latencies::from_unsorted(samples))
 }
 
 /// Peak RSS of a worker draining a large preloaded backlog.

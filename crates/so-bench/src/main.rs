@@ -6,6 +6,8 @@
 mod backfill;
 mod baseline;
 mod delivery;
+mod delivery_accounting;
+mod delivery_latency;
 mod events;
 mod ingress;
 mod payloads;
