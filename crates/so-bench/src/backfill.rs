@@ -3,7 +3,10 @@
 //! defaults) and published as webhooks to the real broker, against the raw
 //! confirmed-publish rate of the same broker with the same message size.
 //! Reports records/s, the ratio to the baseline, and the share of the
-//! Admin API cost budget the run used.
+//! Admin API cost budget the run used. Loss is read from the broker, not
+//! from the backfill's own report: the messages on the work queues (no
+//! worker consumes them) against the customers and orders the fake Shopify
+//! holds; a difference fails the run (exit 2, after the JSON line).
 
 use std::time::{Duration, Instant};
 
@@ -14,7 +17,7 @@ use so_queue::Publisher;
 use so_shopify_admin::{AdminClient, AdminSettings, ShopCredentials};
 use so_sync::backfill::{Backfill, Entity, Only, Options, Quiet};
 
-use crate::baseline;
+use crate::{baseline, queue_depths};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -87,6 +90,14 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let rate = published as f64 / elapsed;
     let budget = admin.budget();
     let share = report.budget_share.unwrap_or_default();
+    let expected = records as u64;
+    let depths = queue_depths::settle(&scratch.broker, Duration::from_secs(10), |d| {
+        queue_depths::of(d, "work") >= expected
+    })
+    .await?;
+    let on_work = queue_depths::of(&depths, "work");
+    let lost = expected.saturating_sub(on_work);
+    let extra = on_work.saturating_sub(expected);
     scratch.close(&args.amqp_url, &prefix).await;
 
     println!(
@@ -98,7 +109,17 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         "{:<52} {:>12.0}",
         "baseline: raw confirmed publishes/s", baseline
     );
-    println!("{:<52} {:>12}", "records published", published);
+    println!("{:<52} {:>12}", "records in the fake Shopify", records);
+    println!(
+        "{:<52} {:>12}",
+        "published, by the backfill's report", published
+    );
+    println!("{:<52} {:>12}", "on the work queues after", on_work);
+    println!("{:<52} {:>12}", "lost (not on the work queues)", lost);
+    println!(
+        "{:<52} {:>12}",
+        "extra (on the work queues beyond them)", extra
+    );
     println!("{:<52} {:>12.1}", "seconds", elapsed);
     println!(
         "{:<52} {:>12.0}",
@@ -118,6 +139,9 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         "bench": "backfill",
         "records": records,
         "published": published,
+        "on_work_queues": on_work,
+        "lost": lost,
+        "extra": extra,
         "seconds": (elapsed * 100.0).round() / 100.0,
         "records_per_s": rate.round(),
         "baseline_publish_per_s": baseline.round(),
@@ -130,6 +154,9 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         "budget_share": (share * 1000.0).round() / 1000.0,
     });
     println!("{json}");
+    if lost > 0 || extra > 0 {
+        std::process::exit(2);
+    }
     Ok(())
 }
 

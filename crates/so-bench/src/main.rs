@@ -12,6 +12,7 @@ mod events;
 mod ingress;
 mod payloads;
 mod process;
+mod queue_depths;
 mod replay;
 mod scratch;
 mod sizes;

@@ -1,7 +1,11 @@
 //! `replay`: dead letters moved back to the work queues by `so_ops` (the
 //! code behind `shopify-ometria dlq replay` and the admin API), with no
 //! `--rate`, against the raw confirmed-publish rate of the same broker with
-//! the same message size and the same window as the baseline.
+//! the same message size and the same window as the baseline. Loss is read
+//! from the broker, not from the replay's own report: the dead letters on
+//! the queue before, the messages on the work queues after (no worker
+//! consumes them), and the dead-letter queue must be empty; any difference
+//! fails the run (exit 2, after the JSON line).
 
 use std::time::{Duration, Instant};
 
@@ -11,7 +15,7 @@ use so_domain::{
 use so_ops::{Filter, QueueOps, ReplayOptions, TargetQueue};
 use so_queue::{Broker, DeathNote, Publisher};
 
-use crate::{baseline, events};
+use crate::{baseline, events, queue_depths};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -43,6 +47,16 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
 
     eprintln!("phase 2/3: preloading {} dead letters ...", args.messages);
     preload(&scratch.broker, &sample, args.messages).await?;
+    let n = args.messages as u64;
+    let before = queue_depths::settle(&scratch.broker, SETTLE, |d| {
+        queue_depths::of(d, "dead_letter") >= n
+    })
+    .await?;
+    let preloaded = queue_depths::of(&before, "dead_letter");
+    anyhow::ensure!(
+        queue_depths::of(&before, "work") == 0,
+        "work queues not empty before the replay"
+    );
 
     eprintln!("phase 3/3: replaying them ...");
     let ops = QueueOps::new(scratch.broker.clone(), scratch.store.clone());
@@ -60,7 +74,14 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         .await?;
     let elapsed = started.elapsed().as_secs_f64();
     let rate = report.done as f64 / elapsed;
-    let lost = args.messages as u64 - report.done;
+    let after = queue_depths::settle(&scratch.broker, SETTLE, |d| {
+        queue_depths::of(d, "work") >= preloaded && queue_depths::of(d, "dead_letter") == 0
+    })
+    .await?;
+    let on_work = queue_depths::of(&after, "work");
+    let dlq_left = queue_depths::of(&after, "dead_letter");
+    let lost = preloaded.saturating_sub(on_work);
+    let extra = on_work.saturating_sub(preloaded);
 
     scratch.close(&args.amqp_url, &prefix).await;
 
@@ -70,17 +91,31 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         "{:<52} {:>12.0}",
         "baseline: raw confirmed publishes/s", baseline
     );
-    println!("{:<52} {:>12}", "dead letters replayed", report.done);
+    println!(
+        "{:<52} {:>12}",
+        "dead letters on the queue before", preloaded
+    );
+    println!(
+        "{:<52} {:>12}",
+        "replayed, by the command's report", report.done
+    );
+    println!("{:<52} {:>12}", "on the work queues after", on_work);
+    println!("{:<52} {:>12}", "left on the dead-letter queue", dlq_left);
+    println!("{:<52} {:>12}", "on the work queues twice or more", extra);
     println!(
         "{:<52} {:>12.0}",
         "replayed messages/s (--rate unset)", rate
     );
     println!("{:<52} {:>12.2}", "ratio to baseline", rate / baseline);
-    println!("{:<52} {:>12}", "left behind", lost);
+    println!("{:<52} {:>12}", "lost (not on the work queues)", lost);
     let json = serde_json::json!({
         "bench": "replay",
         "messages": args.messages,
+        "preloaded": preloaded,
         "replayed": report.done,
+        "on_work_queues": on_work,
+        "dlq_left": dlq_left,
+        "extra": extra,
         "replay_per_s": (rate * 100.0).round() / 100.0,
         "baseline_publish_per_s": (baseline * 100.0).round() / 100.0,
         "ratio": ((rate / baseline) * 100.0).round() / 100.0,
@@ -88,8 +123,14 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         "lost": lost,
     });
     println!("{json}");
+    if lost > 0 || dlq_left > 0 || extra > 0 || preloaded != n {
+        std::process::exit(2);
+    }
     Ok(())
 }
+
+/// How long a queue count may lag the confirms.
+const SETTLE: Duration = Duration::from_secs(10);
 
 /// Dead letters as the worker writes them: persistent, with death headers.
 async fn preload(broker: &Broker, body: &[u8], n: usize) -> anyhow::Result<()> {
