@@ -19,7 +19,7 @@ use so_queue::{AmqpSettings, Broker, stats};
 use tokio_util::sync::CancellationToken;
 
 use crate::soak_load::Load;
-use crate::soak_verdict::{self, Sample, Verdict};
+use crate::soak_verdict::{self, Outcomes, Sample, Verdict};
 use crate::stats::{Latencies, round2};
 use crate::{ingress, process};
 
@@ -123,6 +123,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     );
     let started = Instant::now();
     let mut samples = Vec::new();
+    let mut last_page = String::new();
     let mut tick = tokio::time::interval(Duration::from_secs(args.sample_every));
     tick.tick().await;
     while started.elapsed() < Duration::from_secs(args.duration) {
@@ -158,6 +159,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
                 .map_or("none".to_owned(), |p| format!("{p:.2}"))
         );
         samples.push(s);
+        last_page = page;
     }
     load.stop().await;
     process::stop(child).await;
@@ -168,8 +170,13 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let sent = counters.sent.load(Ordering::Relaxed);
     let errors = counters.errors.load(Ordering::Relaxed);
     let orders = counters.orders.load(Ordering::Relaxed);
-    let verdict = soak_verdict::judge(&samples, sent, errors);
+    let outcomes = Outcomes::read(&last_page);
+    let verdict = soak_verdict::judge(&samples, sent, errors, outcomes);
     print_table(&args, &verdict, sent, errors, orders);
+    println!(
+        "events dropped as stale {}, dead-lettered {}, parked {}",
+        outcomes.stale, outcomes.dead_lettered, outcomes.parked
+    );
     let json = serde_json::json!({
         "bench": "soak",
         "duration_s": args.duration,
@@ -177,6 +184,9 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         "sent": sent,
         "errors": errors,
         "orders": orders,
+        "stale_drops": outcomes.stale,
+        "dead_lettered": outcomes.dead_lettered,
+        "parked": outcomes.parked,
         "rss_mid_mib": round2(verdict.mid.rss_mib),
         "rss_last_mib": round2(verdict.last.rss_mib),
         "rss_ratio_last_to_mid": round2(verdict.last.rss_mib / verdict.mid.rss_mib),

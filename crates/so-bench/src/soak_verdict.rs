@@ -33,6 +33,36 @@ pub(crate) struct Third {
     pub(crate) stats_failures: usize,
 }
 
+/// Events the service finished other than by pushing them, from its
+/// `so_events_processed_total` by outcome at the last sample.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub(crate) struct Outcomes {
+    /// Older versions dropped: reported, since every event is new they
+    /// should be none.
+    pub(crate) stale: u64,
+    /// Failed sends to Ometria that gave up: these fail the run.
+    pub(crate) dead_lettered: u64,
+    pub(crate) parked: u64,
+}
+
+impl Outcomes {
+    /// Reads the counts from a Prometheus page.
+    pub(crate) fn read(page: &str) -> Outcomes {
+        let count = |outcome: &str| -> u64 {
+            let label = format!("outcome=\"{outcome}\"");
+            page.lines()
+                .filter(|l| l.starts_with("so_events_processed_total{") && l.contains(&label))
+                .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+                .sum::<f64>() as u64
+        };
+        Outcomes {
+            stale: count("stale"),
+            dead_lettered: count("dead_lettered"),
+            parked: count("parked"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Verdict {
     pub(crate) mid: Third,
@@ -107,7 +137,7 @@ fn growing(mid: &Third, last: &Third) -> Vec<&'static str> {
 }
 
 /// Judges a run: `sent` webhooks, of which `errors` got no 200.
-pub(crate) fn judge(samples: &[Sample], sent: u64, errors: u64) -> Verdict {
+pub(crate) fn judge(samples: &[Sample], sent: u64, errors: u64, outcomes: Outcomes) -> Verdict {
     let n = samples.len() / 3;
     let (mid, last) = (third(&samples[n..2 * n]), third(&samples[2 * n..]));
     let mut failures = Vec::new();
@@ -119,6 +149,12 @@ pub(crate) fn judge(samples: &[Sample], sent: u64, errors: u64) -> Verdict {
     }
     if errors > 0 {
         failures.push(format!("{errors} webhooks not acknowledged"));
+    }
+    if outcomes.dead_lettered + outcomes.parked > 0 {
+        failures.push(format!(
+            "{} events dead-lettered, {} parked",
+            outcomes.dead_lettered, outcomes.parked
+        ));
     }
     let empty = mid.empty_windows + last.empty_windows;
     if empty > 0 {
@@ -161,7 +197,7 @@ mod tests {
 
     #[test]
     fn a_steady_run_without_errors_is_flat() {
-        let v = judge(&steady(9), 9_000, 0);
+        let v = judge(&steady(9), 9_000, 0, Outcomes::default());
         assert!(v.passed(), "{}", v.summary());
         assert_eq!(v.summary(), "flat");
         assert_eq!(v.last.settled_per_s, 200.0);
@@ -172,7 +208,7 @@ mod tests {
         let mut s = steady(9);
         s[7].acks = 0;
         s[7].ack_p99_ms = None;
-        let v = judge(&s, 9_000, 0);
+        let v = judge(&s, 9_000, 0, Outcomes::default());
         assert!(!v.passed());
         assert_eq!(v.last.empty_windows, 1);
         assert!(
@@ -190,14 +226,14 @@ mod tests {
         for x in &mut s[6..] {
             x.ack_p99_ms = None;
         }
-        let v = judge(&s, 9_000, 0);
+        let v = judge(&s, 9_000, 0, Outcomes::default());
         assert_eq!(v.last.ack_p99_ms, None);
         assert!(!v.passed());
     }
 
     #[test]
     fn unacknowledged_webhooks_fail() {
-        let v = judge(&steady(9), 9_000, 1);
+        let v = judge(&steady(9), 9_000, 1, Outcomes::default());
         assert!(!v.passed());
         assert!(
             v.summary().contains("1 webhooks not acknowledged"),
@@ -210,11 +246,11 @@ mod tests {
     fn a_failed_stats_call_is_reported_not_read_as_empty() {
         let mut s = steady(9);
         s[1].queued = None;
-        let v = judge(&s, 9_000, 0);
+        let v = judge(&s, 9_000, 0, Outcomes::default());
         assert_eq!(v.stats_failures, 1);
         assert!(v.passed(), "a warm-up failure is reported only");
         s[4].queued = None;
-        let v = judge(&s, 9_000, 0);
+        let v = judge(&s, 9_000, 0, Outcomes::default());
         assert_eq!((v.stats_failures, v.mid.stats_failures), (2, 1));
         assert_eq!(v.mid.queued, Some(100.0), "the mean skips the failed call");
         assert!(
@@ -231,17 +267,38 @@ mod tests {
             x.rss_mib = 80.0;
             x.queued = Some(10_000);
         }
-        let v = judge(&s, 9_000, 0);
+        let v = judge(&s, 9_000, 0, Outcomes::default());
         assert_eq!(v.growing, ["memory", "queue depth"]);
         assert!(v.failures.is_empty());
     }
 
     #[test]
+    fn dead_letters_fail_and_stale_drops_are_read_by_outcome() {
+        let page = "so_events_processed_total{shop=\"a\",topic=\"orders\",outcome=\"pushed\"} 90\n\
+                    so_events_processed_total{shop=\"a\",topic=\"orders\",outcome=\"stale\"} 3\n\
+                    so_events_processed_total{shop=\"a\",topic=\"refunds\",outcome=\"stale\"} 1\n\
+                    so_events_processed_total{shop=\"a\",topic=\"orders\",outcome=\"dead_lettered\"} 2\n";
+        let o = Outcomes::read(page);
+        assert_eq!((o.stale, o.dead_lettered, o.parked), (4, 2, 0));
+        let v = judge(&steady(9), 9_000, 0, o);
+        assert!(
+            v.summary().contains("2 events dead-lettered"),
+            "{}",
+            v.summary()
+        );
+        let stale_only = Outcomes {
+            stale: 4,
+            ..Outcomes::default()
+        };
+        assert!(judge(&steady(9), 9_000, 0, stale_only).passed());
+    }
+
+    #[test]
     fn too_few_samples_or_nothing_sent_fail() {
-        assert!(!judge(&steady(2), 10, 0).passed());
-        assert!(!judge(&steady(9), 0, 0).passed());
+        assert!(!judge(&steady(2), 10, 0, Outcomes::default()).passed());
+        assert!(!judge(&steady(9), 0, 0, Outcomes::default()).passed());
         let mut s = steady(9);
         s[8].rss_mib = f64::NAN;
-        assert!(!judge(&s, 9_000, 0).passed());
+        assert!(!judge(&s, 9_000, 0, Outcomes::default()).passed());
     }
 }
