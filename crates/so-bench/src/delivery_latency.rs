@@ -12,7 +12,8 @@ use so_domain::ometria::RecordType;
 use so_fake_ometria::{Drain, FakeConfig, FakeOmetria, RateLimit};
 use tokio_util::sync::CancellationToken;
 
-use crate::delivery::{Args, Db, create_db, drop_db, env_for, fresh_prefix};
+use crate::delivery::Args;
+use crate::delivery_env::{Db, create_db, drop_db, env_for, fresh_prefix};
 use crate::stats::Latencies;
 use crate::{events, ingress, process};
 
