@@ -198,6 +198,12 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     limited.sizes.print("limited");
     println!(
         "{:<52} {:>5} of {}",
+        "limited: customers whose final attributes arrived",
+        limited.customers_final,
+        limited.customers
+    );
+    println!(
+        "{:<52} {:>5} of {}",
         "limited: contacts written more than once", limited.contacts_rewritten, limited.contacts
     );
     println!(
@@ -237,6 +243,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         "lost": lost,
         "contacts_written": limited.contacts,
         "contacts_rewritten": limited.contacts_rewritten,
+        "customers_final": limited.customers_final,
+        "customers": limited.customers,
     });
     if let Some(map) = json.as_object_mut() {
         limited.sizes.extend(map);
@@ -264,6 +272,10 @@ struct Drained {
     /// the fake's own write counts, so a re-send shows whatever its cause.
     contacts: usize,
     contacts_rewritten: usize,
+    /// Customers whose final attributes reached the fake, and how many
+    /// customers there are.
+    customers_final: usize,
+    customers: usize,
 }
 
 /// A scratch database; removed by `drop_db`.
@@ -445,6 +457,10 @@ async fn drain_run(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let elapsed = started.elapsed().as_secs_f64();
+    // Every event settled, but attribute updates may still wait in the
+    // outbox (under the budget they settle for a few seconds): the records
+    // a contact needs count only once the fake holds its final state.
+    let customers_final = wait_for_final_contacts(&fake, &evs).await;
     process::stop(child).await;
 
     let pushes: Vec<_> = fake
@@ -453,9 +469,16 @@ async fn drain_run(
         .filter(|r| r.path == "/v2/push")
         .collect();
     let ok: Vec<_> = pushes.iter().filter(|r| r.status == 200).collect();
-    if std::env::var_os("BENCH_TIMELINE").is_some() && let Some(first) = ok.first() {
+    if std::env::var_os("BENCH_TIMELINE").is_some()
+        && let Some(first) = ok.first()
+    {
         for r in &ok {
-            eprintln!("TL {:8.3} {:?} {}", (r.at - first.at).as_secs_f64(), r.record_type, r.records);
+            eprintln!(
+                "TL {:8.3} {:?} {}",
+                (r.at - first.at).as_secs_f64(),
+                r.record_type,
+                r.records
+            );
         }
     }
     let records = ok.iter().map(|r| r.records).sum();
@@ -484,6 +507,12 @@ async fn drain_run(
     ingress::cleanup(&args.amqp_url, &prefix).await;
     drop_db(args, db, &prefix).await;
     Ok(Drained {
+        customers_final,
+        customers: evs
+            .iter()
+            .map(|e| e.customer)
+            .collect::<std::collections::HashSet<_>>()
+            .len(),
         contacts: contact_writes.len(),
         contacts_rewritten: contact_writes.iter().filter(|&&n| n > 1).count(),
         events_per_s: n as f64 / elapsed,
@@ -494,6 +523,46 @@ async fn drain_run(
         lost,
         sizes: Sizes::of(&ok),
     })
+}
+
+/// Waits (60 s at most, not requiring success) until the fake holds, for
+/// every customer of `evs`, a contact whose orders count is that customer's
+/// number of orders; returns how many do.
+async fn wait_for_final_contacts(fake: &FakeOmetria, evs: &[LifecycleEvent]) -> usize {
+    let mut orders: HashMap<u64, std::collections::HashSet<u64>> = HashMap::new();
+    for e in evs {
+        orders.entry(e.customer).or_default().insert(e.order_id);
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let done = final_contacts(fake, &orders);
+        if done == orders.len() || Instant::now() >= deadline {
+            return done;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn final_contacts(
+    fake: &FakeOmetria,
+    orders: &HashMap<u64, std::collections::HashSet<u64>>,
+) -> usize {
+    fake.records(RecordType::Contact)
+        .iter()
+        .filter(|c| {
+            let customer = c
+                .get("customer_id")
+                .and_then(serde_json::Value::as_str)
+                .and_then(|id| id.rsplit(|ch: char| !ch.is_ascii_digit()).next())
+                .and_then(|digits| digits.parse::<u64>().ok());
+            let count = c
+                .get("properties")
+                .and_then(|p| p.get(so_domain::behaviour::ORDERS_COUNT))
+                .and_then(serde_json::Value::as_u64);
+            matches!((customer, count), (Some(id), Some(n))
+                if orders.get(&id).is_some_and(|o| o.len() as u64 == n))
+        })
+        .count()
 }
 
 /// Steady webhooks through `run` (ingress + worker); latency from each 200

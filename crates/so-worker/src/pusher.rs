@@ -63,9 +63,11 @@ struct Backlog {
 }
 
 /// A backlog counts as present this long after a full request last waited:
-/// the queue empties with every slot and refills between them, and the
-/// budget stays the limit meanwhile.
-const BACKLOG_LINGERS: Duration = Duration::from_secs(5);
+/// the queue empties with every slot and refills between them (a slot every
+/// 250 ms at 4 requests/s), and the budget stays the limit meanwhile; once
+/// nothing fills a request for this long, slots would go unused and the
+/// drain sends at once again.
+const BACKLOG_LINGERS: Duration = Duration::from_secs(1);
 
 /// The pusher's loop, to be spawned; it ends when every [`Pusher`] is gone
 /// and everything submitted was sent.
