@@ -10,6 +10,8 @@ use serde_json::json;
 pub(crate) struct LifecycleEvent {
     pub(crate) topic: &'static str,
     pub(crate) order_id: u64,
+    /// The order's customer (each has two orders).
+    pub(crate) customer: u64,
     pub(crate) body: Vec<u8>,
 }
 
@@ -39,6 +41,7 @@ pub(crate) fn lifecycle(n: usize, seed: u64) -> Vec<LifecycleEvent> {
             out.push(LifecycleEvent {
                 topic,
                 order_id,
+                customer,
                 body: order(order_id, customer, &updated, financial, fulfilment),
             });
         }
@@ -46,6 +49,7 @@ pub(crate) fn lifecycle(n: usize, seed: u64) -> Vec<LifecycleEvent> {
             out.push(LifecycleEvent {
                 topic: "refunds/create",
                 order_id,
+                customer,
                 body: refund(order_id),
             });
         }

@@ -7,6 +7,7 @@ mod backfill;
 mod baseline;
 mod delivery;
 mod delivery_accounting;
+mod delivery_contacts;
 mod delivery_env;
 mod delivery_latency;
 mod events;

@@ -8,7 +8,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -47,16 +47,33 @@ struct Submission {
 #[derive(Clone, Debug)]
 pub(crate) struct Pusher {
     tx: mpsc::UnboundedSender<Submission>,
-    /// Records submitted and not yet in a request.
-    queued: Arc<AtomicUsize>,
+    backlog: Arc<Backlog>,
     max_records: usize,
 }
+
+/// How much waits in the pusher, shared with the attribute drain.
+#[derive(Debug)]
+struct Backlog {
+    /// Records submitted and not yet in a request.
+    queued: AtomicUsize,
+    started: Instant,
+    /// When a full request last waited for a slot (milliseconds since
+    /// `started`; `u64::MAX`: never).
+    full_at_ms: AtomicU64,
+}
+
+/// A backlog counts as present this long after a full request last waited:
+/// the queue empties with every slot and refills between them (a slot every
+/// 250 ms at 4 requests/s), and the budget stays the limit meanwhile; once
+/// nothing fills a request for this long, slots would go unused and the
+/// drain sends at once again.
+const BACKLOG_LINGERS: Duration = Duration::from_secs(1);
 
 /// The pusher's loop, to be spawned; it ends when every [`Pusher`] is gone
 /// and everything submitted was sent.
 pub(crate) struct PushLoop {
     rx: mpsc::UnboundedReceiver<Submission>,
-    queued: Arc<AtomicUsize>,
+    backlog: Arc<Backlog>,
     client: Client,
     max_records: usize,
     concurrency: usize,
@@ -64,16 +81,20 @@ pub(crate) struct PushLoop {
 
 pub(crate) fn pusher(client: Client, max_records: usize, concurrency: usize) -> (Pusher, PushLoop) {
     let (tx, rx) = mpsc::unbounded_channel();
-    let queued = Arc::new(AtomicUsize::new(0));
+    let backlog = Arc::new(Backlog {
+        queued: AtomicUsize::new(0),
+        started: Instant::now(),
+        full_at_ms: AtomicU64::new(u64::MAX),
+    });
     (
         Pusher {
             tx,
-            queued: queued.clone(),
+            backlog: backlog.clone(),
             max_records: max_records.clamp(1, 100),
         },
         PushLoop {
             rx,
-            queued,
+            backlog,
             client,
             max_records: max_records.clamp(1, 100),
             concurrency: concurrency.max(1),
@@ -93,7 +114,9 @@ impl Pusher {
             return Some(Vec::new());
         }
         let (reply, answer) = oneshot::channel();
-        self.queued.fetch_add(records.len(), Ordering::Relaxed);
+        self.backlog
+            .queued
+            .fetch_add(records.len(), Ordering::Relaxed);
         self.tx
             .send(Submission {
                 record_type,
@@ -104,10 +127,17 @@ impl Pusher {
         answer.await.ok()
     }
 
-    /// Whether a full request's worth of records is waiting for a slot:
-    /// the account's budget, not the input, is the limit right now.
+    /// Whether a full request's worth of records waits for a slot, or did
+    /// within [`BACKLOG_LINGERS`]: the account's budget, not the input, is
+    /// the limit.
     pub(crate) fn saturated(&self) -> bool {
-        self.queued.load(Ordering::Relaxed) >= self.max_records
+        let b = &self.backlog;
+        if b.queued.load(Ordering::Relaxed) >= self.max_records {
+            return true;
+        }
+        let full_at = b.full_at_ms.load(Ordering::Relaxed);
+        let now = u64::try_from(b.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        full_at != u64::MAX && now.saturating_sub(full_at) < BACKLOG_LINGERS.as_millis() as u64
     }
 }
 
@@ -351,7 +381,11 @@ impl PushLoop {
         while let Some(item) = later.pop_back() {
             queue.push_front(item);
         }
-        self.queued.fetch_sub(taken.len(), Ordering::Relaxed);
+        let b = &self.backlog;
+        if b.queued.fetch_sub(taken.len(), Ordering::Relaxed) >= self.max_records {
+            let now = u64::try_from(b.started.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
+            b.full_at_ms.store(now, Ordering::Relaxed);
+        }
         Some((record_type, taken))
     }
 
