@@ -37,10 +37,16 @@ pub struct RetryPolicy {
     multiplier: f64,
     max_elapsed: Duration,
     jitter: f64,
-    /// A 429 ends the in-process retries at once (the caller hands the
-    /// work to a broker retry tier) instead of waiting out the pause here.
+    /// A 429 ends the in-process retries at once, and other transient
+    /// failures after [`HAND_OFF_AFTER`] (the caller hands the work to a
+    /// broker retry tier) instead of waiting out the trouble here.
     hand_off_rate_limits: bool,
 }
+
+/// How long a handing-off schedule retries a transient failure in-process:
+/// long enough for a blip, short enough that one account's trouble holds
+/// the other accounts' events of the same batch for about a second.
+const HAND_OFF_AFTER: Duration = Duration::from_secs(1);
 
 /// The result of the last attempt and how many attempts were made.
 #[derive(Debug)]
@@ -70,12 +76,22 @@ impl RetryPolicy {
         self
     }
 
-    /// Makes a 429 final for this schedule: where one process pushes for
-    /// several Ometria accounts, waiting out one account's pause in the
+    /// Makes a 429 final for this schedule, and other transient failures
+    /// final after [`HAND_OFF_AFTER`]: where one process pushes for several
+    /// Ometria accounts, waiting out one account's pause or outage in the
     /// batch would hold up the other accounts' events in the same batch.
     pub fn handing_off_rate_limits(mut self) -> Self {
         self.hand_off_rate_limits = true;
         self
+    }
+
+    /// How long the schedule retries in-process.
+    fn max_elapsed(&self) -> Duration {
+        if self.hand_off_rate_limits {
+            self.max_elapsed.min(HAND_OFF_AFTER)
+        } else {
+            self.max_elapsed
+        }
     }
 
     /// Longest single wait, also the cap on a server's `Retry-After`.
@@ -92,7 +108,7 @@ impl RetryPolicy {
     {
         let started = Instant::now();
         let mut attempts = 0_u32;
-        let (max_interval, max_elapsed) = (self.max_interval, self.max_elapsed);
+        let (max_interval, max_elapsed) = (self.max_interval, self.max_elapsed());
         let hand_off = self.hand_off_rate_limits;
         let operation = || {
             attempts += 1;
@@ -137,7 +153,7 @@ impl RetryPolicy {
             multiplier: self.multiplier,
             max_interval: self.max_interval,
             start_time: backoff::Clock::now(&clock),
-            max_elapsed_time: Some(self.max_elapsed),
+            max_elapsed_time: Some(self.max_elapsed()),
             clock,
         }
     }
@@ -212,6 +228,29 @@ mod tests {
         // Each wait is min(1 h, 5 s); attempts at 0, 5, 10, 15, 20 s.
         assert_eq!(out.attempts, 5);
         assert_eq!(start.elapsed(), Duration::from_secs(20));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_handing_off_schedule_gives_up_on_an_outage_within_a_second() {
+        let start = Instant::now();
+        let out = policy()
+            .handing_off_rate_limits()
+            .run(|_| async { Err::<(), _>(status(503, None)) })
+            .await;
+        assert!(out.attempts > 1, "a blip is still retried");
+        assert!(
+            start.elapsed() <= Duration::from_secs(1),
+            "{:?}",
+            start.elapsed()
+        );
+        let out = policy()
+            .run(|_| async { Err::<(), _>(status(503, None)) })
+            .await;
+        assert!(
+            start.elapsed() > Duration::from_secs(2),
+            "alone, it retries longer"
+        );
+        assert!(out.attempts > 2);
     }
 
     #[tokio::test(start_paused = true)]

@@ -55,6 +55,8 @@ async fn other_account_flows(
 async fn fault_ometria_link_closed_then_unanswered() {
     for backend in backends(Backend::Sqlite) {
         let other = FakeOmetria::start(FakeConfig::unlimited()).await;
+        // Its writes are counted from the write log, which is off by default.
+        other.log_writes();
         let shops = format!(
             "[shops.\"test-shop.myshopify.com\"]\n\
              [shops.\"{OTHER_SHOP}\".ometria]\napi_url = \"{}\"\napi_key = \"{}\"\n",
