@@ -67,7 +67,7 @@ struct Backlog {
 /// 250 ms at 4 requests/s), and the budget stays the limit meanwhile; once
 /// nothing fills a request for this long, slots would go unused and the
 /// drain sends at once again.
-const BACKLOG_LINGERS: Duration = Duration::from_secs(1);
+const BACKLOG_LINGERS: Duration = Duration::from_millis(500);
 
 /// The pusher's loop, to be spawned; it ends when every [`Pusher`] is gone
 /// and everything submitted was sent.
