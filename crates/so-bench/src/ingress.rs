@@ -98,6 +98,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         "phase 2/3: saturation, {} connections for {} s ...",
         args.concurrency, args.duration
     );
+    let cpu_start = process::cpu_ms(pid);
     let sat = saturate(
         &target,
         prepared.clone(),
@@ -105,6 +106,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         Duration::from_secs(args.duration),
     )
     .await;
+    let cpu_sat = process::cpu_ms(pid);
     eprintln!(
         "phase 3/3: fixed rate {}/s for {} s ...",
         args.rate, args.rate_duration
@@ -117,7 +119,15 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         args.concurrency,
     )
     .await;
+    let cpu_fixed = process::cpu_ms(pid);
     let rss = process::peak_rss_mib(pid).unwrap_or(f64::NAN);
+    // CPU per webhook is steadier on a shared machine than webhooks/s.
+    let per_1000 = |from: Option<f64>, to: Option<f64>, ok: u64| match (from, to) {
+        (Some(a), Some(b)) if ok > 0 => (b - a) / ok as f64 * 1000.0,
+        _ => f64::NAN,
+    };
+    let cpu_per_1000 = per_1000(cpu_start, cpu_sat, sat.ok);
+    let cpu_per_1000_fixed = per_1000(cpu_sat, cpu_fixed, fixed.ok);
     process::stop(child).await;
     cleanup(&args.amqp_url, &prefix).await;
 
@@ -157,6 +167,14 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         fixed.lat.ms(0.999)
     );
     println!("{:<44} {:>14.1}", "ingress peak RSS MiB", rss);
+    println!(
+        "{:<44} {:>14.1}",
+        "ingress CPU ms per 1 000 webhooks (saturation)", cpu_per_1000
+    );
+    println!(
+        "{:<44} {:>14.1}",
+        "ingress CPU ms per 1 000 webhooks (fixed rate)", cpu_per_1000_fixed
+    );
     println!("{:<44} {:>14}", "errors (non-200 or transport)", errors);
     let json = serde_json::json!({
         "bench": "ingress",
@@ -171,6 +189,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         "saturation_p50_ms": round2(sat.lat.ms(0.5)),
         "saturation_p99_ms": round2(sat.lat.ms(0.99)),
         "ingress_peak_rss_mib": round2(rss),
+        "ingress_cpu_ms_per_1000": round2(cpu_per_1000),
+        "ingress_cpu_ms_per_1000_fixed": round2(cpu_per_1000_fixed),
         "errors": errors,
         "concurrency": args.concurrency,
         "mean_body_bytes": mean_body,
