@@ -280,10 +280,7 @@ impl Client {
 
     async fn fetch_push_errors(&self) -> Result<Vec<PushError>, Error> {
         let response = self
-            .http
-            .get(&self.errors_url)
-            .header(AUTH_HEADER, self.auth.clone())
-            .header(ACCEPT, "application/json")
+            .get(self.errors_url.clone())
             .send()
             .await
             .map_err(Error::from_send)?;
@@ -319,13 +316,25 @@ impl Client {
 
     async fn send_read(&self, url: reqwest::Url) -> Result<reqwest::Response, Error> {
         self.limiter.acquire().await;
+        self.get(url).send().await.map_err(Error::from_send)
+    }
+
+    /// An authenticated `GET` asking for JSON; pacing is the caller's.
+    fn get(&self, url: impl reqwest::IntoUrl) -> reqwest::RequestBuilder {
         self.http
             .get(url)
             .header(AUTH_HEADER, self.auth.clone())
             .header(ACCEPT, "application/json")
-            .send()
-            .await
-            .map_err(Error::from_send)
+    }
+
+    /// An authenticated JSON `POST` of `body`; pacing is the caller's.
+    fn post_json(&self, url: impl reqwest::IntoUrl, body: Vec<u8>) -> reqwest::RequestBuilder {
+        self.http
+            .post(url)
+            .header(AUTH_HEADER, self.auth.clone())
+            .header(CONTENT_TYPE, "application/json")
+            .header(ACCEPT, "application/json")
+            .body(body)
     }
 
     async fn attempt(
@@ -345,12 +354,7 @@ impl Client {
         count: usize,
     ) -> Result<PushOutcome, Error> {
         let response = self
-            .http
-            .post(&self.push_url)
-            .header(AUTH_HEADER, self.auth.clone())
-            .header(CONTENT_TYPE, "application/json")
-            .header(ACCEPT, "application/json")
-            .body(body.to_vec())
+            .post_json(self.push_url.clone(), body.to_vec())
             .send()
             .await
             .map_err(Error::from_send)?;

@@ -17,14 +17,13 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use serde::{Deserialize, Deserializer};
 
 use super::Client;
 use super::read::null_as_empty;
 use crate::error::{Error, InvalidRequest};
 use crate::timestamp;
-use crate::wire::{AUTH_HEADER, id_string};
+use crate::wire::id_string;
 
 /// One data-deletion (anonymisation) request as Ometria reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,12 +156,10 @@ impl Client {
             .map_err(ErasureError::Busy)?;
         let body = serde_json::json!({ "email": email });
         let response = self
-            .http
-            .post(self.endpoint(&["v2", "data-deletion-requests"]))
-            .header(AUTH_HEADER, self.auth.clone())
-            .header(CONTENT_TYPE, "application/json")
-            .header(ACCEPT, "application/json")
-            .body(body.to_string())
+            .post_json(
+                self.endpoint(&["v2", "data-deletion-requests"]),
+                body.to_string().into_bytes(),
+            )
             .send()
             .await
             .map_err(|e| ErasureError::Failed(Error::from_send(e)))?;

@@ -10,12 +10,10 @@
 //! is one attempt, never a wait: a busy lane or a failure goes back to the
 //! caller to retry through the broker.
 
-use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use serde_json::{Value, json};
 
 use super::{Client, MergeError};
 use crate::error::{Error, InvalidRequest};
-use crate::wire::AUTH_HEADER;
 
 /// Ometria's limit on `customers_to_merge`.
 const MAX_MERGED: usize = 5;
@@ -65,12 +63,7 @@ impl Client {
             "customers_to_merge": customers_to_merge,
         });
         let response = self
-            .http
-            .post(&self.merge_url)
-            .header(AUTH_HEADER, self.auth.clone())
-            .header(CONTENT_TYPE, "application/json")
-            .header(ACCEPT, "application/json")
-            .body(body.to_string())
+            .post_json(self.merge_url.as_str(), body.to_string().into_bytes())
             .send()
             .await
             .map_err(|e| MergeError::Failed(Error::from_send(e)))?;
