@@ -373,18 +373,6 @@ async fn drain_run(
         .filter(|r| r.path == "/v2/push")
         .collect();
     let ok: Vec<_> = pushes.iter().filter(|r| r.status == 200).collect();
-    if std::env::var_os("BENCH_TIMELINE").is_some()
-        && let Some(first) = ok.first()
-    {
-        for r in &ok {
-            eprintln!(
-                "TL {:8.3} {:?} {}",
-                (r.at - first.at).as_secs_f64(),
-                r.record_type,
-                r.records
-            );
-        }
-    }
     let records = ok.iter().map(|r| r.records).sum();
     let requests_per_s = match (ok.first(), ok.last()) {
         (Some(a), Some(b)) if ok.len() > 1 => (ok.len() - 1) as f64 / (b.at - a.at).as_secs_f64(),

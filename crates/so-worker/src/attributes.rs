@@ -51,8 +51,8 @@ pub(crate) struct Attributes {
 /// One contact's update, waiting for its account's answer.
 struct Due {
     shop: so_domain::ShopDomain,
-    contact: String,
     seq: i64,
+    /// The contact (its id is the record's).
     buyer: so_domain::mapping::Buyer,
     /// The property snapshot's version the update carries.
     version: i64,
@@ -93,19 +93,17 @@ impl Attributes {
             .await?;
         let mut commit = Commit::default();
         let mut due = Vec::new();
+        let mut updates = Vec::new();
         for d in &dirty {
             if let Some(update) = self.update_for(d, &mut commit).await? {
-                due.push((d, update));
+                due.push(d);
+                updates.push((d.shop.clone(), d.buyer.id.clone(), update));
             }
         }
         // One write transaction for the page's snapshots, not one per contact.
-        let updates: Vec<_> = due
-            .iter()
-            .map(|(d, update)| (d.shop.clone(), d.buyer.id.clone(), update.clone()))
-            .collect();
         let snapshots = self.store.merge_contact_properties_many(&updates).await?;
         let mut groups: Vec<(Arc<Account>, Vec<PushRecord>, Vec<Due>)> = Vec::new();
-        for ((d, _), snapshot) in due.into_iter().zip(snapshots) {
+        for (d, snapshot) in due.into_iter().zip(snapshots) {
             let version = snapshot.version;
             let Some(record) = self.record_for(d, snapshot, &mut commit).await? else {
                 continue;
@@ -115,7 +113,6 @@ impl Attributes {
             };
             let due = Due {
                 shop: d.shop.clone(),
-                contact: d.buyer.id.clone(),
                 seq: d.seq,
                 buyer: d.buyer.clone(),
                 version,
@@ -138,7 +135,7 @@ impl Attributes {
         for (parts, dues) in answers {
             let mut by_id: HashMap<String, Vec<Due>> = HashMap::new();
             for d in dues {
-                by_id.entry(d.contact.clone()).or_default().push(d);
+                by_id.entry(d.buyer.id.clone()).or_default().push(d);
             }
             for part in parts.into_iter().flatten() {
                 match &*part.result {
@@ -155,10 +152,12 @@ impl Attributes {
                         }
                         for r in &part.records {
                             for d in by_id.remove(&r.id).into_iter().flatten() {
-                                commit
-                                    .properties_pushed
-                                    .push((d.shop.clone(), d.buyer, d.version));
-                                commit.behaviour_sent.push((d.shop, d.contact, d.seq));
+                                commit.behaviour_sent.push((
+                                    d.shop.clone(),
+                                    d.buyer.id.clone(),
+                                    d.seq,
+                                ));
+                                commit.properties_pushed.push((d.shop, d.buyer, d.version));
                             }
                         }
                     }

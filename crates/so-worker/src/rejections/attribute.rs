@@ -149,21 +149,10 @@ pub(crate) fn digest(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::{Value, json};
-    use so_domain::ometria::{PushRecord, RecordType};
+    use serde_json::json;
 
     use super::*;
-
-    fn record(id: &str, body: Value) -> PushRecord {
-        let Value::Object(body) = body else {
-            unreachable!()
-        };
-        PushRecord {
-            record_type: RecordType::Contact,
-            id: id.to_owned(),
-            body,
-        }
-    }
+    use crate::rejections::kept::contact_for_tests as record;
 
     fn plain(path: &str) -> PushError {
         PushError {

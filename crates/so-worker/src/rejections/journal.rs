@@ -268,18 +268,8 @@ mod tests {
     use serde_json::{Map, Value, json};
 
     use super::*;
+    use crate::rejections::kept::contact_for_tests as record;
     use crate::rejections::kept::meta_for_tests;
-
-    fn record(id: &str, body: Value) -> PushRecord {
-        let Value::Object(body) = body else {
-            unreachable!()
-        };
-        PushRecord {
-            record_type: RecordType::Contact,
-            id: id.to_owned(),
-            body,
-        }
-    }
 
     /// A record with `n` fields of its own names (`f<tag>_<i>`).
     fn wide(id: &str, tag: usize, n: usize) -> PushRecord {

@@ -121,6 +121,19 @@ fn meta_heap(meta: &EventMeta) -> usize {
     .sum()
 }
 
+/// A contact record `id` with `body` (a JSON object), for tests.
+#[cfg(test)]
+pub(super) fn contact_for_tests(id: &str, body: Value) -> so_domain::ometria::PushRecord {
+    let Value::Object(body) = body else {
+        unreachable!("a JSON object")
+    };
+    so_domain::ometria::PushRecord {
+        record_type: so_domain::ometria::RecordType::Contact,
+        id: id.to_owned(),
+        body,
+    }
+}
+
 /// The metadata of an `orders/create` webhook `webhook_id`, for tests.
 #[cfg(test)]
 pub(super) fn meta_for_tests(webhook_id: &str) -> EventMeta {
