@@ -305,18 +305,20 @@ fn merge(into: &mut Map<String, Value>, incoming: &Map<String, Value>, props: Pr
     }
 }
 
+/// A JSON object's map, for tests.
+#[cfg(test)]
+pub(crate) fn obj(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => unreachable!("a JSON object"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
-
-    fn obj(v: Value) -> Map<String, Value> {
-        match v {
-            Value::Object(m) => m,
-            _ => unreachable!(),
-        }
-    }
 
     #[test]
     fn upsert_merges_supplied_fields_and_counts_writes() {

@@ -138,13 +138,7 @@ impl PathRule {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn obj(v: Value) -> Map<String, Value> {
-        match v {
-            Value::Object(m) => m,
-            _ => unreachable!(),
-        }
-    }
+    use crate::records::obj;
 
     #[test]
     fn a_path_rule_names_the_field_and_ignores_absent_or_null() {

@@ -176,13 +176,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-
-    fn obj(v: Value) -> Map<String, Value> {
-        match v {
-            Value::Object(m) => m,
-            _ => unreachable!(),
-        }
-    }
+    use crate::records::obj;
 
     fn paths(t: RecordType, sent: Value) -> Vec<String> {
         let sent = obj(sent);

@@ -101,13 +101,7 @@ mod tests {
     use so_domain::ometria::RecordType;
 
     use super::*;
-
-    fn obj(v: Value) -> Map<String, Value> {
-        match v {
-            Value::Object(m) => m,
-            _ => unreachable!(),
-        }
-    }
+    use crate::records::obj;
 
     fn key_of_nothing() -> RecordKey {
         RecordKey {
