@@ -9,7 +9,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use secrecy::SecretString;
 use so_domain::{ApiVersion, EventMeta, ShopDomain, TopicName, WebhookId, route_payload};
 use so_fake_ometria::FakeOmetria;
-use so_queue::{AmqpSettings, Broker, Publisher, Route};
+use so_queue::{AmqpSettings, Broker, Publisher};
 use sqlx::Connection;
 use tokio_util::sync::CancellationToken;
 
@@ -140,7 +140,7 @@ pub(crate) async fn preload(
             entity,
         };
         let publisher = publisher.clone();
-        pending.push(async move { publisher.publish_event(&meta, &e.body, Route::Work).await });
+        pending.push(async move { publisher.publish_event(&meta, &e.body).await });
         if pending.len() >= 256
             && let Some(r) = pending.next().await
         {

@@ -17,7 +17,6 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use so_domain::{EntityKey, EventMeta, route_payload};
 use so_platform::metrics;
-use so_queue::Route;
 use so_shopify::{Admitted, RawWebhook, ShopifyHeaders};
 use tracing::Instrument;
 use tracing::field::Empty;
@@ -105,12 +104,7 @@ async fn handle(
 
     let publish_started = Instant::now();
     let published = match &destination {
-        Destination::Work(_) => {
-            state
-                .publisher
-                .publish_event(&meta, verified.body(), Route::Work)
-                .await
-        }
+        Destination::Work(_) => state.publisher.publish_event(&meta, verified.body()).await,
         Destination::Parked {
             reason,
             detail,

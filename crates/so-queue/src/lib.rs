@@ -37,7 +37,7 @@ pub use error::{Error, PublishError};
 pub use headers::{BrokerDeath, Envelope, HeaderValue, Headers};
 pub use link::{Broker, LinkState};
 pub use names::{Names, QueueRole};
-pub use publisher::{DeathNote, Publisher, Route};
+pub use publisher::{DeathNote, Publisher};
 pub use scan::{OrderedPublisher, QueueScan, Scanned};
 pub use settings::AmqpSettings;
 pub use stats::QueueStat;

@@ -9,15 +9,6 @@ use so_domain::EventMeta;
 
 use crate::{Broker, Envelope, PublishError, codec};
 
-/// Where an accepted event goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Route {
-    /// Its entity's partition, for the worker.
-    Work,
-    /// The parked queue, with a reason ops can see (e.g. unsupported topic).
-    Parked { reason: &'static str },
-}
-
 /// Publishes on the supervised connection; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Publisher {
@@ -33,26 +24,20 @@ impl Publisher {
         &self.broker
     }
 
-    /// Publishes one accepted webhook and waits for the broker's confirm.
-    pub async fn publish_event(
-        &self,
-        meta: &EventMeta,
-        body: &[u8],
-        route: Route,
-    ) -> Result<(), PublishError> {
+    /// Publishes one accepted webhook to its entity's work partition and
+    /// waits for the broker's confirm (see [`Publisher::publish_parked`] for
+    /// the ones kept aside).
+    pub async fn publish_event(&self, meta: &EventMeta, body: &[u8]) -> Result<(), PublishError> {
         let names = self.broker.names();
-        let (key, props) = match route {
-            Route::Work => {
-                let p = so_domain::partition_for(&meta.shop, &meta.entity, names.partitions());
-                (names.work_routing_key(p), codec::encode(meta, &[]))
-            }
-            Route::Parked { reason } => (
-                names.parked_routing_key().to_owned(),
-                codec::encode(meta, &[(codec::PARK_REASON, reason)]),
-            ),
-        };
-        self.publish(&names.ingest_exchange(), &key, body, props)
-            .await
+        let p = so_domain::partition_for(&meta.shop, &meta.entity, names.partitions());
+        let key = names.work_routing_key(p);
+        self.publish(
+            &names.ingest_exchange(),
+            &key,
+            body,
+            codec::encode(meta, &[]),
+        )
+        .await
     }
 
     /// Publishes an accepted webhook the ingress keeps aside, with why

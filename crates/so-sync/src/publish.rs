@@ -5,7 +5,7 @@
 
 use chrono::Utc;
 use so_domain::{ApiVersion, EventMeta, ShopDomain, TopicName, WebhookId, route_payload};
-use so_queue::{Publisher, Route};
+use so_queue::Publisher;
 use so_shopify_admin::Synthesized;
 
 use crate::SyncError;
@@ -64,6 +64,6 @@ async fn publish_as(
         received_at: Utc::now(),
         entity,
     };
-    publisher.publish_event(&meta, &body, Route::Work).await?;
+    publisher.publish_event(&meta, &body).await?;
     Ok(())
 }
