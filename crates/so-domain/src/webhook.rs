@@ -66,18 +66,7 @@ impl ApiVersion {
     /// characters, anything else as `?`) on a parked message, so ops can see
     /// it; it is not a version and never parses back into one.
     pub fn malformed(raw: &[u8]) -> ApiVersion {
-        ApiVersion(
-            raw.iter()
-                .take(40)
-                .map(|b| {
-                    if b.is_ascii_graphic() {
-                        char::from(*b)
-                    } else {
-                        '?'
-                    }
-                })
-                .collect(),
-        )
+        ApiVersion(visible_ascii(raw, 40, '?'))
     }
 
     /// Whether this code was written against this version: `unstable` or
@@ -98,6 +87,22 @@ pub const KNOWN_API_VERSIONS: &[&str] = &[
     "2024-10", "2025-01", "2025-04", "2025-07", "2025-10", "2026-01", "2026-04", "2026-07",
     "2026-10",
 ];
+
+/// The visible ASCII of `raw`, at most `max` characters, anything else as
+/// `other`: a header value as received, safe as a queue header and a log
+/// field.
+pub fn visible_ascii(raw: &[u8], max: usize, other: char) -> String {
+    raw.iter()
+        .take(max)
+        .map(|b| {
+            if b.is_ascii_graphic() {
+                char::from(*b)
+            } else {
+                other
+            }
+        })
+        .collect()
+}
 
 #[cfg(test)]
 mod tests {

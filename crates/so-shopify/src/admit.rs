@@ -191,19 +191,9 @@ impl ShopifyHeaders<'_> {
     }
 }
 
-/// Visible ASCII of `raw`, at most `max` characters, anything else as `_`:
-/// safe as a queue header and a log field.
+/// Visible ASCII of `raw`, at most `max` characters, anything else as `_`.
 fn sanitised(raw: &[u8], max: usize) -> String {
-    raw.iter()
-        .take(max)
-        .map(|b| {
-            if b.is_ascii_graphic() {
-                char::from(*b)
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    so_domain::webhook::visible_ascii(raw, max, '_')
 }
 
 /// The topic a parked event is kept under when its header was malformed:
