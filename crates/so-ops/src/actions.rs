@@ -383,10 +383,7 @@ impl QueueOps {
                         continue;
                     }
                 };
-                let envelope = match &entity {
-                    Some(entity) => m.envelope().replayed_for(operation_id, entity),
-                    None => m.envelope().replayed(operation_id),
-                };
+                let envelope = m.envelope().replayed(operation_id, entity.as_ref());
                 if let Some(p) = pace.as_mut() {
                     p.tick().await;
                 }

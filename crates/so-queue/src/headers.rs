@@ -140,19 +140,15 @@ impl Envelope {
     }
 
     /// The copy an operator replay sends back to work: marked with the
-    /// operation, without the headers of the message's earlier life.
-    pub fn replayed(&self, operation_id: &str) -> Envelope {
-        Envelope::from_properties(codec::replayed(&self.properties, operation_id, None))
-    }
-
-    /// [`Envelope::replayed`], for `entity` as derived anew from the payload
-    /// (the entity header of the parked copy may be absent or stale).
-    pub fn replayed_for(&self, operation_id: &str, entity: &EntityKey) -> Envelope {
-        let entity = entity.to_string();
+    /// operation, without the headers of the message's earlier life; with
+    /// `entity` as derived anew from the payload when there is one (the
+    /// entity header of a parked copy may be absent or stale).
+    pub fn replayed(&self, operation_id: &str, entity: Option<&EntityKey>) -> Envelope {
+        let entity = entity.map(ToString::to_string);
         Envelope::from_properties(codec::replayed(
             &self.properties,
             operation_id,
-            Some(&entity),
+            entity.as_deref(),
         ))
     }
 
