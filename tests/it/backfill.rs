@@ -318,6 +318,11 @@ async fn reconciliation_finds_an_order_that_was_never_delivered_and_repair_fixes
     let fake = app.ometria();
     count_is(fake, RecordType::Order, orders.len() - 1).await;
     count_is(fake, RecordType::Contact, data.customers.len()).await;
+    // The worker commits an event's state after Ometria took its records:
+    // reconciliation reads the store, so it starts once every published
+    // event was settled, not merely received by the fake.
+    app.wait_settled(data.customers.len() + orders.len() - 1)
+        .await;
 
     let now = chrono::Utc::now();
     let run = |repair| Reconcile {
