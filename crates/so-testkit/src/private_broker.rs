@@ -84,7 +84,7 @@ impl PrivateBroker {
         )?;
         std::fs::write(broker.dir.join("env.conf"), "")?;
         std::fs::write(broker.dir.join("plugins"), "[].\n")?;
-        broker.launch().await?;
+        broker.launch(Duration::from_secs(60)).await?;
         Ok(broker)
     }
 
@@ -120,7 +120,7 @@ impl PrivateBroker {
         .collect()
     }
 
-    async fn launch(&self) -> anyhow::Result<()> {
+    async fn launch(&self, within: Duration) -> anyhow::Result<()> {
         let status = tokio::process::Command::new(format!("{BIN}/rabbitmq-server"))
             .arg("-detached")
             .envs(self.env())
@@ -132,7 +132,21 @@ impl PrivateBroker {
         if !status.success() {
             bail!("rabbitmq-server -detached failed: {status}");
         }
-        self.wait_amqp(true, Duration::from_secs(60)).await
+        self.wait_amqp(true, within)
+            .await
+            .with_context(|| format!("the node's log ends with:\n{}", self.log_tail(40)))
+    }
+
+    /// The last `lines` lines of the node's log, for a failure's message.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let path = self.dir.join("log").join(format!("{}.log", self.node));
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let all: Vec<&str> = text.lines().collect();
+                all[all.len().saturating_sub(lines)..].join("\n")
+            }
+            Err(e) => format!("({} unreadable: {e})", path.display()),
+        }
     }
 
     /// Waits until the AMQP port is open (`up`) or closed.
@@ -221,9 +235,11 @@ impl PrivateBroker {
     }
 
     /// Starts the node again on its data (after [`PrivateBroker::kill`]); a
-    /// cluster member rejoins its cluster.
+    /// cluster member rejoins its cluster. A crashed node replays its
+    /// quorum-queue logs before it opens its AMQP port, which on a loaded
+    /// 2-core machine has taken over a minute, hence the longer wait.
     pub async fn restart(&self) -> anyhow::Result<()> {
-        self.launch().await
+        self.launch(Duration::from_secs(180)).await
     }
 }
 
