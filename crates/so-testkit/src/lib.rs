@@ -34,7 +34,7 @@ pub use database::Backend;
 pub use own_runtime::OwnRuntime;
 pub use private_broker::PrivateBroker;
 pub use private_postgres::{PrivatePostgres, StopMode};
-pub use process::{ServiceProcess, free_port};
+pub use process::{ServiceProcess, free_port, stable_port};
 pub use service_binary::service_binary;
 pub use so_fake_ometria::{FakeConfig, FakeOmetria};
 pub use wait::eventually;

@@ -39,10 +39,10 @@ pub struct NodeOptions {
 /// fails to start its AMQP listener whenever a `rabbitmqctl` runs.
 const CLI_DIST_PORTS: std::ops::RangeInclusive<u16> = 35_672..=35_682;
 
-/// A free port outside the CLI tools' range.
+/// A free port outside the CLI tools' range, stable across a restart.
 fn node_port() -> u16 {
     loop {
-        let port = crate::free_port();
+        let port = crate::stable_port();
         if !CLI_DIST_PORTS.contains(&port) {
             return port;
         }

@@ -38,7 +38,7 @@ impl PrivatePostgres {
         std::fs::create_dir_all(&dir)?;
         let pg = PrivatePostgres {
             dir,
-            port: crate::free_port(),
+            port: crate::stable_port(),
         };
         if running_as_root() {
             let owned = tokio::process::Command::new("chown")

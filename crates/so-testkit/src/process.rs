@@ -16,6 +16,29 @@ pub fn free_port() -> u16 {
         .expect("a free local port")
 }
 
+/// Ports below the kernel's ephemeral range (32768 and up by default).
+const STABLE_PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// A free port for a listener that a test closes and opens again on the
+/// same number (a killed broker, database or ingress started again). A port
+/// from [`free_port`] lies in the kernel's ephemeral range, where any
+/// outgoing connection on the machine may take it while the listener is
+/// down, and the restart then cannot bind; below that range only listeners
+/// bind.
+pub fn stable_port() -> u16 {
+    loop {
+        let r = uuid::Uuid::new_v4().as_u128();
+        let span = u128::from(STABLE_PORTS.end - STABLE_PORTS.start);
+        let port = STABLE_PORTS.start + u16::try_from(r % span).unwrap_or(0);
+        if port == 25_672 {
+            continue; // the machine's broker's distribution port
+        }
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
 /// A running `shopify-ometria <subcommand>` with its output captured.
 pub struct ServiceProcess {
     child: Child,

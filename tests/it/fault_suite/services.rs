@@ -41,7 +41,7 @@ pub(super) async fn kill(mut process: ServiceProcess) {
 async fn fault_ingress_killed_and_restarted() {
     for backend in backends(Backend::Postgres) {
         let app = app_on(backend, None, false).await;
-        let port = so_testkit::free_port();
+        let port = so_testkit::stable_port();
         let listen = [("SO_INGRESS__LISTEN", format!("127.0.0.1:{port}"))];
         let url = format!("http://127.0.0.1:{port}/webhooks/shopify");
         let first = Mutex::new(Some(child(&app, "ingress", &listen).await));
