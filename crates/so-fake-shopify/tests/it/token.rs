@@ -66,7 +66,7 @@ async fn a_form_encoded_grant_returns_a_24_hour_token_that_opens_the_admin_api()
 
     assert_eq!(shop_name(&fake, &token).await.status, 200);
     let shop = fake.default_shop();
-    assert_eq!(shop.issued_tokens(), [token.clone()]);
+    assert_eq!(shop.issued_tokens(), std::slice::from_ref(&token));
     let records = shop.token_requests();
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].body, TokenBody::Form);
