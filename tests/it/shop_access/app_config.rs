@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use so_domain::Topic;
 use so_shopify_admin::{AdminSettings, DEFAULT_API_VERSION};
 
-const APP_TOML: &str = include_str!("../../deploy/shopify.app.toml");
+const APP_TOML: &str = include_str!("../../../deploy/shopify.app.toml");
 
 /// The topics Shopify only takes as `compliance_topics`.
 const COMPLIANCE: [Topic; 3] = [
