@@ -180,12 +180,14 @@ impl FakeShop {
     /// Every token issued so far is expired from now on, as if its 24 hours
     /// had passed while the client still holds it.
     pub fn expire_issued_tokens(&self) {
-        self.with(|s| {
-            let now = tokio::time::Instant::now();
-            for t in &mut s.issued {
-                t.expires_at = t.expires_at.min(now);
-            }
-        });
+        self.with(Shop::expire_issued);
+    }
+
+    /// Every token issued so far expires right after the next `n`
+    /// successful Admin API answers (for a client out of the test's reach,
+    /// such as the binary).
+    pub fn expire_tokens_after(&self, n: u32) {
+        self.with(|s| s.faults.expire_tokens_after = (n > 0).then_some(n));
     }
 
     /// Every token issued, oldest first (to look for them in logs).

@@ -165,6 +165,9 @@ fn answer_locked(
     };
     let (status, body) = answer(shop, &root_url, effective, headers, body, &mut record);
     record.status = status.as_u16();
+    if status == StatusCode::OK && body.get("data").is_some() {
+        shop.answered();
+    }
     record.error_codes = error_codes(&body);
     record.served_ids = served_ids(&body);
     shop.requests.push(record);

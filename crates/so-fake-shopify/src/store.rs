@@ -29,6 +29,9 @@ pub(crate) struct Faults {
     pub(crate) fail_next: Option<(u32, u16)>,
     /// The next `n` token requests answer this status.
     pub(crate) fail_next_token: Option<(u32, u16)>,
+    /// After this many more successful Admin API answers, every issued
+    /// token expires.
+    pub(crate) expire_tokens_after: Option<u32>,
     /// The next `n` responses are held back this long.
     pub(crate) delay_next: Option<(u32, Duration)>,
     /// The next bulk operation to finish ends FAILED.
@@ -107,6 +110,26 @@ impl Shop {
         });
         self.stats.tokens_issued += 1;
         token
+    }
+
+    /// Every issued token is expired from now on.
+    pub(crate) fn expire_issued(&mut self) {
+        let now = Instant::now();
+        for t in &mut self.issued {
+            t.expires_at = t.expires_at.min(now);
+        }
+    }
+
+    /// Counts a successful Admin API answer towards `expire_tokens_after`.
+    pub(crate) fn answered(&mut self) {
+        let Some(n) = self.faults.expire_tokens_after.as_mut() else {
+            return;
+        };
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            self.faults.expire_tokens_after = None;
+            self.expire_issued();
+        }
     }
 
     /// Consumes one injected token-endpoint failure, if any.

@@ -217,3 +217,19 @@ async fn tokens_outlive_a_reissue_unless_switched_and_faults_come_first() {
     assert_eq!(unknown.status, 404);
     assert_eq!(unknown.body, json!({"errors": "Not Found"}));
 }
+
+#[tokio::test]
+async fn tokens_can_be_set_to_expire_after_a_number_of_answers() {
+    let fake = FakeShopify::start().await;
+    let shop = fake.default_shop();
+    let answer = grant(&fake, DEFAULT_CLIENT_SECRET).await;
+    let token = answer.body["access_token"].as_str().unwrap().to_owned();
+    shop.expire_tokens_after(2);
+    assert_eq!(shop_name(&fake, &token).await.status, 200);
+    assert_eq!(shop_name(&fake, &token).await.status, 200);
+    assert_eq!(shop_name(&fake, &token).await.status, 401);
+    // A new token is not affected.
+    let answer = grant(&fake, DEFAULT_CLIENT_SECRET).await;
+    let renewed = answer.body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(shop_name(&fake, &renewed).await.status, 200);
+}
