@@ -85,7 +85,7 @@ impl ClientCredentialsSource {
             shop: credentials.shop_domain.clone(),
             url: credentials.token_url(),
             client_id: client_id.to_owned(),
-            client_secret: SecretString::from(client_secret.expose_secret().to_owned()),
+            client_secret: client_secret.clone(),
             http,
             settings: settings.clone(),
             clock: Arc::new(Instant::now),
