@@ -21,6 +21,7 @@ mod payloads;
 mod privacy;
 mod reconcile_ometria;
 mod retry_tiers;
+mod shop_access;
 mod worker_faults;
 mod worker_flows;
 mod worker_scaling;

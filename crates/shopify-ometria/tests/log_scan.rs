@@ -2,6 +2,8 @@
 //! sample, customer data of our own, a forged webhook, a poison message and
 //! admin API calls (including a payload reveal); its whole log output is then
 //! scanned for secrets and customer email addresses, and must hold none.
+//! The same for `backfill` runs with client credentials (the app secret,
+//! every token issued, a refused secret).
 
 use std::time::Duration;
 
@@ -247,4 +249,205 @@ async fn a_full_run_logs_no_secret_and_no_customer_email() {
     for name in ["Lovelace", "+447700900999", "Babbage"] {
         assert!(!logs.contains(name), "customer data in the logs: {name}");
     }
+}
+
+const CLIENT_SECRET: &str = "shpss-SECRET-5be0c7d1";
+const OTHER_ORG_SECRET: &str = "shpss-SECRET-OTHERORG-0d2e";
+const WRONG_SECRET: &str = "shpss-SECRET-WRONG-71c9";
+const RIGHT_SECRET: &str = "shpss-SECRET-RIGHT-a4f0";
+const OTHER_ORG: &str = "other-org.myshopify.com";
+const WRONG: &str = "wrong-secret.myshopify.com";
+
+/// `[shops]` with client credentials for each `(domain, client id,
+/// secret)`, pointed at the fake.
+fn client_credentials_shops(
+    fake: &so_fake_shopify::FakeShopify,
+    shops: &[(&str, &str, &str)],
+) -> String {
+    let mut config = String::new();
+    for (domain, id, secret) in shops {
+        config.push_str(&format!(
+            "[shops.\"{domain}\"]\nwebhook_secrets = [\"{secret}\"]\n[shops.\"{domain}\".admin]\nclient_id = \"{id}\"\nclient_secret = \"{secret}\"\napi_url = \"{}\"\n",
+            fake.shop_base_url(domain)
+        ));
+    }
+    config
+}
+
+/// The binary with `--config` and `args`, only `env` (and `PATH`) in its
+/// environment, its output into `log` (a file: a pipe nobody reads would
+/// fill up and stop it).
+fn binary(
+    config: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, String)],
+    log: &std::path::Path,
+) -> tokio::process::Command {
+    let file = std::fs::File::create(log).unwrap();
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_shopify-ometria"));
+    command
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .kill_on_drop(true);
+    command
+}
+
+/// `run` with shops connected by client credentials, debug logging: the
+/// scheduler's reconciliation obtains a token, meets a 401 halfway (the
+/// fake expires it) and renews it; a shop of another organization is
+/// refused (`shop_not_permitted`) and one with a wrong secret too; then a
+/// `backfill` of that shop prints its error. Neither a client secret nor
+/// any token the fake issued may appear in the output.
+#[tokio::test]
+async fn client_credentials_runs_log_no_client_secret_and_no_token() {
+    use so_fake_shopify::{ClientApp, DEFAULT_CLIENT_ID, DEFAULT_SHOP, FakeShopify, ShopConfig};
+
+    let fake = FakeShopify::start().await;
+    let shop = fake.default_shop();
+    shop.edit_client_app(|a| a.client_secret = CLIENT_SECRET.to_owned());
+    shop.seed_generated(50, 1, 0.5);
+    // Refused after one answer: the reconciliation's second page.
+    shop.expire_tokens_after(1);
+    let mut other_org = ClientApp::new("other-org-client", OTHER_ORG_SECRET);
+    other_org.same_organization = false;
+    let other =
+        fake.add_shop(ShopConfig::new(OTHER_ORG, "shpat_unused").with_client_app(other_org));
+    let wrong = fake.add_shop(
+        ShopConfig::new(WRONG, "shpat_unused")
+            .with_client_app(ClientApp::new("wrong-client", RIGHT_SECRET)),
+    );
+    let ometria = FakeOmetria::start(FakeConfig {
+        api_key: OMETRIA_KEY.to_owned(),
+        ..FakeConfig::unlimited()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("shops.toml");
+    std::fs::write(
+        &config,
+        client_credentials_shops(
+            &fake,
+            &[
+                (DEFAULT_SHOP, DEFAULT_CLIENT_ID, CLIENT_SECRET),
+                (OTHER_ORG, "other-org-client", OTHER_ORG_SECRET),
+                (WRONG, "wrong-client", WRONG_SECRET),
+            ],
+        ),
+    )
+    .unwrap();
+    let prefix = so_testkit::broker::unique_prefix();
+    let env = [
+        ("SO_AMQP__URL", so_testkit::broker::amqp_url()),
+        ("SO_AMQP__PREFIX", prefix.clone()),
+        ("SO_AMQP__PARTITIONS", "2".to_owned()),
+        (
+            "SO_INGRESS__LISTEN",
+            format!("127.0.0.1:{}", so_testkit::free_port()),
+        ),
+        (
+            "SO_OPS__LISTEN",
+            format!("127.0.0.1:{}", so_testkit::free_port()),
+        ),
+        ("SO_OMETRIA__API_URL", ometria.url()),
+        ("SO_OMETRIA__API_KEY", OMETRIA_KEY.to_owned()),
+        (
+            "SO_DATABASE__EMAIL_KEY",
+            "log-scan-email-key-0123".to_owned(),
+        ),
+        (
+            "SO_DATABASE__URL",
+            format!("sqlite://{}/so.db?mode=rwc", dir.path().display()),
+        ),
+        (
+            "SO_LOG__FILTER",
+            format!(
+                "debug,hyper=info,h2=info,reqwest=info,sqlx=info,{}",
+                so_queue::link::client_log_directives("info")
+            ),
+        ),
+    ];
+
+    let run_log = dir.path().join("run.log");
+    let mut service = binary(&config, &["run"], &env, &run_log).spawn().unwrap();
+    eventually(Duration::from_secs(90), || async {
+        let seen = (
+            shop.issued_tokens().len(),
+            shop.stats().unauthorized,
+            other.token_requests().len(),
+            wrong.token_requests().len(),
+        );
+        if seen.0 >= 2 && seen.1 >= 1 && seen.2 >= 1 && seen.3 >= 1 {
+            Ok(())
+        } else {
+            Err(format!(
+                "(tokens, 401s, other-org requests, wrong-secret requests) = {seen:?}"
+            ))
+        }
+    })
+    .await;
+    let pid = service.id().expect("running").to_string();
+    let killed = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await;
+    assert!(killed.unwrap().success());
+    let status = tokio::time::timeout(Duration::from_secs(60), service.wait()).await;
+    assert!(status.unwrap().unwrap().success());
+    let backfill_log = dir.path().join("backfill.log");
+    let refused_backfill = binary(
+        &config,
+        &[
+            "backfill",
+            "--shop",
+            WRONG,
+            "--entities",
+            "customers",
+            "--json",
+        ],
+        &env,
+        &backfill_log,
+    )
+    .status()
+    .await
+    .unwrap();
+    if let Ok(probe) = so_testkit::broker::BrokerProbe::connect().await {
+        let names = so_queue::Names::new(&prefix, 2, &[5, 30, 120, 600, 3600]);
+        let _deleted = probe.delete_topology(&names).await;
+        probe.close().await;
+    }
+    let logs = std::fs::read_to_string(&run_log).unwrap();
+    let printed = std::fs::read_to_string(&backfill_log).unwrap();
+
+    // The logs saw what they are scanned for.
+    for wanted in [
+        "Shopify Admin API token obtained",
+        "Shopify refused the Admin API token (HTTP 401); renewing it.",
+        "shop_not_permitted",
+        "invalid_client",
+        OTHER_ORG,
+        WRONG,
+    ] {
+        assert!(logs.contains(wanted), "{wanted:?} is not in the logs");
+    }
+    assert!(!refused_backfill.success());
+    assert!(
+        printed.contains("invalid_client") && printed.contains(WRONG),
+        "{printed}"
+    );
+    let tokens = shop.issued_tokens();
+    let all = format!("{logs}{printed}");
+    for secret in [CLIENT_SECRET, OTHER_ORG_SECRET, WRONG_SECRET, RIGHT_SECRET]
+        .into_iter()
+        .chain(tokens.iter().map(String::as_str))
+    {
+        assert!(!all.contains(secret), "a secret is in the logs: {secret}");
+    }
+    let found = emails(&all);
+    assert!(found.is_empty(), "customer emails in the logs: {found:?}");
 }

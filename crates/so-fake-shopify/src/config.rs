@@ -6,6 +6,10 @@ use std::time::Duration;
 pub const DEFAULT_SHOP: &str = "fake-shop.myshopify.com";
 /// Access token of [`DEFAULT_SHOP`].
 pub const DEFAULT_TOKEN: &str = "shpat_fake_access_token";
+/// Client id of [`DEFAULT_SHOP`]'s client credentials app.
+pub const DEFAULT_CLIENT_ID: &str = "fake0client0id0000000000000000001";
+/// Client secret of [`DEFAULT_SHOP`]'s client credentials app.
+pub const DEFAULT_CLIENT_SECRET: &str = "shpss_fake_client_secret";
 /// Admin API versions the fake treats as supported (shopify.md §5). Others
 /// fall forward to the oldest, as Shopify's do.
 pub const SUPPORTED_VERSIONS: [&str; 8] = [
@@ -39,6 +43,73 @@ pub struct ShopConfig {
     pub bulk_polls_to_complete: u32,
     /// …or once this long has passed since it was created, if set.
     pub bulk_complete_after: Option<Duration>,
+    /// A Dev Dashboard app that may use the client credentials grant here
+    /// (`shared/reference/shopify-apps.md` §2); `None`: every token request
+    /// is refused as from an unknown client.
+    pub client_app: Option<ClientApp>,
+}
+
+/// A Dev Dashboard app as the token endpoint knows it, with switches for
+/// what the reference marks unknown ([U]).
+#[derive(Debug, Clone)]
+pub struct ClientApp {
+    pub client_id: String,
+    pub client_secret: String,
+    /// The app's organization owns the store. Otherwise Shopify refuses the
+    /// grant with `shop_not_permitted` (documented).
+    pub same_organization: bool,
+    /// `expires_in` of issued tokens, in seconds (Shopify: 86399).
+    pub expires_in_secs: u64,
+    /// `scope` of issued tokens (comma-separated, as Shopify sends it).
+    pub scope: String,
+    /// The body form of a `shop_not_permitted` answer: both are documented.
+    pub not_permitted_form: NotPermittedForm,
+    /// The answer to a wrong secret or client id: not documented [U].
+    pub wrong_secret: WrongSecretAnswer,
+    /// Whether a JSON request body is accepted besides the documented form
+    /// encoding (Shopify's JS library sends JSON; [I] that it works).
+    pub accept_json_body: bool,
+    /// Whether issuing a token revokes the ones issued before: not
+    /// documented [U]; off means every token lives until it expires.
+    pub reissue_revokes_previous: bool,
+}
+
+impl ClientApp {
+    /// An app of the store's own organization, with Shopify's 24 h tokens.
+    pub fn new(client_id: &str, client_secret: &str) -> Self {
+        ClientApp {
+            client_id: client_id.to_owned(),
+            client_secret: client_secret.to_owned(),
+            same_organization: true,
+            expires_in_secs: 86_399,
+            scope: "read_customers,write_customers,read_orders,read_products".to_owned(),
+            not_permitted_form: NotPermittedForm::Json,
+            wrong_secret: WrongSecretAnswer::InvalidClient400,
+            accept_json_body: false,
+            reissue_revokes_previous: false,
+        }
+    }
+}
+
+/// How a `shop_not_permitted` refusal (HTTP 400) is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotPermittedForm {
+    /// `{"error":"shop_not_permitted","error_description":"Client credentials cannot be performed on this shop."}`
+    Json,
+    /// `Oauth error shop_not_permitted: Client credentials cannot be performed on this shop.`
+    Text,
+    /// `{"error":"invalid_request","error_description":"Client credentials cannot be performed on this shop."}`,
+    /// seen by one client [U].
+    InvalidRequestJson,
+}
+
+/// What a wrong client secret (or unknown client id) gets [U].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WrongSecretAnswer {
+    /// 400 `{"error":"invalid_client","error_description":…}`.
+    InvalidClient400,
+    /// 401 with the same body.
+    InvalidClient401,
 }
 
 impl ShopConfig {
@@ -57,13 +128,23 @@ impl ShopConfig {
             read_all_orders: true,
             bulk_polls_to_complete: 2,
             bulk_complete_after: None,
+            client_app: None,
         }
+    }
+
+    /// With a client credentials app.
+    pub fn with_client_app(mut self, app: ClientApp) -> Self {
+        self.client_app = Some(app);
+        self
     }
 }
 
 impl Default for ShopConfig {
+    /// [`DEFAULT_SHOP`] with [`DEFAULT_TOKEN`] and a client credentials app
+    /// ([`DEFAULT_CLIENT_ID`], [`DEFAULT_CLIENT_SECRET`]).
     fn default() -> Self {
         ShopConfig::new(DEFAULT_SHOP, DEFAULT_TOKEN)
+            .with_client_app(ClientApp::new(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET))
     }
 }
 

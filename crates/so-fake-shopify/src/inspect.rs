@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::bulk::BulkStatus;
+use crate::config::ClientApp;
 use crate::generate::{Dataset, GenerateSpec, generate};
 use crate::model::{AbandonedCheckout, Customer, Order, Product};
-use crate::records::{ConsentWrite, RequestRecord, ShopStats, WebhookEcho};
+use crate::records::{ConsentWrite, RequestRecord, ShopStats, TokenRequestRecord, WebhookEcho};
 use crate::store::Shared;
 use crate::store::Shop;
 
@@ -156,6 +157,52 @@ impl FakeShop {
     /// than 60 days ago are invisible).
     pub fn set_read_all_orders(&self, on: bool) {
         self.with(|s| s.config.read_all_orders = on);
+    }
+
+    // --- client credentials ------------------------------------------------
+
+    /// Replaces the shop's client credentials app (`None`: no app).
+    pub fn set_client_app(&self, app: Option<ClientApp>) {
+        self.with(|s| s.config.client_app = app);
+    }
+
+    /// Changes the shop's client credentials app in place.
+    ///
+    /// # Panics
+    /// If the shop has no app.
+    pub fn edit_client_app(&self, f: impl FnOnce(&mut ClientApp)) {
+        self.with(|s| match s.config.client_app.as_mut() {
+            Some(app) => f(app),
+            None => panic!("fake shop {} has no client app", s.config.domain),
+        });
+    }
+
+    /// Every token issued so far is expired from now on, as if its 24 hours
+    /// had passed while the client still holds it.
+    pub fn expire_issued_tokens(&self) {
+        self.with(Shop::expire_issued);
+    }
+
+    /// Every token issued so far expires right after the next `n`
+    /// successful Admin API answers (for a client out of the test's reach,
+    /// such as the binary).
+    pub fn expire_tokens_after(&self, n: u32) {
+        self.with(|s| s.faults.expire_tokens_after = (n > 0).then_some(n));
+    }
+
+    /// Every token issued, oldest first (to look for them in logs).
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.with(|s| s.issued.iter().map(|t| t.token.clone()).collect())
+    }
+
+    /// Every request to the token endpoint, in arrival order.
+    pub fn token_requests(&self) -> Vec<TokenRequestRecord> {
+        self.with(|s| s.token_requests.clone())
+    }
+
+    /// The next `n` token requests answer `status` before any other check.
+    pub fn fail_next_token(&self, n: u32, status: u16) {
+        self.with(|s| s.faults.fail_next_token = (n > 0).then_some((n, status)));
     }
 
     // --- bulk --------------------------------------------------------------

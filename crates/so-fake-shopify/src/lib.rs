@@ -15,6 +15,12 @@
 //!   `bulkOperationRunQuery`, `bulkOperationCancel`,
 //!   `customerEmailMarketingConsentUpdate`;
 //! - bulk results as JSONL at `GET /bulk/{shop}/{id}.jsonl`;
+//! - the client credentials grant at
+//!   `POST /shops/{shop}/admin/oauth/access_token` (or
+//!   `/admin/oauth/access_token` by `Host`): form-encoded fields, 24 h
+//!   tokens that open the GraphQL endpoint until they expire,
+//!   `shop_not_permitted` in both documented body forms, and switches
+//!   ([`ClientApp`]) for what the reference leaves unknown;
 //! - a Rust control API per shop ([`FakeShop`]): seeding, a deterministic
 //!   data generator, bucket settings, fault switches and recordings.
 //!
@@ -34,6 +40,7 @@ mod generate;
 mod inspect;
 mod model;
 mod nodes;
+mod oauth;
 mod project;
 mod records;
 mod routes;
@@ -42,7 +49,10 @@ mod server;
 mod store;
 
 pub use bulk::BulkStatus;
-pub use config::{DEFAULT_SHOP, DEFAULT_TOKEN, SUPPORTED_VERSIONS, ShopConfig};
+pub use config::{
+    ClientApp, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_SHOP, DEFAULT_TOKEN,
+    NotPermittedForm, SUPPORTED_VERSIONS, ShopConfig, WrongSecretAnswer,
+};
 pub use consent::CONSENT_TOPIC;
 pub use generate::{CUSTOMER_ID_BASE, Dataset, GenerateSpec, generate};
 pub use inspect::FakeShop;
@@ -50,6 +60,10 @@ pub use model::{
     AbandonedCheckout, Address, CheckoutLineItem, Customer, EmailConsent, LineItem, MarketingState,
     OptInLevel, Order, Product, Refund, RefundLineItem, Variant,
 };
-pub use records::{ConsentWrite, RequestRecord, ShopStats, UserErrorRecord, WebhookEcho};
+pub use oauth::{INVALID_CLIENT_DESCRIPTION, NOT_PERMITTED_DESCRIPTION};
+pub use records::{
+    ConsentWrite, RequestRecord, ShopStats, TokenBody, TokenRequestRecord, UserErrorRecord,
+    WebhookEcho,
+};
 pub use routes::{ACCESS_TOKEN_HEADER, INVALID_TOKEN_MESSAGE};
 pub use server::{FakeShopify, serve};

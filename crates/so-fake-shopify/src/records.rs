@@ -23,6 +23,9 @@ pub struct RequestRecord {
     pub root_fields: Vec<String>,
     /// GraphQL error codes in the answer (`THROTTLED`, `MAX_COST_EXCEEDED`, …).
     pub error_codes: Vec<String>,
+    /// Global ids of the connection nodes a successful answer carried
+    /// (`nodes` or `edges.node` of each root field): what was served.
+    pub served_ids: Vec<String>,
     /// Monotonic arrival time.
     pub at: Instant,
 }
@@ -36,6 +39,10 @@ pub struct ShopStats {
     pub throttled: u64,
     /// Answered 401.
     pub unauthorized: u64,
+    /// Requests to the token endpoint, whatever the answer.
+    pub token_requests: u64,
+    /// Tokens issued by the client credentials grant.
+    pub tokens_issued: u64,
     /// Injected 5xx answers.
     pub server_errors: u64,
     /// Requested cost of every admitted request.
@@ -88,4 +95,30 @@ pub struct WebhookEcho {
     /// REST-shaped JSON body.
     pub payload: Value,
     pub at: DateTime<Utc>,
+}
+
+/// The body form of a token request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenBody {
+    /// `application/x-www-form-urlencoded`, as documented.
+    Form,
+    /// `application/json`, as Shopify's JS library sends it.
+    Json,
+    /// Anything else.
+    Other,
+}
+
+/// One request to `/admin/oauth/access_token` as the fake saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenRequestRecord {
+    /// HTTP status answered.
+    pub status: u16,
+    /// `grant_type` as sent.
+    pub grant_type: Option<String>,
+    pub body: TokenBody,
+    /// The OAuth `error` code answered (`shop_not_permitted`,
+    /// `invalid_client`, …); `None` for a token or an injected failure.
+    pub error: Option<&'static str>,
+    /// Monotonic arrival time.
+    pub at: Instant,
 }

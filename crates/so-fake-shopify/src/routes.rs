@@ -39,6 +39,11 @@ pub(crate) fn router(shared: AppState) -> Router {
             post(graphql_by_path),
         )
         .route("/admin/api/{version}/graphql.json", post(graphql_by_host))
+        .route(
+            "/shops/{shop}/admin/oauth/access_token",
+            post(token_by_path),
+        )
+        .route("/admin/oauth/access_token", post(token_by_host))
         .route("/bulk/{shop}/{file}", get(bulk_file))
         .with_state(shared)
 }
@@ -58,12 +63,44 @@ async fn graphql_by_host(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let shop = host_shop(&headers);
+    graphql(shared, shop, version, headers, body).await
+}
+
+fn host_shop(headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or_default();
-    let shop = host.split(':').next().unwrap_or_default().to_owned();
-    graphql(shared, shop, version, headers, body).await
+    host.split(':').next().unwrap_or_default().to_owned()
+}
+
+async fn token_by_path(
+    Extract(shared): Extract<AppState>,
+    Path(shop): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    token(shared, shop, headers, body).await
+}
+
+async fn token_by_host(
+    Extract(shared): Extract<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let shop = host_shop(&headers);
+    token(shared, shop, headers, body).await
+}
+
+/// Off the runtime, like `graphql`: the lock may be held by a request
+/// generating a bulk result.
+async fn token(shared: AppState, shop: String, headers: HeaderMap, body: Bytes) -> Response {
+    let answered = tokio::task::spawn_blocking(move || {
+        crate::oauth::token_request(&shared, &shop, &headers, &body)
+    })
+    .await;
+    answered.unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
 /// Answers off the async runtime: a request holds the fake's one lock while
@@ -123,11 +160,16 @@ fn answer_locked(
         actual_cost: None,
         root_fields: Vec::new(),
         error_codes: Vec::new(),
+        served_ids: Vec::new(),
         at: Instant::now(),
     };
     let (status, body) = answer(shop, &root_url, effective, headers, body, &mut record);
     record.status = status.as_u16();
+    if status == StatusCode::OK && body.get("data").is_some() {
+        shop.answered();
+    }
     record.error_codes = error_codes(&body);
+    record.served_ids = served_ids(&body);
     shop.requests.push(record);
     let mut response = (status, axum::Json(body)).into_response();
     response
@@ -170,7 +212,7 @@ fn answer(
     let token = headers
         .get(ACCESS_TOKEN_HEADER)
         .and_then(|v| v.to_str().ok());
-    if token != Some(shop.config.access_token.as_str()) {
+    if !token.is_some_and(|t| shop.token_valid(t)) {
         shop.stats.unauthorized += 1;
         return (
             StatusCode::UNAUTHORIZED,
@@ -279,6 +321,24 @@ fn error_codes(body: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Ids of the connection nodes in `data`, root field by root field.
+fn served_ids(body: &Value) -> Vec<String> {
+    let Some(Value::Object(roots)) = body.get("data") else {
+        return Vec::new();
+    };
+    let id = |node: &Value| node.get("id").and_then(Value::as_str).map(str::to_owned);
+    let mut out = Vec::new();
+    for root in roots.values() {
+        if let Some(nodes) = root.get("nodes").and_then(Value::as_array) {
+            out.extend(nodes.iter().filter_map(id));
+        }
+        if let Some(edges) = root.get("edges").and_then(Value::as_array) {
+            out.extend(edges.iter().filter_map(|e| e.get("node")).filter_map(id));
+        }
+    }
+    out
 }
 
 async fn bulk_file(

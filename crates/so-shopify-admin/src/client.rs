@@ -4,16 +4,17 @@
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
-use secrecy::ExposeSecret;
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
+use crate::access::{AccessToken, AdminAccess};
 use crate::budget::{Bucket, BudgetStats, MAX_QUERY_COST, QueryCost, estimate_key};
+use crate::credentials::ShopCredentials;
 use crate::error::{AdminError, TransientCause};
 use crate::retry::{Envelope, StatusClass, backoff, classify_status, retry_after};
-use crate::settings::{AdminSettings, ShopCredentials};
+use crate::settings::AdminSettings;
 
 /// Header carrying the access token.
 pub const ACCESS_TOKEN_HEADER: &str = "x-shopify-access-token";
@@ -29,16 +30,15 @@ pub struct Response<T> {
 }
 
 /// GraphQL Admin API client for one shop. Cheap to clone; clones share the
-/// connection pool and the bucket model, so every task of the process that
-/// talks to this shop should use clones of one client.
+/// connection pool, the bucket model and the token source, so every task of
+/// the process that talks to this shop should use clones of one client.
 #[derive(Debug, Clone)]
 pub struct AdminClient {
     pub(crate) http: reqwest::Client,
     /// For bulk result files: no whole-request timeout, only per read.
     pub(crate) download: reqwest::Client,
     endpoint: String,
-    shop_domain: String,
-    token: HeaderValue,
+    access: AdminAccess,
     pub(crate) settings: AdminSettings,
     bucket: Arc<Mutex<Bucket>>,
 }
@@ -46,23 +46,29 @@ pub struct AdminClient {
 /// How one attempt ended.
 enum Attempt {
     Done(Result<Envelope, AdminError>),
-    Throttled { wait_hint: Option<Duration> },
+    Throttled {
+        wait_hint: Option<Duration>,
+    },
     Transient(TransientCause),
+    /// 401: the token is not (or no longer) valid.
+    Unauthorized(AdminError),
 }
 
 impl AdminClient {
-    /// Validates settings and credentials and builds the client.
+    /// Validates settings and credentials and builds the client with a
+    /// token source of its own.
     pub fn new(
         settings: &AdminSettings,
         credentials: &ShopCredentials,
     ) -> Result<Self, AdminError> {
         settings.validate().map_err(AdminError::Settings)?;
-        if credentials.shop_domain.trim().is_empty() {
-            return Err(AdminError::Settings("shop_domain is empty".to_owned()));
-        }
-        let mut token = HeaderValue::from_str(credentials.access_token.expose_secret())
-            .map_err(|_| AdminError::Settings("access token is not visible ASCII".to_owned()))?;
-        token.set_sensitive(true);
+        Self::with_access(settings, AdminAccess::new(settings, credentials)?)
+    }
+
+    /// A client on a token source shared with other clients of the shop
+    /// (one token, one refresh for all).
+    pub fn with_access(settings: &AdminSettings, access: AdminAccess) -> Result<Self, AdminError> {
+        settings.validate().map_err(AdminError::Settings)?;
         let user_agent = concat!("shopify-ometria/", env!("CARGO_PKG_VERSION"));
         let http = reqwest::Client::builder()
             .timeout(settings.request_timeout)
@@ -81,9 +87,8 @@ impl AdminClient {
         Ok(AdminClient {
             http,
             download,
-            endpoint: credentials.endpoint(&settings.api_version),
-            shop_domain: credentials.shop_domain.clone(),
-            token,
+            endpoint: access.endpoint(&settings.api_version),
+            access,
             settings: settings.clone(),
             bucket: Arc::new(Mutex::new(Bucket::default())),
         })
@@ -91,7 +96,12 @@ impl AdminClient {
 
     /// `{name}.myshopify.com`.
     pub fn shop_domain(&self) -> &str {
-        &self.shop_domain
+        self.access.shop_domain()
+    }
+
+    /// The shop's token source, to build further clients on.
+    pub fn access(&self) -> &AdminAccess {
+        &self.access
     }
 
     /// The GraphQL URL, version included.
@@ -144,7 +154,9 @@ impl AdminClient {
         let deadline = started + self.settings.deadline;
         let (mut attempts, mut retries, mut throttled) = (0_u32, 0_u32, 0_u32);
         let mut waited = Duration::ZERO;
+        let mut renewed = false;
         loop {
+            let token = self.access.token().await?;
             // What the server last requested for this document beats the
             // caller's estimate, which beats the worst case.
             let estimate = self
@@ -168,20 +180,29 @@ impl AdminClient {
                     b.stats.budget_wait += wait.duration;
                 }
                 waited += wait.duration;
-                tracing::debug!(shop = %self.shop_domain, wait_ms = wait.duration.as_millis() as u64, "Waiting for GraphQL cost budget.");
+                tracing::debug!(shop = %self.shop_domain(), wait_ms = wait.duration.as_millis() as u64, "Waiting for GraphQL cost budget.");
                 tokio::time::sleep(wait.duration).await;
             }
             attempts += 1;
             self.lock().stats.requests += 1;
-            match self.attempt(&body, key, estimate).await {
+            match self.attempt(&body, key, estimate, &token).await {
                 Attempt::Done(Err(e)) => return Err(e),
+                Attempt::Unauthorized(e) => {
+                    // Once per call: a token refused right after renewal is
+                    // not a matter of age.
+                    if renewed || !self.access.rejected(&token) {
+                        return Err(e);
+                    }
+                    renewed = true;
+                    tracing::info!(shop = %self.shop_domain(), "Shopify refused the Admin API token (HTTP 401); renewing it.");
+                }
                 Attempt::Done(Ok(envelope)) => {
                     return self.finish(envelope);
                 }
                 Attempt::Throttled { wait_hint } => {
                     throttled += 1;
                     self.lock().stats.throttled += 1;
-                    tracing::debug!(shop = %self.shop_domain, throttled, "Shopify answered THROTTLED.");
+                    tracing::debug!(shop = %self.shop_domain(), throttled, "Shopify answered THROTTLED.");
                     // With a bucket report the model now knows the deficit
                     // and the next reservation waits for it; without one,
                     // pause as told (or a second).
@@ -210,18 +231,18 @@ impl AdminClient {
                         });
                     }
                     self.lock().stats.retries += 1;
-                    tracing::debug!(shop = %self.shop_domain, retries, cause = %cause, "Retrying Shopify call.");
+                    tracing::debug!(shop = %self.shop_domain(), retries, cause = %cause, "Retrying Shopify call.");
                     tokio::time::sleep(pause).await;
                 }
             }
         }
     }
 
-    async fn attempt(&self, body: &[u8], key: u64, reserved: u64) -> Attempt {
+    async fn attempt(&self, body: &[u8], key: u64, reserved: u64, token: &AccessToken) -> Attempt {
         let sent = self
             .http
             .post(&self.endpoint)
-            .header(ACCESS_TOKEN_HEADER, self.token.clone())
+            .header(ACCESS_TOKEN_HEADER, token.header())
             .header(CONTENT_TYPE, "application/json")
             .header(ACCEPT, "application/json")
             .body(body.to_vec())
@@ -275,7 +296,12 @@ impl AdminClient {
                     .error_text
                     .or_else(|| envelope.errors.first().map(|e| e.message.clone()))
                     .unwrap_or_else(|| String::from_utf8_lossy(&bytes).chars().take(200).collect());
-                Attempt::Done(Err(AdminError::Permanent { status, message }))
+                let error = AdminError::Permanent { status, message };
+                if status == 401 {
+                    Attempt::Unauthorized(error)
+                } else {
+                    Attempt::Done(Err(error))
+                }
             }
             StatusClass::Success => Attempt::Done(Ok(envelope)),
         }

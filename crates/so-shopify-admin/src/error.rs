@@ -37,6 +37,27 @@ pub enum AdminError {
         #[source]
         last: TransientCause,
     },
+    /// The token endpoint refused the shop's client id or secret (a wrong
+    /// or rotated secret, an unknown client id, an app not installed on the
+    /// store). Fix the configuration; retrying cannot help.
+    #[error("Shopify refused the client credentials of {shop} (HTTP {status}{}): check the app's client id and secret", .error.as_ref().map(|e| format!(", {e}")).unwrap_or_default())]
+    CredentialsRefused {
+        /// `{name}.myshopify.com`.
+        shop: String,
+        /// The token endpoint's HTTP status.
+        status: u16,
+        /// The OAuth `error` code, e.g. `invalid_client`.
+        error: Option<String>,
+    },
+    /// `shop_not_permitted`: the client credentials grant only works for an
+    /// app of the organization that owns the store.
+    #[error(
+        "Shopify does not permit the client credentials grant on {shop} (shop_not_permitted): the app belongs to another organization than the store; use an app created in the store's own organization, or an app installed with OAuth"
+    )]
+    ShopNotPermitted {
+        /// `{name}.myshopify.com`.
+        shop: String,
+    },
     /// An HTTP status that retrying cannot fix: 401 (token revoked or
     /// wrong), 402 (shop frozen), 403 (missing scope), 404 (shop gone), …
     #[error("Shopify answered HTTP {status}: {message}")]

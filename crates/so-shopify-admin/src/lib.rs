@@ -18,15 +18,23 @@
 //!   [`checkout_webhook`]: nodes as the webhook payloads the worker consumes,
 //!   with a stable [`backfill_webhook_id`], so a backfill runs through the
 //!   live path.
+//! - [`AdminAccess`]: where a shop's token comes from ([`Grant`]): a
+//!   legacy static token, or the client credentials grant of a Dev
+//!   Dashboard app (24 h tokens cached, renewed before they expire and after
+//!   a 401, one request for every waiting caller, a refusal such as
+//!   `shop_not_permitted` remembered instead of retried). Tokens are held in
+//!   memory only; [`TokenSource`] is the seam for the OAuth kinds.
 //! - [`AdminError`] separates "try later" (throttled, transient) from "this
 //!   will not work" (HTTP 4xx, GraphQL errors, userErrors).
 //!
 //! Tests run against `so-fake-shopify`.
 
+mod access;
 mod budget;
 mod bulk;
 mod client;
 mod consent;
+mod credentials;
 mod error;
 mod gid;
 mod nodes;
@@ -35,6 +43,7 @@ mod retry;
 mod settings;
 mod webhook_shape;
 
+pub use access::{AccessKind, AccessState, AccessToken, AdminAccess, TokenFuture, TokenSource};
 pub use budget::{BudgetStats, MAX_QUERY_COST, QueryCost, ThrottleStatus};
 pub use bulk::{
     BulkLine, BulkLines, BulkOperation, BulkOperationId, BulkParent, BulkRows, BulkStatus,
@@ -42,6 +51,7 @@ pub use bulk::{
 };
 pub use client::{ACCESS_TOKEN_HEADER, AdminClient, Response};
 pub use consent::{EmailConsentInput, MAX_IDS_PER_LOOKUP};
+pub use credentials::{Grant, ShopCredentials};
 pub use error::{AdminError, GraphQlError, TransientCause, UserError};
 pub use gid::{Gid, GidError, parse_id, to_gid};
 pub use nodes::{
@@ -55,7 +65,7 @@ pub use queries::{
     ORDER_NODE_COST, ORDER_REFUNDS, PRODUCT_NODE_COST, PRODUCT_VARIANTS, Page, REFUND_LINE_ITEMS,
     connection_cost, fold_pages, max_first,
 };
-pub use settings::{AdminSettings, DEFAULT_API_VERSION, ShopCredentials};
+pub use settings::{AdminSettings, DEFAULT_API_VERSION};
 pub use webhook_shape::{
     BACKFILL_WEBHOOK_ID_PREFIX, CHECKOUTS_UPDATE, CUSTOMERS_UPDATE, ORDERS_UPDATED,
     PRODUCTS_UPDATE, Synthesized, backfill_webhook_id, checkout_webhook, customer_webhook,

@@ -1,4 +1,5 @@
-//! Client settings (shared by every shop) and per-shop credentials.
+//! Client settings, shared by every shop (per-shop credentials are in
+//! `credentials.rs`).
 //!
 //! Durations are `*_ms` in configuration files and [`Duration`]s here,
 //! converted by the helper the Ometria adapter uses too
@@ -6,9 +7,8 @@
 
 use std::time::Duration;
 
-use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use so_domain::serde_duration::millis;
+use so_domain::serde_duration::{millis, secs};
 
 /// The pinned Admin API version (shopify.md §5: pin one version for webhooks
 /// and GraphQL alike).
@@ -48,6 +48,17 @@ pub struct AdminSettings {
     /// How long [`crate::AdminClient::wait_bulk`] waits for an operation.
     #[serde(rename = "max_bulk_wait_ms", with = "millis")]
     pub max_bulk_wait: Duration,
+    /// Client credentials tokens (24 h) are renewed when this much of
+    /// their lifetime is left, or halfway through a lifetime shorter than
+    /// twice this. A renewal that fails keeps the token while it is valid.
+    #[serde(rename = "token_refresh_margin_secs", with = "secs")]
+    pub token_refresh_margin: Duration,
+    /// After the token endpoint refused a shop's client credentials (a
+    /// wrong secret, `shop_not_permitted`), calls for that shop fail with
+    /// the same error for this long without asking Shopify again, so a
+    /// misconfigured shop is not retried in a tight loop.
+    #[serde(rename = "token_refusal_backoff_secs", with = "secs")]
+    pub token_refusal_backoff: Duration,
 }
 
 impl Default for AdminSettings {
@@ -62,6 +73,8 @@ impl Default for AdminSettings {
             jitter: true,
             min_available: 50,
             max_bulk_wait: Duration::from_secs(4 * 3600),
+            token_refresh_margin: Duration::from_secs(3600),
+            token_refusal_backoff: Duration::from_secs(600),
         }
     }
 }
@@ -87,46 +100,10 @@ impl AdminSettings {
         if self.initial_backoff > self.max_backoff {
             return Err("shopify_admin.initial_backoff_ms exceeds max_backoff_ms".to_owned());
         }
-        Ok(())
-    }
-}
-
-/// One shop's access: an offline access token of an app installed there.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ShopCredentials {
-    /// `{name}.myshopify.com`.
-    pub shop_domain: String,
-    /// Sent as `X-Shopify-Access-Token`.
-    pub access_token: SecretString,
-    /// Replaces `https://{shop_domain}`: the fake's per-shop URL in tests.
-    #[serde(default)]
-    pub base_url: Option<String>,
-}
-
-impl ShopCredentials {
-    /// Production credentials: the API is at `https://{shop_domain}`.
-    pub fn new(shop_domain: &str, access_token: &str) -> Self {
-        ShopCredentials {
-            shop_domain: shop_domain.to_owned(),
-            access_token: SecretString::from(access_token.to_owned()),
-            base_url: None,
+        if self.token_refusal_backoff < Duration::from_secs(1) {
+            return Err("shopify_admin.token_refusal_backoff_secs must be at least 1".to_owned());
         }
-    }
-
-    /// Points the client somewhere else (the fake).
-    pub fn with_base_url(mut self, base_url: &str) -> Self {
-        self.base_url = Some(base_url.to_owned());
-        self
-    }
-
-    /// `{base}/admin/api/{version}/graphql.json`.
-    pub fn endpoint(&self, api_version: &str) -> String {
-        let base = match &self.base_url {
-            Some(b) => b.trim_end_matches('/').to_owned(),
-            None => format!("https://{}", self.shop_domain),
-        };
-        format!("{base}/admin/api/{api_version}/graphql.json")
+        Ok(())
     }
 }
 
@@ -146,20 +123,6 @@ mod tests {
             };
             assert!(s.validate().is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn endpoint_defaults_to_the_shop_domain() {
-        let c = ShopCredentials::new("acme.myshopify.com", "shpat_x");
-        assert_eq!(
-            c.endpoint("2026-07"),
-            "https://acme.myshopify.com/admin/api/2026-07/graphql.json"
-        );
-        let c = c.with_base_url("http://127.0.0.1:9/shops/acme.myshopify.com/");
-        assert_eq!(
-            c.endpoint("2026-07"),
-            "http://127.0.0.1:9/shops/acme.myshopify.com/admin/api/2026-07/graphql.json"
-        );
     }
 
     #[test]

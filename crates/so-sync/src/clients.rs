@@ -1,24 +1,20 @@
 //! Admin API and Ometria clients for one shop, from the configuration.
 
-use secrecy::ExposeSecret;
 use so_domain::ShopDomain;
 use so_platform::Config;
-use so_shopify_admin::{AdminClient, ShopCredentials};
+use so_shopify_admin::AdminClient;
 
 use crate::SyncError;
 
-/// The shop's Admin API client (its access token from `[shops.*.admin]`).
+/// The shop's Admin API client, from `[shops.*.admin]`: a static token, or
+/// a client id and secret whose tokens the client obtains and renews
+/// itself. Clones share the token; a new client asks for a new one.
 pub fn admin_client(config: &Config, shop: &ShopDomain) -> Result<AdminClient, SyncError> {
-    let settings = config.shop(shop);
-    let token = settings
+    let credentials = config
+        .shop(shop)
         .admin
-        .access_token
-        .clone()
+        .credentials(shop)
         .ok_or_else(|| SyncError::NoAdminAccess(shop.as_str().to_owned()))?;
-    let mut credentials = ShopCredentials::new(shop.as_str(), token.expose_secret());
-    if let Some(url) = &settings.admin.api_url {
-        credentials = credentials.with_base_url(url);
-    }
     Ok(AdminClient::new(&config.shopify_admin, &credentials)?)
 }
 
@@ -31,12 +27,12 @@ pub fn ometria_client(config: &Config, shop: &ShopDomain) -> Result<so_ometria::
     Ok(so_ometria::Client::new(&settings)?)
 }
 
-/// Shops the Admin API jobs run for: configured ones with an access token.
+/// Shops the Admin API jobs run for: configured ones with Admin API access.
 pub fn admin_shops(config: &Config) -> Vec<ShopDomain> {
     config
         .shops
         .iter()
-        .filter(|(_, s)| s.enabled && s.admin.access_token.is_some())
+        .filter(|(_, s)| s.enabled && s.admin.has_access())
         .filter_map(|(d, _)| ShopDomain::parse(d).ok())
         .collect()
 }
@@ -52,6 +48,15 @@ pub struct ConsentSetup {
 }
 
 pub fn consent_setup(config: &Config, shop: &ShopDomain) -> Result<ConsentSetup, SyncError> {
+    consent_setup_with(config, shop, admin_client(config, shop)?)
+}
+
+/// [`consent_setup`] with a client the caller keeps (and its token).
+pub fn consent_setup_with(
+    config: &Config,
+    shop: &ShopDomain,
+    admin: AdminClient,
+) -> Result<ConsentSetup, SyncError> {
     let namespace = so_domain::identity::Namespace::parse(&config.shop(shop).namespace)
         .map_err(|e| SyncError::Invalid(format!("shops.\"{shop}\".namespace: {e}")))?;
     let first_start = config
@@ -59,7 +64,7 @@ pub fn consent_setup(config: &Config, shop: &ShopDomain) -> Result<ConsentSetup,
         .map_err(SyncError::Invalid)?
         .unwrap_or_else(|| chrono::Utc::now() - chrono::Duration::days(1));
     Ok(ConsentSetup {
-        admin: admin_client(config, shop)?,
+        admin,
         ometria: ometria_client(config, shop)?,
         namespace,
         first_start,

@@ -2,7 +2,7 @@
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     #[error(
-        "shops.\"{0}\".admin.access_token is not set: the Admin API cannot be used for this shop"
+        "shops.\"{0}\".admin has neither access_token nor client_id and client_secret: the Admin API cannot be used for this shop"
     )]
     NoAdminAccess(String),
     #[error("shops.\"{0}\" has no Ometria api_key (neither its own nor [ometria])")]

@@ -4,6 +4,7 @@
 //! access. A store lease per job and shop makes several worker processes
 //! run each job once.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use chrono::Utc;
 use so_domain::ShopDomain;
 use so_platform::{Config, Shutdown};
 use so_queue::Publisher;
+use so_shopify_admin::AdminClient;
 use so_store::Store;
 
 use crate::reconcile::Reconcile;
@@ -38,6 +40,20 @@ impl Scheduler {
             );
             return;
         }
+        // One client per shop for the scheduler's life: a client credentials
+        // token (24 h) and the memory of a refused secret carry over from
+        // one run to the next instead of being asked for every time.
+        let mut admins = BTreeMap::new();
+        for shop in &shops {
+            match clients::admin_client(&self.config, shop) {
+                Ok(admin) => {
+                    admins.insert(shop.clone(), admin);
+                }
+                Err(e) => {
+                    tracing::warn!(shop = %shop, error = %crate::error_chain(&e), "No Admin API client for this shop; its scheduled jobs are off.");
+                }
+            }
+        }
         let consent_every = self.config.sync.consent_interval;
         let reconcile_every = self.config.sync.reconcile_interval;
         let mut consent_tick = tokio::time::interval(consent_every);
@@ -49,13 +65,13 @@ impl Scheduler {
             tokio::select! {
                 () = shutdown.cancelled() => return,
                 _ = consent_tick.tick() => {
-                    for shop in &shops {
-                        self.leased("consent", shop, consent_every, self.consent(shop)).await;
+                    for (shop, admin) in &admins {
+                        self.leased("consent", shop, consent_every, self.consent(shop, admin)).await;
                     }
                 }
                 _ = reconcile_tick.tick(), if !reconcile_every.is_zero() => {
-                    for shop in &shops {
-                        self.leased("reconcile", shop, reconcile_every, self.reconcile(shop)).await;
+                    for (shop, admin) in &admins {
+                        self.leased("reconcile", shop, reconcile_every, self.reconcile(shop, admin)).await;
                     }
                 }
             }
@@ -86,13 +102,13 @@ impl Scheduler {
         }
     }
 
-    async fn consent(&self, shop: &ShopDomain) -> Result<(), SyncError> {
+    async fn consent(&self, shop: &ShopDomain, admin: &AdminClient) -> Result<(), SyncError> {
         if !self.config.consent_sync_enabled(shop) {
             // `shops."<domain>".sync.consent = false`: this shop's
             // unsubscribes stay in Ometria.
             return Ok(());
         }
-        let setup = clients::consent_setup(&self.config, shop)?;
+        let setup = clients::consent_setup_with(&self.config, shop, admin.clone())?;
         let mut sync = setup.sync(&self.store, shop);
         sync.republish = Some(crate::consent::Republish {
             publisher: &self.publisher,
@@ -103,12 +119,11 @@ impl Scheduler {
         Ok(())
     }
 
-    async fn reconcile(&self, shop: &ShopDomain) -> Result<(), SyncError> {
-        let admin = clients::admin_client(&self.config, shop)?;
+    async fn reconcile(&self, shop: &ShopDomain, admin: &AdminClient) -> Result<(), SyncError> {
         let to = Utc::now();
         let from = to - chrono::Duration::days(i64::from(self.config.sync.reconcile_window_days));
         let report = Reconcile {
-            admin: &admin,
+            admin,
             store: &self.store,
             publisher: &self.publisher,
             shop,

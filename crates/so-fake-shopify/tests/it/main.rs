@@ -3,3 +3,4 @@
 mod bulk;
 mod graphql;
 mod support;
+mod token;

@@ -22,6 +22,8 @@ const VERBATIM_KEYS: &[&str] = &[
     "prefix",
     "namespace",
     "access_token",
+    "client_id",
+    "client_secret",
 ];
 
 impl Config {

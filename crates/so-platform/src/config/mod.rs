@@ -37,6 +37,7 @@ mod load;
 mod log;
 mod ops;
 mod rejections;
+mod shop_admin;
 mod shop_store;
 mod shop_sync;
 mod shops;
@@ -58,8 +59,9 @@ pub use load::ENV_PREFIX;
 pub use log::{LogFormat, LogSettings};
 pub use ops::OpsSettings;
 pub use rejections::RejectionSettings;
+pub use shop_admin::ShopAdmin;
 pub use shop_sync::ShopSync;
-pub use shops::{ShopAdmin, ShopMappings, ShopOmetria, ShopSettings, ShopifySettings};
+pub use shops::{ShopMappings, ShopOmetria, ShopSettings, ShopifySettings};
 pub use so_domain::serde_secret::mask_url_password;
 pub use sync::SyncSettings;
 pub use worker::WorkerSettings;
@@ -78,7 +80,8 @@ pub struct Config {
     pub shops: BTreeMap<String, ShopSettings>,
     pub ometria: OmetriaSettings,
     /// The Shopify Admin GraphQL API (backfill, consent write-back,
-    /// reconciliation); per-shop access tokens are under `[shops.*.admin]`.
+    /// reconciliation); per-shop access (a static token or a client id and
+    /// secret) is under `[shops.*.admin]`.
     pub shopify_admin: so_shopify_admin::AdminSettings,
     pub sync: SyncSettings,
     pub worker: WorkerSettings,

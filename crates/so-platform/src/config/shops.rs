@@ -14,6 +14,7 @@ use so_domain::merchant::{
 use so_ometria::OmetriaSettings;
 
 use super::Config;
+use super::shop_admin::ShopAdmin;
 use super::shop_sync::ShopSync;
 use crate::secrets::{SecretList, optional_secret};
 
@@ -50,7 +51,7 @@ pub struct ShopSettings {
     pub lists: ListSettings,
     pub abandoned_checkouts: AbandonedCheckoutSettings,
     /// Access to the shop's Admin API (backfill, consent write-back,
-    /// reconciliation).
+    /// reconciliation): a static token or a client id and secret.
     pub admin: ShopAdmin,
     /// The public storefront (`https://shop.example.com`): products get
     /// `url` (`<storefront_url>/products/<handle>`). Unset: no product
@@ -87,20 +88,6 @@ impl Default for ShopSettings {
             sync: ShopSync::default(),
         }
     }
-}
-
-/// `[shops."<domain>".admin]`
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ShopAdmin {
-    /// The app's Admin API access token for this shop (`shpat_…`).
-    #[serde(
-        deserialize_with = "optional_secret",
-        serialize_with = "so_domain::serde_secret::masked_opt"
-    )]
-    pub access_token: Option<SecretString>,
-    /// Base URL instead of `https://<domain>` (a proxy, or a fake in tests).
-    pub api_url: Option<String>,
 }
 
 /// `[shops."<domain>".ometria]`: overrides of `[ometria]` for one shop
@@ -169,11 +156,7 @@ impl ShopSettings {
         ) {
             out.extend(problems);
         }
-        if let Some(url) = &self.admin.api_url
-            && !(url.starts_with("http://") || url.starts_with("https://"))
-        {
-            out.push("admin.api_url must be an http(s) URL".to_owned());
-        }
+        out.extend(self.admin.problems());
         for (kind, lists) in [
             ("every_contact", &self.lists.every_contact),
             ("subscribers", &self.lists.subscribers),

@@ -253,6 +253,9 @@ webhook_secrets = ["{MARKER}-shop-webhook-1", "{MARKER}-shop-webhook-2"]
 api_key = "{MARKER}-shop-ometria"
 [shops."uk.myshopify.com".admin]
 access_token = "{MARKER}-shop-admin"
+[shops."de.myshopify.com".admin]
+client_id = "de-client-id"
+client_secret = "{MARKER}-client-secret"
 "#
     );
     let dir = tempfile::tempdir().unwrap();
@@ -291,6 +294,10 @@ access_token = "{MARKER}-shop-admin"
     assert_eq!(
         v["shops"]["uk.myshopify.com"]["admin"]["access_token"],
         "****dmin"
+    );
+    assert_eq!(
+        v["shops"]["de.myshopify.com"]["admin"]["client_secret"],
+        "****cret"
     );
     assert_eq!(
         v["shops"]["uk.myshopify.com"]["webhook_secrets"],

@@ -77,6 +77,7 @@ impl Config {
     /// Warnings that do not stop the service.
     pub fn warnings(&self) -> Vec<String> {
         let mut out = self.database.warnings();
+        out.extend(self.admin_warnings());
         if self.shops.is_empty() && self.shopify.webhook_secrets.is_empty() {
             out.push("shopify.webhook_secrets is empty and no [shops] are configured: every webhook will be rejected with 401 unknown_shop".to_owned());
         }

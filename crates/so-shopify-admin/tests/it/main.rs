@@ -1,6 +1,7 @@
 //! The client against `so-fake-shopify`, over real HTTP on loopback.
 
 mod bulk;
+mod client_credentials;
 mod consent;
 mod errors;
 mod pages;

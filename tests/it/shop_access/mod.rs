@@ -1,0 +1,5 @@
+//! Connecting a shop (issue 16): the app configuration file in step with
+//! the service, and the client credentials grant through a real backfill.
+
+mod app_config;
+mod token_backfill;
