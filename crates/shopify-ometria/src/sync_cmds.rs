@@ -56,7 +56,7 @@ pub(crate) fn shops(config: &Config, shop: Option<&str>) -> Result<Vec<ShopDomai
             let all = clients::admin_shops(config);
             if all.is_empty() {
                 bail!(
-                    "no shop has shops.\"<domain>\".admin.access_token set; name one with --shop"
+                    "no shop has Admin API access (shops.\"<domain>\".admin.access_token, or client_id and client_secret); name one with --shop"
                 );
             }
             Ok(all)
