@@ -17,6 +17,11 @@ const FIRST_CATALOGUE: u64 = 8_100_000_000;
 pub(crate) const VARIANTS: usize = 3;
 /// Shop seconds of the hour the orders are placed in.
 const HOUR: i64 = 3_600;
+/// The shortest abandonment delay, in real seconds: an order completes its
+/// checkout once the worker has committed it (after Ometria accepted it),
+/// so a shorter delay than the worker's lag under the budget would find
+/// converted checkouts still open. Real shops wait an hour.
+const MIN_DELAY_S: f64 = 20.0;
 
 /// The burst's mix. Realistic for a large shop's peak hour rather than
 /// measured from one: most buyers registered, some repeat buyers, a share
@@ -184,8 +189,9 @@ fn between(salt: u64, i: usize, lo: i64, hi: i64) -> i64 {
 }
 
 /// The burst for `orders` orders; `checkouts` adds checkouts (each order's,
-/// and abandoned ones) with the abandonment delay that lets every
-/// abandonment fall due within a burst sent at `rate` webhooks/s.
+/// and abandoned ones) with an abandonment delay of half the burst sent at
+/// `rate` webhooks/s (at least [`MIN_DELAY_S`]), the abandoned ones placed
+/// so that they fall due within the burst when it is long enough.
 pub(crate) fn build(orders: usize, checkouts: bool, rate: u64) -> Plan {
     let mut plan = Plan::default();
     let mut events = Vec::new();
@@ -200,7 +206,7 @@ pub(crate) fn build(orders: usize, checkouts: bool, rate: u64) -> Plan {
         let abandoned = (orders as f64 * Shares::ABANDONED).round() as usize;
         let total = events.len() + 2 * (orders + abandoned);
         let real_s = (total as f64 / rate.max(1) as f64).max(1.0);
-        plan.checkout_delay_secs = (real_s / 4.0).round().max(1.0) as u64;
+        plan.checkout_delay_secs = (real_s / 2.0).round().max(MIN_DELAY_S) as u64;
         let delay_shop = (plan.checkout_delay_secs as f64 * HOUR as f64 / real_s) as i64;
         checkout_events(&mut plan, abandoned, delay_shop, &mut events);
     }
@@ -376,8 +382,8 @@ fn checkout_events(plan: &mut Plan, abandoned: usize, delay_shop: i64, events: &
     }
     // Shoppers who leave a checkout and do not buy in the hour: half of
     // them logged-in customers (with no other event in the hour), half
-    // guests. Each falls due within the burst: its last update at least
-    // the delay (and 5 shop minutes) before the hour ends.
+    // guests. Each falls due within the burst if it can: its last update
+    // at least the delay (and 5 shop minutes) before the hour ends.
     let last = (HOUR - delay_shop - 300).max(0);
     for a in 0..abandoned {
         let k = plan.checkouts.len();

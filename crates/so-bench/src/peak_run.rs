@@ -40,6 +40,8 @@ pub(crate) struct Setup<'a> {
 
 #[derive(Debug, Default)]
 pub(crate) struct Run {
+    /// Per event of the plan: did the ingress answer 200?
+    pub(crate) acked: Vec<bool>,
     pub(crate) acknowledged: usize,
     pub(crate) unacknowledged: usize,
     pub(crate) resends: u64,
@@ -215,6 +217,7 @@ async fn measured(
             .map(|at| at.duration_since(sent.started).as_secs_f64()),
         not_final: reached.missing,
         accounts: accounting::account_fake(plan, &sent.acked, &fake),
+        acked: sent.acked,
     })
 }
 
