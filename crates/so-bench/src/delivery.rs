@@ -435,6 +435,7 @@ async fn drain_run(
         customers_final,
         customers: evs
             .iter()
+            .filter(|e| e.topic.starts_with("orders/"))
             .map(|e| e.customer)
             .collect::<std::collections::HashSet<_>>()
             .len(),
