@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use so_domain::ometria::RecordType;
 use so_fake_ometria::{AppliedWrite, FakeOmetria};
 
-use crate::peak_final::consent_of;
+use crate::peak_final::{Consent, consent_of};
 use crate::peak_payloads::{shop_time, version_in};
 use crate::peak_plan::{Event, Kind, Plan};
 
@@ -78,6 +78,9 @@ impl Written {
     }
 }
 
+/// Each customer's acknowledged consent changes: (version, subscribed, time).
+type Changes = HashMap<usize, Vec<(u32, bool, DateTime<Utc>)>>;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fate {
     Written,
@@ -91,8 +94,8 @@ enum Fate {
 pub(crate) struct Finals<'a> {
     /// The order's final `status`.
     pub(crate) order_status: &'a dyn Fn(&str) -> Option<String>,
-    /// The customer's final consent: subscribed, and when.
-    pub(crate) consent: &'a dyn Fn(&str) -> Option<(bool, DateTime<Utc>)>,
+    /// The customer's final consent.
+    pub(crate) consent: &'a dyn Fn(&str) -> Option<Consent>,
     /// Whether an event with this id exists.
     pub(crate) event_exists: &'a dyn Fn(&str) -> bool,
 }
@@ -105,8 +108,7 @@ pub(crate) fn account(
     finals: &Finals<'_>,
 ) -> Accounts {
     let written = Written::of(log);
-    // Each customer's acknowledged consent changes: (version, subscribed, time).
-    let mut consents: HashMap<usize, Vec<(u32, bool, DateTime<Utc>)>> = HashMap::new();
+    let mut consents = Changes::new();
     for (e, _) in plan.events.iter().zip(acked).filter(|(_, a)| **a) {
         if let Kind::Consent { subscribed } = e.kind {
             let change = (e.version, subscribed, shop_time(e.at));
@@ -132,7 +134,7 @@ fn fate(
     plan: &Plan,
     e: &Event,
     written: &Written,
-    consents: &HashMap<usize, Vec<(u32, bool, DateTime<Utc>)>>,
+    consents: &Changes,
     finals: &Finals<'_>,
 ) -> Fate {
     let v = i64::from(e.version);

@@ -26,12 +26,14 @@ use crate::peak_plan::{Buyer, Kind, Plan, VARIANTS};
 
 const CUSTOMERS: &str = "shopify_customers";
 
+/// A consent a contact shows: subscribed, and when.
+pub(crate) type Consent = (bool, DateTime<Utc>);
+
 /// What a registered customer's contact must show.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct ContactFinal {
     pub(crate) profile: Option<u32>,
-    /// Subscribed, and when.
-    pub(crate) consent: Option<(bool, DateTime<Utc>)>,
+    pub(crate) consent: Option<Consent>,
     /// Orders that count (not cancelled); `None` without orders.
     pub(crate) orders: Option<u64>,
 }
@@ -203,7 +205,7 @@ fn counts(r: &Map<String, Value>, n: u64) -> bool {
 }
 
 /// The consent a contact record shows: subscribed, and when.
-pub(crate) fn consent_of(r: &Map<String, Value>) -> Option<(bool, DateTime<Utc>)> {
+pub(crate) fn consent_of(r: &Map<String, Value>) -> Option<Consent> {
     match text(r, "marketing_optin")? {
         "EXPLICITLY_OPTEDIN" => Some((true, instant(r, "timestamp_subscribed")?)),
         "EXPLICITLY_OPTEDOUT" => Some((false, instant(r, "timestamp_unsubscribed")?)),

@@ -82,7 +82,7 @@ fn money(pence: u64) -> String {
 
 fn money_set(pence: u64) -> Value {
     let one = json!({"amount": money(pence), "currency_code": "GBP"});
-    json!({"shop_money": one.clone(), "presentment_money": one})
+    json!({"shop_money": one, "presentment_money": one})
 }
 
 fn set(v: &mut Value, pairs: Vec<(&str, Value)>) {
