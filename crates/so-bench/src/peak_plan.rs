@@ -10,13 +10,13 @@
 
 /// Ids of this benchmark's entities (apart from other benchmarks').
 const FIRST_ORDER: u64 = 930_000_000_000_000_000;
-const FIRST_CUSTOMER: u64 = 730_000_000_000_000_000;
+pub(crate) const FIRST_CUSTOMER: u64 = 730_000_000_000_000_000;
 const FIRST_PRODUCT: u64 = 8_300_000_000;
 const FIRST_CATALOGUE: u64 = 8_100_000_000;
 /// Variants per product (sold or with events).
 pub(crate) const VARIANTS: usize = 3;
 /// Shop seconds of the hour the orders are placed in.
-const HOUR: i64 = 3_600;
+pub(crate) const HOUR: i64 = 3_600;
 /// The shortest abandonment delay, in real seconds: an order completes its
 /// checkout once the worker has committed it (after Ometria accepted it),
 /// so a shorter delay than the worker's lag under the budget would find
@@ -28,7 +28,7 @@ const MIN_DELAY_S: f64 = 20.0;
 /// of new accounts (with a marketing opt-in at sign-up), a few opt-outs,
 /// a share of orders cancelled or refunded, a fifth as many abandoned
 /// checkouts (with a contact) as orders, and some merchandising.
-struct Shares;
+pub(crate) struct Shares;
 
 impl Shares {
     const REGISTERED: f64 = 0.8;
@@ -43,7 +43,7 @@ impl Shares {
     const CANCELLED: f64 = 0.05;
     /// Fulfilled orders refunded in part later in the hour.
     const REFUNDED: f64 = 0.1;
-    const ABANDONED: f64 = 0.2;
+    pub(crate) const ABANDONED: f64 = 0.2;
     /// Products launched (created) and products edited, per order.
     const LAUNCHED: f64 = 1.0 / 150.0;
     const EDITED: f64 = 1.0 / 75.0;
@@ -184,7 +184,7 @@ pub(crate) fn unit(salt: u64, i: usize) -> f64 {
 }
 
 /// A whole number of shop seconds in [lo, hi).
-fn between(salt: u64, i: usize, lo: i64, hi: i64) -> i64 {
+pub(crate) fn between(salt: u64, i: usize, lo: i64, hi: i64) -> i64 {
     lo + ((hi - lo) as f64 * unit(salt, i)) as i64
 }
 
@@ -208,14 +208,14 @@ pub(crate) fn build(orders: usize, checkouts: bool, rate: u64) -> Plan {
         let real_s = (total as f64 / rate.max(1) as f64).max(1.0);
         plan.checkout_delay_secs = (real_s / 2.0).round().max(MIN_DELAY_S) as u64;
         let delay_shop = (plan.checkout_delay_secs as f64 * HOUR as f64 / real_s) as i64;
-        checkout_events(&mut plan, abandoned, delay_shop, &mut events);
+        crate::peak_checkouts::events(&mut plan, abandoned, delay_shop, &mut events);
     }
     number_versions(&mut events);
     plan.events = events;
     plan
 }
 
-fn lines_for(salt: u64, k: usize, catalogue: usize) -> Vec<Line> {
+pub(crate) fn lines_for(salt: u64, k: usize, catalogue: usize) -> Vec<Line> {
     let n = 1 + (unit(salt, k) * 3.0) as usize;
     (0..n)
         .map(|j| Line {
@@ -279,7 +279,7 @@ fn customers_and_orders(plan: &mut Plan, orders: usize) {
     }
 }
 
-fn push(events: &mut Vec<Event>, at: i64, kind: Kind, entity: usize) {
+pub(crate) fn push(events: &mut Vec<Event>, at: i64, kind: Kind, entity: usize) {
     events.push(Event {
         at,
         kind,
@@ -360,61 +360,6 @@ fn products(plan: &mut Plan, orders: usize, events: &mut Vec<Event>) {
             push(events, at, Kind::ProductUpdate, p);
         }
     }
-}
-
-fn checkout_events(plan: &mut Plan, abandoned: usize, delay_shop: i64, events: &mut Vec<Event>) {
-    let catalogue = plan.catalogue.len();
-    for k in 0..plan.orders.len() {
-        let o = &plan.orders[k];
-        let created = o.created - between(60, k, 600, 1_200);
-        let update = o.created - between(61, k, 60, 300);
-        plan.checkouts.push(CheckoutPlan {
-            token: token(k),
-            buyer: o.buyer,
-            lines: o.lines.clone(),
-            created,
-            order: Some(k),
-        });
-        let c = plan.checkouts.len() - 1;
-        plan.orders[k].checkout = Some(c);
-        push(events, created, Kind::CheckoutCreate, c);
-        push(events, update, Kind::CheckoutUpdate, c);
-    }
-    // Shoppers who leave a checkout and do not buy in the hour: half of
-    // them logged-in customers (with no other event in the hour), half
-    // guests. Each falls due within the burst if it can: its last update
-    // at least the delay (and 5 shop minutes) before the hour ends.
-    let last = (HOUR - delay_shop - 300).max(0);
-    for a in 0..abandoned {
-        let k = plan.checkouts.len();
-        let buyer = if a % 2 == 0 {
-            let id = FIRST_CUSTOMER + 5_000_000 + a as u64;
-            plan.customers.push(CustomerPlan {
-                id,
-                email: format!("customer{id}@peak.example.com"),
-                created: -86_400 * 300,
-            });
-            Buyer::Customer(plan.customers.len() - 1)
-        } else {
-            plan.guests.push(format!("browser{a}@peak.example.com"));
-            Buyer::Guest(plan.guests.len() - 1)
-        };
-        let update = between(62, a, -300, last.max(-299));
-        let created = update - between(63, a, 60, 600);
-        plan.checkouts.push(CheckoutPlan {
-            token: token(k),
-            buyer,
-            lines: lines_for(64, a, catalogue),
-            created,
-            order: None,
-        });
-        push(events, created, Kind::CheckoutCreate, k);
-        push(events, update, Kind::CheckoutUpdate, k);
-    }
-}
-
-fn token(k: usize) -> String {
-    format!("{:016x}{:016x}", 0xb1ac_f41d_u64, k as u64)
 }
 
 /// Sorts the burst into sending order and numbers each stream's versions.
