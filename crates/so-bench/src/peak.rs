@@ -45,7 +45,7 @@ pub(crate) struct Args {
     #[arg(long)]
     no_naive: bool,
     /// Seconds each run may take after its send to reach the final state
-    /// (default: four times the planned send, at least 300).
+    /// (default: three times the planned send, at least 300).
     #[arg(long)]
     drain_timeout: Option<u64>,
     #[arg(long, default_value = "amqp://guest:guest@127.0.0.1:5672/%2f")]
@@ -87,7 +87,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         .ok_or_else(|| anyhow::anyhow!("--naive-setting must be KEY=value"))?;
     let load_start = load_average();
     let send_estimate = plan.events.len() as u64 / args.rate.max(1);
-    let wait = args.drain_timeout.unwrap_or((4 * send_estimate).max(300));
+    let wait = args.drain_timeout.unwrap_or((3 * send_estimate).max(300));
     let mut setup = Setup {
         bin: &bin,
         amqp_url: &args.amqp_url,
