@@ -3,8 +3,8 @@
 //! Every time here is in *shop seconds* from the start of that hour; the
 //! events are sent in time order at a fixed rate, so the hour lasts about
 //! `events / rate` real seconds and each entity's events keep their order
-//! and their spacing in proportion (a fulfilment 30 shop minutes after its
-//! order leaves about half the burst later). Shares and offsets are those
+//! and their spacing in proportion (at the default size a fulfilment,
+//! 15 to 45 shop minutes after its order, leaves 15 to 55 s after it). Shares and offsets are those
 //! of [`Shares`]; every choice comes from a hash of the entity's index, so
 //! the same `--orders` gives the same burst in both runs of the bench.
 
