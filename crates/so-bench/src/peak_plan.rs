@@ -4,9 +4,10 @@
 //! events are sent in time order at a fixed rate, so the hour lasts about
 //! `events / rate` real seconds and each entity's events keep their order
 //! and their spacing in proportion (at the default size a fulfilment,
-//! 15 to 45 shop minutes after its order, leaves 15 to 55 s after it). Shares and offsets are those
-//! of [`Shares`]; every choice comes from a hash of the entity's index, so
-//! the same `--orders` gives the same burst in both runs of the bench.
+//! 15 to 45 shop minutes after its order, leaves 15 to 55 s after it).
+//! Shares and offsets are those of [`Shares`]; every choice comes from a
+//! hash of the entity's index, so the same `--orders` gives the same burst
+//! in both runs of the bench.
 
 /// Ids of this benchmark's entities (apart from other benchmarks').
 const FIRST_ORDER: u64 = 930_000_000_000_000_000;
