@@ -183,6 +183,16 @@ async fn measured(
     );
     let deadline = Instant::now() + setup.drain_wait;
     let reached = peak_final::wait(&fake, &checks, deadline).await;
+    eprintln!(
+        "  final state {}; {} passes over the checks, the longest {} ms",
+        if reached.at.is_some() {
+            "reached"
+        } else {
+            "not reached"
+        },
+        reached.passes,
+        reached.longest_pass.as_millis()
+    );
     let rss = process::peak_rss_mib(worker_pid).unwrap_or(f64::NAN);
     process::stop(services.ingress).await;
     process::stop(services.worker).await;
