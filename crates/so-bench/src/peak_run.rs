@@ -109,12 +109,14 @@ async fn start(
     let mut env = service_env(prefix, db_url, fake, worker_ops);
     env[0].1 = setup.amqp_url.to_owned();
     env.push(("SO_OMETRIA__REQUESTS_PER_SECOND".into(), "4".into()));
-    env.extend(setup.setting.clone());
     let config = config.to_str().context("configuration path")?;
+    // The run's own setting (the naive baseline's) is the worker's only.
+    let mut worker_env = env.clone();
+    worker_env.extend(setup.setting.clone());
     let worker = process::spawn_service_with(
         setup.bin,
         &["--config", config, "worker"],
-        &env,
+        &worker_env,
         &format!("http://127.0.0.1:{worker_ops}/readyz"),
     )
     .await?;
