@@ -19,7 +19,7 @@ use so_fake_ometria::{Drain, FakeConfig, FakeOmetria, RateLimit};
 use crate::delivery_accounting::{self as accounting, Accounts};
 use crate::delivery_contacts::wait_for_final_contacts;
 use crate::delivery_env::{Db, create_db, drop_db, env_for, fresh_prefix, preload};
-use crate::events;
+use crate::events::{self, Mix};
 use crate::sizes::Sizes;
 use crate::stats::round2;
 use crate::{baseline, delivery_latency, ingress, process};
@@ -58,11 +58,25 @@ pub(crate) struct Args {
     /// existed (which refuses unknown settings), to compare side by side.
     #[arg(long)]
     pub(crate) no_email_key: bool,
+    /// Order events only, without the customers' own webhooks: the mix of
+    /// figures measured before 2026-12-08.
+    #[arg(long)]
+    pub(crate) orders_only: bool,
+}
+
+impl Args {
+    pub(crate) fn mix(&self) -> Mix {
+        if self.orders_only {
+            Mix::OrdersOnly
+        } else {
+            Mix::WithCustomers
+        }
+    }
 }
 
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let bin = args.bin.clone().unwrap_or_else(process::sibling_binary);
-    let sample = events::lifecycle(1, 0).remove(0).body;
+    let sample = events::lifecycle(1, 0, Mix::OrdersOnly).remove(0).body;
 
     eprintln!(
         "phase 1/5: baseline consume-and-ack of {} messages ...",
@@ -154,6 +168,9 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let budget_used = limited.requests_per_s / 4.0;
     let records_per_request = limited.records as f64 / limited.requests.max(1) as f64;
     let events_per_record = args.limited_events as f64 / limited.records.max(1) as f64;
+    // Events per record cannot exceed events per distinct record written.
+    let records_per_entity = limited.records as f64 / limited.distinct_entities.max(1) as f64;
+    let events_per_entity = args.limited_events as f64 / limited.distinct_entities.max(1) as f64;
     let mut drained = sqlite.accounts;
     if let Some(p) = &postgres {
         drained.add(&p.accounts);
@@ -196,6 +213,18 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     println!(
         "{:<52} {:>12.2}",
         "limited: events per Ometria record", events_per_record
+    );
+    println!(
+        "{:<52} {:>12}",
+        "limited: distinct records (entities) written", limited.distinct_entities
+    );
+    println!(
+        "{:<52} {:>12.2}",
+        "limited: records per entity (floor 1.0)", records_per_entity
+    );
+    println!(
+        "{:<52} {:>12.2}",
+        "limited: events per entity (events per record's ceiling)", events_per_entity
     );
     limited.sizes.print("limited");
     println!(
@@ -254,6 +283,10 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         "records_per_request": round2(records_per_request),
         "http_429": limited.http_429,
         "events_per_record": round2(events_per_record),
+        "distinct_entities": limited.distinct_entities,
+        "records_per_entity": round2(records_per_entity),
+        "events_per_entity": round2(events_per_entity),
+        "mix": if args.orders_only { "orders_only" } else { "with_customers" },
         "e2e_p50_ms": round2(latency.ms(0.5)),
         "e2e_p99_ms": round2(latency.ms(0.99)),
         "e2e_samples": latency.len(),
@@ -300,6 +333,9 @@ struct Drained {
     /// the fake's own write counts, so a re-send shows whatever its cause.
     contacts: usize,
     contacts_rewritten: usize,
+    /// Distinct records the fake holds (orders, contacts, products): the
+    /// fewest records the phase's events could have needed.
+    distinct_entities: usize,
     /// Customers whose final attributes reached the fake, and how many
     /// customers there are.
     customers_final: usize,
@@ -329,7 +365,7 @@ async fn drain_run(
     })
     .await;
     let db_url = create_db(args, db, &prefix).await?;
-    let mut evs = events::lifecycle(n, 1);
+    let mut evs = events::lifecycle(n, 1, args.mix());
     let expected = accounting::stamp(&mut evs)?;
     accounting::watch(&fake);
     preload(&args.amqp_url, &prefix, &evs).await?;
@@ -386,8 +422,9 @@ async fn drain_run(
         );
     }
     let accounts = accounting::account_fake(&expected, &fake);
-    let contact_writes: Vec<u32> = fake
-        .write_counts()
+    let write_counts = fake.write_counts();
+    let distinct_entities = write_counts.len();
+    let contact_writes: Vec<u32> = write_counts
         .into_iter()
         .filter(|(k, _)| k.record_type == RecordType::Contact)
         .map(|(_, n)| n)
@@ -398,10 +435,12 @@ async fn drain_run(
         customers_final,
         customers: evs
             .iter()
+            .filter(|e| e.topic.starts_with("orders/"))
             .map(|e| e.customer)
             .collect::<std::collections::HashSet<_>>()
             .len(),
         contacts: contact_writes.len(),
+        distinct_entities,
         contacts_rewritten: contact_writes.iter().filter(|&&n| n > 1).count(),
         events_per_s: n as f64 / elapsed,
         requests: ok.len(),
@@ -422,7 +461,7 @@ async fn backlog_run(args: &Args, bin: &std::path::Path) -> anyhow::Result<f64> 
     })
     .await;
     let db_url = create_db(args, Db::Sqlite, &prefix).await?;
-    let evs = events::lifecycle(args.backlog, 3);
+    let evs = events::lifecycle(args.backlog, 3, args.mix());
     preload(&args.amqp_url, &prefix, &evs).await?;
     drop(evs);
     let ops_port = process::free_port()?;

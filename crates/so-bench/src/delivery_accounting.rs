@@ -12,6 +12,11 @@
 //! of its own (it may also ride in the same push as the order's last step),
 //! so a refund counts as written if the order the fake holds shows it
 //! (status `partial_refund`), else lost.
+//!
+//! A customer's own webhooks (`customers/create|update`, in the default
+//! mix) are numbered the same way per customer, in the contact's last name
+//! (`Lovelace/<n>`), which the fake logs as a contact write's version:
+//! written, superseded by a later one of the same customer, or lost.
 
 use std::collections::{HashMap, HashSet};
 
@@ -20,15 +25,19 @@ use so_fake_ometria::{AppliedWrite, FakeOmetria};
 
 use crate::events::LifecycleEvent;
 
-/// The path the fake logs as a write's version.
+/// The paths the fake logs as a write's version: orders', contacts'.
 pub(crate) const VERSION_PATH: &str = "web_id";
+const CONTACT_VERSION_PATH: &str = "lastname";
 
 /// What one preloaded or acknowledged event should have caused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Expected {
-    pub(crate) order_id: u64,
-    /// The lifecycle step; `None` for a refund.
-    pub(crate) step: Option<u32>,
+pub(crate) enum Expected {
+    /// An order event: the order's lifecycle step.
+    Step { order_id: u64, step: u32 },
+    /// A refund of the order.
+    Refund { order_id: u64 },
+    /// A customer event: the customer's version.
+    Profile { customer: u64, version: u32 },
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -55,27 +64,47 @@ impl Accounts {
 /// should cause, in the same order.
 pub(crate) fn stamp(evs: &mut [LifecycleEvent]) -> anyhow::Result<Vec<Expected>> {
     let mut steps: HashMap<u64, u32> = HashMap::new();
+    let mut versions: HashMap<u64, u32> = HashMap::new();
     let mut out = Vec::with_capacity(evs.len());
     for e in evs.iter_mut() {
-        if !e.topic.starts_with("orders/") {
-            out.push(Expected {
+        let (field, value, expected) = if e.topic.starts_with("orders/") {
+            let step = steps.entry(e.order_id).or_insert(0);
+            *step += 1;
+            let name = format!("#{}/{}", e.order_id % 100_000, step);
+            let order_id = e.order_id;
+            (
+                "name",
+                name,
+                Expected::Step {
+                    order_id,
+                    step: *step,
+                },
+            )
+        } else if e.topic.starts_with("customers/") {
+            let version = versions.entry(e.customer).or_insert(0);
+            *version += 1;
+            let customer = e.customer;
+            let name = format!("Lovelace/{version}");
+            (
+                "last_name",
+                name,
+                Expected::Profile {
+                    customer,
+                    version: *version,
+                },
+            )
+        } else {
+            out.push(Expected::Refund {
                 order_id: e.order_id,
-                step: None,
             });
             continue;
-        }
-        let step = steps.entry(e.order_id).or_insert(0);
-        *step += 1;
+        };
         let mut v: serde_json::Value = serde_json::from_slice(&e.body)?;
         if let Some(obj) = v.as_object_mut() {
-            let name = format!("#{}/{}", e.order_id % 100_000, step);
-            obj.insert("name".into(), name.into());
+            obj.insert(field.into(), value.into());
         }
         e.body = serde_json::to_vec(&v)?;
-        out.push(Expected {
-            order_id: e.order_id,
-            step: Some(*step),
-        });
+        out.push(expected);
     }
     Ok(out)
 }
@@ -84,15 +113,13 @@ fn step_of(version: &str) -> Option<u32> {
     version.rsplit_once('/')?.1.parse().ok()
 }
 
-/// Writes per (order id, step), from the log.
-fn writes(log: &[AppliedWrite]) -> HashMap<(String, u32), u64> {
+/// Writes per (record type, id, step), from the log.
+fn writes(log: &[AppliedWrite]) -> HashMap<(RecordType, String, u32), u64> {
     let mut out = HashMap::new();
-    for w in log
-        .iter()
-        .filter(|w| w.key.record_type == RecordType::Order)
-    {
+    for w in log {
         if let Some(step) = w.version.as_deref().and_then(step_of) {
-            *out.entry((w.key.id.clone(), step)).or_insert(0) += 1;
+            *out.entry((w.key.record_type, w.key.id.clone(), step))
+                .or_insert(0) += 1;
         }
     }
     out
@@ -106,31 +133,49 @@ pub(crate) fn account(
     refunded: impl Fn(&str) -> bool,
 ) -> Accounts {
     let writes = writes(log);
-    let mut newest: HashMap<&str, u32> = HashMap::new();
-    for (id, step) in writes.keys() {
-        let top = newest.entry(id.as_str()).or_insert(0);
+    let mut newest: HashMap<(RecordType, &str), u32> = HashMap::new();
+    for (t, id, step) in writes.keys() {
+        let top = newest.entry((*t, id.as_str())).or_insert(0);
         *top = (*top).max(*step);
     }
-    let orders: HashSet<String> = expected.iter().map(|e| e.order_id.to_string()).collect();
+    let orders: HashSet<String> = expected
+        .iter()
+        .filter_map(|e| match e {
+            Expected::Step { order_id, .. } | Expected::Refund { order_id } => {
+                Some(order_id.to_string())
+            }
+            Expected::Profile { .. } => None,
+        })
+        .collect();
     let mut a = Accounts {
         doubles: writes
             .iter()
-            .filter(|((id, _), _)| orders.contains(id))
+            .filter(|((t, id, _), _)| *t == RecordType::Order && orders.contains(id))
             .map(|(_, n)| n.saturating_sub(1))
             .sum(),
         ..Accounts::default()
     };
     for e in expected {
         a.events += 1;
-        let id = e.order_id.to_string();
-        match e.step {
-            None if refunded(&id) => a.written += 1,
-            None => a.lost += 1,
-            Some(step) if writes.contains_key(&(id.clone(), step)) => a.written += 1,
-            Some(step) if newest.get(id.as_str()).is_some_and(|n| *n > step) => {
-                a.superseded += 1;
+        let (t, id, step) = match *e {
+            Expected::Refund { order_id } => {
+                if refunded(&order_id.to_string()) {
+                    a.written += 1;
+                } else {
+                    a.lost += 1;
+                }
+                continue;
             }
-            Some(_) => a.lost += 1,
+            Expected::Step { order_id, step } => (RecordType::Order, order_id, step),
+            Expected::Profile { customer, version } => (RecordType::Contact, customer, version),
+        };
+        let id = id.to_string();
+        if writes.contains_key(&(t, id.clone(), step)) {
+            a.written += 1;
+        } else if newest.get(&(t, id.as_str())).is_some_and(|n| *n > step) {
+            a.superseded += 1;
+        } else {
+            a.lost += 1;
         }
     }
     a
@@ -139,6 +184,7 @@ pub(crate) fn account(
 /// Turns the fake's write log on with the versions [`account`] reads.
 pub(crate) fn watch(fake: &FakeOmetria) {
     fake.version_writes_by(VERSION_PATH);
+    fake.version_writes_of(RecordType::Contact, CONTACT_VERSION_PATH);
 }
 
 /// [`account`] against `fake`'s log and final orders.
@@ -160,10 +206,14 @@ mod tests {
     use crate::events;
 
     fn write(id: &str, version: Option<&str>) -> AppliedWrite {
+        write_of(RecordType::Order, id, version)
+    }
+
+    fn write_of(record_type: RecordType, id: &str, version: Option<&str>) -> AppliedWrite {
         AppliedWrite {
             seq: 0,
             key: RecordKey {
-                record_type: RecordType::Order,
+                record_type,
                 collection: None,
                 id: id.to_owned(),
             },
@@ -175,9 +225,15 @@ mod tests {
 
     #[test]
     fn stamping_numbers_each_orders_events() {
-        let mut evs = events::lifecycle(10, 4);
+        let mut evs = events::lifecycle(10, 4, events::Mix::OrdersOnly);
         let expected = stamp(&mut evs).unwrap();
-        let steps: Vec<_> = expected.iter().map(|e| e.step).collect();
+        let steps: Vec<_> = expected
+            .iter()
+            .map(|e| match e {
+                Expected::Step { step, .. } => Some(*step),
+                _ => None,
+            })
+            .collect();
         assert_eq!(&steps[..5], [Some(1), Some(2), Some(3), Some(4), None]);
         assert_eq!(steps[5], Some(1), "the next order starts again");
         let body: serde_json::Value = serde_json::from_slice(&evs[2].body).unwrap();
@@ -185,8 +241,32 @@ mod tests {
     }
 
     #[test]
+    fn stamping_numbers_each_customers_own_events() {
+        let mut evs = events::lifecycle(12, 4, events::Mix::WithCustomers);
+        let expected = stamp(&mut evs).unwrap();
+        let topics: Vec<_> = evs.iter().map(|e| e.topic).collect();
+        assert_eq!(
+            &topics[..3],
+            ["customers/create", "orders/create", "customers/update"]
+        );
+        let profiles: Vec<_> = expected
+            .iter()
+            .filter_map(|e| match e {
+                Expected::Profile { version, .. } => Some(*version),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(profiles, [1, 2, 3], "create, then an update per order");
+        let body: serde_json::Value = serde_json::from_slice(&evs[2].body).unwrap();
+        assert_eq!(body["last_name"], "Lovelace/2");
+    }
+
+    #[test]
     fn each_event_is_written_superseded_or_lost() {
-        let e = |order_id, step| Expected { order_id, step };
+        let e = |order_id, step| match step {
+            Some(step) => Expected::Step { order_id, step },
+            None => Expected::Refund { order_id },
+        };
         let expected = [
             e(1, Some(1)),
             e(1, Some(2)),
@@ -214,6 +294,29 @@ mod tests {
                 lost: 3,
                 doubles: 1,
             }
+        );
+    }
+
+    #[test]
+    fn a_customer_event_counts_by_the_contacts_versions() {
+        let p = |version| Expected::Profile {
+            customer: 7,
+            version,
+        };
+        let expected = [p(1), p(2), p(3)];
+        let log = [
+            write_of(RecordType::Contact, "7", Some("Lovelace/1")),
+            write_of(RecordType::Contact, "7", Some("Lovelace/3")),
+            write_of(RecordType::Contact, "7", None),
+            write("7", Some("#7/9")),
+        ];
+        let a = account(&expected, &log, |_| false);
+        assert_eq!((a.written, a.superseded, a.lost), (2, 1, 0));
+        let a = account(&expected, &log[..1], |_| false);
+        assert_eq!(
+            (a.written, a.superseded, a.lost),
+            (1, 0, 2),
+            "an order's step is no contact's"
         );
     }
 }

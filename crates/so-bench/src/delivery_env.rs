@@ -70,7 +70,7 @@ pub(crate) fn fresh_prefix() -> String {
     format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
 }
 
-fn service_env(
+pub(crate) fn service_env(
     prefix: &str,
     db_url: &str,
     fake: &FakeOmetria,

@@ -92,7 +92,7 @@ pub(crate) async fn latency_run(args: &Args, bin: &std::path::Path) -> anyhow::R
     let target = format!("127.0.0.1:{port}");
     let mut conn = ingress::Conn::open(&target).await.ok();
     let started = Instant::now();
-    let evs = events::lifecycle(total as usize * 5, 2);
+    let evs = events::lifecycle(total as usize * 5, 2, events::Mix::OrdersOnly);
     let creates: Vec<_> = evs
         .iter()
         .filter(|e| e.topic == "orders/create")

@@ -1,6 +1,14 @@
 //! Realistic order-lifecycle events for the delivery benchmark: per order a
 //! create, paid, updated and fulfilled event (increasing `updated_at`), and
-//! a refund for every fifth order; each order has a registered customer.
+//! a refund for every fifth order; each order has a registered customer,
+//! and each customer two orders.
+//!
+//! With [`Mix::WithCustomers`] (the default of `delivery`) the customer's
+//! own webhooks come too, as a real shop sends them: `customers/create`
+//! when the account is made (just before its first order) and a
+//! `customers/update` after each order's create (the order changes the
+//! customer's order count and total). [`Mix::OrdersOnly`] is the mix
+//! measured before 2026-12-08, kept so old figures stay comparable.
 
 use chrono::{Duration, TimeZone, Utc};
 use serde_json::json;
@@ -18,8 +26,18 @@ pub(crate) struct LifecycleEvent {
 pub(crate) const FIRST_ORDER: u64 = 900_000_000_000_000_000;
 const FIRST_CUSTOMER: u64 = 700_000_000_000_000_000;
 
-/// About `n` events, grouped by order (the order's events in sequence).
-pub(crate) fn lifecycle(n: usize, seed: u64) -> Vec<LifecycleEvent> {
+/// Which webhooks a customer's lifecycle sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mix {
+    /// Order events only.
+    OrdersOnly,
+    /// Order events plus the customer's create and updates.
+    WithCustomers,
+}
+
+/// About `n` events, grouped by order (the order's events in sequence,
+/// with `mix`'s customer events around them).
+pub(crate) fn lifecycle(n: usize, seed: u64, mix: Mix) -> Vec<LifecycleEvent> {
     let mut out = Vec::with_capacity(n + 8);
     let mut k = 0u64;
     while out.len() < n {
@@ -30,6 +48,17 @@ pub(crate) fn lifecycle(n: usize, seed: u64) -> Vec<LifecycleEvent> {
             .single()
             .unwrap_or_else(Utc::now)
             + Duration::seconds(k as i64);
+        let with_customers = mix == Mix::WithCustomers;
+        if with_customers && k.is_multiple_of(2) {
+            // The account is made at its first checkout.
+            let at = (base - Duration::seconds(30)).to_rfc3339();
+            out.push(LifecycleEvent {
+                topic: "customers/create",
+                order_id,
+                customer,
+                body: customer_body(customer, &at),
+            });
+        }
         let steps: [(&'static str, &str, Option<&str>, i64); 4] = [
             ("orders/create", "pending", None, 0),
             ("orders/paid", "paid", None, 60),
@@ -44,6 +73,15 @@ pub(crate) fn lifecycle(n: usize, seed: u64) -> Vec<LifecycleEvent> {
                 customer,
                 body: order(order_id, customer, &updated, financial, fulfilment),
             });
+            if with_customers && topic == "orders/create" {
+                let at = (base + Duration::seconds(30)).to_rfc3339();
+                out.push(LifecycleEvent {
+                    topic: "customers/update",
+                    order_id,
+                    customer,
+                    body: customer_body(customer, &at),
+                });
+            }
         }
         if k.is_multiple_of(5) {
             out.push(LifecycleEvent {
@@ -85,6 +123,21 @@ fn order(
             {"id": id * 10 + 2, "product_id": 632_910_393, "variant_id": 808_950_811, "sku": "HOODIE-L", "title": "Hoodie", "variant_title": "L", "quantity": 1, "price": "60.00",
              "discount_allocations": [{"amount": "5.00"}], "tax_lines": [{"title": "VAT", "price": "5.00", "rate": 0.2}]}
         ]
+    });
+    serde_json::to_vec(&v).unwrap_or_default()
+}
+
+/// A customer as `customers/create|update` send it (API 2026-07: no
+/// consent, tags or totals in the payload).
+fn customer_body(id: u64, updated_at: &str) -> Vec<u8> {
+    let email = format!("buyer{id}@example.com");
+    let v = json!({
+        "id": id, "email": email, "first_name": "Ada", "last_name": "Lovelace",
+        "state": "enabled", "verified_email": true, "phone": null, "currency": "GBP",
+        "created_at": "2026-11-20T09:59:00+00:00", "updated_at": updated_at,
+        "note": null, "tax_exempt": false, "addresses": [],
+        "default_address": {"customer_id": id, "first_name": "Ada", "last_name": "Lovelace",
+            "city": "London", "zip": "N1 9GU", "country_code": "GB", "default": true}
     });
     serde_json::to_vec(&v).unwrap_or_default()
 }

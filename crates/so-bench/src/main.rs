@@ -13,6 +13,15 @@ mod delivery_latency;
 mod events;
 mod ingress;
 mod payloads;
+mod peak;
+mod peak_accounting;
+mod peak_checkouts;
+mod peak_final;
+mod peak_orders;
+mod peak_payloads;
+mod peak_plan;
+mod peak_run;
+mod peak_send;
 mod process;
 mod queue_depths;
 mod replay;
@@ -43,6 +52,8 @@ enum Command {
     Ingress(ingress::Args),
     /// Preloaded order lifecycles drained by the real worker into a fake Ometria.
     Delivery(delivery::Args),
+    /// A peak hour's burst through ingress and worker: drain time against its bound and coalescing off.
+    Peak(peak::Args),
     /// Dead letters replayed back to the work queues vs raw confirmed publishes.
     Replay(replay::Args),
     /// A sustained mixed load; fails if memory, descriptors, queues or latency keep growing.
@@ -67,6 +78,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Ingress(args) => ingress::run(args).await,
             Command::Delivery(args) => delivery::run(args).await,
+            Command::Peak(args) => peak::run(args).await,
             Command::Replay(args) => replay::run(args).await,
             Command::Soak(args) => soak::run(args).await,
             Command::Backfill(args) => backfill::run(args).await,

@@ -26,13 +26,24 @@ pub(crate) async fn spawn_service(
     env: &[(String, String)],
     ready_url: &str,
 ) -> anyhow::Result<Child> {
+    spawn_service_with(bin, &[subcommand], env, ready_url).await
+}
+
+/// [`spawn_service`] with arguments of its own (`--config PATH worker`).
+pub(crate) async fn spawn_service_with(
+    bin: &std::path::Path,
+    args: &[&str],
+    env: &[(String, String)],
+    ready_url: &str,
+) -> anyhow::Result<Child> {
+    let subcommand = args.last().copied().unwrap_or_default();
     anyhow::ensure!(
         bin.exists(),
         "{} not found: build it first with `cargo build --release -p shopify-ometria` (or pass --bin)",
         bin.display()
     );
     let mut cmd = Command::new(bin);
-    cmd.arg(subcommand)
+    cmd.args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())

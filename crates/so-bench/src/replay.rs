@@ -30,7 +30,9 @@ pub(crate) struct Args {
 }
 
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
-    let sample = events::lifecycle(1, 0).remove(0).body;
+    let sample = events::lifecycle(1, 0, events::Mix::OrdersOnly)
+        .remove(0)
+        .body;
     let prefix = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     eprintln!("phase 1/3: baseline (raw confirmed publishes, 64 in flight, one channel) ...");
     let baseline = baseline::confirmed_publish_rate(

@@ -82,7 +82,7 @@ fn generator(c: u64, connections: u64, stop: CancellationToken) -> mpsc::Receive
     tokio::task::spawn_blocking(move || {
         let mut seed = FIRST_SEED + c;
         while !stop.is_cancelled() {
-            let batch: Vec<Prepared> = events::lifecycle(BATCH, seed)
+            let batch: Vec<Prepared> = events::lifecycle(BATCH, seed, events::Mix::OrdersOnly)
                 .into_iter()
                 .map(|e| Prepared {
                     topic: e.topic.to_owned(),

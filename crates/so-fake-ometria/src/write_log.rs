@@ -6,12 +6,17 @@
 //! A write's *version* is the value the pushed record carried at a path the
 //! test names ([`FakeOmetria::version_writes_by`]), e.g. `email` or
 //! `properties.version` for a case that sets a distinct value per entity
-//! version. Entries are small (no bodies), but a log grows with every write,
+//! version; a record type can have a path of its own
+//! ([`FakeOmetria::version_writes_of`]), for a test whose types carry their
+//! versions in different fields. Entries are small (no bodies), but a log grows with every write,
 //! so it is kept only once a test asks for it ([`FakeOmetria::log_writes`]
 //! or `version_writes_by`): a soak's memory stays the service's.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
+use so_domain::ometria::RecordType;
 use tokio::time::Instant;
 
 use crate::records::RecordKey;
@@ -38,6 +43,8 @@ pub(crate) struct WriteLog {
     on: bool,
     entries: Vec<AppliedWrite>,
     version_path: Vec<String>,
+    /// Paths of record types that have their own, over `version_path`.
+    type_paths: HashMap<RecordType, Vec<String>>,
 }
 
 impl WriteLog {
@@ -46,7 +53,7 @@ impl WriteLog {
         if !self.on {
             return;
         }
-        let version = self.version_of(body);
+        let version = self.version_of(key.record_type, body);
         self.entries.push(AppliedWrite {
             seq: self.entries.len(),
             key: key.clone(),
@@ -56,8 +63,12 @@ impl WriteLog {
         });
     }
 
-    fn version_of(&self, body: &Map<String, Value>) -> Option<String> {
-        let (first, rest) = self.version_path.split_first()?;
+    fn version_of(&self, record_type: RecordType, body: &Map<String, Value>) -> Option<String> {
+        let path = self
+            .type_paths
+            .get(&record_type)
+            .unwrap_or(&self.version_path);
+        let (first, rest) = path.split_first()?;
         let mut value = body.get(first)?;
         for step in rest {
             value = value.get(step)?;
@@ -84,6 +95,17 @@ impl FakeOmetria {
         s.writes.version_path = path.split('.').map(str::to_owned).collect();
     }
 
+    /// Logs every later write, and takes the versions of `record_type`'s
+    /// writes from this dotted path instead of the one
+    /// [`FakeOmetria::version_writes_by`] names.
+    pub fn version_writes_of(&self, record_type: RecordType, path: &str) {
+        let mut s = self.shared.lock();
+        s.writes.on = true;
+        s.writes
+            .type_paths
+            .insert(record_type, path.split('.').map(str::to_owned).collect());
+    }
+
     /// Every write applied since the log was turned on, in order.
     pub fn write_log(&self) -> Vec<AppliedWrite> {
         self.shared.lock().writes.entries.clone()
@@ -98,7 +120,6 @@ impl FakeOmetria {
 #[cfg(test)]
 mod tests {
     use serde_json::json;
-    use so_domain::ometria::RecordType;
 
     use super::*;
     use crate::records::obj;
@@ -126,5 +147,25 @@ mod tests {
         let versions: Vec<_> = log.entries.iter().map(|w| w.version.clone()).collect();
         assert_eq!(versions, [None, Some("3".to_owned()), None]);
         assert_eq!(log.entries[2].seq, 2);
+    }
+
+    #[test]
+    fn a_record_type_with_a_path_of_its_own_is_versioned_by_it() {
+        let mut log = WriteLog {
+            on: true,
+            version_path: vec!["email".into()],
+            ..WriteLog::default()
+        };
+        log.type_paths
+            .insert(RecordType::Order, vec!["web_id".into()]);
+        let contact = obj(json!({"id": "7", "email": "a@x", "web_id": "no"}));
+        let order = obj(json!({"id": "8", "email": "b@x", "web_id": "#8/2"}));
+        log.record(
+            &RecordKey::of(RecordType::Contact, &contact).unwrap(),
+            &contact,
+        );
+        log.record(&RecordKey::of(RecordType::Order, &order).unwrap(), &order);
+        let versions: Vec<_> = log.entries.iter().map(|w| w.version.clone()).collect();
+        assert_eq!(versions, [Some("a@x".to_owned()), Some("#8/2".to_owned())]);
     }
 }
