@@ -36,6 +36,7 @@ impl Accounts {
     pub(crate) fn build(
         config: &Config,
         default: Option<Client>,
+        coalescing: so_ometria::Coalescing,
     ) -> Result<(Accounts, Vec<PushLoop>), so_ometria::Error> {
         let concurrency = usize::from(config.worker.concurrency);
         let has_default = default.is_some();
@@ -81,7 +82,7 @@ impl Accounts {
                     client
                 };
                 let (pusher, push_loop) =
-                    crate::pusher::pusher(client.clone(), max_records, concurrency);
+                    crate::pusher::pusher(client.clone(), max_records, concurrency, coalescing);
                 loops.push(push_loop);
                 let journal = Arc::new(crate::rejections::Journal::new(
                     config.rejections.journal,

@@ -46,6 +46,8 @@ pub(crate) struct Attributes {
     /// Shops whose marks wait (paused, or without an account): fixed by
     /// the configuration.
     pub(crate) waiting: Vec<so_domain::ShopDomain>,
+    /// Off: marks go out as soon as they are read, never settling.
+    pub(crate) coalescing: so_ometria::Coalescing,
 }
 
 /// One contact's update, waiting for its account's answer.
@@ -83,7 +85,8 @@ impl Attributes {
 
     /// One page of the outbox; returns how many marks it read.
     async fn round(&self) -> Result<usize, so_store::Error> {
-        let saturated = self.accounts.all().iter().any(|a| a.pusher.saturated());
+        let saturated = self.coalescing == so_ometria::Coalescing::ByKey
+            && self.accounts.all().iter().any(|a| a.pusher.saturated());
         let marked_before = saturated.then(|| {
             Utc::now() - chrono::TimeDelta::from_std(SETTLE_WHEN_SATURATED).unwrap_or_default()
         });

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use so_domain::ometria::{MAX_RECORD_BYTES, PushRecord, RecordType};
 use so_domain::{Disposition, ReasonCode, error_chain};
-use so_ometria::Client;
+use so_ometria::{Client, Coalescing};
 
 use crate::accounts::Account;
 use crate::pusher::{Pusher, Sent};
@@ -37,6 +37,7 @@ pub(crate) async fn deliver(
     events: Vec<(usize, Arc<Account>, Vec<PushRecord>)>,
     origins: &HashMap<usize, Arc<Origin>>,
     hand_off: bool,
+    coalescing: Coalescing,
 ) -> HashMap<usize, Disposition> {
     let mut groups: Vec<(Arc<Account>, Vec<Indexed>)> = Vec::new();
     for (i, account, records) in events {
@@ -54,7 +55,7 @@ pub(crate) async fn deliver(
             };
             return group.into_iter().map(|(i, _)| (i, fate.clone())).collect();
         }
-        deliver_to(&account, group, origins).await
+        deliver_to(&account, group, origins, coalescing).await
     }))
     .await;
     fates.into_iter().flatten().collect()
@@ -85,6 +86,7 @@ async fn deliver_to(
     account: &Account,
     events: Vec<(usize, Vec<PushRecord>)>,
     origins: &HashMap<usize, Arc<Origin>>,
+    coalescing: Coalescing,
 ) -> HashMap<usize, Disposition> {
     let (client, pusher) = (&account.client, &account.pusher);
     let mut fates = Fates::default();
@@ -96,7 +98,7 @@ async fn deliver_to(
             all.push(r);
         }
     }
-    let plan = client.plan_batches(all);
+    let plan = client.plan_batches_with(all, coalescing);
     metrics::records_coalesced(plan.coalesced);
     for o in &plan.oversized {
         let detail = format!(

@@ -26,6 +26,7 @@ pub(crate) struct Processor {
     pub(crate) accounts: std::sync::Arc<crate::accounts::Accounts>,
     pub(crate) batch_max: usize,
     pub(crate) window: Duration,
+    pub(crate) coalescing: so_ometria::Coalescing,
 }
 
 impl Processor {
@@ -229,7 +230,8 @@ impl Processor {
                 Some((*i, std::sync::Arc::new(origin)))
             })
             .collect();
-        let mut fates = deliver::deliver(to_push, &origins, self.accounts.several()).await;
+        let mut fates =
+            deliver::deliver(to_push, &origins, self.accounts.several(), self.coalescing).await;
         for (i, s) in prepared.iter_mut().enumerate() {
             if let Outcome::Push { changes, .. } = &mut s.outcome {
                 let fate = fates.remove(&i).unwrap_or(Disposition::Done);

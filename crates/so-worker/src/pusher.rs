@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use so_domain::ometria::{PushRecord, RecordType};
-use so_ometria::{Client, PushFailure, PushOutcome};
+use so_ometria::{Client, Coalescing, PushFailure, PushOutcome};
 use so_platform::metrics;
 use tokio::sync::{mpsc, oneshot};
 
@@ -77,9 +77,16 @@ pub(crate) struct PushLoop {
     client: Client,
     max_records: usize,
     concurrency: usize,
+    /// Off: no product record rides with an identical one.
+    coalescing: Coalescing,
 }
 
-pub(crate) fn pusher(client: Client, max_records: usize, concurrency: usize) -> (Pusher, PushLoop) {
+pub(crate) fn pusher(
+    client: Client,
+    max_records: usize,
+    concurrency: usize,
+    coalescing: Coalescing,
+) -> (Pusher, PushLoop) {
     let (tx, rx) = mpsc::unbounded_channel();
     let backlog = Arc::new(Backlog {
         queued: AtomicUsize::new(0),
@@ -98,6 +105,7 @@ pub(crate) fn pusher(client: Client, max_records: usize, concurrency: usize) -> 
             client,
             max_records: max_records.clamp(1, 100),
             concurrency: concurrency.max(1),
+            coalescing,
         },
     )
 }
@@ -154,8 +162,9 @@ struct Waiting {
 /// batch has seen the others' yet); a copy identical to one already waiting
 /// or in flight rides with it and gets its answer, instead of costing a
 /// request of its own (records of one id never share a request).
-#[derive(Default)]
 struct Shared {
+    /// Off: every record is queued, none rides.
+    coalescing: Coalescing,
     next_request: u64,
     /// Riders on a product record still in its queue, by record key.
     waiting: HashMap<crate::deliver::RecordKey, Vec<(u64, PushRecord)>>,
@@ -163,6 +172,18 @@ struct Shared {
     flying: HashMap<crate::deliver::RecordKey, (u64, PushRecord)>,
     /// Riders per request in flight.
     riders: HashMap<u64, Vec<(u64, PushRecord)>>,
+}
+
+impl Default for Shared {
+    fn default() -> Self {
+        Shared {
+            coalescing: Coalescing::ByKey,
+            next_request: 0,
+            waiting: HashMap::new(),
+            flying: HashMap::new(),
+            riders: HashMap::new(),
+        }
+    }
 }
 
 impl Shared {
@@ -175,7 +196,7 @@ impl Shared {
         owner: u64,
         record: PushRecord,
     ) -> Option<PushRecord> {
-        if record.record_type != RecordType::Product {
+        if record.record_type != RecordType::Product || self.coalescing == Coalescing::Off {
             return Some(record);
         }
         let key = crate::deliver::key(&record);
@@ -259,7 +280,10 @@ impl PushLoop {
     pub(crate) async fn run(mut self) {
         let mut queues: HashMap<RecordType, VecDeque<(u64, PushRecord)>> = HashMap::new();
         let mut waiting: HashMap<u64, Waiting> = HashMap::new();
-        let mut shared = Shared::default();
+        let mut shared = Shared {
+            coalescing: self.coalescing,
+            ..Shared::default()
+        };
         let mut next_id = 0_u64;
         let mut in_flight = FuturesUnordered::new();
         let mut permit: Option<std::pin::Pin<Box<dyn Future<Output = Duration> + Send>>> = None;
@@ -488,6 +512,17 @@ mod tests {
             shared.ride(&queue, 5, p).is_some(),
             "after landing, queued again"
         );
+    }
+
+    #[test]
+    fn without_coalescing_no_product_rides() {
+        let mut shared = Shared {
+            coalescing: so_ometria::Coalescing::Off,
+            ..Shared::default()
+        };
+        let p = record(RecordType::Product, "p1", "Tee");
+        let queue = VecDeque::from([(0, p.clone())]);
+        assert!(shared.ride(&queue, 1, p).is_some(), "queued, not riding");
     }
 
     fn head(record_type: RecordType, len: usize, oldest: u64, age_ms: u64) -> Head {

@@ -91,8 +91,13 @@ impl Worker {
         let window = DedupeWindow::new(Duration::from_secs(hours * 3600))
             .map_err(|_| StartError::DedupeWindow)?;
         let publisher = Publisher::new(broker.clone());
-        let (accounts, push_loops) =
-            crate::accounts::Accounts::build(&config, client).map_err(StartError::Ometria)?;
+        let coalescing = if config.worker.coalesce {
+            so_ometria::Coalescing::ByKey
+        } else {
+            so_ometria::Coalescing::Off
+        };
+        let (accounts, push_loops) = crate::accounts::Accounts::build(&config, client, coalescing)
+            .map_err(StartError::Ometria)?;
         let accounts = Arc::new(accounts);
         let rules = Arc::new(crate::rules::Rules::build(&config).map_err(StartError::Rules)?);
         let processors = (0..config.worker.concurrency)
@@ -114,6 +119,7 @@ impl Worker {
                 accounts: accounts.clone(),
                 batch_max: config.worker.batch_max_events,
                 window: config.worker.batch_window,
+                coalescing,
             })
             .collect();
         let limiters = accounts.limiters();
@@ -139,6 +145,7 @@ impl Worker {
             accounts,
             rules,
             idle: config.worker.batch_window.max(Duration::from_millis(100)),
+            coalescing,
         };
         Ok(Worker {
             broker,
