@@ -29,6 +29,8 @@ pub(crate) struct Accounts {
     default: Option<Arc<Account>>,
     by_shop: HashMap<String, Arc<Account>>,
     several: bool,
+    /// Told by every account's pusher when its next requests have room.
+    room: Arc<tokio::sync::Notify>,
 }
 
 impl Accounts {
@@ -71,6 +73,7 @@ impl Accounts {
         }
         let several = clients.len() > 1;
         let mut loops = Vec::new();
+        let room = Arc::new(tokio::sync::Notify::new());
         let accounts: Vec<Arc<Account>> = clients
             .into_iter()
             .map(|(account_key, client, max_records)| {
@@ -81,8 +84,13 @@ impl Accounts {
                 } else {
                     client
                 };
-                let (pusher, push_loop) =
-                    crate::pusher::pusher(client.clone(), max_records, concurrency, coalescing);
+                let (pusher, push_loop) = crate::pusher::pusher(
+                    client.clone(),
+                    max_records,
+                    concurrency,
+                    coalescing,
+                    room.clone(),
+                );
                 loops.push(push_loop);
                 let journal = Arc::new(crate::rejections::Journal::new(
                     config.rejections.journal,
@@ -107,6 +115,7 @@ impl Accounts {
                 default: has_default.then(|| accounts[0].clone()),
                 by_shop,
                 several,
+                room,
             },
             loops,
         ))
@@ -121,6 +130,11 @@ impl Accounts {
     /// broker instead of holding the batch.
     pub(crate) fn several(&self) -> bool {
         self.several
+    }
+
+    /// Told when some account's next requests have room for more records.
+    pub(crate) fn room(&self) -> Arc<tokio::sync::Notify> {
+        self.room.clone()
     }
 
     /// Every account once.

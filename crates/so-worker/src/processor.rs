@@ -27,6 +27,7 @@ pub(crate) struct Processor {
     pub(crate) batch_max: usize,
     pub(crate) window: Duration,
     pub(crate) coalescing: so_ometria::Coalescing,
+    pub(crate) riders: crate::attributes::Riders,
 }
 
 impl Processor {
@@ -77,20 +78,22 @@ impl Processor {
     async fn process(&self, batch: Vec<Delivery>) {
         let screened = self.screen(batch);
         let t_load = Instant::now();
-        let (prepared, load_ms) = self.prepare(screened).await;
+        let (mut prepared, load_ms) = self.prepare(screened).await;
+        let rides = self.riders.attach(&mut prepared).await;
         let prepare_ms = t_load.elapsed().as_millis() - load_ms;
         let t_push = Instant::now();
         let settled = self.deliver(prepared).await;
         let push_ms = t_push.elapsed().as_millis();
         let t_settle = Instant::now();
         let events = settled.len();
-        self.disposer.settle(settled).await;
+        self.disposer.settle(settled, &rides).await;
         tracing::debug!(
             events,
             load_ms,
             prepare_ms,
             push_ms,
             settle_ms = t_settle.elapsed().as_millis() as u64,
+            riding = rides.len(),
             "Batch done."
         );
     }

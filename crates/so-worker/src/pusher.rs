@@ -15,7 +15,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use so_domain::ometria::{PushRecord, RecordType};
 use so_ometria::{Client, Coalescing, PushFailure, PushOutcome};
 use so_platform::metrics;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 /// How long a granted slot waits for more records when its request is not
 /// full yet: under the budget the records of other processors arrive in that
@@ -56,6 +56,9 @@ pub(crate) struct Pusher {
 struct Backlog {
     /// Records submitted and not yet in a request.
     queued: AtomicUsize,
+    /// Told when a request left and the next two no longer have a full
+    /// request's worth each waiting: the drain fills them.
+    room: Arc<Notify>,
     started: Instant,
     /// When a full request last waited for a slot (milliseconds since
     /// `started`; `u64::MAX`: never).
@@ -81,15 +84,19 @@ pub(crate) struct PushLoop {
     coalescing: Coalescing,
 }
 
+/// The pusher of one account. `room` is told whenever the next two
+/// requests have room for more records (see [`Pusher::room`]).
 pub(crate) fn pusher(
     client: Client,
     max_records: usize,
     concurrency: usize,
     coalescing: Coalescing,
+    room: Arc<Notify>,
 ) -> (Pusher, PushLoop) {
     let (tx, rx) = mpsc::unbounded_channel();
     let backlog = Arc::new(Backlog {
         queued: AtomicUsize::new(0),
+        room,
         started: Instant::now(),
         full_at_ms: AtomicU64::new(u64::MAX),
     });
@@ -133,6 +140,14 @@ impl Pusher {
             })
             .ok()?;
         answer.await.ok()
+    }
+
+    /// How many more records the next two requests could carry, beyond
+    /// those waiting: what the drain hands over now rather than let a slot
+    /// leave part-filled (a request carries one type, so this is a lower
+    /// bound of what fills them).
+    pub(crate) fn room(&self) -> usize {
+        (2 * self.max_records).saturating_sub(self.backlog.queued.load(Ordering::Relaxed))
     }
 
     /// Whether a full request's worth of records waits for a slot, or did
@@ -406,9 +421,13 @@ impl PushLoop {
             queue.push_front(item);
         }
         let b = &self.backlog;
-        if b.queued.fetch_sub(taken.len(), Ordering::Relaxed) >= self.max_records {
+        let before = b.queued.fetch_sub(taken.len(), Ordering::Relaxed);
+        if before >= self.max_records {
             let now = u64::try_from(b.started.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
             b.full_at_ms.store(now, Ordering::Relaxed);
+        }
+        if before - taken.len() < 2 * self.max_records {
+            b.room.notify_one();
         }
         Some((record_type, taken))
     }

@@ -100,6 +100,7 @@ impl Worker {
             .map_err(StartError::Ometria)?;
         let accounts = Arc::new(accounts);
         let rules = Arc::new(crate::rules::Rules::build(&config).map_err(StartError::Rules)?);
+        let claims = Arc::new(crate::attributes::Claims::default());
         let processors = (0..config.worker.concurrency)
             .map(|_| Processor {
                 preparer: Preparer {
@@ -115,6 +116,13 @@ impl Worker {
                     rules: rules.clone(),
                     publisher: publisher.clone(),
                     max_attempts: config.worker.max_attempts,
+                    coalescing,
+                },
+                riders: crate::attributes::Riders {
+                    store: store.clone(),
+                    rules: rules.clone(),
+                    claims: claims.clone(),
+                    coalescing,
                 },
                 accounts: accounts.clone(),
                 batch_max: config.worker.batch_max_events,
@@ -142,6 +150,8 @@ impl Worker {
         let attributes = crate::attributes::Attributes {
             store: store.clone(),
             waiting: rules.waiting_shops(&accounts),
+            room: accounts.room(),
+            claims,
             accounts,
             rules,
             idle: config.worker.batch_window.max(Duration::from_millis(100)),
