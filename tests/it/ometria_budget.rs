@@ -1,13 +1,14 @@
 //! Spending Ometria's request budget well, end to end (real broker, fake
 //! Ometria): behavioural attributes ride in the contact record a batch
-//! sends anyway, on both store backends and under either `properties`
-//! semantics. Counted from what the fake received, never from the worker.
+//! sends anyway (on both store backends and under either `properties`
+//! semantics), and requests leave full. Counted from what the fake
+//! received, never from the worker.
 
 use std::time::Duration;
 
 use serde_json::json;
 use so_domain::ometria::RecordType;
-use so_fake_ometria::{FakeConfig, PropertiesMerge};
+use so_fake_ometria::{FakeConfig, PropertiesMerge, RateLimit};
 use so_testkit::{Backend, TestApp, TestAppOptions, eventually};
 
 use crate::identity::{customer_order, send};
@@ -111,5 +112,74 @@ async fn attributes_ride(backend: Backend, mode: PropertiesMerge) {
     assert_eq!(p["shopify_total_spent"], json!(100.0), "{p}");
     assert_eq!(p["shopify_state"], "enabled", "{p}");
     assert!(fake.push_errors().is_empty(), "{:?}", fake.push_errors());
+    app.teardown().await;
+}
+
+/// Under the budget, a request leaves part-filled only when no more
+/// records of its type are coming: with every order of a burst queued
+/// before the worker starts, every request but the last of each type
+/// carries 100 records (counted from the requests the fake received).
+/// Guest orders, so each event's contact record (its guest listing, with
+/// the attributes riding in it) comes from the same batches as the orders.
+#[tokio::test]
+async fn every_request_but_the_last_of_each_type_is_full() {
+    let defaults = TestAppOptions::default();
+    let mut app = TestApp::spawn_with(TestAppOptions {
+        worker: true,
+        partitions: 4,
+        env: vec![("SO_WORKER__BATCH_WINDOW_MS".to_owned(), "500".to_owned())],
+        fake: FakeConfig {
+            rate_limit: RateLimit::PerSecond {
+                rate: 4.0,
+                burst: 4,
+            },
+            ..defaults.fake.clone()
+        },
+        ..defaults
+    })
+    .await;
+    let at = "2026-11-20T11:00:00+00:00";
+    let guest =
+        |i: u64| payloads::order(ORDER_ID + i, None, &format!("g{i}@example.com"), at, "paid");
+    // The orders' products reach Ometria first, so the burst has none.
+    send(&app, "orders/create", &guest(0)).await;
+    app.wait_settled(1).await;
+    let before = app.ometria().requests().len();
+    app.stop_worker().await;
+    const BURST: u64 = 250;
+    for i in 1..=BURST {
+        send(&app, "orders/create", &guest(i)).await;
+    }
+    app.start_worker().await;
+    app.wait_settled(1 + BURST as usize).await;
+
+    let fake = app.ometria();
+    let pushes: Vec<_> = fake.requests()[before..]
+        .iter()
+        .filter(|r| r.path == "/v2/push" && r.status == 200)
+        .map(|r| (r.record_type, r.records))
+        .collect();
+    for t in [RecordType::Order, RecordType::Contact] {
+        let sizes: Vec<usize> = pushes
+            .iter()
+            .filter(|(rt, _)| *rt == Some(t))
+            .map(|(_, n)| *n)
+            .collect();
+        assert_eq!(
+            sizes.iter().sum::<usize>(),
+            BURST as usize,
+            "{t:?}: every record once: {pushes:?}"
+        );
+        let (_last, full) = sizes.split_last().expect("some requests");
+        assert!(
+            full.iter().all(|&n| n == 100),
+            "{t:?}: requests {sizes:?} (all: {pushes:?})"
+        );
+    }
+    assert!(
+        pushes.iter().all(|(t, _)| *t != Some(RecordType::Product)),
+        "{pushes:?}"
+    );
+    assert_eq!(fake.rate_limited_responses(), 0);
     app.teardown().await;
 }

@@ -148,6 +148,11 @@ impl Accounts {
         out
     }
 
+    /// Every account's pusher.
+    pub(crate) fn pushers(&self) -> Vec<crate::pusher::Pusher> {
+        self.all().iter().map(|a| a.pusher.clone()).collect()
+    }
+
     /// Every account's push budget, for splitting between worker processes.
     pub(crate) fn limiters(&self) -> Vec<RateLimiter> {
         self.all()

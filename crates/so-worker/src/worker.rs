@@ -125,8 +125,16 @@ impl Worker {
                     coalescing,
                 },
                 accounts: accounts.clone(),
-                batch_max: config.worker.batch_max_events,
-                window: config.worker.batch_window,
+                gathering: crate::gather::Gathering {
+                    window: config.worker.batch_window,
+                    max_events: config.worker.batch_max_events,
+                    held_at_most: crate::gather::Gathering::held_at_most(
+                        config.amqp.partitions,
+                        config.worker.concurrency,
+                        config.worker.prefetch,
+                    ),
+                    coalescing,
+                },
                 coalescing,
             })
             .collect();

@@ -32,7 +32,7 @@ use tokio::sync::Notify;
 use super::claims::{Claim, Claims, ContactKey};
 use super::facts::Facts;
 use crate::accounts::{Account, Accounts};
-use crate::pusher::Sent;
+use crate::pusher::{Preparing, Sent};
 use crate::rules::Rules;
 
 /// Contacts handled per page.
@@ -101,8 +101,10 @@ impl Attributes {
             }
             let mut idle = false;
             while flying.len() < PAGES_IN_FLIGHT {
+                // A slot that comes meanwhile waits for this page.
+                let preparing = Preparing::new(self.accounts.pushers());
                 match self.page().await {
-                    Ok(Some(page)) => flying.push(send(page)),
+                    Ok(Some(page)) => flying.push(send(page, preparing)),
                     Ok(None) => {
                         idle = true;
                         break;
@@ -136,7 +138,11 @@ impl Attributes {
         if !accounts.iter().any(|a| a.pusher.saturated()) {
             return (PAGE, None);
         }
-        let room = accounts.iter().map(|a| a.pusher.room()).max().unwrap_or(0);
+        let room = accounts
+            .iter()
+            .map(|a| a.pusher.room_for(RecordType::Contact))
+            .max()
+            .unwrap_or(0);
         if room > 0 {
             return (room.min(PAGE), None);
         }
@@ -358,17 +364,22 @@ fn key(d: &DirtyContact) -> ContactKey {
     (d.shop.clone(), d.buyer.id.clone())
 }
 
-/// Hands a page to its accounts' pushers and waits for their answers.
-async fn send(mut page: Page) -> Answered {
+/// Hands a page to its accounts' pushers (then `preparing` ends) and
+/// waits for their answers.
+async fn send(mut page: Page, preparing: Preparing) -> Answered {
     let groups = std::mem::take(&mut page.groups);
-    let answers = futures::future::join_all(groups.into_iter().map(
-        |(account, records, dues)| async move {
-            (
-                account.pusher.push(RecordType::Contact, records).await,
-                dues,
-            )
-        },
-    ))
-    .await;
+    let submitted: Vec<_> = groups
+        .into_iter()
+        .map(|(account, records, dues)| (account.pusher.submit(RecordType::Contact, records), dues))
+        .collect();
+    drop(preparing);
+    let mut answers = Vec::with_capacity(submitted.len());
+    for (answer, dues) in submitted {
+        let parts = match answer {
+            Some(rx) => rx.await.ok(),
+            None => None,
+        };
+        answers.push((parts, dues));
+    }
     (page, answers)
 }
