@@ -5,8 +5,10 @@
 //! a batch may then gather longer and take more, so more of one entity's
 //! events (an order's lifecycle, a customer's changes) meet in one batch
 //! and leave as one record. Bounded by what the processor can hold
-//! (its partitions' prefetch: waiting for more would only wait) and by a
-//! second at most (the latency of each event). At low load nothing
+//! (its partitions' prefetch: waiting for more would only wait), by a
+//! second at most (the latency of each event), and past the configured
+//! window it goes on only while the next request is full without this
+//! batch (otherwise its slot would wait for the batch). At low load nothing
 //! changes: the configured window and size.
 
 use std::time::Duration;
@@ -70,6 +72,16 @@ impl Gathering {
     }
 }
 
+impl Gathering {
+    /// Whether a batch that has gathered for `elapsed` under `limits`
+    /// goes on: always within the configured window; beyond it, within the
+    /// widened one, only while `spoken_for` (a pusher has a full request
+    /// waiting without this batch).
+    pub(crate) fn goes_on(&self, elapsed: Duration, limits: Limits, spoken_for: bool) -> bool {
+        elapsed < self.window || (elapsed < limits.window && spoken_for)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -99,6 +111,19 @@ mod tests {
             configured,
             "the naive baseline never widens"
         );
+    }
+
+    #[test]
+    fn past_the_configured_window_a_batch_gathers_only_while_the_next_request_is_full_anyway() {
+        let g = gathering(Coalescing::ByKey);
+        let ms = Duration::from_millis;
+        let low = g.limits(false);
+        assert!(g.goes_on(ms(100), low, false));
+        assert!(!g.goes_on(ms(250), low, true), "not widened: as configured");
+        let wide = g.limits(true);
+        assert!(g.goes_on(ms(600), wide, true));
+        assert!(!g.goes_on(ms(600), wide, false), "a slot would wait for it");
+        assert!(!g.goes_on(ms(1_000), wide, true), "at most a second");
     }
 
     #[test]

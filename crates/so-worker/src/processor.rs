@@ -36,16 +36,24 @@ impl Processor {
     pub(crate) async fn run(self, mut rx: mpsc::Receiver<Delivery>) {
         while let Some(first) = rx.recv().await {
             let mut batch = vec![first];
+            let started = tokio::time::Instant::now();
             let budget_bound = self.accounts.all().iter().any(|a| a.pusher.saturated());
             let limits = self.gathering.limits(budget_bound);
-            let deadline = tokio::time::Instant::now() + limits.window;
+            let mut deadline = started + self.gathering.window;
             while batch.len() < limits.max_events {
                 tokio::select! {
                     d = rx.recv() => match d {
                         Some(d) => batch.push(d),
                         None => break,
                     },
-                    () = tokio::time::sleep_until(deadline) => break,
+                    () = tokio::time::sleep_until(deadline) => {
+                        let spoken_for = self.accounts.all().iter().any(|a| a.pusher.spoken_for());
+                        if !self.gathering.goes_on(started.elapsed(), limits, spoken_for) {
+                            break;
+                        }
+                        // Looked at again every configured window.
+                        deadline = (deadline + self.gathering.window).min(started + limits.window);
+                    }
                 }
             }
             self.report_queue_age(&batch);

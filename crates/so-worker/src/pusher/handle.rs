@@ -197,6 +197,12 @@ impl Pusher {
         two.saturating_sub(b.by_type[slot(record_type)].load(Ordering::Relaxed))
     }
 
+    /// Whether a full request's worth of records waits now: the next slot
+    /// is used whatever else comes.
+    pub(crate) fn spoken_for(&self) -> bool {
+        self.backlog.queued.load(Ordering::Relaxed) >= self.max_records
+    }
+
     /// Whether a full request's worth of records waits for a slot, or did
     /// within [`BACKLOG_LINGERS`]: the account's budget, not the input, is
     /// the limit.
