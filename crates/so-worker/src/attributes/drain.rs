@@ -127,9 +127,9 @@ impl Attributes {
 
     /// How many of the oldest marks to read, and the cutoff they must be
     /// older than. Under the budget a full page of settled marks; but when
-    /// the requests of the next two slots have room, the oldest marks
-    /// that fill it, settled or not: a slot left part-filled or unused
-    /// costs more than a contact sent twice.
+    /// the next request would leave part-filled for want of records, the
+    /// oldest marks that fill it, settled or not: a slot left part-filled
+    /// or unused costs more than a contact sent twice.
     fn what_is_due(&self) -> (usize, Option<DateTime<Utc>>) {
         if self.coalescing == Coalescing::Off {
             return (PAGE, None);

@@ -51,8 +51,8 @@ pub(super) struct Backlog {
     /// order they began).
     preparing: Mutex<BTreeSet<u64>>,
     next_ticket: AtomicU64,
-    /// Told when a request left and the next two no longer have a full
-    /// request's worth each waiting: the drain fills them.
+    /// Told when the next request would leave part-filled for want of
+    /// records (see [`Backlog::starving`]): the drain fills it.
     pub(super) room: Arc<Notify>,
     pub(super) started: Instant,
     /// When a full request last waited for a slot (milliseconds since
@@ -94,6 +94,16 @@ impl Backlog {
         self.next_ticket.load(Ordering::Relaxed)
     }
 
+    /// Whether the next request would leave part-filled (or not at all)
+    /// for want of records: no type has a full request waiting and no
+    /// producer is preparing more.
+    pub(super) fn starving(&self, max_records: usize) -> bool {
+        self.by_type
+            .iter()
+            .all(|n| n.load(Ordering::Relaxed) < max_records)
+            && self.preparing().is_empty()
+    }
+
     /// How many producers that began before `horizon` are still preparing:
     /// a slot waits for those, not for ones that began after it was
     /// granted (at a steady input that would never end).
@@ -119,8 +129,8 @@ pub(crate) struct PushLoop {
     pub(super) coalescing: Coalescing,
 }
 
-/// The pusher of one account. `room` is told whenever the next two
-/// requests have room for more records (see [`Pusher::room_for`]).
+/// The pusher of one account. `room` is told whenever its next request
+/// has room for more records (see [`Pusher::room_for`]).
 pub(crate) fn pusher(
     client: Client,
     max_records: usize,
@@ -184,17 +194,18 @@ impl Pusher {
     }
 
     /// How many records of `record_type` to hand over now so that the next
-    /// two requests leave full: none while two full requests' worth of any
-    /// type waits (those slots are spoken for), else what that type's queue
-    /// lacks of two full requests. The drain hands over this many contacts
-    /// rather than let a slot leave part-filled or unused.
+    /// request leaves full: none unless it would leave part-filled for
+    /// want of records (no type has a full request waiting, nobody is
+    /// preparing more), then what that type's queue lacks of one. The
+    /// drain hands over this many contacts (the oldest marks, settled or
+    /// not) rather than let a slot go part-filled or unused.
     pub(crate) fn room_for(&self, record_type: RecordType) -> usize {
         let b = &self.backlog;
-        let two = 2 * self.max_records;
-        if b.queued.load(Ordering::Relaxed) >= two {
+        if !b.starving(self.max_records) {
             return 0;
         }
-        two.saturating_sub(b.by_type[slot(record_type)].load(Ordering::Relaxed))
+        self.max_records
+            .saturating_sub(b.by_type[slot(record_type)].load(Ordering::Relaxed))
     }
 
     /// Whether a full request's worth of records waits now: the next slot

@@ -56,9 +56,8 @@ pub(super) fn pick(heads: &[Head], max_wait: Duration) -> Option<RecordType> {
 ///   at least [`FILL_WINDOW`]): the next slot is booked already, so holding
 ///   this one costs no budget, and its request leaves full instead of
 ///   taking part of what arrives a moment later.
-/// - The slot was free: once they have handed over, within [`MAX_WAIT`]. A
-///   burst's first records then wait for the rest of the burst's first
-///   batches instead of leaving in a part-filled request.
+/// - The slot was free (the budget is not the limit): once they have
+///   handed over, within [`FILL_WINDOW`].
 ///
 /// The loop ends the wait early when a type fills or the last of those
 /// producers hands over.
@@ -73,7 +72,7 @@ pub(super) fn fill_until(
     } else if waited >= HELD_BACK {
         granted + (interval * 4 / 5).max(FILL_WINDOW)
     } else {
-        granted + MAX_WAIT
+        granted + FILL_WINDOW
     }
 }
 
@@ -84,7 +83,7 @@ mod tests {
     use so_domain::ometria::RecordType;
     use tokio::time::Instant;
 
-    use super::{FILL_WINDOW, Head, MAX_WAIT, fill_until, pick};
+    use super::{FILL_WINDOW, Head, fill_until, pick};
 
     const QUARTER: Duration = Duration::from_millis(250);
 
@@ -112,8 +111,8 @@ mod tests {
         );
         assert_eq!(
             fill_until(now, Duration::ZERO, 2, QUARTER),
-            now + MAX_WAIT,
-            "a free slot waits for a burst's first batches, within a bound"
+            now + FILL_WINDOW,
+            "a free slot (no budget limit) waits briefly, as before"
         );
     }
 

@@ -72,7 +72,11 @@ impl PushLoop {
                                 }
                             }
                         }
-                        Some(Msg::Ready) => {}
+                        Some(Msg::Ready) => {
+                            if self.backlog.starving(self.max_records) {
+                                self.backlog.room.notify_one();
+                            }
+                        }
                         None => open = false,
                     }
                     // A granted slot waits for a full request, or for the
@@ -170,7 +174,7 @@ impl PushLoop {
             let now = u64::try_from(b.started.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
             b.full_at_ms.store(now, Ordering::Relaxed);
         }
-        if before - taken.len() < 2 * self.max_records {
+        if b.starving(self.max_records) {
             b.room.notify_one();
         }
         Some((record_type, taken))
