@@ -7,8 +7,9 @@
 //! and leave as one record. Bounded by what the processor can hold
 //! (its partitions' prefetch: waiting for more would only wait), by a
 //! second at most (the latency of each event), and past the configured
-//! window it goes on only while the next request is full without this
-//! batch (otherwise its slot would wait for the batch). At low load nothing
+//! window it goes on only while events keep arriving (a straggler waits
+//! for nothing) and the next request is full without this batch
+//! (otherwise its slot would wait for the batch). At low load nothing
 //! changes: the configured window and size.
 
 use std::time::Duration;
@@ -75,10 +76,17 @@ impl Gathering {
 impl Gathering {
     /// Whether a batch that has gathered for `elapsed` under `limits`
     /// goes on: always within the configured window; beyond it, within the
-    /// widened one, only while `spoken_for` (a pusher has a full request
-    /// waiting without this batch).
-    pub(crate) fn goes_on(&self, elapsed: Duration, limits: Limits, spoken_for: bool) -> bool {
-        elapsed < self.window || (elapsed < limits.window && spoken_for)
+    /// widened one, only while events keep `arriving` (some came in the
+    /// last window) and `spoken_for` (a pusher has a full request waiting
+    /// without this batch).
+    pub(crate) fn goes_on(
+        &self,
+        elapsed: Duration,
+        limits: Limits,
+        arriving: bool,
+        spoken_for: bool,
+    ) -> bool {
+        elapsed < self.window || (elapsed < limits.window && arriving && spoken_for)
     }
 }
 
@@ -114,16 +122,27 @@ mod tests {
     }
 
     #[test]
-    fn past_the_configured_window_a_batch_gathers_only_while_the_next_request_is_full_anyway() {
+    fn past_the_configured_window_a_batch_gathers_only_while_events_arrive_and_the_next_request_is_full_anyway()
+     {
         let g = gathering(Coalescing::ByKey);
         let ms = Duration::from_millis;
         let low = g.limits(false);
-        assert!(g.goes_on(ms(100), low, false));
-        assert!(!g.goes_on(ms(250), low, true), "not widened: as configured");
+        assert!(g.goes_on(ms(100), low, false, false));
+        assert!(
+            !g.goes_on(ms(250), low, true, true),
+            "not widened: as configured"
+        );
         let wide = g.limits(true);
-        assert!(g.goes_on(ms(600), wide, true));
-        assert!(!g.goes_on(ms(600), wide, false), "a slot would wait for it");
-        assert!(!g.goes_on(ms(1_000), wide, true), "at most a second");
+        assert!(g.goes_on(ms(600), wide, true, true));
+        assert!(
+            !g.goes_on(ms(600), wide, true, false),
+            "a slot would wait for it"
+        );
+        assert!(
+            !g.goes_on(ms(600), wide, false, true),
+            "nothing is coming: a straggler does not wait"
+        );
+        assert!(!g.goes_on(ms(1_000), wide, true, true), "at most a second");
     }
 
     #[test]

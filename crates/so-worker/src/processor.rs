@@ -40,6 +40,9 @@ impl Processor {
             let budget_bound = self.accounts.all().iter().any(|a| a.pusher.saturated());
             let limits = self.gathering.limits(budget_bound);
             let mut deadline = started + self.gathering.window;
+            // How many had arrived when the window was last looked at (the
+            // first event itself does not count as arriving).
+            let mut seen = 1;
             while batch.len() < limits.max_events {
                 tokio::select! {
                     d = rx.recv() => match d {
@@ -47,8 +50,10 @@ impl Processor {
                         None => break,
                     },
                     () = tokio::time::sleep_until(deadline) => {
+                        let arriving = batch.len() > seen;
+                        seen = batch.len();
                         let spoken_for = self.accounts.all().iter().any(|a| a.pusher.spoken_for());
-                        if !self.gathering.goes_on(started.elapsed(), limits, spoken_for) {
+                        if !self.gathering.goes_on(started.elapsed(), limits, arriving, spoken_for) {
                             break;
                         }
                         // Looked at again every configured window.
