@@ -116,18 +116,19 @@ async fn attributes_ride(backend: Backend, mode: PropertiesMerge) {
 }
 
 /// Under the budget, a request leaves part-filled only when no more
-/// records of its type are coming: with every order of a burst queued
-/// before the worker starts, every request but the last of each type
-/// carries 100 records (counted from the requests the fake received).
-/// Guest orders, so each event's contact record (its guest listing, with
-/// the attributes riding in it) comes from the same batches as the orders.
+/// records of its type are ready: with a burst of orders taken in one
+/// batch, every request but the last of each type carries 100 records
+/// (counted from the requests the fake received), the types interleaved.
+/// Guest orders, so each event also has a contact record (its guest
+/// listing, with the attributes riding in it). One partition and a wide
+/// window, so the whole burst is one batch whatever the machine's load.
 #[tokio::test]
 async fn every_request_but_the_last_of_each_type_is_full() {
     let defaults = TestAppOptions::default();
     let mut app = TestApp::spawn_with(TestAppOptions {
         worker: true,
-        partitions: 4,
-        env: vec![("SO_WORKER__BATCH_WINDOW_MS".to_owned(), "500".to_owned())],
+        partitions: 1,
+        env: vec![("SO_WORKER__BATCH_WINDOW_MS".to_owned(), "3000".to_owned())],
         fake: FakeConfig {
             rate_limit: RateLimit::PerSecond {
                 rate: 4.0,

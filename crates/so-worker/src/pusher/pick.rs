@@ -18,10 +18,6 @@ pub(super) const FILL_WINDOW: Duration = Duration::from_millis(50);
 /// others keep coming, and so does everything behind it.
 pub(super) const MAX_WAIT: Duration = Duration::from_secs(1);
 
-/// The limiter held the slot back at least this long: the budget, not the
-/// input, is the limit.
-const HELD_BACK: Duration = Duration::from_millis(1);
-
 /// One record type's queue, as [`pick`] sees it.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Head {
@@ -51,28 +47,20 @@ pub(super) fn pick(heads: &[Head], max_wait: Duration) -> Option<RecordType> {
 /// were preparing records when the slot was granted.
 /// - None is preparing: at once. Nothing is coming, so a lone event is
 ///   pushed without waiting for company.
-/// - The limiter held this slot back (the budget is the limit): once they
-///   have handed over, but within four fifths of the slot interval (and
-///   at least [`FILL_WINDOW`]): the next slot is booked already, so holding
-///   this one costs no budget, and its request leaves full instead of
-///   taking part of what arrives a moment later.
-/// - The slot was free (the budget is not the limit): once they have
-///   handed over, within [`FILL_WINDOW`].
+/// - Otherwise once they have handed over, but within four fifths of the
+///   slot interval: the next slot is booked already, so holding this one
+///   costs no budget, and its request leaves full instead of taking part
+///   of what arrives a moment later. At least [`FILL_WINDOW`], the short
+///   wait of before, which is also all it waits when the interval is tiny
+///   (no budget to speak of).
 ///
 /// The loop ends the wait early when a type fills or the last of those
 /// producers hands over.
-pub(super) fn fill_until(
-    granted: Instant,
-    waited: Duration,
-    preparing: usize,
-    interval: Duration,
-) -> Instant {
+pub(super) fn fill_until(granted: Instant, preparing: usize, interval: Duration) -> Instant {
     if preparing == 0 {
         granted
-    } else if waited >= HELD_BACK {
-        granted + (interval * 4 / 5).max(FILL_WINDOW)
     } else {
-        granted + FILL_WINDOW
+        granted + (interval * 4 / 5).max(FILL_WINDOW)
     }
 }
 
@@ -90,29 +78,19 @@ mod tests {
     #[test]
     fn a_lone_event_is_pushed_without_waiting_for_company() {
         let now = Instant::now();
-        assert_eq!(fill_until(now, Duration::ZERO, 0, QUARTER), now);
-        assert_eq!(
-            fill_until(now, QUARTER, 0, QUARTER),
-            now,
-            "nobody is preparing: nothing to wait for, even under the budget"
-        );
+        assert_eq!(fill_until(now, 0, QUARTER), now);
     }
 
     #[test]
-    fn a_slot_waits_for_the_producers_preparing_but_under_the_budget_never_into_the_next_slot() {
+    fn a_slot_waits_for_the_producers_preparing_but_never_into_the_next_slot() {
         let now = Instant::now();
-        let until = fill_until(now, QUARTER, 2, QUARTER);
+        let until = fill_until(now, 2, QUARTER);
         assert_eq!(until, now + Duration::from_millis(200));
         assert!(until < now + QUARTER, "the next slot is not delayed");
         assert_eq!(
-            fill_until(now, QUARTER, 2, Duration::from_micros(100)),
+            fill_until(now, 2, Duration::from_micros(100)),
             now + FILL_WINDOW,
             "a tiny interval (no budget to speak of) keeps the short window"
-        );
-        assert_eq!(
-            fill_until(now, Duration::ZERO, 2, QUARTER),
-            now + FILL_WINDOW,
-            "a free slot (no budget limit) waits briefly, as before"
         );
     }
 

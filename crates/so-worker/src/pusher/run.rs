@@ -96,7 +96,7 @@ impl PushLoop {
                         now
                     } else {
                         let preparing = self.backlog.preparing_up_to(horizon);
-                        fill_until(now, waited, preparing, self.client.rate_limiter().interval())
+                        fill_until(now, preparing, self.client.rate_limiter().interval())
                     });
                 }
                 () = async { tokio::time::sleep_until(granted.expect("guarded")).await }, if granted.is_some() => {
