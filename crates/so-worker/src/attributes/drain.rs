@@ -101,8 +101,11 @@ impl Attributes {
             }
             let mut idle = false;
             while flying.len() < PAGES_IN_FLIGHT {
-                // A slot that comes meanwhile waits for this page.
-                let preparing = Preparing::new(self.accounts.pushers());
+                // Under the budget a slot that comes meanwhile waits for
+                // this page; otherwise nothing waits for the drain.
+                let preparing = self
+                    .budget_bound()
+                    .then(|| Preparing::new(self.accounts.pushers()));
                 match self.page().await {
                     Ok(Some(page)) => flying.push(send(page, preparing)),
                     Ok(None) => {
@@ -119,10 +122,18 @@ impl Attributes {
             tokio::select! {
                 () = shutdown.cancelled() => {}
                 Some(answered) = flying.next(), if !flying.is_empty() => self.commit(answered).await,
-                () = self.room.notified(), if idle => {}
+                // Woken when a request would leave part-filled, which
+                // matters only while the budget is the limit.
+                () = self.room.notified(), if idle && self.budget_bound() => {}
                 () = tokio::time::sleep(self.idle), if idle => {}
             }
         }
+    }
+
+    /// Whether an account's budget is the limit (coalescing on).
+    fn budget_bound(&self) -> bool {
+        self.coalescing == Coalescing::ByKey
+            && self.accounts.all().iter().any(|a| a.pusher.saturated())
     }
 
     /// How many of the oldest marks to read, and the cutoff they must be
@@ -131,13 +142,10 @@ impl Attributes {
     /// oldest marks that fill it, settled or not: a slot left part-filled
     /// or unused costs more than a contact sent twice.
     fn what_is_due(&self) -> (usize, Option<DateTime<Utc>>) {
-        if self.coalescing == Coalescing::Off {
+        if !self.budget_bound() {
             return (PAGE, None);
         }
         let accounts = self.accounts.all();
-        if !accounts.iter().any(|a| a.pusher.saturated()) {
-            return (PAGE, None);
-        }
         let room = accounts
             .iter()
             .map(|a| a.pusher.room_for(RecordType::Contact))
@@ -366,7 +374,7 @@ fn key(d: &DirtyContact) -> ContactKey {
 
 /// Hands a page to its accounts' pushers (then `preparing` ends) and
 /// waits for their answers.
-async fn send(mut page: Page, preparing: Preparing) -> Answered {
+async fn send(mut page: Page, preparing: Option<Preparing>) -> Answered {
     let groups = std::mem::take(&mut page.groups);
     let submitted: Vec<_> = groups
         .into_iter()
