@@ -16,6 +16,7 @@ mod ingress_keeps;
 mod ingress_rejects;
 mod mapping_flows;
 mod merchant;
+mod ometria_budget;
 mod ometria_rejections;
 mod payloads;
 mod privacy;

@@ -17,6 +17,10 @@
 //!    where only `_errors` would say so.
 //! 4. **Group by type** (one `@type` per request, in [`RecordType`] order) and
 //!    **chunk** to at most `max_records` per request.
+//!
+//! Coalescing can be switched off ([`Coalescing::Off`], the naive baseline
+//! a benchmark compares against): every record then goes as it is, in
+//! order, and two records of one key never share a request.
 
 use std::collections::HashMap;
 
@@ -72,12 +76,36 @@ impl BatchPlan {
     }
 }
 
+/// Whether records of one key are merged before they are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coalescing {
+    /// Records of one key become one, merged as Ometria merges pushes.
+    ByKey,
+    /// Every record goes as it is (the naive baseline).
+    Off,
+}
+
 /// Coalesces, drops oversized records and chunks. `max_records` is clamped to
 /// `1..=100`.
 pub fn plan_batches(records: Vec<PushRecord>, max_records: usize) -> BatchPlan {
+    plan_batches_with(records, max_records, Coalescing::ByKey)
+}
+
+/// [`plan_batches`], merging records of one key only with
+/// [`Coalescing::ByKey`]. With [`Coalescing::Off`] a chunk never carries
+/// two records of one key: a later one goes into a later chunk, so the
+/// order of one key's records is kept.
+pub fn plan_batches_with(
+    records: Vec<PushRecord>,
+    max_records: usize,
+    coalescing: Coalescing,
+) -> BatchPlan {
     let max_records = max_records.clamp(1, MAX_RECORDS_PER_REQUEST);
     let input = records.len();
-    let survivors = coalesce(records);
+    let survivors = match coalescing {
+        Coalescing::ByKey => coalesce(records),
+        Coalescing::Off => records,
+    };
     let coalesced = input - survivors.len();
 
     let mut by_type: Vec<(RecordType, Vec<PushRecord>)> = Vec::new();
@@ -102,9 +130,7 @@ pub fn plan_batches(records: Vec<PushRecord>, max_records: usize) -> BatchPlan {
 
     let mut batches = Vec::new();
     for (record_type, group) in by_type {
-        let mut rest = group.into_iter().peekable();
-        while rest.peek().is_some() {
-            let records: Vec<PushRecord> = rest.by_ref().take(max_records).collect();
+        for records in chunks(group, max_records) {
             batches.push(Batch {
                 record_type,
                 records,
@@ -117,6 +143,28 @@ pub fn plan_batches(records: Vec<PushRecord>, max_records: usize) -> BatchPlan {
         invalid,
         coalesced,
     }
+}
+
+/// Cuts `group` (one type) into chunks of at most `max_records`, in order,
+/// none carrying two records of one key: a repeated key closes the chunk.
+/// (After coalescing no key repeats, so chunks are simply full.)
+fn chunks(group: Vec<PushRecord>, max_records: usize) -> Vec<Vec<PushRecord>> {
+    let mut out: Vec<Vec<PushRecord>> = Vec::new();
+    let mut keys: std::collections::HashSet<Key> = std::collections::HashSet::new();
+    let mut current: Vec<PushRecord> = Vec::new();
+    for record in group {
+        let k = key(&record);
+        if current.len() == max_records || keys.contains(&k) {
+            out.push(std::mem::take(&mut current));
+            keys.clear();
+        }
+        keys.insert(k);
+        current.push(record);
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
 }
 
 /// Size of the record as it goes on the wire.
@@ -358,6 +406,25 @@ mod tests {
             "now small"
         );
         assert!(oversized.is_empty());
+    }
+
+    #[test]
+    fn without_coalescing_each_record_goes_as_it_is_and_one_key_never_shares_a_chunk() {
+        let plan = plan_batches_with(
+            vec![
+                rec(RecordType::Order, "o1", json!({"status": "pending"})),
+                rec(RecordType::Order, "o2", json!({})),
+                rec(RecordType::Order, "o1", json!({"status": "paid"})),
+                rec(RecordType::Order, "o3", json!({})),
+            ],
+            100,
+            Coalescing::Off,
+        );
+        assert_eq!(plan.coalesced, 0);
+        let shape: Vec<Vec<&str>> = plan.batches.iter().map(ids).collect();
+        assert_eq!(shape, [vec!["o1", "o2"], vec!["o1", "o3"]]);
+        assert_eq!(plan.batches[0].records[0].body["status"], "pending");
+        assert_eq!(plan.batches[1].records[0].body["status"], "paid");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use secrecy::ExposeSecret;
 use so_domain::Disposition;
 use so_domain::ometria::{MAX_RECORDS_PER_REQUEST, PushRecord, RecordType};
 
-use crate::batch::{BatchPlan, plan_batches};
+use crate::batch::{BatchPlan, Coalescing, plan_batches_with};
 use crate::error::{Error, InvalidRequest};
 use crate::limiter::RateLimiter;
 use crate::retry::RetryPolicy;
@@ -168,9 +168,14 @@ impl Client {
         &self.erasure_limiter
     }
 
-    /// [`plan_batches`] with the configured `batch_max_records`.
+    /// [`crate::plan_batches`] with the configured `batch_max_records`.
     pub fn plan_batches(&self, records: Vec<PushRecord>) -> BatchPlan {
-        plan_batches(records, self.batch_max_records)
+        self.plan_batches_with(records, Coalescing::ByKey)
+    }
+
+    /// [`crate::plan_batches_with`] with the configured `batch_max_records`.
+    pub fn plan_batches_with(&self, records: Vec<PushRecord>, coalescing: Coalescing) -> BatchPlan {
+        plan_batches_with(records, self.batch_max_records, coalescing)
     }
 
     /// One `POST /v2/push` attempt, no retries.

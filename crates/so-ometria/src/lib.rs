@@ -22,7 +22,9 @@ mod timestamp;
 mod validate;
 mod wire;
 
-pub use batch::{Batch, BatchPlan, Oversized, plan_batches, serialized_len};
+pub use batch::{
+    Batch, BatchPlan, Coalescing, Oversized, plan_batches, plan_batches_with, serialized_len,
+};
 pub use classify::{RETRY_AFTER_CEILING, Verdict, classify, classify_status};
 pub use client::{
     Client, ErasureError, ErasureRequest, MarketingOptin, MergeError, Profile, ProfileIdentity,

@@ -201,6 +201,14 @@ impl RateLimiter {
         self.lock().share = processes.max(1);
     }
 
+    /// The spacing between slots now (this process's share, halved rate
+    /// included): a granted slot may be held this long at most without
+    /// delaying the next one, which is booked already.
+    pub fn interval(&self) -> Duration {
+        let s = self.lock();
+        self.current_interval(&s)
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // The state stays consistent even if a holder panicked: every update
         // is a single assignment.
@@ -250,6 +258,20 @@ mod tests {
             start.elapsed(),
             3 * QUARTER,
             "the slot booked at 2 req/s, then 4 req/s"
+        );
+    }
+
+    #[test]
+    fn the_interval_follows_the_share_and_the_slowdown() {
+        let limiter = RateLimiter::new(4.0, 100);
+        assert_eq!(limiter.interval(), QUARTER);
+        limiter.set_share(2);
+        assert_eq!(limiter.interval(), 2 * QUARTER);
+        limiter.observe_queue_remaining(10);
+        assert_eq!(
+            limiter.interval(),
+            4 * QUARTER,
+            "halved while Ometria is full"
         );
     }
 

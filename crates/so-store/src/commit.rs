@@ -73,8 +73,11 @@ pub enum CommitOutcome {
 impl Store {
     /// Writes `commit` atomically: all of it, or nothing (on error or [`CommitOutcome::Superseded`]).
     pub async fn commit(&self, commit: &Commit) -> Result<CommitOutcome> {
-        // A fixed row order: two PostgreSQL transactions touching the same rows then lock them
-        // in the same order and cannot deadlock each other.
+        // A fixed row order, table by table and key by key within each: two PostgreSQL
+        // transactions touching the same rows (the same minimal products from two batches, one
+        // contact's attribute mark) then lock them in the same order and cannot deadlock each
+        // other. (A deadlock is detected after a second and aborts one of them, whose events
+        // are then redelivered and pushed again.) Rows of one key keep their order.
         let mut watermarks: Vec<&(WatermarkKey, Watermark)> = commit.watermarks.iter().collect();
         watermarks.sort_by(|(a, _), (b, _)| {
             (a.shop.as_str(), a.kind, a.id.as_str()).cmp(&(b.shop.as_str(), b.kind, b.id.as_str()))
@@ -91,42 +94,106 @@ impl Store {
             tx.rollback().await?;
             return Ok(CommitOutcome::Superseded { keys: superseded });
         }
-        ledger::insert_all(&mut tx, &commit.ledger).await?;
-        for (shop, state) in &commit.order_states {
+        let mut ledger = commit.ledger.clone();
+        ledger.sort_by(|a, b| {
+            (a.shop.as_str(), a.webhook_id.as_str()).cmp(&(b.shop.as_str(), b.webhook_id.as_str()))
+        });
+        ledger::insert_all(&mut tx, &ledger).await?;
+        for (shop, state) in sorted(&commit.order_states, |(s, o)| (s.as_str(), o.order_id)) {
             put_order_state(&mut tx, shop, state).await?;
         }
-        for (shop, customer_id, tags) in &commit.tags {
+        for (shop, customer_id, tags) in sorted(&commit.tags, |(s, id, _)| (s.as_str(), *id)) {
             put_tags(&mut tx, shop, *customer_id, tags).await?;
         }
-        for (shop, product_id, variants) in &commit.variants {
+        for (shop, product_id, variants) in sorted(&commit.variants, |(s, id, _)| (s.as_str(), *id))
+        {
             put_variants(&mut tx, shop, *product_id, variants).await?;
         }
-        for (shop, change) in &commit.checkouts {
+        for (shop, change) in sorted(&commit.checkouts, |(s, c)| (s.as_str(), checkout_token(c))) {
             put_checkout(&mut tx, shop, change).await?;
         }
-        for (shop, contact, subscribed) in &commit.subscriptions {
+        for (shop, contact, subscribed) in
+            sorted(&commit.subscriptions, |(s, c, _)| (s.as_str(), c.as_str()))
+        {
             put_subscription(&mut tx, shop, contact, *subscribed).await?;
         }
-        for (shop, change) in &commit.held {
+        for (shop, change) in sorted(&commit.held, |(s, c)| (s.as_str(), held_contact(c))) {
             put_held(&mut tx, shop, change).await?;
         }
-        let now = Utc::now();
-        for (shop, buyer) in &commit.behaviour_dirty {
-            mark_dirty(&mut tx, shop, buyer, now).await?;
-        }
-        for (shop, contact, seq) in &commit.behaviour_sent {
-            clear_dirty(&mut tx, shop, contact, *seq).await?;
-        }
-        for (shop, buyer, version) in &commit.properties_pushed {
-            remark_if_superseded(&mut tx, shop, buyer, *version).await?;
-        }
-        for (shop, key) in &commit.products_known {
+        apply_behaviour(&mut tx, commit).await?;
+        for (shop, key) in sorted(&commit.products_known, |(s, k)| (s.as_str(), *k)) {
             put_known_product(&mut tx, shop, key).await?;
         }
-        for (shop, contact, forced) in &commit.consent_set {
+        for (shop, contact, forced) in
+            sorted(&commit.consent_set, |(s, c, _)| (s.as_str(), c.as_str()))
+        {
             put_consent_set(&mut tx, shop, contact, *forced).await?;
         }
         tx.commit().await?;
         Ok(CommitOutcome::Committed)
     }
+}
+
+/// `items` in the order of `key`, rows of one key in their given order.
+fn sorted<'a, T, K: Ord + 'a>(items: &'a [T], key: impl Fn(&'a T) -> K) -> Vec<&'a T> {
+    let mut out: Vec<&T> = items.iter().collect();
+    out.sort_by_key(|a| key(a));
+    out
+}
+
+fn checkout_token(c: &CheckoutChange) -> &str {
+    match c {
+        CheckoutChange::Seen { token, .. }
+        | CheckoutChange::Completed { token }
+        | CheckoutChange::Notified { token, .. } => token,
+    }
+}
+
+fn held_contact(c: &HeldChange) -> &str {
+    match c {
+        HeldChange::Hold { contact, .. } | HeldChange::Release { contact } => contact,
+    }
+}
+
+/// The attribute outbox's marks, clears and re-marks, contact by contact in one pass (three
+/// passes would lock one contact's row in one and another's in the next, in a different order
+/// than a concurrent commit). Per contact the order is unchanged: its new mark, then the
+/// clearing of the mark that was read (refused if the mark moved on), then the re-mark of a
+/// superseded snapshot.
+async fn apply_behaviour(conn: &mut sqlx::AnyConnection, commit: &Commit) -> Result<()> {
+    enum Op<'a> {
+        Mark(&'a Buyer),
+        Clear(i64),
+        Pushed(&'a Buyer, i64),
+    }
+    let mut ops: Vec<(&ShopDomain, &str, Op<'_>)> = Vec::new();
+    ops.extend(
+        commit
+            .behaviour_dirty
+            .iter()
+            .map(|(s, b)| (s, b.id.as_str(), Op::Mark(b))),
+    );
+    ops.extend(
+        commit
+            .behaviour_sent
+            .iter()
+            .map(|(s, c, seq)| (s, c.as_str(), Op::Clear(*seq))),
+    );
+    ops.extend(
+        commit
+            .properties_pushed
+            .iter()
+            .map(|(s, b, v)| (s, b.id.as_str(), Op::Pushed(b, *v))),
+    );
+    // Stable: per contact, marks before clears before re-marks, as listed.
+    ops.sort_by(|(s1, c1, _), (s2, c2, _)| (s1.as_str(), *c1).cmp(&(s2.as_str(), *c2)));
+    let now = Utc::now();
+    for (shop, contact, op) in ops {
+        match op {
+            Op::Mark(buyer) => mark_dirty(conn, shop, buyer, now).await?,
+            Op::Clear(seq) => clear_dirty(conn, shop, contact, seq).await?,
+            Op::Pushed(buyer, version) => remark_if_superseded(conn, shop, buyer, version).await?,
+        }
+    }
+    Ok(())
 }

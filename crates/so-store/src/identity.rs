@@ -47,7 +47,25 @@ impl Status {
 }
 
 /// `status, merged_into`, and the status of the customer it was merged into.
-type StatusRow = (String, Option<i64>, Option<String>);
+pub(crate) type StatusRow = (String, Option<i64>, Option<String>);
+
+/// The status a `customer_status` row (joined with its merge target's) stands for.
+pub(crate) fn status_of((status, merged_into, target_status): StatusRow) -> Result<CustomerStatus> {
+    Ok(match Status::parse(&status)? {
+        Status::Deleted => CustomerStatus::Deleted,
+        Status::Redacted => CustomerStatus::Redacted,
+        Status::Merged if target_status.as_deref() == Some(Status::Redacted.as_str()) => {
+            CustomerStatus::Redacted
+        }
+        Status::Merged => {
+            let kept = merged_into.ok_or(Error::Corrupt {
+                what: "customer_status.merged_into",
+                source: None,
+            })?;
+            CustomerStatus::MergedInto(id_from_db(kept, "customer_status.merged_into")?)
+        }
+    })
+}
 
 /// `guest_id, linked_customer, claim`, and that customer's `status, merged_into`.
 type GuestRow = (String, Option<i64>, i64, Option<String>, Option<i64>);
@@ -139,23 +157,7 @@ impl Store {
         .bind(id_to_db(id)?)
         .fetch_optional(&self.pool)
         .await?;
-        let Some((status, merged_into, target_status)) = row else {
-            return Ok(CustomerStatus::Active);
-        };
-        Ok(match Status::parse(&status)? {
-            Status::Deleted => CustomerStatus::Deleted,
-            Status::Redacted => CustomerStatus::Redacted,
-            Status::Merged if target_status.as_deref() == Some(Status::Redacted.as_str()) => {
-                CustomerStatus::Redacted
-            }
-            Status::Merged => {
-                let kept = merged_into.ok_or(Error::Corrupt {
-                    what: "customer_status.merged_into",
-                    source: None,
-                })?;
-                CustomerStatus::MergedInto(id_from_db(kept, "customer_status.merged_into")?)
-            }
-        })
+        row.map_or(Ok(CustomerStatus::Active), status_of)
     }
 
     /// The guest for `email`. A link is reported only while it points at a live customer

@@ -24,6 +24,7 @@ mod members;
 mod merchant;
 mod ometria_errors;
 mod operations;
+mod outbox;
 mod privacy;
 mod properties;
 mod sync;

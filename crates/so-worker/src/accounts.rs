@@ -29,6 +29,8 @@ pub(crate) struct Accounts {
     default: Option<Arc<Account>>,
     by_shop: HashMap<String, Arc<Account>>,
     several: bool,
+    /// Told by every account's pusher when its next requests have room.
+    room: Arc<tokio::sync::Notify>,
 }
 
 impl Accounts {
@@ -36,6 +38,7 @@ impl Accounts {
     pub(crate) fn build(
         config: &Config,
         default: Option<Client>,
+        coalescing: so_ometria::Coalescing,
     ) -> Result<(Accounts, Vec<PushLoop>), so_ometria::Error> {
         let concurrency = usize::from(config.worker.concurrency);
         let has_default = default.is_some();
@@ -70,6 +73,7 @@ impl Accounts {
         }
         let several = clients.len() > 1;
         let mut loops = Vec::new();
+        let room = Arc::new(tokio::sync::Notify::new());
         let accounts: Vec<Arc<Account>> = clients
             .into_iter()
             .map(|(account_key, client, max_records)| {
@@ -80,8 +84,13 @@ impl Accounts {
                 } else {
                     client
                 };
-                let (pusher, push_loop) =
-                    crate::pusher::pusher(client.clone(), max_records, concurrency);
+                let (pusher, push_loop) = crate::pusher::pusher(
+                    client.clone(),
+                    max_records,
+                    concurrency,
+                    coalescing,
+                    room.clone(),
+                );
                 loops.push(push_loop);
                 let journal = Arc::new(crate::rejections::Journal::new(
                     config.rejections.journal,
@@ -106,6 +115,7 @@ impl Accounts {
                 default: has_default.then(|| accounts[0].clone()),
                 by_shop,
                 several,
+                room,
             },
             loops,
         ))
@@ -122,6 +132,11 @@ impl Accounts {
         self.several
     }
 
+    /// Told when some account's next requests have room for more records.
+    pub(crate) fn room(&self) -> Arc<tokio::sync::Notify> {
+        self.room.clone()
+    }
+
     /// Every account once.
     pub(crate) fn all(&self) -> Vec<Arc<Account>> {
         let mut out: Vec<Arc<Account>> = Vec::new();
@@ -131,6 +146,11 @@ impl Accounts {
             }
         }
         out
+    }
+
+    /// Every account's pusher.
+    pub(crate) fn pushers(&self) -> Vec<crate::pusher::Pusher> {
+        self.all().iter().map(|a| a.pusher.clone()).collect()
     }
 
     /// Every account's push budget, for splitting between worker processes.

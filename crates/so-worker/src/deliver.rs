@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use so_domain::ometria::{MAX_RECORD_BYTES, PushRecord, RecordType};
 use so_domain::{Disposition, ReasonCode, error_chain};
-use so_ometria::Client;
+use so_ometria::{Client, Coalescing};
+use tokio::sync::oneshot::Receiver;
 
 use crate::accounts::Account;
-use crate::pusher::{Pusher, Sent};
+use crate::pusher::{Preparing, Pusher, Sent};
 use crate::rejections::Origin;
 use so_platform::metrics;
 
@@ -33,10 +34,14 @@ pub(crate) fn key(r: &PushRecord) -> RecordKey {
 /// retry tier at once rather than making the others' events wait.
 /// `origins` are the events' messages by index, remembered with each
 /// accepted request in the account's journal for the rejection watcher.
+/// `preparing` ends once every account has the batch's first records (a
+/// slot that came meanwhile waited for them).
 pub(crate) async fn deliver(
     events: Vec<(usize, Arc<Account>, Vec<PushRecord>)>,
     origins: &HashMap<usize, Arc<Origin>>,
     hand_off: bool,
+    coalescing: Coalescing,
+    preparing: Preparing,
 ) -> HashMap<usize, Disposition> {
     let mut groups: Vec<(Arc<Account>, Vec<Indexed>)> = Vec::new();
     for (i, account, records) in events {
@@ -45,18 +50,12 @@ pub(crate) async fn deliver(
             None => groups.push((account, vec![(i, records)])),
         }
     }
-    let fates = futures::future::join_all(groups.into_iter().map(|(account, group)| async move {
-        if let (true, Some(pause)) = (hand_off, account.client.rate_limiter().paused_for()) {
-            let fate = Disposition::Retry {
-                reason: ReasonCode::OmetriaRateLimited,
-                detail: "this shop's Ometria account is pausing after a 429".to_owned(),
-                after: Some(pause),
-            };
-            return group.into_iter().map(|(i, _)| (i, fate.clone())).collect();
-        }
-        deliver_to(&account, group, origins).await
-    }))
-    .await;
+    let started: Vec<Started> = groups
+        .into_iter()
+        .map(|(account, group)| start(account, group, hand_off, coalescing))
+        .collect();
+    drop(preparing);
+    let fates = futures::future::join_all(started.into_iter().map(|s| s.finish(origins))).await;
     fates.into_iter().flatten().collect()
 }
 
@@ -80,13 +79,106 @@ impl Fates {
     }
 }
 
-/// [`deliver`] for the events of one account.
-async fn deliver_to(
-    account: &Account,
-    events: Vec<(usize, Vec<PushRecord>)>,
-    origins: &HashMap<usize, Arc<Origin>>,
-) -> HashMap<usize, Disposition> {
-    let (client, pusher) = (&account.client, &account.pusher);
+/// One type's records handed to the pusher: their keys and the answer.
+type Submitted = (RecordType, Vec<RecordKey>, Option<Receiver<Vec<Sent>>>);
+
+/// One account's part of the batch once its first records are handed over.
+enum Started {
+    /// Pausing after a 429: every event to a retry tier.
+    HandedOff(Vec<(usize, Disposition)>),
+    Pushing {
+        account: Arc<Account>,
+        fates: Fates,
+        first: Vec<Submitted>,
+        /// Handed over once `first` is answered.
+        then: Vec<(RecordType, Vec<PushRecord>)>,
+    },
+}
+
+/// Plans one account's records and hands the first of them over: products
+/// first, the other types after them, since an order line must name a
+/// product Ometria already has (a minimal product pushed for an order's
+/// unknown line travels in the same batch as the order).
+fn start(
+    account: Arc<Account>,
+    events: Vec<Indexed>,
+    hand_off: bool,
+    coalescing: Coalescing,
+) -> Started {
+    if let (true, Some(pause)) = (hand_off, account.client.rate_limiter().paused_for()) {
+        let fate = Disposition::Retry {
+            reason: ReasonCode::OmetriaRateLimited,
+            detail: "this shop's Ometria account is pausing after a 429".to_owned(),
+            after: Some(pause),
+        };
+        return Started::HandedOff(events.into_iter().map(|(i, _)| (i, fate.clone())).collect());
+    }
+    let (fates, by_type) = plan(&account.client, events, coalescing);
+    let (products, rest): (Vec<_>, Vec<_>) = by_type
+        .into_iter()
+        .partition(|(t, _)| *t == RecordType::Product);
+    let (first, then) = if products.is_empty() {
+        (rest, Vec::new())
+    } else {
+        (products, rest)
+    };
+    let first = submit(&account.pusher, first);
+    Started::Pushing {
+        account,
+        fates,
+        first,
+        then,
+    }
+}
+
+impl Started {
+    /// Waits for the answers (handing `then` over once `first` is
+    /// answered) and returns each event's fate.
+    async fn finish(self, origins: &HashMap<usize, Arc<Origin>>) -> Vec<(usize, Disposition)> {
+        let (account, mut fates, first, then) = match self {
+            Started::HandedOff(fates) => return fates,
+            Started::Pushing {
+                account,
+                fates,
+                first,
+                then,
+            } => (account, fates, first, then),
+        };
+        let mut answers = answered(first).await;
+        if !then.is_empty() {
+            answers.extend(answered(submit(&account.pusher, then)).await);
+        }
+        for (record_type, submitted, answer) in answers {
+            let Some(parts) = answer else {
+                // The pusher stopped (shutdown): try again later.
+                for k in &submitted {
+                    fates.mark(
+                        k,
+                        Disposition::Retry {
+                            reason: ReasonCode::Internal,
+                            detail: "the Ometria pusher has stopped".to_owned(),
+                            after: None,
+                        },
+                    );
+                }
+                continue;
+            };
+            for part in parts {
+                journal(&account, &fates, origins, &part);
+                mark_sent(&mut fates, &account.client, record_type, &part).await;
+            }
+        }
+        fates.by_event.into_iter().collect()
+    }
+}
+
+/// Coalesces (unless off), sets aside what must not be sent (their events
+/// dead-lettered in the fates) and groups the rest by type.
+fn plan(
+    client: &Client,
+    events: Vec<Indexed>,
+    coalescing: Coalescing,
+) -> (Fates, Vec<(RecordType, Vec<PushRecord>)>) {
     let mut fates = Fates::default();
     let mut all = Vec::new();
     for (event, records) in events {
@@ -96,7 +188,7 @@ async fn deliver_to(
             all.push(r);
         }
     }
-    let plan = client.plan_batches(all);
+    let plan = client.plan_batches_with(all, coalescing);
     metrics::records_coalesced(plan.coalesced);
     for o in &plan.oversized {
         let detail = format!(
@@ -135,35 +227,7 @@ async fn deliver_to(
             None => by_type.push((batch.record_type, batch.records)),
         }
     }
-    // Products go first, the other types after them: an order line must
-    // name a product Ometria already has (a minimal product pushed for an
-    // order's unknown line travels in the same batch as the order).
-    let (products, rest): (Vec<_>, Vec<_>) = by_type
-        .into_iter()
-        .partition(|(t, _)| *t == RecordType::Product);
-    let mut answers = push_types(pusher, products).await;
-    answers.extend(push_types(pusher, rest).await);
-    for (record_type, submitted, answer) in answers {
-        let Some(parts) = answer else {
-            // The pusher stopped (shutdown): try again later.
-            for k in &submitted {
-                fates.mark(
-                    k,
-                    Disposition::Retry {
-                        reason: ReasonCode::Internal,
-                        detail: "the Ometria pusher has stopped".to_owned(),
-                        after: None,
-                    },
-                );
-            }
-            continue;
-        };
-        for part in parts {
-            journal(account, &fates, origins, &part);
-            mark_sent(&mut fates, client, record_type, &part).await;
-        }
-    }
-    fates.by_event
+    (fates, by_type)
 }
 
 /// Remembers an accepted request, its records and their events, so the
@@ -187,16 +251,30 @@ fn journal(account: &Account, fates: &Fates, origins: &HashMap<usize, Arc<Origin
     }
 }
 
-/// The pusher's answers for each type's records, the types concurrently.
-async fn push_types(
-    pusher: &Pusher,
-    by_type: Vec<(RecordType, Vec<PushRecord>)>,
+/// Hands each type's records to the pusher now.
+fn submit(pusher: &Pusher, by_type: Vec<(RecordType, Vec<PushRecord>)>) -> Vec<Submitted> {
+    by_type
+        .into_iter()
+        .map(|(t, records)| {
+            let keys: Vec<RecordKey> = records.iter().map(key).collect();
+            (t, keys, pusher.submit(t, records))
+        })
+        .collect()
+}
+
+/// The pusher's answers for each type's records (`None`: it stopped).
+async fn answered(
+    submitted: Vec<Submitted>,
 ) -> Vec<(RecordType, Vec<RecordKey>, Option<Vec<Sent>>)> {
-    futures::future::join_all(by_type.into_iter().map(|(t, records)| async move {
-        let keys: Vec<RecordKey> = records.iter().map(key).collect();
-        (t, keys, pusher.push(t, records).await)
-    }))
-    .await
+    let mut out = Vec::with_capacity(submitted.len());
+    for (t, keys, answer) in submitted {
+        let parts = match answer {
+            Some(rx) => rx.await.ok(),
+            None => None,
+        };
+        out.push((t, keys, parts));
+    }
+    out
 }
 
 /// How the records of one request fared: rejected ones are dead letters, a

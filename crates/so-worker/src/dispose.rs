@@ -7,6 +7,7 @@ use so_queue::{AckOutcome, DeathNote, Delivery, Publisher};
 use so_store::{Commit, Store};
 use tracing::Instrument;
 
+use crate::attributes::Rides;
 use crate::outcome::{self, Failure, Outcome};
 use crate::pending::Changes;
 
@@ -23,10 +24,13 @@ pub(crate) struct Disposer {
     pub(crate) rules: std::sync::Arc<crate::rules::Rules>,
     pub(crate) publisher: Publisher,
     pub(crate) max_attempts: u32,
+    pub(crate) coalescing: so_ometria::Coalescing,
 }
 
 impl Disposer {
-    pub(crate) async fn settle(&self, mut batch: Vec<Settled>) {
+    /// Commits and acks the batch; `rides` are the behavioural attributes
+    /// its contact records carried.
+    pub(crate) async fn settle(&self, mut batch: Vec<Settled>, rides: &Rides) {
         self.schedule_checks(&mut batch).await;
         // All accepted events' state in one transaction; if that fails the
         // events go back to the queue: Ometria upserts, so a re-push is harmless.
@@ -37,6 +41,16 @@ impl Disposer {
             }
         }
         collapse(&mut commit);
+        if self.coalescing == so_ometria::Coalescing::ByKey {
+            newest_snapshots_only(&mut commit, &batch);
+        }
+        let done = |i: usize| {
+            matches!(
+                batch[i].outcome,
+                Outcome::Pushed { .. } | Outcome::Skipped { .. }
+            )
+        };
+        rides.settle(&mut commit, done);
         let committed = match self.store.commit(&commit).await {
             Ok(so_store::CommitOutcome::Committed) => true,
             Ok(so_store::CommitOutcome::Superseded { keys }) => {
@@ -47,10 +61,11 @@ impl Disposer {
                     entities = keys.len(),
                     "Newer state was stored concurrently; keeping it."
                 );
-                let ledger_only = Commit {
+                let mut ledger_only = Commit {
                     ledger: commit.ledger.clone(),
                     ..Commit::default()
                 };
+                rides.superseded(&mut ledger_only, done);
                 matches!(
                     self.store.commit(&ledger_only).await,
                     Ok(so_store::CommitOutcome::Committed)
@@ -327,4 +342,32 @@ fn collapse(commit: &mut Commit) {
     commit
         .behaviour_dirty
         .retain(|(shop, buyer)| seen.insert((shop.clone(), buyer.id.clone())));
+}
+
+/// With coalescing, a batch's pushed contact records of one contact went as
+/// one record carrying the newest snapshot: that version is what Ometria
+/// took, so older versions pushed by other events of the batch are left
+/// out (each would re-mark the contact as superseded and have the drain
+/// send it again). Versions of events that pushed nothing stay.
+fn newest_snapshots_only(commit: &mut Commit, batch: &[Settled]) {
+    use std::collections::HashMap;
+    let mut newest: HashMap<(&so_domain::ShopDomain, &str), i64> = HashMap::new();
+    for s in batch {
+        if let Outcome::Pushed { changes } = &s.outcome {
+            for (shop, b, v) in &changes.properties_pushed {
+                let e = newest.entry((shop, b.id.as_str())).or_insert(*v);
+                *e = (*e).max(*v);
+            }
+        }
+    }
+    let mut kept = std::collections::HashSet::new();
+    commit.properties_pushed.retain(|(shop, b, v)| {
+        match newest.get(&(shop, b.id.as_str())) {
+            // One entry at the newest pushed version; older ones go, newer
+            // ones (held, not pushed) stay.
+            Some(n) if v == n => kept.insert((shop.clone(), b.id.clone())),
+            Some(n) => v > n,
+            None => true,
+        }
+    });
 }

@@ -28,6 +28,7 @@ mod cache;
 mod deliver;
 mod dispose;
 mod erasures;
+mod gather;
 mod membership;
 mod outcome;
 mod pending;

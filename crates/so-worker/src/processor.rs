@@ -2,7 +2,7 @@
 //! delivers and settles it.
 
 use std::ops::ControlFlow;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use so_domain::EventMeta;
 use so_platform::metrics;
@@ -13,9 +13,11 @@ use tracing::Instrument;
 use crate::cache::Cache;
 use crate::deliver;
 use crate::dispose::{Disposer, Settled};
+use crate::gather::Gathering;
 use crate::outcome::{Failure, Outcome};
 use crate::pending::Pending;
 use crate::prepare::Preparer;
+use crate::pusher::Preparing;
 use crate::rejections::Origin;
 use crate::screen::{Screened, screen};
 use so_domain::{Disposition, ReasonCode, Stage};
@@ -24,8 +26,9 @@ pub(crate) struct Processor {
     pub(crate) preparer: Preparer,
     pub(crate) disposer: Disposer,
     pub(crate) accounts: std::sync::Arc<crate::accounts::Accounts>,
-    pub(crate) batch_max: usize,
-    pub(crate) window: Duration,
+    pub(crate) gathering: Gathering,
+    pub(crate) coalescing: so_ometria::Coalescing,
+    pub(crate) riders: crate::attributes::Riders,
 }
 
 impl Processor {
@@ -33,14 +36,29 @@ impl Processor {
     pub(crate) async fn run(self, mut rx: mpsc::Receiver<Delivery>) {
         while let Some(first) = rx.recv().await {
             let mut batch = vec![first];
-            let deadline = tokio::time::Instant::now() + self.window;
-            while batch.len() < self.batch_max {
+            let started = tokio::time::Instant::now();
+            let budget_bound = self.accounts.all().iter().any(|a| a.pusher.saturated());
+            let limits = self.gathering.limits(budget_bound);
+            let mut deadline = started + self.gathering.window;
+            // How many had arrived when the window was last looked at (the
+            // first event itself does not count as arriving).
+            let mut seen = 1;
+            while batch.len() < limits.max_events {
                 tokio::select! {
                     d = rx.recv() => match d {
                         Some(d) => batch.push(d),
                         None => break,
                     },
-                    () = tokio::time::sleep_until(deadline) => break,
+                    () = tokio::time::sleep_until(deadline) => {
+                        let arriving = batch.len() > seen;
+                        seen = batch.len();
+                        let spoken_for = self.accounts.all().iter().any(|a| a.pusher.spoken_for());
+                        if !self.gathering.goes_on(started.elapsed(), limits, arriving, spoken_for) {
+                            break;
+                        }
+                        // Looked at again every configured window.
+                        deadline = (deadline + self.gathering.window).min(started + limits.window);
+                    }
                 }
             }
             self.report_queue_age(&batch);
@@ -74,22 +92,27 @@ impl Processor {
     }
 
     async fn process(&self, batch: Vec<Delivery>) {
+        // A slot that comes while this batch is prepared waits for its
+        // records (up to a bound) rather than leave part-filled.
+        let preparing = Preparing::new(self.accounts.pushers());
         let screened = self.screen(batch);
         let t_load = Instant::now();
-        let (prepared, load_ms) = self.prepare(screened).await;
+        let (mut prepared, load_ms) = self.prepare(screened).await;
+        let rides = self.riders.attach(&mut prepared).await;
         let prepare_ms = t_load.elapsed().as_millis() - load_ms;
         let t_push = Instant::now();
-        let settled = self.deliver(prepared).await;
+        let settled = self.deliver(prepared, preparing).await;
         let push_ms = t_push.elapsed().as_millis();
         let t_settle = Instant::now();
         let events = settled.len();
-        self.disposer.settle(settled).await;
+        self.disposer.settle(settled, &rides).await;
         tracing::debug!(
             events,
             load_ms,
             prepare_ms,
             push_ms,
             settle_ms = t_settle.elapsed().as_millis() as u64,
+            riding = rides.len(),
             "Batch done."
         );
     }
@@ -202,7 +225,7 @@ impl Processor {
 
     /// Pushes the records of the events that have some, and settles each of
     /// those events by how its records fared.
-    async fn deliver(&self, mut prepared: Vec<Settled>) -> Vec<Settled> {
+    async fn deliver(&self, mut prepared: Vec<Settled>, preparing: Preparing) -> Vec<Settled> {
         let to_push: Vec<_> = prepared
             .iter_mut()
             .enumerate()
@@ -229,7 +252,14 @@ impl Processor {
                 Some((*i, std::sync::Arc::new(origin)))
             })
             .collect();
-        let mut fates = deliver::deliver(to_push, &origins, self.accounts.several()).await;
+        let mut fates = deliver::deliver(
+            to_push,
+            &origins,
+            self.accounts.several(),
+            self.coalescing,
+            preparing,
+        )
+        .await;
         for (i, s) in prepared.iter_mut().enumerate() {
             if let Outcome::Push { changes, .. } = &mut s.outcome {
                 let fate = fates.remove(&i).unwrap_or(Disposition::Done);

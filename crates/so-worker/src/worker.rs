@@ -91,10 +91,16 @@ impl Worker {
         let window = DedupeWindow::new(Duration::from_secs(hours * 3600))
             .map_err(|_| StartError::DedupeWindow)?;
         let publisher = Publisher::new(broker.clone());
-        let (accounts, push_loops) =
-            crate::accounts::Accounts::build(&config, client).map_err(StartError::Ometria)?;
+        let coalescing = if config.worker.coalesce {
+            so_ometria::Coalescing::ByKey
+        } else {
+            so_ometria::Coalescing::Off
+        };
+        let (accounts, push_loops) = crate::accounts::Accounts::build(&config, client, coalescing)
+            .map_err(StartError::Ometria)?;
         let accounts = Arc::new(accounts);
         let rules = Arc::new(crate::rules::Rules::build(&config).map_err(StartError::Rules)?);
+        let claims = Arc::new(crate::attributes::Claims::default());
         let processors = (0..config.worker.concurrency)
             .map(|_| Processor {
                 preparer: Preparer {
@@ -110,10 +116,26 @@ impl Worker {
                     rules: rules.clone(),
                     publisher: publisher.clone(),
                     max_attempts: config.worker.max_attempts,
+                    coalescing,
+                },
+                riders: crate::attributes::Riders {
+                    store: store.clone(),
+                    rules: rules.clone(),
+                    claims: claims.clone(),
+                    coalescing,
                 },
                 accounts: accounts.clone(),
-                batch_max: config.worker.batch_max_events,
-                window: config.worker.batch_window,
+                gathering: crate::gather::Gathering {
+                    window: config.worker.batch_window,
+                    max_events: config.worker.batch_max_events,
+                    held_at_most: crate::gather::Gathering::held_at_most(
+                        config.amqp.partitions,
+                        config.worker.concurrency,
+                        config.worker.prefetch,
+                    ),
+                    coalescing,
+                },
+                coalescing,
             })
             .collect();
         let limiters = accounts.limiters();
@@ -136,9 +158,12 @@ impl Worker {
         let attributes = crate::attributes::Attributes {
             store: store.clone(),
             waiting: rules.waiting_shops(&accounts),
+            room: accounts.room(),
+            claims,
             accounts,
             rules,
             idle: config.worker.batch_window.max(Duration::from_millis(100)),
+            coalescing,
         };
         Ok(Worker {
             broker,

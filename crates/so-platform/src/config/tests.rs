@@ -340,6 +340,7 @@ fn the_output_uses_the_written_keys_and_units_and_loads_back() {
 
     assert_eq!(v["worker"]["batch_window_ms"], 40);
     assert_eq!(v["worker"]["lease_secs"], 30);
+    assert_eq!(v["worker"]["coalesce"], true);
     assert_eq!(v["ops"]["shutdown_grace_secs"], 7);
     assert_eq!(v["ops"]["queue_poll_secs"], 15);
     assert_eq!(v["sync"]["reconcile_interval_secs"], 0);
@@ -500,4 +501,13 @@ fn bad_broker_addresses_name_the_setting() {
     assert_names_each(&err, &["amqp.url and amqp.urls are both set"]);
     let err = Config::load(None, [("SO_AMQP__CONNECT_TIMEOUT_MS", "0")]).unwrap_err();
     assert_names_each(&err, &["amqp.connect_timeout_ms"]);
+}
+
+#[test]
+fn coalescing_is_on_by_default_and_the_environment_switches_it_off() {
+    assert!(Config::load(None, NO_ENV).unwrap().worker.coalesce);
+    let c = Config::load(None, [("SO_WORKER__COALESCE", "false")]).unwrap();
+    assert!(!c.worker.coalesce);
+    let v = serde_json::to_value(&c).unwrap();
+    assert_eq!(v["worker"]["coalesce"], false, "check-config shows it");
 }

@@ -22,6 +22,14 @@ pub struct WorkerSettings {
     /// (`batch_window_ms`).
     #[serde(rename = "batch_window_ms", with = "millis")]
     pub batch_window: Duration,
+    /// Spend Ometria's request budget well: records of one key within a
+    /// batch merged into one, behavioural attributes riding in the contact
+    /// record a batch sends anyway, attribute updates settling while the
+    /// budget is the limit, wider batches under a backlog, identical
+    /// product records sharing one request. `false` is the naive
+    /// baseline benchmarks compare against: every event's records go as
+    /// they are, in order; correctness and accounting are the same.
+    pub coalesce: bool,
     /// Processing attempts before a transiently failing event is
     /// dead-lettered (`retries_exhausted`). With the default tiers, 30
     /// attempts ride out about a day of Ometria outage.
@@ -51,6 +59,7 @@ impl Default for WorkerSettings {
             prefetch: 500,
             batch_max_events: 1_000,
             batch_window: Duration::from_millis(250),
+            coalesce: true,
             max_attempts: 30,
             dedupe_window_hours: 72,
             database_connections: 8,

@@ -17,6 +17,7 @@ use crate::support::*;
 on_both_backends!(
     racing_first_orders_agree_on_one_guest,
     a_first_order_racing_the_account_creation_ends_with_one_contact,
+    commits_touching_the_same_rows_in_any_order_all_commit,
 );
 
 const TASKS: usize = 24;
@@ -180,5 +181,56 @@ async fn a_first_order_racing_the_account_creation_ends_with_one_contact(ctx: Ct
         .await
         .unwrap();
     assert_eq!(after.guest.unwrap().linked_customer, Some(CUSTOMER));
+    workers[1].close().await;
+}
+
+/// Batches committing the same rows in different orders (the same minimal products named by the
+/// orders of several batches; contacts marked by one batch and cleared by another) all commit:
+/// the store locks rows in one fixed order, so PostgreSQL never aborts one of them as a deadlock
+/// (whose events would be redelivered and pushed again, a second later).
+async fn commits_touching_the_same_rows_in_any_order_all_commit(ctx: Ctx) {
+    let workers = [ctx.store.clone(), ctx.another_worker().await];
+    let start = Arc::new(Barrier::new(TASKS));
+    let products: Vec<so_store::ProductRecordKey> =
+        (1..=30).map(|p| (ShopifyId::new(p), None)).collect();
+    let buyer = |i: usize| so_domain::mapping::Buyer {
+        id: format!("c{i}"),
+        collection: "shopify_customers".to_owned(),
+        customer_id: Some(format!("c{i}")),
+    };
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|i| {
+            let store = workers[i % 2].clone();
+            let start = Arc::clone(&start);
+            let mut mine = products.clone();
+            mine.rotate_left(i % products.len());
+            if i % 2 == 1 {
+                mine.reverse();
+            }
+            let mut contacts: Vec<usize> = (0..10).collect();
+            contacts.rotate_left(i % 10);
+            let (marked, cleared) = contacts.split_at(5);
+            let commit = so_store::Commit {
+                products_known: mine.into_iter().map(|k| (shop(), k)).collect(),
+                behaviour_dirty: marked.iter().map(|&c| (shop(), buyer(c))).collect(),
+                behaviour_sent: cleared
+                    .iter()
+                    .map(|&c| (shop(), format!("c{c}"), 1))
+                    .collect(),
+                ..so_store::Commit::default()
+            };
+            tokio::spawn(async move {
+                start.wait().await;
+                store.commit(&commit).await
+            })
+        })
+        .collect();
+    for task in tasks {
+        let outcome = task.await.unwrap();
+        assert!(
+            matches!(outcome, Ok(so_store::CommitOutcome::Committed)),
+            "{outcome:?}"
+        );
+    }
     workers[1].close().await;
 }

@@ -11,6 +11,7 @@ mod ledger;
 mod mapping_state;
 mod merchant;
 mod ometria_errors;
+mod outbox;
 mod privacy;
 mod properties;
 mod support;

@@ -19,6 +19,8 @@ mod products;
 mod profile;
 mod properties;
 
+pub(crate) use properties::buyer_of;
+
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
