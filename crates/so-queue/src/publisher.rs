@@ -3,11 +3,12 @@
 
 use std::time::Duration;
 
-use lapin::options::BasicPublishOptions;
 use lapin::{BasicProperties, Confirmation};
 use so_domain::EventMeta;
 
-use crate::{Broker, Envelope, PublishError, codec};
+use crate::confirms::Outcome;
+use crate::wire::Publish;
+use crate::{Broker, ChannelError, Envelope, PublishError, codec};
 
 /// Publishes on the supervised connection; cheap to clone.
 #[derive(Debug, Clone)]
@@ -83,22 +84,28 @@ impl Publisher {
         // `mandatory`: an unroutable message is returned instead of silently
         // dropped (the alternate exchange catches it first; this is the
         // backstop if the topology was changed under us).
-        let options = BasicPublishOptions {
+        let publish = Publish {
+            exchange,
+            routing_key,
             mandatory: true,
-            immediate: false,
+            properties: props,
+            body,
         };
-        let confirmed = async {
-            let pending = channel
-                .basic_publish(exchange.into(), routing_key.into(), options, body, props)
-                .await?;
-            pending.await
-        };
-        let outcome = match tokio::time::timeout(timeout, confirmed).await {
-            Ok(result) => confirmation(result),
+        let closed = |why: String| PublishError::Channel(ChannelError::Closed(why));
+        let confirm = link.publish(channel, publish).map_err(closed)?;
+        let outcome = match tokio::time::timeout(timeout, confirm).await {
+            Ok(Ok(outcome)) => settled(outcome),
+            Ok(Err(_)) => Err(closed("the publishing connection closed".to_owned())),
             Err(_) => Err(PublishError::Timeout(timeout)),
         };
-        if matches!(outcome, Err(PublishError::Nacked)) {
-            link.renew_after_nack(slot, &channel, timeout);
+        // A nacking channel keeps nacking, a closed one stays closed: use a
+        // fresh one (`publish_slots.rs`).
+        if matches!(
+            outcome,
+            Err(PublishError::Nacked | PublishError::Channel(_))
+        ) && link.is_connected()
+        {
+            link.renew_channel(slot, channel, timeout);
         }
         outcome
     }
@@ -109,7 +116,19 @@ impl Publisher {
     }
 }
 
-/// A publish's outcome once the broker answered.
+/// A publish's outcome on the publishing connection.
+fn settled(outcome: Outcome) -> Result<(), PublishError> {
+    match outcome {
+        Outcome::Acked => Ok(()),
+        // A returned message was not routed to any queue: not stored.
+        Outcome::Returned => Err(PublishError::Returned),
+        Outcome::Nacked => Err(PublishError::Nacked),
+        Outcome::Failed(why) => Err(PublishError::Channel(ChannelError::Closed(why))),
+    }
+}
+
+/// A publish's outcome once the broker answered (lapin channels: raw
+/// publishes of the probe, ordered replays).
 pub(crate) fn confirmation(result: lapin::Result<Confirmation>) -> Result<(), PublishError> {
     match result {
         Ok(Confirmation::Ack(None)) => Ok(()),
@@ -117,7 +136,7 @@ pub(crate) fn confirmation(result: lapin::Result<Confirmation>) -> Result<(), Pu
         Ok(Confirmation::Ack(Some(_))) => Err(PublishError::Returned),
         // Publisher confirms are always selected on the channels we publish on.
         Ok(Confirmation::Nack(_) | Confirmation::NotRequested) => Err(PublishError::Nacked),
-        Err(e) => Err(PublishError::Channel(e)),
+        Err(e) => Err(PublishError::Channel(e.into())),
     }
 }
 
