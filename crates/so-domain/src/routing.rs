@@ -289,16 +289,26 @@ fn route_known<M>(topic: Topic, probe: Probe<M>) -> Result<EntityKey, PayloadErr
 }
 
 /// The partition (0..partitions) that keeps `entity` of `shop` in order.
-/// FNV-1a: stable across releases and platforms, unlike `DefaultHasher`,
-/// so a rolling deploy never moves a key to another partition.
+/// FNV-1a over `<shop>/<entity>`: stable across releases and platforms,
+/// unlike `DefaultHasher`, so a rolling deploy never moves a key to another
+/// partition. The key is hashed as it is written, not built (per webhook).
 pub fn partition_for(shop: &ShopDomain, entity: &EntityKey, partitions: u16) -> u16 {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let key = format!("{shop}/{entity}");
-    let hash = key
-        .bytes()
-        .fold(OFFSET, |h, b| (h ^ u64::from(b)).wrapping_mul(PRIME));
-    (hash % u64::from(partitions.max(1))) as u16
+    let mut hash = Fnv1a(0xcbf2_9ce4_8422_2325);
+    // Writing into the hasher cannot fail.
+    let _infallible = fmt::Write::write_fmt(&mut hash, format_args!("{shop}/{entity}"));
+    (hash.0 % u64::from(partitions.max(1))) as u16
+}
+
+struct Fnv1a(u64);
+
+impl fmt::Write for Fnv1a {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        const PRIME: u64 = 0x0000_0100_0000_01b3;
+        self.0 = s
+            .bytes()
+            .fold(self.0, |h, b| (h ^ u64::from(b)).wrapping_mul(PRIME));
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::confirms::Outcome;
+use crate::names::PublishRoutes;
 use crate::publish_conn::PublishConn;
 use crate::publish_slots::PublishSlots;
 use crate::wire::Publish;
@@ -107,7 +108,9 @@ pub enum LinkState {
 pub struct Broker {
     state: watch::Receiver<LinkState>,
     settings: Arc<AmqpSettings>,
-    names: Names,
+    // Behind `Arc`s: the ingress clones its state, so the broker, per request.
+    names: Arc<Names>,
+    routes: Arc<PublishRoutes>,
 }
 
 impl Broker {
@@ -125,12 +128,17 @@ impl Broker {
         Broker {
             state: rx,
             settings,
-            names,
+            routes: Arc::new(PublishRoutes::new(&names)),
+            names: Arc::new(names),
         }
     }
 
     pub fn names(&self) -> &Names {
         &self.names
+    }
+
+    pub(crate) fn routes(&self) -> &PublishRoutes {
+        &self.routes
     }
 
     pub fn settings(&self) -> &AmqpSettings {

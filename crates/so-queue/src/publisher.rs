@@ -30,15 +30,11 @@ impl Publisher {
     /// the ones kept aside).
     pub async fn publish_event(&self, meta: &EventMeta, body: &[u8]) -> Result<(), PublishError> {
         let names = self.broker.names();
+        let routes = self.broker.routes();
         let p = so_domain::partition_for(&meta.shop, &meta.entity, names.partitions());
-        let key = names.work_routing_key(p);
-        self.publish(
-            &names.ingest_exchange(),
-            &key,
-            body,
-            codec::encode(meta, &[]),
-        )
-        .await
+        let props = codec::encode(meta, &[]);
+        self.publish(&routes.ingest_exchange, routes.work_key(p), body, props)
+            .await
     }
 
     /// Publishes an accepted webhook the ingress keeps aside, with why
@@ -55,13 +51,9 @@ impl Publisher {
     ) -> Result<(), PublishError> {
         let names = self.broker.names();
         let props = codec::parked_event(meta, reason, detail, entity_known);
-        self.publish(
-            &names.ingest_exchange(),
-            names.parked_routing_key(),
-            body,
-            props,
-        )
-        .await
+        let exchange = &self.broker.routes().ingest_exchange;
+        self.publish(exchange, names.parked_routing_key(), body, props)
+            .await
     }
 
     /// Publishes `body` and waits at most the configured confirm timeout for
@@ -163,8 +155,8 @@ impl Publisher {
         reason: &str,
     ) -> Result<(), PublishError> {
         let props = codec::retried(envelope.properties(), delay_secs, attempt, reason);
-        let exchange = self.broker.names().retry_exchange();
-        self.publish(&exchange, routing_key, body, props).await
+        let exchange = &self.broker.routes().retry_exchange;
+        self.publish(exchange, routing_key, body, props).await
     }
 
     /// Schedules a copy of a message to come back to its partition after
@@ -180,8 +172,8 @@ impl Publisher {
         mark: &str,
     ) -> Result<(), PublishError> {
         let props = codec::scheduled(envelope.properties(), delay_secs, mark);
-        let exchange = self.broker.names().retry_exchange();
-        self.publish(&exchange, routing_key, body, props).await
+        let exchange = &self.broker.routes().retry_exchange;
+        self.publish(exchange, routing_key, body, props).await
     }
 
     /// Publishes a message to the dead-letter queue with why it died.
@@ -193,8 +185,8 @@ impl Publisher {
         note: &DeathNote<'_>,
     ) -> Result<(), PublishError> {
         let props = codec::dead(envelope.properties(), note);
-        let exchange = self.broker.names().dead_exchange();
-        self.publish(&exchange, routing_key, body, props).await
+        let exchange = &self.broker.routes().dead_exchange;
+        self.publish(exchange, routing_key, body, props).await
     }
 
     /// Moves a message to the parked queue with `reason` (e.g. a paused shop).
@@ -205,10 +197,10 @@ impl Publisher {
         reason: &str,
     ) -> Result<(), PublishError> {
         let props = codec::parked(envelope.properties(), reason);
-        let names = self.broker.names();
+        let exchange = &self.broker.routes().ingest_exchange;
         self.publish(
-            &names.ingest_exchange(),
-            names.parked_routing_key(),
+            exchange,
+            self.broker.names().parked_routing_key(),
             body,
             props,
         )

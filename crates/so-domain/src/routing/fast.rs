@@ -4,10 +4,9 @@
 //! (an order's `customer` object alone is a few hundred bytes of maps and
 //! strings per webhook) and without the separate scans for depth and UTF-8.
 //!
-//! Every string goes through serde_json's `parse_str`, which checks its
-//! UTF-8 (the bytes outside strings are ASCII in valid JSON), every value is
-//! checked as building a `Value` checks it (numbers in range, escapes
-//! valid), and every array or object counts towards the depth. Shapes whose
+//! The body's UTF-8 is checked once, every value is checked as building a
+//! `Value` checks it (numbers in range, escapes valid), and every array or
+//! object counts towards the depth. Shapes whose
 //! exact reading is intricate (an object in array form, a repeated key,
 //! serde's raw-value marker as a key) make this reading fail, and the exact
 //! one decides: it may refuse more, never route differently.
@@ -28,7 +27,11 @@ type JsonError = serde_json::Error;
 
 /// The probed fields of `body`, when it is a plain case (see the module).
 pub(super) fn probe(body: &[u8]) -> Option<Probe<Fast>> {
-    let mut de = serde_json::Deserializer::from_slice(body);
+    // One pass over the whole body is much cheaper than serde_json's check
+    // of each string (a 15 KB order has about 1 400); a `str` reader then
+    // skips those.
+    let text = std::str::from_utf8(body).ok()?;
+    let mut de = serde_json::Deserializer::from_str(text);
     let probe = de::Deserializer::deserialize_map(&mut de, TopLevel).ok()?;
     de.end().ok()?;
     Some(probe)
