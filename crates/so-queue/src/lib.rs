@@ -22,6 +22,7 @@ mod confirms;
 pub mod consumer;
 pub mod delivery;
 pub mod error;
+mod event_header;
 pub mod headers;
 pub mod link;
 pub mod names;

@@ -3,11 +3,12 @@
 
 use std::time::Duration;
 
-use lapin::{BasicProperties, Confirmation};
+use lapin::Confirmation;
 use so_domain::EventMeta;
 
 use crate::confirms::Outcome;
-use crate::wire::Publish;
+use crate::event_header::event_properties;
+use crate::wire::{Properties, Publish};
 use crate::{Broker, ChannelError, Envelope, PublishError, codec};
 
 /// Publishes on the supervised connection; cheap to clone.
@@ -32,7 +33,9 @@ impl Publisher {
         let names = self.broker.names();
         let routes = self.broker.routes();
         let p = so_domain::partition_for(&meta.shop, &meta.entity, names.partitions());
-        let props = codec::encode(meta, &[]);
+        let mut props = Vec::with_capacity(512);
+        event_properties(meta, &mut props);
+        let props = Properties::Encoded(props);
         self.publish(&routes.ingest_exchange, routes.work_key(p), body, props)
             .await
     }
@@ -50,7 +53,7 @@ impl Publisher {
         entity_known: bool,
     ) -> Result<(), PublishError> {
         let names = self.broker.names();
-        let props = codec::parked_event(meta, reason, detail, entity_known);
+        let props = Properties::Built(codec::parked_event(meta, reason, detail, entity_known));
         let exchange = &self.broker.routes().ingest_exchange;
         self.publish(exchange, names.parked_routing_key(), body, props)
             .await
@@ -63,7 +66,7 @@ impl Publisher {
         exchange: &str,
         routing_key: &str,
         body: &[u8],
-        props: BasicProperties,
+        props: Properties,
     ) -> Result<(), PublishError> {
         let timeout = self.broker.settings().confirm_timeout();
         let link = self.broker.link().ok_or(PublishError::NotConnected)?;
@@ -155,6 +158,7 @@ impl Publisher {
         reason: &str,
     ) -> Result<(), PublishError> {
         let props = codec::retried(envelope.properties(), delay_secs, attempt, reason);
+        let props = Properties::Built(props);
         let exchange = &self.broker.routes().retry_exchange;
         self.publish(exchange, routing_key, body, props).await
     }
@@ -171,7 +175,7 @@ impl Publisher {
         delay_secs: u64,
         mark: &str,
     ) -> Result<(), PublishError> {
-        let props = codec::scheduled(envelope.properties(), delay_secs, mark);
+        let props = Properties::Built(codec::scheduled(envelope.properties(), delay_secs, mark));
         let exchange = &self.broker.routes().retry_exchange;
         self.publish(exchange, routing_key, body, props).await
     }
@@ -184,7 +188,7 @@ impl Publisher {
         body: &[u8],
         note: &DeathNote<'_>,
     ) -> Result<(), PublishError> {
-        let props = codec::dead(envelope.properties(), note);
+        let props = Properties::Built(codec::dead(envelope.properties(), note));
         let exchange = &self.broker.routes().dead_exchange;
         self.publish(exchange, routing_key, body, props).await
     }
@@ -196,7 +200,7 @@ impl Publisher {
         body: &[u8],
         reason: &str,
     ) -> Result<(), PublishError> {
-        let props = codec::parked(envelope.properties(), reason);
+        let props = Properties::Built(codec::parked(envelope.properties(), reason));
         let exchange = &self.broker.routes().ingest_exchange;
         self.publish(
             exchange,

@@ -51,8 +51,16 @@ pub(crate) struct Publish<'a> {
     pub(crate) exchange: &'a str,
     pub(crate) routing_key: &'a str,
     pub(crate) mandatory: bool,
-    pub(crate) properties: BasicProperties,
+    pub(crate) properties: Properties,
     pub(crate) body: &'a [u8],
+}
+
+/// A message's properties: built, or already written as a content
+/// header's property flags and list ([`crate::event_header`]).
+#[derive(Debug)]
+pub(crate) enum Properties {
+    Built(BasicProperties),
+    Encoded(Vec<u8>),
 }
 
 /// The frames of one publish on `channel`: the method, the content header
@@ -75,12 +83,28 @@ pub(crate) fn publish_frames(
         channel,
         AMQPClass::Basic(basic::AMQPMethod::Publish(method)),
     )?;
-    let header = AMQPContentHeader {
-        class_id: BASIC_CLASS,
-        body_size: body.len() as u64,
-        properties: publish.properties,
-    };
-    put(&mut buf, &AMQPFrame::Header(channel, header))?;
+    match publish.properties {
+        Properties::Built(properties) => {
+            let header = AMQPContentHeader {
+                class_id: BASIC_CLASS,
+                body_size: body.len() as u64,
+                properties,
+            };
+            put(&mut buf, &AMQPFrame::Header(channel, header))?;
+        }
+        Properties::Encoded(properties) => {
+            // Class, weight and body size, then the properties.
+            let size = 2 + 2 + 8 + properties.len();
+            buf.push(FRAME_HEADER);
+            buf.extend_from_slice(&channel.to_be_bytes());
+            buf.extend_from_slice(&(size as u32).to_be_bytes());
+            buf.extend_from_slice(&BASIC_CLASS.to_be_bytes());
+            buf.extend_from_slice(&0u16.to_be_bytes());
+            buf.extend_from_slice(&(body.len() as u64).to_be_bytes());
+            buf.extend_from_slice(&properties);
+            buf.push(FRAME_END);
+        }
+    }
     let room = (frame_max as usize).saturating_sub(FRAME_OVERHEAD).max(1);
     for chunk in body.chunks(room) {
         buf.push(FRAME_BODY);
@@ -159,7 +183,7 @@ mod tests {
             exchange: "x",
             routing_key: "work.1",
             mandatory: true,
-            properties: BasicProperties::default().with_delivery_mode(2),
+            properties: Properties::Built(BasicProperties::default().with_delivery_mode(2)),
             body: &body,
         };
         let buf = publish_frames(3, publish, 136).unwrap();
@@ -206,7 +230,7 @@ mod tests {
             exchange: "",
             routing_key: "q",
             mandatory: false,
-            properties: BasicProperties::default(),
+            properties: Properties::Built(BasicProperties::default()),
             body: &[],
         };
         let read = frames(&publish_frames(1, publish, 4096).unwrap());
