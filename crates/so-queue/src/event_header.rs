@@ -119,7 +119,7 @@ mod tests {
             ),
         ];
         for meta in cases {
-            let built = frames(Properties::Built(codec::encode(&meta, &[])));
+            let built = frames(Properties::Built(Box::new(codec::encode(&meta, &[]))));
             let mut direct = Vec::new();
             event_properties(&meta, &mut direct);
             assert_eq!(frames(Properties::Encoded(direct)), built, "{meta:?}");

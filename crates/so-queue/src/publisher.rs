@@ -53,7 +53,12 @@ impl Publisher {
         entity_known: bool,
     ) -> Result<(), PublishError> {
         let names = self.broker.names();
-        let props = Properties::Built(codec::parked_event(meta, reason, detail, entity_known));
+        let props = Properties::Built(Box::new(codec::parked_event(
+            meta,
+            reason,
+            detail,
+            entity_known,
+        )));
         let exchange = &self.broker.routes().ingest_exchange;
         self.publish(exchange, names.parked_routing_key(), body, props)
             .await
@@ -158,7 +163,7 @@ impl Publisher {
         reason: &str,
     ) -> Result<(), PublishError> {
         let props = codec::retried(envelope.properties(), delay_secs, attempt, reason);
-        let props = Properties::Built(props);
+        let props = Properties::Built(Box::new(props));
         let exchange = &self.broker.routes().retry_exchange;
         self.publish(exchange, routing_key, body, props).await
     }
@@ -175,7 +180,11 @@ impl Publisher {
         delay_secs: u64,
         mark: &str,
     ) -> Result<(), PublishError> {
-        let props = Properties::Built(codec::scheduled(envelope.properties(), delay_secs, mark));
+        let props = Properties::Built(Box::new(codec::scheduled(
+            envelope.properties(),
+            delay_secs,
+            mark,
+        )));
         let exchange = &self.broker.routes().retry_exchange;
         self.publish(exchange, routing_key, body, props).await
     }
@@ -188,7 +197,7 @@ impl Publisher {
         body: &[u8],
         note: &DeathNote<'_>,
     ) -> Result<(), PublishError> {
-        let props = Properties::Built(codec::dead(envelope.properties(), note));
+        let props = Properties::Built(Box::new(codec::dead(envelope.properties(), note)));
         let exchange = &self.broker.routes().dead_exchange;
         self.publish(exchange, routing_key, body, props).await
     }
@@ -200,7 +209,7 @@ impl Publisher {
         body: &[u8],
         reason: &str,
     ) -> Result<(), PublishError> {
-        let props = Properties::Built(codec::parked(envelope.properties(), reason));
+        let props = Properties::Built(Box::new(codec::parked(envelope.properties(), reason)));
         let exchange = &self.broker.routes().ingest_exchange;
         self.publish(
             exchange,

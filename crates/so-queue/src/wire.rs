@@ -59,7 +59,7 @@ pub(crate) struct Publish<'a> {
 /// header's property flags and list ([`crate::event_header`]).
 #[derive(Debug)]
 pub(crate) enum Properties {
-    Built(BasicProperties),
+    Built(Box<BasicProperties>),
     Encoded(Vec<u8>),
 }
 
@@ -88,7 +88,7 @@ pub(crate) fn publish_frames(
             let header = AMQPContentHeader {
                 class_id: BASIC_CLASS,
                 body_size: body.len() as u64,
-                properties,
+                properties: *properties,
             };
             put(&mut buf, &AMQPFrame::Header(channel, header))?;
         }
@@ -183,7 +183,9 @@ mod tests {
             exchange: "x",
             routing_key: "work.1",
             mandatory: true,
-            properties: Properties::Built(BasicProperties::default().with_delivery_mode(2)),
+            properties: Properties::Built(Box::new(
+                BasicProperties::default().with_delivery_mode(2),
+            )),
             body: &body,
         };
         let buf = publish_frames(3, publish, 136).unwrap();
@@ -230,7 +232,7 @@ mod tests {
             exchange: "",
             routing_key: "q",
             mandatory: false,
-            properties: Properties::Built(BasicProperties::default()),
+            properties: Properties::Built(Box::default()),
             body: &[],
         };
         let read = frames(&publish_frames(1, publish, 4096).unwrap());
