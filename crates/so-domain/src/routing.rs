@@ -9,10 +9,13 @@
 
 use std::fmt;
 
-use serde::Deserialize;
-use serde::de::{self, Deserializer, Visitor};
-
 use crate::{ParkReason, ShopDomain, Topic, TopicName};
+
+mod fast;
+mod probe;
+
+use probe::{Exact, Lenient, Probe};
+pub use probe::{ResourceId, parse_gid_or_number};
 
 /// The entity whose events must be processed in order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -129,6 +132,17 @@ fn nested_too_deep(body: &[u8], max: usize) -> Option<usize> {
 
 /// Checks that `body` is a JSON object and finds the entity it is about.
 pub fn route_payload(topic: &TopicName, body: &[u8]) -> Result<EntityKey, PayloadError> {
+    // The common case in one pass (`fast`); whatever it does not route is
+    // checked and decided, its problem worded, by the reference path.
+    if let Some(entity) = route_fast(topic, body) {
+        return Ok(entity);
+    }
+    check_text(body)?;
+    route_exact(topic, body)
+}
+
+/// What is checked before any parsing: an object, not too deep, UTF-8.
+fn check_text(body: &[u8]) -> Result<(), PayloadError> {
     if body.starts_with(b"\xEF\xBB\xBF") {
         return Err(PayloadError::InvalidJson(
             "starts with a byte order mark (JSON must not, RFC 8259)".to_owned(),
@@ -150,7 +164,17 @@ pub fn route_payload(topic: &TopicName, body: &[u8]) -> Result<EntityKey, Payloa
             e.valid_up_to()
         )));
     }
-    let probe: Probe = match serde_json::from_slice(body) {
+    Ok(())
+}
+
+/// The entity, when the one-pass reading (`fast`) routes the body.
+fn route_fast(topic: &TopicName, body: &[u8]) -> Option<EntityKey> {
+    route_probe(topic, fast::probe(body)?).ok()
+}
+
+/// The reference reading: each probed field as a `serde_json::Value`.
+fn route_exact(topic: &TopicName, body: &[u8]) -> Result<EntityKey, PayloadError> {
+    let probe: Probe<Exact> = match serde_json::from_slice(body) {
         Ok(probe) => probe,
         // Well-formed JSON whose probed fields are unusable (a duplicate
         // `id`, say): an object we cannot route, not a broken body.
@@ -166,6 +190,10 @@ pub fn route_payload(topic: &TopicName, body: &[u8]) -> Result<EntityKey, Payloa
         }
         Err(e) => return Err(PayloadError::InvalidJson(e.to_string())),
     };
+    route_probe(topic, probe)
+}
+
+fn route_probe<M>(topic: &TopicName, probe: Probe<M>) -> Result<EntityKey, PayloadError> {
     let TopicName::Known(topic) = topic else {
         return Ok(EntityKey::Shop);
     };
@@ -173,20 +201,21 @@ pub fn route_payload(topic: &TopicName, body: &[u8]) -> Result<EntityKey, Payloa
 }
 
 /// The entity of a known topic from the probed fields.
-fn route_known(topic: Topic, probe: Probe) -> Result<EntityKey, PayloadError> {
+fn route_known<M>(topic: Topic, probe: Probe<M>) -> Result<EntityKey, PayloadError> {
     let missing = |field: &'static str| PayloadError::MissingEntityId {
         field,
         topic: topic.as_str(),
     };
     // A field that is present but not an id is told apart from one that is absent.
-    let id = |field: &'static str, value: Option<Lenient<ResourceId>>| match value {
+    let id = |field: &'static str, value: Option<Lenient<ResourceId, M>>| match value {
         None => Err(missing(field)),
-        Some(Lenient(Ok(id))) => Ok(id),
-        Some(Lenient(Err(problem))) => Err(PayloadError::InvalidEntityId {
-            field,
-            topic: topic.as_str(),
-            problem,
-        }),
+        Some(l) => l
+            .into_result()
+            .map_err(|problem| PayloadError::InvalidEntityId {
+                field,
+                topic: topic.as_str(),
+                problem,
+            }),
     };
     let key = match topic {
         Topic::OrdersCreate
@@ -243,8 +272,10 @@ fn route_known(topic: Topic, probe: Probe) -> Result<EntityKey, PayloadError> {
         }
         Topic::CheckoutsCreate | Topic::CheckoutsUpdate | Topic::CheckoutsDelete => {
             // `checkouts/delete` samples still carry only the legacy id and cart token.
-            let text =
-                |v: Option<Lenient<String>>| v.and_then(|l| l.0.ok()).filter(|t| !t.is_empty());
+            let text = |v: Option<Lenient<String, M>>| {
+                v.and_then(|l| l.into_result().ok())
+                    .filter(|t| !t.is_empty())
+            };
             match (text(probe.token), text(probe.cart_token), probe.id) {
                 (Some(token), _, _) => EntityKey::Checkout(token),
                 (_, Some(cart), _) => EntityKey::Checkout(cart),
@@ -258,108 +289,29 @@ fn route_known(topic: Topic, probe: Probe) -> Result<EntityKey, PayloadError> {
 }
 
 /// The partition (0..partitions) that keeps `entity` of `shop` in order.
-/// FNV-1a: stable across releases and platforms, unlike `DefaultHasher`,
-/// so a rolling deploy never moves a key to another partition.
+/// FNV-1a over `<shop>/<entity>`: stable across releases and platforms,
+/// unlike `DefaultHasher`, so a rolling deploy never moves a key to another
+/// partition. The key is hashed as it is written, not built (per webhook).
 pub fn partition_for(shop: &ShopDomain, entity: &EntityKey, partitions: u16) -> u16 {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let key = format!("{shop}/{entity}");
-    let hash = key
-        .bytes()
-        .fold(OFFSET, |h, b| (h ^ u64::from(b)).wrapping_mul(PRIME));
-    (hash % u64::from(partitions.max(1))) as u16
+    let mut hash = Fnv1a(0xcbf2_9ce4_8422_2325);
+    // Writing into the hasher cannot fail.
+    let _infallible = fmt::Write::write_fmt(&mut hash, format_args!("{shop}/{entity}"));
+    (hash.0 % u64::from(partitions.max(1))) as u16
 }
 
-/// Only the fields routing needs; everything else is skipped unparsed.
-/// Each is [`Lenient`]: a field of the wrong type fails only the topics
-/// that need it (an `order_id` string does not matter to `products/update`).
-#[derive(Deserialize)]
-struct Probe {
-    id: Option<Lenient<ResourceId>>,
-    order_id: Option<Lenient<ResourceId>>,
-    customer_id: Option<Lenient<ResourceId>>,
-    #[serde(rename = "customerId")]
-    customer_gid: Option<Lenient<ResourceId>>,
-    #[serde(rename = "admin_graphql_api_customer_kept_id")]
-    kept_customer_gid: Option<Lenient<ResourceId>>,
-    token: Option<Lenient<String>>,
-    cart_token: Option<Lenient<String>>,
-    order_edit: Option<Lenient<OrderEditProbe>>,
-    customer: Option<Lenient<CustomerProbe>>,
-}
+struct Fnv1a(u64);
 
-#[derive(Deserialize)]
-struct OrderEditProbe {
-    order_id: Option<Lenient<ResourceId>>,
-}
-
-#[derive(Deserialize)]
-struct CustomerProbe {
-    id: Option<Lenient<ResourceId>>,
-}
-
-/// A field read as any JSON value, then as `T`: its problem is kept instead
-/// of failing the whole probe, so routing can say which field was unusable.
-struct Lenient<T>(Result<T, String>);
-
-impl<T> Lenient<T> {
-    fn into_result(self) -> Result<T, String> {
-        self.0
+impl fmt::Write for Fnv1a {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        const PRIME: u64 = 0x0000_0100_0000_01b3;
+        self.0 = s
+            .bytes()
+            .fold(self.0, |h, b| (h ^ u64::from(b)).wrapping_mul(PRIME));
+        Ok(())
     }
 }
 
-impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for Lenient<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let value = serde_json::Value::deserialize(d)?;
-        Ok(Lenient(T::deserialize(value).map_err(|e| e.to_string())))
-    }
-}
-
-/// A Shopify resource id: a JSON integer (exact, up to u64) or a GID string
-/// such as `gid://shopify/Customer/123`. Floats are refused: an id that went
-/// through an f64 has lost precision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ResourceId(pub u64);
-
-impl<'de> Deserialize<'de> for ResourceId {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = ResourceId;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an integer id or a Shopify GID")
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ResourceId, E> {
-                Ok(ResourceId(v))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ResourceId, E> {
-                u64::try_from(v)
-                    .map(ResourceId)
-                    .map_err(|_| E::custom("negative id"))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<ResourceId, E> {
-                Err(E::custom(
-                    "id is not an exact integer (beyond 64 bits or fractional)",
-                ))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<ResourceId, E> {
-                parse_gid_or_number(v)
-                    .map(ResourceId)
-                    .ok_or_else(|| E::custom("malformed id"))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// Accepts `123` or `gid://shopify/<Type>/123` (query strings ignored).
-pub fn parse_gid_or_number(raw: &str) -> Option<u64> {
-    let tail = raw.strip_prefix("gid://shopify/").map_or(raw, |rest| {
-        let rest = rest.split('?').next().unwrap_or(rest);
-        rest.rsplit('/').next().unwrap_or(rest)
-    });
-    tail.parse().ok()
-}
-
+#[cfg(test)]
+mod fast_tests;
 #[cfg(test)]
 mod tests;

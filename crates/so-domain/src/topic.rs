@@ -124,11 +124,18 @@ impl Topic {
         let normalised = raw.trim();
         Topic::ALL
             .into_iter()
-            .find(|t| t.as_str() == normalised || t.graphql_name().eq_ignore_ascii_case(normalised))
+            .find(|t| t.as_str() == normalised || t.is_graphql_name(normalised))
     }
 
-    fn graphql_name(self) -> String {
-        self.as_str().replace(['/', '.'], "_").to_ascii_uppercase()
+    /// Whether `raw` is this topic's GraphQL spelling in any case (`/` and
+    /// `.` as `_`), compared in place: this runs per webhook and topic.
+    fn is_graphql_name(self, raw: &str) -> bool {
+        let name = self.as_str();
+        name.len() == raw.len()
+            && name.bytes().zip(raw.bytes()).all(|(n, r)| {
+                let n = if matches!(n, b'/' | b'.') { b'_' } else { n };
+                n.eq_ignore_ascii_case(&r)
+            })
     }
 }
 
@@ -204,6 +211,38 @@ mod tests {
             Topic::parse("CUSTOMER_TAGS_ADDED"),
             Some(Topic::CustomerTagsAdded)
         );
+    }
+
+    #[test]
+    fn graphql_spellings_match_as_the_built_names_did() {
+        // The comparison before it stopped building the name per topic.
+        let built = |t: Topic, raw: &str| {
+            t.as_str()
+                .replace(['/', '.'], "_")
+                .to_ascii_uppercase()
+                .eq_ignore_ascii_case(raw)
+        };
+        for t in Topic::ALL {
+            let upper = t.as_str().replace(['/', '.'], "_").to_ascii_uppercase();
+            let candidates = [
+                upper.clone(),
+                upper.to_ascii_lowercase(),
+                t.as_str().to_owned(),
+                format!("{upper}_"),
+                upper.replace('_', "/"),
+                upper.replace('_', "-"),
+                "ORDERS_CREATÉ".to_owned(),
+            ];
+            for other in Topic::ALL {
+                for raw in &candidates {
+                    assert_eq!(
+                        other.is_graphql_name(raw),
+                        built(other, raw),
+                        "{other:?} {raw}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -9,10 +9,10 @@
 
 use std::time::{Duration, Instant};
 
-use axum::Json;
 use axum::body::Body;
-use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
 use so_domain::{EntityKey, EventMeta, route_payload};
@@ -27,22 +27,34 @@ use crate::error::ApiError;
 
 pub(crate) async fn receive(
     State(state): State<IngressState>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Json<serde_json::Value>, ApiError> {
+    request: Request,
+) -> Result<Response, ApiError> {
     let started = Instant::now();
+    // The request's own headers, not a copy (axum's `HeaderMap` extractor clones them).
+    let (parts, body) = request.into_parts();
     let span = tracing::info_span!("webhook", webhook_id = Empty, topic = Empty, shop = Empty);
-    let result = handle(&state, &headers, body).instrument(span).await;
+    let result = handle(&state, &parts.headers, body).instrument(span).await;
     let class = if result.is_ok() { "2xx" } else { "error" };
     metrics::webhook_duration(started.elapsed().as_secs_f64(), class);
     result
+}
+
+/// The 200 answer: `{"status": "queued", "route": ...}` as `serde_json`
+/// writes it (keys sorted), without building it per webhook.
+fn queued(destination: &Destination) -> Response {
+    let body: &'static [u8] = match destination {
+        Destination::Work(_) => br#"{"route":"work","status":"queued"}"#,
+        Destination::Parked { .. } => br#"{"route":"parked","status":"queued"}"#,
+    };
+    let json = HeaderValue::from_static("application/json");
+    ([(header::CONTENT_TYPE, json)], Bytes::from_static(body)).into_response()
 }
 
 async fn handle(
     state: &IngressState,
     headers: &HeaderMap,
     body: Body,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let span = tracing::Span::current();
     let settings = &state.config.ingress;
     require_header_section_within(headers, settings.max_header_bytes)?;
@@ -136,9 +148,7 @@ async fn handle(
         tracing::info!(reason = reason.as_str(), detail = %detail, "Webhook parked.");
     }
     tracing::debug!(route = route_label, entity = %meta.entity, "Webhook queued.");
-    Ok(Json(
-        serde_json::json!({ "status": "queued", "route": route_label }),
-    ))
+    Ok(queued(&destination))
 }
 
 /// Counts and logs each irregular header of an authentic webhook (the
@@ -223,5 +233,29 @@ async fn read_body(
             Err(ApiError::TooLarge { limit })
         }
         Ok(Err(_)) => Err(ApiError::BodyRead),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use http_body_util::BodyExt;
+    use so_domain::{EntityKey, ParkReason};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_queued_answer_is_what_serde_json_writes() {
+        let parked = Destination::Parked {
+            reason: ParkReason::UnsupportedTopic,
+            detail: String::new(),
+            entity: None,
+        };
+        for destination in [Destination::Work(EntityKey::Shop), parked] {
+            let response = queued(&destination);
+            assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            let expected = serde_json::json!({ "status": "queued", "route": destination.label() });
+            assert_eq!(body, serde_json::to_vec(&expected).unwrap());
+        }
     }
 }

@@ -97,9 +97,11 @@ pub(crate) fn int(v: i64) -> AMQPValue {
     AMQPValue::LongLongInt(v)
 }
 
-const PERSISTENT: u8 = 2;
+pub(crate) const PERSISTENT: u8 = 2;
+pub(crate) const CONTENT_TYPE: &str = "application/json";
+pub(crate) const APP_ID: &str = "shopify-ometria";
 
-fn rfc3339(t: &DateTime<Utc>) -> String {
+pub(crate) fn rfc3339(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
@@ -127,10 +129,10 @@ pub(crate) fn encode(meta: &EventMeta, extra: &[(&str, &str)]) -> BasicPropertie
     }
     BasicProperties::default()
         .with_delivery_mode(PERSISTENT)
-        .with_content_type(ShortString::from("application/json"))
+        .with_content_type(ShortString::from(CONTENT_TYPE))
         .with_message_id(ShortString::from(meta.webhook_id.as_str()))
         .with_timestamp(u64::try_from(meta.received_at.timestamp()).unwrap_or(0))
-        .with_app_id(ShortString::from("shopify-ometria"))
+        .with_app_id(ShortString::from(APP_ID))
         .with_headers(h)
 }
 

@@ -15,6 +15,8 @@ pub enum Error {
     },
     #[error("message metadata is invalid: {0}")]
     Codec(String),
+    #[error("publishing connection: `{op}` failed: {reason}")]
+    Publishing { op: &'static str, reason: String },
 }
 
 impl Error {
@@ -38,7 +40,17 @@ pub enum PublishError {
     #[error("no confirm within {0:?}")]
     Timeout(std::time::Duration),
     #[error("publish failed on the channel")]
-    Channel(#[source] lapin::Error),
+    Channel(#[source] ChannelError),
+}
+
+/// Why a channel could not carry a publish.
+#[derive(Debug, thiserror::Error)]
+pub enum ChannelError {
+    #[error(transparent)]
+    Client(#[from] lapin::Error),
+    /// The publishing connection or its channel closed (`publish_conn`).
+    #[error("{0}")]
+    Closed(String),
 }
 
 impl PublishError {

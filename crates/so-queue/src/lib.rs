@@ -4,7 +4,8 @@
 //! - [`names`]: exchange and queue names derived from the prefix.
 //! - [`topology`]: idempotent declaration of the whole topology.
 //! - [`link`]: a supervised connection that reconnects with backoff.
-//! - [`publisher`]: persistent, mandatory publishing with confirms and timeouts.
+//! - [`publisher`]: persistent, mandatory publishing with confirms and timeouts, on a
+//!   connection of its own (`publish_conn`, `publish_io`, `wire`, `confirms`).
 //! - [`codec`]: event metadata -> AMQP properties; the headers each move of a message sets.
 //! - [`headers`]: what a queued message says about itself, decoded once.
 //! - [`consumer`], [`delivery`]: consuming the work partitions; ack, requeue, retry, park,
@@ -17,23 +18,28 @@
 
 mod addresses;
 pub mod codec;
+mod confirms;
 pub mod consumer;
 pub mod delivery;
 pub mod error;
+mod event_header;
 pub mod headers;
 pub mod link;
 pub mod names;
 pub mod probe;
+mod publish_conn;
+mod publish_io;
 mod publish_slots;
 pub mod publisher;
 pub mod scan;
 pub mod settings;
 pub mod stats;
 pub mod topology;
+mod wire;
 
 pub use consumer::consume_partitions;
 pub use delivery::{AckOutcome, Delivery};
-pub use error::{Error, PublishError};
+pub use error::{ChannelError, Error, PublishError};
 pub use headers::{BrokerDeath, Envelope, HeaderValue, Headers};
 pub use link::{Broker, LinkState};
 pub use names::{Names, QueueRole};

@@ -20,7 +20,11 @@ use so_domain::error_chain;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::confirms::Outcome;
+use crate::names::PublishRoutes;
+use crate::publish_conn::PublishConn;
 use crate::publish_slots::PublishSlots;
+use crate::wire::Publish;
 use crate::{AmqpSettings, Error, Names, addresses, topology};
 
 /// Log filter directives that set the AMQP client library's own targets
@@ -30,34 +34,40 @@ pub fn client_log_directives(level: &str) -> String {
     format!("lapin={level},amq_protocol={level}")
 }
 
-/// One live connection with its publishing channels.
+/// One live node: lapin's connection (topology, consumers, statistics) and
+/// the publishing connection with its channels.
 #[derive(Debug)]
 pub struct Link {
     connection: Connection,
     /// `host:port` of the node this link is connected to.
     address: String,
+    publisher: PublishConn,
     publish: PublishSlots,
 }
 
 impl Link {
     /// A confirm-mode channel, round-robin, with its slot (for
-    /// [`Link::renew_after_nack`]).
-    pub(crate) fn publish_channel(&self) -> (usize, Channel) {
+    /// [`Link::renew_channel`]).
+    pub(crate) fn publish_channel(&self) -> (usize, u16) {
         self.publish.next()
     }
 
-    /// Replaces publishing channel `slot` after `nacked` was nacked, in the
-    /// background (`publish_slots.rs` says why).
-    pub(crate) fn renew_after_nack(
-        self: &Arc<Self>,
-        slot: usize,
-        nacked: &Channel,
-        grace: Duration,
-    ) {
-        let (link, nacked) = (self.clone(), nacked.clone());
+    /// Queues a publish on `channel`; the receiver gets the broker's answer.
+    pub(crate) fn publish(
+        &self,
+        channel: u16,
+        publish: Publish<'_>,
+    ) -> Result<tokio::sync::oneshot::Receiver<Outcome>, String> {
+        self.publisher.publish(channel, publish)
+    }
+
+    /// Replaces publishing channel `slot` after `failed` was nacked or
+    /// closed, in the background (`publish_slots.rs` says why).
+    pub(crate) fn renew_channel(self: &Arc<Self>, slot: usize, failed: u16, grace: Duration) {
+        let link = self.clone();
         tokio::spawn(async move {
             link.publish
-                .renew(&link.connection, slot, &nacked, grace)
+                .renew(&link.publisher, slot, failed, grace)
                 .await;
         });
     }
@@ -68,11 +78,11 @@ impl Link {
     }
 
     pub fn is_blocked(&self) -> bool {
-        self.connection.status().blocked()
+        self.publisher.is_blocked() || self.connection.status().blocked()
     }
 
     pub fn is_connected(&self) -> bool {
-        self.connection.status().connected()
+        self.publisher.is_open() && self.connection.status().connected()
     }
 
     /// A fresh channel for callers that need their own (consumers, stats).
@@ -98,7 +108,9 @@ pub enum LinkState {
 pub struct Broker {
     state: watch::Receiver<LinkState>,
     settings: Arc<AmqpSettings>,
-    names: Names,
+    // Behind `Arc`s: the ingress clones its state, so the broker, per request.
+    names: Arc<Names>,
+    routes: Arc<PublishRoutes>,
 }
 
 impl Broker {
@@ -116,12 +128,17 @@ impl Broker {
         Broker {
             state: rx,
             settings,
-            names,
+            routes: Arc::new(PublishRoutes::new(&names)),
+            names: Arc::new(names),
         }
     }
 
     pub fn names(&self) -> &Names {
         &self.names
+    }
+
+    pub(crate) fn routes(&self) -> &PublishRoutes {
+        &self.routes
     }
 
     pub fn settings(&self) -> &AmqpSettings {
@@ -192,6 +209,7 @@ async fn supervise(
                 let error = watch_link(&link, events, &tx, &shutdown).await;
                 match error {
                     None => {
+                        link.publisher.close(Duration::from_secs(1)).await;
                         let _closed = link.connection.close(200, "shutting down".into()).await;
                         break;
                     }
@@ -259,10 +277,22 @@ async fn connect(
         .map_err(Error::amqp("channel.open"))?;
     topology::declare(&setup, settings, names).await?;
     let _closed = setup.close(200, "topology declared".into()).await;
-    let publish = PublishSlots::open(&connection, settings.publisher_channels).await?;
+    let publisher = tokio::time::timeout(
+        timeout,
+        PublishConn::open(uri, "shopify-ometria publishing"),
+    )
+    .await
+    .map_err(|_elapsed| Error::ConnectTimeout(timeout))??;
+    let publish = PublishSlots::open(
+        &publisher,
+        settings.publisher_channels,
+        settings.confirm_timeout(),
+    )
+    .await?;
     let link = Link {
         connection,
         address: addresses::host_of(uri).to_owned(),
+        publisher,
         publish,
     };
     Ok((link, events))
@@ -279,9 +309,18 @@ async fn watch_link(
     // Belt and braces: not every failure path is guaranteed to emit an
     // event, so the status is also polled.
     let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut publishing = link.publisher.status();
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return None,
+            changed = publishing.changed() => {
+                let closed = publishing.borrow_and_update().closed.clone();
+                match (changed, closed) {
+                    (Ok(()), None) => tx.send_modify(|_| {}),
+                    (_, Some(why)) => return Some(format!("publishing connection: {why}")),
+                    (Err(_), None) => return Some("publishing connection: gone".to_owned()),
+                }
+            }
             ev = events.next() => match ev {
                 Some(Event::Error(e)) => return Some(e.to_string()),
                 Some(Event::ConnectionBlocked(reason)) => {
@@ -296,7 +335,7 @@ async fn watch_link(
                 None => return Some("connection event stream ended".to_owned()),
             },
             _ = tick.tick() => {
-                if !link.connection.status().connected() {
+                if !link.is_connected() {
                     return Some("connection is no longer open".to_owned());
                 }
             }

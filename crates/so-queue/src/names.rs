@@ -11,6 +11,35 @@ pub struct Names {
     delay_queues_secs: Vec<u64>,
 }
 
+/// The names a publish needs, spelled once: the publisher runs per webhook.
+#[derive(Debug)]
+pub(crate) struct PublishRoutes {
+    pub(crate) ingest_exchange: String,
+    pub(crate) retry_exchange: String,
+    pub(crate) dead_exchange: String,
+    work_keys: Vec<String>,
+}
+
+impl PublishRoutes {
+    pub(crate) fn new(names: &Names) -> PublishRoutes {
+        PublishRoutes {
+            ingest_exchange: names.ingest_exchange(),
+            retry_exchange: names.retry_exchange(),
+            dead_exchange: names.dead_exchange(),
+            work_keys: (0..names.partitions())
+                .map(|p| names.work_routing_key(p))
+                .collect(),
+        }
+    }
+
+    /// The routing key of work partition `partition`.
+    pub(crate) fn work_key(&self, partition: u16) -> &str {
+        self.work_keys
+            .get(usize::from(partition))
+            .map_or("", String::as_str)
+    }
+}
+
 /// What a queue is for (used by stats and dashboards as a bounded label).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueueRole {

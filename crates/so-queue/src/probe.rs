@@ -202,7 +202,7 @@ impl RawPublisher {
             .channel
             .basic_publish("".into(), queue.into(), options, body, props)
             .await
-            .map_err(PublishError::Channel)?;
+            .map_err(|e| PublishError::Channel(e.into()))?;
         Ok(RawConfirm(confirm))
     }
 }

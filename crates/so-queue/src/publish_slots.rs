@@ -1,5 +1,5 @@
 //! The confirm-mode channels a link publishes on, round-robin, and their
-//! renewal after a nack.
+//! renewal after a nack or a close.
 //!
 //! Why renew: on RabbitMQ 3.10, a channel's first publish to a quorum queue
 //! asks the node it believes leads the queue. If that node is dead (the
@@ -7,16 +7,14 @@
 //! channel nacks that publish and, since its state for the queue stays
 //! unset, every later publish to the queue on that channel, until the
 //! channel closes (measured in the cluster case, tests/it/cluster.rs). A
-//! fresh channel asks the queue's current leader.
+//! fresh channel asks the queue's current leader. A channel the broker
+//! closed (a publish to an exchange deleted under us) is renewed too.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicU16, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use lapin::options::ConfirmSelectOptions;
-use lapin::{Channel, Connection};
-
 use crate::Error;
+use crate::publish_conn::PublishConn;
 
 #[derive(Debug)]
 pub(crate) struct PublishSlots {
@@ -26,30 +24,22 @@ pub(crate) struct PublishSlots {
 
 #[derive(Debug)]
 struct Slot {
-    channel: Mutex<Channel>,
+    channel: AtomicU16,
     /// Set while a replacement is being opened or the replaced channel
     /// waits to close: at most one renewal per slot per confirm timeout.
     renewing: AtomicBool,
 }
 
-/// A channel in confirm mode.
-pub(crate) async fn confirm_channel(connection: &Connection) -> Result<Channel, Error> {
-    let ch = connection
-        .create_channel()
-        .await
-        .map_err(Error::amqp("channel.open"))?;
-    ch.confirm_select(ConfirmSelectOptions::default())
-        .await
-        .map_err(Error::amqp("confirm.select"))?;
-    Ok(ch)
-}
-
 impl PublishSlots {
-    pub(crate) async fn open(connection: &Connection, n: u16) -> Result<PublishSlots, Error> {
+    pub(crate) async fn open(
+        conn: &PublishConn,
+        n: u16,
+        within: Duration,
+    ) -> Result<PublishSlots, Error> {
         let mut slots = Vec::with_capacity(usize::from(n));
         for _ in 0..n {
             slots.push(Slot {
-                channel: Mutex::new(confirm_channel(connection).await?),
+                channel: AtomicU16::new(conn.open_channel(within).await?),
                 renewing: AtomicBool::new(false),
             });
         }
@@ -60,52 +50,31 @@ impl PublishSlots {
     }
 
     /// The next channel, round-robin, with its slot number.
-    pub(crate) fn next(&self) -> (usize, Channel) {
+    pub(crate) fn next(&self) -> (usize, u16) {
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
-        (i, self.current(i))
+        (i, self.slots[i].channel.load(Ordering::Acquire))
     }
 
-    fn current(&self, i: usize) -> Channel {
-        self.slots[i]
-            .channel
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    /// Replaces slot `i`'s channel, if it is still `nacked`, with a fresh
+    /// Replaces slot `i`'s channel, if it is still `failed`, with a fresh
     /// one; the old one closes after `grace` so confirms still pending on
     /// it arrive. Returns at once when a renewal of the slot is under way.
-    pub(crate) async fn renew(
-        &self,
-        connection: &Connection,
-        i: usize,
-        nacked: &Channel,
-        grace: Duration,
-    ) {
+    pub(crate) async fn renew(&self, conn: &PublishConn, i: usize, failed: u16, grace: Duration) {
         let slot = &self.slots[i];
         if slot.renewing.swap(true, Ordering::AcqRel) {
             return;
         }
-        if let Ok(fresh) = confirm_channel(connection).await {
-            // `Ok(old)`: swapped in; `Err(fresh)`: the slot moved on already.
-            let swapped = {
-                let mut current = slot.channel.lock().unwrap_or_else(PoisonError::into_inner);
-                if current.id() == nacked.id() {
-                    Ok(std::mem::replace(&mut *current, fresh))
-                } else {
-                    Err(fresh)
-                }
-            };
+        if let Ok(fresh) = conn.open_channel(grace).await {
+            let swapped =
+                slot.channel
+                    .compare_exchange(failed, fresh, Ordering::AcqRel, Ordering::Acquire);
             match swapped {
                 Ok(old) => {
-                    tracing::info!(slot = i, "Renewed a publishing channel after a nack.");
+                    tracing::info!(slot = i, "Renewed a publishing channel.");
                     tokio::time::sleep(grace).await;
-                    let _closed = old.close(200, "renewed after a nack".into()).await;
+                    conn.close_channel(old, grace).await;
                 }
-                Err(fresh) => {
-                    let _closed = fresh.close(200, "not needed".into()).await;
-                }
+                // The slot moved on already.
+                Err(_) => conn.close_channel(fresh, grace).await,
             }
         }
         slot.renewing.store(false, Ordering::Release);

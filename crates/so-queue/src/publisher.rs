@@ -3,11 +3,13 @@
 
 use std::time::Duration;
 
-use lapin::options::BasicPublishOptions;
-use lapin::{BasicProperties, Confirmation};
+use lapin::Confirmation;
 use so_domain::EventMeta;
 
-use crate::{Broker, Envelope, PublishError, codec};
+use crate::confirms::Outcome;
+use crate::event_header::event_properties;
+use crate::wire::{Properties, Publish};
+use crate::{Broker, ChannelError, Envelope, PublishError, codec};
 
 /// Publishes on the supervised connection; cheap to clone.
 #[derive(Debug, Clone)]
@@ -29,15 +31,13 @@ impl Publisher {
     /// the ones kept aside).
     pub async fn publish_event(&self, meta: &EventMeta, body: &[u8]) -> Result<(), PublishError> {
         let names = self.broker.names();
+        let routes = self.broker.routes();
         let p = so_domain::partition_for(&meta.shop, &meta.entity, names.partitions());
-        let key = names.work_routing_key(p);
-        self.publish(
-            &names.ingest_exchange(),
-            &key,
-            body,
-            codec::encode(meta, &[]),
-        )
-        .await
+        let mut props = Vec::with_capacity(512);
+        event_properties(meta, &mut props);
+        let props = Properties::Encoded(props);
+        self.publish(&routes.ingest_exchange, routes.work_key(p), body, props)
+            .await
     }
 
     /// Publishes an accepted webhook the ingress keeps aside, with why
@@ -53,14 +53,15 @@ impl Publisher {
         entity_known: bool,
     ) -> Result<(), PublishError> {
         let names = self.broker.names();
-        let props = codec::parked_event(meta, reason, detail, entity_known);
-        self.publish(
-            &names.ingest_exchange(),
-            names.parked_routing_key(),
-            body,
-            props,
-        )
-        .await
+        let props = Properties::Built(Box::new(codec::parked_event(
+            meta,
+            reason,
+            detail,
+            entity_known,
+        )));
+        let exchange = &self.broker.routes().ingest_exchange;
+        self.publish(exchange, names.parked_routing_key(), body, props)
+            .await
     }
 
     /// Publishes `body` and waits at most the configured confirm timeout for
@@ -70,7 +71,7 @@ impl Publisher {
         exchange: &str,
         routing_key: &str,
         body: &[u8],
-        props: BasicProperties,
+        props: Properties,
     ) -> Result<(), PublishError> {
         let timeout = self.broker.settings().confirm_timeout();
         let link = self.broker.link().ok_or(PublishError::NotConnected)?;
@@ -83,22 +84,28 @@ impl Publisher {
         // `mandatory`: an unroutable message is returned instead of silently
         // dropped (the alternate exchange catches it first; this is the
         // backstop if the topology was changed under us).
-        let options = BasicPublishOptions {
+        let publish = Publish {
+            exchange,
+            routing_key,
             mandatory: true,
-            immediate: false,
+            properties: props,
+            body,
         };
-        let confirmed = async {
-            let pending = channel
-                .basic_publish(exchange.into(), routing_key.into(), options, body, props)
-                .await?;
-            pending.await
-        };
-        let outcome = match tokio::time::timeout(timeout, confirmed).await {
-            Ok(result) => confirmation(result),
+        let closed = |why: String| PublishError::Channel(ChannelError::Closed(why));
+        let confirm = link.publish(channel, publish).map_err(closed)?;
+        let outcome = match tokio::time::timeout(timeout, confirm).await {
+            Ok(Ok(outcome)) => settled(outcome),
+            Ok(Err(_)) => Err(closed("the publishing connection closed".to_owned())),
             Err(_) => Err(PublishError::Timeout(timeout)),
         };
-        if matches!(outcome, Err(PublishError::Nacked)) {
-            link.renew_after_nack(slot, &channel, timeout);
+        // A nacking channel keeps nacking, a closed one stays closed: use a
+        // fresh one (`publish_slots.rs`).
+        if matches!(
+            outcome,
+            Err(PublishError::Nacked | PublishError::Channel(_))
+        ) && link.is_connected()
+        {
+            link.renew_channel(slot, channel, timeout);
         }
         outcome
     }
@@ -109,7 +116,19 @@ impl Publisher {
     }
 }
 
-/// A publish's outcome once the broker answered.
+/// A publish's outcome on the publishing connection.
+fn settled(outcome: Outcome) -> Result<(), PublishError> {
+    match outcome {
+        Outcome::Acked => Ok(()),
+        // A returned message was not routed to any queue: not stored.
+        Outcome::Returned => Err(PublishError::Returned),
+        Outcome::Nacked => Err(PublishError::Nacked),
+        Outcome::Failed(why) => Err(PublishError::Channel(ChannelError::Closed(why))),
+    }
+}
+
+/// A publish's outcome once the broker answered (lapin channels: raw
+/// publishes of the probe, ordered replays).
 pub(crate) fn confirmation(result: lapin::Result<Confirmation>) -> Result<(), PublishError> {
     match result {
         Ok(Confirmation::Ack(None)) => Ok(()),
@@ -117,7 +136,7 @@ pub(crate) fn confirmation(result: lapin::Result<Confirmation>) -> Result<(), Pu
         Ok(Confirmation::Ack(Some(_))) => Err(PublishError::Returned),
         // Publisher confirms are always selected on the channels we publish on.
         Ok(Confirmation::Nack(_) | Confirmation::NotRequested) => Err(PublishError::Nacked),
-        Err(e) => Err(PublishError::Channel(e)),
+        Err(e) => Err(PublishError::Channel(e.into())),
     }
 }
 
@@ -144,8 +163,9 @@ impl Publisher {
         reason: &str,
     ) -> Result<(), PublishError> {
         let props = codec::retried(envelope.properties(), delay_secs, attempt, reason);
-        let exchange = self.broker.names().retry_exchange();
-        self.publish(&exchange, routing_key, body, props).await
+        let props = Properties::Built(Box::new(props));
+        let exchange = &self.broker.routes().retry_exchange;
+        self.publish(exchange, routing_key, body, props).await
     }
 
     /// Schedules a copy of a message to come back to its partition after
@@ -160,9 +180,13 @@ impl Publisher {
         delay_secs: u64,
         mark: &str,
     ) -> Result<(), PublishError> {
-        let props = codec::scheduled(envelope.properties(), delay_secs, mark);
-        let exchange = self.broker.names().retry_exchange();
-        self.publish(&exchange, routing_key, body, props).await
+        let props = Properties::Built(Box::new(codec::scheduled(
+            envelope.properties(),
+            delay_secs,
+            mark,
+        )));
+        let exchange = &self.broker.routes().retry_exchange;
+        self.publish(exchange, routing_key, body, props).await
     }
 
     /// Publishes a message to the dead-letter queue with why it died.
@@ -173,9 +197,9 @@ impl Publisher {
         body: &[u8],
         note: &DeathNote<'_>,
     ) -> Result<(), PublishError> {
-        let props = codec::dead(envelope.properties(), note);
-        let exchange = self.broker.names().dead_exchange();
-        self.publish(&exchange, routing_key, body, props).await
+        let props = Properties::Built(Box::new(codec::dead(envelope.properties(), note)));
+        let exchange = &self.broker.routes().dead_exchange;
+        self.publish(exchange, routing_key, body, props).await
     }
 
     /// Moves a message to the parked queue with `reason` (e.g. a paused shop).
@@ -185,11 +209,11 @@ impl Publisher {
         body: &[u8],
         reason: &str,
     ) -> Result<(), PublishError> {
-        let props = codec::parked(envelope.properties(), reason);
-        let names = self.broker.names();
+        let props = Properties::Built(Box::new(codec::parked(envelope.properties(), reason)));
+        let exchange = &self.broker.routes().ingest_exchange;
         self.publish(
-            &names.ingest_exchange(),
-            names.parked_routing_key(),
+            exchange,
+            self.broker.names().parked_routing_key(),
             body,
             props,
         )

@@ -245,7 +245,7 @@ impl OrderedPublisher {
             .channel
             .basic_publish(exchange.into(), routing_key.into(), options, body, props)
             .await
-            .map_err(PublishError::Channel)?;
+            .map_err(|e| PublishError::Channel(e.into()))?;
         self.in_flight.push_back((tag, confirm));
         settled.extend(self.settle_ready());
         Ok(settled)

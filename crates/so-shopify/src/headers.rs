@@ -2,7 +2,7 @@
 //! Events deliveries drop the `X-` prefix, so both spellings are read.
 
 use chrono::{DateTime, Utc};
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 use so_domain::{ApiVersion, ShopDomain, TopicName, WebhookId};
 
 /// The header names, without `X-` prefix (`X-Shopify-Topic` = `shopify-topic`).
@@ -47,6 +47,34 @@ impl HeaderError {
     }
 }
 
+/// Both spellings of one of the [`names`] (`x-<name>`, `<name>`), as names
+/// `HeaderMap` looks up without parsing them (several times per webhook).
+fn spellings(name: &'static str) -> Option<[HeaderName; 2]> {
+    const fn pair(prefixed: &'static str, bare: &'static str) -> [HeaderName; 2] {
+        [
+            HeaderName::from_static(prefixed),
+            HeaderName::from_static(bare),
+        ]
+    }
+    const HMAC: [HeaderName; 2] = pair("x-shopify-hmac-sha256", "shopify-hmac-sha256");
+    const TOPIC: [HeaderName; 2] = pair("x-shopify-topic", "shopify-topic");
+    const SHOP_DOMAIN: [HeaderName; 2] = pair("x-shopify-shop-domain", "shopify-shop-domain");
+    const API_VERSION: [HeaderName; 2] = pair("x-shopify-api-version", "shopify-api-version");
+    const WEBHOOK_ID: [HeaderName; 2] = pair("x-shopify-webhook-id", "shopify-webhook-id");
+    const EVENT_ID: [HeaderName; 2] = pair("x-shopify-event-id", "shopify-event-id");
+    const TRIGGERED_AT: [HeaderName; 2] = pair("x-shopify-triggered-at", "shopify-triggered-at");
+    Some(match name {
+        names::HMAC => HMAC,
+        names::TOPIC => TOPIC,
+        names::SHOP_DOMAIN => SHOP_DOMAIN,
+        names::API_VERSION => API_VERSION,
+        names::WEBHOOK_ID => WEBHOOK_ID,
+        names::EVENT_ID => EVENT_ID,
+        names::TRIGGERED_AT => TRIGGERED_AT,
+        _ => return None,
+    })
+}
+
 fn canonical(name: &'static str) -> &'static str {
     match name {
         names::HMAC => "X-Shopify-Hmac-Sha256",
@@ -84,12 +112,14 @@ impl<'a> ShopifyHeaders<'a> {
     /// The value under `x-<name>` or `<name>`. A value that is not visible
     /// ASCII, or a header sent twice, is an error rather than a guess.
     pub(crate) fn get(&self, name: &'static str) -> Result<Option<&'a str>, HeaderError> {
-        let prefixed = format!("x-{name}");
+        let Some([prefixed, bare]) = spellings(name) else {
+            return Ok(None);
+        };
         let mut values = self
             .map
-            .get_all(prefixed.as_str())
+            .get_all(&prefixed)
             .iter()
-            .chain(self.map.get_all(name).iter());
+            .chain(self.map.get_all(&bare).iter());
         let Some(first) = values.next() else {
             return Ok(None);
         };
@@ -104,10 +134,12 @@ impl<'a> ShopifyHeaders<'a> {
 
     /// The first value's bytes, however malformed (for keeping it visible).
     pub(crate) fn first_bytes(&self, name: &'static str) -> &'a [u8] {
-        let prefixed = format!("x-{name}");
+        let Some([prefixed, bare]) = spellings(name) else {
+            return &[];
+        };
         self.map
-            .get(prefixed.as_str())
-            .or_else(|| self.map.get(name))
+            .get(&prefixed)
+            .or_else(|| self.map.get(&bare))
             .map_or(&[], |v| v.as_bytes())
     }
 

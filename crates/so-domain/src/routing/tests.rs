@@ -134,6 +134,42 @@ fn partitions_are_stable_and_in_range() {
 }
 
 #[test]
+fn partitions_are_fnv1a_of_the_written_key() {
+    // The formula before the key stopped being built as a string.
+    fn built(shop: &ShopDomain, entity: &EntityKey, partitions: u16) -> u16 {
+        let key = format!("{shop}/{entity}");
+        let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+        (hash % u64::from(partitions.max(1))) as u16
+    }
+    let shop = ShopDomain::parse("b.myshopify.com").unwrap();
+    for i in 0..500u64 {
+        for entity in [
+            EntityKey::Order(i * 7919),
+            EntityKey::Customer(i),
+            EntityKey::Product(u64::MAX - i),
+            EntityKey::Checkout(format!("tok-{i}")),
+            EntityKey::Shop,
+        ] {
+            for partitions in [0, 1, 8, 13] {
+                assert_eq!(
+                    partition_for(&shop, &entity, partitions),
+                    built(&shop, &entity, partitions)
+                );
+            }
+        }
+    }
+    // Pinned (computed independently): a key never moves between releases.
+    assert_eq!(partition_for(&shop, &EntityKey::Order(1), 8), 6);
+    assert_eq!(partition_for(&shop, &EntityKey::Customer(42), 8), 3);
+    assert_eq!(
+        partition_for(&shop, &EntityKey::Checkout("abc".into()), 8),
+        3
+    );
+}
+
+#[test]
 fn entity_keys_round_trip() {
     for k in [
         EntityKey::Order(1),
