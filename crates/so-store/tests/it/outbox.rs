@@ -1,11 +1,7 @@
 //! The bulk reads behind behavioural attributes agree with the one-contact reads.
 
-use std::collections::BTreeMap;
-
 use so_domain::ShopifyId;
 use so_domain::identity::{CustomerStatus, IdentityDecision};
-use so_domain::mapping::{Buyer, OrderState, OrderStatus};
-use so_domain::shopify::Money;
 use so_store::{Commit, CommitOutcome};
 
 use crate::support::*;
@@ -16,29 +12,6 @@ on_both_backends!(
     only_customers_that_are_not_active_have_a_status,
     subscriptions_of_many_contacts_come_in_one_read,
 );
-
-fn buyer(id: &str) -> Buyer {
-    Buyer {
-        id: id.to_owned(),
-        collection: "shopify_customers".to_owned(),
-        customer_id: Some(id.to_owned()),
-    }
-}
-
-fn order(id: u64, contact: &str) -> OrderState {
-    OrderState {
-        order_id: ShopifyId::new(id),
-        presentment_currency: None,
-        timestamp: at(0).fixed_offset(),
-        currency: "GBP".to_owned(),
-        grand_total: Money::parse("10.00").unwrap(),
-        base_status: OrderStatus::Paid,
-        test: false,
-        lines: Vec::new(),
-        refunds: BTreeMap::new(),
-        buyer: Some(buyer(contact)),
-    }
-}
 
 async fn committed(store: &so_store::Store, commit: Commit) {
     assert_eq!(

@@ -1,11 +1,7 @@
-use std::collections::BTreeMap;
-
 use serde_json::json;
 use so_domain::ShopifyId;
 use so_domain::identity::{CustomerStatus, GuestId, IdentityDecision};
-use so_domain::mapping::{Buyer, OrderState, OrderStatus};
 use so_domain::ometria::{PushRecord, RecordType};
-use so_domain::shopify::Money;
 use so_store::{CheckoutChange, Commit, HeldChange, ShopStatus, email_fingerprint};
 
 use crate::support::*;
@@ -18,25 +14,6 @@ on_both_backends!(
 );
 
 const CUSTOMER: ShopifyId = ShopifyId::new(9_007_199_254_740_993);
-
-fn order(id: u64, contact: &str) -> OrderState {
-    OrderState {
-        order_id: ShopifyId::new(id),
-        presentment_currency: None,
-        timestamp: at(0).fixed_offset(),
-        currency: "GBP".to_owned(),
-        grand_total: Money::parse("10.00").unwrap(),
-        base_status: OrderStatus::Paid,
-        test: false,
-        lines: Vec::new(),
-        refunds: BTreeMap::new(),
-        buyer: Some(Buyer {
-            id: contact.to_owned(),
-            collection: "shopify_customers".to_owned(),
-            customer_id: Some(contact.to_owned()),
-        }),
-    }
-}
 
 async fn seed(store: &so_store::Store, shop: &so_domain::ShopDomain) {
     let e = email("gone@example.com");

@@ -199,3 +199,28 @@ pub(crate) fn advancing(key: &WatermarkKey, webhook: u32, secs: i64) -> Commit {
         ..Commit::default()
     }
 }
+
+/// A registered customer as an order's buyer.
+pub(crate) fn buyer(id: &str) -> so_domain::mapping::Buyer {
+    so_domain::mapping::Buyer {
+        id: id.to_owned(),
+        collection: "shopify_customers".to_owned(),
+        customer_id: Some(id.to_owned()),
+    }
+}
+
+/// A paid order of 10.00 GBP bought by the customer `contact`.
+pub(crate) fn order(id: u64, contact: &str) -> so_domain::mapping::OrderState {
+    so_domain::mapping::OrderState {
+        order_id: ShopifyId::new(id),
+        presentment_currency: None,
+        timestamp: at(0).fixed_offset(),
+        currency: "GBP".to_owned(),
+        grand_total: so_domain::shopify::Money::parse("10.00").unwrap(),
+        base_status: so_domain::mapping::OrderStatus::Paid,
+        test: false,
+        lines: Vec::new(),
+        refunds: std::collections::BTreeMap::new(),
+        buyer: Some(buyer(contact)),
+    }
+}
