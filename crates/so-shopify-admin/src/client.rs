@@ -54,6 +54,20 @@ enum Attempt {
     Unauthorized(AdminError),
 }
 
+/// The HTTP client for Shopify's API calls (GraphQL and the token
+/// endpoint): whole-request timeout, and no redirects, since a redirect (a
+/// custom domain, a login page) would turn a POST into a GET; it is
+/// surfaced instead.
+pub(crate) fn api_http(settings: &AdminSettings) -> Result<reqwest::Client, AdminError> {
+    reqwest::Client::builder()
+        .timeout(settings.request_timeout)
+        .connect_timeout(settings.request_timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("shopify-ometria/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(AdminError::Build)
+}
+
 impl AdminClient {
     /// Validates settings and credentials and builds the client with a
     /// token source of its own.
@@ -70,14 +84,7 @@ impl AdminClient {
     pub fn with_access(settings: &AdminSettings, access: AdminAccess) -> Result<Self, AdminError> {
         settings.validate().map_err(AdminError::Settings)?;
         let user_agent = concat!("shopify-ometria/", env!("CARGO_PKG_VERSION"));
-        let http = reqwest::Client::builder()
-            .timeout(settings.request_timeout)
-            .connect_timeout(settings.request_timeout)
-            // A redirect would turn the POST into a GET; surface it instead.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(user_agent)
-            .build()
-            .map_err(AdminError::Build)?;
+        let http = api_http(settings)?;
         let download = reqwest::Client::builder()
             .connect_timeout(settings.request_timeout)
             .read_timeout(settings.request_timeout)

@@ -73,14 +73,7 @@ impl ClientCredentialsSource {
         client_id: &str,
         client_secret: &SecretString,
     ) -> Result<Self, AdminError> {
-        let http = reqwest::Client::builder()
-            .timeout(settings.request_timeout)
-            .connect_timeout(settings.request_timeout)
-            // A redirect (a custom domain, a login page) is not a token.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("shopify-ometria/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(AdminError::Build)?;
+        let http = crate::client::api_http(settings)?;
         Ok(ClientCredentialsSource {
             shop: credentials.shop_domain.clone(),
             url: credentials.token_url(),
