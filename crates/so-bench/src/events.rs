@@ -135,7 +135,7 @@ fn customer_body(id: u64, updated_at: &str) -> Vec<u8> {
         "id": id, "email": email, "first_name": "Ada", "last_name": "Lovelace",
         "state": "enabled", "verified_email": true, "phone": null, "currency": "GBP",
         "created_at": "2026-11-20T09:59:00+00:00", "updated_at": updated_at,
-        "note": null, "tax_exempt": false, "addresses": [],
+        "note": null, "tax_exempt": false, "addresses": [], "tags": "vip, newsletter",
         "default_address": {"customer_id": id, "first_name": "Ada", "last_name": "Lovelace",
             "city": "London", "zip": "N1 9GU", "country_code": "GB", "default": true}
     });
