@@ -1,4 +1,5 @@
-//! The periodic jobs inside a worker process: the consent write-back every
+//! The periodic jobs inside a worker process: each shop's daily profile
+//! send at its local time (checked every minute), the consent write-back every
 //! `sync.consent_interval_secs` (5 minutes) and the reconciliation every
 //! `sync.reconcile_interval_secs` (daily), for every shop with Admin API
 //! access. A store lease per job and shop makes several worker processes
@@ -59,6 +60,9 @@ impl Scheduler {
         let mut consent_tick = tokio::time::interval(consent_every);
         let mut reconcile_tick =
             tokio::time::interval(reconcile_every.max(Duration::from_secs(60)));
+        // Daily profile sends are checked every minute against the clock.
+        let mut profile_tick = tokio::time::interval(Duration::from_secs(60));
+        profile_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         consent_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         reconcile_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -67,6 +71,11 @@ impl Scheduler {
                 _ = consent_tick.tick() => {
                     for (shop, admin) in &admins {
                         self.leased("consent", shop, consent_every, self.consent(shop, admin)).await;
+                    }
+                }
+                _ = profile_tick.tick() => {
+                    for (shop, admin) in &admins {
+                        self.profile_send(shop, admin).await;
                     }
                 }
                 _ = reconcile_tick.tick(), if !reconcile_every.is_zero() => {
@@ -99,6 +108,26 @@ impl Scheduler {
             }
             Ok(false) => tracing::debug!(job, shop = %shop, "Another process runs this job."),
             Err(e) => tracing::warn!(job, error = %e, "Cannot take the job lease."),
+        }
+    }
+
+    /// The shop's daily profile send, if due (its own lease inside).
+    async fn profile_send(&self, shop: &ShopDomain, admin: &AdminClient) {
+        let sends = crate::profiles::AutoSends {
+            config: &self.config,
+            store: &self.store,
+            publisher: &self.publisher,
+            clock: &crate::profiles::SystemClock,
+            holder: &self.holder,
+        };
+        match sends.tick(shop, admin).await {
+            Ok(Some(row)) => {
+                tracing::info!(shop = %shop, read = row.counts.read, published = row.counts.published, "Daily profile send ran.");
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(shop = %shop, error = %crate::error_chain(&e), "Daily profile send failed; it runs again at its next time or with send-profiles --auto-now.");
+            }
         }
     }
 
