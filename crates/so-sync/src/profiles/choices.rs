@@ -102,6 +102,36 @@ pub fn auto_choices(shop: &ShopSettings, now: DateTime<Utc>) -> Result<Choices, 
     })
 }
 
+/// `--active-from`/`--active-to`: an RFC 3339 instant, or a date in the
+/// shop's time zone, which means its start (from) or its end (to: the
+/// range includes the whole day).
+pub fn parse_bound(
+    option: &str,
+    raw: &str,
+    zone: chrono_tz::Tz,
+    end: bool,
+) -> Result<DateTime<Utc>, SyncError> {
+    let raw = raw.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let date = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
+        invalid(&format!(
+            "{option} {raw:?}: neither YYYY-MM-DD nor an RFC 3339 time"
+        ))
+    })?;
+    let day = if end {
+        date.succ_opt().unwrap_or(date)
+    } else {
+        date
+    };
+    Ok(super::schedule::Daily {
+        at: chrono::NaiveTime::MIN,
+        zone,
+    }
+    .slot(day))
+}
+
 fn invalid(text: &str) -> SyncError {
     SyncError::Invalid(text.to_owned())
 }
@@ -164,5 +194,16 @@ mod tests {
             ..Request::default()
         };
         assert_eq!(ok.choices(&shop()).unwrap().list, Some(77));
+    }
+
+    #[test]
+    fn dates_are_whole_days_in_the_shops_zone() {
+        let london = chrono_tz::Europe::London;
+        let from = parse_bound("--active-from", "2026-07-01", london, false).unwrap();
+        let to = parse_bound("--active-to", "2026-07-31", london, true).unwrap();
+        assert_eq!(from, t("2026-06-30T23:00:00Z"));
+        assert_eq!(to, t("2026-07-31T23:00:00Z"));
+        let e = parse_bound("--active-to", "31/07", london, true).unwrap_err();
+        assert!(e.to_string().starts_with("--active-to \"31/07\""), "{e}");
     }
 }
