@@ -223,3 +223,93 @@ async fn daily(backend: Backend) {
     assert!(sends("w1").tick(&shop, &admin).await.unwrap().is_some());
     app.teardown().await;
 }
+
+/// Stops the send after its first page, as Ctrl-C would.
+struct StopAfterFirstPage(CancellationToken);
+
+impl so_sync::profiles::SendProgress for StopAfterFirstPage {
+    fn page(&self, _: &so_store::ProfileSendCounts) {
+        self.0.cancel();
+    }
+}
+
+#[tokio::test]
+async fn an_interrupted_send_resumes_under_its_id_sqlite() {
+    resumes(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn an_interrupted_send_resumes_under_its_id_postgres() {
+    resumes(Backend::Postgres).await;
+}
+
+async fn resumes(backend: Backend) {
+    let shopify = FakeShopify::start().await;
+    // More than one page of 250.
+    let data = shopify.seed_generated(DEFAULT_SHOP, 320, 0, 0.5);
+    let app = app(backend).await;
+    let (admin, publisher, store) = (
+        admin(&shopify),
+        Publisher::new(app.broker.clone()),
+        app.store().await,
+    );
+    let shop = ShopDomain::parse(DEFAULT_SHOP).unwrap();
+    let choices = Choices {
+        profiles: ProfileFilter::All,
+        list: Some(LIST),
+        active_from: None,
+        active_to: None,
+    };
+    let stop = CancellationToken::new();
+    let stopper = StopAfterFirstPage(stop.clone());
+    let send = |progress: &'static dyn so_sync::profiles::SendProgress| ProfileSend {
+        admin: &admin,
+        publisher: &publisher,
+        store: &store,
+        shop: &shop,
+        api_version: "2026-07",
+        kind: Kind::OnDemand,
+        choices: choices.clone(),
+        clock: &SystemClock,
+        progress,
+        stop: &stop,
+    };
+    let first = ProfileSend {
+        progress: &stopper,
+        ..send(&Quiet)
+    }
+    .run()
+    .await;
+    assert!(
+        matches!(first, Err(so_sync::SyncError::Interrupted)),
+        "{first:?}"
+    );
+    let interrupted = store
+        .last_profile_send(&shop, None, false)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(interrupted.outcome, "interrupted");
+    assert!(interrupted.counts.read > 0 && interrupted.counts.read < 320);
+    let again = CancellationToken::new();
+    let row = ProfileSend {
+        stop: &again,
+        ..send(&Quiet)
+    }
+    .run()
+    .await
+    .unwrap();
+    assert_eq!(row.id, interrupted.id, "the same send resumed");
+    assert_eq!(row.counts.read, data.customers.len() as u64);
+    let fake = app.ometria();
+    count_is(fake, RecordType::Contact, data.customers.len()).await;
+    for c in &data.customers {
+        assert_eq!(
+            fake.write_count(RecordType::Contact, &c.id.to_string()),
+            1,
+            "customer {} sent once",
+            c.id
+        );
+    }
+    app.teardown().await;
+}
