@@ -79,6 +79,17 @@ impl ShopSettings {
     }
 }
 
+impl super::Config {
+    /// Daily sends that cannot run: the send reads the Admin API.
+    pub(super) fn profile_send_warnings(&self) -> Vec<String> {
+        self.shops
+            .iter()
+            .filter(|(_, s)| s.profile_sends.daily && !s.admin.has_access())
+            .map(|(d, _)| format!("shops.\"{d}\".profile_sends.daily is on but the shop has no Admin API access (admin.*): the daily send cannot run"))
+            .collect()
+    }
+}
+
 /// Invalid `timezone` and `profile_sends` values, each naming its key
 /// relative to the shop.
 pub(super) fn problems(shop: &ShopSettings) -> Vec<String> {
@@ -142,6 +153,14 @@ mod tests {
             chrono::NaiveTime::from_hms_opt(6, 30, 0)
         );
         assert_eq!(s.sendable_lists(), [10, 77]);
+        assert!(
+            c.warnings()
+                .iter()
+                .any(|w| w
+                    .contains("profile_sends.daily is on but the shop has no Admin API access")),
+            "{:?}",
+            c.warnings()
+        );
         let plain = load("").unwrap();
         assert_eq!(plain.shops["uk.myshopify.com"].time_zone(), chrono_tz::UTC);
     }
