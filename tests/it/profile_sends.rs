@@ -167,6 +167,7 @@ async fn daily(backend: Backend) {
     settings.profile_sends.list = Some(LIST);
     settings.profile_sends.allowed_lists = vec![LIST];
     config.shops.insert(DEFAULT_SHOP.to_owned(), settings);
+    let stop = CancellationToken::new();
     // 06:30 EDT is 10:30 UTC; first tick before it.
     let clock = ManualClock::new(utc("2026-07-01T10:29:00Z"));
     let sends = |holder| AutoSends {
@@ -176,7 +177,13 @@ async fn daily(backend: Backend) {
         clock: &clock,
         holder,
     };
-    assert!(sends("w1").tick(&shop, &admin).await.unwrap().is_none());
+    assert!(
+        sends("w1")
+            .tick(&shop, &admin, &stop)
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(
         store
             .last_profile_send(&shop, None, false)
@@ -187,15 +194,27 @@ async fn daily(backend: Backend) {
     );
     clock.set(utc("2026-07-01T10:30:00Z"));
     let row = sends("w1")
-        .tick(&shop, &admin)
+        .tick(&shop, &admin, &stop)
         .await
         .unwrap()
         .expect("runs");
     assert_eq!(row.kind, "auto");
     // Another worker, and later ticks the same day: not again.
-    assert!(sends("w2").tick(&shop, &admin).await.unwrap().is_none());
+    assert!(
+        sends("w2")
+            .tick(&shop, &admin, &stop)
+            .await
+            .unwrap()
+            .is_none()
+    );
     clock.set(utc("2026-07-01T20:00:00Z"));
-    assert!(sends("w1").tick(&shop, &admin).await.unwrap().is_none());
+    assert!(
+        sends("w1")
+            .tick(&shop, &admin, &stop)
+            .await
+            .unwrap()
+            .is_none()
+    );
     count_is(app.ometria(), RecordType::Contact, data.customers.len()).await;
     assert_eq!(contacts_on_the_list(&app).len(), data.customers.len());
 
@@ -218,9 +237,21 @@ async fn daily(backend: Backend) {
     // The next local day, at its time: once more (by the lease holder: the
     // lease runs in real time, which the hand-set clock does not move).
     clock.set(utc("2026-07-02T10:29:00Z"));
-    assert!(sends("w1").tick(&shop, &admin).await.unwrap().is_none());
+    assert!(
+        sends("w1")
+            .tick(&shop, &admin, &stop)
+            .await
+            .unwrap()
+            .is_none()
+    );
     clock.set(utc("2026-07-02T10:30:00Z"));
-    assert!(sends("w1").tick(&shop, &admin).await.unwrap().is_some());
+    assert!(
+        sends("w1")
+            .tick(&shop, &admin, &stop)
+            .await
+            .unwrap()
+            .is_some()
+    );
     app.teardown().await;
 }
 

@@ -44,15 +44,12 @@ impl AutoSends<'_> {
         &self,
         shop: &ShopDomain,
         admin: &AdminClient,
+        stop: &CancellationToken,
     ) -> Result<Option<ProfileSendRow>, SyncError> {
         let Some(daily) = daily_of(self.config.shop(shop)) else {
             return Ok(None);
         };
-        let last = self
-            .store
-            .last_profile_send(shop, Some(Kind::Auto.as_str()), false)
-            .await?;
-        if !daily.due(self.clock.now(), last.map(|r| r.started_at)) {
+        if !self.due(shop, &daily).await? {
             return Ok(None);
         }
         // The lease expires in the store's real time, whatever the clock.
@@ -65,18 +62,24 @@ impl AutoSends<'_> {
             return Ok(None);
         }
         // Another process may have run it between the check and the lease.
+        if !self.due(shop, &daily).await? {
+            return Ok(None);
+        }
+        let row = self
+            .send_now(shop, admin, &crate::backfill::Quiet, stop)
+            .await?;
+        Ok(Some(row))
+    }
+
+    /// Whether the daily send of `shop` is due now. A send a shutdown
+    /// interrupted does not count: it runs again (from the start).
+    async fn due(&self, shop: &ShopDomain, daily: &Daily) -> Result<bool, SyncError> {
         let last = self
             .store
             .last_profile_send(shop, Some(Kind::Auto.as_str()), false)
-            .await?;
-        if !daily.due(self.clock.now(), last.map(|r| r.started_at)) {
-            return Ok(None);
-        }
-        let stop = CancellationToken::new();
-        let row = self
-            .send_now(shop, admin, &crate::backfill::Quiet, &stop)
-            .await?;
-        Ok(Some(row))
+            .await?
+            .filter(|r| r.outcome != "interrupted");
+        Ok(daily.due(self.clock.now(), last.map(|r| r.started_at)))
     }
 
     /// "Send now": the shop's automatic settings, at once, recorded as an
