@@ -20,6 +20,7 @@ mod ometria_budget;
 mod ometria_rejections;
 mod payloads;
 mod privacy;
+mod profile_sends;
 mod reconcile_ometria;
 mod retry_tiers;
 mod shop_access;

@@ -4,6 +4,7 @@
 mod commands;
 mod dlq;
 mod exports;
+mod profiles_cmd;
 mod samples;
 mod sync_cmds;
 
@@ -64,6 +65,9 @@ enum Command {
     /// Compare Shopify with what was delivered to Ometria for a window;
     /// `--repair` re-syncs what drifted.
     Reconcile(sync_cmds::ReconcileArgs),
+    /// Send a shop's customers to Ometria now (all or subscribers, active
+    /// in a date range, joining a list), or run its automatic send now.
+    SendProfiles(profiles_cmd::SendProfilesArgs),
 }
 
 fn main() -> ExitCode {
@@ -97,6 +101,9 @@ fn main() -> ExitCode {
                 sync_cmds::consent_sync(cli.config.as_deref(), args).await
             }
             Command::Reconcile(args) => sync_cmds::reconcile(cli.config.as_deref(), args).await,
+            Command::SendProfiles(args) => {
+                profiles_cmd::send_profiles(cli.config.as_deref(), args).await
+            }
         }
     });
     // Tasks still running after a bounded drain (a push waiting on Ometria,

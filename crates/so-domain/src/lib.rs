@@ -16,6 +16,7 @@ pub mod mapping;
 pub mod merchant;
 pub mod ometria;
 pub mod pii;
+pub mod profile_send;
 pub mod routing;
 pub mod serde_duration;
 pub mod serde_secret;

@@ -9,6 +9,7 @@
 //!   the Admin API's bulk operations, resumable from a checkpoint;
 //! - [`consent`]: Ometria unsubscribes written back to Shopify;
 //! - [`reconcile`]: what Shopify has against what was delivered, with repair;
+//! - [`profiles`]: profile sends, on demand and daily;
 //! - [`scheduler`]: the periodic runs inside `shopify-ometria run`;
 //! - [`clients`]: a shop's Shopify Admin API and Ometria clients from the configuration.
 
@@ -16,6 +17,7 @@ pub mod backfill;
 pub mod clients;
 pub mod consent;
 mod error;
+pub mod profiles;
 pub mod publish;
 pub mod reconcile;
 pub mod scheduler;

@@ -1,4 +1,5 @@
-//! The periodic jobs inside a worker process: the consent write-back every
+//! The periodic jobs inside a worker process: each shop's daily profile
+//! send at its local time (checked every minute), the consent write-back every
 //! `sync.consent_interval_secs` (5 minutes) and the reconciliation every
 //! `sync.reconcile_interval_secs` (daily), for every shop with Admin API
 //! access. A store lease per job and shop makes several worker processes
@@ -18,6 +19,7 @@ use so_store::Store;
 use crate::reconcile::Reconcile;
 use crate::{SyncError, clients};
 
+#[derive(Clone)]
 pub struct Scheduler {
     pub config: Arc<Config>,
     pub store: Store,
@@ -59,11 +61,17 @@ impl Scheduler {
         let mut consent_tick = tokio::time::interval(consent_every);
         let mut reconcile_tick =
             tokio::time::interval(reconcile_every.max(Duration::from_secs(60)));
+        // Profile sends run on their own task: a long send must not hold
+        // the consent write-back's ticks.
+        let sends = tokio::spawn(self.clone().profile_sends(admins.clone(), shutdown.clone()));
         consent_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         reconcile_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                () = shutdown.cancelled() => return,
+                () = shutdown.cancelled() => {
+                    let _stopped = sends.await;
+                    return;
+                }
                 _ = consent_tick.tick() => {
                     for (shop, admin) in &admins {
                         self.leased("consent", shop, consent_every, self.consent(shop, admin)).await;
@@ -99,6 +107,44 @@ impl Scheduler {
             }
             Ok(false) => tracing::debug!(job, shop = %shop, "Another process runs this job."),
             Err(e) => tracing::warn!(job, error = %e, "Cannot take the job lease."),
+        }
+    }
+
+    /// Checks every minute whether a shop's daily profile send is due; a
+    /// shutdown stops a running send after its page (recorded
+    /// `interrupted`, it runs again at the next check).
+    async fn profile_sends(self, admins: BTreeMap<ShopDomain, AdminClient>, shutdown: Shutdown) {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = tick.tick() => {
+                    for (shop, admin) in &admins {
+                        self.profile_send(shop, admin, &shutdown).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The shop's daily profile send, if due (its own lease inside).
+    async fn profile_send(&self, shop: &ShopDomain, admin: &AdminClient, stop: &Shutdown) {
+        let sends = crate::profiles::AutoSends {
+            config: &self.config,
+            store: &self.store,
+            publisher: &self.publisher,
+            clock: &crate::profiles::SystemClock,
+            holder: &self.holder,
+        };
+        match sends.tick(shop, admin, stop).await {
+            Ok(Some(row)) => {
+                tracing::info!(shop = %shop, read = row.counts.read, published = row.counts.published, "Daily profile send ran.");
+            }
+            Ok(None) | Err(SyncError::Interrupted) => {}
+            Err(e) => {
+                tracing::warn!(shop = %shop, error = %crate::error_chain(&e), "Daily profile send failed; it runs again at its next time or with send-profiles --auto-now.");
+            }
         }
     }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use so_domain::freshness::EntityKind;
 use so_domain::mapping::MappedEntity;
+use so_domain::profile_send::PROFILE_SEND_KEY;
 use so_domain::shopify::{self, ShopifyId, ShopifyPayload};
 use so_domain::{EventMeta, ParkReason, ReasonCode, Stage, TopicName, error_chain};
 
@@ -61,8 +62,13 @@ pub(crate) fn screen(
             }));
         }
     };
+    // A profile send's customer carries its chosen list in the payload.
+    let send_marked = matches!(payload, ShopifyPayload::Customer(_))
+        && body
+            .windows(PROFILE_SEND_KEY.len())
+            .any(|w| w == PROFILE_SEND_KEY.as_bytes());
     let raw = MappedEntity::of_payload(&payload)
-        .filter(|e| !rules.mappings.is_empty(*e))
+        .filter(|e| send_marked || !rules.mappings.is_empty(*e))
         .and_then(|_| serde_json::from_slice(body).ok());
     let abandonment_check = matches!(payload, ShopifyPayload::Checkout(_))
         && headers.scheduled.as_deref() == Some(ABANDONMENT_CHECK);

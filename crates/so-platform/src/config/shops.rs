@@ -67,6 +67,12 @@ pub struct ShopSettings {
     /// This shop's part in the jobs beside the webhooks (consent
     /// write-back switch and start).
     pub sync: ShopSync,
+    /// The shop's IANA time zone (`Europe/London`): the daily profile
+    /// send's time of day and every time shown for the shop are read in
+    /// it. Unset: UTC.
+    pub timezone: Option<String>,
+    /// The daily automatic profile send and the lists a send may choose.
+    pub profile_sends: super::ProfileSends,
 }
 
 impl Default for ShopSettings {
@@ -86,6 +92,8 @@ impl Default for ShopSettings {
             store: None,
             currency: None,
             sync: ShopSync::default(),
+            timezone: None,
+            profile_sends: super::ProfileSends::default(),
         }
     }
 }
@@ -149,6 +157,7 @@ impl ShopSettings {
         out.extend(self.abandoned_checkouts.problems());
         out.extend(super::shop_store::problems(self));
         out.extend(self.sync.problems());
+        out.extend(super::shop_profiles::problems(self));
         if let Err(problems) = so_domain::mapping::FieldMappings::build(
             &self.mappings.contact,
             &self.mappings.order,

@@ -78,6 +78,7 @@ impl Config {
     pub fn warnings(&self) -> Vec<String> {
         let mut out = self.database.warnings();
         out.extend(self.admin_warnings());
+        out.extend(self.profile_send_warnings());
         if self.shops.is_empty() && self.shopify.webhook_secrets.is_empty() {
             out.push("shopify.webhook_secrets is empty and no [shops] are configured: every webhook will be rejected with 401 unknown_shop".to_owned());
         }

@@ -96,3 +96,76 @@ async fn checkpoints_values_decisions_and_leases_round_trip(ctx: Ctx) {
         "an expired lease is taken over"
     );
 }
+
+on_both_backends!(profile_sends_are_recorded_and_the_last_ones_read_back,);
+
+async fn profile_sends_are_recorded_and_the_last_ones_read_back(ctx: Ctx) {
+    use so_store::{ProfileSendCounts, ProfileSendRow};
+    let store = &ctx.store;
+    let row = |id: &str, kind: &str, start: i64, outcome: &str| ProfileSendRow {
+        id: id.to_owned(),
+        shop: shop(),
+        kind: kind.to_owned(),
+        choices: r#"{"profiles":"all"}"#.to_owned(),
+        started_at: at(start),
+        finished_at: (outcome != "running").then(|| at(start + 1)),
+        counts: ProfileSendCounts {
+            read: 10,
+            matched: 4,
+            published: 4,
+        },
+        outcome: outcome.to_owned(),
+        detail: None,
+    };
+    assert!(
+        store
+            .last_profile_send(&shop(), None, false)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let auto = row("a1", "auto", 1, "completed");
+    store.save_profile_send(&auto).await.unwrap();
+    let mut demand = row("d1", "on_demand", 5, "running");
+    store.save_profile_send(&demand).await.unwrap();
+    assert_eq!(
+        store
+            .unfinished_profile_send(&shop(), "on_demand", &demand.choices)
+            .await
+            .unwrap(),
+        Some(demand.clone())
+    );
+    assert!(
+        store
+            .unfinished_profile_send(&shop(), "on_demand", "{}")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store.last_profile_send(&shop(), None, true).await.unwrap(),
+        Some(auto.clone())
+    );
+    demand.outcome = "completed".to_owned();
+    demand.finished_at = Some(at(6));
+    demand.counts.published = 3;
+    store.save_profile_send(&demand).await.unwrap();
+    assert_eq!(
+        store.last_profile_send(&shop(), None, true).await.unwrap(),
+        Some(demand.clone())
+    );
+    assert_eq!(
+        store
+            .last_profile_send(&shop(), Some("auto"), false)
+            .await
+            .unwrap(),
+        Some(auto)
+    );
+    assert!(
+        store
+            .last_profile_send(&other_shop(), None, false)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

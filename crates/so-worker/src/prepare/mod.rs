@@ -194,13 +194,16 @@ impl Preparer {
                 });
                 let entity = MappedEntity::of_payload(&payload);
                 let mut records = proceed!(self.by_payload(cx, payload, pending).await?);
-                if let (Some(entity), Some(raw)) = (entity, raw) {
-                    mapping::apply_field_mappings(&cx.rules.mappings, entity, &raw, &mut records);
+                if let (Some(entity), Some(raw)) = (entity, raw.as_ref()) {
+                    mapping::apply_field_mappings(&cx.rules.mappings, entity, raw, &mut records);
                 }
                 records
             }
         };
         cx.rules.settings.lists.apply(&mut records);
+        if let Some(raw) = &raw {
+            so_domain::profile_send::apply(raw, &mut records);
+        }
         self.complete_properties(cx, &mut records).await?;
         self.filter_profile(cx, pending, records).await
     }
