@@ -296,7 +296,7 @@ fn plan_topic(desired: &Desired, topic: Topic, name: &str, subs: &[&Listed], out
             {
                 out.wrong_version.push(k.clone());
             }
-            if right.first().is_some() {
+            if !right.is_empty() {
                 out.ok.push(topic);
             }
         }
