@@ -19,12 +19,30 @@ use super::shop_sync::ShopSync;
 use crate::secrets::{SecretList, optional_secret};
 
 /// `[shopify]`: settings for every shop without its own entry.
-#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ShopifySettings {
     /// Webhook signing secrets; any one verifies (secret rotation). With no
     /// `[shops]` table every shop domain is verified against these.
     pub webhook_secrets: SecretList,
+    /// The public HTTPS address of the ingress (`https://sync.example.com`,
+    /// no path): webhook subscriptions point at
+    /// `<public_url>/webhooks/shopify` (`SO_SHOPIFY__PUBLIC_URL`).
+    pub public_url: Option<String>,
+    /// A shop with webhook subscriptions that sends nothing for this long
+    /// raises `SoWebhookSilence` (0: never); `shops."<domain>".silence_after_secs`
+    /// overrides it.
+    pub silence_after_secs: u64,
+}
+
+impl Default for ShopifySettings {
+    fn default() -> Self {
+        ShopifySettings {
+            webhook_secrets: SecretList::default(),
+            public_url: None,
+            silence_after_secs: super::webhooks::DEFAULT_SILENCE_AFTER_SECS,
+        }
+    }
 }
 
 /// `[shops."<name>.myshopify.com"]`
@@ -67,6 +85,8 @@ pub struct ShopSettings {
     /// This shop's part in the jobs beside the webhooks (consent
     /// write-back switch and start).
     pub sync: ShopSync,
+    /// Instead of `shopify.silence_after_secs` for this shop.
+    pub silence_after_secs: Option<u64>,
 }
 
 impl Default for ShopSettings {
@@ -86,6 +106,7 @@ impl Default for ShopSettings {
             store: None,
             currency: None,
             sync: ShopSync::default(),
+            silence_after_secs: None,
         }
     }
 }
