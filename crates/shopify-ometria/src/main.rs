@@ -6,6 +6,7 @@ mod dlq;
 mod exports;
 mod samples;
 mod sync_cmds;
+mod webhooks_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -64,6 +65,12 @@ enum Command {
     /// Compare Shopify with what was delivered to Ometria for a window;
     /// `--repair` re-syncs what drifted.
     Reconcile(sync_cmds::ReconcileArgs),
+    /// Shop-specific webhook subscriptions: check (report) or sync
+    /// (create, fix, de-duplicate). Exit 0 in order, 1 drift, 2 error.
+    Webhooks {
+        #[command(subcommand)]
+        command: webhooks_cmd::WebhooksCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -97,6 +104,9 @@ fn main() -> ExitCode {
                 sync_cmds::consent_sync(cli.config.as_deref(), args).await
             }
             Command::Reconcile(args) => sync_cmds::reconcile(cli.config.as_deref(), args).await,
+            Command::Webhooks { command } => {
+                webhooks_cmd::run(cli.config.as_deref(), command).await
+            }
         }
     });
     // Tasks still running after a bounded drain (a push waiting on Ometria,

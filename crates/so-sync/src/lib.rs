@@ -10,6 +10,7 @@
 //! - [`consent`]: Ometria unsubscribes written back to Shopify;
 //! - [`reconcile`]: what Shopify has against what was delivered, with repair;
 //! - [`scheduler`]: the periodic runs inside `shopify-ometria run`;
+//! - [`webhooks`]: the shop-specific webhook subscriptions checked and repaired;
 //! - [`clients`]: a shop's Shopify Admin API and Ometria clients from the configuration.
 
 pub mod backfill;
@@ -19,6 +20,7 @@ mod error;
 pub mod publish;
 pub mod reconcile;
 pub mod scheduler;
+pub mod webhooks;
 
 pub use error::SyncError;
 pub(crate) use so_domain::error_chain;
