@@ -7,11 +7,15 @@ use std::sync::Arc;
 
 use so_domain::ShopDomain;
 use so_platform::Config;
-use so_platform::webhook_metrics::{LastReceived, webhook_silence_threshold};
+use so_platform::webhook_metrics::{LastReceived, UNCONFIGURED_SHOP, webhook_silence_threshold};
 
 /// Handles for every configured shop; thresholds exported once.
 pub(crate) fn last_received(config: &Config) -> Arc<LastReceived> {
     let now = unix_now();
+    if config.shops.is_empty() {
+        // Every shop shares the `unconfigured` label and the global threshold.
+        webhook_silence_threshold(UNCONFIGURED_SHOP, config.shopify.silence_after_secs);
+    }
     for domain in config.shops.keys() {
         if let Ok(shop) = ShopDomain::parse(domain) {
             webhook_silence_threshold(domain, config.silence_after(&shop).as_secs());

@@ -38,9 +38,11 @@ pub struct LastReceived {
 
 impl LastReceived {
     /// Handles for `shops`; each starts at `start_unix_secs` so a shop that
-    /// never sends is silent from the process's start.
+    /// never sends is silent from the process's start. With no shops
+    /// configured, every shop is `unconfigured` and that one starts too
+    /// (with shops configured, others are refused before they count).
     pub fn new<'a>(shops: impl IntoIterator<Item = &'a str>, start_unix_secs: f64) -> Self {
-        let by_shop = shops
+        let by_shop: HashMap<String, metrics::Gauge> = shops
             .into_iter()
             .map(|s| {
                 let g = metrics::gauge!(WEBHOOK_LAST_RECEIVED, "shop" => s.to_owned());
@@ -49,6 +51,9 @@ impl LastReceived {
             })
             .collect();
         let unconfigured = metrics::gauge!(WEBHOOK_LAST_RECEIVED, "shop" => UNCONFIGURED_SHOP);
+        if by_shop.is_empty() {
+            unconfigured.set(start_unix_secs);
+        }
         LastReceived {
             by_shop,
             unconfigured,
