@@ -110,13 +110,13 @@ async fn run_all(path: Option<&Path>, args: &WebhooksArgs, mode: Mode) -> Result
         );
     } else {
         for r in &reports {
-            print_report(r, mode.apply);
+            print_report(r, mode.apply, &desired.api_version);
         }
     }
     Ok(reports.iter().any(ShopReport::has_drift))
 }
 
-fn print_report(r: &ShopReport, applied: bool) {
+fn print_report(r: &ShopReport, applied: bool, pinned: &str) {
     println!("{}: {}", r.shop, r.kind.explain());
     let verb = if applied { "" } else { "would " };
     for a in &r.planned.actions {
@@ -138,7 +138,7 @@ fn print_report(r: &ShopReport, applied: bool) {
     }
     for w in &r.after.wrong_version {
         println!(
-            "  {} delivers in API version {} (pinned: another); the Admin API cannot change it: set the app's webhook API version",
+            "  {} delivers in API version {} (pinned: {pinned}); the Admin API cannot change it: set the app's webhook API version (Dev Dashboard, or [webhooks] api_version in shopify.app.toml)",
             w.topic,
             w.api_version.as_deref().unwrap_or("?")
         );

@@ -225,3 +225,32 @@ async fn errors_exit_2_naming_the_setting() {
     assert_eq!(code, 2, "{err}");
     assert!(fake.default_shop().subscription_mutations().is_empty());
 }
+
+/// Which payload version a created subscription gets is not documented
+/// [U]: the request's (the other tests) or the app's setting (here). With
+/// another setting, the drift is reported, not "fixed" by mutations.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_payload_version_is_reported_and_not_mutated() {
+    let fake = FakeShopify::start().await;
+    let shop = fake.default_shop();
+    shop.set_webhook_api_version(Some("2025-10"));
+    let s = setup(&fake, &static_token(), true);
+
+    let (code, out, err) = cli(&s, &["webhooks", "sync", "--json"]).await;
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(count(&shop, MutationKind::Create), API_TOPICS);
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let wrong = report["shops"][0]["wrong_version"].as_array().unwrap();
+    assert_eq!(wrong.len(), API_TOPICS);
+    assert!(
+        wrong[0]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("cannot change it")
+    );
+
+    let before = shop.subscription_mutations().len();
+    let (code, _, _) = cli(&s, &["webhooks", "sync"]).await;
+    assert_eq!(code, 1);
+    assert_eq!(shop.subscription_mutations().len(), before);
+}

@@ -34,6 +34,12 @@ impl FakeShop {
         self.with(|s| s.config.protected_data = level);
     }
 
+    /// The payload version of subscriptions created from now on: `None`,
+    /// the creating request's version; `Some`, the app's setting [U].
+    pub fn set_webhook_api_version(&self, version: Option<&str>) {
+        self.with(|s| s.config.webhook_api_version = version.map(str::to_owned));
+    }
+
     /// Topics the app subscribes app-specifically (never listed).
     pub fn set_app_specific_topics(&self, topics: &[&str]) {
         self.with(|s| {
