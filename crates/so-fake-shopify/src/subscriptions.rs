@@ -157,9 +157,16 @@ impl Subscriptions {
     }
 }
 
-fn node(s: &Subscription) -> Value {
+/// The first version whose subscriptions have `uri` (before: `callbackUrl`).
+const URI_SINCE: &str = "2025-10";
+
+fn has_uri(version: &str) -> bool {
+    version >= URI_SINCE
+}
+
+fn node(s: &Subscription, version: &str) -> Value {
     let time = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
-    json!({
+    let mut v = json!({
         "__typename": "WebhookSubscription",
         "id": nodes::gid("WebhookSubscription", s.id),
         "legacyResourceId": s.id.to_string(),
@@ -171,7 +178,14 @@ fn node(s: &Subscription) -> Value {
         "apiVersion": {"__typename": "ApiVersion", "handle": s.api_version, "displayName": s.api_version, "supported": true},
         "createdAt": time(s.created_at),
         "updatedAt": time(s.updated_at),
-    })
+    });
+    if !has_uri(version)
+        && let Some(map) = v.as_object_mut()
+        && let Some(uri) = map.remove("uri")
+    {
+        map.insert("callbackUrl".to_owned(), uri);
+    }
+    v
 }
 
 /// `webhookSubscriptions(first/after, topics, uri)`.
@@ -200,7 +214,7 @@ pub(crate) fn list(f: &Field, ctx: &mut Ctx<'_>) -> Result<Value, GqlError> {
     let nodes = page
         .positions
         .iter()
-        .filter_map(|p| subs.get(&p.id).map(node))
+        .filter_map(|p| subs.get(&p.id).map(|s| node(s, ctx.version)))
         .collect();
     project(&connection(&page, nodes), &f.selection, ctx.mode)
 }
@@ -227,17 +241,23 @@ struct Input {
     format: Option<String>,
 }
 
-fn input(f: &Field) -> Result<Input, GqlError> {
+fn input(f: &Field, version: &str) -> Result<Input, GqlError> {
     let raw = f
         .args
         .get("webhookSubscription")
         .and_then(Value::as_object)
         .ok_or_else(|| missing(f, "webhookSubscription"))?;
-    if raw.contains_key("callbackUrl") {
-        // Removed from the input in 2025-10 (§6); the fake serves `uri` only.
-        return Err(GqlError::new(
-            "Variable $webhookSubscription of type WebhookSubscriptionInput! was provided invalid value for callbackUrl (Field is not defined on WebhookSubscriptionInput)",
-        )
+    // `uri` replaced `callbackUrl` in 2025-10 (§6): each is undefined in
+    // the other's versions.
+    let (field, other) = if has_uri(version) {
+        ("uri", "callbackUrl")
+    } else {
+        ("callbackUrl", "uri")
+    };
+    if raw.contains_key(other) {
+        return Err(GqlError::new(format!(
+            "Variable $webhookSubscription of type WebhookSubscriptionInput! was provided invalid value for {other} (Field is not defined on WebhookSubscriptionInput)"
+        ))
         .code("INVALID_VARIABLE"));
     }
     let format = raw.get("format").and_then(Value::as_str).map(str::to_owned);
@@ -251,7 +271,7 @@ fn input(f: &Field) -> Result<Input, GqlError> {
         .code("INVALID_VARIABLE"));
     }
     Ok(Input {
-        uri: raw.get("uri").and_then(Value::as_str).map(str::to_owned),
+        uri: raw.get(field).and_then(Value::as_str).map(str::to_owned),
         format,
     })
 }
@@ -293,10 +313,10 @@ fn uri_error(uri: Option<&str>) -> Option<&'static str> {
     }
 }
 
-fn payload(typename: &str, sub: Option<&Subscription>, errors: Vec<Value>) -> Value {
+fn payload(typename: &str, sub: Option<&Subscription>, errors: Vec<Value>, version: &str) -> Value {
     json!({
         "__typename": typename,
-        "webhookSubscription": sub.map_or(Value::Null, node),
+        "webhookSubscription": sub.map_or(Value::Null, |s| node(s, version)),
         "userErrors": errors,
     })
 }
@@ -313,7 +333,7 @@ pub(crate) fn create(f: &Field, ctx: &mut Ctx<'_>) -> Result<Value, GqlError> {
         ))
         .code("INVALID_VARIABLE"));
     }
-    let input = input(f)?;
+    let input = input(f, ctx.version)?;
     let uri = input.uri.clone();
     let mut errors = Vec::new();
     if COMPLIANCE.contains(&topic.as_str()) {
@@ -350,7 +370,7 @@ pub(crate) fn create(f: &Field, ctx: &mut Ctx<'_>) -> Result<Value, GqlError> {
     log(ctx, MutationKind::Create, id, Some(topic), uri, &errors);
     let sub = id.and_then(|id| ctx.shop.subscriptions.list.get(&id));
     project(
-        &payload("WebhookSubscriptionCreatePayload", sub, errors),
+        &payload("WebhookSubscriptionCreatePayload", sub, errors, ctx.version),
         &f.selection,
         ctx.mode,
     )
@@ -368,7 +388,7 @@ const NOT_FOUND: &str = "Webhook subscription does not exist";
 /// `webhookSubscriptionUpdate(id:, webhookSubscription:)`: atomic.
 pub(crate) fn update(f: &Field, ctx: &mut Ctx<'_>) -> Result<Value, GqlError> {
     let id = subscription_id(f)?;
-    let input = input(f)?;
+    let input = input(f, ctx.version)?;
     let existing = id
         .and_then(|id| ctx.shop.subscriptions.list.get(&id))
         .cloned();
@@ -402,7 +422,7 @@ pub(crate) fn update(f: &Field, ctx: &mut Ctx<'_>) -> Result<Value, GqlError> {
         _ => None,
     };
     project(
-        &payload("WebhookSubscriptionUpdatePayload", sub, errors),
+        &payload("WebhookSubscriptionUpdatePayload", sub, errors, ctx.version),
         &f.selection,
         ctx.mode,
     )

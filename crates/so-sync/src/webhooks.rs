@@ -284,10 +284,13 @@ pub fn desired(config: &Config) -> Result<Desired, SyncError> {
             "shopify.public_url is not set (SO_SHOPIFY__PUBLIC_URL): webhook subscriptions point at <public_url>/webhooks/shopify".to_owned(),
         )
     })?;
-    Ok(Desired::for_public_url(
-        url,
-        &config.shopify_admin.api_version,
-    ))
+    let version = &config.shopify_admin.api_version;
+    if version.as_str() < "2025-10" && version != "unstable" {
+        return Err(SyncError::Invalid(format!(
+            "shopify_admin.api_version {version} is older than 2025-10, the first version whose webhook subscriptions have `uri`; webhooks check|sync need 2025-10 or later"
+        )));
+    }
+    Ok(Desired::for_public_url(url, version))
 }
 
 /// Brings a just-connected shop's subscriptions in order (creating them

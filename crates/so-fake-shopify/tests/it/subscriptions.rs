@@ -4,7 +4,9 @@
 use serde_json::{Value, json};
 use so_fake_shopify::{FakeShopify, PROTECTED_MESSAGE, ProtectedData, TAKEN_MESSAGE};
 
-use crate::support::gql;
+use so_fake_shopify::DEFAULT_TOKEN;
+
+use crate::support::{endpoint, gql, send};
 
 const URI: &str = "https://sync.example.com/webhooks/shopify";
 const CREATE: &str = "mutation C($topic: WebhookSubscriptionTopic!, $sub: WebhookSubscriptionInput!) { webhookSubscriptionCreate(topic: $topic, webhookSubscription: $sub) { webhookSubscription { id topic uri format apiVersion { handle } } userErrors { field message } } }";
@@ -113,4 +115,44 @@ async fn the_removed_callback_url_and_unknown_topics_are_graphql_errors() {
         "INVALID_VARIABLE"
     );
     assert!(fake.default_shop().subscriptions().is_empty());
+}
+
+#[tokio::test]
+async fn before_2025_10_the_address_is_callback_url_and_uri_is_undefined() {
+    let fake = FakeShopify::start().await;
+    let url = endpoint(&fake, "2025-07");
+    let r = send(
+        &url,
+        Some(DEFAULT_TOKEN),
+        CREATE,
+        json!({"topic": "ORDERS_CREATE", "sub": {"uri": URI}}),
+    )
+    .await;
+    assert_eq!(
+        r.body["errors"][0]["extensions"]["code"],
+        "INVALID_VARIABLE"
+    );
+    let old = "mutation C($topic: WebhookSubscriptionTopic!, $sub: WebhookSubscriptionInput!) { webhookSubscriptionCreate(topic: $topic, webhookSubscription: $sub) { webhookSubscription { callbackUrl } userErrors { message } } }";
+    let r = send(
+        &url,
+        Some(DEFAULT_TOKEN),
+        old,
+        json!({"topic": "ORDERS_CREATE", "sub": {"callbackUrl": URI}}),
+    )
+    .await;
+    assert_eq!(
+        r.body["data"]["webhookSubscriptionCreate"]["webhookSubscription"]["callbackUrl"],
+        URI
+    );
+    let listed = send(
+        &url,
+        Some(DEFAULT_TOKEN),
+        "{ webhookSubscriptions(first: 5) { nodes { uri } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        listed.body["errors"][0]["extensions"]["code"],
+        "undefinedField"
+    );
 }
