@@ -70,7 +70,7 @@ async fn a_dev_dashboard_app_with_none_listed_is_left_to_its_app_configuration()
 }
 
 #[tokio::test]
-async fn without_a_public_url_it_says_which_setting_is_missing() {
+async fn without_a_public_url_or_with_an_old_version_it_says_which_setting() {
     let fake = FakeShopify::start().await;
     let mut config = config(&fake, true);
     config.shopify.public_url = None;
@@ -79,6 +79,16 @@ async fn without_a_public_url_it_says_which_setting_is_missing() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("shopify.public_url"), "{err}");
+    // A pinned version before `uri` existed is named too.
+    config.shopify.public_url = Some("https://sync.example.com".to_owned());
+    config.shopify_admin.api_version = "2025-07".to_owned();
+    let err = after_connect_configured(&config, &domain)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("shopify_admin.api_version"),
+        "{err}"
+    );
     assert!(fake.default_shop().subscription_mutations().is_empty());
 }
 
