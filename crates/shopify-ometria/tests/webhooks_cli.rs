@@ -204,6 +204,8 @@ async fn a_dev_dashboard_app_with_none_listed_is_taken_as_app_specific_and_left_
     assert_eq!(code, 0, "{out}{err}");
     let report: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["shops"][0]["kind"], "app_specific_or_none");
+    assert_eq!(report["shops"][0]["states"]["app_specific"], 1);
+    assert_eq!(report["shops"][0]["states"]["missing"], 0);
     assert!(shop.subscription_mutations().is_empty(), "nothing doubled");
 
     // Asked explicitly, it creates shop-specific ones.

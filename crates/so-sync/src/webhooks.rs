@@ -94,13 +94,29 @@ impl ShopReport {
         &self.after.blocked
     }
 
-    pub fn to_json(&self) -> Value {
-        let counts: BTreeMap<&str, u64> = self
-            .after
-            .counts()
-            .into_iter()
-            .map(|(s, n)| (s.as_str(), n))
+    /// The drift metric's values: each state of the plan after the run,
+    /// plus `app_specific`, 1 for a Dev Dashboard app with none listed
+    /// (whose plan is not this command's to count: every other state 0).
+    pub fn state_counts(&self) -> BTreeMap<&'static str, u64> {
+        let app_specific = self.kind == Kind::NoneListedAppSpecific;
+        let counts = self.after.counts();
+        let mut out: BTreeMap<&'static str, u64> = State::ALL
+            .iter()
+            .map(|s| {
+                let n = if app_specific {
+                    0
+                } else {
+                    counts.get(s).copied().unwrap_or(0)
+                };
+                (s.as_str(), n)
+            })
             .collect();
+        out.insert("app_specific", u64::from(app_specific));
+        out
+    }
+
+    pub fn to_json(&self) -> Value {
+        let counts = self.state_counts();
         json!({
             "shop": self.shop.as_str(),
             "kind": self.kind.as_str(),
@@ -263,17 +279,9 @@ fn graphql_topic_of(p: &Plan, topic: &str) -> bool {
 /// returns to zero.
 pub fn record_metric(report: &ShopReport) {
     let shop = report.shop.as_str();
-    let app_specific = report.kind == Kind::NoneListedAppSpecific;
-    let counts = report.after.counts();
-    for state in State::ALL {
-        let n = if app_specific {
-            0
-        } else {
-            counts.get(&state).copied().unwrap_or(0)
-        };
-        webhook_subscriptions(shop, state.as_str(), n);
+    for (state, n) in report.state_counts() {
+        webhook_subscriptions(shop, state, n);
     }
-    webhook_subscriptions(shop, "app_specific", u64::from(app_specific));
 }
 
 /// What is desired everywhere, from `shopify.public_url` and the pinned
