@@ -76,7 +76,7 @@ async fn every_metric_of_the_dashboard_and_the_alerts_is_exported_and_moves() {
     // Set by the consent write-back, the reconciliation and the webhook
     // subscription run, which need a shop's Admin API and are not driven
     // here: tests/it/backfill.rs and so-sync's consent tests check the first
-    // two.
+    // two, so-sync's webhooks_metric test the third.
     .filter(|m| !ADMIN_API_ONLY.contains(&m.as_str()))
     .collect();
     assert!(wanted.len() >= 20, "the deploy files query {wanted:?}");
