@@ -14,6 +14,7 @@ mod ingress_accepts;
 mod ingress_broker_faults;
 mod ingress_keeps;
 mod ingress_rejects;
+mod ingress_silence;
 mod mapping_flows;
 mod merchant;
 mod ometria_budget;

@@ -7,6 +7,7 @@ mod exports;
 mod profiles_cmd;
 mod samples;
 mod sync_cmds;
+mod webhooks_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -68,6 +69,12 @@ enum Command {
     /// Send a shop's customers to Ometria now (all or subscribers, active
     /// in a date range, joining a list), or run its automatic send now.
     SendProfiles(profiles_cmd::SendProfilesArgs),
+    /// Shop-specific webhook subscriptions: check (report) or sync
+    /// (create, fix, de-duplicate). Exit 0 in order, 1 drift, 2 error.
+    Webhooks {
+        #[command(subcommand)]
+        command: webhooks_cmd::WebhooksCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -103,6 +110,9 @@ fn main() -> ExitCode {
             Command::Reconcile(args) => sync_cmds::reconcile(cli.config.as_deref(), args).await,
             Command::SendProfiles(args) => {
                 profiles_cmd::send_profiles(cli.config.as_deref(), args).await
+            }
+            Command::Webhooks { command } => {
+                webhooks_cmd::run(cli.config.as_deref(), command).await
             }
         }
     });

@@ -22,6 +22,7 @@ pub mod serde_duration;
 pub mod serde_secret;
 pub mod shop;
 pub mod shopify;
+pub mod subscriptions;
 pub mod time;
 pub mod topic;
 pub mod webhook;

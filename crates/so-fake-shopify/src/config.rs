@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::subscriptions::ProtectedData;
+
 /// Shop served by [`crate::FakeShopify::start`].
 pub const DEFAULT_SHOP: &str = "fake-shop.myshopify.com";
 /// Access token of [`DEFAULT_SHOP`].
@@ -47,6 +49,19 @@ pub struct ShopConfig {
     /// (`shared/reference/shopify-apps.md` §2); `None`: every token request
     /// is refused as from an unknown client.
     pub client_app: Option<ClientApp>,
+    /// Scopes the app holds on this shop (`currentAppInstallation`): a
+    /// topic whose read scope is missing cannot be subscribed.
+    pub granted_scopes: Vec<String>,
+    /// The app's protected customer data approval: without it customer
+    /// and order topics cannot be subscribed.
+    pub protected_data: ProtectedData,
+    /// The payload version of shop-specific subscriptions. `None`: the
+    /// version of the request that created them. Which one Shopify uses is
+    /// not documented [U], so both are switchable.
+    pub webhook_api_version: Option<String>,
+    /// Topics subscribed app-specifically (`shopify.app.toml`): they
+    /// deliver, but `webhookSubscriptions` never lists them.
+    pub app_specific_topics: Vec<String>,
 }
 
 /// A Dev Dashboard app as the token endpoint knows it, with switches for
@@ -129,6 +144,20 @@ impl ShopConfig {
             bulk_polls_to_complete: 2,
             bulk_complete_after: None,
             client_app: None,
+            granted_scopes: [
+                "read_customers",
+                "write_customers",
+                "read_customer_merge",
+                "read_orders",
+                "read_all_orders",
+                "read_products",
+                "read_fulfillments",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            protected_data: ProtectedData::Level2,
+            webhook_api_version: None,
+            app_specific_topics: Vec::new(),
         }
     }
 

@@ -14,6 +14,7 @@ use crate::nodes;
 use crate::project::{Mode, Page, Position, connection, paginate, project};
 use crate::search::{Filter, Searchable};
 use crate::store::Shop;
+use crate::subscriptions;
 
 /// Orders older than this need `read_all_orders` (shopify.md §5).
 const ORDER_WINDOW_DAYS: i64 = 60;
@@ -54,6 +55,9 @@ fn mutation_field(f: &Field, ctx: &mut Ctx<'_>) -> Result<Value, GqlError> {
         "customerEmailMarketingConsentUpdate" => consent::update(f, ctx),
         "bulkOperationRunQuery" => bulk::run(f, ctx),
         "bulkOperationCancel" => bulk::cancel(f, ctx),
+        "webhookSubscriptionCreate" => subscriptions::create(f, ctx),
+        "webhookSubscriptionUpdate" => subscriptions::update(f, ctx),
+        "webhookSubscriptionDelete" => subscriptions::delete(f, ctx),
         "__typename" => Ok(json!("Mutation")),
         other => Err(GqlError::undefined_field("Mutation", other)),
     }
@@ -67,6 +71,8 @@ fn query_field(f: &Field, ctx: &mut Ctx<'_>) -> Result<Value, GqlError> {
         "orders" => orders(f, ctx),
         "products" => products(f, ctx),
         "abandonedCheckouts" => checkouts(f, ctx),
+        "webhookSubscriptions" => subscriptions::list(f, ctx),
+        "currentAppInstallation" => subscriptions::installation(f, ctx),
         "customer" | "order" | "product" | "abandonedCheckout" | "bulkOperation" | "node" => {
             let id = f.arg_str("id").ok_or_else(|| missing_argument(f, "id"))?;
             let expected = match f.name.as_str() {

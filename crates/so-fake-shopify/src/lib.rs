@@ -14,6 +14,12 @@
 //!   `nodes` by global id, `bulkOperation`, `currentBulkOperation`; mutations
 //!   `bulkOperationRunQuery`, `bulkOperationCancel`,
 //!   `customerEmailMarketingConsentUpdate`;
+//! - shop-specific webhook subscriptions: `webhookSubscriptions`,
+//!   `currentAppInstallation { accessScopes }` and
+//!   `webhookSubscriptionCreate/Update/Delete` with the documented
+//!   userErrors (address taken, missing scope, protected customer data not
+//!   approved), switches for the granted scopes, the approval level and
+//!   app-specific subscriptions (which the query never lists);
 //! - bulk results as JSONL at `GET /bulk/{shop}/{id}.jsonl`;
 //! - the client credentials grant at
 //!   `POST /shops/{shop}/admin/oauth/access_token` (or
@@ -38,6 +44,7 @@ mod errors;
 mod exec;
 mod generate;
 mod inspect;
+mod inspect_subscriptions;
 mod model;
 mod nodes;
 mod oauth;
@@ -47,6 +54,7 @@ mod routes;
 mod search;
 mod server;
 mod store;
+mod subscriptions;
 
 pub use bulk::BulkStatus;
 pub use config::{
@@ -67,3 +75,7 @@ pub use records::{
 };
 pub use routes::{ACCESS_TOKEN_HEADER, INVALID_TOKEN_MESSAGE};
 pub use server::{FakeShopify, serve};
+pub use subscriptions::{
+    MutationKind, PROTECTED_MESSAGE, ProtectedData, Subscription, SubscriptionMutation,
+    TAKEN_MESSAGE,
+};

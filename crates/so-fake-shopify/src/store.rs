@@ -13,6 +13,7 @@ use crate::bulk::BulkOp;
 use crate::config::{ClientApp, ShopConfig};
 use crate::model::{AbandonedCheckout, Customer, Order, Product};
 use crate::records::{ConsentWrite, RequestRecord, ShopStats, TokenRequestRecord, WebhookEcho};
+use crate::subscriptions::Subscriptions;
 
 /// Seeded records, by numeric id.
 #[derive(Debug, Default)]
@@ -55,6 +56,8 @@ pub(crate) struct Shop {
     /// Tokens issued by the client credentials grant.
     pub(crate) issued: Vec<IssuedToken>,
     pub(crate) token_requests: Vec<TokenRequestRecord>,
+    /// Shop-specific webhook subscriptions.
+    pub(crate) subscriptions: Subscriptions,
 }
 
 /// A token of the client credentials grant.
@@ -79,6 +82,7 @@ impl Shop {
             webhooks: Vec::new(),
             issued: Vec::new(),
             token_requests: Vec::new(),
+            subscriptions: Subscriptions::default(),
         }
     }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::HeaderValue;
 use axum::routing::post;
+use so_platform::webhook_metrics::LastReceived;
 use so_platform::{Config, Shutdown};
 use so_queue::Publisher;
 use tokio::net::TcpListener;
@@ -18,6 +19,8 @@ use crate::receive;
 pub struct IngressState {
     pub config: Arc<Config>,
     pub publisher: Publisher,
+    /// When each shop's last authentic webhook arrived (a gauge per shop).
+    pub last_received: Arc<LastReceived>,
 }
 
 /// The bound webhook listener, zero2prod's `Application` shape.
@@ -42,7 +45,11 @@ impl Application {
     ) -> Application {
         Application {
             listener,
-            router: router(IngressState { config, publisher }),
+            router: router(IngressState {
+                last_received: crate::silence::last_received(&config),
+                config,
+                publisher,
+            }),
         }
     }
 

@@ -8,6 +8,7 @@ pub mod app;
 mod destination;
 pub mod error;
 mod receive;
+mod silence;
 
 pub use app::{Application, IngressState};
 pub use error::ApiError;

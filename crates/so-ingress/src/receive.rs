@@ -89,6 +89,9 @@ async fn handle(
 
     // Authentic from here on: 200 (queued or parked) or 503, except for a
     // missing required header or a body that is not a JSON object.
+    state
+        .last_received
+        .record(verified.shop().as_str(), crate::silence::unix_now());
     let admitted = shopify.admit()?;
     span.record("webhook_id", admitted.headers.webhook_id.as_str());
     span.record("topic", admitted.headers.topic.as_str());

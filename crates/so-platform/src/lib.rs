@@ -8,6 +8,7 @@ pub mod ops;
 pub mod secrets;
 pub mod shutdown;
 pub mod telemetry;
+pub mod webhook_metrics;
 
 pub use config::{
     Config, ConfigError, RejectionSettings, ShopAdmin, ShopSettings, SyncSettings, WorkerSettings,

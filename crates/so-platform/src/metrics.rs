@@ -4,7 +4,7 @@
 //! base units (`_seconds`). Label values are bounded codes (topics, reason
 //! codes, queue names), never raw messages or ids.
 //!
-//! The only module allowed the `metrics` macros (clippy's
+//! The only module (with `webhook_metrics.rs`) allowed the `metrics` macros (clippy's
 //! `disallowed-macros` in clippy.toml forbids them elsewhere).
 #![allow(clippy::disallowed_macros)]
 

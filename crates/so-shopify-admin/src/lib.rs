@@ -24,6 +24,10 @@
 //!   a 401, one request for every waiting caller, a refusal such as
 //!   `shop_not_permitted` remembered instead of retried). Tokens are held in
 //!   memory only; [`TokenSource`] is the seam for the OAuth kinds.
+//! - Shop-specific webhook subscriptions:
+//!   [`AdminClient::webhook_subscriptions`], `create_/update_/
+//!   delete_webhook_subscription`, [`AdminClient::granted_scopes`], and
+//!   [`blocked_reason`] for a refusal's userErrors.
 //! - [`AdminError`] separates "try later" (throttled, transient) from "this
 //!   will not work" (HTTP 4xx, GraphQL errors, userErrors).
 //!
@@ -41,6 +45,7 @@ mod nodes;
 mod queries;
 mod retry;
 mod settings;
+mod subscriptions;
 mod webhook_shape;
 
 pub use access::{AccessKind, AccessState, AccessToken, AdminAccess, TokenFuture, TokenSource};
@@ -66,6 +71,7 @@ pub use queries::{
     connection_cost, fold_pages, max_first,
 };
 pub use settings::{AdminSettings, DEFAULT_API_VERSION};
+pub use subscriptions::blocked_reason;
 pub use webhook_shape::{
     BACKFILL_WEBHOOK_ID_PREFIX, CHECKOUTS_UPDATE, CUSTOMERS_UPDATE, ORDERS_UPDATED,
     PRODUCTS_UPDATE, Synthesized, backfill_webhook_id, checkout_webhook, customer_webhook,

@@ -11,6 +11,7 @@
 //! - [`reconcile`]: what Shopify has against what was delivered, with repair;
 //! - [`profiles`]: profile sends, on demand and daily;
 //! - [`scheduler`]: the periodic runs inside `shopify-ometria run`;
+//! - [`webhooks`]: the shop-specific webhook subscriptions checked and repaired;
 //! - [`clients`]: a shop's Shopify Admin API and Ometria clients from the configuration.
 
 pub mod backfill;
@@ -21,6 +22,7 @@ pub mod profiles;
 pub mod publish;
 pub mod reconcile;
 pub mod scheduler;
+pub mod webhooks;
 
 pub use error::SyncError;
 pub(crate) use so_domain::error_chain;

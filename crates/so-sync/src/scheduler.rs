@@ -1,8 +1,9 @@
 //! The periodic jobs inside a worker process: each shop's daily profile
 //! send at its local time (checked every minute), the consent write-back every
 //! `sync.consent_interval_secs` (5 minutes) and the reconciliation every
-//! `sync.reconcile_interval_secs` (daily), for every shop with Admin API
-//! access. A store lease per job and shop makes several worker processes
+//! `sync.reconcile_interval_secs` (daily) and the webhook subscription
+//! check and repair every `sync.webhooks_interval_secs` (daily, with
+//! `shopify.public_url` set), for every shop with Admin API access. A store lease per job and shop makes several worker processes
 //! run each job once.
 
 use std::collections::BTreeMap;
@@ -66,6 +67,10 @@ impl Scheduler {
         let sends = tokio::spawn(self.clone().profile_sends(admins.clone(), shutdown.clone()));
         consent_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         reconcile_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let webhooks_every = self.config.sync.webhooks_interval;
+        let webhooks_on = !webhooks_every.is_zero() && self.config.shopify.public_url.is_some();
+        let mut webhooks_tick = tokio::time::interval(webhooks_every.max(Duration::from_secs(60)));
+        webhooks_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => {
@@ -80,6 +85,11 @@ impl Scheduler {
                 _ = reconcile_tick.tick(), if !reconcile_every.is_zero() => {
                     for (shop, admin) in &admins {
                         self.leased("reconcile", shop, reconcile_every, self.reconcile(shop, admin)).await;
+                    }
+                }
+                _ = webhooks_tick.tick(), if webhooks_on => {
+                    for (shop, admin) in &admins {
+                        self.leased("webhooks", shop, webhooks_every, self.webhooks(shop, admin)).await;
                     }
                 }
             }
@@ -184,6 +194,19 @@ impl Scheduler {
         .run()
         .await?;
         tracing::info!(shop = %shop, drift = report.drift.len(), repaired = report.repaired, "Reconciliation ran.");
+        Ok(())
+    }
+
+    async fn webhooks(&self, shop: &ShopDomain, admin: &AdminClient) -> Result<(), SyncError> {
+        let report = crate::webhooks::after_connect(&self.config, shop, admin).await?;
+        tracing::info!(
+            shop = %shop,
+            kind = report.kind.as_str(),
+            changed = report.applied.iter().filter(|a| a.failed.is_none()).count(),
+            cannot_subscribe = report.blocked().len(),
+            drift = report.has_drift(),
+            "Webhook subscriptions checked."
+        );
         Ok(())
     }
 }

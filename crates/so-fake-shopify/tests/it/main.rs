@@ -2,5 +2,6 @@
 
 mod bulk;
 mod graphql;
+mod subscriptions;
 mod support;
 mod token;

@@ -46,6 +46,7 @@ mod sync;
 #[cfg(test)]
 mod tests;
 mod validate;
+mod webhooks;
 mod worker;
 
 use std::collections::BTreeMap;

@@ -19,12 +19,30 @@ use super::shop_sync::ShopSync;
 use crate::secrets::{SecretList, optional_secret};
 
 /// `[shopify]`: settings for every shop without its own entry.
-#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ShopifySettings {
     /// Webhook signing secrets; any one verifies (secret rotation). With no
     /// `[shops]` table every shop domain is verified against these.
     pub webhook_secrets: SecretList,
+    /// The public HTTPS address of the ingress (`https://sync.example.com`,
+    /// no path): webhook subscriptions point at
+    /// `<public_url>/webhooks/shopify` (`SO_SHOPIFY__PUBLIC_URL`).
+    pub public_url: Option<String>,
+    /// A shop with webhook subscriptions that sends nothing for this long
+    /// raises `SoWebhookSilence` (0: never); `shops."<domain>".silence_after_secs`
+    /// overrides it.
+    pub silence_after_secs: u64,
+}
+
+impl Default for ShopifySettings {
+    fn default() -> Self {
+        ShopifySettings {
+            webhook_secrets: SecretList::default(),
+            public_url: None,
+            silence_after_secs: super::webhooks::DEFAULT_SILENCE_AFTER_SECS,
+        }
+    }
 }
 
 /// `[shops."<name>.myshopify.com"]`
@@ -73,6 +91,8 @@ pub struct ShopSettings {
     pub timezone: Option<String>,
     /// The daily automatic profile send and the lists a send may choose.
     pub profile_sends: super::ProfileSends,
+    /// Instead of `shopify.silence_after_secs` for this shop.
+    pub silence_after_secs: Option<u64>,
 }
 
 impl Default for ShopSettings {
@@ -94,6 +114,7 @@ impl Default for ShopSettings {
             sync: ShopSync::default(),
             timezone: None,
             profile_sends: super::ProfileSends::default(),
+            silence_after_secs: None,
         }
     }
 }

@@ -31,6 +31,10 @@ pub struct SyncSettings {
     pub reconcile_repair: bool,
     /// Lines a backfill publishes between two checkpoints.
     pub backfill_checkpoint_every: u64,
+    /// How often `run` checks and repairs each shop's webhook subscriptions
+    /// (`webhooks_interval_secs`; zero: never).
+    #[serde(rename = "webhooks_interval_secs", with = "secs")]
+    pub webhooks_interval: Duration,
 }
 
 impl Default for SyncSettings {
@@ -42,6 +46,7 @@ impl Default for SyncSettings {
             reconcile_window_days: 2,
             reconcile_repair: true,
             backfill_checkpoint_every: 500,
+            webhooks_interval: Duration::from_secs(86_400),
         }
     }
 }
@@ -69,6 +74,9 @@ impl SyncSettings {
         }
         if !(1..=365).contains(&self.reconcile_window_days) {
             out.push("sync.reconcile_window_days must be 1..=365".to_owned());
+        }
+        if !self.webhooks_interval.is_zero() && self.webhooks_interval.as_secs() < 60 {
+            out.push("sync.webhooks_interval_secs must be 0 (off) or at least 60".to_owned());
         }
         if !(1..=1_000_000).contains(&self.backfill_checkpoint_every) {
             out.push("sync.backfill_checkpoint_every must be 1..=1000000".to_owned());

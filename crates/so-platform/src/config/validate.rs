@@ -32,6 +32,7 @@ impl Config {
             out.push(format!("shopify_admin: {e}"));
         }
         out.extend(self.account_conflicts());
+        out.extend(self.webhook_problems());
         for (domain, shop) in &self.shops {
             if ShopDomain::parse(domain).is_err() {
                 out.push(format!(

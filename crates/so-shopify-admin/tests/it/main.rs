@@ -5,6 +5,7 @@ mod client_credentials;
 mod consent;
 mod errors;
 mod pages;
+mod subscriptions;
 mod support;
 mod throttling;
 mod webhook_shape;

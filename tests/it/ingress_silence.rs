@@ -1,0 +1,45 @@
+//! The ingress's silence metrics: each configured shop's last authentic
+//! webhook and its threshold, read from `/metrics`.
+
+use so_testkit::metrics::value;
+use so_testkit::{TestApp, TestAppOptions, Webhook};
+
+const LAST: &str = "so_webhook_last_received_timestamp_seconds";
+const THRESHOLD: &str = "so_webhook_silence_threshold_seconds";
+
+#[tokio::test]
+async fn only_authentic_webhooks_move_their_shops_clock_and_thresholds_are_exported() {
+    // Own shop names: the metrics recorder is shared by the tests of this binary.
+    let (loud, quiet) = ("silence-loud.myshopify.com", "silence-quiet.myshopify.com");
+    let app = TestApp::spawn_with(TestAppOptions {
+        config_toml: Some(format!(
+            "[shopify]\nsilence_after_secs = 7200\n[shops.\"{loud}\"]\nsilence_after_secs = 600\n[shops.\"{quiet}\"]\n"
+        )),
+        ..TestAppOptions::default()
+    })
+    .await;
+    let page = app.metrics().await;
+    assert_eq!(value(&page, THRESHOLD, &[("shop", loud)]), 600.0);
+    assert_eq!(value(&page, THRESHOLD, &[("shop", quiet)]), 7200.0);
+    let started_loud = value(&page, LAST, &[("shop", loud)]);
+    let started_quiet = value(&page, LAST, &[("shop", quiet)]);
+    assert!(
+        started_loud > 0.0 && started_quiet > 0.0,
+        "clocks start at start"
+    );
+
+    let forged = Webhook::new("customers/create", r#"{"id":1}"#).shop(loud);
+    assert_eq!(app.send_signed_with(&forged, "wrong").await.status(), 401);
+    let page = app.metrics().await;
+    assert_eq!(
+        value(&page, LAST, &[("shop", loud)]),
+        started_loud,
+        "forged: no move"
+    );
+
+    let real = Webhook::new("customers/create", r#"{"id":2}"#).shop(loud);
+    assert_eq!(app.send(&real).await.status(), 200);
+    let page = app.metrics().await;
+    assert!(value(&page, LAST, &[("shop", loud)]) > started_loud);
+    assert_eq!(value(&page, LAST, &[("shop", quiet)]), started_quiet);
+}
