@@ -29,7 +29,10 @@ ensure_rabbitmq() {
   port_open 5672 && return 0
   command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server
   echo "starting RabbitMQ ..." >&2
-  rabbitmq-server -detached >/dev/null 2>&1 || true
+  # RabbitMQ 3.10 sizes its file handle cache from the soft descriptor
+  # limit (often 1024); once queue files and sockets use it up, a new AMQP
+  # connection waits forever in its handshake. Start with the hard limit.
+  (ulimit -n "$(ulimit -Hn)" 2>/dev/null; rabbitmq-server -detached >/dev/null 2>&1) || true
   wait_port 5672 RabbitMQ
 }
 
