@@ -30,9 +30,14 @@ ensure_rabbitmq() {
   command -v rabbitmq-server >/dev/null || apt_install rabbitmq-server
   echo "starting RabbitMQ ..." >&2
   # RabbitMQ 3.10 sizes its file handle cache from the soft descriptor
-  # limit (often 1024); once queue files and sockets use it up, a new AMQP
-  # connection waits forever in its handshake. Start with the hard limit.
-  (ulimit -n "$(ulimit -Hn)" 2>/dev/null; rabbitmq-server -detached >/dev/null 2>&1) || true
+  # limit (1024 after `su rabbitmq`); once queue files and sockets use it
+  # up, a new AMQP connection waits forever in its handshake. The env file
+  # is sourced by the server's own shell, after su, so the limit holds.
+  local env_file=/etc/rabbitmq/rabbitmq-env.conf
+  if [ -w "$env_file" ] && ! grep -q 'ulimit -n' "$env_file"; then
+    printf '\n%s\n' 'ulimit -n "$(ulimit -Hn)" 2>/dev/null || true' >>"$env_file"
+  fi
+  rabbitmq-server -detached >/dev/null 2>&1 || true
   wait_port 5672 RabbitMQ
 }
 
