@@ -19,6 +19,7 @@ use so_fake_ometria::{Drain, FakeConfig, FakeOmetria, RateLimit};
 use crate::delivery_accounting::{self as accounting, Accounts};
 use crate::delivery_contacts::wait_for_final_contacts;
 use crate::delivery_env::{Db, create_db, drop_db, env_for, fresh_prefix, preload};
+use crate::delivery_quiet;
 use crate::events::{self, Mix};
 use crate::sizes::Sizes;
 use crate::stats::round2;
@@ -397,6 +398,9 @@ async fn drain_run(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let elapsed = started.elapsed().as_secs_f64();
+    if !delivery_quiet::wait_quiet(&args.amqp_url, &prefix, ops_port, n).await? {
+        eprintln!("  events still in a retry tier or unsettled after the bounded wait");
+    }
     // Every event settled, but attribute updates may still wait in the
     // outbox (under the budget they settle for a few seconds): the records
     // a contact needs count only once the fake holds its final state.

@@ -10,6 +10,7 @@ mod delivery_accounting;
 mod delivery_contacts;
 mod delivery_env;
 mod delivery_latency;
+mod delivery_quiet;
 mod events;
 mod ingress;
 mod payloads;
