@@ -27,6 +27,7 @@ mod operations;
 mod outbox;
 mod privacy;
 mod properties;
+mod shops;
 mod sync;
 mod watermark;
 
@@ -41,4 +42,5 @@ pub use merchant::{CheckoutChange, CheckoutRow, DirtyContact, HeldChange};
 pub use operations::QueueOperation;
 pub use privacy::{ErasureRow, ShopStatus, email_fingerprint};
 pub use properties::PropertySnapshot;
+pub use shops::{KeyChange, MASK, ShopChange, ShopSource, ShopWrite, ShopWriter, StoredShop};
 pub use sync::{BackfillCheckpoint, ConsentDecision};
