@@ -19,12 +19,39 @@ use super::shop_sync::ShopSync;
 use crate::secrets::{SecretList, optional_secret};
 
 /// `[shopify]`: settings for every shop without its own entry.
-#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ShopifySettings {
     /// Webhook signing secrets; any one verifies (secret rotation). With no
     /// `[shops]` table every shop domain is verified against these.
     pub webhook_secrets: SecretList,
+    /// How often every process asks the store whether a shop changed
+    /// (pause, resume, settings); a change takes effect within this.
+    #[serde(
+        rename = "shops_refresh_ms",
+        with = "so_domain::serde_duration::millis"
+    )]
+    pub shops_refresh: std::time::Duration,
+}
+
+impl Default for ShopifySettings {
+    fn default() -> Self {
+        ShopifySettings {
+            webhook_secrets: SecretList::default(),
+            shops_refresh: std::time::Duration::from_millis(1000),
+        }
+    }
+}
+
+impl ShopifySettings {
+    pub(super) fn problems(&self) -> Vec<String> {
+        let ms = self.shops_refresh.as_millis();
+        if (100..=60_000).contains(&ms) {
+            Vec::new()
+        } else {
+            vec!["shopify.shops_refresh_ms must be 100..=60000".to_owned()]
+        }
+    }
 }
 
 /// `[shops."<name>.myshopify.com"]`
@@ -201,6 +228,12 @@ impl Config {
             settings.batch_max_records = n;
         }
         settings
+    }
+
+    /// The invalid values of settings `shop` would have, as start-up finds
+    /// them, each naming its key relative to the shop (`lists.subscribers`).
+    pub fn shop_problems(&self, shop: &ShopSettings) -> Vec<String> {
+        shop.problems(&self.ometria_for_settings(shop))
     }
 
     /// The secrets that verify webhooks of `shop`, or `None` for a shop this
