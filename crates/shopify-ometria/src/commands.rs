@@ -80,7 +80,8 @@ pub(crate) async fn serve(path: Option<&Path>, services: Services) -> Result<Exi
     let admin = match (&config.ops.admin_token, &queue_ops) {
         (Some(token), Some(q)) => {
             tracing::info!("Admin API enabled on the ops listener.");
-            so_ops::http_api::router(q.clone(), token.clone())
+            let shops = so_ops::ShopOps::new(q.clone(), config.clone());
+            so_ops::http_api::router(q.clone(), shops, token.clone())
         }
         _ => axum::Router::new(),
     };

@@ -42,5 +42,7 @@ pub use merchant::{CheckoutChange, CheckoutRow, DirtyContact, HeldChange};
 pub use operations::QueueOperation;
 pub use privacy::{ErasureRow, ShopStatus, email_fingerprint};
 pub use properties::PropertySnapshot;
-pub use shops::{KeyChange, MASK, ShopChange, ShopSource, ShopWrite, ShopWriter, StoredShop};
+pub use shops::{
+    KeyChange, MASK, ShopActivity, ShopChange, ShopSource, ShopWrite, ShopWriter, StoredShop,
+};
 pub use sync::{BackfillCheckpoint, ConsentDecision};

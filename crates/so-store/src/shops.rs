@@ -317,3 +317,33 @@ fn shop_from_row(r: &AnyRow) -> Result<StoredShop> {
         updated_by: r.try_get(6)?,
     })
 }
+
+/// What the store already records about a shop's traffic, for its status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ShopActivity {
+    /// The newest webhook the worker took in (the dedupe ledger's last entry).
+    pub last_webhook_at: Option<DateTime<Utc>>,
+    /// The newest record Ometria accepted.
+    pub last_push_at: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    /// Reads both from the primary keys' `shop` prefix; no new writes on the hot path.
+    pub async fn shop_activity(&self, shop: &ShopDomain) -> Result<ShopActivity> {
+        let webhook: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(seen_at) FROM ledger WHERE shop = $1")
+                .bind(shop.as_str())
+                .fetch_one(&self.pool)
+                .await?;
+        let push: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(delivered_at) FROM delivery WHERE shop = $1")
+                .bind(shop.as_str())
+                .fetch_one(&self.pool)
+                .await?;
+        let time = |raw: Option<i64>, what| raw.map(|r| time_from_db(r, what)).transpose();
+        Ok(ShopActivity {
+            last_webhook_at: time(webhook, "ledger.seen_at")?,
+            last_push_at: time(push, "delivery.delivered_at")?,
+        })
+    }
+}

@@ -208,8 +208,10 @@ impl TestApp {
                 let store = so_store::Store::connect(&db.url, 2)
                     .await
                     .expect("the admin API's store opens");
+                let queue_ops = so_ops::QueueOps::new(broker.clone(), store);
                 so_ops::http_api::router(
-                    so_ops::QueueOps::new(broker.clone(), store),
+                    queue_ops.clone(),
+                    so_ops::ShopOps::new(queue_ops, config.clone()),
                     token.clone(),
                 )
             }
