@@ -23,6 +23,7 @@ mod privacy;
 mod reconcile_ometria;
 mod retry_tiers;
 mod shop_access;
+mod shops_live;
 mod worker_faults;
 mod worker_flows;
 mod worker_scaling;

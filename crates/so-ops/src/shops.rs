@@ -66,20 +66,16 @@ impl ShopOps {
         self.set_paused(shop, true, actor).await
     }
 
-    /// Resumes `shop` and releases its parked events in the order they were parked. Run a
-    /// second time after two refresh intervals: a worker that had not yet seen the resume may
-    /// have parked a few more.
+    /// Resumes `shop`, waits two refresh intervals (every worker has then applied the resume
+    /// and parks nothing more of it), then releases its parked events in the order they were
+    /// parked. Released earlier, a worker not yet refreshed would park them again.
     pub async fn resume(&self, shop: &str, actor: &str) -> Result<ShopChangeReport, OpsError> {
         let mut report = self.set_paused(shop, false, actor).await?;
-        let domain = report.shop.clone();
-        let only = |s: &str| s == domain;
-        let mut released = self.queue.release_paused_shops(&only, actor).await?;
         tokio::time::sleep(self.config.shopify.shops_refresh * 2 + Duration::from_millis(100))
             .await;
-        let late = self.queue.release_paused_shops(&only, actor).await?;
-        released.matched += late.matched;
-        released.done += late.done;
-        report.released = Some(released);
+        let domain = report.shop.clone();
+        let only = |s: &str| s == domain;
+        report.released = Some(self.queue.release_paused_shops(&only, actor).await?);
         Ok(report)
     }
 

@@ -323,7 +323,8 @@ fn shop_from_row(r: &AnyRow) -> Result<StoredShop> {
 pub struct ShopActivity {
     /// The newest webhook the worker took in (the dedupe ledger's last entry).
     pub last_webhook_at: Option<DateTime<Utc>>,
-    /// The newest record Ometria accepted.
+    /// The newest record Ometria accepted, from the `delivery` records (written by
+    /// reconciliation's bookkeeping; the webhook path does not write them yet, so often none).
     pub last_push_at: Option<DateTime<Utc>>,
 }
 
