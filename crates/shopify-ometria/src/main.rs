@@ -5,6 +5,7 @@ mod commands;
 mod dlq;
 mod exports;
 mod samples;
+mod shops_cmd;
 mod sync_cmds;
 
 use std::path::PathBuf;
@@ -64,6 +65,12 @@ enum Command {
     /// Compare Shopify with what was delivered to Ometria for a window;
     /// `--repair` re-syncs what drifted.
     Reconcile(sync_cmds::ReconcileArgs),
+    /// Served shops: list, show (status), pause, resume, set (settings of
+    /// store-managed shops), history.
+    Shops {
+        #[command(subcommand)]
+        command: shops_cmd::ShopsCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -97,6 +104,7 @@ fn main() -> ExitCode {
                 sync_cmds::consent_sync(cli.config.as_deref(), args).await
             }
             Command::Reconcile(args) => sync_cmds::reconcile(cli.config.as_deref(), args).await,
+            Command::Shops { command } => shops_cmd::run(cli.config.as_deref(), command).await,
         }
     });
     // Tasks still running after a bounded drain (a push waiting on Ometria,
