@@ -393,3 +393,31 @@ on_both_backends!(
     a_settings_change_applies_to_the_next_event,
     bad_input_is_refused_naming_the_field_and_changes_nothing,
 );
+
+/// The ingress serves a shop added through the API within a refresh, and
+/// refuses it before: no restart.
+async fn the_ingress_serves_a_shop_added_in_the_store(backend: Backend) {
+    let app = app(backend, Some(TWO_SHOPS)).await;
+    let shop = "added.myshopify.com";
+    let hook = || customer(1, "a1@example.com", "10:00:00", shop);
+    assert_eq!(app.send(&hook()).await.status(), 401);
+    let (status, body) = admin(
+        &app,
+        "PUT",
+        &format!("/admin/shops/{shop}"),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    eventually(Duration::from_secs(30), || async {
+        match app.send(&hook()).await.status().as_u16() {
+            200 => Ok(()),
+            s => Err(format!("status {s}")),
+        }
+    })
+    .await;
+    app.contacts_arrive([1]).await;
+    app.teardown().await;
+}
+
+on_both_backends!(the_ingress_serves_a_shop_added_in_the_store);

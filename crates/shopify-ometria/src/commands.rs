@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use secrecy::ExposeSecret;
 use so_platform::config::mask_url_password;
 use so_platform::ops::{self, OpsServer};
+use so_platform::shops_live::{ShopsLive, ShopsSnapshot};
 use so_platform::{Config, ConfigError, telemetry};
 use so_queue::{Broker, Publisher, stats};
 use tokio_util::sync::CancellationToken;
@@ -114,7 +115,20 @@ pub(crate) async fn serve(path: Option<&Path>, services: Services) -> Result<Exi
     };
 
     let ingress_task = if services.ingress() {
-        let ingress = so_ingress::Application::build(config.clone(), publisher)
+        let shops = ShopsLive::new(config.clone(), store.clone());
+        let url = config.database.url.expose_secret();
+        if store.is_some() {
+            tokio::spawn(shops.clone().run(signal.clone()));
+        } else if url.starts_with("postgres") {
+            // A separate ingress reads the shared PostgreSQL store; a SQLite
+            // file serves one host, where `run` shares the worker's.
+            tokio::spawn(
+                shops
+                    .clone()
+                    .connect_and_run(url.to_owned(), signal.clone()),
+            );
+        }
+        let ingress = so_ingress::Application::build_with_shops(config.clone(), publisher, shops)
             .await
             .with_context(|| format!("binding ingress.listen {}", config.ingress.listen))?;
         let stop = signal.clone();
@@ -178,7 +192,21 @@ async fn release_paused_shops(ops: so_ops::QueueOps, config: Arc<Config>) {
     {
         return;
     }
-    let enabled = |shop: &str| config.shops.get(shop).is_none_or(|s| s.enabled);
+    // Paused or resumed as the store holds it (after the configuration's
+    // `enabled` is applied), not as the file says.
+    let store = ops.store();
+    let snapshot = async {
+        so_platform::shops_live::seed(store, &config, chrono::Utc::now()).await?;
+        let revision = store.shops_revision().await?;
+        let rows = store.shops().await?;
+        Ok::<_, so_store::Error>(ShopsSnapshot::merge(config.clone(), revision, &rows))
+    }
+    .await
+    .unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "Cannot read the shops from the store; releasing by the configuration.");
+        ShopsSnapshot::from_config(config.clone())
+    });
+    let enabled = |shop: &str| snapshot.shops.get(shop).is_none_or(|s| s.settings.enabled);
     match ops.release_paused_shops(&enabled, "worker").await {
         Ok(r) if r.done > 0 => {
             tracing::info!(

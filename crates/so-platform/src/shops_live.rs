@@ -129,7 +129,8 @@ impl ShopsSnapshot {
 /// The live registry: the current snapshot and its refresh from the store.
 #[derive(Debug)]
 pub struct ShopsLive {
-    store: Option<Store>,
+    /// Set once connected; until then only the TOML shops are served.
+    store: std::sync::OnceLock<Store>,
     config: Arc<Config>,
     current: watch::Sender<Arc<ShopsSnapshot>>,
 }
@@ -138,8 +139,12 @@ impl ShopsLive {
     /// Starts from the TOML shops; [`ShopsLive::refresh`] reads the store.
     pub fn new(config: Arc<Config>, store: Option<Store>) -> Arc<ShopsLive> {
         let first = Arc::new(ShopsSnapshot::from_config(config.clone()));
+        let cell = std::sync::OnceLock::new();
+        if let Some(store) = store {
+            let _first = cell.set(store);
+        }
         Arc::new(ShopsLive {
-            store,
+            store: cell,
             config,
             current: watch::Sender::new(first),
         })
@@ -156,7 +161,7 @@ impl ShopsLive {
 
     /// Reads the store when its revision moved; `true` when a new snapshot was published.
     pub async fn refresh(&self) -> Result<bool, so_store::Error> {
-        let Some(store) = &self.store else {
+        let Some(store) = self.store.get() else {
             return Ok(false);
         };
         let revision = store.shops_revision().await?;
@@ -190,6 +195,49 @@ impl ShopsLive {
                 () = tokio::time::sleep(self.config.shopify.shops_refresh) => {}
             }
         }
+    }
+}
+
+impl ShopsLive {
+    /// For a process without a store of its own (a separate ingress): connects to `url`,
+    /// retrying while it cannot (the TOML shops are served meanwhile), then refreshes until
+    /// `shutdown`.
+    pub async fn connect_and_run(self: Arc<Self>, url: String, shutdown: Shutdown) {
+        let mut logged = false;
+        while self.store.get().is_none() {
+            match connect(url.clone()).await {
+                Ok(store) => {
+                    let _first = self.store.set(store);
+                    tracing::info!("Shops are read from the store.");
+                }
+                Err(e) => {
+                    if !logged {
+                        tracing::warn!(error = %e, "Cannot open the store for the shops; serving the configured ones and retrying.");
+                        logged = true;
+                    }
+                    tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        () = tokio::time::sleep(self.config.shopify.shops_refresh * 5) => {}
+                    }
+                }
+            }
+        }
+        self.run(shutdown).await;
+    }
+}
+
+/// Connects on a thread of its own: the compiler cannot prove the connect
+/// future `Send` through the migrator's borrows (a higher-ranked lifetime
+/// limitation), so it cannot run inside a spawned task.
+async fn connect(url: String) -> Result<Store, String> {
+    let handle = tokio::runtime::Handle::current();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let _gone = tx.send(handle.block_on(Store::connect(&url, 2)));
+    });
+    match rx.await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err("the connecting thread ended".to_owned()),
     }
 }
 
