@@ -240,8 +240,33 @@ fn store_check(store: so_store::Store) -> (&'static str, ops::ReadinessCheck) {
     ("store", check)
 }
 
-pub(crate) fn check_config(path: Option<&Path>) -> Result<ExitCode> {
+pub(crate) async fn check_config(path: Option<&Path>, with_store: bool) -> Result<ExitCode> {
     match Config::load(path, std::env::vars()) {
+        Ok(config) if with_store => {
+            let config = Arc::new(config);
+            let store = crate::sync_cmds::open_store(&config).await?;
+            let revision = store.shops_revision().await?;
+            let rows = store.shops().await?;
+            store.close().await;
+            let snap = ShopsSnapshot::merge(config.clone(), revision, &rows);
+            let shops: serde_json::Map<String, serde_json::Value> = snap
+                .shops
+                .iter()
+                .map(|(d, s)| {
+                    let v = serde_json::json!({
+                        "source": s.source.as_str(),
+                        "version": s.version,
+                        "paused": !s.settings.enabled,
+                        "settings": s.settings,
+                    });
+                    (d.clone(), v)
+                })
+                .collect();
+            let out = serde_json::json!({"config": &*config, "effective_shops": shops});
+            print_stdout(&format!("{}\n", serde_json::to_string_pretty(&out)?))?;
+            eprintln!("configuration OK; {} shop(s) served", shops.len());
+            Ok(ExitCode::SUCCESS)
+        }
         Ok(config) => {
             print_stdout(&format!("{}\n", serde_json::to_string_pretty(&config)?))?;
             for w in config.warnings() {

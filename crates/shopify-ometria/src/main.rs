@@ -36,7 +36,13 @@ enum Command {
     /// Everything in one process: ingress, worker, ops listener.
     Run,
     /// Validate the configuration and print it with secrets masked.
-    CheckConfig,
+    CheckConfig {
+        /// Also read the store and print the effective shops: those of the
+        /// file (managed as code) and those held only in the store, each
+        /// with its source, version and pause.
+        #[arg(long)]
+        store: bool,
+    },
     /// Queue depths, consumers and oldest-message age.
     Queues {
         /// Print JSON instead of a table.
@@ -94,7 +100,9 @@ fn main() -> ExitCode {
                 commands::serve(cli.config.as_deref(), commands::Services::Worker).await
             }
             Command::Run => commands::serve(cli.config.as_deref(), commands::Services::All).await,
-            Command::CheckConfig => commands::check_config(cli.config.as_deref()),
+            Command::CheckConfig { store } => {
+                commands::check_config(cli.config.as_deref(), store).await
+            }
             Command::Queues { json } => commands::queues(cli.config.as_deref(), json).await,
             Command::Dlq { command } => dlq::run(cli.config.as_deref(), command).await,
             Command::Exports { command } => exports::run(cli.config.as_deref(), command).await,
