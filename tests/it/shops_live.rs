@@ -304,6 +304,14 @@ async fn bad_input_is_refused_naming_the_field_and_changes_nothing(backend: Back
         (
             "PUT",
             store_shop,
+            Some(json!({"ometria": {"batch_max_records": 5}})),
+            400,
+            "invalid_settings",
+            "settings.ometria",
+        ),
+        (
+            "PUT",
+            store_shop,
             Some(json!([1])),
             400,
             "invalid_settings",

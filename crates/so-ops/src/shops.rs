@@ -196,6 +196,16 @@ fn validate(config: &Config, settings: &Value) -> Result<so_platform::ShopSettin
             "settings.{key}: secrets cannot be set through the API; set them in the configuration file or the environment"
         )]));
     }
+    if settings
+        .get("ometria")
+        .is_some_and(|o| o.as_object().is_some_and(|o| !o.is_empty()))
+    {
+        // Accounts are built when the worker starts; one set here would be
+        // silently ignored until then.
+        return Err(OpsError::InvalidSettings(vec![
+            "settings.ometria: a shop's own Ometria account is set in the configuration file; shops managed in the store push with [ometria]".to_owned(),
+        ]));
+    }
     let parsed = shops_live::from_stored(settings).map_err(|e| {
         OpsError::InvalidSettings(vec![format!("settings{}: {e}", failing_key(settings))])
     })?;
