@@ -162,13 +162,10 @@ impl ShopSettings {
     /// pushes with, `[ometria]` with its overrides applied.
     pub(super) fn problems(&self, ometria: &OmetriaSettings) -> Vec<String> {
         let mut out = Vec::new();
-        let ns_ok = self.namespace.len() <= 16
-            && self
-                .namespace
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'-' | b'_'));
-        if !ns_ok {
-            out.push("namespace must be at most 16 letters, digits, ':', '-' or '_'".to_owned());
+        // The worker's own parse: a namespace that passed here but not there
+        // stopped the worker at start.
+        if let Err(e) = so_domain::identity::Namespace::parse(&self.namespace) {
+            out.push(e.to_string());
         }
         if let (false, Err(e)) = (self.ometria.is_empty(), ometria.validate()) {
             out.push(e.to_string());
