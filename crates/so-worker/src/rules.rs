@@ -159,3 +159,60 @@ fn intern(domain: &str) -> &'static str {
     set.insert(leaked);
     leaked
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use chrono::Utc;
+    use serde_json::json;
+    use so_domain::ShopDomain;
+    use so_platform::Config;
+    use so_platform::shops_live::ShopsSnapshot;
+    use so_store::{ShopSource, StoredShop};
+
+    use super::*;
+
+    fn row(domain: &str, version: i64, settings: serde_json::Value, paused: bool) -> StoredShop {
+        StoredShop {
+            domain: domain.to_owned(),
+            version,
+            settings,
+            paused,
+            source: ShopSource::Store,
+            updated_at: Utc::now(),
+            updated_by: "test".to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_new_snapshot_replaces_the_rules_and_a_bad_shop_keeps_its_previous_ones() {
+        let config = Arc::new(Config::load(None, [("SO_AMQP__PREFIX", "t")]).unwrap());
+        let rules = Rules::build(&config).unwrap();
+        let shop = ShopDomain::parse("a.myshopify.com").unwrap();
+        assert_eq!(rules.shop_label(&shop), UNCONFIGURED);
+
+        let good = row(
+            "a.myshopify.com",
+            1,
+            json!({"namespace": "uk:", "lists": {"every_contact": [4]}}),
+            false,
+        );
+        rules.apply(&ShopsSnapshot::merge(config.clone(), 1, &[good]));
+        assert_eq!(rules.for_shop(&shop).ns.as_str(), "uk:");
+        assert_eq!(rules.shop_label(&shop), "a.myshopify.com");
+
+        // Paused, and a version the worker cannot compile: the pause still
+        // comes from the good shop's row; the bad settings keep version 1's.
+        let paused = row("a.myshopify.com", 2, json!({"namespace": "uk:"}), true);
+        rules.apply(&ShopsSnapshot::merge(config.clone(), 2, &[paused]));
+        assert!(!rules.for_shop(&shop).settings.enabled);
+        let bad = row("a.myshopify.com", 3, json!({"namespace": "UK"}), false);
+        rules.apply(&ShopsSnapshot::merge(config, 3, &[bad]));
+        assert!(
+            !rules.for_shop(&shop).settings.enabled,
+            "kept version 2's rules"
+        );
+        assert_eq!(rules.for_shop(&shop).ns.as_str(), "uk:");
+    }
+}
