@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use secrecy::ExposeSecret;
 use so_platform::config::mask_url_password;
 use so_platform::ops::{self, OpsServer};
+use so_platform::shops_live::{ShopsLive, ShopsSnapshot};
 use so_platform::{Config, ConfigError, telemetry};
 use so_queue::{Broker, Publisher, stats};
 use tokio_util::sync::CancellationToken;
@@ -80,7 +81,8 @@ pub(crate) async fn serve(path: Option<&Path>, services: Services) -> Result<Exi
     let admin = match (&config.ops.admin_token, &queue_ops) {
         (Some(token), Some(q)) => {
             tracing::info!("Admin API enabled on the ops listener.");
-            so_ops::http_api::router(q.clone(), token.clone())
+            let shops = so_ops::ShopOps::new(q.clone(), config.clone());
+            so_ops::http_api::router(q.clone(), shops, token.clone())
         }
         _ => axum::Router::new(),
     };
@@ -113,7 +115,20 @@ pub(crate) async fn serve(path: Option<&Path>, services: Services) -> Result<Exi
     };
 
     let ingress_task = if services.ingress() {
-        let ingress = so_ingress::Application::build(config.clone(), publisher)
+        let shops = ShopsLive::new(config.clone(), store.clone());
+        let url = config.database.url.expose_secret();
+        if store.is_some() {
+            tokio::spawn(shops.clone().run(signal.clone()));
+        } else if url.starts_with("postgres") {
+            // A separate ingress reads the shared PostgreSQL store; a SQLite
+            // file serves one host, where `run` shares the worker's.
+            tokio::spawn(
+                shops
+                    .clone()
+                    .connect_and_run(url.to_owned(), signal.clone()),
+            );
+        }
+        let ingress = so_ingress::Application::build_with_shops(config.clone(), publisher, shops)
             .await
             .with_context(|| format!("binding ingress.listen {}", config.ingress.listen))?;
         let stop = signal.clone();
@@ -177,7 +192,21 @@ async fn release_paused_shops(ops: so_ops::QueueOps, config: Arc<Config>) {
     {
         return;
     }
-    let enabled = |shop: &str| config.shops.get(shop).is_none_or(|s| s.enabled);
+    // Paused or resumed as the store holds it (after the configuration's
+    // `enabled` is applied), not as the file says.
+    let store = ops.store();
+    let snapshot = async {
+        so_platform::shops_live::seed(store, &config, chrono::Utc::now()).await?;
+        let revision = store.shops_revision().await?;
+        let rows = store.shops().await?;
+        Ok::<_, so_store::Error>(ShopsSnapshot::merge(config.clone(), revision, &rows))
+    }
+    .await
+    .unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "Cannot read the shops from the store; releasing by the configuration.");
+        ShopsSnapshot::from_config(config.clone())
+    });
+    let enabled = |shop: &str| snapshot.shops.get(shop).is_none_or(|s| s.settings.enabled);
     match ops.release_paused_shops(&enabled, "worker").await {
         Ok(r) if r.done > 0 => {
             tracing::info!(
@@ -211,8 +240,33 @@ fn store_check(store: so_store::Store) -> (&'static str, ops::ReadinessCheck) {
     ("store", check)
 }
 
-pub(crate) fn check_config(path: Option<&Path>) -> Result<ExitCode> {
+pub(crate) async fn check_config(path: Option<&Path>, with_store: bool) -> Result<ExitCode> {
     match Config::load(path, std::env::vars()) {
+        Ok(config) if with_store => {
+            let config = Arc::new(config);
+            let store = crate::sync_cmds::open_store(&config).await?;
+            let revision = store.shops_revision().await?;
+            let rows = store.shops().await?;
+            store.close().await;
+            let snap = ShopsSnapshot::merge(config.clone(), revision, &rows);
+            let shops: serde_json::Map<String, serde_json::Value> = snap
+                .shops
+                .iter()
+                .map(|(d, s)| {
+                    let v = serde_json::json!({
+                        "source": s.source.as_str(),
+                        "version": s.version,
+                        "paused": !s.settings.enabled,
+                        "settings": s.settings,
+                    });
+                    (d.clone(), v)
+                })
+                .collect();
+            let out = serde_json::json!({"config": &*config, "effective_shops": shops});
+            print_stdout(&format!("{}\n", serde_json::to_string_pretty(&out)?))?;
+            eprintln!("configuration OK; {} shop(s) served", shops.len());
+            Ok(ExitCode::SUCCESS)
+        }
         Ok(config) => {
             print_stdout(&format!("{}\n", serde_json::to_string_pretty(&config)?))?;
             for w in config.warnings() {

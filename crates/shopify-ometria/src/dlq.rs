@@ -128,7 +128,7 @@ pub(crate) fn actor() -> String {
     format!("cli:{user}@{host}")
 }
 
-async fn open(path: Option<&Path>) -> Result<(QueueOps, CancellationToken)> {
+pub(crate) async fn open(path: Option<&Path>) -> Result<(QueueOps, CancellationToken)> {
     let config =
         so_platform::Config::load(path, std::env::vars()).context("loading the configuration")?;
     let stop = CancellationToken::new();

@@ -6,6 +6,7 @@ mod dlq;
 mod exports;
 mod profiles_cmd;
 mod samples;
+mod shops_cmd;
 mod sync_cmds;
 mod webhooks_cmd;
 
@@ -37,7 +38,13 @@ enum Command {
     /// Everything in one process: ingress, worker, ops listener.
     Run,
     /// Validate the configuration and print it with secrets masked.
-    CheckConfig,
+    CheckConfig {
+        /// Also read the store and print the effective shops: those of the
+        /// file (managed as code) and those held only in the store, each
+        /// with its source, version and pause.
+        #[arg(long)]
+        store: bool,
+    },
     /// Queue depths, consumers and oldest-message age.
     Queues {
         /// Print JSON instead of a table.
@@ -75,6 +82,12 @@ enum Command {
         #[command(subcommand)]
         command: webhooks_cmd::WebhooksCommand,
     },
+    /// Served shops: list, show (status), pause, resume, set (settings of
+    /// store-managed shops), history.
+    Shops {
+        #[command(subcommand)]
+        command: shops_cmd::ShopsCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -98,7 +111,9 @@ fn main() -> ExitCode {
                 commands::serve(cli.config.as_deref(), commands::Services::Worker).await
             }
             Command::Run => commands::serve(cli.config.as_deref(), commands::Services::All).await,
-            Command::CheckConfig => commands::check_config(cli.config.as_deref()),
+            Command::CheckConfig { store } => {
+                commands::check_config(cli.config.as_deref(), store).await
+            }
             Command::Queues { json } => commands::queues(cli.config.as_deref(), json).await,
             Command::Dlq { command } => dlq::run(cli.config.as_deref(), command).await,
             Command::Exports { command } => exports::run(cli.config.as_deref(), command).await,
@@ -114,6 +129,7 @@ fn main() -> ExitCode {
             Command::Webhooks { command } => {
                 webhooks_cmd::run(cli.config.as_deref(), command).await
             }
+            Command::Shops { command } => shops_cmd::run(cli.config.as_deref(), command).await,
         }
     });
     // Tasks still running after a bounded drain (a push waiting on Ometria,

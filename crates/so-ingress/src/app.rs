@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::http::HeaderValue;
 use axum::routing::post;
+use so_platform::shops_live::ShopsLive;
 use so_platform::webhook_metrics::LastReceived;
 use so_platform::{Config, Shutdown};
 use so_queue::Publisher;
@@ -21,6 +22,8 @@ pub struct IngressState {
     pub publisher: Publisher,
     /// When each shop's last authentic webhook arrived (a gauge per shop).
     pub last_received: Arc<LastReceived>,
+    /// Which shops are served and their secrets, live.
+    pub shops: Arc<ShopsLive>,
 }
 
 /// The bound webhook listener, zero2prod's `Application` shape.
@@ -37,11 +40,42 @@ impl Application {
         Ok(Application::with_listener(config, publisher, listener))
     }
 
-    /// Uses a listener the caller bound (tests, socket activation).
+    /// Binds `config.ingress.listen` and serves the shops of `shops` (live).
+    pub async fn build_with_shops(
+        config: Arc<Config>,
+        publisher: Publisher,
+        shops: Arc<ShopsLive>,
+    ) -> std::io::Result<Application> {
+        let listener = TcpListener::bind(config.ingress.listen).await?;
+        let state = IngressState {
+            last_received: crate::silence::last_received(&config),
+            config,
+            publisher,
+            shops,
+        };
+        Ok(Application {
+            listener,
+            router: router(state),
+        })
+    }
+
+    /// Uses a listener the caller bound (tests, socket activation); serves
+    /// the TOML shops only.
     pub fn with_listener(
         config: Arc<Config>,
         publisher: Publisher,
         listener: TcpListener,
+    ) -> Application {
+        let shops = ShopsLive::new(config.clone(), None);
+        Application::with_listener_and_shops(config, publisher, listener, shops)
+    }
+
+    /// A listener the caller bound, serving the shops of `shops` (live).
+    pub fn with_listener_and_shops(
+        config: Arc<Config>,
+        publisher: Publisher,
+        listener: TcpListener,
+        shops: Arc<ShopsLive>,
     ) -> Application {
         Application {
             listener,
@@ -49,6 +83,7 @@ impl Application {
                 last_received: crate::silence::last_received(&config),
                 config,
                 publisher,
+                shops,
             }),
         }
     }

@@ -64,8 +64,8 @@ async fn handle(
     require_json(headers)?;
     let shop = shopify.shop_domain()?;
     span.record("shop", shop.as_str());
-    let secrets = state
-        .config
+    let shops = state.shops.snapshot();
+    let secrets = shops
         .secrets_for(&shop)
         .ok_or_else(|| ApiError::UnknownShop(shop.to_string()))?;
     let signature = shopify.hmac()?;

@@ -19,6 +19,16 @@ pub enum OpsError {
     Publish(#[from] so_queue::PublishError),
     #[error("the store: {0}")]
     Store(#[from] so_store::Error),
+    #[error("no shop `{0}` is served (neither in [shops] nor in the store)")]
+    UnknownShop(String),
+    /// The shop is listed in the TOML file; its settings change there.
+    #[error(
+        "shop `{0}` is managed as code: change its settings in [shops.\"{0}\"] of the configuration file"
+    )]
+    ManagedAsCode(String),
+    /// Settings refused, each problem naming its key (`settings.lists.subscribers: ...`).
+    #[error("invalid settings: {}", .0.join("; "))]
+    InvalidSettings(Vec<String>),
 }
 
 impl OpsError {
@@ -37,6 +47,9 @@ impl OpsError {
             OpsError::NotFound(_) | OpsError::ExportNotFound(_) => "not_found",
             OpsError::Queue(_) | OpsError::Publish(_) => "broker_unavailable",
             OpsError::Store(_) => "store_unavailable",
+            OpsError::UnknownShop(_) => "unknown_shop",
+            OpsError::ManagedAsCode(_) => "managed_as_code",
+            OpsError::InvalidSettings(_) => "invalid_settings",
         }
     }
 }

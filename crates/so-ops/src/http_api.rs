@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, get, post, put};
 use axum::{Json, Router};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -16,18 +16,22 @@ use subtle::ConstantTimeEq;
 
 use crate::actions::{QueueOps, ReplayOptions, TargetQueue};
 use crate::filter::Filter;
+use crate::http_shops as shops;
+use crate::shops::ShopOps;
 use crate::{OpsError, limits};
 
 #[derive(Clone)]
-struct AdminState {
+pub(crate) struct AdminState {
     ops: QueueOps,
+    pub(crate) shops: ShopOps,
     token: Arc<SecretString>,
 }
 
 /// The `/admin/` routes; merge them into the ops router.
-pub fn router(ops: QueueOps, token: SecretString) -> Router {
+pub fn router(ops: QueueOps, shops: ShopOps, token: SecretString) -> Router {
     let state = AdminState {
         ops,
+        shops,
         token: Arc::new(token),
     };
     ROUTES
@@ -43,7 +47,7 @@ pub fn router(ops: QueueOps, token: SecretString) -> Router {
 /// them: a test holds the two equal.
 type Route = (&'static str, &'static str, fn() -> MethodRouter<AdminState>);
 
-const ROUTES: [Route; 8] = [
+const ROUTES: [Route; 14] = [
     ("get", "/admin/dead-letters", || get(list)),
     ("post", "/admin/dead-letters/replay", || post(replay)),
     ("post", "/admin/dead-letters/purge", || post(purge)),
@@ -52,16 +56,27 @@ const ROUTES: [Route; 8] = [
     ("get", "/admin/queues", || get(queues)),
     ("get", "/admin/exports", || get(exports)),
     ("get", "/admin/exports/{id}", || get(export)),
+    ("get", "/admin/shops", || get(shops::list)),
+    ("get", "/admin/shops/{shop}", || get(shops::show)),
+    ("put", "/admin/shops/{shop}", || put(shops::put)),
+    ("post", "/admin/shops/{shop}/pause", || post(shops::pause)),
+    ("post", "/admin/shops/{shop}/resume", || post(shops::resume)),
+    ("get", "/admin/shops/{shop}/history", || get(shops::history)),
 ];
 
 /// An API error: status plus `{code, detail}`, from one place.
-struct AdminError(StatusCode, &'static str, String);
+pub(crate) struct AdminError(StatusCode, &'static str, String);
 
 impl From<OpsError> for AdminError {
     fn from(e: OpsError) -> Self {
         let status = match &e {
-            OpsError::InvalidInput { .. } | OpsError::NoFilter => StatusCode::BAD_REQUEST,
-            OpsError::NotFound(_) | OpsError::ExportNotFound(_) => StatusCode::NOT_FOUND,
+            OpsError::InvalidInput { .. } | OpsError::NoFilter | OpsError::InvalidSettings(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            OpsError::NotFound(_) | OpsError::ExportNotFound(_) | OpsError::UnknownShop(_) => {
+                StatusCode::NOT_FOUND
+            }
+            OpsError::ManagedAsCode(_) => StatusCode::CONFLICT,
             OpsError::Queue(_) | OpsError::Publish(_) | OpsError::Store(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -110,7 +125,7 @@ async fn authenticate(State(s): State<AdminState>, req: Request, next: Next) -> 
 }
 
 /// Who did it, for the audit trail: the `X-Actor` header if sent.
-fn actor(headers: &axum::http::HeaderMap) -> String {
+pub(crate) fn actor(headers: &axum::http::HeaderMap) -> String {
     let who = headers
         .get("x-actor")
         .and_then(|v| v.to_str().ok())
@@ -170,14 +185,14 @@ fn target(raw: Option<&str>) -> Result<TargetQueue, OpsError> {
     raw.map_or(Ok(TargetQueue::DeadLetter), TargetQueue::parse)
 }
 
-fn query<T: serde::de::DeserializeOwned + Default>(
+pub(crate) fn query<T: serde::de::DeserializeOwned + Default>(
     q: Result<Query<T>, axum::extract::rejection::QueryRejection>,
 ) -> Result<T, AdminError> {
     q.map(|Query(q)| q)
         .map_err(|e| AdminError(StatusCode::BAD_REQUEST, "invalid_input", e.body_text()))
 }
 
-fn body<T: serde::de::DeserializeOwned>(
+pub(crate) fn body<T: serde::de::DeserializeOwned>(
     b: Result<Json<T>, axum::extract::rejection::JsonRejection>,
 ) -> Result<T, AdminError> {
     b.map(|Json(b)| b)

@@ -6,6 +6,7 @@
 //! - [`actions`]: list, show, replay, purge, history; release of parked events.
 //! - [`exports`]: `customers/data_request` exports kept in the store.
 //! - [`limits`]: the documented range of every numeric input.
+//! - [`shops`]: shops' status, pause and resume, settings changes and history.
 //! - [`http_api`]: the admin HTTP API (`/admin/` routes), behind a bearer token.
 
 pub mod actions;
@@ -13,10 +14,13 @@ pub mod error;
 pub mod exports;
 pub mod filter;
 pub mod http_api;
+mod http_shops;
 pub mod letter;
 pub mod limits;
+pub mod shops;
 
 pub use actions::{OperationReport, QueueOps, ReplayOptions, TargetQueue};
 pub use error::OpsError;
 pub use filter::Filter;
 pub use letter::{LetterDetail, LetterSummary};
+pub use shops::{ShopChangeReport, ShopOps, ShopStatus};

@@ -6,6 +6,7 @@ pub mod config;
 pub mod metrics;
 pub mod ops;
 pub mod secrets;
+pub mod shops_live;
 pub mod shutdown;
 pub mod telemetry;
 pub mod webhook_metrics;

@@ -20,7 +20,7 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The schema, one script for both backends (see the file's header).
-const MIGRATIONS: [(i64, &str, &str); 11] = [
+const MIGRATIONS: [(i64, &str, &str); 12] = [
     (1, "schema", include_str!("../migrations/0001_schema.sql")),
     (
         2,
@@ -55,6 +55,7 @@ const MIGRATIONS: [(i64, &str, &str); 11] = [
         "mapping state",
         include_str!("../migrations/0010_mapping_state.sql"),
     ),
+    (11, "shops", include_str!("../migrations/0011_shops.sql")),
     (
         13,
         "profile sends",

@@ -28,6 +28,7 @@ mod outbox;
 mod privacy;
 mod profile_sends;
 mod properties;
+mod shops;
 mod sync;
 mod watermark;
 
@@ -43,4 +44,7 @@ pub use operations::QueueOperation;
 pub use privacy::{ErasureRow, ShopStatus, email_fingerprint};
 pub use profile_sends::{ProfileSendCounts, ProfileSendRow};
 pub use properties::PropertySnapshot;
+pub use shops::{
+    KeyChange, MASK, ShopActivity, ShopChange, ShopSource, ShopWrite, ShopWriter, StoredShop,
+};
 pub use sync::{BackfillCheckpoint, ConsentDecision};

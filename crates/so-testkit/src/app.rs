@@ -208,8 +208,10 @@ impl TestApp {
                 let store = so_store::Store::connect(&db.url, 2)
                     .await
                     .expect("the admin API's store opens");
+                let queue_ops = so_ops::QueueOps::new(broker.clone(), store);
                 so_ops::http_api::router(
-                    so_ops::QueueOps::new(broker.clone(), store),
+                    queue_ops.clone(),
+                    so_ops::ShopOps::new(queue_ops, config.clone()),
                     token.clone(),
                 )
             }
@@ -233,10 +235,23 @@ impl TestApp {
         let listener = TcpListener::bind(config.ingress.listen)
             .await
             .expect("ingress binds");
-        let app = so_ingress::Application::with_listener(
+        // As the binary does: with a store, the served shops follow it live.
+        let shops = match &database {
+            Some(db) => {
+                let store = so_store::Store::connect(&db.url, 2)
+                    .await
+                    .expect("the ingress's store opens");
+                let shops = so_platform::shops_live::ShopsLive::new(config.clone(), Some(store));
+                tokio::spawn(shops.clone().run(shutdown.clone()));
+                shops
+            }
+            None => so_platform::shops_live::ShopsLive::new(config.clone(), None),
+        };
+        let app = so_ingress::Application::with_listener_and_shops(
             config.clone(),
             Publisher::new(broker.clone()),
             listener,
+            shops,
         );
         let address = format!("http://{}", app.local_addr().expect("ingress address"));
         let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));

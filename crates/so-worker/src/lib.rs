@@ -29,6 +29,7 @@ mod deliver;
 mod dispose;
 mod erasures;
 mod gather;
+mod live;
 mod membership;
 mod outcome;
 mod pending;

@@ -74,7 +74,7 @@ pub(crate) fn screen(
         && headers.scheduled.as_deref() == Some(ABANDONMENT_CHECK);
     ControlFlow::Continue(Screened {
         payload,
-        rules: rules.clone(),
+        rules,
         account: account.clone(),
         raw,
         abandonment_check,

@@ -43,6 +43,8 @@ pub struct Worker {
     attributes: crate::attributes::Attributes,
     erasures: crate::erasures::Erasures,
     watchers: Vec<crate::rejections::Watcher>,
+    config: Arc<Config>,
+    rules: Arc<crate::rules::Rules>,
 }
 
 impl Worker {
@@ -155,6 +157,7 @@ impl Worker {
             accounts: accounts.clone(),
             every: config.worker.erasure_poll,
         };
+        let shop_rules = rules.clone();
         let attributes = crate::attributes::Attributes {
             store: store.clone(),
             waiting: rules.waiting_shops(&accounts),
@@ -177,6 +180,8 @@ impl Worker {
             attributes,
             erasures,
             watchers,
+            config,
+            rules: shop_rules,
         })
     }
 
@@ -193,6 +198,13 @@ impl Worker {
                 tracing::warn!(error = %e, "Cannot rewrite plain guest emails; will try at the next start.")
             }
         }
+        let shops = crate::live::follow_shops(
+            self.config.clone(),
+            self.store.clone(),
+            self.rules.clone(),
+            shutdown.clone(),
+        )
+        .await;
         let drained = CancellationToken::new();
         // Ends once every processor (each holds a handle) has finished.
         let pushing: Vec<_> = self
@@ -252,6 +264,7 @@ impl Worker {
         let _stopped = consumer.await;
         let _left = membership.await;
         let _pruned = pruner.await;
+        let _followed = shops.await;
         tracing::info!("Worker drained and stopped.");
     }
 }

@@ -33,6 +33,13 @@ pub struct ShopifySettings {
     /// raises `SoWebhookSilence` (0: never); `shops."<domain>".silence_after_secs`
     /// overrides it.
     pub silence_after_secs: u64,
+    /// How often every process asks the store whether a shop changed
+    /// (pause, resume, settings); a change takes effect within this.
+    #[serde(
+        rename = "shops_refresh_ms",
+        with = "so_domain::serde_duration::millis"
+    )]
+    pub shops_refresh: std::time::Duration,
 }
 
 impl Default for ShopifySettings {
@@ -41,6 +48,18 @@ impl Default for ShopifySettings {
             webhook_secrets: SecretList::default(),
             public_url: None,
             silence_after_secs: super::webhooks::DEFAULT_SILENCE_AFTER_SECS,
+            shops_refresh: std::time::Duration::from_millis(1000),
+        }
+    }
+}
+
+impl ShopifySettings {
+    pub(super) fn problems(&self) -> Vec<String> {
+        let ms = self.shops_refresh.as_millis();
+        if (100..=60_000).contains(&ms) {
+            Vec::new()
+        } else {
+            vec!["shopify.shops_refresh_ms must be 100..=60000".to_owned()]
         }
     }
 }
@@ -164,13 +183,10 @@ impl ShopSettings {
     /// pushes with, `[ometria]` with its overrides applied.
     pub(super) fn problems(&self, ometria: &OmetriaSettings) -> Vec<String> {
         let mut out = Vec::new();
-        let ns_ok = self.namespace.len() <= 16
-            && self
-                .namespace
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'-' | b'_'));
-        if !ns_ok {
-            out.push("namespace must be at most 16 letters, digits, ':', '-' or '_'".to_owned());
+        // The worker's own parse: a namespace that passed here but not there
+        // stopped the worker at start.
+        if let Err(e) = so_domain::identity::Namespace::parse(&self.namespace) {
+            out.push(e.to_string());
         }
         if let (false, Err(e)) = (self.ometria.is_empty(), ometria.validate()) {
             out.push(e.to_string());
@@ -231,6 +247,12 @@ impl Config {
             settings.batch_max_records = n;
         }
         settings
+    }
+
+    /// The invalid values of settings `shop` would have, as start-up finds
+    /// them, each naming its key relative to the shop (`lists.subscribers`).
+    pub fn shop_problems(&self, shop: &ShopSettings) -> Vec<String> {
+        shop.problems(&self.ometria_for_settings(shop))
     }
 
     /// The secrets that verify webhooks of `shop`, or `None` for a shop this

@@ -511,3 +511,28 @@ fn coalescing_is_on_by_default_and_the_environment_switches_it_off() {
     let v = serde_json::to_value(&c).unwrap();
     assert_eq!(v["worker"]["coalesce"], false, "check-config shows it");
 }
+
+#[test]
+fn shops_refresh_is_validated_naming_the_key() {
+    let c = Config::load(None, [("SO_SHOPIFY__SHOPS_REFRESH_MS", "250")]).unwrap();
+    assert_eq!(c.shopify.shops_refresh.as_millis(), 250);
+    assert_eq!(
+        Config::load(None, NO_ENV)
+            .unwrap()
+            .shopify
+            .shops_refresh
+            .as_millis(),
+        1000
+    );
+    for bad in ["0", "99", "60001"] {
+        match Config::load(None, [("SO_SHOPIFY__SHOPS_REFRESH_MS", bad)]) {
+            Err(ConfigError::Invalid(p)) => {
+                assert!(
+                    p.iter().any(|p| p.starts_with("shopify.shops_refresh_ms")),
+                    "{p:?}"
+                );
+            }
+            other => panic!("{bad}: {other:?}"),
+        }
+    }
+}

@@ -31,6 +31,7 @@ impl Config {
         if let Err(e) = self.shopify_admin.validate() {
             out.push(format!("shopify_admin: {e}"));
         }
+        out.extend(self.shopify.problems());
         out.extend(self.account_conflicts());
         out.extend(self.webhook_problems());
         for (domain, shop) in &self.shops {

@@ -1,0 +1,254 @@
+//! Shops as an operator sees and changes them: list, show (status), pause, resume (releasing
+//! the shop's parked events in order), settings changes and their history. One implementation
+//! behind the `shopify-ometria shops` command and the `/admin/shops` routes.
+
+mod status;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use serde::Serialize;
+use serde_json::Value;
+use so_domain::ShopDomain;
+use so_platform::Config;
+use so_platform::shops_live::{self, ShopsSnapshot};
+use so_store::{KeyChange, ShopSource, ShopWrite, ShopWriter};
+
+pub use self::status::ShopStatus;
+use crate::{OperationReport, OpsError, QueueOps};
+
+/// Shop actions; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ShopOps {
+    queue: QueueOps,
+    config: Arc<Config>,
+}
+
+/// What a pause, resume or settings change did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShopChangeReport {
+    pub shop: String,
+    /// The version now current.
+    pub version: i64,
+    /// `false`: it was so already; nothing was written.
+    pub changed: bool,
+    pub paused: bool,
+    /// A resume's release of the shop's parked events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub released: Option<OperationReport>,
+}
+
+/// One version in a shop's history.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShopHistoryEntry {
+    pub version: i64,
+    pub actor: String,
+    pub at: chrono::DateTime<Utc>,
+    pub changes: Vec<KeyChange>,
+}
+
+impl ShopOps {
+    pub fn new(queue: QueueOps, config: Arc<Config>) -> ShopOps {
+        ShopOps { queue, config }
+    }
+
+    /// Every served shop, TOML and stored, as the store has them now.
+    pub(crate) async fn snapshot(&self) -> Result<ShopsSnapshot, OpsError> {
+        let store = self.queue.store();
+        let revision = store.shops_revision().await?;
+        let rows = store.shops().await?;
+        Ok(ShopsSnapshot::merge(self.config.clone(), revision, &rows))
+    }
+
+    /// Pauses `shop`: from the next refresh on, every worker parks its events `shop_paused`.
+    pub async fn pause(&self, shop: &str, actor: &str) -> Result<ShopChangeReport, OpsError> {
+        self.set_paused(shop, true, actor).await
+    }
+
+    /// Resumes `shop`, waits two refresh intervals (every worker has then applied the resume
+    /// and parks nothing more of it), then releases its parked events in the order they were
+    /// parked. Released earlier, a worker not yet refreshed would park them again.
+    pub async fn resume(&self, shop: &str, actor: &str) -> Result<ShopChangeReport, OpsError> {
+        let mut report = self.set_paused(shop, false, actor).await?;
+        tokio::time::sleep(self.config.shopify.shops_refresh * 2 + Duration::from_millis(100))
+            .await;
+        let domain = report.shop.clone();
+        let only = |s: &str| s == domain;
+        report.released = Some(self.queue.release_paused_shops(&only, actor).await?);
+        Ok(report)
+    }
+
+    async fn set_paused(
+        &self,
+        shop: &str,
+        paused: bool,
+        actor: &str,
+    ) -> Result<ShopChangeReport, OpsError> {
+        let shop = parse_shop(shop)?;
+        let store = self.queue.store();
+        let by = ShopWriter {
+            actor,
+            now: Utc::now(),
+        };
+        let mut outcome = store.set_shop_paused(&shop, paused, by).await?;
+        if outcome == ShopWrite::Unknown && self.config.shops.contains_key(shop.as_str()) {
+            // Listed in the TOML file but no worker has started since: seed it now.
+            shops_live::seed(store, &self.config, by.now).await?;
+            outcome = store.set_shop_paused(&shop, paused, by).await?;
+        }
+        let changed = match outcome {
+            ShopWrite::Written { .. } => true,
+            ShopWrite::Unchanged => false,
+            ShopWrite::Unknown | ShopWrite::ManagedAsCode => {
+                return Err(OpsError::UnknownShop(shop.to_string()));
+            }
+        };
+        let row = store
+            .stored_shop(&shop)
+            .await?
+            .ok_or_else(|| OpsError::UnknownShop(shop.to_string()))?;
+        tracing::info!(shop = %shop, paused, changed, version = row.version, %actor, "Shop pause state set.");
+        Ok(ShopChangeReport {
+            shop: shop.to_string(),
+            version: row.version,
+            changed,
+            paused: row.paused,
+            released: None,
+        })
+    }
+
+    /// Replaces the settings of a shop managed in the store (creating it if new), validated
+    /// as at start-up. Nothing is written when any value is refused.
+    pub async fn set_settings(
+        &self,
+        shop: &str,
+        settings: &Value,
+        actor: &str,
+    ) -> Result<ShopChangeReport, OpsError> {
+        let shop = parse_shop(shop)?;
+        if self.config.shops.contains_key(shop.as_str()) {
+            return Err(OpsError::ManagedAsCode(shop.to_string()));
+        }
+        let parsed = validate(&self.config, settings)?;
+        let stored = shops_live::to_stored(&parsed);
+        let by = ShopWriter {
+            actor,
+            now: Utc::now(),
+        };
+        let store = self.queue.store();
+        let changed = match store
+            .put_shop_settings(&shop, &stored, ShopSource::Store, by)
+            .await?
+        {
+            ShopWrite::Written { .. } => true,
+            ShopWrite::Unchanged => false,
+            ShopWrite::ManagedAsCode | ShopWrite::Unknown => {
+                return Err(OpsError::ManagedAsCode(shop.to_string()));
+            }
+        };
+        let row = store
+            .stored_shop(&shop)
+            .await?
+            .ok_or_else(|| OpsError::UnknownShop(shop.to_string()))?;
+        tracing::info!(shop = %shop, changed, version = row.version, %actor, "Shop settings written.");
+        Ok(ShopChangeReport {
+            shop: shop.to_string(),
+            version: row.version,
+            changed,
+            paused: row.paused,
+            released: None,
+        })
+    }
+
+    /// The versions of `shop`, newest first.
+    pub async fn history(&self, shop: &str, limit: u32) -> Result<Vec<ShopHistoryEntry>, OpsError> {
+        let shop = parse_shop(shop)?;
+        let rows = self.queue.store().shop_history(&shop, limit).await?;
+        if rows.is_empty() && !self.snapshot().await?.shops.contains_key(shop.as_str()) {
+            return Err(OpsError::UnknownShop(shop.to_string()));
+        }
+        Ok(rows
+            .into_iter()
+            .map(|c| ShopHistoryEntry {
+                version: c.version,
+                actor: c.actor,
+                at: c.at,
+                changes: c.changes,
+            })
+            .collect())
+    }
+}
+
+/// The keys of a shop's settings the API takes. Secrets stay in the file and
+/// the environment; a shop's own Ometria account and Admin API access are
+/// built at start; field mappings and the jobs' settings are not yet exposed.
+const API_KEYS: [&str; 9] = [
+    "namespace",
+    "enabled",
+    "profiles",
+    "lists",
+    "behaviour",
+    "abandoned_checkouts",
+    "storefront_url",
+    "store",
+    "currency",
+];
+
+pub(crate) fn parse_shop(raw: &str) -> Result<ShopDomain, OpsError> {
+    ShopDomain::parse(raw).map_err(|e| OpsError::invalid("shop", e.to_string()))
+}
+
+/// The settings as start-up would take them, or every problem, each naming its key.
+fn validate(config: &Config, settings: &Value) -> Result<so_platform::ShopSettings, OpsError> {
+    if !settings.is_object() {
+        return Err(OpsError::InvalidSettings(vec![
+            "settings must be a JSON object".to_owned(),
+        ]));
+    }
+    if let Some(key) = settings
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, _)| k.as_str())
+        .find(|k| !API_KEYS.contains(k))
+    {
+        return Err(OpsError::InvalidSettings(vec![format!(
+            "settings.{key}: not settable through the API (it takes {}); set it in the configuration file",
+            API_KEYS.join(", ")
+        )]));
+    }
+    if let Some(key) = shops_live::secret_key_in(settings) {
+        return Err(OpsError::InvalidSettings(vec![format!(
+            "settings.{key}: secrets cannot be set through the API; set them in the configuration file or the environment"
+        )]));
+    }
+    let parsed = shops_live::from_stored(settings).map_err(|e| {
+        OpsError::InvalidSettings(vec![format!("settings{}: {e}", failing_key(settings))])
+    })?;
+    let problems: Vec<String> = config
+        .shop_problems(&parsed)
+        .into_iter()
+        .map(|p| format!("settings.{p}"))
+        .collect();
+    if problems.is_empty() {
+        Ok(parsed)
+    } else {
+        Err(OpsError::InvalidSettings(problems))
+    }
+}
+
+/// `.<key>` of the first top-level key that fails to parse alone, so a type error names its
+/// key (serde's own message names only unknown keys).
+fn failing_key(settings: &Value) -> String {
+    settings
+        .as_object()
+        .into_iter()
+        .flatten()
+        .find(|(k, v)| {
+            let alone = serde_json::json!({ k.as_str(): v });
+            shops_live::from_stored(&alone).is_err()
+        })
+        .map(|(k, _)| format!(".{k}"))
+        .unwrap_or_default()
+}
