@@ -30,7 +30,7 @@ impl FakeShop {
         }
     }
 
-    fn with<R>(&self, f: impl FnOnce(&mut Shop) -> R) -> R {
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Shop) -> R) -> R {
         let mut state = self.shared.lock();
         match state.shops.get_mut(&self.domain) {
             Some(shop) => f(shop),

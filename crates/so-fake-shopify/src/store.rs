@@ -55,6 +55,8 @@ pub(crate) struct Shop {
     /// Tokens issued by the client credentials grant.
     pub(crate) issued: Vec<IssuedToken>,
     pub(crate) token_requests: Vec<TokenRequestRecord>,
+    /// The authorization code grant (`authcode.rs`).
+    pub(crate) authcode: crate::authcode::AuthCodeState,
 }
 
 /// A token of the client credentials grant.
@@ -79,6 +81,7 @@ impl Shop {
             webhooks: Vec::new(),
             issued: Vec::new(),
             token_requests: Vec::new(),
+            authcode: crate::authcode::AuthCodeState::default(),
         }
     }
 
