@@ -40,6 +40,7 @@ mod rejections;
 mod shop_admin;
 mod shop_store;
 mod shop_sync;
+mod shopify_app;
 mod shops;
 mod sync;
 #[cfg(test)]
@@ -61,6 +62,7 @@ pub use ops::OpsSettings;
 pub use rejections::RejectionSettings;
 pub use shop_admin::ShopAdmin;
 pub use shop_sync::ShopSync;
+pub use shopify_app::{DEFAULT_SCOPES, ShopifyApp};
 pub use shops::{ShopMappings, ShopOmetria, ShopSettings, ShopifySettings};
 pub use so_domain::serde_secret::mask_url_password;
 pub use sync::SyncSettings;

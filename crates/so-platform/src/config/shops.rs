@@ -25,6 +25,12 @@ pub struct ShopifySettings {
     /// Webhook signing secrets; any one verifies (secret rotation). With no
     /// `[shops]` table every shop domain is verified against these.
     pub webhook_secrets: SecretList,
+    /// The service's public HTTPS base URL (`SO_SHOPIFY__PUBLIC_URL`): the
+    /// OAuth callback is `<public_url>/shopify/callback`, webhooks go to
+    /// `<public_url>/webhooks/shopify`.
+    pub public_url: Option<String>,
+    /// The app shops install from a link (OAuth); unset: no install routes.
+    pub app: super::shopify_app::ShopifyApp,
 }
 
 /// `[shops."<name>.myshopify.com"]`
