@@ -45,7 +45,7 @@ impl Scheduler {
         // one run to the next instead of being asked for every time.
         let mut admins = BTreeMap::new();
         for shop in &shops {
-            match clients::admin_client(&self.config, shop) {
+            match clients::admin_client_in(&self.config, Some(&self.store), shop) {
                 Ok(admin) => {
                     admins.insert(shop.clone(), admin);
                 }

@@ -4,3 +4,4 @@
 mod app_config;
 mod oauth_install;
 mod token_backfill;
+mod uninstall;
