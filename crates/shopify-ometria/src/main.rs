@@ -5,6 +5,7 @@ mod commands;
 mod dlq;
 mod exports;
 mod samples;
+mod secrets_cmd;
 mod sync_cmds;
 
 use std::path::PathBuf;
@@ -64,6 +65,11 @@ enum Command {
     /// Compare Shopify with what was delivered to Ometria for a window;
     /// `--repair` re-syncs what drifted.
     Reconcile(sync_cmds::ReconcileArgs),
+    /// Secrets stored in the database (OAuth tokens): rotate the sealing key.
+    Secrets {
+        #[command(subcommand)]
+        command: secrets_cmd::SecretsCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -97,6 +103,7 @@ fn main() -> ExitCode {
                 sync_cmds::consent_sync(cli.config.as_deref(), args).await
             }
             Command::Reconcile(args) => sync_cmds::reconcile(cli.config.as_deref(), args).await,
+            Command::Secrets { command } => secrets_cmd::run(cli.config.as_deref(), command).await,
         }
     });
     // Tasks still running after a bounded drain (a push waiting on Ometria,
