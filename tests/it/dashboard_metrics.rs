@@ -59,7 +59,13 @@ fn exported(metrics: &str) -> BTreeSet<String> {
     )
 }
 
-const ADMIN_API_ONLY: [&str; 2] = ["so_consent_sync_decisions_total", "so_reconcile_drift"];
+// so_shop_access_refused is set by the scheduled jobs of a shop with Admin
+// API access (so-sync's access_report.rs, its unit test).
+const ADMIN_API_ONLY: [&str; 3] = [
+    "so_consent_sync_decisions_total",
+    "so_reconcile_drift",
+    "so_shop_access_refused",
+];
 
 #[tokio::test]
 async fn every_metric_of_the_dashboard_and_the_alerts_is_exported_and_moves() {

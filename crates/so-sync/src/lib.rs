@@ -12,6 +12,7 @@
 //! - [`scheduler`]: the periodic runs inside `shopify-ometria run`;
 //! - [`clients`]: a shop's Shopify Admin API and Ometria clients from the configuration.
 
+pub mod access_report;
 pub mod backfill;
 pub mod clients;
 pub mod consent;
