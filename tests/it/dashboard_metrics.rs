@@ -59,9 +59,12 @@ fn exported(metrics: &str) -> BTreeSet<String> {
     )
 }
 
-const ADMIN_API_ONLY: [&str; 3] = [
+// so_shop_access_refused is set by the scheduled jobs of a shop with Admin
+// API access (so-sync's access_report.rs, its unit test).
+const ADMIN_API_ONLY: [&str; 4] = [
     "so_consent_sync_decisions_total",
     "so_reconcile_drift",
+    "so_shop_access_refused",
     "so_webhook_subscriptions",
 ];
 

@@ -53,7 +53,8 @@ pub(crate) async fn serve(path: Option<&Path>, services: Services) -> Result<Exi
 
     let mut checks = vec![ops::broker_check(broker.clone())];
     // The worker needs the store; so does the admin API (its audit trail).
-    let store = if services.worker() || config.ops.admin_token.is_some() {
+    let oauth = services.ingress() && config.shopify.app.is_configured();
+    let store = if services.worker() || config.ops.admin_token.is_some() || oauth {
         let url = config.database.url.expose_secret();
         let store = so_store::Store::connect(url, config.worker.database_connections)
             .await
@@ -128,9 +129,14 @@ pub(crate) async fn serve(path: Option<&Path>, services: Services) -> Result<Exi
                     .connect_and_run(url.to_owned(), signal.clone()),
             );
         }
-        let ingress = so_ingress::Application::build_with_shops(config.clone(), publisher, shops)
-            .await
-            .with_context(|| format!("binding ingress.listen {}", config.ingress.listen))?;
+        let mut ingress =
+            so_ingress::Application::build_with_shops(config.clone(), publisher, shops)
+                .await
+                .with_context(|| format!("binding ingress.listen {}", config.ingress.listen))?;
+        if let (true, Some(store)) = (oauth, &store) {
+            ingress = ingress.with_install(install(&config, store.clone())?);
+            tracing::info!("OAuth install routes enabled: /shopify/install, /shopify/callback.");
+        }
         let stop = signal.clone();
         Some(tokio::spawn(async move {
             let served = ingress.run_until_stopped(stop.clone()).await;
@@ -338,4 +344,30 @@ pub(crate) fn print_stdout(text: &str) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("writing to stdout"),
     }
+}
+
+/// The OAuth install routes' setup, from `[shopify.app]` (validated).
+fn install(config: &Config, store: so_store::Store) -> Result<so_ingress::Install> {
+    let app = &config.shopify.app;
+    let (Some(client_id), Some(client_secret), Some(public_url)) = (
+        &app.client_id,
+        &app.client_secret,
+        &config.shopify.public_url,
+    ) else {
+        anyhow::bail!("shopify.app.client_id, client_secret and shopify.public_url must be set");
+    };
+    let sealer = config
+        .database
+        .sealer()
+        .map_err(anyhow::Error::msg)?
+        .context("database.secrets_key must be set for OAuth installs")?;
+    Ok(so_ingress::Install {
+        store,
+        sealer,
+        app: app.clone(),
+        client_id: client_id.clone(),
+        client_secret: client_secret.clone(),
+        redirect_uri: format!("{}/shopify/callback", public_url.trim_end_matches('/')),
+        admin: config.shopify_admin.clone(),
+    })
 }

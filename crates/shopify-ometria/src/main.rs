@@ -6,6 +6,7 @@ mod dlq;
 mod exports;
 mod profiles_cmd;
 mod samples;
+mod secrets_cmd;
 mod shops_cmd;
 mod sync_cmds;
 mod webhooks_cmd;
@@ -88,6 +89,11 @@ enum Command {
         #[command(subcommand)]
         command: shops_cmd::ShopsCommand,
     },
+    /// Secrets stored in the database (OAuth tokens): rotate the sealing key.
+    Secrets {
+        #[command(subcommand)]
+        command: secrets_cmd::SecretsCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -130,6 +136,7 @@ fn main() -> ExitCode {
                 webhooks_cmd::run(cli.config.as_deref(), command).await
             }
             Command::Shops { command } => shops_cmd::run(cli.config.as_deref(), command).await,
+            Command::Secrets { command } => secrets_cmd::run(cli.config.as_deref(), command).await,
         }
     });
     // Tasks still running after a bounded drain (a push waiting on Ometria,

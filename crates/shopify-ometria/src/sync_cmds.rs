@@ -192,7 +192,7 @@ pub(crate) async fn backfill(path: Option<&Path>, args: BackfillArgs) -> Result<
     let mut reports = Vec::new();
     let mut code = ExitCode::SUCCESS;
     for shop in &shops {
-        let client = clients::admin_client(&config, shop)?;
+        let client = clients::admin_client_in(&config, Some(&store), shop)?;
         let run = Backfill {
             admin: &client,
             publisher: &publisher,

@@ -451,3 +451,158 @@ async fn client_credentials_runs_log_no_client_secret_and_no_token() {
     let found = emails(&all);
     assert!(found.is_empty(), "customer emails in the logs: {found:?}");
 }
+
+const APP_SECRET: &str = "shpss-SECRET-OAUTHAPP-5be1";
+const SEALING_KEY: &str = "bG9nLXNjYW4tc2VhbGluZy1rZXktMDAwMDAwMDAwMDA=";
+
+/// `run` with an OAuth app, debug logging: a shop installs through
+/// `/shopify/install` and the callback, a `backfill` uses its token, which
+/// expires halfway and is refreshed (the refresh token rotated), then a
+/// refused refresh token marks the shop and a second `backfill` fails. No
+/// client secret, access or refresh token, code or sealing key may appear
+/// in the output.
+#[tokio::test]
+async fn oauth_installs_log_no_secret_token_code_or_key() {
+    use so_fake_shopify::{DEFAULT_SHOP, FakeShopify, InstallApp};
+
+    let fake = FakeShopify::start().await;
+    let shop = fake.default_shop();
+    shop.set_install_app(Some(InstallApp::new("oauth-app-client", APP_SECRET)));
+    shop.seed_generated(60, 0, 0.5);
+    let ometria = FakeOmetria::start(FakeConfig {
+        api_key: OMETRIA_KEY.to_owned(),
+        ..FakeConfig::unlimited()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("oauth.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[shopify]\npublic_url = \"https://so.example\"\n[shopify.app]\nclient_id = \"oauth-app-client\"\nclient_secret = \"{APP_SECRET}\"\nshop_url_template = \"{}/shops/{{shop}}\"\n[shops.\"{DEFAULT_SHOP}\"]\nwebhook_secrets = [\"{APP_SECRET}\"]\n",
+            fake.url()
+        ),
+    )
+    .unwrap();
+    let prefix = so_testkit::broker::unique_prefix();
+    let ingress_port = so_testkit::free_port();
+    let env = [
+        ("SO_AMQP__URL", so_testkit::broker::amqp_url()),
+        ("SO_AMQP__PREFIX", prefix.clone()),
+        ("SO_AMQP__PARTITIONS", "2".to_owned()),
+        ("SO_INGRESS__LISTEN", format!("127.0.0.1:{ingress_port}")),
+        (
+            "SO_OPS__LISTEN",
+            format!("127.0.0.1:{}", so_testkit::free_port()),
+        ),
+        ("SO_OMETRIA__API_URL", ometria.url()),
+        ("SO_OMETRIA__API_KEY", OMETRIA_KEY.to_owned()),
+        (
+            "SO_DATABASE__EMAIL_KEY",
+            "log-scan-email-key-0123".to_owned(),
+        ),
+        ("SO_DATABASE__SECRETS_KEY", SEALING_KEY.to_owned()),
+        (
+            "SO_DATABASE__URL",
+            format!("sqlite://{}/so.db?mode=rwc", dir.path().display()),
+        ),
+        (
+            "SO_LOG__FILTER",
+            format!(
+                "debug,hyper=info,h2=info,reqwest=info,sqlx=info,{}",
+                so_queue::link::client_log_directives("info")
+            ),
+        ),
+    ];
+    let run_log = dir.path().join("run.log");
+    let mut service = binary(&config, &["run"], &env, &run_log).spawn().unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let ingress = format!("http://127.0.0.1:{ingress_port}");
+    let install = format!("{ingress}/shopify/install?shop={DEFAULT_SHOP}");
+    let authorize = eventually(Duration::from_secs(60), || async {
+        match http.get(&install).send().await {
+            Ok(r) if r.status() == 302 => Ok(r.headers()["location"].to_str().unwrap().to_owned()),
+            Ok(r) => Err(format!("install answered {}", r.status())),
+            Err(e) => Err(e.to_string()),
+        }
+    })
+    .await;
+    let approved = http.get(&authorize).send().await.unwrap();
+    let callback = approved.headers()["location"].to_str().unwrap().to_owned();
+    // Shopify would call the public URL; the proxy in front forwards it here.
+    let callback = callback.replacen("https://so.example", &ingress, 1);
+    let connected = http.get(&callback).send().await.unwrap();
+    assert_eq!(
+        connected.status(),
+        200,
+        "{}",
+        connected.text().await.unwrap()
+    );
+
+    // The token expires after the first page: the backfill refreshes it.
+    shop.expire_tokens_after(1);
+    let backfill = |log: &str| {
+        binary(
+            &config,
+            &[
+                "backfill",
+                "--shop",
+                DEFAULT_SHOP,
+                "--entities",
+                "customers",
+                "--json",
+            ],
+            &env,
+            &dir.path().join(log),
+        )
+    };
+    let ok = backfill("backfill.log").status().await.unwrap();
+    assert!(ok.success());
+    assert!(shop.refreshes() >= 1, "the token was refreshed");
+    shop.revoke_refresh_tokens();
+    shop.expire_issued_tokens();
+    let refused = backfill("refused.log").status().await.unwrap();
+    assert!(!refused.success());
+
+    let pid = service.id().expect("running").to_string();
+    let killed = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await;
+    assert!(killed.unwrap().success());
+    let status = tokio::time::timeout(Duration::from_secs(60), service.wait()).await;
+    assert!(status.unwrap().unwrap().success());
+    if let Ok(probe) = so_testkit::broker::BrokerProbe::connect().await {
+        let names = so_queue::Names::new(&prefix, 2, &[5, 30, 120, 600, 3600]);
+        let _deleted = probe.delete_topology(&names).await;
+        probe.close().await;
+    }
+    let mut all = String::new();
+    for log in ["run.log", "backfill.log", "refused.log"] {
+        all.push_str(&std::fs::read_to_string(dir.path().join(log)).unwrap());
+    }
+    for wanted in [
+        "Shop connected through OAuth install.",
+        // The refused backfill's error (the CLI prints errors, not logs).
+        "invalid_grant",
+    ] {
+        assert!(all.contains(wanted), "{wanted:?} is not in the logs");
+    }
+    let secrets: Vec<String> = [APP_SECRET.to_owned(), SEALING_KEY.to_owned()]
+        .into_iter()
+        .chain(shop.issued_tokens())
+        .chain(shop.refresh_tokens())
+        .chain(shop.codes())
+        .collect();
+    for secret in &secrets {
+        assert!(
+            !all.contains(secret.as_str()),
+            "a secret is in the logs: {secret}"
+        );
+    }
+    let found = emails(&all);
+    assert!(found.is_empty(), "customer emails in the logs: {found:?}");
+}

@@ -27,6 +27,11 @@
 //!   tokens that open the GraphQL endpoint until they expire,
 //!   `shop_not_permitted` in both documented body forms, and switches
 //!   ([`ClientApp`]) for what the reference leaves unknown;
+//! - the authorization code grant: `GET …/admin/oauth/authorize` approves at
+//!   once and redirects to `redirect_uri` with a signed callback query; the
+//!   token endpoint exchanges single-use codes (`expiring=1`: 3600 s access
+//!   token, rotating 90-day refresh token) and refresh tokens
+//!   ([`InstallApp`], [`PreviousRefresh`]);
 //! - a Rust control API per shop ([`FakeShop`]): seeding, a deterministic
 //!   data generator, bucket settings, fault switches and recordings.
 //!
@@ -34,6 +39,7 @@
 //! an `undefinedField` error, so a typo in a client query fails a test rather
 //! than reading `null`.
 
+mod authcode;
 mod bucket;
 mod bulk;
 mod config;
@@ -56,6 +62,7 @@ mod server;
 mod store;
 mod subscriptions;
 
+pub use authcode::{InstallApp, PreviousRefresh, signed_query};
 pub use bulk::BulkStatus;
 pub use config::{
     ClientApp, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_SHOP, DEFAULT_TOKEN,

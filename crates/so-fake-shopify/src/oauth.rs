@@ -24,6 +24,10 @@ struct TokenForm {
     grant_type: Option<String>,
     client_id: Option<String>,
     client_secret: Option<String>,
+    /// The authorization code grant's fields (`authcode.rs`).
+    code: Option<String>,
+    refresh_token: Option<String>,
+    expiring: Option<String>,
 }
 
 /// An answer as status, `error` code (for the record) and HTTP response.
@@ -109,6 +113,26 @@ fn answer(shop: &mut Shop, form: Option<&TokenForm>) -> Answer {
             "The request body must be application/x-www-form-urlencoded.",
         );
     };
+    // The code exchange sends no grant_type; a refresh sends `refresh_token`.
+    let grant_type = form.grant_type.as_deref();
+    if form.code.is_some() || matches!(grant_type, Some("refresh_token" | "authorization_code")) {
+        let (response, error) = crate::authcode::exchange(
+            shop,
+            &crate::authcode::CodeForm {
+                grant_type,
+                client_id: form.client_id.as_deref(),
+                client_secret: form.client_secret.as_deref(),
+                code: form.code.as_deref(),
+                refresh_token: form.refresh_token.as_deref(),
+                expiring: form.expiring.as_deref(),
+            },
+        );
+        return Answer {
+            status: response.status(),
+            error,
+            response,
+        };
+    }
     let (Some(grant), Some(id), Some(secret)) = (
         form.grant_type.as_deref(),
         form.client_id.as_deref(),

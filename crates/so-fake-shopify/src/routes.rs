@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State as Extract};
+use axum::extract::{Path, Query, State as Extract};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -44,6 +44,11 @@ pub(crate) fn router(shared: AppState) -> Router {
             post(token_by_path),
         )
         .route("/admin/oauth/access_token", post(token_by_host))
+        .route(
+            "/shops/{shop}/admin/oauth/authorize",
+            get(authorize_by_path),
+        )
+        .route("/admin/oauth/authorize", get(authorize_by_host))
         .route("/bulk/{shop}/{file}", get(bulk_file))
         .with_state(shared)
 }
@@ -91,6 +96,22 @@ async fn token_by_host(
 ) -> Response {
     let shop = host_shop(&headers);
     token(shared, shop, headers, body).await
+}
+
+async fn authorize_by_path(
+    Extract(shared): Extract<AppState>,
+    Path(shop): Path<String>,
+    Query(query): Query<std::collections::BTreeMap<String, String>>,
+) -> Response {
+    crate::authcode::authorize(&shared, &shop, &query)
+}
+
+async fn authorize_by_host(
+    Extract(shared): Extract<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<std::collections::BTreeMap<String, String>>,
+) -> Response {
+    crate::authcode::authorize(&shared, &host_shop(&headers), &query)
 }
 
 /// Off the runtime, like `graphql`: the lock may be held by a request

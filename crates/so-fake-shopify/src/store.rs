@@ -58,6 +58,8 @@ pub(crate) struct Shop {
     pub(crate) token_requests: Vec<TokenRequestRecord>,
     /// Shop-specific webhook subscriptions.
     pub(crate) subscriptions: Subscriptions,
+    /// The authorization code grant (`authcode.rs`).
+    pub(crate) authcode: crate::authcode::AuthCodeState,
 }
 
 /// A token of the client credentials grant.
@@ -83,6 +85,7 @@ impl Shop {
             issued: Vec::new(),
             token_requests: Vec::new(),
             subscriptions: Subscriptions::default(),
+            authcode: crate::authcode::AuthCodeState::default(),
         }
     }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::http::HeaderValue;
-use axum::routing::post;
+use axum::routing::{get, post};
 use so_platform::shops_live::ShopsLive;
 use so_platform::webhook_metrics::LastReceived;
 use so_platform::{Config, Shutdown};
@@ -13,6 +13,7 @@ use so_queue::Publisher;
 use tokio::net::TcpListener;
 
 use crate::error::ApiError;
+use crate::install::Install;
 use crate::receive;
 
 /// What the webhook handler needs.
@@ -57,6 +58,13 @@ impl Application {
             listener,
             router: router(state),
         })
+    }
+
+    /// Adds the OAuth install routes (`GET /shopify/install`, `/shopify/callback`).
+    #[must_use]
+    pub fn with_install(mut self, install: Install) -> Application {
+        self.router = self.router.merge(install_router(install));
+        self
     }
 
     /// Uses a listener the caller bound (tests, socket activation); serves
@@ -104,6 +112,19 @@ impl Application {
             .with_graceful_shutdown(async move { shutdown.cancelled().await })
             .await
     }
+}
+
+/// The OAuth install routes, on their own state.
+pub fn install_router(install: Install) -> Router {
+    Router::new()
+        .route("/shopify/install", get(crate::install::install))
+        .route("/shopify/callback", get(crate::install::callback))
+        .with_state(Arc::new(install))
+}
+
+/// Serves `router` on `listener` until the process ends (tests).
+pub async fn serve_router(listener: TcpListener, router: Router) -> std::io::Result<()> {
+    axum::serve(listener, router).await
 }
 
 /// The router, also usable with `tower::ServiceExt::oneshot` in tests.

@@ -116,3 +116,72 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+/// Every way an OAuth install request can fail (`install.rs`). The same
+/// `{code, detail}` body as webhook errors; no detail holds a code, token or
+/// secret.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    #[error("the query parameter {0} is missing")]
+    Missing(&'static str),
+    #[error("shop must be a <name>.myshopify.com hostname")]
+    InvalidShop,
+    #[error("the query's hmac does not match")]
+    InvalidHmac,
+    #[error("the timestamp is missing, malformed or too far from now")]
+    StaleTimestamp,
+    #[error("the state is unknown or was already used")]
+    UnknownState,
+    #[error("the state has expired; start the install again")]
+    ExpiredState,
+    #[error("the state was issued for another shop")]
+    StateShopMismatch,
+    #[error("Shopify refused the authorization code: {0}")]
+    CodeRefused(String),
+    #[error("Shopify's token endpoint failed: {0}")]
+    TokenEndpoint(String),
+    #[error("the token store failed: {0}")]
+    Store(String),
+}
+
+impl InstallError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            InstallError::Missing(_) => "missing_parameter",
+            InstallError::InvalidShop => "invalid_shop",
+            InstallError::InvalidHmac => "invalid_hmac",
+            InstallError::StaleTimestamp => "stale_timestamp",
+            InstallError::UnknownState => "unknown_state",
+            InstallError::ExpiredState => "expired_state",
+            InstallError::StateShopMismatch => "state_shop_mismatch",
+            InstallError::CodeRefused(_) => "code_refused",
+            InstallError::TokenEndpoint(_) => "token_endpoint_failed",
+            InstallError::Store(_) => "store_failed",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            InstallError::Missing(_)
+            | InstallError::InvalidShop
+            | InstallError::StaleTimestamp
+            | InstallError::ExpiredState => StatusCode::BAD_REQUEST,
+            InstallError::InvalidHmac
+            | InstallError::UnknownState
+            | InstallError::StateShopMismatch
+            | InstallError::CodeRefused(_) => StatusCode::FORBIDDEN,
+            InstallError::TokenEndpoint(_) => StatusCode::BAD_GATEWAY,
+            InstallError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+impl IntoResponse for InstallError {
+    fn into_response(self) -> Response {
+        let code = self.code();
+        let status = self.status();
+        tracing::warn!(code, status = status.as_u16(), detail = %self, "OAuth install request refused.");
+        let body = Json(serde_json::json!({ "code": code, "detail": self.to_string() }));
+        (status, body).into_response()
+    }
+}

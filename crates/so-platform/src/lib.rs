@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod metrics;
+pub mod oauth_vault;
 pub mod ops;
 pub mod secrets;
 pub mod shops_live;

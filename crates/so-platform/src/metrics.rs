@@ -297,3 +297,13 @@ pub fn ometria_rejection_unattributed(reason: &'static str) {
 pub fn ometria_errors_polled(result: &'static str) {
     metrics::counter!(OMETRIA_ERRORS_POLLS, "result" => result).increment(1);
 }
+
+// Admin API access of a shop refused (every kind of grant).
+pub const SHOP_ACCESS_REFUSED: &str = "so_shop_access_refused";
+
+/// Whether Shopify refuses `shop`'s Admin API credentials now (1) or not
+/// (0); `kind` is `static_token`, `client_credentials` or `oauth`.
+pub fn shop_access_refused(shop: &str, kind: &'static str, refused: bool) {
+    metrics::gauge!(SHOP_ACCESS_REFUSED, "shop" => shop.to_owned(), "kind" => kind)
+        .set(if refused { 1.0 } else { 0.0 });
+}

@@ -10,6 +10,13 @@
 
 mod client_credentials;
 mod grant;
+mod oauth;
+mod pair;
+
+pub use oauth::{
+    OAUTH_REFRESH_MARGIN, OAuthApp, OAuthSource, TokenVault, VaultEntry, VaultFuture, VaultRead,
+};
+pub use pair::{GrantedPair, PairError, exchange_code, refresh_pair};
 
 use std::fmt;
 use std::future::Future;
@@ -52,6 +59,9 @@ pub enum AccessKind {
     StaticToken,
     /// A Dev Dashboard app of the store's own organization.
     ClientCredentials,
+    /// An app installed from a link (authorization code grant), with an
+    /// expiring offline token and a rotating refresh token in the store.
+    OAuth,
 }
 
 impl AccessKind {
@@ -59,6 +69,7 @@ impl AccessKind {
         match self {
             AccessKind::StaticToken => "static_token",
             AccessKind::ClientCredentials => "client_credentials",
+            AccessKind::OAuth => "oauth",
         }
     }
 }

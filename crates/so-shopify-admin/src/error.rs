@@ -58,6 +58,24 @@ pub enum AdminError {
         /// `{name}.myshopify.com`.
         shop: String,
     },
+    /// The shop's OAuth tokens cannot be used: Shopify refused the refresh
+    /// token or the app's client (`invalid_grant`, `invalid_client`), or the
+    /// shop was never installed or is uninstalled. It needs installing again.
+    #[error("the OAuth install of {shop} cannot be used ({reason}): install the app again")]
+    NotConnected {
+        /// `{name}.myshopify.com`.
+        shop: String,
+        /// `refused: invalid_grant`, `uninstalled`, `not installed`, …
+        reason: String,
+    },
+    /// The store holding the shop's OAuth tokens failed.
+    #[error("the token store failed for {shop}: {detail}")]
+    Vault {
+        /// `{name}.myshopify.com`.
+        shop: String,
+        /// What failed (never a token).
+        detail: String,
+    },
     /// An HTTP status that retrying cannot fix: 401 (token revoked or
     /// wrong), 402 (shop frozen), 403 (missing scope), 404 (shop gone), …
     #[error("Shopify answered HTTP {status}: {message}")]

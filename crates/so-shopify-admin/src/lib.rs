@@ -41,6 +41,7 @@ mod consent;
 mod credentials;
 mod error;
 mod gid;
+pub mod install;
 mod nodes;
 mod queries;
 mod retry;
@@ -48,7 +49,11 @@ mod settings;
 mod subscriptions;
 mod webhook_shape;
 
-pub use access::{AccessKind, AccessState, AccessToken, AdminAccess, TokenFuture, TokenSource};
+pub use access::{
+    AccessKind, AccessState, AccessToken, AdminAccess, GrantedPair, OAUTH_REFRESH_MARGIN, OAuthApp,
+    OAuthSource, PairError, TokenFuture, TokenSource, TokenVault, VaultEntry, VaultFuture,
+    VaultRead, exchange_code, refresh_pair,
+};
 pub use budget::{BudgetStats, MAX_QUERY_COST, QueryCost, ThrottleStatus};
 pub use bulk::{
     BulkLine, BulkLines, BulkOperation, BulkOperationId, BulkParent, BulkRows, BulkStatus,

@@ -20,7 +20,7 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The schema, one script for both backends (see the file's header).
-const MIGRATIONS: [(i64, &str, &str); 12] = [
+const MIGRATIONS: [(i64, &str, &str); 13] = [
     (1, "schema", include_str!("../migrations/0001_schema.sql")),
     (
         2,
@@ -56,6 +56,11 @@ const MIGRATIONS: [(i64, &str, &str); 12] = [
         include_str!("../migrations/0010_mapping_state.sql"),
     ),
     (11, "shops", include_str!("../migrations/0011_shops.sql")),
+    (
+        12,
+        "shop tokens",
+        include_str!("../migrations/0012_shop_tokens.sql"),
+    ),
     (
         13,
         "profile sends",

@@ -34,6 +34,13 @@ pub enum Error {
     /// Guest emails are stored as keyed fingerprints; this store was opened without the key.
     #[error("the store has no email key (database.email_key) to fingerprint guest emails with")]
     NoEmailKey,
+    /// A sealed secret did not open: the key that sealed it is not configured, or the value was
+    /// changed or moved.
+    #[error("a sealed secret cannot be opened")]
+    Sealed {
+        #[source]
+        source: crate::sealed::SealError,
+    },
     /// A stored value no longer parses: a bug or a manual edit, never fixed by retrying.
     #[error("stored {what} is invalid")]
     Corrupt {
@@ -70,6 +77,7 @@ impl Error {
             | Error::IdOutOfRange(_)
             | Error::Encode { .. }
             | Error::Corrupt { .. }
+            | Error::Sealed { .. }
             | Error::NoEmailKey => false,
         }
     }

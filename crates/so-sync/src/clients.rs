@@ -10,12 +10,20 @@ use crate::SyncError;
 /// a client id and secret whose tokens the client obtains and renews
 /// itself. Clones share the token; a new client asks for a new one.
 pub fn admin_client(config: &Config, shop: &ShopDomain) -> Result<AdminClient, SyncError> {
-    let credentials = config
-        .shop(shop)
-        .admin
-        .credentials(shop)
+    admin_client_in(config, None, shop)
+}
+
+/// [`admin_client`], or for a shop without configured credentials its
+/// OAuth install (`[shopify.app]`), whose tokens are in `store`.
+pub fn admin_client_in(
+    config: &Config,
+    store: Option<&so_store::Store>,
+    shop: &ShopDomain,
+) -> Result<AdminClient, SyncError> {
+    let settings = &config.shopify_admin;
+    let access = so_platform::oauth_vault::admin_access(config, settings, store, shop)?
         .ok_or_else(|| SyncError::NoAdminAccess(shop.as_str().to_owned()))?;
-    Ok(AdminClient::new(&config.shopify_admin, &credentials)?)
+    Ok(AdminClient::with_access(settings, access)?)
 }
 
 /// The shop's Ometria client (its own account or `[ometria]`).
@@ -27,12 +35,14 @@ pub fn ometria_client(config: &Config, shop: &ShopDomain) -> Result<so_ometria::
     Ok(so_ometria::Client::new(&settings)?)
 }
 
-/// Shops the Admin API jobs run for: configured ones with Admin API access.
+/// Shops the Admin API jobs run for: configured ones with Admin API access
+/// (their own credentials, or an OAuth install).
 pub fn admin_shops(config: &Config) -> Vec<ShopDomain> {
     config
         .shops
         .iter()
-        .filter(|(_, s)| s.enabled && s.admin.has_access())
+        // With `[shopify.app]`, a shop without credentials may be an OAuth install.
+        .filter(|(_, s)| s.enabled && (s.admin.has_access() || config.shopify.app.is_configured()))
         .filter_map(|(d, _)| ShopDomain::parse(d).ok())
         .collect()
 }

@@ -14,6 +14,7 @@
 //! - [`webhooks`]: the shop-specific webhook subscriptions checked and repaired;
 //! - [`clients`]: a shop's Shopify Admin API and Ometria clients from the configuration.
 
+pub mod access_report;
 pub mod backfill;
 pub mod clients;
 pub mod consent;

@@ -48,7 +48,7 @@ impl Scheduler {
         // one run to the next instead of being asked for every time.
         let mut admins = BTreeMap::new();
         for shop in &shops {
-            match clients::admin_client(&self.config, shop) {
+            match clients::admin_client_in(&self.config, Some(&self.store), shop) {
                 Ok(admin) => {
                     admins.insert(shop.clone(), admin);
                 }
@@ -79,17 +79,17 @@ impl Scheduler {
                 }
                 _ = consent_tick.tick() => {
                     for (shop, admin) in &admins {
-                        self.leased("consent", shop, consent_every, self.consent(shop, admin)).await;
+                        self.leased("consent", shop, consent_every, self.consent(shop, admin), admin).await;
                     }
                 }
                 _ = reconcile_tick.tick(), if !reconcile_every.is_zero() => {
                     for (shop, admin) in &admins {
-                        self.leased("reconcile", shop, reconcile_every, self.reconcile(shop, admin)).await;
+                        self.leased("reconcile", shop, reconcile_every, self.reconcile(shop, admin), admin).await;
                     }
                 }
                 _ = webhooks_tick.tick(), if webhooks_on => {
                     for (shop, admin) in &admins {
-                        self.leased("webhooks", shop, webhooks_every, self.webhooks(shop, admin)).await;
+                        self.leased("webhooks", shop, webhooks_every, self.webhooks(shop, admin), admin).await;
                     }
                 }
             }
@@ -103,6 +103,7 @@ impl Scheduler {
         shop: &ShopDomain,
         hold: Duration,
         run: impl Future<Output = Result<(), SyncError>>,
+        admin: &AdminClient,
     ) {
         let name = format!("{job}:{shop}");
         // The lease outlives the run a little so the next tick of another
@@ -111,7 +112,9 @@ impl Scheduler {
             Utc::now() + chrono::Duration::from_std(hold).unwrap_or(chrono::Duration::minutes(5));
         match self.store.try_lease(&name, &self.holder, until).await {
             Ok(true) => {
-                if let Err(e) = run.await {
+                let outcome = run.await;
+                crate::access_report::report(shop, admin, &outcome);
+                if let Err(e) = outcome {
                     tracing::warn!(job, shop = %shop, error = %crate::error_chain(&e), "Scheduled job failed; it runs again at its next tick.");
                 }
             }

@@ -2,4 +2,6 @@
 //! the service, and the client credentials grant through a real backfill.
 
 mod app_config;
+mod oauth_install;
 mod token_backfill;
+mod uninstall;

@@ -1,5 +1,6 @@
 //! The fake over HTTP, as a client sees it.
 
+mod authcode;
 mod bulk;
 mod graphql;
 mod subscriptions;

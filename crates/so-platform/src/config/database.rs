@@ -3,7 +3,7 @@
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use crate::secrets::optional_secret;
+use crate::secrets::{SecretList, optional_secret};
 
 /// Shortest accepted `database.email_key` (bytes).
 const MIN_EMAIL_KEY_LEN: usize = 16;
@@ -25,6 +25,16 @@ pub struct DatabaseSettings {
         serialize_with = "so_domain::serde_secret::masked_opt"
     )]
     pub email_key: Option<SecretString>,
+    /// Key that seals secrets stored in the database (OAuth tokens):
+    /// 32 bytes, base64 (`openssl rand -base64 32`).
+    #[serde(
+        deserialize_with = "optional_secret",
+        serialize_with = "so_domain::serde_secret::masked_opt"
+    )]
+    pub secrets_key: Option<SecretString>,
+    /// Earlier `secrets_key`s, still opening what they sealed until
+    /// `shopify-ometria secrets rotate` has re-sealed it (docs/operations.md).
+    pub previous_secrets_keys: SecretList,
 }
 
 impl Default for DatabaseSettings {
@@ -32,6 +42,8 @@ impl Default for DatabaseSettings {
         DatabaseSettings {
             url: SecretString::from("sqlite://data/shopify-ometria.db?mode=rwc"),
             email_key: None,
+            secrets_key: None,
+            previous_secrets_keys: SecretList::default(),
         }
     }
 }
@@ -57,7 +69,30 @@ impl DatabaseSettings {
                 "database.email_key must be at least {MIN_EMAIL_KEY_LEN} characters"
             ));
         }
+        out.extend(self.sealer().err());
         out
+    }
+
+    /// The sealer of stored secrets, `None` without `secrets_key`; the
+    /// error names the key.
+    pub fn sealer(&self) -> Result<Option<so_store::Sealer>, String> {
+        let Some(current) = &self.secrets_key else {
+            return Ok(None);
+        };
+        let key = |name: String, s: &SecretString| {
+            so_store::SealingKey::from_base64(s.expose_secret()).map_err(|e| format!("{name}: {e}"))
+        };
+        let current = key("database.secrets_key".to_owned(), current)?;
+        let previous = self
+            .previous_secrets_keys
+            .as_slice()
+            .iter()
+            .enumerate()
+            .map(|(i, s)| key(format!("database.previous_secrets_keys[{i}]"), s))
+            .collect::<Result<Vec<_>, _>>()?;
+        so_store::Sealer::new(current, previous)
+            .map(Some)
+            .map_err(|e| format!("database.previous_secrets_keys: {e}"))
     }
 
     pub(super) fn warnings(&self) -> Vec<String> {

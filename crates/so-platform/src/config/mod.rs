@@ -41,6 +41,7 @@ mod shop_admin;
 mod shop_profiles;
 mod shop_store;
 mod shop_sync;
+mod shopify_app;
 mod shops;
 mod sync;
 #[cfg(test)]
@@ -64,6 +65,7 @@ pub use rejections::RejectionSettings;
 pub use shop_admin::ShopAdmin;
 pub use shop_profiles::{MAX_ACTIVE_DAYS, ProfileSends, parse_at, parse_timezone};
 pub use shop_sync::ShopSync;
+pub use shopify_app::{DEFAULT_SCOPES, ShopifyApp};
 pub use shops::{ShopMappings, ShopOmetria, ShopSettings, ShopifySettings};
 pub use so_domain::serde_secret::mask_url_password;
 pub use sync::SyncSettings;

@@ -25,9 +25,10 @@ pub struct ShopifySettings {
     /// Webhook signing secrets; any one verifies (secret rotation). With no
     /// `[shops]` table every shop domain is verified against these.
     pub webhook_secrets: SecretList,
-    /// The public HTTPS address of the ingress (`https://sync.example.com`,
-    /// no path): webhook subscriptions point at
-    /// `<public_url>/webhooks/shopify` (`SO_SHOPIFY__PUBLIC_URL`).
+    /// The public HTTPS address of the service (`https://sync.example.com`,
+    /// no path; `SO_SHOPIFY__PUBLIC_URL`): webhook subscriptions point at
+    /// `<public_url>/webhooks/shopify`, the OAuth callback is
+    /// `<public_url>/shopify/callback`.
     pub public_url: Option<String>,
     /// A shop with webhook subscriptions that sends nothing for this long
     /// raises `SoWebhookSilence` (0: never); `shops."<domain>".silence_after_secs`
@@ -40,6 +41,8 @@ pub struct ShopifySettings {
         with = "so_domain::serde_duration::millis"
     )]
     pub shops_refresh: std::time::Duration,
+    /// The app shops install from a link (OAuth); unset: no install routes.
+    pub app: super::shopify_app::ShopifyApp,
 }
 
 impl Default for ShopifySettings {
@@ -49,6 +52,7 @@ impl Default for ShopifySettings {
             public_url: None,
             silence_after_secs: super::webhooks::DEFAULT_SILENCE_AFTER_SECS,
             shops_refresh: std::time::Duration::from_millis(1000),
+            app: super::shopify_app::ShopifyApp::default(),
         }
     }
 }

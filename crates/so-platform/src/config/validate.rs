@@ -17,6 +17,11 @@ impl Config {
         }
         out.extend(self.ops.problems());
         out.extend(self.database.problems());
+        let public_url = self.shopify.public_url.as_deref();
+        out.extend(self.shopify.app.problems(public_url));
+        if self.shopify.app.is_configured() && self.database.secrets_key.is_none() {
+            out.push("database.secrets_key must be set for OAuth installs ([shopify.app]): their tokens are stored sealed with it".to_owned());
+        }
         if !(self.ometria.api_url.starts_with("http://")
             || self.ometria.api_url.starts_with("https://"))
         {

@@ -67,6 +67,16 @@ impl Preparer {
         self.store
             .set_shop_status(&shop, Some(so_store::ShopStatus::Uninstalled), at)
             .await?;
+        // Its OAuth tokens are revoked already (shopify-apps.md §9): deleted here, unless the
+        // shop installed again after this event was triggered.
+        if self
+            .store
+            .uninstall_shop_tokens(shop.as_str(), at, cx.now)
+            .await?
+        {
+            so_platform::metrics::shop_access_refused(shop.as_str(), "oauth", false);
+            tracing::warn!("App uninstalled: the shop's OAuth tokens were deleted.");
+        }
         cx.cache
             .set_shop_state(&shop, Some((so_store::ShopStatus::Uninstalled, at)));
         tracing::warn!(
