@@ -236,6 +236,18 @@ async fn a_settings_change_applies_to_the_next_event(backend: Backend) {
         status_body["detail"]["last_webhook_at"].is_string(),
         "{status_body}"
     );
+    // No install and no profile send for this shop; its zone is the default.
+    let detail = &status_body["detail"];
+    assert_eq!(
+        (
+            &detail["timezone"],
+            &detail["oauth"],
+            &detail["last_profile_send"]
+        ),
+        (&json!("UTC"), &Value::Null, &Value::Null),
+        "{status_body}"
+    );
+    assert_eq!(status_body["admin_access"], "none");
     owned.teardown().await;
 }
 

@@ -361,6 +361,7 @@ fn install(config: &Config, store: so_store::Store) -> Result<so_ingress::Instal
         .sealer()
         .map_err(anyhow::Error::msg)?
         .context("database.secrets_key must be set for OAuth installs")?;
+    let on_connected = Some(after_install(config, store.clone()));
     Ok(so_ingress::Install {
         store,
         sealer,
@@ -369,5 +370,26 @@ fn install(config: &Config, store: so_store::Store) -> Result<so_ingress::Instal
         client_secret: client_secret.clone(),
         redirect_uri: format!("{}/shopify/callback", public_url.trim_end_matches('/')),
         admin: config.shopify_admin.clone(),
+        on_connected,
     })
+}
+
+/// After an install, the shop's webhook subscriptions are put in order at once (not at the
+/// next daily run), in the background so the callback answers without waiting.
+fn after_install(config: &Config, store: so_store::Store) -> so_ingress::Connected {
+    let config = Arc::new(config.clone());
+    so_ingress::Connected(Arc::new(move |shop: so_domain::ShopDomain| {
+        let (config, store) = (config.clone(), store.clone());
+        tokio::spawn(async move {
+            let synced = match so_sync::clients::admin_client_in(&config, Some(&store), &shop) {
+                Ok(admin) => so_sync::webhooks::after_connect(&config, &shop, &admin)
+                    .await
+                    .map(|_| ()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = synced {
+                tracing::warn!(shop = %shop, error = %so_domain::error_chain(&e), "Webhook subscriptions of the newly installed shop not synced; the daily run tries again.");
+            }
+        });
+    }))
 }

@@ -12,10 +12,11 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
+use so_domain::ShopDomain;
 use so_platform::config::ShopifyApp;
 use so_shopify_admin::install::{authorize_url, valid_shop_hostname, verify_query_hmac};
 use so_shopify_admin::{AdminSettings, PairError, exchange_code};
-use so_store::{Sealer, StateCheck, Store};
+use so_store::{Sealer, ShopSource, ShopWriter, StateCheck, Store};
 
 use crate::error::InstallError;
 
@@ -30,6 +31,19 @@ pub struct Install {
     /// `<public_url>/shopify/callback`.
     pub redirect_uri: String,
     pub admin: AdminSettings,
+    /// Called with the shop's domain once it is connected (the binary runs the shop's webhook
+    /// subscription sync there); `None`: nothing more.
+    pub on_connected: Option<Connected>,
+}
+
+/// What runs after a shop connects; it must not block (spawn the work).
+#[derive(Clone)]
+pub struct Connected(pub Arc<dyn Fn(ShopDomain) + Send + Sync>);
+
+impl std::fmt::Debug for Connected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Connected(..)")
+    }
 }
 
 type Params = Vec<(String, String)>;
@@ -106,9 +120,40 @@ pub(crate) async fn callback(
         .await
         .map_err(|e| InstallError::Store(e.to_string()))?;
     so_platform::metrics::shop_access_refused(&shop, "oauth", false);
+    let domain = register(&install.store, &shop, now).await?;
     tracing::info!(shop = %shop, scopes = %pair.scope, expiring = pair.refresh_token.is_some(), "Shop connected through OAuth install.");
+    if let Some(Connected(hook)) = &install.on_connected {
+        hook(domain);
+    }
     let body = serde_json::json!({"shop": shop, "state": "connected", "scopes": pair.scope});
     Ok((StatusCode::OK, axum::Json(body)).into_response())
+}
+
+/// A shop the store does not hold yet is written there with the default settings (actor
+/// `oauth:install`), so every process serves it within a refresh; a shop it holds (listed in
+/// the file, or managed through the API) keeps its settings.
+async fn register(
+    store: &Store,
+    shop: &str,
+    now: DateTime<Utc>,
+) -> Result<ShopDomain, InstallError> {
+    let domain = ShopDomain::parse(shop).map_err(|_| InstallError::InvalidShop)?;
+    let known = store
+        .stored_shop(&domain)
+        .await
+        .map_err(|e| InstallError::Store(e.to_string()))?;
+    if known.is_none() {
+        let settings = so_platform::shops_live::to_stored(&so_platform::ShopSettings::default());
+        let by = ShopWriter {
+            actor: "oauth:install",
+            now,
+        };
+        store
+            .put_shop_settings(&domain, &settings, ShopSource::Store, by)
+            .await
+            .map_err(|e| InstallError::Store(e.to_string()))?;
+    }
+    Ok(domain)
 }
 
 fn checked_shop(params: &Params) -> Result<String, InstallError> {

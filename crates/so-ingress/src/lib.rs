@@ -16,4 +16,4 @@ mod silence;
 
 pub use app::{Application, IngressState};
 pub use error::ApiError;
-pub use install::Install;
+pub use install::{Connected, Install};

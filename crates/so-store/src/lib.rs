@@ -49,7 +49,7 @@ pub use privacy::{ErasureRow, ShopStatus, email_fingerprint};
 pub use profile_sends::{ProfileSendCounts, ProfileSendRow};
 pub use properties::PropertySnapshot;
 pub use sealed::{SEALING_KEY_BYTES, SealError, Sealer, SealingKey};
-pub use shop_tokens::{ShopTokens, TokenPair, TokenState};
+pub use shop_tokens::{ShopTokens, TokenPair, TokenState, TokenStatus};
 pub use shops::{
     KeyChange, MASK, ShopActivity, ShopChange, ShopSource, ShopWrite, ShopWriter, StoredShop,
 };

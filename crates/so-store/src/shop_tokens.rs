@@ -74,6 +74,18 @@ impl TokenState {
 }
 
 /// A shop's row, opened.
+/// A shop's OAuth install as `shops show` reports it: no token, sealed or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenStatus {
+    pub state: TokenState,
+    pub scopes: String,
+    pub access_expires_at: Option<DateTime<Utc>>,
+    pub refresh_expires_at: Option<DateTime<Utc>>,
+    pub refused_reason: Option<String>,
+    pub installed_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShopTokens {
     pub shop: String,
@@ -158,6 +170,31 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         row.map(|r| decode(sealer, &r)).transpose()
+    }
+
+    /// What a status page may say of the shop's install: its state and times, read without
+    /// opening (or needing the key of) any sealed column. `None` if it never installed.
+    pub async fn shop_token_status(&self, shop: &str) -> Result<Option<TokenStatus>> {
+        let row = sqlx::query(
+            "SELECT state, scopes, access_expires_at, refresh_expires_at, refused_reason, \
+             installed_at, updated_at FROM shop_tokens WHERE shop = $1",
+        )
+        .bind(shop)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else {
+            return Ok(None);
+        };
+        let at = |raw: Option<i64>| raw.map(|t| time_from_db(t, "shop token time")).transpose();
+        Ok(Some(TokenStatus {
+            state: TokenState::parse(&r.try_get::<String, _>("state")?)?,
+            scopes: r.try_get("scopes")?,
+            access_expires_at: at(r.try_get("access_expires_at")?)?,
+            refresh_expires_at: at(r.try_get("refresh_expires_at")?)?,
+            refused_reason: r.try_get("refused_reason")?,
+            installed_at: time_from_db(r.try_get("installed_at")?, "shop token time")?,
+            updated_at: time_from_db(r.try_get("updated_at")?, "shop token time")?,
+        }))
     }
 
     /// Writes a refreshed pair (the rotated refresh token with the new access token) if the row

@@ -31,6 +31,8 @@ struct World {
     config: Arc<Config>,
     ingress: String,
     http: reqwest::Client,
+    /// Shops the callback reported connected, in order.
+    connected: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 async fn world(backend: Backend) -> World {
@@ -48,6 +50,7 @@ async fn world(backend: Backend) -> World {
     config.shopify.app.shop_url_template = Some(format!("{}/shops/{{shop}}", fake.url()));
     config.shopify.public_url = Some("https://so.example".to_owned());
     config.database.secrets_key = Some(SecretString::from(SECRETS_KEY));
+    let connected = Arc::new(std::sync::Mutex::new(Vec::new()));
     let install = Install {
         store: store.clone(),
         sealer: config.database.sealer().unwrap().unwrap(),
@@ -56,6 +59,10 @@ async fn world(backend: Backend) -> World {
         client_secret: SecretString::from(CLIENT_SECRET),
         redirect_uri: format!("{ingress}/shopify/callback"),
         admin: settings(),
+        on_connected: Some(so_ingress::Connected(Arc::new({
+            let connected = connected.clone();
+            move |shop: ShopDomain| connected.lock().unwrap().push(shop.to_string())
+        }))),
     };
     let router = so_ingress::app::install_router(install);
     tokio::spawn(so_ingress::app::serve_router(listener, router));
@@ -70,6 +77,7 @@ async fn world(backend: Backend) -> World {
         config: Arc::new(config),
         ingress,
         http,
+        connected,
     }
 }
 
@@ -197,6 +205,20 @@ async fn install_then_use_and_refresh(backend: Backend) {
         !raw.contains(&pair.access_token) && !raw.contains("shprt_"),
         "sealed: {raw}"
     );
+    // The new shop is held in the store (so every process serves it) and the
+    // after-connect hook ran once.
+    let shop = ShopDomain::parse(DEFAULT_SHOP).unwrap();
+    let held = w
+        .store
+        .stored_shop(&shop)
+        .await
+        .unwrap()
+        .expect("registered");
+    assert_eq!(
+        (held.updated_by.as_str(), held.paused),
+        ("oauth:install", false)
+    );
+    assert_eq!(*w.connected.lock().unwrap(), vec![DEFAULT_SHOP.to_owned()]);
 
     // The replayed callback: its state is used up; nothing changes.
     let (status, body) = w.get(&callback).await;
@@ -205,6 +227,7 @@ async fn install_then_use_and_refresh(backend: Backend) {
         (403, Some("unknown_state"))
     );
     assert_eq!(w.tokens().await.unwrap().generation, stored.generation);
+    assert_eq!(w.connected.lock().unwrap().len(), 1, "no second connect");
 
     // An Admin API call with the stored token, then the token expires mid-use.
     let client = w.client(&w.store).await;
@@ -328,6 +351,15 @@ async fn bad_callbacks_are_refused_and_store_nothing(backend: Backend) {
     // The genuine callback's state was used up by the cross-shop attempt.
     assert_eq!(w.get(&genuine).await.0, 403);
     assert!(w.tokens().await.is_none());
+    let shop = ShopDomain::parse(DEFAULT_SHOP).unwrap();
+    assert!(
+        w.store.stored_shop(&shop).await.unwrap().is_none(),
+        "no shop registered"
+    );
+    assert!(
+        w.connected.lock().unwrap().is_empty(),
+        "no connect reported"
+    );
 }
 
 macro_rules! both {

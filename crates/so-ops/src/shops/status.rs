@@ -21,7 +21,8 @@ pub struct ShopStatus {
     pub paused: bool,
     pub updated_at: Option<DateTime<Utc>>,
     pub updated_by: Option<String>,
-    /// How the Admin API is reached: `static_token`, `client_credentials` or `none`.
+    /// How the Admin API is reached: `static_token`, `client_credentials`, `oauth` (in `show`, for
+    /// a shop connected by install) or `none`.
     pub admin_access: &'static str,
     /// Only in `show` (they read the store and scan queues).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -40,6 +41,37 @@ pub struct ShopDetail {
     pub consent_written_back_until: Option<String>,
     pub last_reconciliation_at: Option<String>,
     pub last_backfill_completed_at: Option<String>,
+    /// The shop's IANA time zone (`timezone`; UTC when unset): the `*_local` times are in it.
+    pub timezone: String,
+    /// The OAuth install, if the shop connected that way (no token is ever shown).
+    pub oauth: Option<OauthStatus>,
+    /// The last completed profile send (on demand or daily).
+    pub last_profile_send: Option<ProfileSendStatus>,
+}
+
+/// A shop's OAuth install: state and times only.
+#[derive(Debug, Clone, Serialize)]
+pub struct OauthStatus {
+    /// `connected`, `refused` (Shopify refused the refresh token or the app) or `uninstalled`.
+    pub state: &'static str,
+    pub scopes: String,
+    pub access_expires_at: Option<DateTime<Utc>>,
+    pub refresh_expires_at: Option<DateTime<Utc>>,
+    pub refused_reason: Option<String>,
+    pub installed_at: DateTime<Utc>,
+    pub installed_at_local: String,
+}
+
+/// The last completed profile send.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProfileSendStatus {
+    /// `on_demand` or `auto`.
+    pub kind: String,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub finished_at_local: Option<String>,
+    pub customers_read: u64,
+    pub matched: u64,
+    pub published: u64,
 }
 
 fn admin_access(shop: &LiveShop) -> &'static str {
@@ -86,7 +118,11 @@ impl ShopOps {
             .into_iter()
             .find(|s| s.shop == domain.as_str())
             .ok_or_else(|| OpsError::UnknownShop(domain.to_string()))?;
-        status.detail = Some(self.detail(&domain).await?);
+        let detail = self.detail(&domain).await?;
+        if status.admin_access == "none" && detail.oauth.is_some() {
+            status.admin_access = "oauth";
+        }
+        status.detail = Some(detail);
         Ok(status)
     }
 
@@ -107,7 +143,41 @@ impl ShopOps {
             .list(TargetQueue::DeadLetter, &filter, 0)
             .await?
             .matched;
+        let settings = self
+            .snapshot()
+            .await?
+            .shops
+            .get(shop.as_str())
+            .map(|l| l.settings.clone());
+        let settings = settings.unwrap_or_default();
+        let oauth = store
+            .shop_token_status(shop.as_str())
+            .await?
+            .map(|t| OauthStatus {
+                state: t.state.as_str(),
+                scopes: t.scopes,
+                access_expires_at: t.access_expires_at,
+                refresh_expires_at: t.refresh_expires_at,
+                refused_reason: t.refused_reason,
+                installed_at_local: settings.local_time(t.installed_at),
+                installed_at: t.installed_at,
+            });
+        let last_profile_send =
+            store
+                .last_profile_send(shop, None, true)
+                .await?
+                .map(|r| ProfileSendStatus {
+                    finished_at_local: r.finished_at.map(|t| settings.local_time(t)),
+                    kind: r.kind,
+                    finished_at: r.finished_at,
+                    customers_read: r.counts.read,
+                    matched: r.counts.matched,
+                    published: r.counts.published,
+                });
         Ok(ShopDetail {
+            timezone: settings.time_zone().to_string(),
+            oauth,
+            last_profile_send,
             last_webhook_at: activity.last_webhook_at,
             last_push_at: activity.last_push_at,
             parked,

@@ -63,6 +63,15 @@ impl ShopSettings {
             .unwrap_or(chrono_tz::UTC)
     }
 
+    /// `at` in the shop's time zone, e.g. `2026-12-01 09:30:00 GMT (Europe/London)`.
+    pub fn local_time(&self, at: chrono::DateTime<chrono::Utc>) -> String {
+        let zone = self.time_zone();
+        format!(
+            "{} ({zone})",
+            at.with_timezone(&zone).format("%Y-%m-%d %H:%M:%S %Z")
+        )
+    }
+
     /// Lists a profile send of this shop may add contacts to.
     pub fn sendable_lists(&self) -> Vec<u64> {
         let mut all: Vec<u64> = self

@@ -217,6 +217,24 @@ async fn a_refusal_and_an_uninstall_mark_the_shop(ctx: Ctx) {
     let got = ctx.store.shop_tokens(&s, SHOP).await.unwrap().unwrap();
     assert_eq!(got.state, TokenState::Refused);
     assert_eq!(got.refused_reason.as_deref(), Some("invalid_grant"));
+    // What a status page reads, with no key at hand.
+    let status = ctx.store.shop_token_status(SHOP).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            status.state,
+            status.refused_reason.as_deref(),
+            status.installed_at
+        ),
+        (TokenState::Refused, Some("invalid_grant"), at(0))
+    );
+    assert_eq!(status.access_expires_at, pair(1).access_expires_at);
+    assert!(
+        ctx.store
+            .shop_token_status("none.myshopify.com")
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(
         ctx.store
             .replace_shop_tokens(&s, SHOP, g, &pair(2), at(6))

@@ -168,9 +168,5 @@ pub async fn status(
 
 /// `at` in the shop's time zone, e.g. `2026-12-01 09:30:00 GMT (Europe/London)`.
 pub fn local(at: DateTime<Utc>, shop: &ShopSettings) -> String {
-    let zone = shop.time_zone();
-    format!(
-        "{} ({zone})",
-        at.with_timezone(&zone).format("%Y-%m-%d %H:%M:%S %Z")
-    )
+    shop.local_time(at)
 }
