@@ -32,6 +32,8 @@
 //! [`so_domain::serde_duration`], written back in the units of their keys.
 
 mod database;
+#[cfg(test)]
+mod doc_examples;
 mod ingress;
 mod load;
 mod log;
