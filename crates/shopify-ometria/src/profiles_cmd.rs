@@ -4,20 +4,17 @@
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use so_domain::ShopDomain;
 use so_domain::merchant::ProfileFilter;
 use so_platform::Config;
-use so_queue::{Broker, Publisher};
 use so_store::{ProfileSendCounts, ProfileSendRow};
 use so_sync::profiles::{self, AutoSends, Kind, ProfileSend, Request, SendProgress, SystemClock};
 use so_sync::{SyncError, clients};
-use tokio_util::sync::CancellationToken;
 
 use crate::commands::load;
-use crate::sync_cmds::open_store;
+use crate::sync_cmds::{cancelled_on_ctrl_c, connected_publisher, open_store};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct SendProfilesArgs {
@@ -96,25 +93,9 @@ pub(crate) async fn send_profiles(path: Option<&Path>, args: SendProfilesArgs) -
         request(&config, &shop, &args)?.choices(settings)?
     };
     let admin = clients::admin_client(&config, &shop)?;
-    let broker_stop = CancellationToken::new();
-    let broker = Broker::start(config.amqp.clone(), broker_stop.clone());
-    if broker
-        .wait_connected(Duration::from_secs(10))
-        .await
-        .is_none()
-    {
-        broker_stop.cancel();
-        bail!("cannot reach RabbitMQ at amqp.url(s) within 10 s");
-    }
-    let publisher = Publisher::new(broker.clone());
+    let (publisher, broker_stop) = connected_publisher(&config).await?;
     let store = open_store(&config).await?;
-    let stop = CancellationToken::new();
-    let on_signal = stop.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            on_signal.cancel();
-        }
-    });
+    let stop = cancelled_on_ctrl_c();
     let result = if args.auto_now {
         let holder = format!("send-profiles:{}", std::process::id());
         AutoSends {

@@ -47,6 +47,34 @@ pub(crate) async fn open_store(config: &Config) -> Result<so_store::Store> {
         .context("opening the store (database.url)")
 }
 
+/// A publisher on a broker connection that answered within 10 s, and the token that ends the
+/// connection; a command that must publish stops here when RabbitMQ is away.
+pub(crate) async fn connected_publisher(config: &Config) -> Result<(Publisher, CancellationToken)> {
+    let broker_stop = CancellationToken::new();
+    let broker = Broker::start(config.amqp.clone(), broker_stop.clone());
+    if broker
+        .wait_connected(Duration::from_secs(10))
+        .await
+        .is_none()
+    {
+        broker_stop.cancel();
+        bail!("cannot reach RabbitMQ at amqp.url(s) within 10 s");
+    }
+    Ok((Publisher::new(broker), broker_stop))
+}
+
+/// A token cancelled by Ctrl-C: a long run stops after its current page, resumable.
+pub(crate) fn cancelled_on_ctrl_c() -> CancellationToken {
+    let stop = CancellationToken::new();
+    let on_signal = stop.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            on_signal.cancel();
+        }
+    });
+    stop
+}
+
 pub(crate) fn shops(config: &Config, shop: Option<&str>) -> Result<Vec<ShopDomain>> {
     match shop {
         Some(s) => Ok(vec![
@@ -164,25 +192,9 @@ pub(crate) async fn backfill(path: Option<&Path>, args: BackfillArgs) -> Result<
     let config = load(path)?;
     let opts = options(&config, &args)?;
     let shops = shops(&config, args.shop.as_deref())?;
-    let broker_stop = CancellationToken::new();
-    let broker = Broker::start(config.amqp.clone(), broker_stop.clone());
-    if broker
-        .wait_connected(Duration::from_secs(10))
-        .await
-        .is_none()
-    {
-        broker_stop.cancel();
-        bail!("cannot reach RabbitMQ at amqp.url(s) within 10 s");
-    }
-    let publisher = Publisher::new(broker.clone());
+    let (publisher, broker_stop) = connected_publisher(&config).await?;
     let store = open_store(&config).await?;
-    let stop = CancellationToken::new();
-    let on_signal = stop.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            on_signal.cancel();
-        }
-    });
+    let stop = cancelled_on_ctrl_c();
     let bars = Bars {
         multi: MultiProgress::new(),
         bars: Mutex::new(Vec::new()),
