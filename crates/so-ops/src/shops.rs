@@ -55,10 +55,18 @@ impl ShopOps {
 
     /// Every served shop, TOML and stored, as the store has them now.
     pub(crate) async fn snapshot(&self) -> Result<ShopsSnapshot, OpsError> {
+        Ok(self.snapshot_and_rows().await?.0)
+    }
+
+    /// The snapshot and the stored rows it was merged from (their audit fields).
+    pub(crate) async fn snapshot_and_rows(
+        &self,
+    ) -> Result<(ShopsSnapshot, Vec<so_store::StoredShop>), OpsError> {
         let store = self.queue.store();
         let revision = store.shops_revision().await?;
         let rows = store.shops().await?;
-        Ok(ShopsSnapshot::merge(self.config.clone(), revision, &rows))
+        let snap = ShopsSnapshot::merge(self.config.clone(), revision, &rows);
+        Ok((snap, rows))
     }
 
     /// Pauses `shop`: from the next refresh on, every worker parks its events `shop_paused`.

@@ -5,7 +5,9 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use so_domain::ShopDomain;
+use so_platform::ShopSettings;
 use so_platform::shops_live::LiveShop;
+use so_store::StoredShop;
 
 use super::{ShopOps, parse_shop};
 use crate::{Filter, OpsError, TargetQueue};
@@ -74,6 +76,20 @@ pub struct ProfileSendStatus {
     pub published: u64,
 }
 
+fn status_of(domain: &str, live: &LiveShop, rows: &[StoredShop]) -> ShopStatus {
+    let row = rows.iter().find(|r| r.domain == domain);
+    ShopStatus {
+        shop: domain.to_owned(),
+        source: live.source.as_str(),
+        version: live.version,
+        paused: !live.settings.enabled,
+        updated_at: row.map(|r| r.updated_at),
+        updated_by: row.map(|r| r.updated_by.clone()),
+        admin_access: admin_access(live),
+        detail: None,
+    }
+}
+
 fn admin_access(shop: &LiveShop) -> &'static str {
     let a = &shop.settings.admin;
     if a.access_token.is_some() {
@@ -88,37 +104,24 @@ fn admin_access(shop: &LiveShop) -> &'static str {
 impl ShopOps {
     /// Every served shop, sorted by domain, without the costly details.
     pub async fn list(&self) -> Result<Vec<ShopStatus>, OpsError> {
-        let snap = self.snapshot().await?;
-        let rows = self.queue.store().shops().await?;
+        let (snap, rows) = self.snapshot_and_rows().await?;
         Ok(snap
             .shops
             .iter()
-            .map(|(d, live)| {
-                let row = rows.iter().find(|r| r.domain == *d);
-                ShopStatus {
-                    shop: d.clone(),
-                    source: live.source.as_str(),
-                    version: live.version,
-                    paused: !live.settings.enabled,
-                    updated_at: row.map(|r| r.updated_at),
-                    updated_by: row.map(|r| r.updated_by.clone()),
-                    admin_access: admin_access(live),
-                    detail: None,
-                }
-            })
+            .map(|(d, live)| status_of(d, live, &rows))
             .collect())
     }
 
     /// One shop's full status.
     pub async fn show(&self, shop: &str) -> Result<ShopStatus, OpsError> {
         let domain = parse_shop(shop)?;
-        let mut status = self
-            .list()
-            .await?
-            .into_iter()
-            .find(|s| s.shop == domain.as_str())
+        let (snap, rows) = self.snapshot_and_rows().await?;
+        let live = snap
+            .shops
+            .get(domain.as_str())
             .ok_or_else(|| OpsError::UnknownShop(domain.to_string()))?;
-        let detail = self.detail(&domain).await?;
+        let mut status = status_of(domain.as_str(), live, &rows);
+        let detail = self.detail(&domain, &live.settings).await?;
         if status.admin_access == "none" && detail.oauth.is_some() {
             status.admin_access = "oauth";
         }
@@ -126,7 +129,11 @@ impl ShopOps {
         Ok(status)
     }
 
-    async fn detail(&self, shop: &ShopDomain) -> Result<ShopDetail, OpsError> {
+    async fn detail(
+        &self,
+        shop: &ShopDomain,
+        settings: &ShopSettings,
+    ) -> Result<ShopDetail, OpsError> {
         let store = self.queue.store();
         let activity = store.shop_activity(shop).await?;
         let filter = Filter {
@@ -143,13 +150,6 @@ impl ShopOps {
             .list(TargetQueue::DeadLetter, &filter, 0)
             .await?
             .matched;
-        let settings = self
-            .snapshot()
-            .await?
-            .shops
-            .get(shop.as_str())
-            .map(|l| l.settings.clone());
-        let settings = settings.unwrap_or_default();
         let oauth = store
             .shop_token_status(shop.as_str())
             .await?
