@@ -9,6 +9,7 @@
 //! version travels in the contact's email (`v2-<id>@example.com`), which
 //! the fake's write log records with each write.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use so_testkit::Webhook;
@@ -89,11 +90,13 @@ pub(crate) async fn send_all(
     client: &reqwest::Client,
     url: &str,
     plan: &[Vec<Planned>],
+    done: &AtomicUsize,
 ) -> Vec<Sent> {
     let mut sent = Vec::new();
     for customer in plan {
         for p in customer {
             sent.push(send_one(client, url, p).await);
+            done.fetch_add(1, Ordering::Relaxed);
         }
         tokio::time::sleep(PACE).await;
     }
