@@ -23,6 +23,9 @@ pub enum ConsoleError {
     /// An embedded user asked for a shop other than the one their token names.
     #[error("this page belongs to another shop")]
     OtherShop,
+    /// An embedded user asked for an ops page (dead letters span every shop).
+    #[error("this page is for operators (log in with the admin token)")]
+    OpsOnly,
     #[error("invalid form: {0}")]
     Form(String),
     #[error(transparent)]
@@ -37,6 +40,7 @@ impl ConsoleError {
             ConsoleError::IdToken(_) => (StatusCode::UNAUTHORIZED, "invalid_id_token"),
             ConsoleError::EmbeddedOff => (StatusCode::UNAUTHORIZED, "embedded_off"),
             ConsoleError::OtherShop => (StatusCode::FORBIDDEN, "other_shop"),
+            ConsoleError::OpsOnly => (StatusCode::FORBIDDEN, "ops_only"),
             ConsoleError::Form(_) => (StatusCode::BAD_REQUEST, "invalid_input"),
             // The same statuses as the admin API gives these.
             ConsoleError::Ops(e) => (

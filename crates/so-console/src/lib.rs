@@ -8,6 +8,7 @@ mod assets;
 mod auth;
 mod error;
 pub mod id_token;
+mod letters;
 mod pages;
 mod routes;
 pub mod session;

@@ -1,4 +1,5 @@
-//! The `/console/` routes and their handlers: login and logout, Shops, Shop, pause and resume.
+//! The `/console/` routes and their handlers: login and logout, Shops, Shop, pause and resume
+//! (the Dead letters handlers are in [`crate::letters`]).
 
 use std::sync::Arc;
 
@@ -10,15 +11,15 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use so_ops::ShopOps;
+use so_ops::{QueueOps, ShopOps};
 use so_platform::Config;
 use subtle::ConstantTimeEq;
 
-use crate::assets;
 use crate::auth::{self, App, Viewer};
 use crate::error::ConsoleError;
 use crate::pages::{self, Chrome};
 use crate::session::{self, Sessions};
+use crate::{assets, letters};
 
 /// Entries of a shop's history shown on its page.
 const HISTORY_SHOWN: u32 = 20;
@@ -26,6 +27,7 @@ const HISTORY_SHOWN: u32 = 20;
 /// The console's state; cheap to clone.
 #[derive(Clone)]
 pub struct Console {
+    pub(crate) queue: QueueOps,
     shops: ShopOps,
     admin_token: Arc<SecretString>,
     app: Option<Arc<App>>,
@@ -35,9 +37,14 @@ pub struct Console {
 }
 
 impl Console {
-    /// The console over `shops`; ops log in with `admin_token`; embedded access when
-    /// `shopify.app` has a client id and secret.
-    pub fn new(shops: ShopOps, config: &Config, admin_token: SecretString) -> Console {
+    /// The console over `queue` and `shops`; ops log in with `admin_token`; embedded access
+    /// when `shopify.app` has a client id and secret.
+    pub fn new(
+        queue: QueueOps,
+        shops: ShopOps,
+        config: &Config,
+        admin_token: SecretString,
+    ) -> Console {
         let app = match (
             &config.shopify.app.client_id,
             &config.shopify.app.client_secret,
@@ -54,6 +61,7 @@ impl Console {
             .as_deref()
             .is_some_and(|u| u.starts_with("https://"));
         Console {
+            queue,
             shops,
             admin_token: Arc::new(admin_token),
             app,
@@ -62,7 +70,7 @@ impl Console {
         }
     }
 
-    fn viewer(
+    pub(crate) fn viewer(
         &self,
         headers: &HeaderMap,
         query_token: Option<&str>,
@@ -76,7 +84,7 @@ impl Console {
         )
     }
 
-    fn chrome<'a>(&'a self, viewer: &'a Viewer) -> Chrome<'a> {
+    pub(crate) fn chrome<'a>(&'a self, viewer: &'a Viewer) -> Chrome<'a> {
         Chrome {
             viewer: Some(viewer),
             api_key: self.app.as_deref().map(|a| a.client_id.as_str()),
@@ -97,6 +105,10 @@ pub fn router(console: Console) -> Router {
         .route("/console/shops/{shop}", get(shop))
         .route("/console/shops/{shop}/pause", post(pause))
         .route("/console/shops/{shop}/resume", post(resume))
+        .route("/console/dead-letters", get(letters::list))
+        .route("/console/dead-letters/replay", post(letters::replay))
+        .route("/console/dead-letters/{id}", get(letters::show))
+        .route("/console/dead-letters/{id}/reveal", post(letters::reveal))
         .route("/console/assets/console.css", get(assets::css))
         .route("/console/assets/console.js", get(assets::js))
         .with_state(console)
@@ -157,7 +169,7 @@ struct ActionForm {
     csrf: Option<String>,
 }
 
-fn form<T>(f: Result<Form<T>, FormRejection>) -> Result<T, ConsoleError> {
+pub(crate) fn form<T>(f: Result<Form<T>, FormRejection>) -> Result<T, ConsoleError> {
     f.map(|Form(f)| f)
         .map_err(|e| ConsoleError::Form(e.body_text()))
 }

@@ -210,7 +210,12 @@ impl TestApp {
                     .expect("the admin API's store opens");
                 let queue_ops = so_ops::QueueOps::new(broker.clone(), store);
                 let shops = so_ops::ShopOps::new(queue_ops.clone(), config.clone());
-                let console = so_console::Console::new(shops.clone(), &config, token.clone());
+                let console = so_console::Console::new(
+                    queue_ops.clone(),
+                    shops.clone(),
+                    &config,
+                    token.clone(),
+                );
                 so_ops::http_api::router(queue_ops, shops, token.clone())
                     .merge(so_console::router(console))
             }

@@ -4,6 +4,7 @@
 mod browser;
 mod embedded;
 mod flows;
+mod letters;
 mod safety;
 
 use std::time::Duration;

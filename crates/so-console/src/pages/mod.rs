@@ -2,6 +2,7 @@
 //! checked sites, so a shop or customer value such as `<script>` stays text.
 
 pub(crate) mod error;
+pub(crate) mod letters;
 pub(crate) mod login;
 pub(crate) mod shop;
 pub(crate) mod shops;
@@ -56,6 +57,7 @@ pub(crate) fn layout(chrome: Chrome<'_>, title: &str, body: Markup) -> Markup {
                     @if let Some(Viewer::Ops { session, .. }) = chrome.viewer {
                         nav {
                             a href="/console/" { "Shops" }
+                            a href="/console/dead-letters" { "Dead letters" }
                             span.who { (session.who) }
                             form method="post" action="/console/logout" {
                                 input type="hidden" name="csrf" value=(session.csrf);
