@@ -146,5 +146,7 @@ impl Browser {
         self.fill("#name", name).await;
         self.fill("#token", token).await;
         self.click("#login").await;
+        // The answer: a logged-in page or the refusal (neither is on the login form).
+        self.find("#logout, #login-error").await;
     }
 }

@@ -117,6 +117,15 @@ async fn embedded_staff_see_only_their_shop_and_bad_tokens_see_nothing() {
         assert!(csp.unwrap().contains("frame-ancestors 'none'"), "{name}");
     }
 
+    // The dead letters span every shop: ops only.
+    let (status, _, body) = get(
+        "/console/dead-letters".to_owned(),
+        Some(token(SHOP, now, SECRET)),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains(r#"data-code="ops_only""#), "{body}");
+
     // An action for another shop is refused and changes nothing; for their own, it is done
     // through so-ops under their Shopify user id.
     let post = |path: String, bearer: String| {

@@ -50,6 +50,8 @@ async fn log_in_pause_and_resume_a_shop(backend: Backend, screenshots: bool) {
     assert_eq!(b.text("#timezone").await, "Europe/Paris");
     assert_eq!(b.text("#sync-toggle").await, "Pause sync");
     b.click("#sync-toggle").await;
+    // The next page, not the one the click left (the post takes a moment).
+    b.find("#sync-toggle[aria-pressed='false']").await;
     assert_eq!(b.text("#sync-toggle").await, "Resume sync");
     // The store says paused (independent of the page).
     let status = admin_get(&app, &format!("/admin/shops/{SHOP}")).await;
@@ -73,6 +75,7 @@ async fn log_in_pause_and_resume_a_shop(backend: Backend, screenshots: bool) {
 
     // Resume: the parked webhook reaches the fake Ometria.
     b.click("#sync-toggle").await;
+    b.find("#sync-toggle[aria-pressed='true']").await;
     assert_eq!(b.text("#sync-toggle").await, "Pause sync");
     app.contacts_arrive([parked_id]).await;
     eventually(Duration::from_secs(30), || async {

@@ -68,7 +68,7 @@ async fn find_reveal_and_replay_a_dead_letter() {
     );
     b.screenshot("dead-letter").await;
     b.click("#reveal").await;
-    b.find("#replay").await;
+    b.find("#payload[data-masked='false']").await;
     assert!(b.text("#payload").await.contains("c601@example.com"));
 
     // A dry run moves nothing.

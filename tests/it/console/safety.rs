@@ -47,6 +47,7 @@ async fn a_stored_xss_attempt_is_shown_as_text(backend: Backend) {
     b.log_in(console, XSS, TOKEN).await;
     b.goto(&format!("{console}/console/shops/{SHOP}")).await;
     b.click("#sync-toggle").await;
+    b.find("#sync-toggle[aria-pressed='false']").await;
     let res = app
         .client
         .post(format!("{}/admin/shops/{SHOP}/resume", app.ops_address))

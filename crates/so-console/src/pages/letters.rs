@@ -159,7 +159,7 @@ pub(crate) fn detail(chrome: Chrome<'_>, queue: &str, d: &LetterDetail) -> Marku
                         span.subdued { " Each reveal is logged with your name." }
                     }
                 }
-                pre id="payload" { (serde_json::to_string_pretty(&d.payload).unwrap_or_default()) }
+                pre id="payload" data-masked=(d.payload_masked) { (serde_json::to_string_pretty(&d.payload).unwrap_or_default()) }
             }
         },
     )

@@ -56,3 +56,29 @@ pub(crate) fn state_badge(paused: bool) -> Markup {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use so_ops::ShopStatus;
+
+    use super::page;
+    use crate::pages::Chrome;
+
+    #[test]
+    fn a_stored_value_with_markup_is_escaped() {
+        let shop = ShopStatus {
+            shop: "a.myshopify.com".to_owned(),
+            source: "store",
+            version: 2,
+            paused: true,
+            updated_at: None,
+            updated_by: Some("admin-api:<script>alert(1)</script>".to_owned()),
+            admin_access: "none",
+            detail: None,
+        };
+        let html = page(Chrome::BARE, &[shop]).into_string();
+        assert!(html.contains("admin-api:&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(!html.contains("<script>alert"));
+        assert!(html.contains(r#"data-state="paused""#));
+    }
+}
