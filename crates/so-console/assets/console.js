@@ -3,6 +3,8 @@
 // token from App Bridge, and the page's <main> is replaced with the answer. Standalone pages
 // have no such forms and work with JavaScript off.
 "use strict";
+// Lets a test (and CSS) tell whether scripts ran.
+document.documentElement.dataset.js = "on";
 document.addEventListener("submit", async (event) => {
   const form = event.target;
   if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-bearer")) return;

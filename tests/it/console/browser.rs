@@ -12,6 +12,13 @@ use fantoccini::{Client, ClientBuilder, Locator};
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 
+/// Whether pages may run JavaScript.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Scripts {
+    On,
+    Off,
+}
+
 /// A browser session; `close` it (chromedriver is killed when it drops).
 pub(crate) struct Browser {
     pub(crate) client: Client,
@@ -29,6 +36,11 @@ impl Browser {
     /// A fresh headless Chromium, or `None` (with the reason printed) when it is not installed
     /// and not required.
     pub(crate) async fn start() -> Option<Browser> {
+        Browser::start_with(Scripts::On).await
+    }
+
+    /// A browser with JavaScript on or off.
+    pub(crate) async fn start_with(scripts: Scripts) -> Option<Browser> {
         let installed = [CHROMEDRIVER, CHROMIUM]
             .iter()
             .all(|p| std::path::Path::new(p).exists());
@@ -55,14 +67,21 @@ impl Browser {
             .stderr(Stdio::null())
             .spawn()
             .expect("chromedriver starts");
+        let mut args = vec![
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-dev-shm-usage",
+            "--disable-gpu",
+            "--window-size=1280,900",
+            "--lang=en-GB",
+        ];
+        if let Scripts::Off = scripts {
+            args.push("--blink-settings=scriptEnabled=false");
+        }
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".to_owned(),
-            serde_json::json!({
-                "binary": CHROMIUM,
-                "args": ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                         "--disable-gpu", "--window-size=1280,900", "--lang=en-GB"],
-            }),
+            serde_json::json!({ "binary": CHROMIUM, "args": args }),
         );
         let url = format!("http://127.0.0.1:{port}");
         // chromedriver takes a moment to listen: retry the session request, bounded.

@@ -1,19 +1,21 @@
 //! An operator in a real browser: log in, see the shops, pause a shop and see a webhook parked,
 //! resume it and see the webhook delivered (counted at the fake Ometria), log out. On SQLite
-//! and PostgreSQL (the pause lives in the store).
+//! and PostgreSQL (the pause lives in the store), on PostgreSQL with JavaScript off.
 
 use std::time::Duration;
 
 use so_domain::ometria::RecordType;
 use so_testkit::{Backend, eventually};
 
-use super::browser::Browser;
+use super::browser::{Browser, Scripts};
 use super::{OTHER, SHOP, TOKEN, admin_get, app, parked_of, until_one_is_parked};
 
-async fn log_in_pause_and_resume_a_shop(backend: Backend, screenshots: bool) {
-    let Some(b) = Browser::start().await else {
+async fn log_in_pause_and_resume_a_shop(backend: Backend, scripts: Scripts) {
+    let Some(b) = Browser::start_with(scripts).await else {
         return;
     };
+    // Screenshots from the run with scripts on (the pages look the same either way).
+    let screenshots = matches!(scripts, Scripts::On);
     let app = app(backend, Vec::new()).await;
     let ops = app.queue_ops().await;
     let fake = app.ometria();
@@ -42,6 +44,17 @@ async fn log_in_pause_and_resume_a_shop(backend: Backend, screenshots: bool) {
         Some("syncing")
     );
     b.find(&format!("tr[data-shop='{OTHER}']")).await;
+    // console.js marks the page when it runs: the scripts really are on, or off.
+    let marked = b
+        .client
+        .find_all(fantoccini::Locator::Css("html[data-js='on']"))
+        .await
+        .unwrap();
+    assert_eq!(
+        marked.len(),
+        usize::from(screenshots),
+        "scripts {scripts:?}"
+    );
     if screenshots {
         b.screenshot("shops").await;
     }
@@ -135,10 +148,10 @@ async fn log_in_pause_and_resume_a_shop(backend: Backend, screenshots: bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn log_in_pause_and_resume_a_shop_sqlite() {
-    log_in_pause_and_resume_a_shop(Backend::Sqlite, true).await;
+    log_in_pause_and_resume_a_shop(Backend::Sqlite, Scripts::On).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn log_in_pause_and_resume_a_shop_postgres() {
-    log_in_pause_and_resume_a_shop(Backend::Postgres, false).await;
+async fn log_in_pause_and_resume_a_shop_postgres_with_javascript_off() {
+    log_in_pause_and_resume_a_shop(Backend::Postgres, Scripts::Off).await;
 }
