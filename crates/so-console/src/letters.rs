@@ -1,5 +1,5 @@
-//! The Dead letters pages' handlers, on the same `so-ops` queue actions as the `dlq` CLI and
-//! `/admin/dead-letters`. Ops only for now: a shop's staff are refused (`ops_only`).
+//! The Dead letters pages' handlers (list, show, reveal, replay, purge), on the same `so-ops`
+//! queue actions as the `dlq` CLI and `/admin/dead-letters`. Ops only for now: a shop's staff are refused (`ops_only`).
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Path, Query, State};
@@ -13,6 +13,9 @@ use crate::error::ConsoleError;
 use crate::pages::letters::{self, LetterQuery};
 use crate::pages::{self};
 use crate::routes::{Console, form};
+
+/// Recent operations shown under the list.
+const OPERATIONS_SHOWN: u32 = 10;
 
 fn ops_viewer(c: &Console, headers: &HeaderMap) -> Result<Viewer, ConsoleError> {
     let viewer = c.viewer(headers, None)?;
@@ -62,9 +65,10 @@ pub(crate) async fn list(
         .queue
         .list(target(&q.queue)?, &filter(&q, ""), letters::SHOWN)
         .await?;
+    let history = c.queue.history(OPERATIONS_SHOWN).await?;
     Ok(pages::html(
         Some(&viewer),
-        letters::list(c.chrome(&viewer), &q, &listing),
+        letters::list(c.chrome(&viewer), &q, &listing, &history),
     ))
 }
 
@@ -149,6 +153,51 @@ pub(crate) async fn replay(
         .replay(queue, &filter(&f.filter, &f.ids), &options, &viewer.actor())
         .await?;
     tracing::info!(actor = %viewer.actor(), dry_run = report.dry_run, done = report.done, "Console: replay.");
+    Ok(pages::html(
+        Some(&viewer),
+        letters::report(c.chrome(&viewer), queue.as_str(), &report),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct PurgeForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    dry_run: Option<String>,
+    /// Ticked to delete for good; a purge that is not a dry run needs it.
+    #[serde(default)]
+    confirm: Option<String>,
+    #[serde(flatten)]
+    filter: LetterQuery,
+}
+
+/// Purges the list's filter: a dry run, or for good once confirmed.
+pub(crate) async fn purge(
+    State(c): State<Console>,
+    headers: HeaderMap,
+    f: Result<Form<PurgeForm>, FormRejection>,
+) -> Result<Response, ConsoleError> {
+    let viewer = ops_viewer(&c, &headers)?;
+    let f = form(f)?;
+    viewer.check_csrf(f.csrf.as_deref())?;
+    let dry_run = f.dry_run.is_some();
+    if !dry_run && f.confirm.is_none() {
+        return Err(ConsoleError::Form(
+            "confirm: tick \"Delete for good\" to purge, or keep the dry run".to_owned(),
+        ));
+    }
+    let queue = target(&f.filter.queue)?;
+    let report = c
+        .queue
+        .purge(
+            queue,
+            &filter(&f.filter, ""),
+            dry_run,
+            false,
+            &viewer.actor(),
+        )
+        .await?;
+    tracing::info!(actor = %viewer.actor(), dry_run, done = report.done, "Console: purge.");
     Ok(pages::html(
         Some(&viewer),
         letters::report(c.chrome(&viewer), queue.as_str(), &report),

@@ -107,6 +107,7 @@ pub fn router(console: Console) -> Router {
         .route("/console/shops/{shop}/resume", post(resume))
         .route("/console/dead-letters", get(letters::list))
         .route("/console/dead-letters/replay", post(letters::replay))
+        .route("/console/dead-letters/purge", post(letters::purge))
         .route("/console/dead-letters/{id}", get(letters::show))
         .route("/console/dead-letters/{id}/reveal", post(letters::reveal))
         .route("/console/assets/console.css", get(assets::css))

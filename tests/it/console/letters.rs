@@ -1,6 +1,6 @@
 //! Dead letters in a real browser: find one by reason, open it (customer data masked), reveal
 //! it, replay it as a dry run (nothing moves), then for real after the cause is fixed, and see
-//! it reach the fake Ometria once.
+//! it reach the fake Ometria once; purge another, refused until confirmed; the operations list.
 
 use std::time::Duration;
 
@@ -92,6 +92,28 @@ async fn find_reveal_and_replay_a_dead_letter() {
         .map(|h| (h.operation.as_str(), h.done, h.actor.as_str()))
         .collect();
     assert_eq!(seen[0], ("replay", 1, "console:Ana"), "{seen:?}");
+
+    // Purge the other one: refused without the confirmation (nothing deleted), done with it.
+    let invalid = format!("{console}/console/dead-letters?reason=invalid_payload");
+    b.goto(&invalid).await;
+    assert_eq!(b.text("#matched-count").await, "1");
+    b.click("#purge-dry-run").await;
+    b.click("#purge").await;
+    assert_eq!(b.text("code[data-code]").await, "invalid_input");
+    assert_eq!(dead_letters(&ops).await, 1);
+    b.goto(&invalid).await;
+    b.click("#purge-dry-run").await;
+    b.click("#purge-confirm").await;
+    b.click("#purge").await;
+    assert_eq!(b.text("#done").await, "1");
+    dead_letters_reach(&ops, 0).await;
+    b.goto(&format!("{console}/console/dead-letters")).await;
+    let operations = b.text("table.operations").await;
+    assert!(
+        operations.contains("purge") && operations.contains("console:Ana"),
+        "{operations}"
+    );
+    b.screenshot("operations").await;
     b.close().await;
     app.teardown().await;
 }

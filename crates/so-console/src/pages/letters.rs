@@ -1,9 +1,10 @@
-//! Dead letters and parked events: the filtered list, one message (customer data masked unless
-//! revealed), and what a replay did (or would do, dry run).
+//! Dead letters and parked events: the filtered list with the recent operations, one message
+//! (customer data masked unless revealed), and what a replay or purge did (or would do, dry run).
 
 use maud::{Markup, html};
 use so_ops::actions::Listing;
 use so_ops::{LetterDetail, LetterSummary, OperationReport};
+use so_store::QueueOperation;
 
 use super::{Chrome, layout, or_dash};
 use crate::auth::Viewer;
@@ -40,7 +41,12 @@ fn queue_label(queue: &str) -> &'static str {
     }
 }
 
-pub(crate) fn list(chrome: Chrome<'_>, q: &LetterQuery, listing: &Listing) -> Markup {
+pub(crate) fn list(
+    chrome: Chrome<'_>,
+    q: &LetterQuery,
+    listing: &Listing,
+    history: &[QueueOperation],
+) -> Markup {
     let queue = if q.queue == "parked" {
         "parked"
     } else {
@@ -85,18 +91,67 @@ pub(crate) fn list(chrome: Chrome<'_>, q: &LetterQuery, listing: &Listing) -> Ma
                         p.subdued { "Back through the normal path (dedupe, staleness, the Ometria budget), in queue order." }
                     }
                     (csrf(chrome))
-                    input type="hidden" name="queue" value=(queue);
-                    input type="hidden" name="reason" value=(q.reason);
-                    input type="hidden" name="topic" value=(q.topic);
-                    input type="hidden" name="shop" value=(q.shop);
+                    (filter_fields(queue, q))
                     div.switch {
                         label.inline { input type="checkbox" name="dry_run" value="1" checked; " Dry run" }
                         button.primary type="submit" id="replay-filter" { "Replay" }
                     }
                 }
+                form.card.toggle method="post" action="/console/dead-letters/purge" {
+                    div {
+                        h2 { "Purge these " (listing.matched) }
+                        p.subdued { "Deleted for good. Untick the dry run and confirm." }
+                    }
+                    (csrf(chrome))
+                    (filter_fields(queue, q))
+                    div.switch {
+                        label.inline { input type="checkbox" name="dry_run" value="1" id="purge-dry-run" checked; " Dry run" }
+                        label.inline { input type="checkbox" name="confirm" value="1" id="purge-confirm"; " Delete for good" }
+                        button.secondary type="submit" id="purge" { "Purge" }
+                    }
+                }
             }
+            (operations(history))
         },
     )
+}
+
+fn filter_fields(queue: &str, q: &LetterQuery) -> Markup {
+    html! {
+        input type="hidden" name="queue" value=(queue);
+        input type="hidden" name="reason" value=(q.reason);
+        input type="hidden" name="topic" value=(q.topic);
+        input type="hidden" name="shop" value=(q.shop);
+    }
+}
+
+/// The latest replays, purges and releases, whoever made them (CLI, admin API, console).
+fn operations(history: &[QueueOperation]) -> Markup {
+    html! {
+        section.card {
+            h2 { "Recent operations" }
+            @if history.is_empty() {
+                p.subdued { "None yet." }
+            } @else {
+                table.operations {
+                    thead { tr { th { "Started (UTC)" } th { "Operation" } th { "Queue" } th { "By" } th { "Matched" } th { "Done" } th { "Status" } } }
+                    tbody {
+                        @for o in history {
+                            tr {
+                                td data-label="Started (UTC)" { (o.started_at.format("%Y-%m-%d %H:%M:%S")) }
+                                td data-label="Operation" { (o.operation) }
+                                td data-label="Queue" { (o.queue) }
+                                td data-label="By" { (o.actor) }
+                                td data-label="Matched" { (o.matched) }
+                                td data-label="Done" { (o.done) }
+                                td data-label="Status" { (o.status) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn row(queue: &str, l: &LetterSummary) -> Markup {
@@ -166,17 +221,22 @@ pub(crate) fn detail(chrome: Chrome<'_>, queue: &str, d: &LetterDetail) -> Marku
 }
 
 pub(crate) fn report(chrome: Chrome<'_>, queue: &str, r: &OperationReport) -> Markup {
+    let title = if r.operation == "purge" {
+        "Purge"
+    } else {
+        "Replay"
+    };
     layout(
         chrome,
-        "Replay",
+        title,
         html! {
             p.breadcrumb { a href={ "/console/dead-letters?queue=" (queue) } { (queue_label(queue)) } " / " }
-            h1 { @if r.dry_run { "Replay, dry run" } @else { "Replay" } }
+            h1 { (title) @if r.dry_run { ", dry run" } }
             section.card {
                 dl.facts {
                     dt { "Status" } dd id="status" { (r.status) }
                     dt { "Matched" } dd id="report-matched" { (r.matched) }
-                    dt { "Replayed" } dd id="done" { (r.done) }
+                    dt { @if r.operation == "purge" { "Deleted" } @else { "Replayed" } } dd id="done" { (r.done) }
                     dt { "Unroutable" } dd { (r.unroutable) }
                     dt { "Operation" } dd { (or_dash(r.operation_id.clone())) }
                     @if let Some(e) = &r.error { dt { "Error" } dd { (e) } }
