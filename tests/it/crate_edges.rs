@@ -10,6 +10,9 @@ enum Layer {
     Adapter,
     Plumbing,
     Service,
+    /// A face over the services (the web console): it calls them, nothing calls it but the
+    /// binary.
+    Frontend,
     Binary,
     TestSupport,
     Bench,
@@ -24,6 +27,7 @@ fn layer(name: &str) -> Option<Layer> {
         }
         "so-platform" => Layer::Plumbing,
         "so-ingress" | "so-worker" | "so-ops" | "so-sync" => Layer::Service,
+        "so-console" => Layer::Frontend,
         "shopify-ometria" => Layer::Binary,
         "so-testkit" | "so-fake-ometria" | "so-fake-shopify" | "so-fake-server" => {
             Layer::TestSupport
@@ -94,6 +98,9 @@ fn forbidden(from: &str, from_layer: Layer, to: &str, to_layer: Layer) -> Option
         (Service, Service) => "services never import each other",
         (Service, l) if !matches!(l, Domain | Adapter | Plumbing) => {
             "a service imports only the domain, adapters and so-platform"
+        }
+        (Frontend, l) if !matches!(l, Domain | Adapter | Plumbing | Service) => {
+            "a front end imports only the domain, adapters, so-platform and services"
         }
         (Binary, TestSupport) => "the product binary links no fake or test support",
         (Binary, Bench | EndToEnd | Binary) => "the binary imports no binary",
@@ -169,4 +176,7 @@ fn the_rules_catch_what_they_forbid() {
     assert!(forbidden("shopify-ometria", Binary, "so-fake-ometria", TestSupport).is_some());
     assert!(forbidden("so-worker", Service, "so-queue", Adapter).is_none());
     assert!(forbidden("shopify-ometria", Binary, "so-worker", Service).is_none());
+    assert!(forbidden("so-console", Frontend, "so-ops", Service).is_none());
+    assert!(forbidden("so-ops", Service, "so-console", Frontend).is_some());
+    assert!(forbidden("so-console", Frontend, "so-testkit", TestSupport).is_some());
 }

@@ -4,6 +4,7 @@
 mod backfill;
 mod cluster;
 mod consent_flows;
+mod console;
 mod contact_properties;
 mod crate_edges;
 mod dashboard_metrics;

@@ -83,7 +83,11 @@ pub(crate) async fn serve(path: Option<&Path>, services: Services) -> Result<Exi
         (Some(token), Some(q)) => {
             tracing::info!("Admin API enabled on the ops listener.");
             let shops = so_ops::ShopOps::new(q.clone(), config.clone());
+            // The web console under /console/, on the same ops and token (docs/console.md).
+            let console =
+                so_console::Console::new(q.clone(), shops.clone(), &config, token.clone());
             so_ops::http_api::router(q.clone(), shops, token.clone())
+                .merge(so_console::router(console))
         }
         _ => axum::Router::new(),
     };

@@ -209,11 +209,15 @@ impl TestApp {
                     .await
                     .expect("the admin API's store opens");
                 let queue_ops = so_ops::QueueOps::new(broker.clone(), store);
-                so_ops::http_api::router(
+                let shops = so_ops::ShopOps::new(queue_ops.clone(), config.clone());
+                let console = so_console::Console::new(
                     queue_ops.clone(),
-                    so_ops::ShopOps::new(queue_ops, config.clone()),
+                    shops.clone(),
+                    &config,
                     token.clone(),
-                )
+                );
+                so_ops::http_api::router(queue_ops, shops, token.clone())
+                    .merge(so_console::router(console))
             }
             _ => axum::Router::new(),
         };

@@ -1,0 +1,27 @@
+// Embedded in the Shopify admin, a plain form post carries no Authorization header and third-
+// party cookies are unreliable: forms marked data-bearer are sent with fetch and a fresh ID
+// token from App Bridge, and the page's <main> is replaced with the answer. Standalone pages
+// have no such forms and work with JavaScript off.
+"use strict";
+// Lets a test (and CSS) tell whether scripts ran.
+document.documentElement.dataset.js = "on";
+document.addEventListener("submit", async (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement) || !form.hasAttribute("data-bearer")) return;
+  event.preventDefault();
+  const button = form.querySelector("button[type=submit]");
+  if (button) button.disabled = true;
+  try {
+    const token = await window.shopify.idToken();
+    const res = await fetch(form.action, {
+      method: "POST",
+      headers: { Authorization: "Bearer " + token },
+      body: new URLSearchParams(new FormData(form)),
+    });
+    const doc = new DOMParser().parseFromString(await res.text(), "text/html");
+    const fresh = doc.querySelector("main");
+    if (fresh) document.querySelector("main").replaceWith(fresh);
+  } finally {
+    if (button) button.disabled = false;
+  }
+});
