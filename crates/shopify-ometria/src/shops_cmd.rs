@@ -22,7 +22,9 @@ pub(crate) enum ShopsCommand {
         json: bool,
     },
     /// One shop's status: the list's columns, last webhook and push,
-    /// parked and dead-lettered events, the jobs' last runs (UTC).
+    /// subscriptions, events waiting, parked and dead-lettered, Ometria's
+    /// rejections of the last day, the jobs' last runs, last and next
+    /// profile send (UTC, and local times in the shop's zone).
     Show {
         shop: String,
         #[arg(long)]
@@ -104,7 +106,13 @@ async fn dispatch(
             writeln!(t, "{} shop(s)", all.len())?;
             print_stdout(&t)
         }
-        ShopsCommand::Show { shop, .. } => print_json(&ops.show(&shop).await?),
+        ShopsCommand::Show { shop, json } => {
+            let status = ops.show(&shop).await?;
+            if json {
+                return print_json(&status);
+            }
+            print_stdout(&show_text(&status)?)
+        }
         ShopsCommand::Pause { shop, json } => report(&ops.pause(&shop, &actor()).await?, json),
         ShopsCommand::Resume { shop, json } => report(&ops.resume(&shop, &actor()).await?, json),
         ShopsCommand::Set { shop, json, .. } => {
@@ -130,4 +138,134 @@ fn report(r: &so_ops::ShopChangeReport, json: bool) -> Result<()> {
         writeln!(t, "released {} parked event(s) in order", released.done)?;
     }
     print_stdout(&t)
+}
+
+/// `shops show` for people: one line per part, `-` for what has not happened.
+fn show_text(s: &so_ops::ShopStatus) -> Result<String> {
+    let at = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map_or_else(|| "-".to_owned(), |t| t.to_rfc3339())
+    };
+    let or_dash = |v: Option<&str>| v.unwrap_or("-").to_owned();
+    let mut t = format!(
+        "{}\n  source {}, version {}, {}, admin access {}\n",
+        s.shop,
+        s.source,
+        s.version,
+        if s.paused { "paused" } else { "running" },
+        s.admin_access
+    );
+    let Some(d) = &s.detail else {
+        return Ok(t);
+    };
+    writeln!(t, "  time zone              {}", d.timezone)?;
+    if let Some(o) = &d.oauth {
+        let refused = o.refused_reason.as_deref().map(|r| format!(" ({r})"));
+        writeln!(
+            t,
+            "  oauth                  {}{}, access token expires {}",
+            o.state,
+            refused.unwrap_or_default(),
+            at(o.access_expires_at)
+        )?;
+    }
+    let subscriptions = d.subscriptions.as_ref().map_or_else(
+        || "never checked (webhooks check)".to_owned(),
+        |c| {
+            let off: Vec<String> = c
+                .states
+                .iter()
+                .filter(|(k, n)| k.as_str() != "ok" && **n > 0)
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect();
+            let state = if c.in_order {
+                "in order"
+            } else {
+                "NOT in order"
+            };
+            format!(
+                "{state} ({}{}), checked {}",
+                c.kind,
+                if off.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", off.join(", "))
+                },
+                c.checked_at_local
+            )
+        },
+    );
+    writeln!(t, "  subscriptions          {subscriptions}")?;
+    writeln!(t, "  last webhook           {}", at(d.last_webhook_at))?;
+    writeln!(t, "  last push to Ometria   {}", at(d.last_push_at))?;
+    let waiting = match &d.waiting.error {
+        Some(e) => format!("unknown ({e})"),
+        None => format!("{} work, {} retry", d.waiting.work, d.waiting.retry),
+    };
+    writeln!(t, "  waiting (all shops)    {waiting}")?;
+    writeln!(t, "  parked                 {}", d.parked)?;
+    writeln!(t, "  dead-lettered          {}", d.dead_lettered)?;
+    let r = &d.rejections_last_day;
+    let latest = r
+        .latest_reason
+        .as_deref()
+        .map(|why| format!("; latest: {why}"));
+    writeln!(
+        t,
+        "  rejected by Ometria    {} in the last 24 h{}",
+        r.count,
+        latest.unwrap_or_default()
+    )?;
+    let consent = d.consent_last_run.as_ref().map(|v| {
+        format!(
+            "last run {}: read {}, sent {}, skipped {}",
+            v["finished_at"].as_str().unwrap_or("?"),
+            v["read"],
+            v["sent"],
+            v["skipped"]
+        )
+    });
+    writeln!(
+        t,
+        "  consent write-back     until {}; {}",
+        or_dash(d.consent_written_back_until.as_deref()),
+        consent.unwrap_or_else(|| "no run yet".to_owned())
+    )?;
+    let drift = d
+        .reconciliation_drift
+        .as_ref()
+        .map(|v| format!("; drift {} ({})", v["total"], v["by_kind"]));
+    writeln!(
+        t,
+        "  reconciliation         {}{}",
+        or_dash(d.last_reconciliation_at.as_deref()),
+        drift.unwrap_or_default()
+    )?;
+    writeln!(
+        t,
+        "  last backfill          {}",
+        or_dash(d.last_backfill_completed_at.as_deref())
+    )?;
+    let last_send = d.last_profile_send.as_ref().map(|p| {
+        format!(
+            "{} {}: read {}, matched {}, published {}",
+            p.kind,
+            p.finished_at_local.as_deref().unwrap_or("-"),
+            p.customers_read,
+            p.matched,
+            p.published
+        )
+    });
+    writeln!(
+        t,
+        "  last profile send      {}",
+        last_send.unwrap_or_else(|| "-".to_owned())
+    )?;
+    writeln!(
+        t,
+        "  next profile send      {}",
+        d.next_profile_send_at_local
+            .as_deref()
+            .unwrap_or("- (daily sends off)")
+    )?;
+    Ok(t)
 }

@@ -60,7 +60,10 @@ async fn the_last_webhook_check_replaces_the_one_before(ctx: Ctx) {
 
 async fn rejections_are_counted_per_shop_from_a_cutoff_once_per_item(ctx: Ctx) {
     let store = &ctx.store;
-    let none = store.ometria_rejections_since(&shop(), at(0)).await.unwrap();
+    let none = store
+        .ometria_rejections_since(&shop(), at(0))
+        .await
+        .unwrap();
     assert_eq!((none.count, none.latest), (0, None));
     for (fp, secs, reason) in [("a", 10, "old"), ("b", 100, "first"), ("c", 200, "newest")] {
         store
@@ -84,6 +87,9 @@ async fn rejections_are_counted_per_shop_from_a_cutoff_once_per_item(ctx: Ctx) {
     assert_eq!(got.count, 2);
     assert_eq!(got.latest, Some((at(200), "newest".to_owned())));
     assert_eq!(store.prune_ometria_rejections(at(50)).await.unwrap(), 1);
-    let all = store.ometria_rejections_since(&shop(), at(0)).await.unwrap();
+    let all = store
+        .ometria_rejections_since(&shop(), at(0))
+        .await
+        .unwrap();
     assert_eq!(all.count, 2);
 }
