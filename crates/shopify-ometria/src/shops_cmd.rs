@@ -269,3 +269,78 @@ fn show_text(s: &so_ops::ShopStatus) -> Result<String> {
     )?;
     Ok(t)
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use serde_json::json;
+    use so_ops::ShopStatus;
+    use so_ops::shops::{RejectionsStatus, ShopDetail, SubscriptionsStatus, Waiting};
+
+    fn status() -> ShopStatus {
+        let at = Utc.with_ymd_and_hms(2026, 12, 1, 9, 30, 0).unwrap();
+        ShopStatus {
+            shop: "a.myshopify.com".to_owned(),
+            source: "config",
+            version: 3,
+            paused: false,
+            updated_at: None,
+            updated_by: None,
+            admin_access: "static_token",
+            detail: Some(ShopDetail {
+                last_webhook_at: Some(at),
+                last_push_at: None,
+                subscriptions: Some(SubscriptionsStatus {
+                    checked_at: at,
+                    checked_at_local: "2026-12-01 09:30:00 GMT (Europe/London)".to_owned(),
+                    in_order: false,
+                    kind: "shop_specific".to_owned(),
+                    states: [("ok".to_owned(), 26), ("missing".to_owned(), 3)].into(),
+                }),
+                waiting: Waiting {
+                    scope: "all_shops",
+                    work: 12,
+                    retry: 1,
+                    error: None,
+                },
+                parked: 2,
+                dead_lettered: 0,
+                rejections_last_day: RejectionsStatus {
+                    count: 1,
+                    latest_at: Some(at),
+                    latest_reason: Some("contact at lastname: invalid '***'".to_owned()),
+                },
+                consent_written_back_until: None,
+                consent_last_run: Some(
+                    json!({"finished_at": "2026-12-01T09:00:00+00:00", "read": 4, "sent": 1, "skipped": {"resubscribed_in_ometria": 3}}),
+                ),
+                last_reconciliation_at: None,
+                reconciliation_drift: Some(json!({"total": 1, "by_kind": {"order_missing": 1}})),
+                last_backfill_completed_at: None,
+                timezone: "Europe/London".to_owned(),
+                oauth: None,
+                last_profile_send: None,
+                next_profile_send_at: Some(at),
+                next_profile_send_at_local: Some(
+                    "2026-12-01 09:30:00 GMT (Europe/London)".to_owned(),
+                ),
+            }),
+        }
+    }
+
+    #[test]
+    fn show_names_each_part_and_what_is_out_of_order() {
+        let text = super::show_text(&status()).unwrap();
+        for want in [
+            "subscriptions          NOT in order (shop_specific: missing 3)",
+            "last push to Ometria   -",
+            "waiting (all shops)    12 work, 1 retry",
+            "rejected by Ometria    1 in the last 24 h; latest: contact at lastname: invalid '***'",
+            "read 4, sent 1, skipped {\"resubscribed_in_ometria\":3}",
+            "drift 1 ({\"order_missing\":1})",
+            "next profile send      2026-12-01 09:30:00 GMT (Europe/London)",
+        ] {
+            assert!(text.contains(want), "{want:?} not in\n{text}");
+        }
+    }
+}
