@@ -385,7 +385,7 @@ fn after_install(config: &Config, store: so_store::Store) -> so_ingress::Connect
                 Ok(admin) => match so_sync::webhooks::after_connect(&config, &shop, &admin).await {
                     // Kept for the shop's status (`shops show`).
                     Ok(report) => {
-                        so_sync::webhook_status::save(&store, &report).await;
+                        so_sync::shop_status::save(&store, &report).await;
                         Ok(())
                     }
                     Err(e) => Err(e),

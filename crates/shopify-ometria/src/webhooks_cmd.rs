@@ -110,7 +110,7 @@ async fn run_all(path: Option<&Path>, args: &WebhooksArgs, mode: Mode) -> Result
         .map_err(|e| anyhow::anyhow!("{shop}: {}", so_domain::error_chain(&e)))?;
         record_metric(&report);
         if let Some(store) = &store {
-            so_sync::webhook_status::save(store, &report).await;
+            so_sync::shop_status::save(store, &report).await;
         }
         reports.push(report);
     }

@@ -181,7 +181,7 @@ impl ConsentSync<'_> {
         self.store
             .set_sync_value(self.shop, CURSOR, &until.to_rfc3339())
             .await?;
-        self.store.set_sync_value(self.shop, "consent_last_run", &serde_json::json!({"finished_at": Utc::now().to_rfc3339(), "since": since.to_rfc3339(), "until": until.to_rfc3339(), "read": report.read, "sent": report.sent, "skipped": report.skipped}).to_string()).await?;
+        crate::shop_status::keep_consent_run(self.store, self.shop, &report).await?;
         tracing::info!(
             shop = self.shop.as_str(),
             %since,

@@ -308,7 +308,7 @@ impl Reconcile<'_> {
         self.store
             .set_sync_value(self.shop, "reconciled_at", &Utc::now().to_rfc3339())
             .await?;
-        self.store.set_sync_value(self.shop, "reconcile_drift", &serde_json::json!({"from": stamp(self.from), "to": stamp(self.to), "total": drift.len(), "by_kind": DRIFT_KINDS.iter().map(|k| (*k, drift.iter().filter(|d| d.kind == *k).count())).collect::<std::collections::BTreeMap<_, _>>(), "repaired": repaired}).to_string()).await?;
+        crate::shop_status::keep_drift(self.store, self.shop, &drift, repaired).await?;
         Ok(DriftReport {
             shop: self.shop.as_str().to_owned(),
             from: stamp(self.from),

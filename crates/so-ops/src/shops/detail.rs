@@ -38,7 +38,7 @@ pub struct ShopDetail {
     /// `skipped` (by reason).
     pub consent_last_run: Option<Value>,
     pub last_reconciliation_at: Option<String>,
-    /// The last reconciliation's drift: `from`, `to`, `total`, `by_kind`, `repaired`.
+    /// The last reconciliation's drift: `at`, `total`, `by_kind`, `repaired`.
     pub reconciliation_drift: Option<Value>,
     pub last_backfill_completed_at: Option<String>,
     /// The shop's IANA time zone (`timezone`; UTC when unset): the `*_local` times are in it.
