@@ -353,6 +353,16 @@ async fn reconciliation_finds_an_order_that_was_never_delivered_and_repair_fixes
         1.0,
         "the drift is exported for the dashboard and SoReconcileDrift"
     );
+    // And kept for the shop's status (`shops show`): the one order missing.
+    let kept = store
+        .sync_value(shop, "reconcile_drift")
+        .await
+        .unwrap()
+        .expect("the drift is kept");
+    let kept: serde_json::Value = serde_json::from_str(&kept).unwrap();
+    assert_eq!(kept["total"], 1, "{kept}");
+    assert_eq!(kept["by_kind"]["order_missing"], 1, "{kept}");
+    assert_eq!(kept["by_kind"]["order_total"], 0, "{kept}");
 
     // Repair: the missing order is re-synced through the queue.
     let repaired = run(true).run().await.unwrap();

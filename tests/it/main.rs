@@ -26,6 +26,7 @@ mod profile_sends;
 mod reconcile_ometria;
 mod retry_tiers;
 mod shop_access;
+mod shop_status;
 mod shops_live;
 mod worker_faults;
 mod worker_flows;

@@ -386,9 +386,14 @@ fn after_install(config: &Config, store: so_store::Store) -> so_ingress::Connect
         let (config, store) = (config.clone(), store.clone());
         tokio::spawn(async move {
             let synced = match so_sync::clients::admin_client_in(&config, Some(&store), &shop) {
-                Ok(admin) => so_sync::webhooks::after_connect(&config, &shop, &admin)
-                    .await
-                    .map(|_| ()),
+                Ok(admin) => match so_sync::webhooks::after_connect(&config, &shop, &admin).await {
+                    // Kept for the shop's status (`shops show`).
+                    Ok(report) => {
+                        so_sync::shop_status::save(&store, &report).await;
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                },
                 Err(e) => Err(e),
             };
             if let Err(e) = synced {

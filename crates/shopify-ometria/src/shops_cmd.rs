@@ -22,7 +22,9 @@ pub(crate) enum ShopsCommand {
         json: bool,
     },
     /// One shop's status: the list's columns, last webhook and push,
-    /// parked and dead-lettered events, the jobs' last runs (UTC).
+    /// subscriptions, events waiting, parked and dead-lettered, Ometria's
+    /// rejections of the last day, the jobs' last runs, last and next
+    /// profile send (UTC, and local times in the shop's zone).
     Show {
         shop: String,
         #[arg(long)]
@@ -104,7 +106,13 @@ async fn dispatch(
             writeln!(t, "{} shop(s)", all.len())?;
             print_stdout(&t)
         }
-        ShopsCommand::Show { shop, .. } => print_json(&ops.show(&shop).await?),
+        ShopsCommand::Show { shop, json } => {
+            let status = ops.show(&shop).await?;
+            if json {
+                return print_json(&status);
+            }
+            print_stdout(&show_text(&status)?)
+        }
         ShopsCommand::Pause { shop, json } => report(&ops.pause(&shop, &actor()).await?, json),
         ShopsCommand::Resume { shop, json } => report(&ops.resume(&shop, &actor()).await?, json),
         ShopsCommand::Set { shop, json, .. } => {
@@ -130,4 +138,209 @@ fn report(r: &so_ops::ShopChangeReport, json: bool) -> Result<()> {
         writeln!(t, "released {} parked event(s) in order", released.done)?;
     }
     print_stdout(&t)
+}
+
+/// `shops show` for people: one line per part, `-` for what has not happened.
+fn show_text(s: &so_ops::ShopStatus) -> Result<String> {
+    let at = |t: Option<chrono::DateTime<chrono::Utc>>| {
+        t.map_or_else(|| "-".to_owned(), |t| t.to_rfc3339())
+    };
+    let or_dash = |v: Option<&str>| v.unwrap_or("-").to_owned();
+    let mut t = format!(
+        "{}\n  source {}, version {}, {}, admin access {}\n",
+        s.shop,
+        s.source,
+        s.version,
+        if s.paused { "paused" } else { "running" },
+        s.admin_access
+    );
+    let Some(d) = &s.detail else {
+        return Ok(t);
+    };
+    writeln!(t, "  time zone              {}", d.timezone)?;
+    if let Some(o) = &d.oauth {
+        let refused = o.refused_reason.as_deref().map(|r| format!(" ({r})"));
+        writeln!(
+            t,
+            "  oauth                  {}{}, access token expires {}",
+            o.state,
+            refused.unwrap_or_default(),
+            at(o.access_expires_at)
+        )?;
+    }
+    let subscriptions = d.subscriptions.as_ref().map_or_else(
+        || "never checked (webhooks check)".to_owned(),
+        |c| {
+            let off: Vec<String> = c
+                .states
+                .iter()
+                .filter(|(k, n)| k.as_str() != "ok" && **n > 0)
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect();
+            let state = if c.in_order {
+                "in order"
+            } else {
+                "NOT in order"
+            };
+            format!(
+                "{state} ({}{}), checked {}",
+                c.kind,
+                if off.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", off.join(", "))
+                },
+                c.checked_at_local
+            )
+        },
+    );
+    writeln!(t, "  subscriptions          {subscriptions}")?;
+    writeln!(t, "  last webhook           {}", at(d.last_webhook_at))?;
+    writeln!(t, "  last push to Ometria   {}", at(d.last_push_at))?;
+    let waiting = match &d.waiting.error {
+        Some(e) => format!("unknown ({e})"),
+        None => format!("{} work, {} retry", d.waiting.work, d.waiting.retry),
+    };
+    writeln!(t, "  waiting (all shops)    {waiting}")?;
+    writeln!(t, "  parked                 {}", d.parked)?;
+    writeln!(t, "  dead-lettered          {}", d.dead_lettered)?;
+    let r = &d.rejections_last_day;
+    let latest = r
+        .latest_reason
+        .as_deref()
+        .map(|why| format!("; latest: {why}"));
+    writeln!(
+        t,
+        "  rejected by Ometria    {} in the last 24 h{}",
+        r.count,
+        latest.unwrap_or_default()
+    )?;
+    let consent = d.consent_last_run.as_ref().map(|v| {
+        format!(
+            "last run {}: read {}, sent {}, skipped {}",
+            v["finished_at"].as_str().unwrap_or("?"),
+            v["read"],
+            v["sent"],
+            v["skipped"]
+        )
+    });
+    writeln!(
+        t,
+        "  consent write-back     until {}; {}",
+        or_dash(d.consent_written_back_until.as_deref()),
+        consent.unwrap_or_else(|| "no run yet".to_owned())
+    )?;
+    let drift = d
+        .reconciliation_drift
+        .as_ref()
+        .map(|v| format!("; drift {} ({})", v["total"], v["by_kind"]));
+    writeln!(
+        t,
+        "  reconciliation         {}{}",
+        or_dash(d.last_reconciliation_at.as_deref()),
+        drift.unwrap_or_default()
+    )?;
+    writeln!(
+        t,
+        "  last backfill          {}",
+        or_dash(d.last_backfill_completed_at.as_deref())
+    )?;
+    let last_send = d.last_profile_send.as_ref().map(|p| {
+        format!(
+            "{} {}: read {}, matched {}, published {}",
+            p.kind,
+            p.finished_at_local.as_deref().unwrap_or("-"),
+            p.customers_read,
+            p.matched,
+            p.published
+        )
+    });
+    writeln!(
+        t,
+        "  last profile send      {}",
+        last_send.unwrap_or_else(|| "-".to_owned())
+    )?;
+    writeln!(
+        t,
+        "  next profile send      {}",
+        d.next_profile_send_at_local
+            .as_deref()
+            .unwrap_or("- (daily sends off)")
+    )?;
+    Ok(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+    use serde_json::json;
+    use so_ops::ShopStatus;
+    use so_ops::shops::{RejectionsStatus, ShopDetail, SubscriptionsStatus, Waiting};
+
+    fn status() -> ShopStatus {
+        let at = Utc.with_ymd_and_hms(2026, 12, 1, 9, 30, 0).unwrap();
+        ShopStatus {
+            shop: "a.myshopify.com".to_owned(),
+            source: "config",
+            version: 3,
+            paused: false,
+            updated_at: None,
+            updated_by: None,
+            admin_access: "static_token",
+            detail: Some(ShopDetail {
+                last_webhook_at: Some(at),
+                last_push_at: None,
+                subscriptions: Some(SubscriptionsStatus {
+                    checked_at: at,
+                    checked_at_local: "2026-12-01 09:30:00 GMT (Europe/London)".to_owned(),
+                    in_order: false,
+                    kind: "shop_specific".to_owned(),
+                    states: [("ok".to_owned(), 26), ("missing".to_owned(), 3)].into(),
+                }),
+                waiting: Waiting {
+                    scope: "all_shops",
+                    work: 12,
+                    retry: 1,
+                    error: None,
+                },
+                parked: 2,
+                dead_lettered: 0,
+                rejections_last_day: RejectionsStatus {
+                    count: 1,
+                    latest_at: Some(at),
+                    latest_reason: Some("contact at lastname: invalid '***'".to_owned()),
+                },
+                consent_written_back_until: None,
+                consent_last_run: Some(
+                    json!({"finished_at": "2026-12-01T09:00:00+00:00", "read": 4, "sent": 1, "skipped": {"resubscribed_in_ometria": 3}}),
+                ),
+                last_reconciliation_at: None,
+                reconciliation_drift: Some(json!({"total": 1, "by_kind": {"order_missing": 1}})),
+                last_backfill_completed_at: None,
+                timezone: "Europe/London".to_owned(),
+                oauth: None,
+                last_profile_send: None,
+                next_profile_send_at: Some(at),
+                next_profile_send_at_local: Some(
+                    "2026-12-01 09:30:00 GMT (Europe/London)".to_owned(),
+                ),
+            }),
+        }
+    }
+
+    #[test]
+    fn show_names_each_part_and_what_is_out_of_order() {
+        let text = super::show_text(&status()).unwrap();
+        for want in [
+            "subscriptions          NOT in order (shop_specific: missing 3)",
+            "last push to Ometria   -",
+            "waiting (all shops)    12 work, 1 retry",
+            "rejected by Ometria    1 in the last 24 h; latest: contact at lastname: invalid '***'",
+            "read 4, sent 1, skipped {\"resubscribed_in_ometria\":3}",
+            "drift 1 ({\"order_missing\":1})",
+            "next profile send      2026-12-01 09:30:00 GMT (Europe/London)",
+        ] {
+            assert!(text.contains(want), "{want:?} not in\n{text}");
+        }
+    }
 }

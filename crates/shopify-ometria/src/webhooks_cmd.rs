@@ -87,6 +87,15 @@ pub(crate) async fn run(path: Option<&Path>, command: WebhooksCommand) -> Result
 async fn run_all(path: Option<&Path>, args: &WebhooksArgs, mode: Mode) -> Result<bool> {
     let config = load(path)?;
     let desired = desired(&config)?;
+    // Where `shops show` reads the last check from; without it the check
+    // still runs (its result is only not kept).
+    let store = match crate::sync_cmds::open_store(&config).await {
+        Ok(store) => Some(store),
+        Err(e) => {
+            eprintln!("warning: {e:#}; the result is not kept for `shops show`");
+            None
+        }
+    };
     let mut reports = Vec::new();
     for shop in shops(&config, args.shop.as_deref())? {
         let admin = clients::admin_client(&config, &shop)?;
@@ -100,7 +109,13 @@ async fn run_all(path: Option<&Path>, args: &WebhooksArgs, mode: Mode) -> Result
         .await
         .map_err(|e| anyhow::anyhow!("{shop}: {}", so_domain::error_chain(&e)))?;
         record_metric(&report);
+        if let Some(store) = &store {
+            so_sync::shop_status::save(store, &report).await;
+        }
         reports.push(report);
+    }
+    if let Some(store) = store {
+        store.close().await;
     }
     if args.json {
         let all: Vec<_> = reports.iter().map(ShopReport::to_json).collect();

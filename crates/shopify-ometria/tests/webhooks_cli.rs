@@ -29,8 +29,13 @@ fn setup(fake: &FakeShopify, admin: &str, public_url: bool) -> Setup {
     } else {
         String::new()
     };
+    // The store the last check is kept in, in the test's own directory.
+    let database = format!(
+        "[database]\nurl = \"sqlite://{}?mode=rwc\"\n",
+        dir.path().join("so.db").display()
+    );
     let text = format!(
-        "{shopify}[shops.\"{DEFAULT_SHOP}\".admin]\n{admin}\napi_url = \"{}\"\n",
+        "{database}{shopify}[shops.\"{DEFAULT_SHOP}\".admin]\n{admin}\napi_url = \"{}\"\n",
         fake.shop_base_url(DEFAULT_SHOP)
     );
     std::fs::write(&config, text).unwrap();
@@ -95,6 +100,12 @@ async fn sync_creates_the_missing_fixes_the_wrong_removes_the_duplicate_and_then
     let report: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["shops"][0]["kind"], "shop_specific");
     assert!(shop.subscription_mutations().is_empty());
+    // The check is kept for `shops show`: out of order, with what is missing.
+    let kept = last_check(&s).await.expect("the check is kept");
+    assert!(!kept.in_order);
+    assert_eq!(kept.kind, "shop_specific");
+    assert_eq!(kept.states["missing"], (API_TOPICS - 3) as u64);
+    assert_eq!(kept.states["duplicate"], 1);
 
     let (code, out, err) = cli(&s, &["webhooks", "sync"]).await;
     assert_eq!(code, 0, "{out}{err}");
@@ -124,6 +135,21 @@ async fn sync_creates_the_missing_fixes_the_wrong_removes_the_duplicate_and_then
     assert_eq!(shop.subscription_mutations().len(), before);
     let (code, _, _) = cli(&s, &["webhooks", "check"]).await;
     assert_eq!(code, 0);
+    let kept = last_check(&s).await.expect("the check is kept");
+    assert!(kept.in_order, "{kept:?}");
+    assert_eq!(kept.states["missing"], 0);
+}
+
+/// The last check the commands kept in the test's store.
+async fn last_check(s: &Setup) -> Option<so_store::WebhookCheck> {
+    let db = s.config.with_file_name("so.db");
+    let store = so_store::Store::connect(&format!("sqlite://{}?mode=rw", db.display()), 1)
+        .await
+        .unwrap();
+    let shop = so_domain::ShopDomain::parse(DEFAULT_SHOP).unwrap();
+    let kept = store.last_webhook_check(&shop).await.unwrap();
+    store.close().await;
+    kept
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

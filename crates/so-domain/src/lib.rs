@@ -18,6 +18,7 @@ pub mod ometria;
 pub mod pii;
 pub mod profile_send;
 pub mod routing;
+pub mod schedule;
 pub mod serde_duration;
 pub mod serde_secret;
 pub mod shop;

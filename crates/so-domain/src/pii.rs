@@ -111,6 +111,65 @@ pub fn mask_str(s: &str) -> String {
     format!("{}***", first(s))
 }
 
+/// Free text from outside (an Ometria error message) made fit to show: quoted values, email
+/// addresses and words of six or more digits (phone numbers) are masked, the rest kept, so
+/// `invalid email 'jane@example.com'` reads `invalid email '***'`.
+pub fn mask_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut open: Option<char> = None;
+    let mut run = String::new();
+    for c in s.chars() {
+        let closes = open == Some(c);
+        let opens = open.is_none() && (c == '\'' || c == '"');
+        if !(closes || opens) {
+            run.push(c);
+            continue;
+        }
+        if closes {
+            out.push_str(if run.is_empty() { "" } else { "***" });
+            open = None;
+        } else {
+            out.push_str(&mask_words(&run));
+            open = Some(c);
+        }
+        run.clear();
+        out.push(c);
+    }
+    // An unclosed quote masks the rest.
+    match open {
+        Some(_) if !run.is_empty() => out.push_str("***"),
+        Some(_) => {}
+        None => out.push_str(&mask_words(&run)),
+    }
+    out
+}
+
+/// Masks the email addresses and long digit runs among whitespace-separated words.
+fn mask_words(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        let digits = word.chars().filter(char::is_ascii_digit).count();
+        let trimmed = word.trim_matches(|c: char| !c.is_alphanumeric());
+        if looks_like_email(trimmed) || digits >= 6 {
+            out.push_str("***");
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in s.chars() {
+        if c.is_whitespace() {
+            flush(&mut word, &mut out);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
 fn first(s: &str) -> String {
     s.chars().next().map(String::from).unwrap_or_default()
 }
@@ -119,6 +178,24 @@ fn first(s: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn free_text_keeps_the_reason_and_masks_values() {
+        assert_eq!(
+            mask_text("invalid email 'jane@example.com' at @.email"),
+            "invalid email '***' at @.email"
+        );
+        assert_eq!(
+            mask_text("bad phone +44 7700900123, or jane@example.com."),
+            "bad phone +44 *** or ***"
+        );
+        assert_eq!(
+            mask_text("name \"Jane Doe\" too long"),
+            "name \"***\" too long"
+        );
+        assert_eq!(mask_text("unterminated 'Jane"), "unterminated '***");
+        assert_eq!(mask_text("field is required"), "field is required");
+    }
 
     #[test]
     fn masks_people_and_keeps_what_explains_a_failure() {

@@ -2,6 +2,7 @@
 //! the shop's parked events in order), settings changes and their history. One implementation
 //! behind the `shopify-ometria shops` command and the `/admin/shops` routes.
 
+mod detail;
 mod status;
 
 use std::sync::Arc;
@@ -15,6 +16,9 @@ use so_platform::Config;
 use so_platform::shops_live::{self, ShopsSnapshot};
 use so_store::{KeyChange, ShopSource, ShopWrite, ShopWriter};
 
+pub use self::detail::{
+    OauthStatus, ProfileSendStatus, RejectionsStatus, ShopDetail, SubscriptionsStatus, Waiting,
+};
 pub use self::status::ShopStatus;
 use crate::{OperationReport, OpsError, QueueOps};
 

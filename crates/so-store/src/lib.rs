@@ -30,6 +30,7 @@ mod privacy;
 mod profile_sends;
 mod properties;
 mod sealed;
+mod shop_status;
 mod shop_tokens;
 mod shops;
 mod sync;
@@ -49,6 +50,7 @@ pub use privacy::{ErasureRow, ShopStatus, email_fingerprint};
 pub use profile_sends::{ProfileSendCounts, ProfileSendRow};
 pub use properties::PropertySnapshot;
 pub use sealed::{SEALING_KEY_BYTES, SealError, Sealer, SealingKey};
+pub use shop_status::{Rejections, WebhookCheck};
 pub use shop_tokens::{ShopTokens, TokenPair, TokenState, TokenStatus};
 pub use shops::{
     KeyChange, MASK, ShopActivity, ShopChange, ShopSource, ShopWrite, ShopWriter, StoredShop,

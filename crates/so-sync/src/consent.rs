@@ -181,6 +181,7 @@ impl ConsentSync<'_> {
         self.store
             .set_sync_value(self.shop, CURSOR, &until.to_rfc3339())
             .await?;
+        crate::shop_status::keep_consent_run(self.store, self.shop, &report).await?;
         tracing::info!(
             shop = self.shop.as_str(),
             %since,

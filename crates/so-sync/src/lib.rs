@@ -23,6 +23,7 @@ pub mod profiles;
 pub mod publish;
 pub mod reconcile;
 pub mod scheduler;
+pub mod shop_status;
 pub mod webhooks;
 
 pub use error::SyncError;

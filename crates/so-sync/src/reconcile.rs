@@ -308,6 +308,7 @@ impl Reconcile<'_> {
         self.store
             .set_sync_value(self.shop, "reconciled_at", &Utc::now().to_rfc3339())
             .await?;
+        crate::shop_status::keep_drift(self.store, self.shop, &drift, repaired).await?;
         Ok(DriftReport {
             shop: self.shop.as_str().to_owned(),
             from: stamp(self.from),

@@ -202,6 +202,7 @@ impl Scheduler {
 
     async fn webhooks(&self, shop: &ShopDomain, admin: &AdminClient) -> Result<(), SyncError> {
         let report = crate::webhooks::after_connect(&self.config, shop, admin).await?;
+        crate::shop_status::save(&self.store, &report).await;
         tracing::info!(
             shop = %shop,
             kind = report.kind.as_str(),

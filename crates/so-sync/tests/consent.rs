@@ -697,6 +697,24 @@ async fn every_decision_is_recorded_with_its_reason() {
     assert!(count("sent", "sent") >= 1.0, "{metrics}");
     assert!(count("skipped", "sms_unsubscribe") >= 1.0, "{metrics}");
     assert!(!metrics.contains("@example.com"), "no emails in labels");
+    // The run as a shop's status shows it, counted from the stored decisions.
+    let kept = w
+        .store
+        .sync_value(&w.shop, "consent_last_run")
+        .await
+        .unwrap()
+        .expect("the last run is kept");
+    let kept: serde_json::Value = serde_json::from_str(&kept).unwrap();
+    let decided = w.store.consent_decisions(&w.shop, 1000).await.unwrap();
+    let stored_sent = decided.iter().filter(|d| d.decision == "sent").count();
+    assert_eq!(kept["read"], decided.len() as u64, "{kept}");
+    assert_eq!(kept["sent"], stored_sent as u64, "{kept}");
+    assert_eq!(kept["until"], serde_json::to_value(report.until).unwrap());
+    for (reason, n) in &report.skipped {
+        let stored = decided.iter().filter(|d| &d.reason == reason).count();
+        assert_eq!(kept["skipped"][reason], stored as u64, "{reason}: {kept}");
+        assert_eq!(*n, stored as u64);
+    }
     w.finish().await;
 }
 

@@ -1,11 +1,11 @@
 //! Stage 2: push the batch's records and find out, per event, whether all
 //! of its records were accepted.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use so_domain::ometria::{MAX_RECORD_BYTES, PushRecord, RecordType};
-use so_domain::{Disposition, ReasonCode, error_chain};
+use so_domain::{Disposition, ReasonCode, ShopDomain, error_chain};
 use so_ometria::{Client, Coalescing};
 use tokio::sync::oneshot::Receiver;
 
@@ -42,7 +42,7 @@ pub(crate) async fn deliver(
     hand_off: bool,
     coalescing: Coalescing,
     preparing: Preparing,
-) -> HashMap<usize, Disposition> {
+) -> Delivered {
     let mut groups: Vec<(Arc<Account>, Vec<Indexed>)> = Vec::new();
     for (i, account, records) in events {
         match groups.iter_mut().find(|(a, _)| Arc::ptr_eq(a, &account)) {
@@ -55,8 +55,22 @@ pub(crate) async fn deliver(
         .map(|(account, group)| start(account, group, hand_off, coalescing))
         .collect();
     drop(preparing);
-    let fates = futures::future::join_all(started.into_iter().map(|s| s.finish(origins))).await;
-    fates.into_iter().flatten().collect()
+    let finished = futures::future::join_all(started.into_iter().map(|s| s.finish(origins))).await;
+    let mut out = Delivered::default();
+    for (fates, shops) in finished {
+        out.fates.extend(fates);
+        out.accepted_shops.extend(shops);
+    }
+    out
+}
+
+/// What a batch's delivery came to.
+#[derive(Default)]
+pub(crate) struct Delivered {
+    /// Each pushed event's fate, by index.
+    pub(crate) fates: HashMap<usize, Disposition>,
+    /// The shops with records in a request Ometria accepted, for their status.
+    pub(crate) accepted_shops: HashSet<ShopDomain>,
 }
 
 /// An event's records, by the event's index in the batch.
@@ -133,10 +147,15 @@ fn start(
 
 impl Started {
     /// Waits for the answers (handing `then` over once `first` is
-    /// answered) and returns each event's fate.
-    async fn finish(self, origins: &HashMap<usize, Arc<Origin>>) -> Vec<(usize, Disposition)> {
+    /// answered) and returns each event's fate and the shops whose records
+    /// were in an accepted request.
+    async fn finish(
+        self,
+        origins: &HashMap<usize, Arc<Origin>>,
+    ) -> (Vec<(usize, Disposition)>, HashSet<ShopDomain>) {
+        let mut accepted = HashSet::new();
         let (account, mut fates, first, then) = match self {
-            Started::HandedOff(fates) => return fates,
+            Started::HandedOff(fates) => return (fates, accepted),
             Started::Pushing {
                 account,
                 fates,
@@ -165,10 +184,13 @@ impl Started {
             };
             for part in parts {
                 journal(&account, &fates, origins, &part);
+                if part.result.is_ok() {
+                    accepted.extend(shops_of(&fates, origins, &part));
+                }
                 mark_sent(&mut fates, &account.client, record_type, &part).await;
             }
         }
-        fates.by_event.into_iter().collect()
+        (fates.by_event.into_iter().collect(), accepted)
     }
 }
 
@@ -249,6 +271,20 @@ fn journal(account: &Account, fates: &Fates, origins: &HashMap<usize, Arc<Origin
             },
         );
     }
+}
+
+/// The shops of the events whose records `part` carried.
+fn shops_of<'a>(
+    fates: &'a Fates,
+    origins: &'a HashMap<usize, Arc<Origin>>,
+    part: &'a Sent,
+) -> impl Iterator<Item = ShopDomain> + 'a {
+    part.records
+        .iter()
+        .filter_map(|r| fates.owners.get(&key(r)))
+        .flatten()
+        .filter_map(|e| origins.get(e))
+        .map(|o| o.meta.shop.clone())
 }
 
 /// Hands each type's records to the pusher now.

@@ -252,7 +252,7 @@ impl Processor {
                 Some((*i, std::sync::Arc::new(origin)))
             })
             .collect();
-        let mut fates = deliver::deliver(
+        let delivered = deliver::deliver(
             to_push,
             &origins,
             self.accounts.several(),
@@ -260,6 +260,8 @@ impl Processor {
             preparing,
         )
         .await;
+        self.note_pushes(&delivered.accepted_shops).await;
+        let mut fates = delivered.fates;
         for (i, s) in prepared.iter_mut().enumerate() {
             if let Outcome::Push { changes, .. } = &mut s.outcome {
                 let fate = fates.remove(&i).unwrap_or(Disposition::Done);
@@ -267,6 +269,20 @@ impl Processor {
             }
         }
         prepared
+    }
+}
+
+impl Processor {
+    /// Records, once per shop per batch, that Ometria accepted a push of the
+    /// shop's records: its status shows the time. Bookkeeping only, so a
+    /// store error is logged and the events settle as they fared.
+    async fn note_pushes(&self, shops: &std::collections::HashSet<so_domain::ShopDomain>) {
+        let now = chrono::Utc::now();
+        for shop in shops {
+            if let Err(e) = self.preparer.store.record_push_accepted(shop, now).await {
+                tracing::warn!(shop = %shop, error = %e, "Cannot record the shop's last accepted push; its status shows an older time.");
+            }
+        }
     }
 }
 

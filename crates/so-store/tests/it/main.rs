@@ -14,6 +14,7 @@ mod ometria_errors;
 mod outbox;
 mod privacy;
 mod properties;
+mod shop_status;
 mod shop_tokens;
 mod shops;
 mod support;

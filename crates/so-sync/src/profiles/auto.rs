@@ -154,9 +154,11 @@ pub async fn status(
 ) -> Result<SendStatus, SyncError> {
     let settings = config.shop(shop);
     let last = store.last_profile_send(shop, None, true).await?;
+    // As `due` counts it: an interrupted send runs again.
     let last_auto = store
         .last_profile_send(shop, Some(Kind::Auto.as_str()), false)
-        .await?;
+        .await?
+        .filter(|r| r.outcome != "interrupted");
     let next = daily_of(settings).map(|d| d.next(now, last_auto.map(|r| r.started_at)));
     Ok(SendStatus {
         timezone: settings.time_zone().to_string(),

@@ -185,6 +185,8 @@ impl Watcher {
             metrics::ometria_rejection_unattributed("unknown_record");
             return Handled::Yes;
         };
+        self.note(&first.meta.shop, print, record, path, &error.error_message)
+            .await;
         let shop = self.rules.shop_label(&first.meta.shop);
         metrics::ometria_record_rejected(shop, record.record_type.as_str());
         for (origin, dead_letter_id) in &published {
@@ -240,6 +242,30 @@ impl Watcher {
         Some(published)
     }
 
+    /// Keeps the rejection for the shop's status: when, and why with the
+    /// message masked (it may quote the record's values).
+    async fn note(
+        &self,
+        shop: &so_domain::ShopDomain,
+        print: &str,
+        record: &PushedRecord,
+        path: &str,
+        message: &str,
+    ) {
+        let reason = format!(
+            "{} at {path}: {}",
+            record.record_type.as_str(),
+            short(&so_domain::pii::mask_text(message))
+        );
+        let now = chrono::Utc::now();
+        let noted =
+            self.store
+                .record_ometria_rejection(&self.account.digest, print, shop, now, &reason);
+        if let Err(e) = noted.await {
+            tracing::warn!(error = %e, "Cannot record a rejection for the shop's status; it is dead-lettered all the same.");
+        }
+    }
+
     /// `Some(true)` for the one worker that records `print` first.
     async fn claim(&self, print: &str) -> Option<bool> {
         match self
@@ -260,6 +286,9 @@ impl Watcher {
         let before = chrono::Utc::now() - chrono::TimeDelta::days(days);
         if let Err(e) = self.store.prune_ometria_errors(before).await {
             tracing::warn!(error = %e, "Cannot prune handled Ometria errors; will try again.");
+        }
+        if let Err(e) = self.store.prune_ometria_rejections(before).await {
+            tracing::warn!(error = %e, "Cannot prune the shops' recorded rejections; will try again.");
         }
     }
 }

@@ -131,3 +131,28 @@ fn a_send_switched_on_after_todays_time_runs_at_once_then_daily() {
         [utc("2026-07-01T09:00:00Z"), utc("2026-07-02T06:00:00Z")]
     );
 }
+
+#[test]
+fn the_next_planned_send_keeps_the_local_time_across_dst_changes() {
+    let d = daily("06:30", chrono_tz::Europe::London);
+    // Sent on Saturday 28 March 2026 at 06:30 GMT; the clocks go forward
+    // that night: Sunday's 06:30 is BST, an hour earlier in UTC.
+    let last = Some(utc("2026-03-28T06:30:00Z"));
+    assert_eq!(
+        d.next(utc("2026-03-28T12:00:00Z"), last),
+        utc("2026-03-29T05:30:00Z")
+    );
+    // Autumn: Saturday 24 October 06:30 BST, then Sunday's 06:30 GMT.
+    let last = Some(utc("2026-10-24T05:30:00Z"));
+    assert_eq!(
+        d.next(utc("2026-10-24T12:00:00Z"), last),
+        utc("2026-10-25T06:30:00Z")
+    );
+    // A time inside the spring gap is planned at the gap's end.
+    let gap = daily("01:30", chrono_tz::Europe::London);
+    let last = Some(utc("2026-03-28T01:30:00Z"));
+    assert_eq!(
+        gap.next(utc("2026-03-28T12:00:00Z"), last),
+        utc("2026-03-29T01:00:00Z")
+    );
+}
