@@ -25,3 +25,23 @@ document.addEventListener("submit", async (event) => {
     if (button) button.disabled = false;
   }
 });
+// A running profile send (Data Sync): reload the page's <main> every second until it ends,
+// with an ID token when embedded (a reload of the page would carry none).
+async function poll() {
+  const el = document.querySelector("[data-poll]");
+  if (!el) return;
+  await new Promise((r) => setTimeout(r, 1000));
+  const headers = {};
+  if (document.querySelector("meta[name=shopify-api-key]")) {
+    headers.Authorization = "Bearer " + (await window.shopify.idToken());
+  }
+  try {
+    const res = await fetch(el.dataset.poll, { headers });
+    const doc = new DOMParser().parseFromString(await res.text(), "text/html");
+    const fresh = doc.querySelector("main");
+    if (fresh) document.querySelector("main").replaceWith(fresh);
+  } finally {
+    poll();
+  }
+}
+poll();

@@ -11,7 +11,9 @@ pub mod id_token;
 mod letters;
 mod pages;
 mod routes;
+mod sends;
 pub mod session;
+mod sync;
 
 pub use error::ConsoleError;
 pub use routes::{Console, router};

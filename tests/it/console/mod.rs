@@ -6,6 +6,7 @@ mod embedded;
 mod flows;
 mod letters;
 mod safety;
+mod sync;
 
 use std::time::Duration;
 

@@ -6,6 +6,7 @@ pub(crate) mod letters;
 pub(crate) mod login;
 pub(crate) mod shop;
 pub(crate) mod shops;
+pub(crate) mod sync;
 
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
