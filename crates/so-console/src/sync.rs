@@ -9,18 +9,20 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use so_domain::ShopDomain;
-use so_domain::merchant::ProfileFilter;
 use so_ops::OpsError;
 use so_platform::ShopSettings;
-use so_platform::shops_live::{self, ShopsSnapshot};
-use so_sync::SyncError;
-use so_sync::profiles::{self, Choices, Kind, Request, SendSummary};
+use so_platform::shops_live::ShopsSnapshot;
+use so_sync::profiles::{self, Choices, Kind, SendSummary};
 
 use crate::auth::Viewer;
 use crate::error::ConsoleError;
 use crate::pages;
 use crate::routes::{Console, PageQuery, page_query};
 use crate::sends::{Run, Wiring};
+
+mod checks;
+
+use checks::{auto_settings, message_of, on_demand_choices};
 
 /// A value refused, and the form field it came from.
 #[derive(Debug, Clone)]
@@ -281,130 +283,4 @@ async fn view(
         auto_error: None,
         notice: None,
     })
-}
-
-/// The On Demand choices, or the field at fault: the same checks as `send-profiles`.
-fn on_demand_choices(f: &OnDemandForm, settings: &ShopSettings) -> Result<Choices, FieldError> {
-    let zone = settings.time_zone();
-    let bound = |field: &'static str, label: &str, raw: &str, end: bool| {
-        let raw = raw.trim();
-        (!raw.is_empty())
-            .then(|| profiles::choices::parse_bound(label, raw, zone, end))
-            .transpose()
-            .map_err(|e| FieldError {
-                field,
-                message: message_of(e),
-            })
-    };
-    let request = Request {
-        profiles: profile_filter(&f.profiles),
-        list: list_id("list", &f.list)?,
-        new_list: Some(f.new_list.trim().to_owned()).filter(|n| !n.is_empty()),
-        active_from: bound("active_from", "Active from", &f.active_from, false)?,
-        active_to: bound("active_to", "Active to", &f.active_to, true)?,
-    };
-    request.choices(settings).map_err(|e| {
-        let message = message_of(e);
-        let field = if message.starts_with("--list and") || message.starts_with("--new-list") {
-            "new_list"
-        } else if message.starts_with("--list") {
-            "list"
-        } else {
-            "active_to"
-        };
-        FieldError {
-            field,
-            message: labels(&message),
-        }
-    })
-}
-
-/// The shop's settings with the automatic send's replaced, as the shop settings path takes
-/// them; a bad value names its field.
-fn auto_settings(f: &AutoForm, settings: &ShopSettings) -> Result<serde_json::Value, FieldError> {
-    let daily = f.daily.is_some();
-    let at = Some(f.at.trim().to_owned()).filter(|a| !a.is_empty());
-    if let Some(a) = &at {
-        so_platform::config::parse_at(a).map_err(|e| FieldError {
-            field: "at",
-            message: format!("Time of day: {e}"),
-        })?;
-    } else if daily {
-        return Err(FieldError {
-            field: "at",
-            message: "Time of day: needed for the daily send".to_owned(),
-        });
-    }
-    let list = list_id("auto_list", &f.list)?;
-    profiles::choices::check_list("List", list, settings).map_err(|e| FieldError {
-        field: "auto_list",
-        message: message_of(e),
-    })?;
-    let days = f.active_days.trim();
-    let active_days =
-        if days.is_empty() {
-            None
-        } else {
-            Some(days.parse::<u32>().ok().filter(|d| {
-            (1..=so_platform::config::MAX_ACTIVE_DAYS).contains(d)
-        }).ok_or_else(|| FieldError {
-            field: "active_days",
-            message: format!(
-                "Active in the last (days): {days:?} is not a number of days from 1 to {}",
-                so_platform::config::MAX_ACTIVE_DAYS
-            ),
-        })?)
-        };
-    let mut value = shops_live::to_stored(settings);
-    if let Some(o) = value.as_object_mut() {
-        // The pause is kept apart from the settings; the effective `enabled` is not written.
-        o.remove("enabled");
-        o.insert(
-            "profile_sends".to_owned(),
-            serde_json::json!({
-                "daily": daily,
-                "at": at,
-                "profiles": profile_filter(&f.profiles),
-                "list": list,
-                "active_days": active_days,
-                "allowed_lists": settings.profile_sends.allowed_lists,
-            }),
-        );
-    }
-    Ok(value)
-}
-
-fn profile_filter(raw: &str) -> Option<ProfileFilter> {
-    match raw {
-        "all" => Some(ProfileFilter::All),
-        "subscribers" => Some(ProfileFilter::Subscribers),
-        _ => None,
-    }
-}
-
-fn list_id(field: &'static str, raw: &str) -> Result<Option<u64>, FieldError> {
-    let raw = raw.trim();
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    raw.parse().map(Some).map_err(|_| FieldError {
-        field,
-        message: format!("List: {raw:?} is not an Ometria list id"),
-    })
-}
-
-fn message_of(e: SyncError) -> String {
-    match e {
-        SyncError::Invalid(m) => m,
-        other => other.to_string(),
-    }
-}
-
-/// `send-profiles`' option names as the form's labels.
-fn labels(message: &str) -> String {
-    message
-        .replace("--new-list", "New list")
-        .replace("--list", "List")
-        .replace("--active-from", "Active from")
-        .replace("--active-to", "Active to")
 }

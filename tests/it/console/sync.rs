@@ -11,8 +11,8 @@ use so_domain::ometria::RecordType;
 use so_fake_shopify::{DEFAULT_SHOP, DEFAULT_TOKEN, FakeShopify, MarketingState};
 use so_testkit::{Backend, FakeConfig, TestApp, TestAppOptions};
 
-use super::TOKEN;
 use super::browser::Browser;
+use super::{TOKEN, admin_get};
 use crate::backfill::count_is;
 
 const LIST: u64 = 4242;
@@ -88,6 +88,23 @@ async fn on_demand_send(backend: Backend) {
     b.click("#data-sync").await;
     assert_eq!(b.text("#timezone").await, "Europe/Paris");
     assert_eq!(b.text("#last-send-at").await, "Never");
+
+    // Auto Send: the daily send needs its time; a shop managed in the file is refused by the
+    // shop settings path, said on the page, and nothing is written.
+    let before = admin_get(&app, &format!("/admin/shops/{DEFAULT_SHOP}")).await;
+    b.click("#daily").await;
+    b.click("#save-auto").await;
+    assert!(b.text("#error-at").await.starts_with("Time of day"));
+    b.click("#daily").await;
+    set(&b, "at", "07:30").await;
+    b.click("#save-auto").await;
+    assert!(
+        b.text("#error-auto").await.contains("managed as code"),
+        "{}",
+        b.text("#error-auto").await
+    );
+    let after = admin_get(&app, &format!("/admin/shops/{DEFAULT_SHOP}")).await;
+    assert_eq!(before["version"], after["version"], "{after}");
 
     // A range that ends before it starts: refused next to its field, nothing sent.
     set(&b, "profiles", "subscribers").await;
