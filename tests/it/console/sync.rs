@@ -17,7 +17,20 @@ use crate::backfill::count_is;
 
 const LIST: u64 = 4242;
 
+/// The shop's automatic send: subscribers, on the list.
+const AUTO: &str = "profiles = \"subscribers\"\nlist = 4242\n";
+
 async fn app(backend: Backend, shopify: &FakeShopify) -> TestApp {
+    app_with(backend, shopify, "", Vec::new()).await
+}
+
+async fn app_with(
+    backend: Backend,
+    shopify: &FakeShopify,
+    auto: &str,
+    mut env: Vec<(String, String)>,
+) -> TestApp {
+    env.push(("SO_OMETRIA__REQUESTS_PER_SECOND".into(), "100".into()));
     TestApp::spawn_with(TestAppOptions {
         worker: true,
         partitions: 2,
@@ -31,6 +44,7 @@ timezone = "Europe/Paris"
 
 [shops."{DEFAULT_SHOP}".profile_sends]
 allowed_lists = [{LIST}]
+{auto}
 
 [shops."{DEFAULT_SHOP}".admin]
 access_token = "{DEFAULT_TOKEN}"
@@ -38,7 +52,7 @@ api_url = "{}"
 "#,
             shopify.shop_base_url(DEFAULT_SHOP)
         )),
-        env: vec![("SO_OMETRIA__REQUESTS_PER_SECOND".into(), "100".into())],
+        env,
         ..TestAppOptions::default()
     })
     .await
@@ -62,10 +76,8 @@ async fn set(b: &Browser, id: &str, value: &str) {
     .await;
 }
 
-async fn on_demand_send(backend: Backend) {
-    let Some(b) = Browser::start().await else {
-        return;
-    };
+/// The fake Shopify with 40 customers; the ids of the subscribed ones with an email.
+async fn seeded() -> (FakeShopify, BTreeSet<String>) {
     let shopify = FakeShopify::start().await;
     let data = shopify.seed_generated(DEFAULT_SHOP, 40, 1, 0.5);
     let expected: BTreeSet<String> = data
@@ -75,6 +87,27 @@ async fn on_demand_send(backend: Backend) {
         .map(|c| c.id.to_string())
         .collect();
     assert!(!expected.is_empty() && expected.len() < data.customers.len());
+    (shopify, expected)
+}
+
+/// The contacts at the fake Ometria, each checked to be on the list.
+fn contacts_on_the_list(fake: &so_testkit::FakeOmetria) -> BTreeSet<String> {
+    let ids: BTreeSet<String> = fake
+        .records(RecordType::Contact)
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect();
+    for id in &ids {
+        assert!(fake.lists_of(id).contains(&LIST.to_string()), "{id}");
+    }
+    ids
+}
+
+async fn on_demand_send(backend: Backend) {
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    let (shopify, expected) = seeded().await;
     let app = app(backend, &shopify).await;
     let store = app.store().await;
     let shop = ShopDomain::parse(DEFAULT_SHOP).unwrap();
@@ -150,15 +183,7 @@ async fn on_demand_send(backend: Backend) {
     // console.js reloads the page until the send ends.
     b.find("#progress[data-state='completed']").await;
     count_is(fake, RecordType::Contact, expected.len()).await;
-    let at_fake: BTreeSet<String> = fake
-        .records(RecordType::Contact)
-        .iter()
-        .map(|c| c["id"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(at_fake, expected);
-    for id in &at_fake {
-        assert!(fake.lists_of(id).contains(&LIST.to_string()), "{id}");
-    }
+    assert_eq!(contacts_on_the_list(fake), expected);
 
     // The last send, as the store recorded it, in Paris time.
     let row = store
@@ -188,4 +213,77 @@ async fn on_demand_send(backend: Backend) {
     }
     b.close().await;
     app.teardown().await;
+}
+
+/// Embedded staff press Send now: console.js posts it with a fresh ID token (no cookie, no
+/// CSRF token), as here; the shop's automatic settings run at once. Another shop's token and
+/// no token at all start nothing.
+#[tokio::test]
+async fn embedded_staff_send_now_runs_the_automatic_settings() {
+    let (shopify, expected) = seeded().await;
+    let app = app_with(Backend::Sqlite, &shopify, AUTO, super::embedded::env()).await;
+    let store = app.store().await;
+    let shop = ShopDomain::parse(DEFAULT_SHOP).unwrap();
+    let now = Utc::now().timestamp();
+    let url = format!(
+        "{}/console/shops/{DEFAULT_SHOP}/sync/auto/send",
+        app.ops_address
+    );
+    let post = |bearer: Option<String>| {
+        let req = app.client.post(&url).form(&[("x", "")]);
+        let req = match bearer {
+            Some(t) => req.bearer_auth(t),
+            None => req,
+        };
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+
+    let other = super::embedded::token(super::OTHER, now, super::embedded::SECRET);
+    let (status, body) = post(Some(other)).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("other_shop"), "{body}");
+    // No token, no session: sent (the client follows the redirect) to the login page.
+    let (_, body) = post(None).await;
+    assert!(body.contains(r#"id="login""#), "{body}");
+    assert!(
+        store
+            .last_profile_send(&shop, None, false)
+            .await
+            .unwrap()
+            .is_none(),
+        "a refused request started a send"
+    );
+
+    let own = super::embedded::token(DEFAULT_SHOP, now, super::embedded::SECRET);
+    let (status, body) = post(Some(own)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#"id="progress""#), "{body}");
+    count_is(app.ometria(), RecordType::Contact, expected.len()).await;
+    assert_eq!(contacts_on_the_list(app.ometria()), expected);
+    let row = eventually_recorded(&store, &shop).await;
+    assert_eq!(row.kind, "auto");
+    assert_eq!(row.counts.published, expected.len() as u64);
+    app.teardown().await;
+}
+
+/// The send's record, once it has finished (the page answered when it started).
+async fn eventually_recorded(
+    store: &so_store::Store,
+    shop: &ShopDomain,
+) -> so_store::ProfileSendRow {
+    let found = std::sync::Mutex::new(None);
+    so_testkit::eventually(std::time::Duration::from_secs(30), || async {
+        match store.last_profile_send(shop, None, true).await.unwrap() {
+            Some(row) => {
+                *found.lock().unwrap() = Some(row);
+                Ok(())
+            }
+            None => Err("no completed send yet".to_owned()),
+        }
+    })
+    .await;
+    found.into_inner().unwrap().unwrap()
 }
