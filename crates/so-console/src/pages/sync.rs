@@ -52,7 +52,7 @@ fn progress(v: &View, run: &Run, base: &str) -> Markup {
     };
     html! {
         section.card id="progress" data-state=(state) data-poll=[(run.state == RunState::Running).then_some(base)] {
-            h2 { "Send in progress" @if run.state != RunState::Running { " — finished" } }
+            h2 { @if run.state == RunState::Running { "Send in progress" } @else { "Send started here" } }
             dl.facts {
                 dt { "State" } dd id="progress-state" { (label) }
                 dt { "Kind" } dd { (kind(run.kind.as_str())) }
