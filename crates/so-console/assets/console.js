@@ -13,7 +13,9 @@ document.addEventListener("submit", async (event) => {
   if (button) button.disabled = true;
   try {
     const token = await window.shopify.idToken();
-    const res = await fetch(form.action, {
+    // The button pressed may post elsewhere (Preview's formaction).
+    const action = event.submitter?.getAttribute("formaction") ?? form.action;
+    const res = await fetch(action, {
       method: "POST",
       headers: { Authorization: "Bearer " + token },
       body: new URLSearchParams(new FormData(form)),

@@ -9,6 +9,7 @@ mod auth;
 mod error;
 pub mod id_token;
 mod letters;
+mod mappings;
 mod pages;
 mod routes;
 mod sends;

@@ -19,7 +19,7 @@ use crate::auth::{self, App, Viewer};
 use crate::error::ConsoleError;
 use crate::pages::{self, Chrome};
 use crate::session::{self, Sessions};
-use crate::{assets, letters, sync};
+use crate::{assets, letters, mappings, sync};
 
 /// Entries of a shop's history shown on its page.
 const HISTORY_SHOWN: u32 = 20;
@@ -120,6 +120,14 @@ pub fn router(console: Console) -> Router {
         .route("/console/shops/{shop}/sync/send", post(sync::send))
         .route("/console/shops/{shop}/sync/auto", post(sync::save_auto))
         .route("/console/shops/{shop}/sync/auto/send", post(sync::send_now))
+        .route(
+            "/console/shops/{shop}/mappings",
+            get(mappings::page).post(mappings::save),
+        )
+        .route(
+            "/console/shops/{shop}/mappings/preview",
+            post(mappings::preview),
+        )
         .route("/console/dead-letters", get(letters::list))
         .route("/console/dead-letters/replay", post(letters::replay))
         .route("/console/dead-letters/purge", post(letters::purge))

@@ -22,6 +22,8 @@ use crate::sends::{Run, Wiring};
 
 mod checks;
 
+pub(crate) use checks::SETTABLE;
+
 use checks::{auto_settings, message_of, on_demand_choices};
 
 /// A value refused, and the form field it came from.
@@ -237,7 +239,10 @@ fn render(c: &Console, viewer: &Viewer, view: &View, status: StatusCode) -> Resp
 }
 
 /// The shop's settings as the service runs them now (the file and the store merged).
-async fn settings_of(c: &Console, shop: &str) -> Result<(ShopDomain, ShopSettings), ConsoleError> {
+pub(crate) async fn settings_of(
+    c: &Console,
+    shop: &str,
+) -> Result<(ShopDomain, ShopSettings), ConsoleError> {
     let domain = ShopDomain::parse(shop).map_err(|e| OpsError::InvalidInput {
         field: "shop",
         detail: e.to_string(),

@@ -20,7 +20,7 @@ const LIST: u64 = 4242;
 /// The shop's automatic send: subscribers, on the list.
 const AUTO: &str = "profiles = \"subscribers\"\nlist = 4242\n";
 
-async fn app(backend: Backend, shopify: &FakeShopify) -> TestApp {
+pub(super) async fn app(backend: Backend, shopify: &FakeShopify) -> TestApp {
     app_with(backend, shopify, "", Vec::new()).await
 }
 
@@ -69,7 +69,7 @@ async fn an_on_demand_send_shows_its_progress_and_last_send_time_postgres() {
 }
 
 /// Sets a form control's value (date inputs take typed keys in the browser's locale).
-async fn set(b: &Browser, id: &str, value: &str) {
+pub(super) async fn set(b: &Browser, id: &str, value: &str) {
     b.js(&format!(
         "document.getElementById({id:?}).value = {value:?}; return null;"
     ))
@@ -77,7 +77,7 @@ async fn set(b: &Browser, id: &str, value: &str) {
 }
 
 /// The fake Shopify with 40 customers; the ids of the subscribed ones with an email.
-async fn seeded() -> (FakeShopify, BTreeSet<String>) {
+pub(super) async fn seeded() -> (FakeShopify, BTreeSet<String>) {
     let shopify = FakeShopify::start().await;
     let data = shopify.seed_generated(DEFAULT_SHOP, 40, 1, 0.5);
     let expected: BTreeSet<String> = data

@@ -4,6 +4,7 @@
 pub(crate) mod error;
 pub(crate) mod letters;
 pub(crate) mod login;
+pub(crate) mod mappings;
 pub(crate) mod shop;
 pub(crate) mod shops;
 pub(crate) mod sync;

@@ -34,7 +34,7 @@ fn html_page(
                 p.breadcrumb { a href="/console/" { "Shops" } " / " }
             }
             h1 { (s.shop) " " (state_badge(s.paused)) }
-            p { a id="data-sync" href=(format!("/console/shops/{}/sync", s.shop)) { "Data Sync (profile sends)" } }
+            p { a id="data-sync" href=(format!("/console/shops/{}/sync", s.shop)) { "Data Sync (profile sends)" } " · " a id="field-mappings" href=(format!("/console/shops/{}/mappings", s.shop)) { "Field mappings" } }
             (toggle(chrome, s))
             section.card {
                 h2 { "Status" }

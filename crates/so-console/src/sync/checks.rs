@@ -12,7 +12,7 @@ use super::{AutoForm, FieldError, OnDemandForm};
 /// The settings keys `so_ops::ShopOps::set_settings` takes today (its `API_KEYS`, as
 /// `shops set` and `PUT /admin/shops/<shop>` document them), `enabled` left out: the pause is
 /// kept apart and the settings read here are the effective ones.
-const SETTABLE: [&str; 8] = [
+pub(crate) const SETTABLE: [&str; 8] = [
     "namespace",
     "profiles",
     "lists",
