@@ -62,8 +62,8 @@ pub(crate) async fn page(
         order: lines(&settings.mappings.order),
         product: lines(&settings.mappings.product),
     };
-    let built = checked(&form).ok();
-    let v = view(&c, &domain, form, built.as_ref(), Vec::new()).await;
+    // No sample on a page load: a preview reads the shop's Admin API, only when asked.
+    let v = view(&c, &domain, form, None, Vec::new()).await;
     Ok(render(&c, &viewer, &v, StatusCode::OK))
 }
 
@@ -177,23 +177,29 @@ async fn samples(c: &Console, shop: &ShopDomain, m: &FieldMappings) -> (Preview,
         }
     };
     let contact = match admin.customers_page(None, None, 1).await {
-        Ok(p) => p.nodes.first().map(|n| {
-            Ok(mapped(
-                m,
-                MappedEntity::Contact,
-                &so_shopify_admin::customer_webhook(n).body,
-            ))
-        }),
+        Ok(p) => Some(p.nodes.first().map_or_else(
+            || Err("none in the shop yet".to_owned()),
+            |n| {
+                Ok(mapped(
+                    m,
+                    MappedEntity::Contact,
+                    &so_shopify_admin::customer_webhook(n).body,
+                ))
+            },
+        )),
         Err(e) => Some(Err(format!("the Admin API failed: {e}"))),
     };
     let order = match admin.orders_page(None, None, 1).await {
-        Ok(p) => p.nodes.first().map(|n| {
-            Ok(mapped(
-                m,
-                MappedEntity::Order,
-                &so_shopify_admin::order_webhook(n).body,
-            ))
-        }),
+        Ok(p) => Some(p.nodes.first().map_or_else(
+            || Err("none in the shop yet".to_owned()),
+            |n| {
+                Ok(mapped(
+                    m,
+                    MappedEntity::Order,
+                    &so_shopify_admin::order_webhook(n).body,
+                ))
+            },
+        )),
         Err(e) => Some(Err(format!("the Admin API failed: {e}"))),
     };
     (contact, order)

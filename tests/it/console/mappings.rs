@@ -79,3 +79,39 @@ async fn a_bad_mapping_is_shown_by_its_box_and_a_good_one_previewed_masked() {
     b.close().await;
     app.teardown().await;
 }
+
+/// Embedded staff: console.js posts Preview with a fresh ID token (the button's formaction);
+/// another shop's token is refused.
+#[tokio::test]
+async fn embedded_staff_preview_their_shops_mappings() {
+    let (shopify, _) = seeded().await;
+    let app = super::sync::app_with(Backend::Sqlite, &shopify, "", super::embedded::env()).await;
+    let now = chrono::Utc::now().timestamp();
+    let url = format!(
+        "{}/console/shops/{DEFAULT_SHOP}/mappings/preview",
+        app.ops_address
+    );
+    let post = |token: String, contact: &str| {
+        let req = app
+            .client
+            .post(&url)
+            .bearer_auth(token)
+            .form(&[("contact", contact)]);
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    let own = super::embedded::token(DEFAULT_SHOP, now, super::embedded::SECRET);
+    let (status, body) = post(own.clone(), "home_city = default_address.city").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#"data-property="home_city""#), "{body}");
+    let (status, body) = post(own, "home_city = default_address.town").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains(r#"id="error-contact""#), "{body}");
+    let other = super::embedded::token(super::OTHER, now, super::embedded::SECRET);
+    let (status, body) = post(other, "home_city = default_address.city").await;
+    assert_eq!(status, 403, "{body}");
+    assert!(!body.contains("home_city"), "{body}");
+    app.teardown().await;
+}

@@ -24,7 +24,7 @@ pub(super) async fn app(backend: Backend, shopify: &FakeShopify) -> TestApp {
     app_with(backend, shopify, "", Vec::new()).await
 }
 
-async fn app_with(
+pub(super) async fn app_with(
     backend: Backend,
     shopify: &FakeShopify,
     auto: &str,

@@ -67,7 +67,7 @@ fn preview(id: &str, title: &str, p: &Preview) -> Markup {
         h3 { (title) }
         div id=(format!("preview-{id}")) {
             @match p {
-                None => p.subdued { "No sample (none found, or the mappings have problems)." },
+                None => p.subdued { "Press Preview to see one (it reads one customer and one order from the shop's Admin API; none while the mappings have problems)." },
                 Some(Err(why)) => p.subdued { "No preview: " (why) },
                 Some(Ok(props)) if props.is_empty() => p.subdued { "No mapped property has a value in this sample." },
                 Some(Ok(props)) => dl.facts {
