@@ -9,9 +9,11 @@ use chrono::Utc;
 use so_domain::ShopDomain;
 use so_domain::ometria::RecordType;
 use so_fake_shopify::{DEFAULT_SHOP, DEFAULT_TOKEN, FakeShopify, MarketingState};
-use so_testkit::{Backend, FakeConfig, TestApp, TestAppOptions};
+use std::time::Duration;
 
-use super::browser::Browser;
+use so_testkit::{Backend, FakeConfig, TestApp, TestAppOptions, eventually};
+
+use super::browser::{Browser, Scripts};
 use super::{TOKEN, admin_get};
 use crate::backfill::count_is;
 
@@ -60,12 +62,13 @@ api_url = "{}"
 
 #[tokio::test]
 async fn an_on_demand_send_shows_its_progress_and_last_send_time_sqlite() {
-    on_demand_send(Backend::Sqlite).await;
+    on_demand_send(Backend::Sqlite, Scripts::On).await;
 }
 
+/// With JavaScript off: the forms post plainly, and a refresh shows the progress.
 #[tokio::test]
-async fn an_on_demand_send_shows_its_progress_and_last_send_time_postgres() {
-    on_demand_send(Backend::Postgres).await;
+async fn an_on_demand_send_shows_its_progress_and_last_send_time_postgres_with_javascript_off() {
+    on_demand_send(Backend::Postgres, Scripts::Off).await;
 }
 
 /// Sets a form control's value (date inputs take typed keys in the browser's locale).
@@ -103,17 +106,18 @@ fn contacts_on_the_list(fake: &so_testkit::FakeOmetria) -> BTreeSet<String> {
     ids
 }
 
-async fn on_demand_send(backend: Backend) {
-    let Some(b) = Browser::start().await else {
+async fn on_demand_send(backend: Backend, scripts: Scripts) {
+    let Some(b) = Browser::start_with(scripts).await else {
         return;
     };
+    let js = matches!(scripts, Scripts::On);
     let (shopify, expected) = seeded().await;
     let app = app(backend, &shopify).await;
     let store = app.store().await;
     let shop = ShopDomain::parse(DEFAULT_SHOP).unwrap();
     let fake = app.ometria();
     let console = &app.ops_address;
-    let screenshots = matches!(backend, Backend::Sqlite);
+    let screenshots = js;
 
     b.log_in(console, "Ana", TOKEN).await;
     b.goto(&format!("{console}/console/shops/{DEFAULT_SHOP}"))
@@ -121,6 +125,13 @@ async fn on_demand_send(backend: Backend) {
     b.click("#data-sync").await;
     assert_eq!(b.text("#timezone").await, "Europe/Paris");
     assert_eq!(b.text("#last-send-at").await, "Never");
+    // console.js marks the page when it runs: the scripts really are on, or off.
+    let marked = b
+        .client
+        .find_all(fantoccini::Locator::Css("html[data-js='on']"))
+        .await
+        .unwrap();
+    assert_eq!(marked.len(), usize::from(js));
 
     // Auto Send: the daily send needs its time; a shop managed in the file is refused by the
     // shop settings path, said on the page, and nothing is written.
@@ -128,38 +139,24 @@ async fn on_demand_send(backend: Backend) {
     b.click("#daily").await;
     b.click("#save-auto").await;
     assert!(b.text("#error-at").await.starts_with("Time of day"));
-    b.click("#daily").await;
-    set(&b, "at", "07:30").await;
-    b.click("#save-auto").await;
-    assert!(
-        b.text("#error-auto").await.contains("managed as code"),
-        "{}",
-        b.text("#error-auto").await
-    );
+    if js {
+        b.click("#daily").await;
+        set(&b, "at", "07:30").await;
+        b.click("#save-auto").await;
+        assert!(
+            b.text("#error-auto").await.contains("managed as code"),
+            "{}",
+            b.text("#error-auto").await
+        );
+    }
     let after = admin_get(&app, &format!("/admin/shops/{DEFAULT_SHOP}")).await;
     assert_eq!(before["version"], after["version"], "{after}");
 
-    // A range that ends before it starts: refused next to its field, nothing sent.
-    set(&b, "profiles", "subscribers").await;
-    set(&b, "list", &LIST.to_string()).await;
-    set(&b, "active_from", "2026-07-02").await;
-    set(&b, "active_to", "2026-07-01").await;
-    b.click("#send").await;
-    let error = b.text("#error-active_to").await;
-    assert!(
-        error.starts_with("Active to") && error.contains("must be after Active from"),
-        "{error}"
-    );
-    // The typed values are kept for correcting.
-    assert_eq!(
-        b.find("#active_from")
-            .await
-            .prop("value")
-            .await
-            .unwrap()
-            .as_deref(),
-        Some("2026-07-02")
-    );
+    if js {
+        refused_range(&b).await;
+    } else {
+        refused_new_list(&b).await;
+    }
     if screenshots {
         b.screenshot("data-sync-refused").await;
     }
@@ -173,15 +170,33 @@ async fn on_demand_send(backend: Backend) {
     );
 
     // Subscribers, on the list, no range: sent in the background, its progress shown.
-    set(&b, "active_from", "").await;
-    set(&b, "active_to", "").await;
+    if js {
+        set(&b, "active_from", "").await;
+        set(&b, "active_to", "").await;
+    } else {
+        b.find("#new_list").await.clear().await.expect("cleared");
+    }
     b.click("#send").await;
     b.find("#progress").await;
     if screenshots {
         b.screenshot("data-sync-progress").await;
     }
-    // console.js reloads the page until the send ends.
-    b.find("#progress[data-state='completed']").await;
+    if js {
+        // console.js reloads the page until the send ends.
+        b.find("#progress[data-state='completed']").await;
+    } else {
+        // Without scripts, a refresh shows where it is.
+        let page = format!("{console}/console/shops/{DEFAULT_SHOP}/sync");
+        eventually(Duration::from_secs(60), || async {
+            b.goto(&page).await;
+            let state = b.find("#progress").await.attr("data-state").await.unwrap();
+            match state.as_deref() {
+                Some("completed") => Ok(()),
+                other => Err(format!("send {other:?}")),
+            }
+        })
+        .await;
+    }
     count_is(fake, RecordType::Contact, expected.len()).await;
     assert_eq!(contacts_on_the_list(fake), expected);
 
@@ -286,4 +301,35 @@ async fn eventually_recorded(
     })
     .await;
     found.into_inner().unwrap().unwrap()
+}
+
+/// A range that ends before it starts: refused next to its field, the typed values kept.
+async fn refused_range(b: &Browser) {
+    set(b, "profiles", "subscribers").await;
+    set(b, "list", &LIST.to_string()).await;
+    set(b, "active_from", "2026-07-02").await;
+    set(b, "active_to", "2026-07-01").await;
+    b.click("#send").await;
+    let error = b.text("#error-active_to").await;
+    assert!(
+        error.starts_with("Active to") && error.contains("must be after Active from"),
+        "{error}"
+    );
+    let from = b.find("#active_from").await.prop("value").await.unwrap();
+    assert_eq!(from.as_deref(), Some("2026-07-02"));
+}
+
+/// Without scripts (choices clicked and typed): a list and a new list at once, refused next
+/// to the new list; the choices are kept for correcting.
+async fn refused_new_list(b: &Browser) {
+    b.click("#profiles option[value='subscribers']").await;
+    b.click(&format!("#list option[value='{LIST}']")).await;
+    b.fill("#new_list", "VIP").await;
+    b.click("#send").await;
+    let error = b.text("#error-new_list").await;
+    assert!(error.starts_with("List and New list"), "{error}");
+    b.find(&format!("#list option[value='{LIST}'][selected]"))
+        .await;
+    b.find("#profiles option[value='subscribers'][selected]")
+        .await;
 }
