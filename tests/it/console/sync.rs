@@ -273,6 +273,23 @@ async fn embedded_staff_send_now_runs_the_automatic_settings() {
     );
 
     let own = super::embedded::token(DEFAULT_SHOP, now, super::embedded::SECRET);
+    // Their Shop page links here for console.js to follow with a token.
+    let shop_page = app
+        .client
+        .get(format!("{}/console/shops/{DEFAULT_SHOP}", app.ops_address))
+        .bearer_auth(&own)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        shop_page.contains(&format!(
+            r#"id="data-sync" href="/console/shops/{DEFAULT_SHOP}/sync" data-bearer"#
+        )),
+        "{shop_page}"
+    );
     let (status, body) = post(Some(own)).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains(r#"id="progress""#), "{body}");

@@ -21,7 +21,7 @@ pub(crate) fn page(chrome: Chrome<'_>, v: &View) -> Markup {
         html! {
             p.breadcrumb {
                 @if !embedded { a href="/console/" { "Shops" } " / " }
-                a href=(format!("/console/shops/{}", v.shop)) { (v.shop) } " / "
+                a href=(format!("/console/shops/{}", v.shop)) data-bearer[embedded] { (v.shop) } " / "
             }
             h1 { "Field mappings" }
             @if v.saved { p.banner.success id="notice" { "Mappings saved." } }

@@ -18,7 +18,7 @@ pub(crate) fn page(chrome: Chrome<'_>, v: &View) -> Markup {
         html! {
             p.breadcrumb {
                 @if matches!(chrome.viewer, Some(Viewer::Ops { .. })) { a href="/console/" { "Shops" } " / " }
-                a href=(format!("/console/shops/{}", v.shop)) { (v.shop) } " / "
+                a href=(format!("/console/shops/{}", v.shop)) data-bearer[bearer(chrome)] { (v.shop) } " / "
             }
             h1 { "Data Sync" }
             @if let Some(n) = v.notice { p.banner.success id="notice" { (n) } }
