@@ -13,7 +13,9 @@ document.addEventListener("submit", async (event) => {
   if (button) button.disabled = true;
   try {
     const token = await window.shopify.idToken();
-    const res = await fetch(form.action, {
+    // The button pressed may post elsewhere (Preview's formaction).
+    const action = event.submitter?.getAttribute("formaction") ?? form.action;
+    const res = await fetch(action, {
       method: "POST",
       headers: { Authorization: "Bearer " + token },
       body: new URLSearchParams(new FormData(form)),
@@ -21,7 +23,44 @@ document.addEventListener("submit", async (event) => {
     const doc = new DOMParser().parseFromString(await res.text(), "text/html");
     const fresh = doc.querySelector("main");
     if (fresh) document.querySelector("main").replaceWith(fresh);
+    poll();
   } finally {
     if (button) button.disabled = false;
   }
 });
+// Embedded, links marked data-bearer (between a shop's pages) are followed the same way: a
+// plain navigation would carry no ID token.
+document.addEventListener("click", async (event) => {
+  const link = event.target instanceof Element ? event.target.closest("a[data-bearer]") : null;
+  if (!link) return;
+  event.preventDefault();
+  const token = await window.shopify.idToken();
+  const res = await fetch(link.href, { headers: { Authorization: "Bearer " + token } });
+  const doc = new DOMParser().parseFromString(await res.text(), "text/html");
+  const fresh = doc.querySelector("main");
+  if (fresh) document.querySelector("main").replaceWith(fresh);
+  poll();
+});
+// A running profile send (Data Sync): reload the page's <main> every second until it ends,
+// with an ID token when embedded (a reload of the page would carry none).
+let polling = false;
+async function poll() {
+  const el = document.querySelector("[data-poll]");
+  if (!el || polling) return;
+  polling = true;
+  try {
+    await new Promise((r) => setTimeout(r, 1000));
+    const headers = {};
+    if (document.querySelector("meta[name=shopify-api-key]")) {
+      headers.Authorization = "Bearer " + (await window.shopify.idToken());
+    }
+    const res = await fetch(el.dataset.poll, { headers });
+    const doc = new DOMParser().parseFromString(await res.text(), "text/html");
+    const fresh = doc.querySelector("main");
+    if (fresh) document.querySelector("main").replaceWith(fresh);
+  } finally {
+    polling = false;
+    poll();
+  }
+}
+poll();

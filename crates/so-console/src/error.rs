@@ -4,6 +4,7 @@
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use so_ops::OpsError;
+use so_sync::SyncError;
 
 use crate::id_token::IdTokenError;
 use crate::pages;
@@ -30,6 +31,12 @@ pub enum ConsoleError {
     Form(String),
     #[error(transparent)]
     Ops(#[from] OpsError),
+    /// A profile send of the shop started here is still running.
+    #[error("a profile send of {0} is already running; wait for it to finish")]
+    SendRunning(String),
+    /// A profile send could not start (no Admin API access, the store, ...).
+    #[error(transparent)]
+    Sync(#[from] so_sync::SyncError),
 }
 
 impl ConsoleError {
@@ -42,6 +49,15 @@ impl ConsoleError {
             ConsoleError::OtherShop => (StatusCode::FORBIDDEN, "other_shop"),
             ConsoleError::OpsOnly => (StatusCode::FORBIDDEN, "ops_only"),
             ConsoleError::Form(_) => (StatusCode::BAD_REQUEST, "invalid_input"),
+            ConsoleError::SendRunning(_) => (StatusCode::CONFLICT, "send_running"),
+            ConsoleError::Sync(e) => match e {
+                SyncError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_input"),
+                SyncError::NoAdminAccess(_) | SyncError::NoOmetriaAccount(_) => {
+                    (StatusCode::CONFLICT, "not_connected")
+                }
+                SyncError::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "store_unavailable"),
+                _ => (StatusCode::SERVICE_UNAVAILABLE, "sync_failed"),
+            },
             // The same statuses as the admin API gives these.
             ConsoleError::Ops(e) => (
                 match e {

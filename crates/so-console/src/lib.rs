@@ -9,9 +9,12 @@ mod auth;
 mod error;
 pub mod id_token;
 mod letters;
+mod mappings;
 mod pages;
 mod routes;
+mod sends;
 pub mod session;
+mod sync;
 
 pub use error::ConsoleError;
 pub use routes::{Console, router};

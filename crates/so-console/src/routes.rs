@@ -19,7 +19,7 @@ use crate::auth::{self, App, Viewer};
 use crate::error::ConsoleError;
 use crate::pages::{self, Chrome};
 use crate::session::{self, Sessions};
-use crate::{assets, letters};
+use crate::{assets, letters, mappings, sync};
 
 /// Entries of a shop's history shown on its page.
 const HISTORY_SHOWN: u32 = 20;
@@ -28,12 +28,19 @@ const HISTORY_SHOWN: u32 = 20;
 #[derive(Clone)]
 pub struct Console {
     pub(crate) queue: QueueOps,
-    shops: ShopOps,
+    pub(crate) shops: ShopOps,
     admin_token: Arc<SecretString>,
     app: Option<Arc<App>>,
     /// `Secure` cookies: the service is reached over https (`shopify.public_url`).
     secure: bool,
     sessions: Sessions,
+    /// The configuration (shops in the file, Admin API settings) for profile sends.
+    pub(crate) config: Arc<Config>,
+    pub(crate) publisher: so_queue::Publisher,
+    pub(crate) sends: crate::sends::Sends,
+    /// Never cancelled today: a send started here runs to its end (its checkpoint is saved
+    /// page by page, so a send cut short by a restart resumes when started again).
+    pub(crate) stop: tokio_util::sync::CancellationToken,
 }
 
 impl Console {
@@ -61,12 +68,16 @@ impl Console {
             .as_deref()
             .is_some_and(|u| u.starts_with("https://"));
         Console {
+            publisher: so_queue::Publisher::new(queue.broker().clone()),
             queue,
             shops,
             admin_token: Arc::new(admin_token),
             app,
             secure,
             sessions: Sessions::default(),
+            config: Arc::new(config.clone()),
+            sends: crate::sends::Sends::default(),
+            stop: tokio_util::sync::CancellationToken::new(),
         }
     }
 
@@ -105,6 +116,18 @@ pub fn router(console: Console) -> Router {
         .route("/console/shops/{shop}", get(shop))
         .route("/console/shops/{shop}/pause", post(pause))
         .route("/console/shops/{shop}/resume", post(resume))
+        .route("/console/shops/{shop}/sync", get(sync::page))
+        .route("/console/shops/{shop}/sync/send", post(sync::send))
+        .route("/console/shops/{shop}/sync/auto", post(sync::save_auto))
+        .route("/console/shops/{shop}/sync/auto/send", post(sync::send_now))
+        .route(
+            "/console/shops/{shop}/mappings",
+            get(mappings::page).post(mappings::save),
+        )
+        .route(
+            "/console/shops/{shop}/mappings/preview",
+            post(mappings::preview),
+        )
         .route("/console/dead-letters", get(letters::list))
         .route("/console/dead-letters/replay", post(letters::replay))
         .route("/console/dead-letters/purge", post(letters::purge))
@@ -118,11 +141,13 @@ pub fn router(console: Console) -> Router {
 /// The `id_token` Shopify adds to an embedded page's first load (its other parameters are
 /// not needed: the token names the shop and is signed).
 #[derive(Debug, Deserialize, Default)]
-struct PageQuery {
-    id_token: Option<String>,
+pub(crate) struct PageQuery {
+    pub(crate) id_token: Option<String>,
 }
 
-fn page_query(q: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>) -> PageQuery {
+pub(crate) fn page_query(
+    q: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+) -> PageQuery {
     q.map(|Query(q)| q).unwrap_or_default()
 }
 
@@ -166,8 +191,8 @@ async fn shop_page(c: &Console, viewer: &Viewer, shop: &str) -> Result<Response,
 
 /// The body of every action form.
 #[derive(Debug, Deserialize)]
-struct ActionForm {
-    csrf: Option<String>,
+pub(crate) struct ActionForm {
+    pub(crate) csrf: Option<String>,
 }
 
 pub(crate) fn form<T>(f: Result<Form<T>, FormRejection>) -> Result<T, ConsoleError> {

@@ -9,9 +9,9 @@ use so_testkit::Backend;
 use super::{OTHER, SHOP, app};
 
 const CLIENT_ID: &str = "console-app-id";
-const SECRET: &str = "console-app-secret";
+pub(super) const SECRET: &str = "console-app-secret";
 
-fn env() -> Vec<(String, String)> {
+pub(super) fn env() -> Vec<(String, String)> {
     [
         ("SO_SHOPIFY__APP__CLIENT_ID", CLIENT_ID),
         ("SO_SHOPIFY__APP__CLIENT_SECRET", SECRET),
@@ -26,7 +26,7 @@ fn env() -> Vec<(String, String)> {
     .collect()
 }
 
-fn token(shop: &str, issued: i64, secret: &str) -> String {
+pub(super) fn token(shop: &str, issued: i64, secret: &str) -> String {
     sign(&claims_for(shop, CLIENT_ID, issued), secret.as_bytes())
 }
 

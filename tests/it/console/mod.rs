@@ -5,7 +5,9 @@ mod browser;
 mod embedded;
 mod flows;
 mod letters;
+mod mappings;
 mod safety;
+mod sync;
 
 use std::time::Duration;
 

@@ -4,8 +4,10 @@
 pub(crate) mod error;
 pub(crate) mod letters;
 pub(crate) mod login;
+pub(crate) mod mappings;
 pub(crate) mod shop;
 pub(crate) mod shops;
+pub(crate) mod sync;
 
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};

@@ -34,6 +34,14 @@ fn html_page(
                 p.breadcrumb { a href="/console/" { "Shops" } " / " }
             }
             h1 { (s.shop) " " (state_badge(s.paused)) }
+            @let embedded = matches!(chrome.viewer, Some(Viewer::Embedded(_)));
+            // Embedded, a plain link carries no ID token: console.js follows `data-bearer`
+            // links with one.
+            p {
+                a id="data-sync" href=(format!("/console/shops/{}/sync", s.shop)) data-bearer[embedded] { "Data Sync (profile sends)" }
+                " · "
+                a id="field-mappings" href=(format!("/console/shops/{}/mappings", s.shop)) data-bearer[embedded] { "Field mappings" }
+            }
             (toggle(chrome, s))
             section.card {
                 h2 { "Status" }

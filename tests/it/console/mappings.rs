@@ -1,0 +1,117 @@
+//! Field mappings in a real browser: a mapping with an unknown source refused by its box (the
+//! start-up rules), a valid one previewed on the fake Shopify's first customer (masked), and
+//! Save answered by the shop settings path: a shop managed in the file is refused, and so is a
+//! shop managed in the store (so-ops does not take `mappings` yet), each with nothing written.
+
+use serde_json::json;
+use so_fake_shopify::DEFAULT_SHOP;
+use so_testkit::Backend;
+
+use super::browser::Browser;
+use super::sync::{app, seeded, set};
+use super::{TOKEN, admin_get};
+
+const STORED: &str = "stored.myshopify.com";
+
+#[tokio::test]
+async fn a_bad_mapping_is_shown_by_its_box_and_a_good_one_previewed_masked() {
+    let Some(b) = Browser::start().await else {
+        return;
+    };
+    let (shopify, _) = seeded().await;
+    let app = app(Backend::Sqlite, &shopify).await;
+    let console = &app.ops_address;
+    b.log_in(console, "Ana", TOKEN).await;
+    b.goto(&format!("{console}/console/shops/{DEFAULT_SHOP}"))
+        .await;
+    b.click("#field-mappings").await;
+    b.find("#contact").await;
+
+    // An unknown source: refused by the contact box, with start-up's words.
+    set(&b, "contact", "tier = metafield.custom.tier").await;
+    b.click("#preview").await;
+    let error = b.text("#error-contact").await;
+    assert!(
+        error.starts_with("mappings.contact.tier: unknown source field"),
+        "{error}"
+    );
+    b.screenshot("mappings-refused").await;
+
+    // A valid one: previewed on the shop's first customer, its value masked.
+    set(&b, "contact", "home_city = default_address.city").await;
+    b.click("#preview").await;
+    let shown = b.text("#preview-contact [data-property='home_city']").await;
+    assert!(
+        shown.len() == 4 && shown.ends_with("***"),
+        "a masked city: {shown}"
+    );
+    b.js("document.getElementById('preview-card').scrollIntoView(); return null;")
+        .await;
+    b.screenshot("mappings-preview").await;
+
+    // Save: this shop is managed in the file; nothing is written.
+    let before = admin_get(&app, &format!("/admin/shops/{DEFAULT_SHOP}")).await;
+    b.click("#save").await;
+    let refused = b.text("#error-save").await;
+    assert!(refused.contains("managed as code"), "{refused}");
+    let after = admin_get(&app, &format!("/admin/shops/{DEFAULT_SHOP}")).await;
+    assert_eq!(before["version"], after["version"], "{after}");
+
+    // A shop managed in the store: the shop settings path does not take mappings yet.
+    let res = app
+        .client
+        .put(format!("{console}/admin/shops/{STORED}"))
+        .bearer_auth(TOKEN)
+        .json(&json!({"lists": {"every_contact": [41]}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let before = admin_get(&app, &format!("/admin/shops/{STORED}")).await;
+    b.goto(&format!("{console}/console/shops/{STORED}/mappings"))
+        .await;
+    set(&b, "contact", "home_city = default_address.city").await;
+    b.click("#save").await;
+    let refused = b.text("#error-save").await;
+    assert!(refused.contains("settings.mappings"), "{refused}");
+    let after = admin_get(&app, &format!("/admin/shops/{STORED}")).await;
+    assert_eq!(before["version"], after["version"], "{after}");
+    b.close().await;
+    app.teardown().await;
+}
+
+/// Embedded staff: console.js posts Preview with a fresh ID token (the button's formaction);
+/// another shop's token is refused.
+#[tokio::test]
+async fn embedded_staff_preview_their_shops_mappings() {
+    let (shopify, _) = seeded().await;
+    let app = super::sync::app_with(Backend::Sqlite, &shopify, "", super::embedded::env()).await;
+    let now = chrono::Utc::now().timestamp();
+    let url = format!(
+        "{}/console/shops/{DEFAULT_SHOP}/mappings/preview",
+        app.ops_address
+    );
+    let post = |token: String, contact: &str| {
+        let req = app
+            .client
+            .post(&url)
+            .bearer_auth(token)
+            .form(&[("contact", contact)]);
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap())
+        }
+    };
+    let own = super::embedded::token(DEFAULT_SHOP, now, super::embedded::SECRET);
+    let (status, body) = post(own.clone(), "home_city = default_address.city").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#"data-property="home_city""#), "{body}");
+    let (status, body) = post(own, "home_city = default_address.town").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains(r#"id="error-contact""#), "{body}");
+    let other = super::embedded::token(super::OTHER, now, super::embedded::SECRET);
+    let (status, body) = post(other, "home_city = default_address.city").await;
+    assert_eq!(status, 403, "{body}");
+    assert!(!body.contains("home_city"), "{body}");
+    app.teardown().await;
+}
