@@ -29,3 +29,4 @@ mod shops_live;
 mod worker_faults;
 mod worker_flows;
 mod worker_scaling;
+mod worker_window;

@@ -65,7 +65,7 @@ impl Default for WorkerSettings {
         WorkerSettings {
             concurrency: 4,
             prefetch: 500,
-            window_max_bytes: 256 * 1024 * 1024,
+            window_max_bytes: 64 * 1024 * 1024,
             batch_max_events: 1_000,
             batch_window: Duration::from_millis(250),
             coalesce: true,
@@ -156,9 +156,11 @@ mod tests {
     #[test]
     fn the_window_sets_the_prefetch_never_below_the_configured_one() {
         let c = Config::load(None, [("PATH", "/usr/bin")]).unwrap();
-        // 256 MiB at 16 KiB a delivery over 8 partitions.
-        assert_eq!(c.worker.window_prefetch(8), 2_048);
-        assert_eq!(c.worker.window_prefetch(1), 10_000, "at most 10 000");
+        // 64 MiB at 16 KiB a delivery over 8 partitions.
+        assert_eq!(c.worker.window_prefetch(8), 512);
+        assert_eq!(c.worker.window_prefetch(1), 4_096);
+        let large = Config::load(None, [("SO_WORKER__WINDOW_MAX_BYTES", "4294967296")]).unwrap();
+        assert_eq!(large.worker.window_prefetch(8), 10_000, "at most 10 000");
         let small = Config::load(None, [("SO_WORKER__WINDOW_MAX_BYTES", "1048576")]).unwrap();
         assert_eq!(
             small.worker.window_prefetch(8),
