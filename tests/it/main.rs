@@ -31,3 +31,4 @@ mod shops_live;
 mod worker_faults;
 mod worker_flows;
 mod worker_scaling;
+mod worker_window;

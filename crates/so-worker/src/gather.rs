@@ -4,25 +4,25 @@
 //! waiting, or had within half a second), records wait for a slot anyway:
 //! a batch may then gather longer and take more, so more of one entity's
 //! events (an order's lifecycle, a customer's changes) meet in one batch
-//! and leave as one record. Bounded by what the processor can hold
-//! (its partitions' prefetch: waiting for more would only wait), by a
-//! second at most (the latency of each event), and past the configured
-//! window it goes on only while events keep arriving (a straggler waits
-//! for nothing) and the next request is full without this batch
-//! (otherwise its slot would wait for the batch). At low load nothing
+//! and leave as one record. This is the in-flight window: a batch may take
+//! everything the processor can hold (its partitions' share of
+//! `worker.window_max_bytes`, which sets the consumers' prefetch; waiting
+//! for more would only wait), for up to [`WIDEST_WINDOW`]; past the
+//! configured window it goes on only while events keep arriving (a
+//! straggler waits for nothing) and the next request is full without this
+//! batch (otherwise its slot would wait for the batch). At low load nothing
 //! changes: the configured window and size.
 
 use std::time::Duration;
 
 use so_ometria::Coalescing;
 
-/// The window grows this many times under the budget...
-const WIDER: u32 = 4;
-/// ...but to no more than this.
-const WIDEST_WINDOW: Duration = Duration::from_secs(1);
-/// A batch takes this many times more events under the budget (within
-/// what the processor can hold).
-const LARGER: usize = 2;
+/// A batch gathers for at most this long under the budget. An entity's
+/// events come seconds to minutes apart; the budget drains a backlog at
+/// 400 records/s, so a record waits this long for a slot anyway once some
+/// 8 000 are queued ahead of it, and a later version that comes meanwhile
+/// leaves in the same record.
+const WIDEST_WINDOW: Duration = Duration::from_secs(20);
 
 /// The configured gathering of one processor.
 #[derive(Debug, Clone)]
@@ -32,7 +32,7 @@ pub(crate) struct Gathering {
     /// `worker.batch_max_events`.
     pub(crate) max_events: usize,
     /// The most deliveries the processor can hold unacked: its share of
-    /// the partitions times `worker.prefetch`.
+    /// the partitions times their prefetch (the window's).
     pub(crate) held_at_most: usize,
     /// Off: never wider (the naive baseline).
     pub(crate) coalescing: Coalescing,
@@ -65,10 +65,8 @@ impl Gathering {
             return base;
         }
         Limits {
-            window: (self.window * WIDER).min(WIDEST_WINDOW).max(self.window),
-            max_events: (self.max_events * LARGER)
-                .min(self.held_at_most)
-                .max(self.max_events),
+            window: WIDEST_WINDOW.max(self.window),
+            max_events: self.held_at_most.max(self.max_events),
         }
     }
 }
@@ -142,30 +140,43 @@ mod tests {
             !g.goes_on(ms(600), wide, false, true),
             "nothing is coming: a straggler does not wait"
         );
-        assert!(!g.goes_on(ms(1_000), wide, true, true), "at most a second");
+        assert!(g.goes_on(ms(19_000), wide, true, true));
+        assert!(
+            !g.goes_on(ms(20_000), wide, true, true),
+            "at most the widest window"
+        );
     }
 
     #[test]
-    fn under_the_budget_a_batch_gathers_longer_and_more_within_bounds() {
+    fn under_the_budget_a_batch_takes_all_the_processor_can_hold() {
         let wide = gathering(Coalescing::ByKey).limits(true);
-        assert_eq!(wide.window, Duration::from_secs(1));
+        assert_eq!(wide.window, Duration::from_secs(20));
         assert_eq!(wide.max_events, 2_000, "4 partitions x 500 can be held");
+        let window = Gathering {
+            held_at_most: Gathering::held_at_most(16, 4, 2_048),
+            ..gathering(Coalescing::ByKey)
+        };
+        assert_eq!(
+            window.limits(true).max_events,
+            8_192,
+            "4 partitions x the window's prefetch"
+        );
         let tight = Gathering {
-            held_at_most: Gathering::held_at_most(8, 4, 500),
+            held_at_most: Gathering::held_at_most(8, 4, 100),
             ..gathering(Coalescing::ByKey)
         };
         assert_eq!(
             tight.limits(true).max_events,
             1_000,
-            "2 partitions x 500: no more can arrive before an ack"
+            "never fewer than configured"
         );
         let long = Gathering {
-            window: Duration::from_secs(3),
+            window: Duration::from_secs(30),
             ..gathering(Coalescing::ByKey)
         };
         assert_eq!(
             long.limits(true).window,
-            Duration::from_secs(3),
+            Duration::from_secs(30),
             "never shorter than configured"
         );
     }

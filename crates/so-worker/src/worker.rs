@@ -103,6 +103,9 @@ impl Worker {
         let accounts = Arc::new(accounts);
         let rules = Arc::new(crate::rules::Rules::build(&config).map_err(StartError::Rules)?);
         let claims = Arc::new(crate::attributes::Claims::default());
+        // The in-flight window: what the broker may hand this worker before
+        // its acks, bounded by `worker.window_max_bytes`.
+        let prefetch = config.worker.window_prefetch(config.amqp.partitions);
         let processors = (0..config.worker.concurrency)
             .map(|_| Processor {
                 preparer: Preparer {
@@ -133,7 +136,7 @@ impl Worker {
                     held_at_most: crate::gather::Gathering::held_at_most(
                         config.amqp.partitions,
                         config.worker.concurrency,
-                        config.worker.prefetch,
+                        prefetch,
                     ),
                     coalescing,
                 },
@@ -174,7 +177,7 @@ impl Worker {
             push_loops,
             lease: config.worker.lease,
             limiters,
-            prefetch: config.worker.prefetch,
+            prefetch,
             store,
             window,
             attributes,

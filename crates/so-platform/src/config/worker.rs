@@ -15,6 +15,14 @@ pub struct WorkerSettings {
     /// Unacked deliveries per partition consumer. Bounds memory: at most
     /// `partitions x prefetch` messages are held by one worker.
     pub prefetch: u16,
+    /// The in-flight window's memory bound, in bytes: under a backlog a
+    /// processor holds more deliveries than `prefetch` (so more versions
+    /// of one entity meet and leave as one record), up to this many bytes
+    /// for the whole worker at 16 KiB each (a
+    /// delivery counts as large as an order body, since it is held before
+    /// it is read). `partitions x prefetch` deliveries are held whatever
+    /// this is.
+    pub window_max_bytes: u64,
     /// Most events collected into one batch.
     pub batch_max_events: usize,
     /// How long a batch waits for more events after its first one; longer
@@ -57,6 +65,7 @@ impl Default for WorkerSettings {
         WorkerSettings {
             concurrency: 4,
             prefetch: 500,
+            window_max_bytes: 64 * 1024 * 1024,
             batch_max_events: 1_000,
             batch_window: Duration::from_millis(250),
             coalesce: true,
@@ -70,7 +79,23 @@ impl Default for WorkerSettings {
     }
 }
 
+/// What one held delivery counts for against `window_max_bytes`: an order
+/// webhook's body (about 14 KB) with its headers.
+const WINDOW_BYTES_PER_DELIVERY: u64 = 16 * 1024;
+const WINDOW_MIN_BYTES: u64 = 1024 * 1024;
+const WINDOW_MAX_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+
 impl WorkerSettings {
+    /// Unacked deliveries per partition consumer: the window's share of
+    /// `window_max_bytes` for each of `partitions`, never fewer than
+    /// `prefetch` and at most 10 000 (as `prefetch`).
+    pub fn window_prefetch(&self, partitions: u16) -> u16 {
+        let per_partition =
+            self.window_max_bytes / WINDOW_BYTES_PER_DELIVERY / u64::from(partitions.max(1));
+        let capped = u16::try_from(per_partition.min(10_000)).unwrap_or(10_000);
+        capped.max(self.prefetch)
+    }
+
     pub(super) fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
         if !(1..=64).contains(&self.concurrency) {
@@ -78,6 +103,11 @@ impl WorkerSettings {
         }
         if !(1..=10_000).contains(&self.prefetch) {
             out.push("worker.prefetch must be 1..=10000".to_owned());
+        }
+        if !(WINDOW_MIN_BYTES..=WINDOW_MAX_BYTES).contains(&self.window_max_bytes) {
+            out.push(format!(
+                "worker.window_max_bytes must be {WINDOW_MIN_BYTES}..={WINDOW_MAX_BYTES} (1 MiB..=4 GiB)"
+            ));
         }
         if !(1..=100_000).contains(&self.batch_max_events) {
             out.push("worker.batch_max_events must be 1..=100000".to_owned());
@@ -104,5 +134,47 @@ impl WorkerSettings {
             out.push("worker.database_connections must be 1..=256".to_owned());
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Config;
+
+    #[test]
+    fn the_window_bound_is_validated_naming_the_key() {
+        for bad in ["0", "1000", "5000000000"] {
+            let err = Config::load(None, [("SO_WORKER__WINDOW_MAX_BYTES", bad)])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("worker.window_max_bytes"), "{bad}: {err}");
+        }
+        let c = Config::load(None, [("SO_WORKER__WINDOW_MAX_BYTES", "67108864")]).unwrap();
+        assert_eq!(c.worker.window_max_bytes, 64 * 1024 * 1024);
+    }
+
+    #[test]
+    fn the_window_sets_the_prefetch_never_below_the_configured_one() {
+        let c = Config::load(None, [("PATH", "/usr/bin")]).unwrap();
+        // 64 MiB at 16 KiB a delivery over 8 partitions.
+        assert_eq!(c.worker.window_prefetch(8), 512);
+        assert_eq!(c.worker.window_prefetch(1), 4_096);
+        let large = Config::load(None, [("SO_WORKER__WINDOW_MAX_BYTES", "4294967296")]).unwrap();
+        assert_eq!(large.worker.window_prefetch(8), 10_000, "at most 10 000");
+        let small = Config::load(None, [("SO_WORKER__WINDOW_MAX_BYTES", "1048576")]).unwrap();
+        assert_eq!(
+            small.worker.window_prefetch(8),
+            500,
+            "the configured prefetch"
+        );
+        let one = Config::load(
+            None,
+            [
+                ("SO_WORKER__WINDOW_MAX_BYTES", "1048576"),
+                ("SO_WORKER__PREFETCH", "1"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(one.worker.window_prefetch(1), 64, "1 MiB / 16 KiB");
     }
 }
