@@ -103,7 +103,23 @@ async fn log_in_pause_and_resume_a_shop(backend: Backend, scripts: Scripts) {
             .unwrap()["email"],
         format!("c{parked_id}@example.com")
     );
+    // The push's time is written just after Ometria's answer: wait until the API has it.
+    eventually(Duration::from_secs(30), || async {
+        let s = admin_get(&app, &format!("/admin/shops/{SHOP}")).await;
+        if s["detail"]["last_push_at"].is_string() {
+            Ok(())
+        } else {
+            Err(format!("no last push yet: {s}"))
+        }
+    })
+    .await;
     b.goto(&format!("{console}/console/shops/{SHOP}")).await;
+    let push = b.text("#last-push").await;
+    assert!(push.ends_with("(Europe/Paris)"), "{push}");
+    assert!(
+        b.text("#waiting").await.ends_with("in retry"),
+        "the shared queues' depths are shown"
+    );
     // The delivered webhook's time is in the shop's zone (Paris: CET in winter, CEST in summer).
     let last = b.text("#last-webhook").await;
     assert!(

@@ -57,10 +57,20 @@ fn html_page(
                     @if let Some(d) = &s.detail {
                         dt { "Last webhook" } dd id="last-webhook" { (at(d.last_webhook_at)) }
                         dt { "Last push to Ometria" } dd id="last-push" { (at(d.last_push_at)) }
+                        dt { "Webhook subscriptions" } dd id="subscriptions" { (subscriptions(d.subscriptions.as_ref())) }
+                        dt { "Waiting (all shops)" } dd id="waiting" { (waiting(&d.waiting)) }
                         dt { "Parked events" } dd id="parked" { (d.parked) }
                         dt { "Dead letters" } dd id="dead-lettered" { (d.dead_lettered) }
+                        dt { "Rejected by Ometria (24 h)" } dd id="rejections" {
+                            (d.rejections_last_day.count)
+                            @if let Some(r) = &d.rejections_last_day.latest_reason {
+                                ", latest " (at(d.rejections_last_day.latest_at)) ": " span.reason { (r) }
+                            }
+                        }
                         dt { "Consent written back until" } dd { (or_dash(d.consent_written_back_until.clone())) }
+                        dt { "Last consent write-back" } dd id="consent-run" { (json(d.consent_last_run.as_ref())) }
                         dt { "Last reconciliation" } dd { (or_dash(d.last_reconciliation_at.clone())) }
+                        dt { "Reconciliation drift" } dd id="drift" { (json(d.reconciliation_drift.as_ref())) }
                         dt { "Last backfill" } dd { (or_dash(d.last_backfill_completed_at.clone())) }
                         dt { "Last profile send" } dd {
                             @match &d.last_profile_send {
@@ -71,6 +81,7 @@ fn html_page(
                                 None => "—",
                             }
                         }
+                        dt { "Next automatic send" } dd id="next-send" { (or_dash(d.next_profile_send_at_local.clone())) }
                         @if let Some(o) = &d.oauth {
                             dt { "App install" } dd {
                                 (o.state) ", since " (o.installed_at_local)
@@ -143,4 +154,35 @@ fn toggle(chrome: Chrome<'_>, s: &ShopStatus) -> Markup {
 
 fn json(v: Option<&serde_json::Value>) -> String {
     v.map_or_else(|| "—".to_owned(), ToString::to_string)
+}
+
+/// The last subscription check, in a line.
+fn subscriptions(s: Option<&so_ops::shops::SubscriptionsStatus>) -> String {
+    let Some(s) = s else {
+        return "not checked yet".to_owned();
+    };
+    let state = if s.in_order {
+        "in order"
+    } else {
+        "not in order"
+    };
+    let off: Vec<String> = s
+        .states
+        .iter()
+        .filter(|(k, n)| k.as_str() != "ok" && **n > 0)
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    let mut line = format!("{state} ({}), checked {}", s.kind, s.checked_at_local);
+    if !off.is_empty() {
+        line.push_str(&format!(": {}", off.join(", ")));
+    }
+    line
+}
+
+/// Ready messages in the shared work and retry queues.
+fn waiting(w: &so_ops::shops::Waiting) -> String {
+    match &w.error {
+        Some(e) => format!("unknown ({e})"),
+        None => format!("{} in work queues, {} in retry", w.work, w.retry),
+    }
 }
