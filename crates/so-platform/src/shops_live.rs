@@ -124,6 +124,25 @@ impl ShopsSnapshot {
     pub fn config(&self) -> &Arc<Config> {
         &self.config
     }
+
+    /// The configuration with `[shops]` as served now (TOML and stored shops, paused ones
+    /// disabled): for code that reads a shop's settings through [`Config::shop`].
+    pub fn effective_config(&self) -> Config {
+        let mut config = Config::clone(&self.config);
+        config.shops = self
+            .shops
+            .iter()
+            .map(|(d, s)| (d.clone(), s.settings.clone()))
+            .collect();
+        config
+    }
+}
+
+/// `config` with the shops held in `store` merged in, read once (a command's view).
+pub async fn effective_config(config: Config, store: &Store) -> Result<Config, so_store::Error> {
+    let live = ShopsLive::new(Arc::new(config), Some(store.clone()));
+    live.refresh().await?;
+    Ok(live.snapshot().effective_config())
 }
 
 /// The live registry: the current snapshot and its refresh from the store.
