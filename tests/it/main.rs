@@ -24,6 +24,7 @@ mod privacy;
 mod profile_sends;
 mod reconcile_ometria;
 mod retry_tiers;
+mod scheduler_live;
 mod shop_access;
 mod shops_live;
 mod worker_faults;

@@ -82,7 +82,10 @@ async fn oauth_only_shop_runs_webhooks_sync_and_send_profiles(backend: Backend) 
         ("SO_OMETRIA__API_URL", ometria.url()),
         ("SO_OMETRIA__API_KEY", OMETRIA_KEY.to_owned()),
         ("SO_OMETRIA__REQUESTS_PER_SECOND", "100".to_owned()),
-        ("SO_DATABASE__EMAIL_KEY", "oauth-only-email-key-01".to_owned()),
+        (
+            "SO_DATABASE__EMAIL_KEY",
+            "oauth-only-email-key-01".to_owned(),
+        ),
         ("SO_DATABASE__SECRETS_KEY", SEALING_KEY.to_owned()),
         ("SO_DATABASE__URL", database.url.clone()),
         ("SO_LOG__FILTER", "warn".to_owned()),
