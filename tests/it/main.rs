@@ -26,6 +26,7 @@ mod reconcile_ometria;
 mod retry_tiers;
 mod scheduler_live;
 mod shop_access;
+mod shop_secrets;
 mod shops_live;
 mod worker_faults;
 mod worker_flows;

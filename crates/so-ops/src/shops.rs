@@ -139,12 +139,24 @@ impl ShopOps {
             return Err(OpsError::ManagedAsCode(shop.to_string()));
         }
         let parsed = validate(&self.config, settings)?;
-        let stored = shops_live::to_stored(&parsed);
+        let mut stored = shops_live::to_stored(&parsed);
         let by = ShopWriter {
             actor,
             now: Utc::now(),
         };
         let store = self.queue.store();
+        // Secrets are sealed (or kept sealed as they were); `validate` refused them without a key.
+        if let Some(sealer) = self.sealer()? {
+            let previous = store.stored_shop(&shop).await?.map(|r| r.settings);
+            shops_live::seal_secrets(
+                &mut stored,
+                settings,
+                &parsed,
+                previous.as_ref(),
+                &sealer,
+                shop.as_str(),
+            );
+        }
         let changed = match store
             .put_shop_settings(&shop, &stored, ShopSource::Store, by)
             .await?
@@ -169,6 +181,13 @@ impl ShopOps {
         })
     }
 
+    fn sealer(&self) -> Result<Option<so_store::Sealer>, OpsError> {
+        self.config
+            .database
+            .sealer()
+            .map_err(|e| OpsError::InvalidSettings(vec![e]))
+    }
+
     /// The versions of `shop`, newest first.
     pub async fn history(&self, shop: &str, limit: u32) -> Result<Vec<ShopHistoryEntry>, OpsError> {
         let shop = parse_shop(shop)?;
@@ -188,10 +207,14 @@ impl ShopOps {
     }
 }
 
-/// The keys of a shop's settings the API takes. Secrets stay in the file and
-/// the environment; a shop's own Ometria account and Admin API access are
-/// built at start; field mappings and the jobs' settings are not yet exposed.
-const API_KEYS: [&str; 9] = [
+/// The keys of a shop's settings the API takes. Secrets among them (the Ometria
+/// key, webhook secrets, Admin API token or client secret) are stored sealed
+/// and need `database.secrets_key`; field mappings and the jobs' settings are
+/// not yet exposed.
+const API_KEYS: [&str; 12] = [
+    "ometria",
+    "webhook_secrets",
+    "admin",
     "namespace",
     "enabled",
     "profiles",
@@ -227,9 +250,15 @@ fn validate(config: &Config, settings: &Value) -> Result<so_platform::ShopSettin
         )]));
     }
     if let Some(key) = shops_live::secret_key_in(settings) {
-        return Err(OpsError::InvalidSettings(vec![format!(
-            "settings.{key}: secrets cannot be set through the API; set them in the configuration file or the environment"
-        )]));
+        if !matches!(config.database.sealer(), Ok(Some(_))) {
+            return Err(OpsError::InvalidSettings(vec![format!(
+                "settings.{key}: a secret is stored sealed with database.secrets_key, which is not set; set it, or set the secret in the configuration file or the environment"
+            )]));
+        }
+    }
+    let bad_secrets = secret_problems(settings);
+    if !bad_secrets.is_empty() {
+        return Err(OpsError::InvalidSettings(bad_secrets));
     }
     let parsed = shops_live::from_stored(settings).map_err(|e| {
         OpsError::InvalidSettings(vec![format!("settings{}: {e}", failing_key(settings))])
@@ -244,6 +273,38 @@ fn validate(config: &Config, settings: &Value) -> Result<so_platform::ShopSettin
     } else {
         Err(OpsError::InvalidSettings(problems))
     }
+}
+
+/// Secrets given as something other than non-blank text (`null` removes one), each naming
+/// its key; the value itself is never quoted.
+fn secret_problems(settings: &Value) -> Vec<String> {
+    let text = |v: &Value| {
+        v.as_str()
+            .is_some_and(|s| !s.trim().is_empty() && !s.contains(char::is_whitespace))
+    };
+    let mut out = Vec::new();
+    for (path, name) in [
+        (&["ometria", "api_key"][..], "ometria.api_key"),
+        (&["admin", "access_token"][..], "admin.access_token"),
+        (&["admin", "client_secret"][..], "admin.client_secret"),
+    ] {
+        let v = path.iter().try_fold(settings, |v, k| v.get(k));
+        if v.is_some_and(|v| !v.is_null() && !text(v)) {
+            out.push(format!("settings.{name}: must be text without spaces"));
+        }
+    }
+    if let Some(list) = settings.get("webhook_secrets").filter(|v| !v.is_null()) {
+        let ok = list
+            .as_array()
+            .is_some_and(|a| !a.is_empty() && a.iter().all(text));
+        if !ok {
+            out.push(
+                "settings.webhook_secrets: must be a list of secrets, each text without spaces"
+                    .to_owned(),
+            );
+        }
+    }
+    out
 }
 
 /// `.<key>` of the first top-level key that fails to parse alone, so a type error names its

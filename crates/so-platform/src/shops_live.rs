@@ -18,7 +18,9 @@ use so_domain::ShopDomain;
 use so_store::{ShopSource, ShopWrite, ShopWriter, Store, StoredShop};
 use tokio::sync::watch;
 
-pub use self::stored::{from_stored, secret_key_in, to_stored};
+pub use self::stored::{
+    SEALED, from_stored, from_stored_sealed, seal_secrets, secret_key_in, to_stored,
+};
 use crate::{Config, ShopSettings, Shutdown};
 
 /// The actor of writes made from the TOML file.
@@ -69,6 +71,8 @@ impl ShopsSnapshot {
     pub fn merge(config: Arc<Config>, revision: i64, rows: &[StoredShop]) -> ShopsSnapshot {
         let mut snap = ShopsSnapshot::from_config(config);
         snap.revision = Some(revision);
+        // Checked at start: a key that does not parse is refused there.
+        let sealer = snap.config.database.sealer().ok().flatten();
         for row in rows {
             let live = match snap.config.shops.get(&row.domain) {
                 Some(toml) => LiveShop {
@@ -76,7 +80,7 @@ impl ShopsSnapshot {
                     source: ShopSource::Config,
                     version: row.version,
                 },
-                None => match from_stored(&row.settings) {
+                None => match from_stored_sealed(&row.settings, sealer.as_ref(), &row.domain) {
                     Ok(settings) => LiveShop {
                         settings,
                         source: ShopSource::Store,

@@ -1,7 +1,8 @@
 //! Keeps the worker's shop rules in step with the live shop registry: the
 //! TOML shops are written to the store, the stored pauses and settings are
 //! read before the first delivery, and every later change is applied within
-//! `shopify.shops_refresh_ms`, without a restart.
+//! `shopify.shops_refresh_ms`, without a restart: the rules, and the Ometria
+//! account of a shop managed in the store.
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use so_platform::{Config, Shutdown};
 use so_store::Store;
 use tokio::task::JoinHandle;
 
+use crate::accounts::Accounts;
 use crate::rules::Rules;
 
 /// Seeds, applies the store's shops once, then follows them until
@@ -18,6 +20,7 @@ pub(crate) async fn follow_shops(
     config: Arc<Config>,
     store: Store,
     rules: Arc<Rules>,
+    accounts: Arc<Accounts>,
     shutdown: Shutdown,
 ) -> JoinHandle<()> {
     if let Err(e) = seed(&store, &config, chrono::Utc::now()).await {
@@ -25,7 +28,11 @@ pub(crate) async fn follow_shops(
     }
     let live = ShopsLive::new(config, Some(store));
     match live.refresh().await {
-        Ok(_) => rules.apply(&live.snapshot()),
+        Ok(_) => {
+            let snap = live.snapshot();
+            accounts.apply(&snap);
+            rules.apply(&snap);
+        }
         Err(e) => {
             tracing::warn!(error = %e, "Cannot read the shops from the store; serving the configured ones.")
         }
@@ -35,7 +42,9 @@ pub(crate) async fn follow_shops(
     tokio::spawn(async move {
         while changes.changed().await.is_ok() {
             let snap = changes.borrow_and_update().clone();
-            tracing::info!(revision = ?snap.revision, "Shops changed; rules rebuilt.");
+            tracing::info!(revision = ?snap.revision, "Shops changed; rules and accounts rebuilt.");
+            // Accounts first: an event the new rules admit finds its account.
+            accounts.apply(&snap);
             rules.apply(&snap);
         }
         let _stopped = refresh.await;

@@ -45,6 +45,7 @@ pub struct Worker {
     watchers: Vec<crate::rejections::Watcher>,
     config: Arc<Config>,
     rules: Arc<crate::rules::Rules>,
+    accounts: Arc<crate::accounts::Accounts>,
 }
 
 impl Worker {
@@ -158,6 +159,7 @@ impl Worker {
             every: config.worker.erasure_poll,
         };
         let shop_rules = rules.clone();
+        let shop_accounts = accounts.clone();
         let attributes = crate::attributes::Attributes {
             store: store.clone(),
             waiting: rules.waiting_shops(&accounts),
@@ -182,6 +184,7 @@ impl Worker {
             watchers,
             config,
             rules: shop_rules,
+            accounts: shop_accounts,
         })
     }
 
@@ -202,6 +205,9 @@ impl Worker {
             self.config.clone(),
             self.store.clone(),
             self.rules.clone(),
+            // Moved, not cloned: the pushers' loops end only once every
+            // holder of the accounts is gone.
+            self.accounts,
             shutdown.clone(),
         )
         .await;
