@@ -208,13 +208,12 @@ impl ShopOps {
 }
 
 /// The keys of a shop's settings the API takes. Secrets among them (the Ometria
-/// key, webhook secrets, Admin API token or client secret) are stored sealed
-/// and need `database.secrets_key`; field mappings and the jobs' settings are
-/// not yet exposed.
-const API_KEYS: [&str; 12] = [
+/// key, webhook secrets) are stored sealed and need `database.secrets_key`;
+/// Admin API credentials, field mappings and the jobs' settings are not yet
+/// exposed.
+const API_KEYS: [&str; 11] = [
     "ometria",
     "webhook_secrets",
-    "admin",
     "namespace",
     "enabled",
     "profiles",
@@ -249,12 +248,12 @@ fn validate(config: &Config, settings: &Value) -> Result<so_platform::ShopSettin
             API_KEYS.join(", ")
         )]));
     }
-    if let Some(key) = shops_live::secret_key_in(settings) {
-        if !matches!(config.database.sealer(), Ok(Some(_))) {
-            return Err(OpsError::InvalidSettings(vec![format!(
-                "settings.{key}: a secret is stored sealed with database.secrets_key, which is not set; set it, or set the secret in the configuration file or the environment"
-            )]));
-        }
+    if let Some(key) = shops_live::secret_key_in(settings)
+        && !matches!(config.database.sealer(), Ok(Some(_)))
+    {
+        return Err(OpsError::InvalidSettings(vec![format!(
+            "settings.{key}: a secret is stored sealed with database.secrets_key, which is not set; set it, or set the secret in the configuration file or the environment"
+        )]));
     }
     let bad_secrets = secret_problems(settings);
     if !bad_secrets.is_empty() {
@@ -290,21 +289,72 @@ fn secret_problems(settings: &Value) -> Vec<String> {
     ] {
         let v = path.iter().try_fold(settings, |v, k| v.get(k));
         if v.is_some_and(|v| !v.is_null() && !text(v)) {
-            out.push(format!("settings.{name}: must be text without spaces"));
+            out.push(format!(
+                "settings.{name}: must be visible ASCII without spaces"
+            ));
         }
+    }
+    let url = settings.get("ometria").and_then(|o| o.get("api_url"));
+    if url.is_some_and(|u| !u.is_null() && !u.as_str().is_some_and(plain_url)) {
+        out.push(
+            "settings.ometria.api_url: must be http(s)://host[:port][/path], lower-case".to_owned(),
+        );
     }
     if let Some(list) = settings.get("webhook_secrets").filter(|v| !v.is_null()) {
         let ok = list
             .as_array()
-            .is_some_and(|a| !a.is_empty() && a.iter().all(text));
+            .is_some_and(|a| (1..=5).contains(&a.len()) && a.iter().all(text));
         if !ok {
             out.push(
-                "settings.webhook_secrets: must be a list of secrets, each text without spaces"
+                "settings.webhook_secrets: must be a list of 1 to 5 secrets, each visible ASCII without spaces"
                     .to_owned(),
             );
         }
     }
     out
+}
+
+/// `http(s)://host[:port][/path][/]`: dot-separated lower-case labels of letters and digits,
+/// a port of 1 to 4 digits, path segments of `[a-z0-9_-]`. Narrower than a URL on purpose:
+/// the API documents exactly this (`docs/admin-api.yaml`), and it always parses.
+fn plain_url(url: &str) -> bool {
+    let Some(rest) = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let (host, port) = match authority.split_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (authority, None),
+    };
+    let alnum = |t: &str| {
+        !t.is_empty()
+            && t.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    };
+    let host_ok = host.split('.').all(alnum);
+    let port_ok = port.is_none_or(|p| {
+        p.bytes().all(|b| b.is_ascii_digit())
+            && match p.len() {
+                1..=4 => true,
+                // Up to 65535, without a leading zero.
+                5 => !p.starts_with('0') && p.parse::<u16>().is_ok(),
+                _ => false,
+            }
+    });
+    let segment = |t: &str| {
+        !t.is_empty()
+            && t.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+    };
+    // Segments, the last one empty only for a trailing slash.
+    let parts: Vec<&str> = path.split('/').collect();
+    let path_ok = parts.split_last().is_some_and(|(last, before)| {
+        before.iter().all(|t| segment(t)) && (last.is_empty() || segment(last))
+    });
+    host_ok && port_ok && path_ok
 }
 
 /// `.<key>` of the first top-level key that fails to parse alone, so a type error names its
@@ -320,4 +370,34 @@ fn failing_key(settings: &Value) -> String {
         })
         .map(|(k, _)| format!(".{k}"))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_url;
+
+    #[test]
+    fn plain_urls_are_the_documented_pattern() {
+        for ok in [
+            "https://api.ometria.com",
+            "http://127.0.0.1:8080/",
+            "http://127.0.0.1:65535",
+            "https://eu.api/v2/x_y-z",
+        ] {
+            assert!(plain_url(ok), "{ok}");
+        }
+        for bad in [
+            "ftp://x",
+            "https://",
+            "https://Api.com",
+            "https://a..b",
+            "https://a:65536",
+            "https://a:01234",
+            "https://a//",
+            "https://a/b?c",
+            "https://a b",
+        ] {
+            assert!(!plain_url(bad), "{bad}");
+        }
+    }
 }

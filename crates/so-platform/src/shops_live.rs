@@ -5,7 +5,8 @@
 //!
 //! Which wins: a shop listed in the TOML file is managed as code. Its TOML settings are written
 //! to the store at start ([`seed`]) and win; only pausing is taken from the store. A shop only
-//! in the store has its stored settings, and the deployment-wide secrets
+//! in the store has its stored settings, with its own secrets where they were set (stored
+//! sealed, opened here with `database.secrets_key`), else the deployment-wide ones
 //! (`shopify.webhook_secrets`, `ometria.api_key`).
 
 mod stored;

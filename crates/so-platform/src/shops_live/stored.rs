@@ -215,4 +215,63 @@ mod tests {
             Some("admin.access_token")
         );
     }
+
+    fn sealer() -> Sealer {
+        let key = so_store::SealingKey::from_bytes(&[7; 32]).unwrap();
+        Sealer::new(key, vec![]).unwrap()
+    }
+
+    #[test]
+    fn secrets_are_sealed_kept_when_left_out_and_removed_with_null() {
+        let sealer = sealer();
+        let written =
+            serde_json::json!({"ometria": {"api_key": "own-key-1"}, "webhook_secrets": ["hook-1"]});
+        let parsed = from_stored(&written).unwrap();
+        let mut stored = to_stored(&parsed);
+        seal_secrets(
+            &mut stored,
+            &written,
+            &parsed,
+            None,
+            &sealer,
+            "a.myshopify.com",
+        );
+        let text = stored.to_string();
+        assert!(
+            !text.contains("own-key-1") && !text.contains("hook-1"),
+            "{text}"
+        );
+        let back = from_stored_sealed(&stored, Some(&sealer), "a.myshopify.com").unwrap();
+        assert_eq!(back.ometria.api_key.unwrap().expose_secret(), "own-key-1");
+        assert_eq!(back.webhook_secrets.as_slice()[0].expose_secret(), "hook-1");
+        // Another shop's context does not open them; no key: not served.
+        assert!(from_stored_sealed(&stored, Some(&sealer), "b.myshopify.com").is_err());
+        assert!(from_stored_sealed(&stored, None, "a.myshopify.com").is_err());
+        // The same value again: the same sealed text (no new version).
+        let mut again = to_stored(&parsed);
+        seal_secrets(
+            &mut again,
+            &written,
+            &parsed,
+            Some(&stored),
+            &sealer,
+            "a.myshopify.com",
+        );
+        assert_eq!(again, stored);
+        // Left out: kept; null: removed.
+        let later = serde_json::json!({"namespace": "uk:", "webhook_secrets": null});
+        let parsed = from_stored(&later).unwrap();
+        let mut next = to_stored(&parsed);
+        seal_secrets(
+            &mut next,
+            &later,
+            &parsed,
+            Some(&stored),
+            &sealer,
+            "a.myshopify.com",
+        );
+        let back = from_stored_sealed(&next, Some(&sealer), "a.myshopify.com").unwrap();
+        assert!(back.ometria.api_key.is_some());
+        assert!(back.webhook_secrets.is_empty());
+    }
 }
