@@ -259,6 +259,8 @@ fn validate(config: &Config, settings: &Value) -> Result<so_platform::ShopSettin
     if !bad_secrets.is_empty() {
         return Err(OpsError::InvalidSettings(bad_secrets));
     }
+    // A secret written as `null` is removed (see `seal_secrets`): parsed as unset.
+    let settings = &without_null_secrets(settings);
     let parsed = shops_live::from_stored(settings).map_err(|e| {
         OpsError::InvalidSettings(vec![format!("settings{}: {e}", failing_key(settings))])
     })?;
@@ -293,6 +295,10 @@ fn secret_problems(settings: &Value) -> Vec<String> {
                 "settings.{name}: must be visible ASCII without spaces"
             ));
         }
+    }
+    // serde would also take a struct from a list of its fields.
+    if settings.get("ometria").is_some_and(|o| !o.is_object()) {
+        out.push("settings.ometria: must be an object".to_owned());
     }
     let url = settings.get("ometria").and_then(|o| o.get("api_url"));
     if url.is_some_and(|u| !u.is_null() && !u.as_str().is_some_and(plain_url)) {
@@ -355,6 +361,21 @@ fn plain_url(url: &str) -> bool {
         before.iter().all(|t| segment(t)) && (last.is_empty() || segment(last))
     });
     host_ok && port_ok && path_ok
+}
+
+fn without_null_secrets(settings: &Value) -> Value {
+    let mut out = settings.clone();
+    if let Some(map) = out.as_object_mut() {
+        if map.get("webhook_secrets").is_some_and(Value::is_null) {
+            map.remove("webhook_secrets");
+        }
+        if let Some(ometria) = map.get_mut("ometria").and_then(Value::as_object_mut)
+            && ometria.get("api_key").is_some_and(Value::is_null)
+        {
+            ometria.remove("api_key");
+        }
+    }
+    out
 }
 
 /// `.<key>` of the first top-level key that fails to parse alone, so a type error names its
