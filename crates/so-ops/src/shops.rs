@@ -74,17 +74,44 @@ impl ShopOps {
         self.set_paused(shop, true, actor).await
     }
 
-    /// Resumes `shop`, waits two refresh intervals (every worker has then applied the resume
-    /// and parks nothing more of it), then releases its parked events in the order they were
-    /// parked. Released earlier, a worker not yet refreshed would park them again.
+    /// Resumes `shop`, waits until every live worker reports it applied the resume (it parks
+    /// nothing more of it), then releases its parked events in the order they were parked.
+    /// Released earlier, a worker not yet refreshed would park them again. A worker that does
+    /// not report within the bound (its heartbeat lease and two refreshes) is warned of, and
+    /// the release goes ahead.
     pub async fn resume(&self, shop: &str, actor: &str) -> Result<ShopChangeReport, OpsError> {
         let mut report = self.set_paused(shop, false, actor).await?;
-        tokio::time::sleep(self.config.shopify.shops_refresh * 2 + Duration::from_millis(100))
-            .await;
+        self.await_workers().await?;
         let domain = report.shop.clone();
         let only = |s: &str| s == domain;
         report.released = Some(self.queue.release_paused_shops(&only, actor).await?);
         Ok(report)
+    }
+
+    /// Until every worker seen within its lease has applied the store's shop revision now.
+    async fn await_workers(&self) -> Result<(), OpsError> {
+        let store = self.queue.store();
+        let revision = store.shops_revision().await?;
+        let refresh = self.config.shopify.shops_refresh;
+        let lease = self.config.worker.lease;
+        let bound = tokio::time::Instant::now() + lease + refresh * 2;
+        let poll = (refresh / 4).max(Duration::from_millis(50));
+        loop {
+            let since = Utc::now() - chrono::Duration::from_std(lease).unwrap_or_default();
+            let behind = store.workers_behind_shops(since, revision).await?;
+            if behind.is_empty() {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= bound {
+                tracing::warn!(
+                    revision,
+                    workers = behind.len(),
+                    "Workers did not report the resume within their lease; releasing the parked events anyway (a late one may park some again: resume again)."
+                );
+                return Ok(());
+            }
+            tokio::time::sleep(poll).await;
+        }
     }
 
     async fn set_paused(

@@ -20,7 +20,7 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The schema, one script for both backends (see the file's header).
-const MIGRATIONS: [(i64, &str, &str); 13] = [
+const MIGRATIONS: [(i64, &str, &str); 14] = [
     (1, "schema", include_str!("../migrations/0001_schema.sql")),
     (
         2,
@@ -65,6 +65,11 @@ const MIGRATIONS: [(i64, &str, &str); 13] = [
         13,
         "profile sends",
         include_str!("../migrations/0013_profile_sends.sql"),
+    ),
+    (
+        15,
+        "worker shops revision",
+        include_str!("../migrations/0015_worker_shops_revision.sql"),
     ),
 ];
 

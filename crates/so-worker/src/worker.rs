@@ -201,13 +201,19 @@ impl Worker {
                 tracing::warn!(error = %e, "Cannot rewrite plain guest emails; will try at the next start.")
             }
         }
+        let me = uuid::Uuid::new_v4().to_string();
+        let applied = Arc::new(std::sync::atomic::AtomicI64::new(0));
         let shops = crate::live::follow_shops(
-            self.config.clone(),
-            self.store.clone(),
-            self.rules.clone(),
-            // Moved, not cloned: the pushers' loops end only once every
-            // holder of the accounts is gone.
-            self.accounts,
+            crate::live::Follow {
+                config: self.config.clone(),
+                store: self.store.clone(),
+                rules: self.rules.clone(),
+                // Moved, not cloned: the pushers' loops end only once every
+                // holder of the accounts is gone.
+                accounts: self.accounts,
+                me: me.clone(),
+                applied: applied.clone(),
+            },
             shutdown.clone(),
         )
         .await;
@@ -240,10 +246,11 @@ impl Worker {
         let (consuming_tx, consuming) = tokio::sync::watch::channel(Default::default());
         let membership = crate::membership::Membership {
             store: self.store.clone(),
-            me: uuid::Uuid::new_v4().to_string(),
+            me,
             partitions,
             lease: self.lease,
             limiters: self.limiters,
+            applied,
         };
         let membership = tokio::spawn(membership.run(assign_tx, consuming, shutdown.clone()));
         let consumer = tokio::spawn(consume_partitions(
