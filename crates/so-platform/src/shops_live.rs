@@ -20,7 +20,7 @@ use so_store::{ShopSource, ShopWrite, ShopWriter, Store, StoredShop};
 use tokio::sync::watch;
 
 pub use self::stored::{
-    SEALED, from_stored, from_stored_sealed, seal_secrets, secret_key_in, to_stored,
+    SEALED, from_stored, from_stored_sealed, reseal_secrets, seal_secrets, secret_key_in, to_stored,
 };
 use crate::{Config, ShopSettings, Shutdown};
 

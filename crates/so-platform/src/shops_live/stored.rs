@@ -145,6 +145,28 @@ pub fn seal_secrets(
     }
 }
 
+/// Re-seals under the current key every secret of `stored` sealed under an earlier one
+/// (`secrets rotate`); `true` when any changed.
+pub fn reseal_secrets(stored: &mut Value, sealer: &Sealer, domain: &str) -> Result<bool, String> {
+    let Some(sealed) = stored.get_mut(SEALED).and_then(Value::as_object_mut) else {
+        return Ok(false);
+    };
+    let mut changed = false;
+    for (path, text) in sealed.iter_mut() {
+        let Some(old) = text.as_str() else {
+            continue;
+        };
+        if let Some(new) = sealer
+            .reseal(old, &context(domain, path))
+            .map_err(|e| format!("shop {domain}, {SEALED}.{path}: {e}"))?
+        {
+            *text = Value::String(new);
+            changed = true;
+        }
+    }
+    Ok(changed)
+}
+
 /// The clear text of the secret at `name` in `settings`, `None` when unset.
 fn secret_text(settings: &ShopSettings, name: &str) -> Option<String> {
     let one = |s: &Option<SecretString>| s.as_ref().map(|s| s.expose_secret().to_owned());
@@ -274,5 +296,30 @@ mod tests {
         let back = from_stored_sealed(&next, Some(&sealer), "a.myshopify.com").unwrap();
         assert!(back.ometria.api_key.is_some());
         assert!(back.webhook_secrets.is_empty());
+    }
+
+    #[test]
+    fn rotation_reseals_a_shops_secrets_under_the_new_key() {
+        let old = sealer();
+        let written = serde_json::json!({"ometria": {"api_key": "own-key-2"}});
+        let parsed = from_stored(&written).unwrap();
+        let mut stored = to_stored(&parsed);
+        seal_secrets(
+            &mut stored,
+            &written,
+            &parsed,
+            None,
+            &old,
+            "a.myshopify.com",
+        );
+        let new_key = so_store::SealingKey::from_bytes(&[9; 32]).unwrap();
+        let old_key = so_store::SealingKey::from_bytes(&[7; 32]).unwrap();
+        let rotating = Sealer::new(new_key, vec![old_key]).unwrap();
+        assert!(reseal_secrets(&mut stored, &rotating, "a.myshopify.com").unwrap());
+        assert!(!reseal_secrets(&mut stored, &rotating, "a.myshopify.com").unwrap());
+        let only_new =
+            Sealer::new(so_store::SealingKey::from_bytes(&[9; 32]).unwrap(), vec![]).unwrap();
+        let back = from_stored_sealed(&stored, Some(&only_new), "a.myshopify.com").unwrap();
+        assert_eq!(back.ometria.api_key.unwrap().expose_secret(), "own-key-2");
     }
 }
