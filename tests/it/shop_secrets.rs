@@ -17,6 +17,7 @@ use crate::payloads;
 const TOKEN: &str = "admin-token-secrets-0123";
 const SHOP: &str = "own-account.myshopify.com";
 const OWN_KEY: &str = "omkey-own-account-7f3e9a";
+const HOOK_SECRET: &str = "whsec-own-shop-5d2c81";
 const SECRETS_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 async fn app(backend: Backend) -> TestApp {
@@ -167,6 +168,33 @@ async fn own_account_set_live(backend: Backend) {
         history.to_string().contains("ometria.api_key"),
         "the change is audited: {history}"
     );
+
+    // Its own webhook secret: the ingress verifies with it from its next refresh.
+    let settings = json!({
+        "ometria": {"api_url": own.url()},
+        "webhook_secrets": [HOOK_SECRET],
+    });
+    let (status, body) = admin(&app, "PUT", &format!("/admin/shops/{SHOP}"), Some(settings)).await;
+    assert_eq!(status, 200, "{body}");
+    eventually(Duration::from_secs(30), || async {
+        let hook = customer(950, "own-secret@example.com");
+        match app
+            .send_signed_with(&hook, HOOK_SECRET)
+            .await
+            .status()
+            .as_u16()
+        {
+            200 => Ok(()),
+            s => Err(format!("signed with the shop's own secret: {s}")),
+        }
+    })
+    .await;
+    let deployment = customer(951, "deployment-secret@example.com");
+    assert_eq!(app.send(&deployment).await.status(), 401);
+    // The key was left out of that write: kept, so the contact reaches the own account.
+    arrives(&own, at_own + 2).await;
+    let (_, shown) = admin(&app, "GET", &format!("/admin/shops/{SHOP}"), None).await;
+    assert!(!shown.to_string().contains(HOOK_SECRET), "{shown}");
     app.teardown().await;
 }
 
