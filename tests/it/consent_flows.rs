@@ -105,7 +105,7 @@ async fn resubscribe_after_an_ometria_unsubscribe(backend: Backend) {
 
     // The write-back carries it to Shopify, which echoes it back.
     let store = app.store().await;
-    let setup = so_sync::clients::consent_setup(&app.config, &shop).unwrap();
+    let setup = so_sync::clients::consent_setup(&app.config, &store, &shop).unwrap();
     let mut sync = setup.sync(&store, &shop);
     sync.first_start = at(4);
     let report = sync.run_once().await.unwrap();
@@ -194,7 +194,7 @@ async fn opt_in_before_the_write_back(backend: Backend) {
 
     let store = app.store().await;
     let publisher = so_queue::Publisher::new(app.broker.clone());
-    let setup = so_sync::clients::consent_setup(&app.config, &shop).unwrap();
+    let setup = so_sync::clients::consent_setup(&app.config, &store, &shop).unwrap();
     let mut sync = setup.sync(&store, &shop);
     sync.first_start = at(4);
     sync.republish = Some(so_sync::consent::Republish {

@@ -43,3 +43,53 @@ async fn only_authentic_webhooks_move_their_shops_clock_and_thresholds_are_expor
     assert!(value(&page, LAST, &[("shop", loud)]) > started_loud);
     assert_eq!(value(&page, LAST, &[("shop", quiet)]), started_quiet);
 }
+
+/// A shop added to the store while the ingress runs gets its own clock and
+/// threshold, and its webhooks move it (not the `unconfigured` one).
+#[tokio::test]
+async fn a_shop_added_at_run_time_gets_its_own_clock_and_threshold() {
+    let added = "silence-added.myshopify.com";
+    let app = TestApp::spawn_with(TestAppOptions {
+        worker: true,
+        config_toml: Some("[shopify]\nsilence_after_secs = 7200\n".to_owned()),
+        ..TestAppOptions::default()
+    })
+    .await;
+    let store = app.store().await;
+    let shop = so_domain::ShopDomain::parse(added).unwrap();
+    let settings = so_platform::ShopSettings {
+        silence_after_secs: Some(900),
+        ..so_platform::ShopSettings::default()
+    };
+    let by = so_store::ShopWriter {
+        actor: "test",
+        now: chrono::Utc::now(),
+    };
+    store
+        .put_shop_settings(
+            &shop,
+            &so_platform::shops_live::to_stored(&settings),
+            so_store::ShopSource::Store,
+            by,
+        )
+        .await
+        .unwrap();
+    // Served once the ingress's registry has read the new revision.
+    let started = so_testkit::eventually(std::time::Duration::from_secs(30), || async {
+        let page = app.metrics().await;
+        // Absent series read 0.
+        let threshold = value(&page, THRESHOLD, &[("shop", added)]);
+        let last = value(&page, LAST, &[("shop", added)]);
+        if threshold == 900.0 && last > 0.0 {
+            Ok(last)
+        } else {
+            Err(format!("threshold {threshold}, clock {last}"))
+        }
+    })
+    .await;
+    let real = Webhook::new("customers/create", r#"{"id":3}"#).shop(added);
+    assert_eq!(app.send(&real).await.status(), 200);
+    let page = app.metrics().await;
+    assert!(value(&page, LAST, &[("shop", added)]) > started);
+    app.teardown().await;
+}

@@ -107,15 +107,22 @@ pub(crate) async fn serve(path: Option<&Path>, services: Services) -> Result<Exi
     let worker_task = worker.map(|w| tokio::spawn(w.run_until_stopped(signal.clone())));
     // Consent write-back and reconciliation run beside the worker.
     let scheduler_task = match (services.worker(), &store) {
-        (true, Some(store)) => Some(tokio::spawn(
-            so_sync::scheduler::Scheduler {
-                config: config.clone(),
-                store: store.clone(),
-                publisher: publisher.clone(),
-                holder: uuid::Uuid::new_v4().to_string(),
-            }
-            .run(signal.clone()),
-        )),
+        (true, Some(store)) => {
+            // The scheduler lists the shops at every tick from its own view
+            // of the registry.
+            let shops = ShopsLive::new(config.clone(), Some(store.clone()));
+            tokio::spawn(shops.clone().run(signal.clone()));
+            Some(tokio::spawn(
+                so_sync::scheduler::Scheduler::new(
+                    config.clone(),
+                    store.clone(),
+                    publisher.clone(),
+                    uuid::Uuid::new_v4().to_string(),
+                    shops,
+                )
+                .run(signal.clone()),
+            ))
+        }
         _ => None,
     };
 
@@ -385,7 +392,7 @@ fn after_install(config: &Config, store: so_store::Store) -> so_ingress::Connect
     so_ingress::Connected(Arc::new(move |shop: so_domain::ShopDomain| {
         let (config, store) = (config.clone(), store.clone());
         tokio::spawn(async move {
-            let synced = match so_sync::clients::admin_client_in(&config, Some(&store), &shop) {
+            let synced = match so_sync::clients::admin_client(&config, &store, &shop) {
                 Ok(admin) => match so_sync::webhooks::after_connect(&config, &shop, &admin).await {
                     // Kept for the shop's status (`shops show`).
                     Ok(report) => {

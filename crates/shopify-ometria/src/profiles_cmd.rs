@@ -10,7 +10,9 @@ use so_domain::ShopDomain;
 use so_domain::merchant::ProfileFilter;
 use so_platform::Config;
 use so_store::{ProfileSendCounts, ProfileSendRow};
-use so_sync::profiles::{self, AutoSends, Kind, ProfileSend, Request, SendProgress, SystemClock};
+use so_sync::profiles::{
+    self, AutoSends, Choices, Kind, ProfileSend, Request, SendProgress, SystemClock,
+};
 use so_sync::{SyncError, clients};
 
 use crate::commands::load;
@@ -81,20 +83,40 @@ fn request(config: &Config, shop: &ShopDomain, args: &SendProfilesArgs) -> Resul
     })
 }
 
+/// What the command sends, from its options and the shop's settings.
+fn choices(config: &Config, shop: &ShopDomain, args: &SendProfilesArgs) -> Result<Choices> {
+    let settings = config.shop(shop);
+    if args.auto_now {
+        profiles::choices::auto_choices(settings, chrono::Utc::now())
+            .map_err(|e| anyhow::anyhow!("shops.\"{shop}\".{e}"))
+    } else {
+        Ok(request(config, shop, args)?.choices(settings)?)
+    }
+}
+
 pub(crate) async fn send_profiles(path: Option<&Path>, args: SendProfilesArgs) -> Result<ExitCode> {
     let config = load(path)?;
     let shop = ShopDomain::parse(&args.shop)
         .map_err(|e| anyhow::anyhow!("--shop {:?}: {e}", args.shop))?;
-    let settings = config.shop(&shop);
-    let choices = if args.auto_now {
-        profiles::choices::auto_choices(settings, chrono::Utc::now())
-            .map_err(|e| anyhow::anyhow!("shops.\"{shop}\".{e}"))?
+    // A TOML shop's settings win over the stored ones: its options are
+    // checked before the store is opened. A shop only in the store is
+    // checked once its settings are read.
+    let in_toml = config.shops.contains_key(shop.as_str());
+    let early = if in_toml {
+        Some(choices(&config, &shop, &args)?)
     } else {
-        request(&config, &shop, &args)?.choices(settings)?
+        None
     };
-    let admin = clients::admin_client(&config, &shop)?;
-    let (publisher, broker_stop) = connected_publisher(&config).await?;
     let store = open_store(&config).await?;
+    let config = so_platform::shops_live::effective_config(config, &store)
+        .await
+        .context("reading the shops held in the store")?;
+    let choices = match early {
+        Some(c) => c,
+        None => choices(&config, &shop, &args)?,
+    };
+    let admin = clients::admin_client(&config, &store, &shop)?;
+    let (publisher, broker_stop) = connected_publisher(&config).await?;
     let stop = cancelled_on_ctrl_c();
     let result = if args.auto_now {
         let holder = format!("send-profiles:{}", std::process::id());
@@ -137,7 +159,7 @@ pub(crate) async fn send_profiles(path: Option<&Path>, args: SendProfilesArgs) -
     let status = profiles::status(&config, &store, &shop, chrono::Utc::now())
         .await
         .context("reading the shop's profile sends")?;
-    print_report(&row, &status, settings, args.json)?;
+    print_report(&row, &status, config.shop(&shop), args.json)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -27,9 +27,38 @@ pub(crate) async fn run(path: Option<&Path>, command: SecretsCommand) -> Result<
     let changed = store.rotate_sealed(&sealer).await.context(
         "re-sealing stored secrets (is every earlier key in database.previous_secrets_keys?)",
     )?;
+    let shops = reseal_shops(&store, &sealer).await?;
     crate::commands::print_stdout(&format!(
-        "{changed} row(s) re-sealed under key {}.\n",
+        "{} row(s) re-sealed under key {}.\n",
+        changed + shops,
         sealer.current_id()
     ))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Store-managed shops whose secrets were sealed under an earlier key, written again re-sealed
+/// (a new version whose audit shows the secrets changed, masked; their values are the same).
+async fn reseal_shops(store: &so_store::Store, sealer: &so_store::Sealer) -> Result<u64> {
+    let mut changed = 0;
+    for row in store.shops().await.context("reading the stored shops")? {
+        let mut settings = row.settings.clone();
+        let resealed = so_platform::shops_live::reseal_secrets(&mut settings, sealer, &row.domain)
+            .map_err(anyhow::Error::msg)
+            .context("is every earlier key in database.previous_secrets_keys?")?;
+        let Ok(shop) = so_domain::ShopDomain::parse(&row.domain) else {
+            continue;
+        };
+        if resealed {
+            let by = so_store::ShopWriter {
+                actor: "secrets-rotate",
+                now: chrono::Utc::now(),
+            };
+            store
+                .put_shop_settings(&shop, &settings, row.source, by)
+                .await
+                .with_context(|| format!("re-sealing the secrets of {shop}"))?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
 }

@@ -47,6 +47,18 @@ pub(crate) async fn open_store(config: &Config) -> Result<so_store::Store> {
         .context("opening the store (database.url)")
 }
 
+/// The configuration with the shops held in the store merged in (a shop
+/// installed or added through the admin API is served like a TOML one), and
+/// the store: what every command that works on shops starts from.
+pub(crate) async fn load_served(path: Option<&Path>) -> Result<(Config, so_store::Store)> {
+    let config = load(path)?;
+    let store = open_store(&config).await?;
+    let config = so_platform::shops_live::effective_config(config, &store)
+        .await
+        .context("reading the shops held in the store")?;
+    Ok((config, store))
+}
+
 /// A publisher on a broker connection that answered within 10 s, and the token that ends the
 /// connection; a command that must publish stops here when RabbitMQ is away.
 pub(crate) async fn connected_publisher(config: &Config) -> Result<(Publisher, CancellationToken)> {
@@ -189,11 +201,10 @@ impl Progress for Bars {
 }
 
 pub(crate) async fn backfill(path: Option<&Path>, args: BackfillArgs) -> Result<ExitCode> {
-    let config = load(path)?;
+    let (config, store) = load_served(path).await?;
     let opts = options(&config, &args)?;
     let shops = shops(&config, args.shop.as_deref())?;
     let (publisher, broker_stop) = connected_publisher(&config).await?;
-    let store = open_store(&config).await?;
     let stop = cancelled_on_ctrl_c();
     let bars = Bars {
         multi: MultiProgress::new(),
@@ -204,7 +215,7 @@ pub(crate) async fn backfill(path: Option<&Path>, args: BackfillArgs) -> Result<
     let mut reports = Vec::new();
     let mut code = ExitCode::SUCCESS;
     for shop in &shops {
-        let client = clients::admin_client_in(&config, Some(&store), shop)?;
+        let client = clients::admin_client(&config, &store, shop)?;
         let run = Backfill {
             admin: &client,
             publisher: &publisher,
@@ -304,8 +315,7 @@ pub(crate) struct ConsentArgs {
 /// One consent write-back run per shop (the scheduler inside `run` does the
 /// same every `sync.consent_interval_secs`).
 pub(crate) async fn consent_sync(path: Option<&Path>, args: ConsentArgs) -> Result<ExitCode> {
-    let config = load(path)?;
-    let store = open_store(&config).await?;
+    let (config, store) = load_served(path).await?;
     // A Shopify opt-in newer than an Ometria unsubscribe is published again
     // for the worker to force; without the broker it is left for the
     // scheduled run.
@@ -327,7 +337,7 @@ pub(crate) async fn consent_sync(path: Option<&Path>, args: ConsentArgs) -> Resu
             eprintln!("{shop}: skipped, shops.\"{shop}\".sync.consent is false");
             continue;
         }
-        let setup = clients::consent_setup(&config, &shop)?;
+        let setup = clients::consent_setup(&config, &store, &shop)?;
         let mut sync = setup.sync(&store, &shop);
         if connected {
             sync.republish = Some(so_sync::consent::Republish {
@@ -385,7 +395,7 @@ pub(crate) struct ReconcileArgs {
 /// Drift between Shopify and what was delivered; exit 1 when there is any
 /// (and `--repair` was not given).
 pub(crate) async fn reconcile(path: Option<&Path>, args: ReconcileArgs) -> Result<ExitCode> {
-    let config = load(path)?;
+    let (config, store) = load_served(path).await?;
     let parse = |flag: &str, raw: Option<&str>| {
         raw.map(so_domain::time::parse_date_time)
             .transpose()
@@ -410,13 +420,12 @@ pub(crate) async fn reconcile(path: Option<&Path>, args: ReconcileArgs) -> Resul
         bail!("--repair needs RabbitMQ (amqp.url), which is not reachable within 10 s");
     }
     let publisher = Publisher::new(broker.clone());
-    let store = open_store(&config).await?;
     let mut drifted = false;
     let mut out = Vec::new();
     for shop in shops(&config, args.shop.as_deref())? {
-        let admin = clients::admin_client(&config, &shop)?;
+        let admin = clients::admin_client(&config, &store, &shop)?;
         let ometria = if args.ometria {
-            Some(clients::consent_setup(&config, &shop)?)
+            Some(clients::consent_setup(&config, &store, &shop)?)
         } else {
             None
         };

@@ -9,7 +9,6 @@ use serde_json::json;
 use so_sync::clients;
 use so_sync::webhooks::{Mode, ShopReport, WebhookSync, desired, record_metric};
 
-use crate::commands::load;
 use crate::sync_cmds::shops;
 
 const EXIT_HELP: &str = "Exit status: 0 all in order, 1 drift (something to create, fix or remove, or a topic that cannot be subscribed), 2 error (configuration, Shopify unreachable or refusing).";
@@ -85,20 +84,11 @@ pub(crate) async fn run(path: Option<&Path>, command: WebhooksCommand) -> Result
 
 /// Every shop; `true` if any has drift left.
 async fn run_all(path: Option<&Path>, args: &WebhooksArgs, mode: Mode) -> Result<bool> {
-    let config = load(path)?;
+    let (config, store) = crate::sync_cmds::load_served(path).await?;
     let desired = desired(&config)?;
-    // Where `shops show` reads the last check from; without it the check
-    // still runs (its result is only not kept).
-    let store = match crate::sync_cmds::open_store(&config).await {
-        Ok(store) => Some(store),
-        Err(e) => {
-            eprintln!("warning: {e:#}; the result is not kept for `shops show`");
-            None
-        }
-    };
     let mut reports = Vec::new();
     for shop in shops(&config, args.shop.as_deref())? {
-        let admin = clients::admin_client(&config, &shop)?;
+        let admin = clients::admin_client(&config, &store, &shop)?;
         let report = WebhookSync {
             admin: &admin,
             shop: &shop,
@@ -109,14 +99,11 @@ async fn run_all(path: Option<&Path>, args: &WebhooksArgs, mode: Mode) -> Result
         .await
         .map_err(|e| anyhow::anyhow!("{shop}: {}", so_domain::error_chain(&e)))?;
         record_metric(&report);
-        if let Some(store) = &store {
-            so_sync::shop_status::save(store, &report).await;
-        }
+        // Kept for the shop's status (`shops show`).
+        so_sync::shop_status::save(&store, &report).await;
         reports.push(report);
     }
-    if let Some(store) = store {
-        store.close().await;
-    }
+    store.close().await;
     if args.json {
         let all: Vec<_> = reports.iter().map(ShopReport::to_json).collect();
         println!(

@@ -16,6 +16,10 @@ const OLD_SECRET: &str = "whsec-OLDSECRET-77aa0b1e";
 const OMETRIA_KEY: &str = "omkey-SECRET-4c1d83e2";
 const ADMIN_TOKEN: &str = "admin-SECRET-1234567890";
 const AMQP_PASSWORD_IN_URL: &str = ":guest@";
+/// A store-managed shop's own Ometria key and webhook secret, set through the admin API.
+const STORED_OMETRIA_KEY: &str = "omkey-STORED-SECRET-0b7c55d1";
+const STORED_WEBHOOK_SECRET: &str = "whsec-STORED-SECRET-a41f0e92";
+const SEALING_KEY_RUN: &str = "bG9nLXNjYW4tcnVuLXNlYWxpbmcta2V5LTAwMDAwMDA=";
 
 /// Every `local@domain.tld` in `text`.
 fn emails(text: &str) -> Vec<String> {
@@ -70,6 +74,7 @@ async fn a_full_run_logs_no_secret_and_no_customer_email() {
                 "log-scan-email-key-0123".to_owned(),
             ),
             ("SO_OPS__ADMIN_TOKEN", ADMIN_TOKEN.to_owned()),
+            ("SO_DATABASE__SECRETS_KEY", SEALING_KEY_RUN.to_owned()),
             (
                 "SO_DATABASE__URL",
                 format!("sqlite://{}/so.db?mode=rwc", dir.display()),
@@ -200,6 +205,51 @@ async fn a_full_run_logs_no_secret_and_no_customer_email() {
         }
     })
     .await;
+    // A store-managed shop's secrets through the admin API, then its show and
+    // history (and a refused write): the secrets are in no answer and no log.
+    let stored_shop = "log-scan-stored.myshopify.com";
+    let put = |body: serde_json::Value| {
+        let client = client.clone();
+        let url = format!("{ops_url}/admin/shops/{stored_shop}");
+        async move {
+            client
+                .put(url)
+                .bearer_auth(ADMIN_TOKEN)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let secrets = serde_json::json!({
+        "ometria": {"api_key": STORED_OMETRIA_KEY},
+        "webhook_secrets": [STORED_WEBHOOK_SECRET],
+    });
+    assert_eq!(put(secrets).await, 200);
+    assert_eq!(
+        put(serde_json::json!({"ometria": {"api_key": format!("{STORED_OMETRIA_KEY} x")}})).await,
+        400
+    );
+    for path in ["", "/history"] {
+        let answer = client
+            .get(format!("{ops_url}/admin/shops/{stored_shop}{path}"))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(answer.contains(stored_shop), "{answer}");
+        for secret in [STORED_OMETRIA_KEY, STORED_WEBHOOK_SECRET] {
+            assert!(
+                !answer.contains(secret),
+                "a stored secret is shown: {answer}"
+            );
+        }
+    }
 
     service.signal("TERM").await;
     let status = service
@@ -236,6 +286,9 @@ async fn a_full_run_logs_no_secret_and_no_customer_email() {
     );
     assert!(planted.len() >= 5, "planted {planted:?}");
     for secret in [
+        STORED_OMETRIA_KEY,
+        STORED_WEBHOOK_SECRET,
+        SEALING_KEY_RUN,
         WEBHOOK_SECRET,
         OLD_SECRET,
         OMETRIA_KEY,

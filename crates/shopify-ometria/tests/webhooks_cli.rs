@@ -29,13 +29,11 @@ fn setup(fake: &FakeShopify, admin: &str, public_url: bool) -> Setup {
     } else {
         String::new()
     };
-    // The store the last check is kept in, in the test's own directory.
-    let database = format!(
-        "[database]\nurl = \"sqlite://{}?mode=rwc\"\n",
-        dir.path().join("so.db").display()
-    );
+    // The command reads the shops held in the store too.
+    let db = dir.path().join("store.db");
     let text = format!(
-        "{database}{shopify}[shops.\"{DEFAULT_SHOP}\".admin]\n{admin}\napi_url = \"{}\"\n",
+        "[database]\nurl = \"sqlite://{}?mode=rwc\"\n{shopify}[shops.\"{DEFAULT_SHOP}\".admin]\n{admin}\napi_url = \"{}\"\n",
+        db.display(),
         fake.shop_base_url(DEFAULT_SHOP)
     );
     std::fs::write(&config, text).unwrap();

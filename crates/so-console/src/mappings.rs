@@ -169,7 +169,7 @@ async fn view(
 /// The first customer and order the shop's Admin API gives, in webhook shape (as a backfill
 /// sends them), with the mappings applied: only the mapped properties, every value masked.
 async fn samples(c: &Console, shop: &ShopDomain, m: &FieldMappings) -> (Preview, Preview) {
-    let admin = match so_sync::clients::admin_client_in(&c.config, Some(c.queue.store()), shop) {
+    let admin = match so_sync::clients::admin_client(&c.config, c.queue.store(), shop) {
         Ok(a) => a,
         Err(e) => {
             let why = Some(Err(e.to_string()));

@@ -199,7 +199,7 @@ fn start(
     choices: Choices,
 ) -> Result<(), ConsoleError> {
     let store = c.queue.store().clone();
-    let admin = so_sync::clients::admin_client_in(&c.config, Some(&store), shop)?;
+    let admin = so_sync::clients::admin_client(&c.config, &store, shop)?;
     let wiring = Wiring {
         admin,
         publisher: c.publisher.clone(),

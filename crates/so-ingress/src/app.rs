@@ -49,7 +49,7 @@ impl Application {
     ) -> std::io::Result<Application> {
         let listener = TcpListener::bind(config.ingress.listen).await?;
         let state = IngressState {
-            last_received: crate::silence::last_received(&config),
+            last_received: crate::silence::last_received(&config, &shops),
             config,
             publisher,
             shops,
@@ -88,7 +88,7 @@ impl Application {
         Application {
             listener,
             router: router(IngressState {
-                last_received: crate::silence::last_received(&config),
+                last_received: crate::silence::last_received(&config, &shops),
                 config,
                 publisher,
                 shops,

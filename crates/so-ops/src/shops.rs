@@ -78,17 +78,44 @@ impl ShopOps {
         self.set_paused(shop, true, actor).await
     }
 
-    /// Resumes `shop`, waits two refresh intervals (every worker has then applied the resume
-    /// and parks nothing more of it), then releases its parked events in the order they were
-    /// parked. Released earlier, a worker not yet refreshed would park them again.
+    /// Resumes `shop`, waits until every live worker reports it applied the resume (it parks
+    /// nothing more of it), then releases its parked events in the order they were parked.
+    /// Released earlier, a worker not yet refreshed would park them again. A worker that does
+    /// not report within the bound (its heartbeat lease and two refreshes) is warned of, and
+    /// the release goes ahead.
     pub async fn resume(&self, shop: &str, actor: &str) -> Result<ShopChangeReport, OpsError> {
         let mut report = self.set_paused(shop, false, actor).await?;
-        tokio::time::sleep(self.config.shopify.shops_refresh * 2 + Duration::from_millis(100))
-            .await;
+        self.await_workers().await?;
         let domain = report.shop.clone();
         let only = |s: &str| s == domain;
         report.released = Some(self.queue.release_paused_shops(&only, actor).await?);
         Ok(report)
+    }
+
+    /// Until every worker seen within its lease has applied the store's shop revision now.
+    async fn await_workers(&self) -> Result<(), OpsError> {
+        let store = self.queue.store();
+        let revision = store.shops_revision().await?;
+        let refresh = self.config.shopify.shops_refresh;
+        let lease = self.config.worker.lease;
+        let bound = tokio::time::Instant::now() + lease + refresh * 2;
+        let poll = (refresh / 4).max(Duration::from_millis(50));
+        loop {
+            let since = Utc::now() - chrono::Duration::from_std(lease).unwrap_or_default();
+            let behind = store.workers_behind_shops(since, revision).await?;
+            if behind.is_empty() {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= bound {
+                tracing::warn!(
+                    revision,
+                    workers = behind.len(),
+                    "Workers did not report the resume within their lease; releasing the parked events anyway (a late one may park some again: resume again)."
+                );
+                return Ok(());
+            }
+            tokio::time::sleep(poll).await;
+        }
     }
 
     async fn set_paused(
@@ -143,12 +170,24 @@ impl ShopOps {
             return Err(OpsError::ManagedAsCode(shop.to_string()));
         }
         let parsed = validate(&self.config, settings)?;
-        let stored = shops_live::to_stored(&parsed);
+        let mut stored = shops_live::to_stored(&parsed);
         let by = ShopWriter {
             actor,
             now: Utc::now(),
         };
         let store = self.queue.store();
+        // Secrets are sealed (or kept sealed as they were); `validate` refused them without a key.
+        if let Some(sealer) = self.sealer()? {
+            let previous = store.stored_shop(&shop).await?.map(|r| r.settings);
+            shops_live::seal_secrets(
+                &mut stored,
+                settings,
+                &parsed,
+                previous.as_ref(),
+                &sealer,
+                shop.as_str(),
+            );
+        }
         let changed = match store
             .put_shop_settings(&shop, &stored, ShopSource::Store, by)
             .await?
@@ -173,6 +212,13 @@ impl ShopOps {
         })
     }
 
+    fn sealer(&self) -> Result<Option<so_store::Sealer>, OpsError> {
+        self.config
+            .database
+            .sealer()
+            .map_err(|e| OpsError::InvalidSettings(vec![e]))
+    }
+
     /// The versions of `shop`, newest first.
     pub async fn history(&self, shop: &str, limit: u32) -> Result<Vec<ShopHistoryEntry>, OpsError> {
         let shop = parse_shop(shop)?;
@@ -192,10 +238,13 @@ impl ShopOps {
     }
 }
 
-/// The keys of a shop's settings the API takes. Secrets stay in the file and
-/// the environment; a shop's own Ometria account and Admin API access are
-/// built at start; field mappings and the jobs' settings are not yet exposed.
-const API_KEYS: [&str; 9] = [
+/// The keys of a shop's settings the API takes. Secrets among them (the Ometria
+/// key, webhook secrets) are stored sealed and need `database.secrets_key`;
+/// Admin API credentials, field mappings and the jobs' settings are not yet
+/// exposed.
+const API_KEYS: [&str; 11] = [
+    "ometria",
+    "webhook_secrets",
     "namespace",
     "enabled",
     "profiles",
@@ -230,11 +279,19 @@ fn validate(config: &Config, settings: &Value) -> Result<so_platform::ShopSettin
             API_KEYS.join(", ")
         )]));
     }
-    if let Some(key) = shops_live::secret_key_in(settings) {
+    if let Some(key) = shops_live::secret_key_in(settings)
+        && !matches!(config.database.sealer(), Ok(Some(_)))
+    {
         return Err(OpsError::InvalidSettings(vec![format!(
-            "settings.{key}: secrets cannot be set through the API; set them in the configuration file or the environment"
+            "settings.{key}: a secret is stored sealed with database.secrets_key, which is not set; set it, or set the secret in the configuration file or the environment"
         )]));
     }
+    let bad_secrets = secret_problems(settings);
+    if !bad_secrets.is_empty() {
+        return Err(OpsError::InvalidSettings(bad_secrets));
+    }
+    // A secret written as `null` is removed (see `seal_secrets`): parsed as unset.
+    let settings = &without_null_secrets(settings);
     let parsed = shops_live::from_stored(settings).map_err(|e| {
         OpsError::InvalidSettings(vec![format!("settings{}: {e}", failing_key(settings))])
     })?;
@@ -250,6 +307,108 @@ fn validate(config: &Config, settings: &Value) -> Result<so_platform::ShopSettin
     }
 }
 
+/// Secrets given as something other than non-blank text (`null` removes one), each naming
+/// its key; the value itself is never quoted.
+fn secret_problems(settings: &Value) -> Vec<String> {
+    let text = |v: &Value| {
+        v.as_str()
+            .is_some_and(|s| !s.trim().is_empty() && !s.contains(char::is_whitespace))
+    };
+    let mut out = Vec::new();
+    for (path, name) in [
+        (&["ometria", "api_key"][..], "ometria.api_key"),
+        (&["admin", "access_token"][..], "admin.access_token"),
+        (&["admin", "client_secret"][..], "admin.client_secret"),
+    ] {
+        let v = path.iter().try_fold(settings, |v, k| v.get(k));
+        if v.is_some_and(|v| !v.is_null() && !text(v)) {
+            out.push(format!(
+                "settings.{name}: must be visible ASCII without spaces"
+            ));
+        }
+    }
+    // serde would also take a struct from a list of its fields.
+    if settings.get("ometria").is_some_and(|o| !o.is_object()) {
+        out.push("settings.ometria: must be an object".to_owned());
+    }
+    let url = settings.get("ometria").and_then(|o| o.get("api_url"));
+    if url.is_some_and(|u| !u.is_null() && !u.as_str().is_some_and(plain_url)) {
+        out.push(
+            "settings.ometria.api_url: must be http(s)://host[:port][/path], lower-case".to_owned(),
+        );
+    }
+    if let Some(list) = settings.get("webhook_secrets").filter(|v| !v.is_null()) {
+        let ok = list
+            .as_array()
+            .is_some_and(|a| (1..=5).contains(&a.len()) && a.iter().all(text));
+        if !ok {
+            out.push(
+                "settings.webhook_secrets: must be a list of 1 to 5 secrets, each visible ASCII without spaces"
+                    .to_owned(),
+            );
+        }
+    }
+    out
+}
+
+/// `http(s)://host[:port][/path][/]`: dot-separated lower-case labels of letters and digits,
+/// a port of 1 to 4 digits, path segments of `[a-z0-9_-]`. Narrower than a URL on purpose:
+/// the API documents exactly this (`docs/admin-api.yaml`), and it always parses.
+fn plain_url(url: &str) -> bool {
+    let Some(rest) = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let (host, port) = match authority.split_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (authority, None),
+    };
+    let alnum = |t: &str| {
+        !t.is_empty()
+            && t.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    };
+    let host_ok = host.split('.').all(alnum);
+    let port_ok = port.is_none_or(|p| {
+        p.bytes().all(|b| b.is_ascii_digit())
+            && match p.len() {
+                1..=4 => true,
+                // Up to 65535, without a leading zero.
+                5 => !p.starts_with('0') && p.parse::<u16>().is_ok(),
+                _ => false,
+            }
+    });
+    let segment = |t: &str| {
+        !t.is_empty()
+            && t.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+    };
+    // Segments, the last one empty only for a trailing slash.
+    let parts: Vec<&str> = path.split('/').collect();
+    let path_ok = parts.split_last().is_some_and(|(last, before)| {
+        before.iter().all(|t| segment(t)) && (last.is_empty() || segment(last))
+    });
+    host_ok && port_ok && path_ok
+}
+
+fn without_null_secrets(settings: &Value) -> Value {
+    let mut out = settings.clone();
+    if let Some(map) = out.as_object_mut() {
+        if map.get("webhook_secrets").is_some_and(Value::is_null) {
+            map.remove("webhook_secrets");
+        }
+        if let Some(ometria) = map.get_mut("ometria").and_then(Value::as_object_mut)
+            && ometria.get("api_key").is_some_and(Value::is_null)
+        {
+            ometria.remove("api_key");
+        }
+    }
+    out
+}
+
 /// `.<key>` of the first top-level key that fails to parse alone, so a type error names its
 /// key (serde's own message names only unknown keys).
 fn failing_key(settings: &Value) -> String {
@@ -263,4 +422,34 @@ fn failing_key(settings: &Value) -> String {
         })
         .map(|(k, _)| format!(".{k}"))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_url;
+
+    #[test]
+    fn plain_urls_are_the_documented_pattern() {
+        for ok in [
+            "https://api.ometria.com",
+            "http://127.0.0.1:8080/",
+            "http://127.0.0.1:65535",
+            "https://eu.api/v2/x_y-z",
+        ] {
+            assert!(plain_url(ok), "{ok}");
+        }
+        for bad in [
+            "ftp://x",
+            "https://",
+            "https://Api.com",
+            "https://a..b",
+            "https://a:65536",
+            "https://a:01234",
+            "https://a//",
+            "https://a/b?c",
+            "https://a b",
+        ] {
+            assert!(!plain_url(bad), "{bad}");
+        }
+    }
 }

@@ -151,15 +151,14 @@ impl TokenVault for StoreVault {
 pub fn admin_access(
     config: &Config,
     settings: &AdminSettings,
-    store: Option<&Store>,
+    store: &Store,
     shop: &ShopDomain,
 ) -> Result<Option<AdminAccess>, AdminError> {
     if let Some(credentials) = config.shop(shop).admin.credentials(shop) {
         return AdminAccess::new(settings, &credentials).map(Some);
     }
     let app = &config.shopify.app;
-    let (Some(store), Some(client_id), Some(secret)) = (store, &app.client_id, &app.client_secret)
-    else {
+    let (Some(client_id), Some(secret)) = (&app.client_id, &app.client_secret) else {
         return Ok(None);
     };
     let sealer = config

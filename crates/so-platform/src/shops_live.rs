@@ -5,7 +5,8 @@
 //!
 //! Which wins: a shop listed in the TOML file is managed as code. Its TOML settings are written
 //! to the store at start ([`seed`]) and win; only pausing is taken from the store. A shop only
-//! in the store has its stored settings, and the deployment-wide secrets
+//! in the store has its stored settings, with its own secrets where they were set (stored
+//! sealed, opened here with `database.secrets_key`), else the deployment-wide ones
 //! (`shopify.webhook_secrets`, `ometria.api_key`).
 
 mod stored;
@@ -18,7 +19,9 @@ use so_domain::ShopDomain;
 use so_store::{ShopSource, ShopWrite, ShopWriter, Store, StoredShop};
 use tokio::sync::watch;
 
-pub use self::stored::{from_stored, secret_key_in, to_stored};
+pub use self::stored::{
+    SEALED, from_stored, from_stored_sealed, reseal_secrets, seal_secrets, secret_key_in, to_stored,
+};
 use crate::{Config, ShopSettings, Shutdown};
 
 /// The actor of writes made from the TOML file.
@@ -69,6 +72,8 @@ impl ShopsSnapshot {
     pub fn merge(config: Arc<Config>, revision: i64, rows: &[StoredShop]) -> ShopsSnapshot {
         let mut snap = ShopsSnapshot::from_config(config);
         snap.revision = Some(revision);
+        // Checked at start: a key that does not parse is refused there.
+        let sealer = snap.config.database.sealer().ok().flatten();
         for row in rows {
             let live = match snap.config.shops.get(&row.domain) {
                 Some(toml) => LiveShop {
@@ -76,7 +81,7 @@ impl ShopsSnapshot {
                     source: ShopSource::Config,
                     version: row.version,
                 },
-                None => match from_stored(&row.settings) {
+                None => match from_stored_sealed(&row.settings, sealer.as_ref(), &row.domain) {
                     Ok(settings) => LiveShop {
                         settings,
                         source: ShopSource::Store,
@@ -124,6 +129,25 @@ impl ShopsSnapshot {
     pub fn config(&self) -> &Arc<Config> {
         &self.config
     }
+
+    /// The configuration with `[shops]` as served now (TOML and stored shops, paused ones
+    /// disabled): for code that reads a shop's settings through [`Config::shop`].
+    pub fn effective_config(&self) -> Config {
+        let mut config = Config::clone(&self.config);
+        config.shops = self
+            .shops
+            .iter()
+            .map(|(d, s)| (d.clone(), s.settings.clone()))
+            .collect();
+        config
+    }
+}
+
+/// `config` with the shops held in `store` merged in, read once (a command's view).
+pub async fn effective_config(config: Config, store: &Store) -> Result<Config, so_store::Error> {
+    let live = ShopsLive::new(Arc::new(config), Some(store.clone()));
+    live.refresh().await?;
+    Ok(live.snapshot().effective_config())
 }
 
 /// The live registry: the current snapshot and its refresh from the store.

@@ -6,6 +6,7 @@
 #![allow(clippy::disallowed_macros)]
 
 use std::collections::HashMap;
+use std::sync::{PoisonError, RwLock};
 
 pub const WEBHOOK_SUBSCRIPTIONS: &str = "so_webhook_subscriptions";
 pub const WEBHOOK_LAST_RECEIVED: &str = "so_webhook_last_received_timestamp_seconds";
@@ -29,10 +30,11 @@ pub fn webhook_silence_threshold(shop: &str, seconds: u64) {
 }
 
 /// Handles on `so_webhook_last_received_timestamp_seconds`, one per
-/// configured shop and one for the rest, made once at start.
-#[derive(Debug, Clone)]
+/// served shop and one for the rest: made at start, and for a shop served
+/// later when it appears ([`LastReceived::add`]). Recording only reads the map.
+#[derive(Debug)]
 pub struct LastReceived {
-    by_shop: HashMap<String, metrics::Gauge>,
+    by_shop: RwLock<HashMap<String, metrics::Gauge>>,
     unconfigured: metrics::Gauge,
 }
 
@@ -55,14 +57,26 @@ impl LastReceived {
             unconfigured.set(start_unix_secs);
         }
         LastReceived {
-            by_shop,
+            by_shop: RwLock::new(by_shop),
             unconfigured,
+        }
+    }
+
+    /// A handle for `shop` served from now on, its clock starting at
+    /// `start_unix_secs`; a shop that has one keeps it (and its time).
+    pub fn add(&self, shop: &str, start_unix_secs: f64) {
+        let mut by_shop = self.by_shop.write().unwrap_or_else(PoisonError::into_inner);
+        if !by_shop.contains_key(shop) {
+            let g = metrics::gauge!(WEBHOOK_LAST_RECEIVED, "shop" => shop.to_owned());
+            g.set(start_unix_secs);
+            by_shop.insert(shop.to_owned(), g);
         }
     }
 
     /// An authentic webhook of `shop` arrived at `unix_secs`.
     pub fn record(&self, shop: &str, unix_secs: f64) {
-        self.by_shop
+        let by_shop = self.by_shop.read().unwrap_or_else(PoisonError::into_inner);
+        by_shop
             .get(shop)
             .unwrap_or(&self.unconfigured)
             .set(unix_secs);

@@ -20,7 +20,7 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The schema, one script for both backends (see the file's header).
-const MIGRATIONS: [(i64, &str, &str); 14] = [
+const MIGRATIONS: [(i64, &str, &str); 15] = [
     (1, "schema", include_str!("../migrations/0001_schema.sql")),
     (
         2,
@@ -70,6 +70,11 @@ const MIGRATIONS: [(i64, &str, &str); 14] = [
         14,
         "shop status",
         include_str!("../migrations/0014_shop_status.sql"),
+    ),
+    (
+        15,
+        "worker shops revision",
+        include_str!("../migrations/0015_worker_shops_revision.sql"),
     ),
 ];
 

@@ -4,6 +4,7 @@
 //! Every write raises the revision first: on PostgreSQL that row lock serialises writers of
 //! shops across processes, so versions never collide and the audit is gap-free.
 
+mod applied;
 mod diff;
 
 use chrono::{DateTime, Utc};

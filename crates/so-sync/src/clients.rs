@@ -6,18 +6,16 @@ use so_shopify_admin::AdminClient;
 
 use crate::SyncError;
 
-/// The shop's Admin API client, from `[shops.*.admin]`: a static token, or
-/// a client id and secret whose tokens the client obtains and renews
-/// itself. Clones share the token; a new client asks for a new one.
-pub fn admin_client(config: &Config, shop: &ShopDomain) -> Result<AdminClient, SyncError> {
-    admin_client_in(config, None, shop)
-}
-
-/// [`admin_client`], or for a shop without configured credentials its
-/// OAuth install (`[shopify.app]`), whose tokens are in `store`.
-pub fn admin_client_in(
+/// The shop's Admin API client: its own credentials (`[shops.*.admin]`, a
+/// static token or a client id and secret whose tokens the client obtains and
+/// renews itself), else its OAuth install (`[shopify.app]`), whose tokens are
+/// in `store`. The one way to build one, so every job reaches a shop however
+/// it was connected. `config` should hold the shops as served now (see
+/// [`so_platform::shops_live::effective_config`]). Clones share the token; a
+/// new client asks for a new one.
+pub fn admin_client(
     config: &Config,
-    store: Option<&so_store::Store>,
+    store: &so_store::Store,
     shop: &ShopDomain,
 ) -> Result<AdminClient, SyncError> {
     let settings = &config.shopify_admin;
@@ -35,15 +33,33 @@ pub fn ometria_client(config: &Config, shop: &ShopDomain) -> Result<so_ometria::
     Ok(so_ometria::Client::new(&settings)?)
 }
 
-/// Shops the Admin API jobs run for: configured ones with Admin API access
-/// (their own credentials, or an OAuth install).
+/// Shops the Admin API jobs run for: served shops (TOML or store) with Admin
+/// API access (their own credentials, or an OAuth install), paused ones left
+/// out. `config` holds the shops as served now.
 pub fn admin_shops(config: &Config) -> Vec<ShopDomain> {
+    job_shops(config)
+        .into_iter()
+        .filter_map(|(shop, skipped)| skipped.is_none().then_some(shop))
+        .collect()
+}
+
+/// Every served shop, each with why the Admin API jobs skip it (`None`: they run).
+pub fn job_shops(config: &Config) -> Vec<(ShopDomain, Option<&'static str>)> {
     config
         .shops
         .iter()
-        // With `[shopify.app]`, a shop without credentials may be an OAuth install.
-        .filter(|(_, s)| s.enabled && (s.admin.has_access() || config.shopify.app.is_configured()))
-        .filter_map(|(d, _)| ShopDomain::parse(d).ok())
+        .filter_map(|(d, s)| {
+            let shop = ShopDomain::parse(d).ok()?;
+            let skipped = if !s.enabled {
+                Some("paused")
+            // With `[shopify.app]`, a shop without credentials may be an OAuth install.
+            } else if !s.admin.has_access() && !config.shopify.app.is_configured() {
+                Some("no Admin API access")
+            } else {
+                None
+            };
+            Some((shop, skipped))
+        })
         .collect()
 }
 
@@ -57,8 +73,12 @@ pub struct ConsentSetup {
     pub first_start: chrono::DateTime<chrono::Utc>,
 }
 
-pub fn consent_setup(config: &Config, shop: &ShopDomain) -> Result<ConsentSetup, SyncError> {
-    consent_setup_with(config, shop, admin_client(config, shop)?)
+pub fn consent_setup(
+    config: &Config,
+    store: &so_store::Store,
+    shop: &ShopDomain,
+) -> Result<ConsentSetup, SyncError> {
+    consent_setup_with(config, shop, admin_client(config, store, shop)?)
 }
 
 /// [`consent_setup`] with a client the caller keeps (and its token).

@@ -3,20 +3,25 @@
 //! `sync.consent_interval_secs` (5 minutes) and the reconciliation every
 //! `sync.reconcile_interval_secs` (daily) and the webhook subscription
 //! check and repair every `sync.webhooks_interval_secs` (daily, with
-//! `shopify.public_url` set), for every shop with Admin API access. A store lease per job and shop makes several worker processes
-//! run each job once.
+//! `shopify.public_url` set), for every shop with Admin API access. The shops
+//! are listed at every tick from the live registry, so a shop installed or
+//! added through the admin API gets its jobs without a restart, and a paused
+//! or uninstalled one is skipped. A store lease per job and shop makes several
+//! worker processes run each job once.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::Utc;
 use so_domain::ShopDomain;
+use so_platform::shops_live::ShopsLive;
 use so_platform::{Config, Shutdown};
 use so_queue::Publisher;
 use so_shopify_admin::AdminClient;
-use so_store::Store;
+use so_store::{Store, TokenState};
 
+use crate::profiles::Clock;
 use crate::reconcile::Reconcile;
 use crate::{SyncError, clients};
 
@@ -27,35 +32,61 @@ pub struct Scheduler {
     pub publisher: Publisher,
     /// This process, as the lease holder.
     pub holder: String,
+    /// The shops served now; read at every tick.
+    pub shops: Arc<ShopsLive>,
+    /// When daily profile sends are due (tests drive it by hand).
+    pub clock: Arc<dyn Clock>,
+    /// One client per shop and settings version, kept between ticks: a
+    /// client credentials token (24 h) and the memory of a refused secret
+    /// carry over from one run to the next instead of being asked for every
+    /// time; a changed shop gets a new one.
+    pub admins: Arc<Mutex<BTreeMap<ShopDomain, (i64, AdminClient)>>>,
+}
+
+/// The periodic jobs, each run for every due shop at its tick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    Consent,
+    Reconcile,
+    Webhooks,
+    ProfileSends,
+}
+
+impl Job {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Job::Consent => "consent",
+            Job::Reconcile => "reconcile",
+            Job::Webhooks => "webhooks",
+            Job::ProfileSends => "profile_send",
+        }
+    }
 }
 
 impl Scheduler {
+    pub fn new(
+        config: Arc<Config>,
+        store: Store,
+        publisher: Publisher,
+        holder: String,
+        shops: Arc<ShopsLive>,
+    ) -> Scheduler {
+        Scheduler {
+            config,
+            store,
+            publisher,
+            holder,
+            shops,
+            clock: Arc::new(crate::profiles::SystemClock),
+            admins: Arc::default(),
+        }
+    }
+
     pub async fn run(self, shutdown: Shutdown) {
         // Every decision series exists from the start, so a rate over it is
         // defined before the first unsubscribe.
         for reason in crate::consent::Reason::ALL {
             so_platform::metrics::consent_decisions(reason.decision(), reason.as_str(), 0);
-        }
-        let shops = clients::admin_shops(&self.config);
-        if shops.is_empty() {
-            tracing::info!(
-                "No shop has Admin API access: consent write-back and reconciliation are off."
-            );
-            return;
-        }
-        // One client per shop for the scheduler's life: a client credentials
-        // token (24 h) and the memory of a refused secret carry over from
-        // one run to the next instead of being asked for every time.
-        let mut admins = BTreeMap::new();
-        for shop in &shops {
-            match clients::admin_client_in(&self.config, Some(&self.store), shop) {
-                Ok(admin) => {
-                    admins.insert(shop.clone(), admin);
-                }
-                Err(e) => {
-                    tracing::warn!(shop = %shop, error = %crate::error_chain(&e), "No Admin API client for this shop; its scheduled jobs are off.");
-                }
-            }
         }
         let consent_every = self.config.sync.consent_interval;
         let reconcile_every = self.config.sync.reconcile_interval;
@@ -64,7 +95,7 @@ impl Scheduler {
             tokio::time::interval(reconcile_every.max(Duration::from_secs(60)));
         // Profile sends run on their own task: a long send must not hold
         // the consent write-back's ticks.
-        let sends = tokio::spawn(self.clone().profile_sends(admins.clone(), shutdown.clone()));
+        let sends = tokio::spawn(self.clone().profile_sends(shutdown.clone()));
         consent_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         reconcile_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let webhooks_every = self.config.sync.webhooks_interval;
@@ -77,21 +108,99 @@ impl Scheduler {
                     let _stopped = sends.await;
                     return;
                 }
-                _ = consent_tick.tick() => {
-                    for (shop, admin) in &admins {
-                        self.leased("consent", shop, consent_every, self.consent(shop, admin), admin).await;
-                    }
-                }
+                _ = consent_tick.tick() => self.tick(Job::Consent, &shutdown).await,
                 _ = reconcile_tick.tick(), if !reconcile_every.is_zero() => {
-                    for (shop, admin) in &admins {
-                        self.leased("reconcile", shop, reconcile_every, self.reconcile(shop, admin), admin).await;
-                    }
+                    self.tick(Job::Reconcile, &shutdown).await;
                 }
                 _ = webhooks_tick.tick(), if webhooks_on => {
-                    for (shop, admin) in &admins {
-                        self.leased("webhooks", shop, webhooks_every, self.webhooks(shop, admin), admin).await;
-                    }
+                    self.tick(Job::Webhooks, &shutdown).await;
                 }
+            }
+        }
+    }
+
+    /// One tick of `job`: runs it for every shop served now that can run it.
+    pub async fn tick(&self, job: Job, stop: &Shutdown) {
+        let (config, due) = self.due_shops(job).await;
+        for (shop, admin) in &due {
+            let hold = match job {
+                Job::Consent => config.sync.consent_interval,
+                Job::Reconcile => config.sync.reconcile_interval,
+                Job::Webhooks => config.sync.webhooks_interval,
+                Job::ProfileSends => {
+                    self.profile_send(&config, shop, admin, stop).await;
+                    continue;
+                }
+            };
+            let run = async {
+                match job {
+                    Job::Consent => self.consent(&config, shop, admin).await,
+                    Job::Reconcile => self.reconcile(&config, shop, admin).await,
+                    _ => self.webhooks(&config, shop, admin).await,
+                }
+            };
+            self.leased(job.as_str(), shop, hold, run, admin).await;
+        }
+    }
+
+    /// The shops served now (the configuration with them) and the client of
+    /// each one `job` runs for; the others are logged with why (no PII: the
+    /// shop's domain and a reason).
+    async fn due_shops(&self, job: Job) -> (Config, Vec<(ShopDomain, AdminClient)>) {
+        let snapshot = self.shops.snapshot();
+        let config = snapshot.effective_config();
+        let mut due = Vec::new();
+        for (shop, skipped) in clients::job_shops(&config) {
+            let skipped = match skipped {
+                Some(why) => Some(why),
+                None => self.install_gone(&config, &shop).await,
+            };
+            if let Some(why) = skipped {
+                tracing::debug!(job = job.as_str(), shop = %shop, reason = why, "Shop skipped by the scheduled job.");
+                continue;
+            }
+            let version = snapshot.shops.get(shop.as_str()).map_or(0, |s| s.version);
+            if let Some(admin) = self.admin(&config, &shop, version) {
+                due.push((shop, admin));
+            }
+        }
+        (config, due)
+    }
+
+    /// Why a shop without its own credentials cannot be reached through an
+    /// OAuth install: never installed, uninstalled, or its token refused.
+    async fn install_gone(&self, config: &Config, shop: &ShopDomain) -> Option<&'static str> {
+        if config.shop(shop).admin.has_access() {
+            return None;
+        }
+        match self.store.shop_token_status(shop.as_str()).await {
+            Ok(None) => Some("not installed"),
+            Ok(Some(s)) => match s.state {
+                TokenState::Connected => None,
+                TokenState::Refused => Some("Admin API token refused"),
+                _ => Some("uninstalled"),
+            },
+            // The job's own run reports a store that does not answer.
+            Err(_) => None,
+        }
+    }
+
+    /// The shop's kept client, or a new one when its settings changed.
+    fn admin(&self, config: &Config, shop: &ShopDomain, version: i64) -> Option<AdminClient> {
+        let mut admins = self.admins.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((v, admin)) = admins.get(shop)
+            && *v == version
+        {
+            return Some(admin.clone());
+        }
+        match clients::admin_client(config, &self.store, shop) {
+            Ok(admin) => {
+                admins.insert(shop.clone(), (version, admin.clone()));
+                Some(admin)
+            }
+            Err(e) => {
+                tracing::warn!(shop = %shop, error = %crate::error_chain(&e), "No Admin API client for this shop; its scheduled jobs are skipped.");
+                None
             }
         }
     }
@@ -126,28 +235,30 @@ impl Scheduler {
     /// Checks every minute whether a shop's daily profile send is due; a
     /// shutdown stops a running send after its page (recorded
     /// `interrupted`, it runs again at the next check).
-    async fn profile_sends(self, admins: BTreeMap<ShopDomain, AdminClient>, shutdown: Shutdown) {
+    async fn profile_sends(self, shutdown: Shutdown) {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 () = shutdown.cancelled() => return,
-                _ = tick.tick() => {
-                    for (shop, admin) in &admins {
-                        self.profile_send(shop, admin, &shutdown).await;
-                    }
-                }
+                _ = tick.tick() => self.tick(Job::ProfileSends, &shutdown).await,
             }
         }
     }
 
     /// The shop's daily profile send, if due (its own lease inside).
-    async fn profile_send(&self, shop: &ShopDomain, admin: &AdminClient, stop: &Shutdown) {
+    async fn profile_send(
+        &self,
+        config: &Config,
+        shop: &ShopDomain,
+        admin: &AdminClient,
+        stop: &Shutdown,
+    ) {
         let sends = crate::profiles::AutoSends {
-            config: &self.config,
+            config,
             store: &self.store,
             publisher: &self.publisher,
-            clock: &crate::profiles::SystemClock,
+            clock: self.clock.as_ref(),
             holder: &self.holder,
         };
         match sends.tick(shop, admin, stop).await {
@@ -161,35 +272,45 @@ impl Scheduler {
         }
     }
 
-    async fn consent(&self, shop: &ShopDomain, admin: &AdminClient) -> Result<(), SyncError> {
-        if !self.config.consent_sync_enabled(shop) {
+    async fn consent(
+        &self,
+        config: &Config,
+        shop: &ShopDomain,
+        admin: &AdminClient,
+    ) -> Result<(), SyncError> {
+        if !config.consent_sync_enabled(shop) {
             // `shops."<domain>".sync.consent = false`: this shop's
             // unsubscribes stay in Ometria.
             return Ok(());
         }
-        let setup = clients::consent_setup_with(&self.config, shop, admin.clone())?;
+        let setup = clients::consent_setup_with(config, shop, admin.clone())?;
         let mut sync = setup.sync(&self.store, shop);
         sync.republish = Some(crate::consent::Republish {
             publisher: &self.publisher,
-            api_version: &self.config.shopify_admin.api_version,
+            api_version: &config.shopify_admin.api_version,
         });
         let report = sync.run_once().await?;
         tracing::info!(shop = %shop, read = report.read, sent = report.sent, "Consent write-back ran.");
         Ok(())
     }
 
-    async fn reconcile(&self, shop: &ShopDomain, admin: &AdminClient) -> Result<(), SyncError> {
+    async fn reconcile(
+        &self,
+        config: &Config,
+        shop: &ShopDomain,
+        admin: &AdminClient,
+    ) -> Result<(), SyncError> {
         let to = Utc::now();
-        let from = to - chrono::Duration::days(i64::from(self.config.sync.reconcile_window_days));
+        let from = to - chrono::Duration::days(i64::from(config.sync.reconcile_window_days));
         let report = Reconcile {
             admin,
             store: &self.store,
             publisher: &self.publisher,
             shop,
-            api_version: &self.config.shopify_admin.api_version,
+            api_version: &config.shopify_admin.api_version,
             from,
             to,
-            repair: self.config.sync.reconcile_repair,
+            repair: config.sync.reconcile_repair,
             // Scheduled runs stay within Shopify and the store: the Ometria
             // side costs one request per customer of the shared budget.
             ometria: None,
@@ -200,8 +321,13 @@ impl Scheduler {
         Ok(())
     }
 
-    async fn webhooks(&self, shop: &ShopDomain, admin: &AdminClient) -> Result<(), SyncError> {
-        let report = crate::webhooks::after_connect(&self.config, shop, admin).await?;
+    async fn webhooks(
+        &self,
+        config: &Config,
+        shop: &ShopDomain,
+        admin: &AdminClient,
+    ) -> Result<(), SyncError> {
+        let report = crate::webhooks::after_connect(config, shop, admin).await?;
         crate::shop_status::save(&self.store, &report).await;
         tracing::info!(
             shop = %shop,

@@ -324,11 +324,12 @@ pub async fn after_connect(
     Ok(report)
 }
 
-/// [`after_connect`] with the shop's client from the configuration.
+/// [`after_connect`] with the shop's client from the configuration and `store`.
 pub async fn after_connect_configured(
     config: &Config,
+    store: &so_store::Store,
     shop: &ShopDomain,
 ) -> Result<ShopReport, SyncError> {
-    let admin = clients::admin_client(config, shop)?;
+    let admin = clients::admin_client(config, store, shop)?;
     after_connect(config, shop, &admin).await
 }

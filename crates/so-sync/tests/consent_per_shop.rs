@@ -85,7 +85,7 @@ async fn shop_start_and_email_resolution(backend: Backend) {
     let config = config(&fake, &shopify, shop_start);
     let shop = ShopDomain::parse(DEFAULT_SHOP).unwrap();
 
-    let setup = clients::consent_setup(&config, &shop).unwrap();
+    let setup = clients::consent_setup(&config, &store, &shop).unwrap();
     assert_eq!(setup.first_start, shop_start, "the shop's own start");
     push_customer(&setup.ometria, ANN, "ann@example.com").await;
     push_customer(&setup.ometria, BOB, "bob@example.com").await;

@@ -39,8 +39,14 @@ async fn a_legacy_app_gets_every_topic_once_and_a_second_run_changes_nothing() {
     let shop = fake.default_shop();
     let config = config(&fake, true);
     let domain = ShopDomain::parse(DEFAULT_SHOP).unwrap();
+    // Static-token shops: the store is opened but not read.
+    let db =
+        so_testkit::database::TestDatabase::create(so_testkit::database::Backend::Sqlite).await;
+    let store = so_store::Store::connect(&db.url, 2).await.unwrap();
 
-    let first = after_connect_configured(&config, &domain).await.unwrap();
+    let first = after_connect_configured(&config, &store, &domain)
+        .await
+        .unwrap();
     assert_eq!(first.kind, Kind::NoneListedManaged);
     assert!(!first.has_drift());
     let subs = shop.subscriptions();
@@ -49,7 +55,9 @@ async fn a_legacy_app_gets_every_topic_once_and_a_second_run_changes_nothing() {
     let made = shop.subscription_mutations().len();
     assert_eq!(made, 29);
 
-    let second = after_connect_configured(&config, &domain).await.unwrap();
+    let second = after_connect_configured(&config, &store, &domain)
+        .await
+        .unwrap();
     assert_eq!(second.kind, Kind::ShopSpecific);
     assert!(second.applied.is_empty());
     assert_eq!(shop.subscription_mutations().len(), made);
@@ -61,8 +69,14 @@ async fn a_dev_dashboard_app_with_none_listed_is_left_to_its_app_configuration()
     let shop = fake.default_shop();
     let config = config(&fake, false);
     let domain = ShopDomain::parse(DEFAULT_SHOP).unwrap();
+    // Static-token shops: the store is opened but not read.
+    let db =
+        so_testkit::database::TestDatabase::create(so_testkit::database::Backend::Sqlite).await;
+    let store = so_store::Store::connect(&db.url, 2).await.unwrap();
 
-    let report = after_connect_configured(&config, &domain).await.unwrap();
+    let report = after_connect_configured(&config, &store, &domain)
+        .await
+        .unwrap();
 
     assert_eq!(report.kind, Kind::NoneListedAppSpecific);
     assert!(!report.has_drift());
@@ -75,14 +89,16 @@ async fn without_a_public_url_or_with_an_old_version_it_says_which_setting() {
     let mut config = config(&fake, true);
     config.shopify.public_url = None;
     let domain = ShopDomain::parse(DEFAULT_SHOP).unwrap();
-    let err = after_connect_configured(&config, &domain)
+    let db = so_testkit::database::TestDatabase::create(Backend::Sqlite).await;
+    let store = so_store::Store::connect(&db.url, 2).await.unwrap();
+    let err = after_connect_configured(&config, &store, &domain)
         .await
         .unwrap_err();
     assert!(err.to_string().contains("shopify.public_url"), "{err}");
     // A pinned version before `uri` existed is named too.
     config.shopify.public_url = Some("https://sync.example.com".to_owned());
     config.shopify_admin.api_version = "2025-07".to_owned();
-    let err = after_connect_configured(&config, &domain)
+    let err = after_connect_configured(&config, &store, &domain)
         .await
         .unwrap_err();
     assert!(
@@ -107,12 +123,15 @@ async fn the_scheduler_subscribes_a_legacy_app_at_its_first_tick(backend: Backen
     let store = so_store::Store::connect(&db.url, 2).await.unwrap();
     let stop = CancellationToken::new();
     let broker = so_queue::Broker::start(config.amqp.clone(), stop.clone());
-    let scheduler = Scheduler {
-        config: Arc::new(config),
-        store: store.clone(),
-        publisher: so_queue::Publisher::new(broker),
-        holder: "test-process".to_owned(),
-    };
+    let config = Arc::new(config);
+    let shops = so_platform::shops_live::ShopsLive::new(config.clone(), Some(store.clone()));
+    let scheduler = Scheduler::new(
+        config,
+        store.clone(),
+        so_queue::Publisher::new(broker),
+        "test-process".to_owned(),
+        shops,
+    );
     let task = tokio::spawn(scheduler.run(stop.clone()));
 
     eventually(Duration::from_secs(30), || async {

@@ -31,6 +31,10 @@ async fn the_drift_metric_counts_each_state_and_returns_to_zero_once_fixed() {
     settings.admin.api_url = Some(fake.shop_base_url(DEFAULT_SHOP));
     config.shops.insert(DEFAULT_SHOP.to_owned(), settings);
     let domain = ShopDomain::parse(DEFAULT_SHOP).unwrap();
+    // Static-token shops: the store is opened but not read.
+    let db =
+        so_testkit::database::TestDatabase::create(so_testkit::database::Backend::Sqlite).await;
+    let store = so_store::Store::connect(&db.url, 2).await.unwrap();
     let state = |page: &str, s: &str| {
         value(
             page,
@@ -39,7 +43,9 @@ async fn the_drift_metric_counts_each_state_and_returns_to_zero_once_fixed() {
         )
     };
 
-    after_connect_configured(&config, &domain).await.unwrap();
+    after_connect_configured(&config, &store, &domain)
+        .await
+        .unwrap();
     let page = handle.render();
     // After the run: products and app/uninstalled in order, the duplicate
     // gone, the customer and order topics refused.
@@ -49,7 +55,9 @@ async fn the_drift_metric_counts_each_state_and_returns_to_zero_once_fixed() {
     assert_eq!(state(&page, "missing"), 0.0);
 
     shop.set_protected_data(ProtectedData::Level2);
-    after_connect_configured(&config, &domain).await.unwrap();
+    after_connect_configured(&config, &store, &domain)
+        .await
+        .unwrap();
     let page = handle.render();
     assert_eq!(state(&page, "ok"), 29.0);
     assert_eq!(state(&page, "cannot_subscribe"), 0.0);

@@ -34,6 +34,8 @@ pub(crate) struct Membership {
     pub(crate) lease: Duration,
     /// Its share of each account's request budget follows the member count.
     pub(crate) limiters: Vec<so_ometria::RateLimiter>,
+    /// The shop revision this process applied, recorded with each heartbeat.
+    pub(crate) applied: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Membership {
@@ -51,6 +53,7 @@ impl Membership {
             partitions,
             lease,
             limiters,
+            applied,
         } = self;
         let mut tick = tokio::time::interval(lease / 3);
         let mut warned = false;
@@ -70,6 +73,8 @@ impl Membership {
                 .join(",");
             let members = async {
                 store.worker_heartbeat(&me, now, &listed).await?;
+                let revision = applied.load(std::sync::atomic::Ordering::Relaxed);
+                store.worker_applied_shops(&me, revision).await?;
                 store.live_workers(since).await
             }
             .await;

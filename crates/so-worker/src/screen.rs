@@ -75,7 +75,7 @@ pub(crate) fn screen(
     ControlFlow::Continue(Screened {
         payload,
         rules,
-        account: account.clone(),
+        account,
         raw,
         abandonment_check,
     })

@@ -45,6 +45,7 @@ pub struct Worker {
     watchers: Vec<crate::rejections::Watcher>,
     config: Arc<Config>,
     rules: Arc<crate::rules::Rules>,
+    accounts: Arc<crate::accounts::Accounts>,
 }
 
 impl Worker {
@@ -161,6 +162,7 @@ impl Worker {
             every: config.worker.erasure_poll,
         };
         let shop_rules = rules.clone();
+        let shop_accounts = accounts.clone();
         let attributes = crate::attributes::Attributes {
             store: store.clone(),
             waiting: rules.waiting_shops(&accounts),
@@ -185,6 +187,7 @@ impl Worker {
             watchers,
             config,
             rules: shop_rules,
+            accounts: shop_accounts,
         })
     }
 
@@ -201,10 +204,19 @@ impl Worker {
                 tracing::warn!(error = %e, "Cannot rewrite plain guest emails; will try at the next start.")
             }
         }
+        let me = uuid::Uuid::new_v4().to_string();
+        let applied = Arc::new(std::sync::atomic::AtomicI64::new(0));
         let shops = crate::live::follow_shops(
-            self.config.clone(),
-            self.store.clone(),
-            self.rules.clone(),
+            crate::live::Follow {
+                config: self.config.clone(),
+                store: self.store.clone(),
+                rules: self.rules.clone(),
+                // Moved, not cloned: the pushers' loops end only once every
+                // holder of the accounts is gone.
+                accounts: self.accounts,
+                me: me.clone(),
+                applied: applied.clone(),
+            },
             shutdown.clone(),
         )
         .await;
@@ -237,10 +249,11 @@ impl Worker {
         let (consuming_tx, consuming) = tokio::sync::watch::channel(Default::default());
         let membership = crate::membership::Membership {
             store: self.store.clone(),
-            me: uuid::Uuid::new_v4().to_string(),
+            me,
             partitions,
             lease: self.lease,
             limiters: self.limiters,
+            applied,
         };
         let membership = tokio::spawn(membership.run(assign_tx, consuming, shutdown.clone()));
         let consumer = tokio::spawn(consume_partitions(

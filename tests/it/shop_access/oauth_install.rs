@@ -140,7 +140,7 @@ impl World {
     async fn client(&self, store: &Store) -> AdminClient {
         let shop = ShopDomain::parse(DEFAULT_SHOP).unwrap();
         let access =
-            so_platform::oauth_vault::admin_access(&self.config, &settings(), Some(store), &shop)
+            so_platform::oauth_vault::admin_access(&self.config, &settings(), store, &shop)
                 .unwrap()
                 .expect("an OAuth shop");
         AdminClient::with_access(&settings(), access).unwrap()

@@ -8,6 +8,7 @@ on_both_backends!(
     pausing_is_a_version_and_enabled_applies_only_when_it_changes,
     the_api_cannot_change_a_shop_managed_as_code,
     concurrent_writers_never_share_a_version,
+    workers_report_the_shop_revision_they_applied,
 );
 
 fn by(actor: &str, secs: i64) -> ShopWriter<'_> {
@@ -197,4 +198,27 @@ async fn concurrent_writers_never_share_a_version(ctx: Ctx) {
     let versions: Vec<i64> = history.iter().map(|c| c.version).rev().collect();
     assert_eq!(versions, (1..=9).collect::<Vec<i64>>());
     other.close().await;
+}
+
+async fn workers_report_the_shop_revision_they_applied(ctx: Ctx) {
+    let store = &ctx.store;
+    store.worker_heartbeat("w1", at(100), "0").await.unwrap();
+    store.worker_heartbeat("w2", at(100), "1").await.unwrap();
+    store.worker_heartbeat("gone", at(10), "").await.unwrap();
+    store.worker_applied_shops("w1", 5).await.unwrap();
+    // A live worker behind; one not seen within the lease does not count.
+    assert_eq!(store.workers_behind_shops(at(50), 5).await.unwrap(), ["w2"]);
+    store.worker_applied_shops("w2", 6).await.unwrap();
+    // Never moves back (a late write of an older snapshot).
+    store.worker_applied_shops("w2", 3).await.unwrap();
+    assert!(store.workers_behind_shops(at(50), 6).await.unwrap() == ["w1"]);
+    // A heartbeat keeps what was applied.
+    store.worker_heartbeat("w2", at(101), "1").await.unwrap();
+    assert!(
+        store
+            .workers_behind_shops(at(50), 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

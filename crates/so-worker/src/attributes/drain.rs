@@ -206,7 +206,7 @@ impl Attributes {
                 buyer: d.buyer.clone(),
                 version,
             };
-            match groups.iter_mut().find(|(a, _, _)| Arc::ptr_eq(a, account)) {
+            match groups.iter_mut().find(|(a, _, _)| Arc::ptr_eq(a, &account)) {
                 Some((_, records, dues)) => {
                     records.push(record);
                     dues.push(due);
