@@ -140,7 +140,7 @@ async fn sync_creates_the_missing_fixes_the_wrong_removes_the_duplicate_and_then
 
 /// The last check the commands kept in the test's store.
 async fn last_check(s: &Setup) -> Option<so_store::WebhookCheck> {
-    let db = s.config.with_file_name("so.db");
+    let db = s.config.with_file_name("store.db");
     let store = so_store::Store::connect(&format!("sqlite://{}?mode=rw", db.display()), 1)
         .await
         .unwrap();
