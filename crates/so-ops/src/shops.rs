@@ -240,9 +240,12 @@ impl ShopOps {
 
 /// The keys of a shop's settings the API takes. Secrets among them (the Ometria
 /// key, webhook secrets) are stored sealed and need `database.secrets_key`;
-/// Admin API credentials, field mappings and the jobs' settings are not yet
-/// exposed.
-const API_KEYS: [&str; 11] = [
+/// Admin API credentials are not yet exposed.
+const API_KEYS: [&str; 15] = [
+    "mappings",
+    "profile_sends",
+    "timezone",
+    "sync",
     "ometria",
     "webhook_secrets",
     "namespace",

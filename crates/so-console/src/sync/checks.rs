@@ -12,7 +12,14 @@ use super::{AutoForm, FieldError, OnDemandForm};
 /// The settings keys `so_ops::ShopOps::set_settings` takes today (its `API_KEYS`, as
 /// `shops set` and `PUT /admin/shops/<shop>` document them), `enabled` left out: the pause is
 /// kept apart and the settings read here are the effective ones.
-pub(crate) const SETTABLE: [&str; 8] = [
+pub(crate) const SETTABLE: [&str; 15] = [
+    "ometria",
+    "webhook_secrets",
+    "enabled",
+    "mappings",
+    "profile_sends",
+    "timezone",
+    "sync",
     "namespace",
     "profiles",
     "lists",
