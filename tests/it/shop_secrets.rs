@@ -207,3 +207,85 @@ async fn a_shops_own_ometria_account_set_live_sqlite() {
 async fn a_shops_own_ometria_account_set_live_postgres() {
     own_account_set_live(Backend::Postgres).await;
 }
+
+const CLIENT_SECRET: &str = "shpss-own-app-91b0c4";
+
+/// Admin API credentials of a store-managed shop: set sealed, kept when a later write leaves
+/// the secret out (the client id alone changes), two ways at once refused naming the key, and
+/// the secret never shown or stored in the clear.
+async fn admin_credentials_set(backend: Backend) {
+    let app = app(backend).await;
+    let path = format!("/admin/shops/{SHOP}");
+    let put = |body: Value| admin(&app, "PUT", &path, Some(body));
+    let (status, body) = put(json!({"admin": {
+        "client_id": "app-id-1",
+        "client_secret": CLIENT_SECRET,
+        "api_url": "http://127.0.0.1:9/admin",
+    }}))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["version"], 1);
+    // The client id alone: the sealed secret is kept, so the pair is still whole.
+    let (status, body) = put(json!({"admin": {"client_id": "app-id-2"}})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["version"], 2);
+    let raw = raw_settings(&app).await;
+    assert!(
+        raw.contains("app-id-2") && raw.contains("admin.client_secret"),
+        "{raw}"
+    );
+    assert!(!raw.contains(CLIENT_SECRET), "sealed, never in the clear");
+    // Removing the secret leaves the id without its secret: refused, nothing written.
+    let (status, err) =
+        put(json!({"admin": {"client_id": "app-id-2", "client_secret": null}})).await;
+    assert_eq!(status, 400, "{err}");
+    assert!(
+        err["detail"]
+            .as_str()
+            .unwrap()
+            .contains("settings.admin.client_secret"),
+        "{err}"
+    );
+    // Two ways to the Admin API at once: refused naming the key.
+    let (status, err) =
+        put(json!({"admin": {"client_id": "app-id-2", "access_token": "shpat_x"}})).await;
+    assert_eq!(status, 400, "{err}");
+    assert!(
+        err["detail"]
+            .as_str()
+            .unwrap()
+            .contains("settings.admin.access_token"),
+        "{err}"
+    );
+    let (status, err) = put(json!({"admin": "shpat_x"})).await;
+    assert_eq!(status, 400, "{err}");
+    assert!(
+        err["detail"].as_str().unwrap().contains("settings.admin"),
+        "{err}"
+    );
+    // The registry opens the sealed pair: the shop reaches the Admin API by client credentials.
+    eventually(Duration::from_secs(10), || async {
+        let (_, shown) = admin(&app, "GET", &path, None).await;
+        match (shown["version"].as_i64(), shown["admin_access"].as_str()) {
+            (Some(2), Some("client_credentials")) => Ok(()),
+            _ => Err(format!("{shown}")),
+        }
+    })
+    .await;
+    let (_, shown) = admin(&app, "GET", &path, None).await;
+    let (_, history) = admin(&app, "GET", &format!("{path}/history"), None).await;
+    for text in [shown.to_string(), history.to_string()] {
+        assert!(!text.contains(CLIENT_SECRET), "{text}");
+    }
+    app.teardown().await;
+}
+
+#[tokio::test]
+async fn admin_api_credentials_set_sealed_and_kept_sqlite() {
+    admin_credentials_set(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn admin_api_credentials_set_sealed_and_kept_postgres() {
+    admin_credentials_set(Backend::Postgres).await;
+}

@@ -169,16 +169,16 @@ impl ShopOps {
         if self.config.shops.contains_key(shop.as_str()) {
             return Err(OpsError::ManagedAsCode(shop.to_string()));
         }
-        let parsed = validate(&self.config, settings)?;
+        let store = self.queue.store();
+        let previous = store.stored_shop(&shop).await?.map(|r| r.settings);
+        let parsed = validate(&self.config, settings, previous.as_ref())?;
         let mut stored = shops_live::to_stored(&parsed);
         let by = ShopWriter {
             actor,
             now: Utc::now(),
         };
-        let store = self.queue.store();
         // Secrets are sealed (or kept sealed as they were); `validate` refused them without a key.
         if let Some(sealer) = self.sealer()? {
-            let previous = store.stored_shop(&shop).await?.map(|r| r.settings);
             shops_live::seal_secrets(
                 &mut stored,
                 settings,
@@ -239,9 +239,10 @@ impl ShopOps {
 }
 
 /// The keys of a shop's settings the API takes. Secrets among them (the Ometria
-/// key, webhook secrets) are stored sealed and need `database.secrets_key`;
-/// Admin API credentials are not yet exposed.
-const API_KEYS: [&str; 15] = [
+/// key, webhook secrets, the Admin API token or client secret) are stored sealed
+/// and need `database.secrets_key`.
+const API_KEYS: [&str; 16] = [
+    "admin",
     "mappings",
     "profile_sends",
     "timezone",
@@ -264,7 +265,14 @@ pub(crate) fn parse_shop(raw: &str) -> Result<ShopDomain, OpsError> {
 }
 
 /// The settings as start-up would take them, or every problem, each naming its key.
-fn validate(config: &Config, settings: &Value) -> Result<so_platform::ShopSettings, OpsError> {
+/// `previous` is the stored form the write replaces: a secret the write leaves out keeps
+/// its sealed value there, so it counts as set (an Admin API client id changed without
+/// sending its secret again is valid).
+fn validate(
+    config: &Config,
+    settings: &Value,
+    previous: Option<&Value>,
+) -> Result<so_platform::ShopSettings, OpsError> {
     if !settings.is_object() {
         return Err(OpsError::InvalidSettings(vec![
             "settings must be a JSON object".to_owned(),
@@ -294,7 +302,7 @@ fn validate(config: &Config, settings: &Value) -> Result<so_platform::ShopSettin
         return Err(OpsError::InvalidSettings(bad_secrets));
     }
     // A secret written as `null` is removed (see `seal_secrets`): parsed as unset.
-    let settings = &without_null_secrets(settings);
+    let settings = &without_null_secrets(&with_kept_secrets(settings, previous));
     let parsed = shops_live::from_stored(settings).map_err(|e| {
         OpsError::InvalidSettings(vec![format!("settings{}: {e}", failing_key(settings))])
     })?;
@@ -318,12 +326,8 @@ fn secret_problems(settings: &Value) -> Vec<String> {
             .is_some_and(|s| !s.trim().is_empty() && !s.contains(char::is_whitespace))
     };
     let mut out = Vec::new();
-    for (path, name) in [
-        (&["ometria", "api_key"][..], "ometria.api_key"),
-        (&["admin", "access_token"][..], "admin.access_token"),
-        (&["admin", "client_secret"][..], "admin.client_secret"),
-    ] {
-        let v = path.iter().try_fold(settings, |v, k| v.get(k));
+    for (parent, key, name) in SEALED_ONE {
+        let v = settings.get(parent).and_then(|o| o.get(key));
         if v.is_some_and(|v| !v.is_null() && !text(v)) {
             out.push(format!(
                 "settings.{name}: must be visible ASCII without spaces"
@@ -331,8 +335,10 @@ fn secret_problems(settings: &Value) -> Vec<String> {
         }
     }
     // serde would also take a struct from a list of its fields.
-    if settings.get("ometria").is_some_and(|o| !o.is_object()) {
-        out.push("settings.ometria: must be an object".to_owned());
+    for key in ["ometria", "admin"] {
+        if settings.get(key).is_some_and(|o| !o.is_object()) {
+            out.push(format!("settings.{key}: must be an object"));
+        }
     }
     let url = settings.get("ometria").and_then(|o| o.get("api_url"));
     if url.is_some_and(|u| !u.is_null() && !u.as_str().is_some_and(plain_url)) {
@@ -397,16 +403,52 @@ fn plain_url(url: &str) -> bool {
     host_ok && port_ok && path_ok
 }
 
+/// The secrets that are one text each, by path and dotted name (`webhook_secrets` is a list).
+const SEALED_ONE: [(&str, &str, &str); 3] = [
+    ("ometria", "api_key", "ometria.api_key"),
+    ("admin", "access_token", "admin.access_token"),
+    ("admin", "client_secret", "admin.client_secret"),
+];
+
 fn without_null_secrets(settings: &Value) -> Value {
     let mut out = settings.clone();
     if let Some(map) = out.as_object_mut() {
         if map.get("webhook_secrets").is_some_and(Value::is_null) {
             map.remove("webhook_secrets");
         }
-        if let Some(ometria) = map.get_mut("ometria").and_then(Value::as_object_mut)
-            && ometria.get("api_key").is_some_and(Value::is_null)
-        {
-            ometria.remove("api_key");
+        for (parent, key, _) in SEALED_ONE {
+            if let Some(obj) = map.get_mut(parent).and_then(Value::as_object_mut)
+                && obj.get(key).is_some_and(Value::is_null)
+            {
+                obj.remove(key);
+            }
+        }
+    }
+    out
+}
+
+/// `settings` for validation only, with a stand-in for each secret it leaves out that
+/// `previous` holds sealed: that secret keeps its value (`seal_secrets`), so the rules
+/// across keys see it set. The stand-in is never stored: only the written secrets are
+/// sealed, and the stored form drops every secret.
+fn with_kept_secrets(settings: &Value, previous: Option<&Value>) -> Value {
+    let kept = previous
+        .and_then(|p| p.get(shops_live::SEALED))
+        .and_then(Value::as_object);
+    let mut out = settings.clone();
+    let (Some(kept), Some(map)) = (kept, out.as_object_mut()) else {
+        return out;
+    };
+    for (parent, key, name) in SEALED_ONE {
+        let written = map.get(parent).is_some_and(|o| o.get(key).is_some());
+        if written || !kept.contains_key(name) {
+            continue;
+        }
+        let obj = map
+            .entry(parent.to_owned())
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+        if let Some(obj) = obj.as_object_mut() {
+            obj.insert(key.to_owned(), Value::String("kept-sealed".to_owned()));
         }
     }
     out
