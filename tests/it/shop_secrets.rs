@@ -289,3 +289,87 @@ async fn admin_api_credentials_set_sealed_and_kept_sqlite() {
 async fn admin_api_credentials_set_sealed_and_kept_postgres() {
     admin_credentials_set(Backend::Postgres).await;
 }
+
+/// An Ometria account built on the running worker (the shop's own, set through the API) has
+/// its asynchronous rejections watched, as the accounts built at start have: a record its
+/// Ometria refuses after accepting the push is dead-lettered `ometria_rejected`.
+async fn late_account_rejections_watched(backend: Backend) {
+    let app = TestApp::spawn_with(TestAppOptions {
+        worker: true,
+        backend,
+        admin_token: Some(TOKEN.to_owned()),
+        env: vec![
+            ("SO_SHOPIFY__SHOPS_REFRESH_MS".to_owned(), "200".to_owned()),
+            (
+                "SO_DATABASE__SECRETS_KEY".to_owned(),
+                SECRETS_KEY.to_owned(),
+            ),
+            ("SO_REJECTIONS__POLL_SECS".into(), "2".into()),
+            ("SO_REJECTIONS__AFTER_PUSH_SECS".into(), "1".into()),
+            ("SO_REJECTIONS__JOURNAL_SECS".into(), "120".into()),
+        ],
+        ..TestAppOptions::default()
+    })
+    .await;
+    let own = FakeOmetria::start(FakeConfig {
+        api_key: OWN_KEY.to_owned(),
+        ..FakeConfig::unlimited()
+    })
+    .await;
+    own.set_validation(so_fake_ometria::Validation {
+        visible_after: Duration::from_millis(500),
+        ..so_fake_ometria::Validation::default()
+    });
+    own.reject_path(Some(RecordType::Contact), "lastname");
+    let settings = json!({"ometria": {"api_url": own.url(), "api_key": OWN_KEY}});
+    let (status, body) = admin(&app, "PUT", &format!("/admin/shops/{SHOP}"), Some(settings)).await;
+    assert_eq!(status, 200, "{body}");
+    // Sent until one reaches the new account (the worker applied the revision).
+    let mut sent = 0;
+    while own.push_errors().is_empty() && sent < 100 {
+        sent += 1;
+        let hook = customer(sent, &format!("c{sent}@example.com"));
+        assert_eq!(app.send(&hook).await.status(), 200);
+        // A new probe after the registry's refresh interval, not a timing assertion.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let refused: Vec<String> = own
+        .push_errors()
+        .iter()
+        .map(|e| e["record_id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        !refused.is_empty(),
+        "the shop's own account refused nothing"
+    );
+    let ops = app.queue_ops().await;
+    let filter = so_ops::Filter {
+        reasons: vec!["ometria_rejected".into()],
+        ..so_ops::Filter::default()
+    };
+    eventually(Duration::from_secs(60), || async {
+        let l = ops
+            .list(so_ops::TargetQueue::DeadLetter, &filter, 100)
+            .await
+            .map_err(|e| e.to_string())?;
+        if l.matched >= 1 {
+            Ok(())
+        } else {
+            Err(format!(
+                "no ometria_rejected dead letter; the fake refused {refused:?}"
+            ))
+        }
+    })
+    .await;
+    app.teardown().await;
+}
+
+#[tokio::test]
+async fn a_late_accounts_rejections_are_watched_sqlite() {
+    late_account_rejections_watched(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn a_late_accounts_rejections_are_watched_postgres() {
+    late_account_rejections_watched(Backend::Postgres).await;
+}

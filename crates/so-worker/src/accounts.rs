@@ -135,11 +135,17 @@ impl Accounts {
 
     /// Points every shop managed in the store at the account its settings
     /// name now (its own key and endpoint, else `[ometria]`), building an
-    /// account not seen before with its pusher (its loop spawned here; it
-    /// ends once the account is no longer used and everything was sent).
-    /// TOML shops keep the accounts they started with.
-    pub(crate) fn apply(&self, snapshot: &so_platform::shops_live::ShopsSnapshot) {
+    /// account not seen before with its pusher. The accounts built are
+    /// returned with their push loops, for the caller to run them and give
+    /// them what the accounts built at start have (a rejection watcher, a
+    /// share of the budget, a wait at shutdown). TOML shops keep the accounts
+    /// they started with.
+    pub(crate) fn apply(
+        &self,
+        snapshot: &so_platform::shops_live::ShopsSnapshot,
+    ) -> Vec<(Arc<Account>, PushLoop)> {
         let config = snapshot.effective_config();
+        let mut built = Vec::new();
         for (domain, live) in &snapshot.shops {
             if live.source != so_store::ShopSource::Store {
                 continue;
@@ -148,19 +154,25 @@ impl Accounts {
                 continue;
             };
             let wanted = (!live.settings.ometria.is_empty()).then(|| config.ometria_for(&shop));
-            if let Err(e) = self.point(domain, wanted.as_ref()) {
+            match self.point(domain, wanted.as_ref()) {
+                Ok(Some(new)) => built.push(new),
+                Ok(None) => {}
                 // The shop keeps its previous account; the error names no key.
-                tracing::error!(shop = %shop, error = %e, "Cannot build the shop's Ometria account; it keeps the one it had.");
+                Err(e) => {
+                    tracing::error!(shop = %shop, error = %e, "Cannot build the shop's Ometria account; it keeps the one it had.");
+                }
             }
         }
+        built
     }
 
-    /// `domain` pushes to the account of `settings` (`None`: the default).
+    /// `domain` pushes to the account of `settings` (`None`: the default);
+    /// an account built for it is returned with its loop.
     fn point(
         &self,
         domain: &str,
         settings: Option<&so_ometria::OmetriaSettings>,
-    ) -> Result<(), so_ometria::Error> {
+    ) -> Result<Option<(Arc<Account>, PushLoop)>, so_ometria::Error> {
         let Some(settings) = settings.filter(|s| s.api_key.is_some()) else {
             let mut by_shop = self.by_shop.write().unwrap_or_else(PoisonError::into_inner);
             if by_shop.remove(domain).is_some() {
@@ -169,35 +181,34 @@ impl Accounts {
                     "Shop pushes to the default Ometria account now."
                 );
             }
-            return Ok(());
+            return Ok(None);
         };
         let key = settings.account_key();
         let current = self.for_shop_domain(domain);
         if current.as_ref().is_some_and(|a| a.key == key) {
-            return Ok(());
+            return Ok(None);
         }
         let found = {
             let every = self.every.read().unwrap_or_else(PoisonError::into_inner);
             every.iter().find(|a| a.key == key).cloned()
         };
-        let account = match found {
-            Some(a) => a,
+        let (account, built) = match found {
+            Some(a) => (a, None),
             None => {
                 let client = so_ometria::Client::new(settings)?;
                 self.several.store(true, Ordering::Relaxed);
                 let (account, push_loop) =
                     self.make
                         .account(key, client, settings.batch_max_records, true, &self.room);
-                tokio::spawn(push_loop.run());
                 let mut every = self.every.write().unwrap_or_else(PoisonError::into_inner);
                 every.push(account.clone());
-                account
+                (account.clone(), Some((account, push_loop)))
             }
         };
         tracing::info!(shop = domain, account = %account.digest, "Shop pushes to its Ometria account from now on.");
         let mut by_shop = self.by_shop.write().unwrap_or_else(PoisonError::into_inner);
         by_shop.insert(domain.to_owned(), account);
-        Ok(())
+        Ok(built)
     }
 
     fn for_shop_domain(&self, domain: &str) -> Option<Arc<Account>> {

@@ -25,13 +25,75 @@ pub(crate) struct Follow {
     /// This process's member id.
     pub(crate) me: String,
     pub(crate) applied: Arc<AtomicI64>,
+    pub(crate) late: Arc<Late>,
+}
+
+/// What an Ometria account built after start (a store-managed shop given its own account)
+/// gets, as those built at start have it: its push loop, a watcher of Ometria's asynchronous
+/// rejections, a share of its budget split between the worker processes, and a wait for both
+/// at shutdown.
+pub(crate) struct Late {
+    pub(crate) store: Store,
+    pub(crate) publisher: so_queue::Publisher,
+    pub(crate) rules: Arc<Rules>,
+    pub(crate) settings: so_platform::config::RejectionSettings,
+    pub(crate) budgets: Arc<crate::membership::Budgets>,
+    pub(crate) shutdown: Shutdown,
+    pub(crate) tasks: std::sync::Mutex<LateTasks>,
+}
+
+/// The late accounts' running parts. Watchers are awaited first: they hold the accounts'
+/// pushers, whose loops end only after them.
+#[derive(Default)]
+pub(crate) struct LateTasks {
+    watchers: Vec<JoinHandle<()>>,
+    loops: Vec<JoinHandle<()>>,
+}
+
+impl Late {
+    fn start(&self, account: Arc<crate::accounts::Account>, push_loop: crate::pusher::PushLoop) {
+        self.budgets.add(account.client.rate_limiter().clone());
+        let watcher = crate::rejections::Watcher {
+            account,
+            store: self.store.clone(),
+            publisher: self.publisher.clone(),
+            rules: self.rules.clone(),
+            settings: self.settings.clone(),
+        };
+        let watching = tokio::spawn(watcher.run(self.shutdown.clone()));
+        let pushing = tokio::spawn(push_loop.run());
+        let mut tasks = self
+            .tasks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        tasks.watchers.push(watching);
+        tasks.loops.push(pushing);
+    }
+
+    /// Waits for the watchers, then the push loops, of the accounts built after start.
+    pub(crate) async fn finish(&self) {
+        let LateTasks { watchers, loops } = std::mem::take(
+            &mut *self
+                .tasks
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for w in watchers {
+            let _watched = w.await;
+        }
+        for l in loops {
+            let _pushed = l.await;
+        }
+    }
 }
 
 impl Follow {
     /// Rebuilds from `snap`, then records its revision as applied.
     async fn apply(&self, snap: &ShopsSnapshot) {
         // Accounts first: an event the new rules admit finds its account.
-        self.accounts.apply(snap);
+        for (account, push_loop) in self.accounts.apply(snap) {
+            self.late.start(account, push_loop);
+        }
         self.rules.apply(snap);
         if let Some(revision) = snap.revision {
             self.applied.fetch_max(revision, Ordering::Relaxed);

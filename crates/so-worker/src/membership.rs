@@ -25,6 +25,43 @@ pub(crate) fn share(members: &[String], me: &str, partitions: u16) -> BTreeSet<u
         .collect()
 }
 
+/// The request budgets of this process's Ometria accounts, each split between the live
+/// worker processes; an account built after start joins with the current split.
+pub(crate) struct Budgets {
+    limiters: std::sync::RwLock<Vec<so_ometria::RateLimiter>>,
+    members: std::sync::atomic::AtomicU32,
+}
+
+impl Budgets {
+    pub(crate) fn new(limiters: Vec<so_ometria::RateLimiter>) -> Budgets {
+        Budgets {
+            limiters: std::sync::RwLock::new(limiters),
+            members: std::sync::atomic::AtomicU32::new(1),
+        }
+    }
+
+    /// Adds an account's budget, at once given the share the others have.
+    pub(crate) fn add(&self, limiter: so_ometria::RateLimiter) {
+        limiter.set_share(self.members.load(std::sync::atomic::Ordering::Relaxed));
+        self.limiters
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(limiter);
+    }
+
+    fn split(&self, members: u32) {
+        self.members
+            .store(members, std::sync::atomic::Ordering::Relaxed);
+        let limiters = self
+            .limiters
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for limiter in limiters.iter() {
+            limiter.set_share(members);
+        }
+    }
+}
+
 /// One worker process's membership.
 pub(crate) struct Membership {
     pub(crate) store: Store,
@@ -33,7 +70,7 @@ pub(crate) struct Membership {
     pub(crate) partitions: u16,
     pub(crate) lease: Duration,
     /// Its share of each account's request budget follows the member count.
-    pub(crate) limiters: Vec<so_ometria::RateLimiter>,
+    pub(crate) budgets: std::sync::Arc<Budgets>,
     /// The shop revision this process applied, recorded with each heartbeat.
     pub(crate) applied: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
@@ -52,7 +89,7 @@ impl Membership {
             me,
             partitions,
             lease,
-            limiters,
+            budgets,
             applied,
         } = self;
         let mut tick = tokio::time::interval(lease / 3);
@@ -86,9 +123,7 @@ impl Membership {
                         members.sort();
                     }
                     // The account's request budget is split between the members.
-                    for limiter in &limiters {
-                        limiter.set_share(u32::try_from(members.len()).unwrap_or(u32::MAX));
-                    }
+                    budgets.split(u32::try_from(members.len()).unwrap_or(u32::MAX));
                     let mine = share(&members, &me, partitions);
                     assigned.send_if_modified(|current| {
                     if *current == mine {

@@ -43,6 +43,8 @@ pub struct Worker {
     attributes: crate::attributes::Attributes,
     erasures: crate::erasures::Erasures,
     watchers: Vec<crate::rejections::Watcher>,
+    /// Publishes what the watchers of accounts built after start dead-letter.
+    publisher: Publisher,
     config: Arc<Config>,
     rules: Arc<crate::rules::Rules>,
     accounts: Arc<crate::accounts::Accounts>,
@@ -185,6 +187,7 @@ impl Worker {
             attributes,
             erasures,
             watchers,
+            publisher,
             config,
             rules: shop_rules,
             accounts: shop_accounts,
@@ -206,6 +209,16 @@ impl Worker {
         }
         let me = uuid::Uuid::new_v4().to_string();
         let applied = Arc::new(std::sync::atomic::AtomicI64::new(0));
+        let budgets = Arc::new(crate::membership::Budgets::new(self.limiters));
+        let late = Arc::new(crate::live::Late {
+            store: self.store.clone(),
+            publisher: self.publisher.clone(),
+            rules: self.rules.clone(),
+            settings: self.config.rejections.clone(),
+            budgets: budgets.clone(),
+            shutdown: shutdown.clone(),
+            tasks: std::sync::Mutex::default(),
+        });
         let shops = crate::live::follow_shops(
             crate::live::Follow {
                 config: self.config.clone(),
@@ -216,6 +229,7 @@ impl Worker {
                 accounts: self.accounts,
                 me: me.clone(),
                 applied: applied.clone(),
+                late: late.clone(),
             },
             shutdown.clone(),
         )
@@ -252,7 +266,7 @@ impl Worker {
             me,
             partitions,
             lease: self.lease,
-            limiters: self.limiters,
+            budgets,
             applied,
         };
         let membership = tokio::spawn(membership.run(assign_tx, consuming, shutdown.clone()));
@@ -276,6 +290,8 @@ impl Worker {
         for p in pushing {
             let _pushed = p.await;
         }
+        // Accounts built after start: their watchers and push loops, the same way.
+        late.finish().await;
         drained.cancel();
         let _stopped = consumer.await;
         let _left = membership.await;
