@@ -30,7 +30,7 @@ async fn app(backend: Backend, indexer: bool) -> TestApp {
 }
 
 fn shop_of(id: u64) -> &'static str {
-    if id % 2 == 0 {
+    if id.is_multiple_of(2) {
         "even.myshopify.com"
     } else {
         "odd.myshopify.com"
@@ -172,7 +172,7 @@ async fn indexed_listed_filtered_replayed_and_purged(backend: Backend) {
         &ops,
         TargetQueue::DeadLetter,
         &by_reason,
-        &[poison.webhook_id.clone()],
+        std::slice::from_ref(&poison.webhook_id),
     )
     .await;
     let by_topic = f(Filter {
@@ -188,7 +188,7 @@ async fn indexed_listed_filtered_replayed_and_purged(backend: Backend) {
         &ops,
         TargetQueue::DeadLetter,
         &by_stage,
-        &[poison.webhook_id.clone()],
+        std::slice::from_ref(&poison.webhook_id),
     )
     .await;
     let by_id = f(Filter {

@@ -48,13 +48,19 @@ const REASONS: [ReasonCode; 3] = [
 const TOPICS: [&str; 3] = ["orders/updated", "customers/update", "products/update"];
 
 pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
-    anyhow::ensure!(args.shops > 0 && args.requests > 0, "--shops and --requests must be > 0");
+    anyhow::ensure!(
+        args.shops > 0 && args.requests > 0,
+        "--shops and --requests must be > 0"
+    );
     let prefix = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let scratch = crate::scratch::Scratch::open(&args.amqp_url, &prefix).await?;
     let indexer = so_ops::index::Indexer::new(scratch.broker.clone(), scratch.store.clone());
     tokio::spawn(indexer.run(scratch.stop.clone()));
 
-    eprintln!("phase 1/4: {} dead letters of {} shops through the index ...", args.letters, args.shops);
+    eprintln!(
+        "phase 1/4: {} dead letters of {} shops through the index ...",
+        args.letters, args.shops
+    );
     let started = Instant::now();
     preload(&scratch.broker, args.letters, args.shops).await?;
     let published = started.elapsed().as_secs_f64();
@@ -66,34 +72,60 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let base = serve(&ops, &prefix).await?;
     let client = reqwest::Client::new();
 
-    eprintln!("phase 3/4: {} list requests and {} baseline requests ...", args.requests, args.requests);
+    eprintln!(
+        "phase 3/4: {} list requests and {} baseline requests ...",
+        args.requests, args.requests
+    );
     let paths = mix(args.requests, args.shops, args.letters);
-    let baseline = time_requests(&client, &base, &vec!["/healthz".to_owned(); args.requests]).await?;
+    let baseline =
+        time_requests(&client, &base, &vec!["/healthz".to_owned(); args.requests]).await?;
     let list = time_requests(&client, &base, &paths).await?;
     let depth = ops
         .list(TargetQueue::DeadLetter, &Filter::default(), 0)
         .await?;
 
     let scan = if args.scan_letters > 0 {
-        eprintln!("phase 4/4: the scan listing on {} dead letters ...", args.scan_letters);
+        eprintln!(
+            "phase 4/4: the scan listing on {} dead letters ...",
+            args.scan_letters
+        );
         Some(time_scan(&args).await?)
     } else {
         None
     };
     scratch.close(&args.amqp_url, &prefix).await;
 
-    println!("console benchmark: {} shops, {} dead letters", args.shops, args.letters);
+    println!(
+        "console benchmark: {} shops, {} dead letters",
+        args.shops, args.letters
+    );
     println!("{:<56} {:>12}", "figure", "value");
     println!("{:<56} {:>12.1}", "published (s)", published);
     println!("{:<56} {:>12.1}", "published and indexed (s)", indexed_in);
-    println!("{:<56} {:>12}", "queue depth / index rows", format!("{}/{}", depth.depth, depth.indexed));
-    println!("{:<56} {:>12.2}", "baseline /healthz p50 ms", baseline.ms(0.5));
-    println!("{:<56} {:>12.2}", "baseline /healthz p99 ms", baseline.ms(0.99));
+    println!(
+        "{:<56} {:>12}",
+        "queue depth / index rows",
+        format!("{}/{}", depth.depth, depth.indexed)
+    );
+    println!(
+        "{:<56} {:>12.2}",
+        "baseline /healthz p50 ms",
+        baseline.ms(0.5)
+    );
+    println!(
+        "{:<56} {:>12.2}",
+        "baseline /healthz p99 ms",
+        baseline.ms(0.99)
+    );
     println!("{:<56} {:>12.2}", "list p50 ms", list.ms(0.5));
     println!("{:<56} {:>12.2}", "list p99 ms", list.ms(0.99));
     println!("{:<56} {:>12.2}", "list max ms", list.ms(1.0));
     if let Some((n, ms)) = scan {
-        println!("{:<56} {:>12.1}", format!("scan listing of {n} letters, mean ms"), ms);
+        println!(
+            "{:<56} {:>12.1}",
+            format!("scan listing of {n} letters, mean ms"),
+            ms
+        );
     }
     let json = serde_json::json!({
         "bench": "console",
@@ -165,7 +197,10 @@ async fn wait_indexed(store: &so_store::Store, n: u64) -> anyhow::Result<()> {
         if have >= n {
             return Ok(());
         }
-        anyhow::ensure!(Instant::now() < deadline, "only {have} of {n} indexed after 30 min");
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "only {have} of {n} indexed after 30 min"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
@@ -181,7 +216,8 @@ async fn serve(ops: &QueueOps, prefix: &str) -> anyhow::Result<String> {
     let config = Arc::new(so_platform::Config::load(None, env).context("bench configuration")?);
     let shops = so_ops::ShopOps::new(ops.clone(), config);
     let admin = so_ops::http_api::router(ops.clone(), shops, SecretString::from(TOKEN.to_owned()));
-    let server = so_platform::ops::OpsServer::bind("127.0.0.1:0".parse()?, Vec::new(), admin).await?;
+    let server =
+        so_platform::ops::OpsServer::bind("127.0.0.1:0".parse()?, Vec::new(), admin).await?;
     let base = format!("http://{}", server.local_addr()?);
     tokio::spawn(server.run_until_stopped(tokio_util::sync::CancellationToken::new()));
     Ok(base)
@@ -245,7 +281,8 @@ async fn time_scan(args: &Args) -> anyhow::Result<(usize, f64)> {
     let mut total = 0.0;
     for _ in 0..3 {
         let started = Instant::now();
-        ops.list_by_scan(TargetQueue::DeadLetter, &filter, 50).await?;
+        ops.list_by_scan(TargetQueue::DeadLetter, &filter, 50)
+            .await?;
         total += started.elapsed().as_secs_f64() * 1000.0;
     }
     scratch.close(&args.amqp_url, &prefix).await;
