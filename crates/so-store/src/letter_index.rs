@@ -192,10 +192,16 @@ impl Store {
         };
         let rows = bind(&select).fetch_all(&self.pool).await?;
         let matched: i64 = bind(&count).fetch_one(&self.pool).await?.try_get("n")?;
-        let indexed = self.letters_count(&q.queue).await?;
+        let matched = u64::try_from(matched).unwrap_or(0);
+        // Without criteria the count is the queue's rows: no second count.
+        let indexed = if texts.is_empty() && times.is_empty() {
+            matched
+        } else {
+            self.letters_count(&q.queue).await?
+        };
         Ok(LetterPage {
             indexed,
-            matched: u64::try_from(matched).unwrap_or(0),
+            matched,
             items: rows.iter().map(|r| row(r, false)).collect::<Result<_>>()?,
         })
     }
