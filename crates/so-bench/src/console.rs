@@ -79,7 +79,16 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let paths = mix(args.requests, args.shops, args.letters);
     let baseline =
         time_requests(&client, &base, &vec!["/healthz".to_owned(); args.requests]).await?;
-    let list = time_requests(&client, &base, &paths).await?;
+    let each = time_each(&client, &base, &paths).await?;
+    let by_kind: Vec<(&str, Latencies)> = KINDS
+        .iter()
+        .enumerate()
+        .map(|(k, name)| {
+            let of_kind = each.iter().skip(k).step_by(KINDS.len()).copied().collect();
+            (*name, Latencies::from_unsorted(of_kind))
+        })
+        .collect();
+    let list = Latencies::from_unsorted(each);
     let depth = ops
         .list(TargetQueue::DeadLetter, &Filter::default(), 0)
         .await?;
@@ -120,6 +129,13 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     println!("{:<56} {:>12.2}", "list p50 ms", list.ms(0.5));
     println!("{:<56} {:>12.2}", "list p99 ms", list.ms(0.99));
     println!("{:<56} {:>12.2}", "list max ms", list.ms(1.0));
+    for (name, l) in &by_kind {
+        println!(
+            "{:<56} {:>12}",
+            format!("list {name} p50/p99 ms"),
+            format!("{:.1}/{:.1}", l.ms(0.5), l.ms(0.99))
+        );
+    }
     if let Some((n, ms)) = scan {
         println!(
             "{:<56} {:>12.1}",
@@ -141,6 +157,10 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         "list_p50_ms": round2(list.ms(0.5)),
         "list_p99_ms": round2(list.ms(0.99)),
         "list_max_ms": round2(list.ms(1.0)),
+        "list_p99_ms_by_kind": by_kind
+            .iter()
+            .map(|(name, l)| ((*name).to_owned(), serde_json::json!(round2(l.ms(0.99)))))
+            .collect::<serde_json::Map<_, _>>(),
         "scan_letters": scan.map(|(n, _)| n),
         "scan_list_mean_ms": scan.map(|(_, ms)| round2(ms)),
     });
@@ -225,6 +245,16 @@ async fn serve(ops: &QueueOps, prefix: &str) -> anyhow::Result<String> {
 
 /// The requests a console's dead-letter page makes: first pages and deep
 /// pages, by shop, reason, topic and time, alone and combined.
+/// The kinds of request of [`mix`], in its order.
+const KINDS: [&str; 6] = [
+    "first_page",
+    "page",
+    "shop",
+    "reason_page",
+    "shop_topic",
+    "time_range",
+];
+
 fn mix(n: usize, shops: usize, letters: usize) -> Vec<String> {
     let pages = (letters / 50).max(1);
     (0..n)
@@ -233,7 +263,7 @@ fn mix(n: usize, shops: usize, letters: usize) -> Vec<String> {
             let reason = REASONS[i % REASONS.len()].as_str();
             let topic = TOPICS[i % TOPICS.len()];
             let page = (i * 31) % pages * 50;
-            let q = match i % 6 {
+            let q = match i % KINDS.len() {
                 0 => "limit=50".to_owned(),
                 1 => format!("limit=50&offset={page}"),
                 2 => format!("shop={s}&limit=50"),
@@ -251,6 +281,17 @@ async fn time_requests(
     base: &str,
     paths: &[String],
 ) -> anyhow::Result<Latencies> {
+    Ok(Latencies::from_unsorted(
+        time_each(client, base, paths).await?,
+    ))
+}
+
+/// Each request's time in microseconds, in order.
+async fn time_each(
+    client: &reqwest::Client,
+    base: &str,
+    paths: &[String],
+) -> anyhow::Result<Vec<u32>> {
     let mut out = Vec::with_capacity(paths.len());
     for p in paths {
         let started = Instant::now();
@@ -264,7 +305,7 @@ async fn time_requests(
         out.push(u32::try_from(started.elapsed().as_micros()).unwrap_or(u32::MAX));
         anyhow::ensure!(status.is_success(), "{p}: {status}");
     }
-    Ok(Latencies::from_unsorted(out))
+    Ok(out)
 }
 
 /// Mean time of a listing by scan on a queue of `scan_letters` dead

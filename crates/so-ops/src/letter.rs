@@ -11,7 +11,8 @@ use so_queue::{HeaderValue, Scanned};
 pub struct LetterSummary {
     /// The webhook id (`message_id`).
     pub id: String,
-    /// Position in the queue when the scan started (0 = next out).
+    /// From a scan: position in the queue when it started (0 = next out).
+    /// From the index: rank among the listing's matches (0 = oldest).
     pub position: u32,
     pub topic: Option<String>,
     pub shop: Option<String>,
