@@ -325,9 +325,15 @@ struct ReindexBody {
 async fn reindex(
     State(s): State<AdminState>,
     headers: axum::http::HeaderMap,
-    b: Result<Json<ReindexBody>, axum::extract::rejection::JsonRejection>,
+    b: Result<Json<serde_json::Value>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, AdminError> {
-    let b = body(b)?;
+    // serde reads a struct from a JSON array too; the document says object.
+    let raw = body(b)?;
+    if !raw.is_object() {
+        return Err(OpsError::invalid("body", "must be a JSON object").into());
+    }
+    let b: ReindexBody = serde_json::from_value(raw)
+        .map_err(|e| AdminError(StatusCode::BAD_REQUEST, "invalid_input", e.to_string()))?;
     let queue = target(b.queue.as_deref())?;
     tracing::info!(actor = %actor(&headers), queue = queue.as_str(), "Letter index rebuild asked.");
     let report = s.ops.reindex(queue).await?;
