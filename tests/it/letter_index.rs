@@ -422,3 +422,49 @@ async fn the_admin_api_pages_through_the_index_and_reindexes() {
     );
     app.teardown().await;
 }
+
+/// The store goes down while dead letters arrive: they are in the queue all
+/// along, and once the store is back the indexer writes them (it held their
+/// copies instead of dropping them). A private server: the shared one is
+/// never stopped.
+#[tokio::test]
+async fn dead_letters_arriving_while_the_store_is_down_are_indexed_when_it_is_back() {
+    let pg = so_testkit::PrivatePostgres::start()
+        .await
+        .expect("private PostgreSQL");
+    let app = TestApp::spawn_with(TestAppOptions {
+        worker: true,
+        partitions: 2,
+        backend: Backend::Postgres,
+        postgres_admin_url: Some(pg.admin_url()),
+        ..TestAppOptions::default()
+    })
+    .await;
+    let ops = app.queue_ops().await;
+    pg.stop_server(so_testkit::StopMode::Fast).await.unwrap();
+    let dead = dead_letters(&app, 600..604).await;
+    // In the queue while the index cannot be written.
+    assert_eq!(in_queue(&ops, TargetQueue::DeadLetter).await, set(&dead));
+    assert!(
+        ops.list(TargetQueue::DeadLetter, &Filter::default(), 10)
+            .await
+            .is_err(),
+        "the store is down"
+    );
+    pg.start_server().await.unwrap();
+    let want = set(&dead);
+    eventually(Duration::from_secs(90), || async {
+        let l = ops
+            .list(TargetQueue::DeadLetter, &Filter::default(), 100)
+            .await
+            .map_err(|e| e.to_string())?;
+        if set(&ids(&l)) == want {
+            Ok(())
+        } else {
+            Err(format!("{} indexed", l.matched))
+        }
+    })
+    .await;
+    assert_eq!(in_queue(&ops, TargetQueue::DeadLetter).await, want);
+    app.teardown().await;
+}
