@@ -37,6 +37,10 @@ pub(crate) struct Args {
     scan_letters: usize,
     #[arg(long, default_value = "amqp://guest:guest@127.0.0.1:5672/%2f")]
     amqp_url: String,
+    /// An empty database for the index instead of a scratch SQLite file
+    /// (e.g. a fresh PostgreSQL database; it is left as it is afterwards).
+    #[arg(long)]
+    database_url: Option<String>,
 }
 
 const TOKEN: &str = "bench-admin-token-0123456789";
@@ -54,7 +58,17 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     );
     let prefix = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let scratch = crate::scratch::Scratch::open(&args.amqp_url, &prefix).await?;
-    let indexer = so_ops::index::Indexer::new(scratch.broker.clone(), scratch.store.clone());
+    let store = match &args.database_url {
+        Some(url) => so_store::Store::connect(url, 4)
+            .await
+            .context("opening --database-url")?,
+        None => scratch.store.clone(),
+    };
+    anyhow::ensure!(
+        store.letters_count("dead_letter").await? == 0,
+        "the database's letter index is not empty"
+    );
+    let indexer = so_ops::index::Indexer::new(scratch.broker.clone(), store.clone());
     tokio::spawn(indexer.run(scratch.stop.clone()));
 
     eprintln!(
@@ -64,11 +78,11 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let started = Instant::now();
     preload(&scratch.broker, args.letters, args.shops).await?;
     let published = started.elapsed().as_secs_f64();
-    wait_indexed(&scratch.store, args.letters as u64).await?;
+    wait_indexed(&store, args.letters as u64).await?;
     let indexed_in = started.elapsed().as_secs_f64();
 
     eprintln!("phase 2/4: serving the admin API ...");
-    let ops = QueueOps::new(scratch.broker.clone(), scratch.store.clone());
+    let ops = QueueOps::new(scratch.broker.clone(), store.clone());
     let base = serve(&ops, &prefix).await?;
     let client = reqwest::Client::new();
 
@@ -104,8 +118,13 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     };
     scratch.close(&args.amqp_url, &prefix).await;
 
+    let backend = if args.database_url.is_some() {
+        "database_url"
+    } else {
+        "sqlite"
+    };
     println!(
-        "console benchmark: {} shops, {} dead letters",
+        "console benchmark: {} shops, {} dead letters, store {backend}",
         args.shops, args.letters
     );
     println!("{:<56} {:>12}", "figure", "value");
@@ -145,6 +164,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     }
     let json = serde_json::json!({
         "bench": "console",
+        "store": backend,
         "shops": args.shops,
         "letters": args.letters,
         "requests": list.len(),
