@@ -35,18 +35,26 @@ CREATE TABLE IF NOT EXISTS letter_index (
     removed_at   BIGINT,
     PRIMARY KEY (queue, copy_key)
 );
--- Every listing index leads with (queue, removed_at) so `removed_at IS NULL` is part of the
--- index search, goes on with one filter column and the listing's order (indexed_at, copy_key),
--- so a page is read in order without a sort, and ends with the other filter columns, so a
--- combined filter (a shop and a topic) and a count are answered from the index alone; only the
--- rows of the page are read from the table (whose rows are wide: headers and payload).
+-- The listing indexes are partial (live rows only: `removed_at IS NULL`, which every listing
+-- query says), start with the queue and one filter column and go on with the listing's order
+-- (indexed_at, copy_key), so a page is read in order without a sort (PostgreSQL does not take
+-- an `IS NULL` key column as fixed for ordering, hence partial rather than a key column), and
+-- end with the other filter columns, so a combined filter (a shop and a topic) and a count are
+-- answered from the index alone; only the rows of the page are read from the table (whose
+-- rows are wide: headers and payload).
 CREATE INDEX IF NOT EXISTS letter_index_order
-    ON letter_index (queue, removed_at, indexed_at, copy_key, at, shop, topic, reason, stage);
+    ON letter_index (queue, indexed_at, copy_key, at, shop, topic, reason, stage)
+    WHERE removed_at IS NULL;
 CREATE INDEX IF NOT EXISTS letter_index_by_shop
-    ON letter_index (queue, removed_at, shop, indexed_at, copy_key, at, topic, reason, stage);
+    ON letter_index (queue, shop, indexed_at, copy_key, at, topic, reason, stage)
+    WHERE removed_at IS NULL;
 CREATE INDEX IF NOT EXISTS letter_index_by_reason
-    ON letter_index (queue, removed_at, reason, indexed_at, copy_key, at, shop, topic, stage);
+    ON letter_index (queue, reason, indexed_at, copy_key, at, shop, topic, stage)
+    WHERE removed_at IS NULL;
 CREATE INDEX IF NOT EXISTS letter_index_by_topic
-    ON letter_index (queue, removed_at, topic, indexed_at, copy_key, at, shop, reason, stage);
+    ON letter_index (queue, topic, indexed_at, copy_key, at, shop, reason, stage)
+    WHERE removed_at IS NULL;
 CREATE INDEX IF NOT EXISTS letter_index_by_id ON letter_index (queue, webhook_id);
 CREATE INDEX IF NOT EXISTS letter_index_seen ON letter_index (queue, seen_at);
+CREATE INDEX IF NOT EXISTS letter_index_removed ON letter_index (queue, removed_at)
+    WHERE removed_at IS NOT NULL;
