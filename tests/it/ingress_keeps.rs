@@ -292,7 +292,10 @@ async fn a_replayed_unroutable_webhook_is_routed_from_its_payload() {
         reasons: vec!["missing_entity_id".into()],
         ..Filter::default()
     };
-    let listed = ops.list(TargetQueue::Parked, &filter, 10).await.unwrap();
+    let listed = ops
+        .list_by_scan(TargetQueue::Parked, &filter, 10)
+        .await
+        .unwrap();
     assert_eq!(listed.matched, 2, "both listed under their reason");
     assert!(listed.items.iter().all(|i| i.detail.is_some()));
     let report = ops

@@ -16,6 +16,7 @@ mod ingress_broker_faults;
 mod ingress_keeps;
 mod ingress_rejects;
 mod ingress_silence;
+mod letter_index;
 mod mapping_flows;
 mod merchant;
 mod ometria_budget;

@@ -69,7 +69,7 @@ async fn parked_of(ops: &QueueOps, shop: &str) -> u32 {
         reasons: vec!["shop_paused".to_owned()],
         ..Filter::default()
     };
-    ops.list(TargetQueue::Parked, &filter, 0)
+    ops.list_by_scan(TargetQueue::Parked, &filter, 0)
         .await
         .unwrap()
         .matched

@@ -94,6 +94,12 @@ pub(crate) async fn serve(path: Option<&Path>, services: Services) -> Result<Exi
     if let (true, Some(q)) = (services.worker(), &queue_ops) {
         tokio::spawn(release_paused_shops(q.clone(), config.clone()));
     }
+    // Every process with a store keeps the letter index (several indexers
+    // write the same rows; the admin API and `dlq list` read it).
+    let indexer = queue_ops.as_ref().map(|q| {
+        let indexer = so_ops::index::Indexer::new(q.broker().clone(), q.store().clone());
+        tokio::spawn(indexer.run(signal.clone()))
+    });
     let ops = OpsServer::bind(config.ops.listen, checks, admin)
         .await
         .with_context(|| format!("binding ops.listen {}", config.ops.listen))?;
@@ -169,6 +175,9 @@ pub(crate) async fn serve(path: Option<&Path>, services: Services) -> Result<Exi
             let _drained = task.await;
         }
         if let Some(task) = scheduler_task {
+            let _stopped = task.await;
+        }
+        if let Some(task) = indexer {
             let _stopped = task.await;
         }
         let _ops_result = ops_task.await;

@@ -25,6 +25,17 @@ pub(crate) enum DlqCommand {
         /// Show at most this many (all matches are counted).
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// Skip this many matches (the next page: the listing's next offset).
+        #[arg(long, default_value_t = 0)]
+        offset: u64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rebuild the letter index of a queue from a scan (when a listing
+    /// shows drift between the queue's depth and the index).
+    Reindex {
+        #[arg(long, value_name = "dlq|parked", default_value = "dlq")]
+        queue: String,
         #[arg(long)]
         json: bool,
     },
@@ -167,14 +178,26 @@ async fn dispatch(ops: &QueueOps, command: DlqCommand) -> Result<ExitCode> {
         DlqCommand::List {
             select,
             limit,
+            offset,
             json,
         } => {
             let (queue, filter) = select.parts()?;
-            let listing = ops.list(queue, &filter, limit).await?;
+            let listing = ops.list_page(queue, &filter, offset, limit).await?;
             if json {
                 print_json(&listing)?;
             } else {
                 print_listing(&listing)?;
+            }
+        }
+        DlqCommand::Reindex { queue, json } => {
+            let report = ops.reindex(TargetQueue::parse(&queue)?).await?;
+            if json {
+                print_json(&report)?;
+            } else {
+                print_stdout(&format!(
+                    "reindexed {}: {} message(s) scanned, {} row(s) added, {} dropped; {} indexed\n",
+                    report.queue, report.scanned, report.added, report.dropped, report.indexed
+                ))?;
             }
         }
         DlqCommand::Show { id, queue, reveal } => {
@@ -302,12 +325,29 @@ fn print_listing(l: &Listing) -> Result<()> {
     }
     writeln!(
         t,
-        "{} of {} message(s) in {} match; {} shown",
+        "{} of {} indexed message(s) of {} match; {} shown from {}{}",
         l.matched,
-        l.scanned,
+        l.indexed,
         l.queue,
-        l.items.len()
+        l.items.len(),
+        l.offset,
+        l.next_offset
+            .map_or_else(String::new, |n| format!("; next page: --offset {n}"))
     )?;
+    // The index is a cache of the queue: say so when they disagree.
+    if u64::from(l.depth) != l.indexed {
+        writeln!(
+            t,
+            "the queue holds {} ready message(s) and the index {}: if nothing is moving them, run `dlq reindex --queue {}`",
+            l.depth,
+            l.indexed,
+            if l.queue.ends_with(".parked") {
+                "parked"
+            } else {
+                "dlq"
+            }
+        )?;
+    }
     print_stdout(&t)
 }
 

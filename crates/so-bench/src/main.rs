@@ -5,6 +5,7 @@
 
 mod backfill;
 mod baseline;
+mod console;
 mod delivery;
 mod delivery_accounting;
 mod delivery_contacts;
@@ -61,6 +62,8 @@ enum Command {
     Soak(soak::Args),
     /// Customers and orders from a fake Shopify Admin API (bulk) published as webhooks.
     Backfill(backfill::Args),
+    /// The admin API's dead-letter listing (the console's page) over an indexed DLQ vs `/healthz`.
+    Console(console::Args),
 }
 
 fn main() -> ExitCode {
@@ -83,6 +86,7 @@ fn main() -> ExitCode {
             Command::Replay(args) => replay::run(args).await,
             Command::Soak(args) => soak::run(args).await,
             Command::Backfill(args) => backfill::run(args).await,
+            Command::Console(args) => console::run(args).await,
         }
     });
     match result {

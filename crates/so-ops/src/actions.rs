@@ -20,27 +20,17 @@ pub use so_queue::codec::{REPLAY_OPERATION, REPLAYED_AT};
 use so_queue::{Broker, OrderedPublisher, QueueScan, Scanned};
 use so_store::{QueueOperation, Store};
 
-use crate::letter::{self, LetterDetail, LetterSummary};
+use crate::letter::LetterSummary;
 use crate::{Filter, OpsError};
 
+mod browse;
 mod route;
 mod target;
 mod walk;
 
+pub use browse::{Listing, ReindexReport};
 pub use target::TargetQueue;
 use walk::{Tally, next_match, purge_matching, settle};
-
-/// What a listing found.
-#[derive(Debug, Clone, Serialize)]
-pub struct Listing {
-    pub queue: String,
-    /// Ready messages when the scan started.
-    pub depth: u32,
-    pub scanned: u32,
-    pub matched: u32,
-    /// The first `limit` matches, oldest first.
-    pub items: Vec<LetterSummary>,
-}
 
 /// How a replay runs.
 #[derive(Debug, Clone, Default)]
@@ -97,59 +87,6 @@ impl QueueOps {
 
     pub fn store(&self) -> &Store {
         &self.store
-    }
-
-    /// Lists matching messages (at most `limit` in `items`; all are counted).
-    pub async fn list(
-        &self,
-        queue: TargetQueue,
-        filter: &Filter,
-        limit: usize,
-    ) -> Result<Listing, OpsError> {
-        filter.validate()?;
-        let name = queue.name(&self.broker);
-        let mut scan = QueueScan::open(&self.broker, &name).await?;
-        let depth = scan.initial_depth();
-        let mut tally = Tally::keeping(limit);
-        let result = async {
-            while next_match(&mut scan, &|s| filter.matches(s), &mut tally)
-                .await?
-                .is_some()
-            {}
-            Ok::<_, OpsError>(())
-        }
-        .await;
-        scan.finish().await;
-        result?;
-        Ok(Listing {
-            queue: name,
-            depth,
-            scanned: tally.scanned,
-            matched: u32::try_from(tally.matched).unwrap_or(u32::MAX),
-            items: tally.kept,
-        })
-    }
-
-    /// One message by webhook id (the first copy, if there are several).
-    pub async fn show(
-        &self,
-        queue: TargetQueue,
-        id: &str,
-        reveal: bool,
-    ) -> Result<LetterDetail, OpsError> {
-        let name = queue.name(&self.broker);
-        let mut scan = QueueScan::open(&self.broker, &name).await?;
-        let found = async {
-            while let Some(m) = scan.next().await? {
-                if m.headers().message_id.as_deref() == Some(id) {
-                    return Ok(Some(letter::detail(&m, reveal)));
-                }
-            }
-            Ok::<_, OpsError>(None)
-        }
-        .await;
-        scan.finish().await;
-        found?.ok_or_else(|| OpsError::NotFound(id.to_owned()))
     }
 
     /// Moves matching messages back through the normal path (dedupe,
@@ -322,6 +259,11 @@ impl QueueOps {
             }
         };
         scan.finish().await;
+        // The index follows what actually moved, even on a partial run.
+        let moved = std::mem::take(&mut tally.removed);
+        if let Err(e) = self.store.letters_removed(queue.as_str(), &moved).await {
+            tracing::warn!(error = %e, queue = %name, "Cannot remove moved messages from the letter index; run `dlq reindex`.");
+        }
         tally.into_report(&mut report);
         report.status = if outcome.is_ok() {
             "completed"
@@ -392,10 +334,10 @@ impl QueueOps {
                     .send(tag, &exchange, &key, &m.body, &envelope)
                     .await?;
                 held.insert(tag, m);
-                settle(&mut held, settled, report).await?;
+                settle(&mut held, settled, report, tally).await?;
             }
             let rest = publisher.flush().await;
-            settle(&mut held, rest, report).await
+            settle(&mut held, rest, report, tally).await
         }
         .await;
         publisher.close().await;

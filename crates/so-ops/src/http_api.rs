@@ -47,8 +47,9 @@ pub fn router(ops: QueueOps, shops: ShopOps, token: SecretString) -> Router {
 /// them: a test holds the two equal.
 type Route = (&'static str, &'static str, fn() -> MethodRouter<AdminState>);
 
-const ROUTES: [Route; 14] = [
+const ROUTES: [Route; 15] = [
     ("get", "/admin/dead-letters", || get(list)),
+    ("post", "/admin/dead-letters/reindex", || post(reindex)),
     ("post", "/admin/dead-letters/replay", || post(replay)),
     ("post", "/admin/dead-letters/purge", || post(purge)),
     ("get", "/admin/dead-letters/{id}", || get(show)),
@@ -154,6 +155,8 @@ struct ListQuery {
     until: Option<String>,
     /// Text, so a bad value is refused naming `limit` (see [`limits`]).
     limit: Option<String>,
+    /// Matches to skip (the next page: the listing's `next_offset`).
+    offset: Option<String>,
 }
 
 fn split(v: Option<&String>) -> Vec<String> {
@@ -210,11 +213,13 @@ async fn list(
         limits::LIST_LIMIT_DEFAULT,
         limits::LIST_LIMIT,
     )?;
+    let offset = limits::count("offset", q.offset.as_deref(), 0, limits::LIST_OFFSET)?;
     let listing = s
         .ops
-        .list(
+        .list_page(
             target(q.queue.as_deref())?,
             &q.filter()?,
+            u64::from(offset),
             usize::try_from(limit).unwrap_or(usize::MAX),
         )
         .await?;
@@ -306,6 +311,32 @@ async fn purge(
             &actor(&headers),
         )
         .await?;
+    Ok(Json(report).into_response())
+}
+
+/// Body of a reindex request.
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ReindexBody {
+    #[serde(default)]
+    queue: Option<String>,
+}
+
+async fn reindex(
+    State(s): State<AdminState>,
+    headers: axum::http::HeaderMap,
+    b: Result<Json<serde_json::Value>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, AdminError> {
+    // serde reads a struct from a JSON array too; the document says object.
+    let raw = body(b)?;
+    if !raw.is_object() {
+        return Err(OpsError::invalid("body", "must be a JSON object").into());
+    }
+    let b: ReindexBody = serde_json::from_value(raw)
+        .map_err(|e| AdminError(StatusCode::BAD_REQUEST, "invalid_input", e.to_string()))?;
+    let queue = target(b.queue.as_deref())?;
+    tracing::info!(actor = %actor(&headers), queue = queue.as_str(), "Letter index rebuild asked.");
+    let report = s.ops.reindex(queue).await?;
     Ok(Json(report).into_response())
 }
 

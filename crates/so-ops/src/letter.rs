@@ -11,7 +11,8 @@ use so_queue::{HeaderValue, Scanned};
 pub struct LetterSummary {
     /// The webhook id (`message_id`).
     pub id: String,
-    /// Position in the queue when the scan started (0 = next out).
+    /// From a scan: position in the queue when it started (0 = next out).
+    /// From the index: rank among the listing's matches (0 = oldest).
     pub position: u32,
     pub topic: Option<String>,
     pub shop: Option<String>,
@@ -50,7 +51,17 @@ pub struct LetterDetail {
 
 /// Reads a scanned message's summary.
 pub fn summarize(m: &Scanned) -> LetterSummary {
-    let h = m.headers();
+    summarize_parts(m.headers(), m.position, &m.routing_key, m.body.len())
+}
+
+/// Reads a summary from a message's headers (a scanned message, or the
+/// index's copy of one).
+pub(crate) fn summarize_parts(
+    h: &so_queue::Headers,
+    position: u32,
+    routing_key: &str,
+    body_bytes: usize,
+) -> LetterSummary {
     let (reason, stage, at) = if let Some(reason) = &h.death_reason {
         (Some(reason.clone()), h.death_stage.clone(), h.death_at)
     } else if let Some(reason) = &h.park_reason {
@@ -70,7 +81,7 @@ pub fn summarize(m: &Scanned) -> LetterSummary {
     };
     LetterSummary {
         id: h.message_id.clone().unwrap_or_default(),
-        position: m.position,
+        position,
         topic: h.topic.clone(),
         shop: h.shop.clone(),
         entity: h.entity.clone(),
@@ -81,8 +92,8 @@ pub fn summarize(m: &Scanned) -> LetterSummary {
         at: at.or(h.received_at),
         received_at: h.received_at,
         triggered_at: h.triggered_at,
-        routing_key: m.routing_key.clone(),
-        body_bytes: m.body.len(),
+        routing_key: routing_key.to_owned(),
+        body_bytes,
     }
 }
 
@@ -103,30 +114,41 @@ fn header_json(v: &HeaderValue) -> serde_json::Value {
     }
 }
 
-/// Reads a scanned message in full; `reveal` leaves customer data unmasked.
-pub fn detail(m: &Scanned, reveal: bool) -> LetterDetail {
-    let headers = m
-        .envelope()
+/// Every header of a message, as JSON (in name order).
+pub(crate) fn headers_json(
+    envelope: &so_queue::Envelope,
+) -> serde_json::Map<String, serde_json::Value> {
+    envelope
         .all_headers()
         .iter()
         .map(|(k, v)| (k.clone(), header_json(v)))
-        .collect();
-    let payload = match serde_json::from_slice::<serde_json::Value>(&m.body) {
+        .collect()
+}
+
+/// The payload as shown: JSON with customer data masked unless revealed,
+/// or a placeholder for a body that is not JSON.
+pub(crate) fn payload_json(body: &[u8], reveal: bool) -> serde_json::Value {
+    match serde_json::from_slice::<serde_json::Value>(body) {
         Ok(mut v) => {
             if !reveal {
                 so_domain::pii::mask_json(&mut v);
             }
             v
         }
-        Err(_) if reveal => serde_json::Value::String(String::from_utf8_lossy(&m.body).into()),
+        Err(_) if reveal => serde_json::Value::String(String::from_utf8_lossy(body).into()),
         Err(_) => serde_json::Value::String(format!(
             "<{} bytes, not JSON; use reveal to see them>",
-            m.body.len()
+            body.len()
         )),
-    };
+    }
+}
+
+/// Reads a scanned message in full; `reveal` leaves customer data unmasked.
+pub fn detail(m: &Scanned, reveal: bool) -> LetterDetail {
+    let payload = payload_json(&m.body, reveal);
     LetterDetail {
         summary: summarize(m),
-        headers,
+        headers: headers_json(m.envelope()),
         api_version: m.headers().api_version.clone(),
         event_id: m.headers().event_id.clone(),
         payload_masked: !reveal,

@@ -4,6 +4,7 @@
 //! - [`filter`]: which messages an action applies to.
 //! - [`letter`]: what a queued message says about itself (reason, stage, shop...).
 //! - [`actions`]: list, show, replay, purge, history; release of parked events.
+//! - [`index`]: the store's index of both queues, and the indexer that keeps it.
 //! - [`exports`]: `customers/data_request` exports kept in the store.
 //! - [`limits`]: the documented range of every numeric input.
 //! - [`shops`]: shops' status, pause and resume, settings changes and history.
@@ -15,6 +16,7 @@ pub mod exports;
 pub mod filter;
 pub mod http_api;
 mod http_shops;
+pub mod index;
 pub mod letter;
 pub mod limits;
 pub mod shops;

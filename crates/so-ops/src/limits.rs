@@ -10,6 +10,8 @@ use crate::OpsError;
 /// `GET /admin/dead-letters?limit=`: matches returned (all are counted).
 pub const LIST_LIMIT: RangeInclusive<u32> = 0..=10_000;
 pub const LIST_LIMIT_DEFAULT: u32 = 100;
+/// `GET /admin/dead-letters?offset=`: matches skipped (a page's start).
+pub const LIST_OFFSET: RangeInclusive<u32> = 0..=100_000_000;
 /// `GET /admin/history?limit=`: audit records returned.
 pub const HISTORY_LIMIT: RangeInclusive<u32> = 0..=1_000;
 pub const HISTORY_LIMIT_DEFAULT: u32 = 50;

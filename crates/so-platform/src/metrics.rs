@@ -253,6 +253,14 @@ pub fn dead_letters_replayed(queue: &'static str, n: u64) {
     metrics::counter!(DEAD_LETTERS_REPLAYED, "queue" => queue).increment(n);
 }
 
+/// Rows of the dead-letter index for `queue` (`dead_letter`, `parked`); set
+/// by the indexer. Drift: this against `so_queue_messages` of that queue.
+pub const LETTER_INDEX_ROWS: &str = "so_letter_index_rows";
+
+pub fn letter_index_rows(queue: &'static str, rows: u64) {
+    metrics::gauge!(LETTER_INDEX_ROWS, "queue" => queue).set(rows as f64);
+}
+
 /// Messages removed for good from `queue`.
 pub fn dead_letters_purged(queue: &'static str, n: u64) {
     metrics::counter!(DEAD_LETTERS_PURGED, "queue" => queue).increment(n);

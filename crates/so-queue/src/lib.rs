@@ -11,6 +11,7 @@
 //! - [`consumer`], [`delivery`]: consuming the work partitions; ack, requeue, retry, park,
 //!   dead-letter or schedule a delivery.
 //! - [`scan`]: walking the dead-letter and parked queues for operators.
+//! - [`feed`]: consuming the copies of dead letters and parked events for the operators' index.
 //! - [`stats`]: queue depths and consumer counts.
 //! - [`probe`]: inspection and raw publishing for tests and benchmarks.
 //!
@@ -23,6 +24,7 @@ pub mod consumer;
 pub mod delivery;
 pub mod error;
 mod event_header;
+pub mod feed;
 pub mod headers;
 pub mod link;
 pub mod names;
@@ -40,6 +42,7 @@ mod wire;
 pub use consumer::consume_partitions;
 pub use delivery::{AckOutcome, Delivery};
 pub use error::{ChannelError, Error, PublishError};
+pub use feed::{CopyOf, IndexCopy, IndexFeed};
 pub use headers::{BrokerDeath, Envelope, HeaderValue, Headers};
 pub use link::{Broker, LinkState};
 pub use names::{Names, QueueRole};

@@ -48,6 +48,9 @@ pub enum QueueRole {
     Parked,
     Unrouted,
     DeadLetter,
+    /// Copies of what enters the dead-letter and parked queues, for the
+    /// operators' index (so_ops::index).
+    Index,
 }
 
 impl QueueRole {
@@ -58,6 +61,7 @@ impl QueueRole {
             QueueRole::Parked => "parked",
             QueueRole::Unrouted => "unrouted",
             QueueRole::DeadLetter => "dead_letter",
+            QueueRole::Index => "index",
         }
     }
 }
@@ -145,6 +149,12 @@ impl Names {
         format!("{}.dlq", self.prefix)
     }
 
+    /// Copies of every message that enters the dead-letter or parked queue,
+    /// consumed by the indexer that keeps the operators' index.
+    pub fn index_queue(&self) -> String {
+        format!("{}.letter-index", self.prefix)
+    }
+
     /// Every queue with its role, in a stable order.
     pub fn all_queues(&self) -> Vec<(String, QueueRole)> {
         let mut out: Vec<_> = (0..self.partitions)
@@ -158,6 +168,7 @@ impl Names {
         out.push((self.parked_queue(), QueueRole::Parked));
         out.push((self.unrouted_queue(), QueueRole::Unrouted));
         out.push((self.dead_letter_queue(), QueueRole::DeadLetter));
+        out.push((self.index_queue(), QueueRole::Index));
         out
     }
 }

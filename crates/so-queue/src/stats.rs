@@ -55,3 +55,19 @@ pub async fn queue_stats(broker: &Broker) -> Result<Vec<QueueStat>, Error> {
     let _closed = channel.close(200, "stats read".into()).await;
     Ok(out)
 }
+
+/// Ready messages of one queue (a passive declare on a channel of its own).
+pub async fn queue_depth(broker: &Broker, queue: &str) -> Result<u32, Error> {
+    let link = broker.link().ok_or(Error::NotConnected)?;
+    let channel = link.channel().await?;
+    let passive = QueueDeclareOptions {
+        passive: true,
+        ..QueueDeclareOptions::default()
+    };
+    let declared = channel
+        .queue_declare(queue.into(), passive, FieldTable::default())
+        .await
+        .map_err(Error::amqp("queue.declare"));
+    let _closed = channel.close(200, "depth read".into()).await;
+    Ok(declared?.message_count())
+}

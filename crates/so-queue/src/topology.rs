@@ -8,6 +8,7 @@
 //!                                 --parked--> parked
 //! work.N --delivery limit--> dead (fanout) --> dlq
 //! retry (headers, so-retry-tier=S) --> retry.Ss (TTL S) --expired--> ingest (same routing key)
+//! dead (fanout) + ingest --parked--> letter-index (copies for the operators' index)
 //! ```
 
 use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
@@ -183,6 +184,8 @@ pub(crate) async fn declare(
     )
     .await?;
 
+    declare_index(ch, settings, names).await?;
+
     let retry = names.retry_exchange();
     exchange(ch, &retry, ExchangeKind::Headers, FieldTable::default()).await?;
     for secs in names.delay_queues_secs() {
@@ -215,4 +218,43 @@ pub(crate) async fn declare(
             .map_err(Error::amqp("queue.unbind"))?;
     }
     Ok(())
+}
+
+/// The index queue gets a copy of every message that enters the dead-letter
+/// queue (bound to the same fanout) or the parked queue (same routing key on
+/// the ingest exchange), so the indexer sees them without any change to the
+/// code that dead-letters or parks. Its overflow drops the oldest copy
+/// rather than refusing publishes: a stopped indexer must never make the
+/// ingress answer 503 or block dead-lettering; what it misses is drift that
+/// `dlq reindex` repairs.
+async fn declare_index(ch: &Channel, settings: &AmqpSettings, names: &Names) -> Result<(), Error> {
+    let index = names.index_queue();
+    queue(
+        ch,
+        &index,
+        quorum(&[
+            ("x-overflow", codec::text("drop-head")),
+            (
+                "x-max-length",
+                codec::int(i64::from(settings.max_queue_length)),
+            ),
+        ]),
+    )
+    .await?;
+    bind(
+        ch,
+        &index,
+        &names.dead_exchange(),
+        "",
+        FieldTable::default(),
+    )
+    .await?;
+    bind(
+        ch,
+        &index,
+        &names.ingest_exchange(),
+        names.parked_routing_key(),
+        FieldTable::default(),
+    )
+    .await
 }

@@ -46,6 +46,9 @@ pub struct TestAppOptions {
     /// Another PostgreSQL server than the shared one (a
     /// [`crate::PrivatePostgres`]'s admin URL), for [`Backend::Postgres`].
     pub postgres_admin_url: Option<String>,
+    /// Keep the letter index as the binary does (worker apps; on unless a
+    /// test wants to see what happens without it).
+    pub indexer: bool,
 }
 
 impl Default for TestAppOptions {
@@ -66,6 +69,7 @@ impl Default for TestAppOptions {
             admin_token: None,
             amqp_url: None,
             postgres_admin_url: None,
+            indexer: true,
         }
     }
 }
@@ -221,6 +225,14 @@ impl TestApp {
             }
             _ => axum::Router::new(),
         };
+        // As the binary does: every process with a store keeps the index.
+        if let (true, Some(db)) = (opts.indexer, &database) {
+            let store = so_store::Store::connect(&db.url, 2)
+                .await
+                .expect("the indexer's store opens");
+            let indexer = so_ops::index::Indexer::new(broker.clone(), store);
+            tokio::spawn(indexer.run(shutdown.clone()));
+        }
         let ops = OpsServer::bind(
             config.ops.listen,
             vec![ops::broker_check(broker.clone())],

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use so_queue::{QueueScan, Scanned};
 
 use super::OperationReport;
-use crate::OpsError;
 use crate::letter::{self, LetterSummary};
+use crate::{OpsError, index};
 
 /// What a walk through a queue has seen so far.
 pub(super) struct Tally {
@@ -16,6 +16,8 @@ pub(super) struct Tally {
     /// The first `keep` matches.
     pub(super) kept: Vec<LetterSummary>,
     keep: usize,
+    /// Index keys of the messages removed from the queue.
+    pub(super) removed: Vec<String>,
 }
 
 impl Tally {
@@ -25,7 +27,13 @@ impl Tally {
             matched: 0,
             kept: Vec::new(),
             keep,
+            removed: Vec::new(),
         }
+    }
+
+    fn removed(&mut self, m: &Scanned) {
+        self.removed
+            .push(index::copy_key(m.envelope(), &m.routing_key, &m.body));
     }
 
     pub(super) fn into_report(self, report: &mut OperationReport) {
@@ -67,6 +75,7 @@ pub(super) async fn purge_matching(
         if m.remove().await != so_queue::AckOutcome::Acked {
             return Err(OpsError::Queue(so_queue::Error::NotConnected));
         }
+        tally.removed(&m);
         report.done += 1;
     }
     Ok(())
@@ -78,11 +87,13 @@ pub(super) async fn settle(
     held: &mut HashMap<u64, Scanned>,
     settled: Vec<(u64, Result<(), so_queue::PublishError>)>,
     report: &mut OperationReport,
+    tally: &mut Tally,
 ) -> Result<(), OpsError> {
     for (tag, outcome) in settled {
         let Some(m) = held.remove(&tag) else { continue };
         outcome?;
         if m.remove().await == so_queue::AckOutcome::Acked {
+            tally.removed(&m);
             report.done += 1;
         } else {
             return Err(OpsError::Queue(so_queue::Error::NotConnected));
