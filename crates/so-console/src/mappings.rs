@@ -290,7 +290,7 @@ fn lines(table: &BTreeMap<String, String>) -> String {
 fn with_mappings(settings: &ShopSettings, f: &MappingsForm) -> serde_json::Value {
     let mut value = shops_live::to_stored(settings);
     if let Some(o) = value.as_object_mut() {
-        o.retain(|k, _| crate::sync::SETTABLE.contains(&k.as_str()));
+        o.retain(|k, _| crate::sync::settable(k));
         let table = |raw: &str, field| parse(field, raw).unwrap_or_default();
         o.insert(
             "mappings".to_owned(),

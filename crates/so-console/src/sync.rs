@@ -22,7 +22,7 @@ use crate::sends::{Run, Wiring};
 
 mod checks;
 
-pub(crate) use checks::SETTABLE;
+pub(crate) use checks::settable;
 
 use checks::{auto_settings, message_of, on_demand_choices};
 

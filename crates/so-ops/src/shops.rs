@@ -241,7 +241,7 @@ impl ShopOps {
 /// The keys of a shop's settings the API takes. Secrets among them (the Ometria
 /// key, webhook secrets, the Admin API token or client secret) are stored sealed
 /// and need `database.secrets_key`.
-const API_KEYS: [&str; 16] = [
+pub const SETTINGS_KEYS: [&str; 16] = [
     "admin",
     "mappings",
     "profile_sends",
@@ -283,11 +283,11 @@ fn validate(
         .into_iter()
         .flatten()
         .map(|(k, _)| k.as_str())
-        .find(|k| !API_KEYS.contains(k))
+        .find(|k| !SETTINGS_KEYS.contains(k))
     {
         return Err(OpsError::InvalidSettings(vec![format!(
             "settings.{key}: not settable through the API (it takes {}); set it in the configuration file",
-            API_KEYS.join(", ")
+            SETTINGS_KEYS.join(", ")
         )]));
     }
     if let Some(key) = shops_live::secret_key_in(settings)

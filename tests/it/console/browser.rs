@@ -1,6 +1,6 @@
 //! Headless Chromium driven through chromedriver (Debian's `chromium` and `chromium-driver`,
 //! installed by `scripts/browser`). Without chromedriver a test skips, saying so; with `CI` or
-//! `SO_REQUIRE_BROWSER` set it fails instead, so CI cannot pass without running them.
+//! `CONSOLE_REQUIRE_BROWSER` set it fails instead, so CI cannot pass without running them.
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -45,15 +45,15 @@ impl Browser {
             .iter()
             .all(|p| std::path::Path::new(p).exists());
         if !installed {
-            let required = ["CI", "SO_REQUIRE_BROWSER"]
+            let required = ["CI", "CONSOLE_REQUIRE_BROWSER"]
                 .iter()
                 .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()));
             assert!(
                 !required,
-                "{CHROMEDRIVER} or {CHROMIUM} is missing and CI/SO_REQUIRE_BROWSER is set: run scripts/browser"
+                "{CHROMEDRIVER} or {CHROMIUM} is missing and CI/CONSOLE_REQUIRE_BROWSER is set: run scripts/browser"
             );
             eprintln!(
-                "SKIPPED: console browser test: {CHROMEDRIVER} or {CHROMIUM} missing (run scripts/browser; set SO_REQUIRE_BROWSER=1 to fail instead)"
+                "SKIPPED: console browser test: {CHROMEDRIVER} or {CHROMIUM} missing (run scripts/browser; set CONSOLE_REQUIRE_BROWSER=1 to fail instead)"
             );
             return None;
         }
@@ -146,11 +146,11 @@ impl Browser {
     }
 
     /// Saves a screenshot as `<name>.png`: into `docs/console/` when
-    /// `SO_CONSOLE_SCREENSHOTS=1` (to refresh the documentation), else a temp directory.
+    /// `CONSOLE_SCREENSHOTS=1` (to refresh the documentation), else a temp directory.
     pub(crate) async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.expect("screenshot");
         assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
-        let dir = if std::env::var("SO_CONSOLE_SCREENSHOTS").as_deref() == Ok("1") {
+        let dir = if std::env::var("CONSOLE_SCREENSHOTS").as_deref() == Ok("1") {
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/console")
         } else {
             std::env::temp_dir().join("so-console-screenshots")

@@ -9,26 +9,12 @@ use so_sync::profiles::{self, Choices, Request};
 
 use super::{AutoForm, FieldError, OnDemandForm};
 
-/// The settings keys `so_ops::ShopOps::set_settings` takes today (its `API_KEYS`, as
-/// `shops set` and `PUT /admin/shops/<shop>` document them), `enabled` left out: the pause is
-/// kept apart and the settings read here are the effective ones.
-pub(crate) const SETTABLE: [&str; 15] = [
-    "ometria",
-    "webhook_secrets",
-    "enabled",
-    "mappings",
-    "profile_sends",
-    "timezone",
-    "sync",
-    "namespace",
-    "profiles",
-    "lists",
-    "behaviour",
-    "abandoned_checkouts",
-    "storefront_url",
-    "store",
-    "currency",
-];
+/// Whether the console writes settings key `k` back through `so_ops::ShopOps::set_settings`:
+/// every key it takes (its `SETTINGS_KEYS`) but `enabled`, since the pause is kept apart and
+/// the settings read here are the effective ones.
+pub(crate) fn settable(k: &str) -> bool {
+    k != "enabled" && so_ops::shops::SETTINGS_KEYS.contains(&k)
+}
 
 /// The On Demand choices, or the field at fault: the same checks as `send-profiles`.
 pub(super) fn on_demand_choices(
@@ -112,7 +98,7 @@ pub(super) fn auto_settings(
     if let Some(o) = value.as_object_mut() {
         // The shop settings path replaces a shop's settings whole and refuses keys it does
         // not take: keep those it takes, with the automatic send's set.
-        o.retain(|k, _| SETTABLE.contains(&k.as_str()));
+        o.retain(|k, _| settable(k));
         o.insert(
             "profile_sends".to_owned(),
             serde_json::json!({
@@ -260,10 +246,7 @@ mod tests {
         assert_eq!(p["active_days"], 30);
         assert_eq!(p["allowed_lists"], serde_json::json!([77]));
         for k in v.as_object().unwrap().keys() {
-            assert!(
-                k == "profile_sends" || SETTABLE.contains(&k.as_str()),
-                "{k}"
-            );
+            assert!(k == "profile_sends" || settable(k), "{k}");
         }
     }
 }
