@@ -35,6 +35,12 @@ pub(crate) struct MappingsForm {
     pub(crate) product: String,
 }
 
+impl crate::routes::Posted for MappingsForm {
+    fn csrf(&self) -> Option<&str> {
+        self.csrf.as_deref()
+    }
+}
+
 /// What one entity's sample would carry: `(property, masked value)`; `None`: no sample.
 pub(crate) type Preview = Option<Result<Vec<(String, String)>, String>>;
 
@@ -74,10 +80,7 @@ pub(crate) async fn preview(
     headers: HeaderMap,
     f: Result<Form<MappingsForm>, FormRejection>,
 ) -> Result<Response, ConsoleError> {
-    let viewer = c.viewer(&headers, None)?;
-    viewer.may_see(&shop)?;
-    let f = crate::routes::form(f)?;
-    viewer.check_csrf(f.csrf.as_deref())?;
+    let (viewer, f) = crate::routes::shop_action(&c, &headers, &shop, f)?;
     let (domain, _) = crate::sync::settings_of(&c, &shop).await?;
     let (built, errors, status) = match checked(&f) {
         Ok(m) => (Some(m), Vec::new(), StatusCode::OK),
@@ -95,10 +98,7 @@ pub(crate) async fn save(
     headers: HeaderMap,
     f: Result<Form<MappingsForm>, FormRejection>,
 ) -> Result<Response, ConsoleError> {
-    let viewer = c.viewer(&headers, None)?;
-    viewer.may_see(&shop)?;
-    let f = crate::routes::form(f)?;
-    viewer.check_csrf(f.csrf.as_deref())?;
+    let (viewer, f) = crate::routes::shop_action(&c, &headers, &shop, f)?;
     let (domain, settings) = crate::sync::settings_of(&c, &shop).await?;
     let built = match checked(&f) {
         Ok(m) => m,
@@ -176,33 +176,35 @@ async fn samples(c: &Console, shop: &ShopDomain, m: &FieldMappings) -> (Preview,
             return (why.clone(), why);
         }
     };
-    let contact = match admin.customers_page(None, None, 1).await {
-        Ok(p) => Some(p.nodes.first().map_or_else(
-            || Err("none in the shop yet".to_owned()),
-            |n| {
-                Ok(mapped(
-                    m,
-                    MappedEntity::Contact,
-                    &so_shopify_admin::customer_webhook(n).body,
-                ))
-            },
-        )),
-        Err(e) => Some(Err(format!("the Admin API failed: {e}"))),
-    };
-    let order = match admin.orders_page(None, None, 1).await {
-        Ok(p) => Some(p.nodes.first().map_or_else(
-            || Err("none in the shop yet".to_owned()),
-            |n| {
-                Ok(mapped(
-                    m,
-                    MappedEntity::Order,
-                    &so_shopify_admin::order_webhook(n).body,
-                ))
-            },
-        )),
-        Err(e) => Some(Err(format!("the Admin API failed: {e}"))),
-    };
+    let contact = first_mapped(
+        admin.customers_page(None, None, 1).await.map(|p| p.nodes),
+        m,
+        MappedEntity::Contact,
+        |n| so_shopify_admin::customer_webhook(n).body,
+    );
+    let order = first_mapped(
+        admin.orders_page(None, None, 1).await.map(|p| p.nodes),
+        m,
+        MappedEntity::Order,
+        |n| so_shopify_admin::order_webhook(n).body,
+    );
     (contact, order)
+}
+
+/// The first of the nodes read, in webhook shape, with the mappings applied.
+fn first_mapped<N, E: std::fmt::Display>(
+    read: Result<Vec<N>, E>,
+    m: &FieldMappings,
+    entity: MappedEntity,
+    body: impl Fn(&N) -> serde_json::Value,
+) -> Preview {
+    Some(match read {
+        Ok(nodes) => nodes.first().map_or_else(
+            || Err("none in the shop yet".to_owned()),
+            |n| Ok(mapped(m, entity, &body(n))),
+        ),
+        Err(e) => Err(format!("the Admin API failed: {e}")),
+    })
 }
 
 fn mapped(

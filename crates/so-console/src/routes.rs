@@ -195,6 +195,33 @@ pub(crate) struct ActionForm {
     pub(crate) csrf: Option<String>,
 }
 
+/// A posted form, which carries its CSRF token.
+pub(crate) trait Posted {
+    fn csrf(&self) -> Option<&str>;
+}
+
+impl Posted for ActionForm {
+    fn csrf(&self) -> Option<&str> {
+        self.csrf.as_deref()
+    }
+}
+
+/// An action on `shop`: its viewer, who may see the shop, and the form, its CSRF token
+/// checked. Actions never take the query token: only a header (or the session)
+/// authenticates them.
+pub(crate) fn shop_action<T: Posted>(
+    c: &Console,
+    headers: &HeaderMap,
+    shop: &str,
+    f: Result<Form<T>, FormRejection>,
+) -> Result<(Viewer, T), ConsoleError> {
+    let viewer = c.viewer(headers, None)?;
+    viewer.may_see(shop)?;
+    let f = form(f)?;
+    viewer.check_csrf(f.csrf())?;
+    Ok((viewer, f))
+}
+
 pub(crate) fn form<T>(f: Result<Form<T>, FormRejection>) -> Result<T, ConsoleError> {
     f.map(|Form(f)| f)
         .map_err(|e| ConsoleError::Form(e.body_text()))
@@ -234,10 +261,7 @@ async fn set_sync(
     f: Result<Form<ActionForm>, FormRejection>,
     action: SyncAction,
 ) -> Result<Response, ConsoleError> {
-    // Actions never take the query token: only a header (or the session) authenticates them.
-    let viewer = c.viewer(headers, None)?;
-    viewer.may_see(shop)?;
-    viewer.check_csrf(form(f)?.csrf.as_deref())?;
+    let (viewer, _) = shop_action(c, headers, shop, f)?;
     let actor = viewer.actor();
     let report = match action {
         SyncAction::Pause => c.shops.pause(shop, &actor).await?,

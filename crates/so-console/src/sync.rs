@@ -11,7 +11,6 @@ use serde::Deserialize;
 use so_domain::ShopDomain;
 use so_ops::OpsError;
 use so_platform::ShopSettings;
-use so_platform::shops_live::ShopsSnapshot;
 use so_sync::profiles::{self, Choices, Kind, SendSummary};
 
 use crate::auth::Viewer;
@@ -49,6 +48,12 @@ pub(crate) struct OnDemandForm {
     pub(crate) active_to: String,
 }
 
+impl crate::routes::Posted for OnDemandForm {
+    fn csrf(&self) -> Option<&str> {
+        self.csrf.as_deref()
+    }
+}
+
 /// The Auto Send settings form.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub(crate) struct AutoForm {
@@ -62,6 +67,12 @@ pub(crate) struct AutoForm {
     pub(crate) list: String,
     #[serde(default)]
     pub(crate) active_days: String,
+}
+
+impl crate::routes::Posted for AutoForm {
+    fn csrf(&self) -> Option<&str> {
+        self.csrf.as_deref()
+    }
 }
 
 /// Everything the page shows.
@@ -97,10 +108,7 @@ pub(crate) async fn send(
     headers: HeaderMap,
     f: Result<Form<OnDemandForm>, FormRejection>,
 ) -> Result<Response, ConsoleError> {
-    let viewer = c.viewer(&headers, None)?;
-    viewer.may_see(&shop)?;
-    let f = crate::routes::form(f)?;
-    viewer.check_csrf(f.csrf.as_deref())?;
+    let (viewer, f) = crate::routes::shop_action(&c, &headers, &shop, f)?;
     let (domain, settings) = settings_of(&c, &shop).await?;
     match on_demand_choices(&f, &settings) {
         Ok(choices) => {
@@ -124,9 +132,7 @@ pub(crate) async fn send_now(
     headers: HeaderMap,
     f: Result<Form<crate::routes::ActionForm>, FormRejection>,
 ) -> Result<Response, ConsoleError> {
-    let viewer = c.viewer(&headers, None)?;
-    viewer.may_see(&shop)?;
-    viewer.check_csrf(crate::routes::form(f)?.csrf.as_deref())?;
+    let (viewer, _) = crate::routes::shop_action(&c, &headers, &shop, f)?;
     let (domain, settings) = settings_of(&c, &shop).await?;
     match profiles::choices::auto_choices(&settings, chrono::Utc::now()) {
         Ok(choices) => {
@@ -153,10 +159,7 @@ pub(crate) async fn save_auto(
     headers: HeaderMap,
     f: Result<Form<AutoForm>, FormRejection>,
 ) -> Result<Response, ConsoleError> {
-    let viewer = c.viewer(&headers, None)?;
-    viewer.may_see(&shop)?;
-    let f = crate::routes::form(f)?;
-    viewer.check_csrf(f.csrf.as_deref())?;
+    let (viewer, f) = crate::routes::shop_action(&c, &headers, &shop, f)?;
     let (domain, settings) = settings_of(&c, &shop).await?;
     let written = match auto_settings(&f, &settings) {
         Ok(value) => match c
@@ -243,19 +246,7 @@ pub(crate) async fn settings_of(
     c: &Console,
     shop: &str,
 ) -> Result<(ShopDomain, ShopSettings), ConsoleError> {
-    let domain = ShopDomain::parse(shop).map_err(|e| OpsError::InvalidInput {
-        field: "shop",
-        detail: e.to_string(),
-    })?;
-    let store = c.queue.store();
-    let revision = store.shops_revision().await.map_err(OpsError::from)?;
-    let rows = store.shops().await.map_err(OpsError::from)?;
-    let snap = ShopsSnapshot::merge(c.config.clone(), revision, &rows);
-    let live = snap
-        .shops
-        .get(domain.as_str())
-        .ok_or_else(|| OpsError::UnknownShop(domain.to_string()))?;
-    Ok((domain, live.settings.clone()))
+    Ok(c.shops.settings(shop).await?)
 }
 
 async fn view(

@@ -57,6 +57,20 @@ impl ShopOps {
         ShopOps { queue, config }
     }
 
+    /// The settings `shop` is served with now (file and store merged), secrets unset.
+    pub async fn settings(
+        &self,
+        shop: &str,
+    ) -> Result<(ShopDomain, so_platform::ShopSettings), OpsError> {
+        let domain = parse_shop(shop)?;
+        let snap = self.snapshot().await?;
+        let live = snap
+            .shops
+            .get(domain.as_str())
+            .ok_or_else(|| OpsError::UnknownShop(domain.to_string()))?;
+        Ok((domain, live.settings.clone()))
+    }
+
     /// Every served shop, TOML and stored, as the store has them now.
     pub(crate) async fn snapshot(&self) -> Result<ShopsSnapshot, OpsError> {
         Ok(self.snapshot_and_rows().await?.0)
