@@ -177,6 +177,32 @@ async fn pause_and_resume_on_a_running_worker(backend: Backend) {
     app.teardown().await;
 }
 
+/// Sends a new customer of `shop` (ids from `from + 1`) until one, once at the fake Ometria,
+/// passes `check`: the worker has applied the settings written before.
+async fn until_a_contact(
+    app: &TestApp,
+    shop: &str,
+    from: u64,
+    check: impl Fn(u64) -> Result<(), String>,
+) {
+    let mut next = from;
+    let check = &check;
+    eventually(Duration::from_secs(30), || {
+        next += 1;
+        let id = next;
+        async move {
+            send(
+                app,
+                &customer(id, &format!("c{id}@example.com"), "10:00:00", shop),
+            )
+            .await;
+            app.contacts_arrive([id]).await;
+            check(id)
+        }
+    })
+    .await;
+}
+
 async fn a_settings_change_applies_to_the_next_event(backend: Backend) {
     let owned = app(backend, None).await;
     let app = &owned;
@@ -187,45 +213,23 @@ async fn a_settings_change_applies_to_the_next_event(backend: Backend) {
     assert_eq!(body["version"], 1);
     let fake = app.ometria();
     // The first contact after the worker saw version 1 joins list 41.
-    let mut next = 100;
-    eventually(Duration::from_secs(30), || {
-        next += 1;
-        let id = next;
-        async move {
-            send(
-                app,
-                &customer(id, &format!("a{id}@example.com"), "10:00:00", shop),
-            )
-            .await;
-            app.contacts_arrive([id]).await;
-            if fake.lists_of(&id.to_string()).contains(&"41".to_owned()) {
-                Ok(())
-            } else {
-                Err(format!("contact {id} not on list 41"))
-            }
+    until_a_contact(app, shop, 100, |id| {
+        if fake.lists_of(&id.to_string()).contains(&"41".to_owned()) {
+            Ok(())
+        } else {
+            Err(format!("contact {id} not on list 41"))
         }
     })
     .await;
     let (status, body) = put(json!({"lists": {"every_contact": [42]}})).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["version"], 2);
-    let mut next = 200;
-    eventually(Duration::from_secs(30), || {
-        next += 1;
-        let id = next;
-        async move {
-            send(
-                app,
-                &customer(id, &format!("b{id}@example.com"), "10:00:00", shop),
-            )
-            .await;
-            app.contacts_arrive([id]).await;
-            let lists = fake.lists_of(&id.to_string());
-            if lists == ["42"] {
-                Ok(())
-            } else {
-                Err(format!("contact {id} on {lists:?}"))
-            }
+    until_a_contact(app, shop, 200, |id| {
+        let lists = fake.lists_of(&id.to_string());
+        if lists == ["42"] {
+            Ok(())
+        } else {
+            Err(format!("contact {id} on {lists:?}"))
         }
     })
     .await;
@@ -237,26 +241,15 @@ async fn a_settings_change_applies_to_the_next_event(backend: Backend) {
     .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["version"], 3);
-    let mut next = 300;
-    eventually(Duration::from_secs(30), || {
-        next += 1;
-        let id = next;
-        async move {
-            send(
-                app,
-                &customer(id, &format!("c{id}@example.com"), "10:00:00", shop),
-            )
-            .await;
-            app.contacts_arrive([id]).await;
-            let record = fake.record(RecordType::Contact, &id.to_string());
-            let mapped = record
-                .as_ref()
-                .map(|r| r["properties"]["account_state"].clone());
-            if mapped == Some(json!("enabled")) {
-                Ok(())
-            } else {
-                Err(format!("contact {id}: {record:?}"))
-            }
+    until_a_contact(app, shop, 300, |id| {
+        let record = fake.record(RecordType::Contact, &id.to_string());
+        let mapped = record
+            .as_ref()
+            .map(|r| r["properties"]["account_state"].clone());
+        if mapped == Some(json!("enabled")) {
+            Ok(())
+        } else {
+            Err(format!("contact {id}: {record:?}"))
         }
     })
     .await;
