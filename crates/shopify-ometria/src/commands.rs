@@ -37,6 +37,15 @@ pub(crate) fn load(path: Option<&Path>) -> Result<Config> {
     Config::load(path, std::env::vars()).context("loading the configuration")
 }
 
+/// The configuration, with logging to stderr as `log` says: for commands that run for a while
+/// and call code that reports through `tracing` (a token refresh, a retried page, a skipped
+/// shop), which would otherwise be lost. Quick commands stay quiet.
+pub(crate) fn load_logged(path: Option<&Path>) -> Result<Config> {
+    let config = load(path)?;
+    telemetry::init(&config.log);
+    Ok(config)
+}
+
 pub(crate) async fn serve(path: Option<&Path>, services: Services) -> Result<ExitCode> {
     let config = Arc::new(load(path)?);
     telemetry::init(&config.log);

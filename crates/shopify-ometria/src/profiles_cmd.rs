@@ -15,7 +15,7 @@ use so_sync::profiles::{
 };
 use so_sync::{SyncError, clients};
 
-use crate::commands::load;
+use crate::commands::load_logged;
 use crate::sync_cmds::{cancelled_on_ctrl_c, connected_publisher, open_store};
 
 #[derive(Debug, clap::Args)]
@@ -95,7 +95,7 @@ fn choices(config: &Config, shop: &ShopDomain, args: &SendProfilesArgs) -> Resul
 }
 
 pub(crate) async fn send_profiles(path: Option<&Path>, args: SendProfilesArgs) -> Result<ExitCode> {
-    let config = load(path)?;
+    let config = load_logged(path)?;
     let shop = ShopDomain::parse(&args.shop)
         .map_err(|e| anyhow::anyhow!("--shop {:?}: {e}", args.shop))?;
     // A TOML shop's settings win over the stored ones: its options are

@@ -13,7 +13,7 @@ use so_domain::ShopDomain;
 use so_platform::Config;
 use so_queue::{Broker, Publisher};
 
-use crate::commands::load;
+use crate::commands::load_logged;
 use so_sync::backfill::{self, Backfill, Entity, EntityReport, Only, Options, Progress};
 use so_sync::{SyncError, clients};
 use tokio_util::sync::CancellationToken;
@@ -39,8 +39,7 @@ pub(crate) struct BackfillArgs {
     json: bool,
 }
 
-/// The shops a command runs for: the one named, or every shop with Admin
-/// API access.
+/// The store `database.url` names, with a small pool: a command needs few connections.
 pub(crate) async fn open_store(config: &Config) -> Result<so_store::Store> {
     so_store::Store::connect(config.database.url.expose_secret(), 2)
         .await
@@ -51,7 +50,7 @@ pub(crate) async fn open_store(config: &Config) -> Result<so_store::Store> {
 /// installed or added through the admin API is served like a TOML one), and
 /// the store: what every command that works on shops starts from.
 pub(crate) async fn load_served(path: Option<&Path>) -> Result<(Config, so_store::Store)> {
-    let config = load(path)?;
+    let config = load_logged(path)?;
     let store = open_store(&config).await?;
     let config = so_platform::shops_live::effective_config(config, &store)
         .await
