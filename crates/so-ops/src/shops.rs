@@ -17,7 +17,7 @@ use so_platform::Config;
 use so_platform::shops_live::{self, ShopsSnapshot};
 use so_store::{KeyChange, ShopSource, ShopWrite, ShopWriter};
 
-pub use self::activity::{ACTIVITY_KINDS, ActivityEntry, ShopActivityLog};
+pub use self::activity::{ACTIVITY_KINDS, ActivityEntry, SYNTHESIZED_ID_PREFIX, ShopActivityLog};
 pub use self::detail::{
     OauthStatus, ProfileSendStatus, RejectionsStatus, ShopDetail, SubscriptionsStatus, Waiting,
 };

@@ -28,18 +28,25 @@ pub struct RecentRejection {
 }
 
 impl Store {
-    /// The `limit` webhooks of `shop` seen last, newest first. The ledger keeps the dedupe
-    /// window only, so older ones are gone.
+    /// The `limit` webhooks of `shop` seen last, newest first, leaving out ids starting with
+    /// `skip_prefix` (the events a backfill or profile send synthesized, which would crowd
+    /// out Shopify's). The ledger keeps the dedupe window only, so older ones are gone.
     pub async fn recent_webhooks(
         &self,
         shop: &ShopDomain,
         limit: u32,
+        skip_prefix: &str,
     ) -> Result<Vec<RecentWebhook>> {
+        // `substr`, not `LIKE`: the prefix needs no escaping, and both backends have it.
         let rows = sqlx::query(
             "SELECT webhook_id, topic, seen_at FROM ledger WHERE shop = $1 \
-             ORDER BY seen_at DESC, webhook_id DESC LIMIT $2",
+             AND ($2 = '' OR substr(webhook_id, 1, $3) <> $4) \
+             ORDER BY seen_at DESC, webhook_id DESC LIMIT $5",
         )
         .bind(shop.as_str())
+        .bind(skip_prefix)
+        .bind(i32::try_from(skip_prefix.chars().count()).unwrap_or(i32::MAX))
+        .bind(skip_prefix)
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;

@@ -12,12 +12,23 @@ on_both_backends!(
 
 async fn recent_webhooks_are_the_shops_newest_first_and_limited(ctx: Ctx) {
     let store = &ctx.store;
-    assert!(store.recent_webhooks(&shop(), 5).await.unwrap().is_empty());
+    assert!(
+        store
+            .recent_webhooks(&shop(), 5, "")
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // Committed out of time order: the order must come from `seen_at`.
     let mut ledger: Vec<LedgerEntry> = [(3, 30), (1, 10), (4, 40), (2, 20)]
         .into_iter()
         .map(|(n, secs)| entry(n, None, secs))
         .collect();
+    // Synthesized by a backfill: newest, but left out when asked.
+    ledger.push(LedgerEntry {
+        webhook_id: so_domain::WebhookId::parse("bf-abc").unwrap(),
+        ..entry(5, None, 50)
+    });
     ledger.push(LedgerEntry {
         shop: other_shop(),
         ..entry(9, None, 99)
@@ -30,7 +41,9 @@ async fn recent_webhooks_are_the_shops_newest_first_and_limited(ctx: Ctx) {
         .await
         .unwrap();
     assert_eq!(done, CommitOutcome::Committed);
-    let got = store.recent_webhooks(&shop(), 3).await.unwrap();
+    let all = store.recent_webhooks(&shop(), 1, "").await.unwrap();
+    assert_eq!(all[0].webhook_id, "bf-abc");
+    let got = store.recent_webhooks(&shop(), 3, "bf-").await.unwrap();
     let ids: Vec<(&str, i64)> = got
         .iter()
         .map(|w| {
@@ -42,7 +55,10 @@ async fn recent_webhooks_are_the_shops_newest_first_and_limited(ctx: Ctx) {
         .collect();
     assert_eq!(ids, [("wh-4", 40), ("wh-3", 30), ("wh-2", 20)]);
     assert!(got.iter().all(|w| w.topic == "orders/updated"));
-    let other = store.recent_webhooks(&other_shop(), 10).await.unwrap();
+    let other = store
+        .recent_webhooks(&other_shop(), 10, "bf-")
+        .await
+        .unwrap();
     assert_eq!(other.len(), 1);
     assert_eq!(other[0].webhook_id, "wh-9");
 }
