@@ -138,3 +138,74 @@ async fn embedded_staff_preview_their_shops_mappings() {
     assert!(!body.contains("home_city"), "{body}");
     app.teardown().await;
 }
+
+/// The preview reads the shop's most recently updated customer and order (the Admin API's
+/// `sortKey: UPDATED_AT, reverse: true`), not the first listed: three of each, the newest
+/// neither first nor last by id nor by creation; its city and email shown masked.
+#[tokio::test]
+async fn the_preview_shows_the_most_recently_updated_customer_and_order() {
+    let shopify = so_fake_shopify::FakeShopify::start().await;
+    let mut data = so_fake_shopify::generate(&so_fake_shopify::GenerateSpec::new(3, 1, 0.0));
+    let base = chrono::DateTime::parse_from_rfc3339("2026-11-01T10:00:00Z")
+        .unwrap()
+        .to_utc();
+    // (minutes after `base` it was updated, city, order's financial status): the second is
+    // the newest.
+    let rows = [
+        (10, "Amiens", "AUTHORIZED"),
+        (30, "Zurich", "VOIDED"),
+        (0, "Lyon", "PAID"),
+    ];
+    for ((c, o), (minutes, city, status)) in data
+        .customers
+        .iter_mut()
+        .zip(data.orders.iter_mut())
+        .zip(rows)
+    {
+        c.updated_at = base + chrono::TimeDelta::minutes(minutes);
+        c.created_at = base;
+        let address = c.default_address.get_or_insert_with(Default::default);
+        address.city = Some(city.to_owned());
+        o.updated_at = base + chrono::TimeDelta::minutes(minutes);
+        o.created_at = base;
+        o.financial_status = status.to_owned();
+    }
+    shopify.shop(DEFAULT_SHOP).seed_dataset(&data);
+    let app = super::sync::app_with(Backend::Sqlite, &shopify, "", super::embedded::env()).await;
+    let now = chrono::Utc::now().timestamp();
+    let own = super::embedded::token(DEFAULT_SHOP, now, super::embedded::SECRET);
+    let res = app
+        .client
+        .post(format!(
+            "{}/console/shops/{DEFAULT_SHOP}/mappings/preview",
+            app.ops_address
+        ))
+        .bearer_auth(own)
+        .form(&[
+            ("contact", "home_city = default_address.city"),
+            ("order", "payment = financial_status"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let body = res.text().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    let value = |property: &str| {
+        let at = body
+            .find(&format!(r#"data-property="{property}""#))
+            .unwrap_or_else(|| panic!("no {property} in the preview: {body}"));
+        body[at..]
+            .split('>')
+            .nth(1)
+            .unwrap()
+            .split('<')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(value("home_city"), "Z***", "{body}");
+    assert_eq!(value("payment").to_lowercase(), "v***", "{body}");
+    assert!(!body.contains("Zurich"), "masked: {body}");
+    app.teardown().await;
+}
