@@ -106,9 +106,12 @@ async fn activity_log(backend: Backend) {
     // Paris is never UTC: the UTC wall time of the send is not on its line.
     let utc = sent_at.format("%H:%M:%S").to_string();
     assert!(!sends[0].contains(&utc), "{sends:?}");
-    b.js("document.getElementById('activity').scrollIntoView(); return null;")
-        .await;
-    b.screenshot("shop-activity").await;
+    // One run takes the documentation's screenshot.
+    if matches!(backend, Backend::Sqlite) {
+        b.js("document.getElementById('activity').scrollIntoView(); return null;")
+            .await;
+        b.screenshot("shop-activity").await;
+    }
     b.close().await;
 }
 
