@@ -13,7 +13,7 @@ use so_testkit::{Backend, eventually};
 
 use super::browser::Browser;
 use super::sync::{LIST, app, seeded, set};
-use super::{TOKEN, customer};
+use super::{TOKEN, admin_get, customer};
 
 #[tokio::test]
 async fn the_activity_log_lists_a_webhook_and_a_profile_send_in_paris_time_sqlite() {
@@ -106,6 +106,25 @@ async fn activity_log(backend: Backend) {
     // Paris is never UTC: the UTC wall time of the send is not on its line.
     let utc = sent_at.format("%H:%M:%S").to_string();
     assert!(!sends[0].contains(&utc), "{sends:?}");
+    // The admin API serves the same log, with UTC and local times; a bad limit names itself.
+    let log = admin_get(&app, &format!("/admin/shops/{DEFAULT_SHOP}/activity")).await;
+    assert_eq!(log["timezone"], "Europe/Paris", "{log}");
+    let entry = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| {
+            e["kind"] == "webhook" && e["summary"].as_str().unwrap().contains("activity-hook-1")
+        })
+        .unwrap_or_else(|| panic!("no webhook entry: {log}"));
+    assert_eq!(entry["at_local"], paris(seen).as_str(), "{entry}");
+    let bad = admin_get(
+        &app,
+        &format!("/admin/shops/{DEFAULT_SHOP}/activity?limit=101"),
+    )
+    .await;
+    assert_eq!(bad["code"], "invalid_input", "{bad}");
+    assert!(bad["detail"].as_str().unwrap().contains("limit"), "{bad}");
     // One run takes the documentation's screenshot.
     if matches!(backend, Backend::Sqlite) {
         b.js("document.getElementById('activity').scrollIntoView(); return null;")
