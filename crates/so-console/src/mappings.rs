@@ -166,8 +166,9 @@ async fn view(
     }
 }
 
-/// The first customer and order the shop's Admin API gives, in webhook shape (as a backfill
-/// sends them), with the mappings applied: only the mapped properties, every value masked.
+/// The shop's most recently updated customer and order, read from its Admin API in webhook
+/// shape (as a backfill sends them), with the mappings applied: only the mapped properties,
+/// every value masked.
 async fn samples(c: &Console, shop: &ShopDomain, m: &FieldMappings) -> (Preview, Preview) {
     let admin = match so_sync::clients::admin_client(&c.config, c.queue.store(), shop) {
         Ok(a) => a,
@@ -177,17 +178,14 @@ async fn samples(c: &Console, shop: &ShopDomain, m: &FieldMappings) -> (Preview,
         }
     };
     let contact = first_mapped(
-        admin.customers_page(None, None, 1).await.map(|p| p.nodes),
+        admin.recent_customers(1).await,
         m,
         MappedEntity::Contact,
         |n| so_shopify_admin::customer_webhook(n).body,
     );
-    let order = first_mapped(
-        admin.orders_page(None, None, 1).await.map(|p| p.nodes),
-        m,
-        MappedEntity::Order,
-        |n| so_shopify_admin::order_webhook(n).body,
-    );
+    let order = first_mapped(admin.recent_orders(1).await, m, MappedEntity::Order, |n| {
+        so_shopify_admin::order_webhook(n).body
+    });
     (contact, order)
 }
 

@@ -183,9 +183,10 @@ async fn shop_page(c: &Console, viewer: &Viewer, shop: &str) -> Result<Response,
     viewer.may_see(shop)?;
     let status = c.shops.show(shop).await?;
     let history = c.shops.history(shop, HISTORY_SHOWN).await?;
+    let activity = c.shops.activity(shop, pages::activity::SHOWN).await?;
     Ok(pages::html(
         Some(viewer),
-        pages::shop::page(c.chrome(viewer), &status, &history),
+        pages::shop::page(c.chrome(viewer), &status, &activity, &history),
     ))
 }
 

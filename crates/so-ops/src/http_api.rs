@@ -47,7 +47,7 @@ pub fn router(ops: QueueOps, shops: ShopOps, token: SecretString) -> Router {
 /// them: a test holds the two equal.
 type Route = (&'static str, &'static str, fn() -> MethodRouter<AdminState>);
 
-const ROUTES: [Route; 15] = [
+const ROUTES: [Route; 16] = [
     ("get", "/admin/dead-letters", || get(list)),
     ("post", "/admin/dead-letters/reindex", || post(reindex)),
     ("post", "/admin/dead-letters/replay", || post(replay)),
@@ -63,6 +63,9 @@ const ROUTES: [Route; 15] = [
     ("post", "/admin/shops/{shop}/pause", || post(shops::pause)),
     ("post", "/admin/shops/{shop}/resume", || post(shops::resume)),
     ("get", "/admin/shops/{shop}/history", || get(shops::history)),
+    ("get", "/admin/shops/{shop}/activity", || {
+        get(shops::activity)
+    }),
 ];
 
 /// An API error: status plus `{code, detail}`, from one place.

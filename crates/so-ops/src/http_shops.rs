@@ -1,4 +1,4 @@
-//! The `/admin/shops` handlers: status, pause, resume, settings and history. Routed from the
+//! The `/admin/shops` handlers: status, pause, resume, settings, history and activity. Routed from the
 //! one table in [`crate::http_api`].
 
 use axum::Json;
@@ -72,4 +72,19 @@ pub(crate) async fn history(
     )?;
     let versions = s.shops.history(&shop, limit).await?;
     Ok(Json(serde_json::json!({"shop": shop, "versions": versions})).into_response())
+}
+
+pub(crate) async fn activity(
+    State(s): State<AdminState>,
+    Path(shop): Path<String>,
+    q: Result<Query<HistoryQuery>, QueryRejection>,
+) -> Result<Response, AdminError> {
+    let q = query(q)?;
+    let limit = limits::count(
+        "limit",
+        q.limit.as_deref(),
+        limits::ACTIVITY_LIMIT_DEFAULT,
+        limits::ACTIVITY_LIMIT,
+    )?;
+    Ok(Json(s.shops.activity(&shop, limit).await?).into_response())
 }

@@ -18,6 +18,9 @@ pub const HISTORY_LIMIT_DEFAULT: u32 = 50;
 /// `GET /admin/exports?limit=`: exports returned.
 pub const EXPORTS_LIMIT: RangeInclusive<u32> = 0..=1_000;
 pub const EXPORTS_LIMIT_DEFAULT: u32 = 100;
+/// `GET /admin/shops/{shop}/activity?limit=`: entries of each kind.
+pub const ACTIVITY_LIMIT: RangeInclusive<u32> = 0..=100;
+pub const ACTIVITY_LIMIT_DEFAULT: u32 = 20;
 /// Replay pace, messages per second: from one per 100 s to as fast as any
 /// broker confirms.
 pub const RATE: RangeInclusive<f64> = 0.01..=100_000.0;

@@ -2,6 +2,7 @@
 //! the shop's parked events in order), settings changes and their history. One implementation
 //! behind the `shopify-ometria shops` command and the `/admin/shops` routes.
 
+mod activity;
 mod detail;
 mod status;
 
@@ -16,6 +17,7 @@ use so_platform::Config;
 use so_platform::shops_live::{self, ShopsSnapshot};
 use so_store::{KeyChange, ShopSource, ShopWrite, ShopWriter};
 
+pub use self::activity::{ACTIVITY_KINDS, ActivityEntry, SYNTHESIZED_ID_PREFIX, ShopActivityLog};
 pub use self::detail::{
     OauthStatus, ProfileSendStatus, RejectionsStatus, ShopDetail, SubscriptionsStatus, Waiting,
 };

@@ -136,18 +136,26 @@ pub(crate) const CHECKOUT_LINE_FIELDS: &str = "id title quantity sku variant { i
 /// Cost of one checkout node on a page.
 pub const CHECKOUT_NODE_COST: u32 = 1 + 1 + 2 + connection_cost(CHECKOUT_LINE_ITEMS, 3) as u32;
 
-fn customers_query() -> String {
+/// `, reverse: true` for the newest first (Shopify's connections take `reverse` beside
+/// `sortKey`); nothing for the oldest first.
+fn order_by(newest_first: bool) -> &'static str {
+    if newest_first { ", reverse: true" } else { "" }
+}
+
+fn customers_query(newest_first: bool) -> String {
+    let reverse = order_by(newest_first);
     format!(
         "query Customers($first: Int!, $after: String, $query: String) {{ \
-customers(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{ \
+customers(first: $first, after: $after, query: $query, sortKey: UPDATED_AT{reverse}) {{ \
 nodes {{ {CUSTOMER_FIELDS} }} pageInfo {{ hasNextPage endCursor }} }} }}"
     )
 }
 
-fn orders_query() -> String {
+fn orders_query(newest_first: bool) -> String {
+    let reverse = order_by(newest_first);
     format!(
         "query Orders($first: Int!, $after: String, $query: String) {{ \
-orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{ \
+orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT{reverse}) {{ \
 nodes {{ {ORDER_SCALARS} \
 lineItems(first: {ORDER_LINE_ITEMS}) {{ nodes {{ {LINE_ITEM_FIELDS} }} pageInfo {{ hasNextPage endCursor }} }} \
 refunds(first: {ORDER_REFUNDS}) {{ id createdAt totalRefundedSet {MONEY} \
@@ -221,7 +229,7 @@ impl AdminClient {
         query_filter: Option<&str>,
         first: u32,
     ) -> Result<Page<Customer>, AdminError> {
-        let q = customers_query();
+        let q = customers_query(false);
         self.page(
             &q,
             "customers",
@@ -244,9 +252,27 @@ impl AdminClient {
         query_filter: Option<&str>,
         first: u32,
     ) -> Result<Page<Order>, AdminError> {
-        let q = orders_query();
+        let q = orders_query(false);
         self.page(&q, "orders", ORDER_NODE_COST, after, query_filter, first)
             .await
+    }
+
+    /// The `first` customers updated last, newest first (a preview of recent data).
+    pub async fn recent_customers(&self, first: u32) -> Result<Vec<Customer>, AdminError> {
+        let q = customers_query(true);
+        let page = self
+            .page(&q, "customers", CUSTOMER_NODE_COST, None, None, first)
+            .await?;
+        Ok(page.nodes)
+    }
+
+    /// The `first` orders updated last, newest first.
+    pub async fn recent_orders(&self, first: u32) -> Result<Vec<Order>, AdminError> {
+        let q = orders_query(true);
+        let page = self
+            .page(&q, "orders", ORDER_NODE_COST, None, None, first)
+            .await?;
+        Ok(page.nodes)
     }
 
     /// A page of products sorted by `updatedAt`, with up to

@@ -8,6 +8,7 @@
 //! Concurrency is settled by the database (unique keys, `ON CONFLICT` upserts, conditional
 //! updates), never by in-process locks, so it holds across worker processes too.
 
+mod activity;
 mod bulk;
 mod codec;
 mod commit;
@@ -37,6 +38,7 @@ mod shops;
 mod sync;
 mod watermark;
 
+pub use activity::{RecentRejection, RecentWebhook};
 pub use commit::{Commit, CommitOutcome, LedgerEntry};
 pub use connect::Store;
 pub use error::{Error, Result};

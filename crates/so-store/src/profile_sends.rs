@@ -39,7 +39,7 @@ pub struct ProfileSendRow {
     pub detail: Option<String>,
 }
 
-const COLUMNS: &str = "id, shop, kind, choices, started_at, finished_at, read_count, matched, \
+pub(crate) const COLUMNS: &str = "id, shop, kind, choices, started_at, finished_at, read_count, matched, \
                        published, outcome, detail";
 
 fn n(v: u64) -> i64 {
@@ -50,7 +50,7 @@ fn u(v: i64) -> u64 {
     u64::try_from(v).unwrap_or_default()
 }
 
-fn from_row(r: &AnyRow) -> Result<ProfileSendRow> {
+pub(crate) fn from_row(r: &AnyRow) -> Result<ProfileSendRow> {
     let shop: String = r.try_get(1)?;
     Ok(ProfileSendRow {
         id: r.try_get(0)?,

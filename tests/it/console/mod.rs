@@ -1,6 +1,7 @@
 //! The web console (`/console/` on the ops listener), on the real service wiring: in headless
 //! Chromium through chromedriver ([`browser`]), and embedded access over plain HTTP.
 
+mod activity;
 mod browser;
 mod embedded;
 mod flows;

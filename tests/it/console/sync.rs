@@ -17,7 +17,7 @@ use super::browser::{Browser, Scripts};
 use super::{TOKEN, admin_get};
 use crate::backfill::count_is;
 
-const LIST: u64 = 4242;
+pub(super) const LIST: u64 = 4242;
 
 /// The shop's automatic send: subscribers, on the list.
 const AUTO: &str = "profiles = \"subscribers\"\nlist = 4242\n";

@@ -1,5 +1,5 @@
 //! Field mappings: the contact, order and product mappings as a form, their problems shown by
-//! their box, and a masked preview of what one of the shop's customers and orders would carry.
+//! their box, and a masked preview of what the shop's most recently updated customer and order would carry.
 
 use maud::{Markup, html};
 
@@ -54,7 +54,7 @@ pub(crate) fn page(chrome: Chrome<'_>, v: &View) -> Markup {
             }
             section.card id="preview-card" {
                 h2 { "Preview (masked)" }
-                p.subdued { "What one of the shop's customers and orders, read from its Admin API, would carry with these mappings." }
+                p.subdued { "What the shop's most recently updated customer and order, read from its Admin API, would carry with these mappings." }
                 (preview("contact", "A customer", &v.contact))
                 (preview("order", "An order", &v.order))
             }
@@ -67,7 +67,7 @@ fn preview(id: &str, title: &str, p: &Preview) -> Markup {
         h3 { (title) }
         div id=(format!("preview-{id}")) {
             @match p {
-                None => p.subdued { "Press Preview to see one (it reads one customer and one order from the shop's Admin API; none while the mappings have problems)." },
+                None => p.subdued { "Press Preview to see one (it reads the most recently updated customer and order from the shop's Admin API; none while the mappings have problems)." },
                 Some(Err(why)) => p.subdued { "No preview: " (why) },
                 Some(Ok(props)) if props.is_empty() => p.subdued { "No mapped property has a value in this sample." },
                 Some(Ok(props)) => dl.facts {

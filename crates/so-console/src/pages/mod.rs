@@ -1,6 +1,7 @@
 //! The pages, as maud templates: every interpolated value is HTML-escaped at compile-time
 //! checked sites, so a shop or customer value such as `<script>` stays text.
 
+pub(crate) mod activity;
 pub(crate) mod error;
 pub(crate) mod letters;
 pub(crate) mod login;

@@ -1,27 +1,33 @@
-//! Shop: its status as `shops show` gives it, the Enable sync toggle (pause and resume) and its
-//! change history, times in the shop's time zone.
+//! Shop: its status as `shops show` gives it, the Enable sync toggle (pause and resume), its
+//! activity log ([`super::activity`]) and its change history, times in the shop's time zone.
 
 use maud::{Markup, html};
 use so_ops::ShopStatus;
-use so_ops::shops::ShopHistoryEntry;
+use so_ops::shops::{ShopActivityLog, ShopHistoryEntry};
 
 use super::shops::state_badge;
 use super::{Chrome, layout, local, or_dash};
 use crate::auth::Viewer;
 
-pub(crate) fn page(chrome: Chrome<'_>, s: &ShopStatus, history: &[ShopHistoryEntry]) -> Markup {
+pub(crate) fn page(
+    chrome: Chrome<'_>,
+    s: &ShopStatus,
+    activity: &ShopActivityLog,
+    history: &[ShopHistoryEntry],
+) -> Markup {
     let zone = s
         .detail
         .as_ref()
         .and_then(|d| so_platform::config::parse_timezone(&d.timezone).ok())
         .unwrap_or(chrono_tz::UTC);
     let at = |t: Option<chrono::DateTime<chrono::Utc>>| or_dash(t.map(|t| local(t, zone)));
-    html_page(chrome, s, history, zone, &at)
+    html_page(chrome, s, activity, history, zone, &at)
 }
 
 fn html_page(
     chrome: Chrome<'_>,
     s: &ShopStatus,
+    activity: &ShopActivityLog,
     history: &[ShopHistoryEntry],
     zone: chrono_tz::Tz,
     at: &dyn Fn(Option<chrono::DateTime<chrono::Utc>>) -> String,
@@ -91,6 +97,7 @@ fn html_page(
                     }
                 }
             }
+            (super::activity::section(activity, at))
             section.card {
                 h2 { "History" }
                 @if history.is_empty() {

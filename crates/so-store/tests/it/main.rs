@@ -1,6 +1,7 @@
 //! so-store integration tests: every test runs on SQLite (temp dir) and on PostgreSQL (a fresh
 //! database on 127.0.0.1:5432, or `SOTEST_POSTGRES_URL`).
 
+mod activity;
 mod commit;
 mod concurrency;
 mod connect;
