@@ -112,6 +112,7 @@ impl Console {
         Chrome {
             viewer: Some(viewer),
             api_key: self.app.as_deref().map(|a| a.client_id.as_str()),
+            app_bridge: &self.config.shopify.app.app_bridge_url,
         }
     }
 }

@@ -3,10 +3,12 @@
 
 mod browser;
 mod embedded;
+mod embedded_browser;
 mod flows;
 mod letters;
 mod mappings;
 mod safety;
+mod send_claims;
 mod sync;
 
 use std::time::Duration;
