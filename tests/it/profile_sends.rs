@@ -196,6 +196,25 @@ async fn daily(backend: Backend) {
         "nothing before its time"
     );
     clock.set(utc("2026-07-01T10:30:00Z"));
+    // Due, but another process's send of the shop holds its claim: skipped, nothing recorded.
+    let console = Claimant::new("console", "console:ana");
+    console.claim(&store, &shop).await.unwrap();
+    assert!(
+        sends("w1")
+            .tick(&shop, &admin, &stop)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .last_profile_send(&shop, None, false)
+            .await
+            .unwrap()
+            .is_none(),
+        "ran beside another send"
+    );
+    console.release(&store, &shop).await;
     let row = sends("w1")
         .tick(&shop, &admin, &stop)
         .await
