@@ -27,6 +27,7 @@ mod profile_sends;
 mod reconcile_ometria;
 mod retry_tiers;
 mod scheduler_live;
+mod send_claims;
 mod shop_access;
 mod shop_secrets;
 mod shop_status;

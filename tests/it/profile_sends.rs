@@ -12,7 +12,9 @@ use so_fake_shopify::{DEFAULT_SHOP, DEFAULT_TOKEN, FakeShopify, MarketingState};
 use so_queue::Publisher;
 use so_shopify_admin::{AdminClient, AdminSettings, ShopCredentials};
 use so_sync::backfill::Quiet;
-use so_sync::profiles::{AutoSends, Choices, Kind, ManualClock, ProfileSend, SystemClock};
+use so_sync::profiles::{
+    AutoSends, Choices, Claimant, Kind, ManualClock, ProfileSend, SystemClock,
+};
 use so_testkit::{Backend, FakeConfig, TestApp, TestAppOptions};
 use tokio_util::sync::CancellationToken;
 
@@ -127,6 +129,7 @@ async fn filters(backend: Backend) {
         clock: &SystemClock,
         progress: &Quiet,
         stop: &stop,
+        by: &Claimant::new("test", "test"),
     }
     .run()
     .await
@@ -193,6 +196,25 @@ async fn daily(backend: Backend) {
         "nothing before its time"
     );
     clock.set(utc("2026-07-01T10:30:00Z"));
+    // Due, but another process's send of the shop holds its claim: skipped, nothing recorded.
+    let console = Claimant::new("console", "console:ana");
+    console.claim(&store, &shop).await.unwrap();
+    assert!(
+        sends("w1")
+            .tick(&shop, &admin, &stop)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .last_profile_send(&shop, None, false)
+            .await
+            .unwrap()
+            .is_none(),
+        "ran beside another send"
+    );
+    console.release(&store, &shop).await;
     let row = sends("w1")
         .tick(&shop, &admin, &stop)
         .await
@@ -301,6 +323,7 @@ async fn resumes(backend: Backend) {
     };
     let stop = CancellationToken::new();
     let stopper = StopAfterFirstPage(stop.clone());
+    let by = Claimant::new("test", "test");
     let send = |progress: &'static dyn so_sync::profiles::SendProgress| ProfileSend {
         admin: &admin,
         publisher: &publisher,
@@ -312,6 +335,7 @@ async fn resumes(backend: Backend) {
         clock: &SystemClock,
         progress,
         stop: &stop,
+        by: &by,
     };
     let first = ProfileSend {
         progress: &stopper,

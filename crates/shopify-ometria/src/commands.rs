@@ -88,15 +88,17 @@ pub(crate) async fn serve(path: Option<&Path>, services: Services) -> Result<Exi
         ),
         _ => None,
     };
+    // The web console under /console/, on the same ops and token (docs/console.md); its
+    // profile sends stop with the service.
+    let mut console = None;
     let admin = match (&config.ops.admin_token, &queue_ops) {
         (Some(token), Some(q)) => {
             tracing::info!("Admin API enabled on the ops listener.");
             let shops = so_ops::ShopOps::new(q.clone(), config.clone());
-            // The web console under /console/, on the same ops and token (docs/console.md).
-            let console =
-                so_console::Console::new(q.clone(), shops.clone(), &config, token.clone());
-            so_ops::http_api::router(q.clone(), shops, token.clone())
-                .merge(so_console::router(console))
+            let c = so_console::Console::new(q.clone(), shops.clone(), &config, token.clone())
+                .stopping_with(signal.clone());
+            console = Some(c.clone());
+            so_ops::http_api::router(q.clone(), shops, token.clone()).merge(so_console::router(c))
         }
         _ => axum::Router::new(),
     };
@@ -188,6 +190,9 @@ pub(crate) async fn serve(path: Option<&Path>, services: Services) -> Result<Exi
         }
         if let Some(task) = indexer {
             let _stopped = task.await;
+        }
+        if let Some(console) = &console {
+            console.sends_stopped().await;
         }
         let _ops_result = ops_task.await;
         let _poll_result = poll.await;

@@ -118,8 +118,9 @@ pub(crate) async fn send_profiles(path: Option<&Path>, args: SendProfilesArgs) -
     let admin = clients::admin_client(&config, &store, &shop)?;
     let (publisher, broker_stop) = connected_publisher(&config).await?;
     let stop = cancelled_on_ctrl_c();
+    let holder = format!("send-profiles:{}", std::process::id());
+    let by = profiles::Claimant::new(&holder, "send-profiles");
     let result = if args.auto_now {
-        let holder = format!("send-profiles:{}", std::process::id());
         AutoSends {
             config: &config,
             store: &store,
@@ -127,7 +128,7 @@ pub(crate) async fn send_profiles(path: Option<&Path>, args: SendProfilesArgs) -
             clock: &SystemClock,
             holder: &holder,
         }
-        .send_now(&shop, &admin, &Lines, &stop)
+        .send_now(&shop, &admin, &Lines, &stop, &by)
         .await
     } else {
         ProfileSend {
@@ -141,6 +142,7 @@ pub(crate) async fn send_profiles(path: Option<&Path>, args: SendProfilesArgs) -
             clock: &SystemClock,
             progress: &Lines,
             stop: &stop,
+            by: &by,
         }
         .run()
         .await

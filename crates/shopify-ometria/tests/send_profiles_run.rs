@@ -81,3 +81,57 @@ async fn subscribers_are_sent_to_the_chosen_list_with_a_json_report() {
     );
     app.teardown().await;
 }
+
+/// While another process's send of the shop holds its claim (here the console's), the
+/// command is refused, saying who started it, and records and sends nothing.
+#[tokio::test]
+async fn a_send_is_refused_while_another_process_sends_the_shop() {
+    let shopify = FakeShopify::start().await;
+    shopify.seed_generated(DEFAULT_SHOP, 10, 0, 0.5);
+    let app = TestApp::spawn_with(TestAppOptions {
+        worker: true,
+        backend: Backend::Sqlite,
+        fake: FakeConfig::unlimited(),
+        ..TestAppOptions::default()
+    })
+    .await;
+    let store = app.store().await;
+    let shop = so_domain::ShopDomain::parse(DEFAULT_SHOP).unwrap();
+    let console = so_sync::profiles::Claimant::new("console", "console:ana");
+    console.claim(&store, &shop).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shop.toml");
+    let toml = format!(
+        "[shops.\"{DEFAULT_SHOP}\"]\nadmin = {{ access_token = \"{DEFAULT_TOKEN}\", api_url = \"{}\" }}\n",
+        shopify.base_url()
+    );
+    std::fs::write(&path, toml).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_shopify-ometria"));
+    command
+        .args(["send-profiles", "--shop", DEFAULT_SHOP, "--profiles", "all"])
+        .arg("--config")
+        .arg(&path)
+        .envs(app.env.iter().cloned());
+    let out = tokio::task::spawn_blocking(move || command.output().expect("the binary runs"))
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "a send of {DEFAULT_SHOP} is running (started by console:ana at"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(
+        store.last_profile_send(&shop, None, false).await.unwrap(),
+        None
+    );
+    assert_eq!(app.ometria().count(RecordType::Contact), 0);
+    assert_eq!(
+        store.send_claim(&shop).await.unwrap().map(|c| c.holder),
+        Some(console.holder.clone()),
+        "the console's claim is untouched"
+    );
+    app.teardown().await;
+}

@@ -31,9 +31,6 @@ pub enum ConsoleError {
     Form(String),
     #[error(transparent)]
     Ops(#[from] OpsError),
-    /// A profile send of the shop started here is still running.
-    #[error("a profile send of {0} is already running; wait for it to finish")]
-    SendRunning(String),
     /// A profile send could not start (no Admin API access, the store, ...).
     #[error(transparent)]
     Sync(#[from] so_sync::SyncError),
@@ -49,9 +46,9 @@ impl ConsoleError {
             ConsoleError::OtherShop => (StatusCode::FORBIDDEN, "other_shop"),
             ConsoleError::OpsOnly => (StatusCode::FORBIDDEN, "ops_only"),
             ConsoleError::Form(_) => (StatusCode::BAD_REQUEST, "invalid_input"),
-            ConsoleError::SendRunning(_) => (StatusCode::CONFLICT, "send_running"),
             ConsoleError::Sync(e) => match e {
                 SyncError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_input"),
+                SyncError::SendRunning { .. } => (StatusCode::CONFLICT, "send_running"),
                 SyncError::NoAdminAccess(_) | SyncError::NoOmetriaAccount(_) => {
                     (StatusCode::CONFLICT, "not_connected")
                 }

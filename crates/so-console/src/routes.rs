@@ -38,8 +38,8 @@ pub struct Console {
     pub(crate) config: Arc<Config>,
     pub(crate) publisher: so_queue::Publisher,
     pub(crate) sends: crate::sends::Sends,
-    /// Never cancelled today: a send started here runs to its end (its checkpoint is saved
-    /// page by page, so a send cut short by a restart resumes when started again).
+    /// The service's shutdown ([`Console::stopping_with`]): a send started here stops at its
+    /// next page, its checkpoint saved, and resumes when started again with the same choices.
     pub(crate) stop: tokio_util::sync::CancellationToken,
 }
 
@@ -81,6 +81,19 @@ impl Console {
         }
     }
 
+    /// Sends started here stop when `shutdown` is cancelled; wait for them with
+    /// [`Console::sends_stopped`].
+    pub fn stopping_with(mut self, shutdown: tokio_util::sync::CancellationToken) -> Console {
+        self.stop = shutdown;
+        self
+    }
+
+    /// Ends when every send started here has ended (after the shutdown: saved its
+    /// checkpoint and released its claim). The caller bounds the wait.
+    pub async fn sends_stopped(&self) {
+        self.sends.stopped().await;
+    }
+
     pub(crate) fn viewer(
         &self,
         headers: &HeaderMap,
@@ -99,6 +112,7 @@ impl Console {
         Chrome {
             viewer: Some(viewer),
             api_key: self.app.as_deref().map(|a| a.client_id.as_str()),
+            app_bridge: &self.config.shopify.app.app_bridge_url,
         }
     }
 }

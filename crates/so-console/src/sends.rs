@@ -1,8 +1,9 @@
 //! Profile sends started from the Data Sync page: run in the background by the same code as
-//! `shopify-ometria send-profiles` (`so_sync::profiles::ProfileSend`), one at a time per shop,
-//! with the progress the page shows while it runs. The record of a finished send is in the
-//! store (its last send time and counts); this process keeps only what is running and how
-//! the last run here ended.
+//! `shopify-ometria send-profiles` (`so_sync::profiles::ProfileSend`), one at a time per shop
+//! across processes (the send's claim in the store), with the progress the page shows while it
+//! runs. The record of a finished send is in the store (its last send time and counts); this
+//! process keeps only what is running and how the last run here ended, and the tasks, so a
+//! shutdown can wait for them to save their checkpoints.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -11,7 +12,8 @@ use chrono::{DateTime, Utc};
 use so_domain::ShopDomain;
 use so_queue::Publisher;
 use so_store::{ProfileSendCounts, Store};
-use so_sync::profiles::{Choices, Kind, ProfileSend, SendProgress, SystemClock};
+use so_sync::profiles::{Choices, Claimant, Kind, ProfileSend, SendProgress, SystemClock};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::ConsoleError;
@@ -34,9 +36,12 @@ pub(crate) enum RunState {
     Failed(String),
 }
 
-/// The runs of this process, by shop; cheap to clone.
+/// The runs of this process, by shop, and their tasks; cheap to clone.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Sends(Arc<Mutex<HashMap<String, Run>>>);
+pub(crate) struct Sends {
+    runs: Arc<Mutex<HashMap<String, Run>>>,
+    tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
 
 /// Feeds a run's counts from the send's page reports.
 struct Tracker {
@@ -67,7 +72,16 @@ impl Sends {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Run>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        self.runs.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits for the sends running here to end (after the service's stop, each at its next
+    /// page, its checkpoint saved and its claim released).
+    pub(crate) async fn stopped(&self) {
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner));
+        for task in tasks {
+            let _ended = task.await;
+        }
     }
 
     fn update(&self, shop: &str, f: impl FnOnce(&mut Run)) {
@@ -76,8 +90,9 @@ impl Sends {
         }
     }
 
-    /// Starts a send of `shop` in the background; refused while one of it runs here.
-    pub(crate) fn start(
+    /// Starts a send of `shop` in the background once it holds the shop's claim; refused
+    /// ([`so_sync::SyncError::SendRunning`]) while a send of it runs here or elsewhere.
+    pub(crate) async fn start(
         &self,
         shop: ShopDomain,
         kind: Kind,
@@ -85,28 +100,21 @@ impl Sends {
         actor: String,
         wiring: Wiring,
     ) -> Result<(), ConsoleError> {
-        {
-            let mut runs = self.lock();
-            if runs
-                .get(shop.as_str())
-                .is_some_and(|r| r.state == RunState::Running)
-            {
-                return Err(ConsoleError::SendRunning(shop.to_string()));
-            }
-            runs.insert(
-                shop.to_string(),
-                Run {
-                    kind,
-                    actor: actor.clone(),
-                    started_at: Utc::now(),
-                    counts: ProfileSendCounts::default(),
-                    state: RunState::Running,
-                },
-            );
-        }
+        let by = Claimant::new("console", &actor);
+        by.claim(&wiring.store, &shop).await?;
+        self.lock().insert(
+            shop.to_string(),
+            Run {
+                kind,
+                actor: actor.clone(),
+                started_at: Utc::now(),
+                counts: ProfileSendCounts::default(),
+                state: RunState::Running,
+            },
+        );
         tracing::info!(shop = %shop, kind = kind.as_str(), %actor, "Console: profile send started.");
         let sends = self.clone();
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             let tracker = Tracker {
                 sends: sends.clone(),
                 shop: shop.to_string(),
@@ -122,6 +130,7 @@ impl Sends {
                 clock: &SystemClock,
                 progress: &tracker,
                 stop: &wiring.stop,
+                by: &by,
             }
             .run()
             .await;
@@ -138,6 +147,9 @@ impl Sends {
             };
             sends.update(shop.as_str(), |r| r.state = state);
         });
+        let mut tasks = self.tasks.lock().unwrap_or_else(PoisonError::into_inner);
+        tasks.retain(|t| !t.is_finished());
+        tasks.push(task);
         Ok(())
     }
 }

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use so_domain::ShopDomain;
 use so_ops::OpsError;
 use so_platform::ShopSettings;
+use so_sync::SyncError;
 use so_sync::profiles::{self, Choices, Kind, SendSummary};
 
 use crate::auth::Viewer;
@@ -80,6 +81,9 @@ pub(crate) struct View {
     pub(crate) shop: String,
     pub(crate) settings: ShopSettings,
     pub(crate) run: Option<Run>,
+    /// The claim of a send of the shop running elsewhere (another process, the CLI, the
+    /// scheduler) when none runs here.
+    pub(crate) claim: Option<so_store::SendClaim>,
     pub(crate) last: Option<SendSummary>,
     pub(crate) next_local: Option<String>,
     pub(crate) on_demand: Option<OnDemandForm>,
@@ -112,8 +116,12 @@ pub(crate) async fn send(
     let (domain, settings) = settings_of(&c, &shop).await?;
     match on_demand_choices(&f, &settings) {
         Ok(choices) => {
-            start(&c, &viewer, &domain, Kind::OnDemand, choices)?;
-            answer(&c, &viewer, &domain, settings, None).await
+            let sent = Sent {
+                kind: Kind::OnDemand,
+                field: "send",
+                form: Some(f),
+            };
+            start(&c, &viewer, &domain, settings, choices, sent).await
         }
         Err(error) => {
             let mut v = view(&c, &domain, settings).await?;
@@ -136,8 +144,12 @@ pub(crate) async fn send_now(
     let (domain, settings) = settings_of(&c, &shop).await?;
     match profiles::choices::auto_choices(&settings, chrono::Utc::now()) {
         Ok(choices) => {
-            start(&c, &viewer, &domain, Kind::Auto, choices)?;
-            answer(&c, &viewer, &domain, settings, None).await
+            let sent = Sent {
+                kind: Kind::Auto,
+                field: "send-now",
+                form: None,
+            };
+            start(&c, &viewer, &domain, settings, choices, sent).await
         }
         Err(e) => {
             let mut v = view(&c, &domain, settings).await?;
@@ -194,13 +206,23 @@ pub(crate) async fn save_auto(
     }
 }
 
-fn start(
+/// Which send a form asked for, and where a refusal is shown.
+struct Sent {
+    kind: Kind,
+    field: &'static str,
+    form: Option<OnDemandForm>,
+}
+
+/// Starts the send, or shows the page with why not: another send of the shop holds its
+/// claim, here or in another process (409, said next to the button).
+async fn start(
     c: &Console,
     viewer: &Viewer,
     shop: &ShopDomain,
-    kind: Kind,
+    settings: ShopSettings,
     choices: Choices,
-) -> Result<(), ConsoleError> {
+    sent: Sent,
+) -> Result<Response, ConsoleError> {
     let store = c.queue.store().clone();
     let admin = so_sync::clients::admin_client(&c.config, &store, shop)?;
     let wiring = Wiring {
@@ -210,8 +232,23 @@ fn start(
         api_version: c.config.shopify_admin.api_version.clone(),
         stop: c.stop.clone(),
     };
-    c.sends
-        .start(shop.clone(), kind, choices, viewer.actor(), wiring)
+    let started = c
+        .sends
+        .start(shop.clone(), sent.kind, choices, viewer.actor(), wiring)
+        .await;
+    match started {
+        Ok(()) => answer(c, viewer, shop, settings, None).await,
+        Err(ConsoleError::Sync(e @ SyncError::SendRunning { .. })) => {
+            let mut v = view(c, shop, settings).await?;
+            v.on_demand = sent.form;
+            v.error = Some(FieldError {
+                field: sent.field,
+                message: e.to_string(),
+            });
+            Ok(render(c, viewer, &v, StatusCode::CONFLICT))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// After an action: ops are sent back to the page (a plain post works without JavaScript);
@@ -268,9 +305,15 @@ async fn view(
         .filter(|r| r.outcome != "interrupted");
     let next = profiles::auto::daily_of(&settings)
         .map(|d| d.next(chrono::Utc::now(), last_auto.map(|r| r.started_at)));
+    let run = c.sends.of(shop.as_str());
+    let claim = match &run {
+        Some(r) if r.state == crate::sends::RunState::Running => None,
+        _ => store.send_claim(shop).await.map_err(OpsError::from)?,
+    };
     Ok(View {
         shop: shop.to_string(),
-        run: c.sends.of(shop.as_str()),
+        run,
+        claim,
         last: last.as_ref().map(|r| SendSummary::of(r, &settings)),
         next_local: next.map(|t| settings.local_time(t)),
         settings,

@@ -32,6 +32,7 @@ mod privacy;
 mod profile_sends;
 mod properties;
 mod sealed;
+mod send_claims;
 mod shop_status;
 mod shop_tokens;
 mod shops;
@@ -54,6 +55,7 @@ pub use privacy::{ErasureRow, ShopStatus, email_fingerprint};
 pub use profile_sends::{ProfileSendCounts, ProfileSendRow};
 pub use properties::PropertySnapshot;
 pub use sealed::{SEALING_KEY_BYTES, SealError, Sealer, SealingKey};
+pub use send_claims::SendClaim;
 pub use shop_status::{Rejections, WebhookCheck};
 pub use shop_tokens::{ShopTokens, TokenPair, TokenState, TokenStatus};
 pub use shops::{

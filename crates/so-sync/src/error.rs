@@ -19,4 +19,11 @@ pub enum SyncError {
     Invalid(String),
     #[error("stopped by a shutdown request; the checkpoint is saved")]
     Interrupted,
+    /// Another send of the shop holds its claim (in this process or another).
+    #[error("a send of {shop} is running (started by {actor} at {since})")]
+    SendRunning {
+        shop: String,
+        actor: String,
+        since: chrono::DateTime<chrono::Utc>,
+    },
 }

@@ -9,10 +9,12 @@
 
 pub mod auto;
 pub mod choices;
+pub mod claim;
 pub mod schedule;
 pub mod send;
 
 pub use auto::{AutoSends, SendStatus, SendSummary, status};
 pub use choices::{Choices, Kind, Request};
+pub use claim::Claimant;
 pub use schedule::{Clock, Daily, ManualClock, SystemClock};
 pub use send::{ProfileSend, SendProgress};

@@ -97,6 +97,8 @@ pub struct TestApp {
     /// (a failed assertion), so they do not weigh on later runs.
     guard: TopologyGuard,
     secret: String,
+    /// The console, when the admin API is on: its sends stop with [`TestApp::stop_console`].
+    console: Option<so_console::Console>,
     shutdown: CancellationToken,
     broker_stop: CancellationToken,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -207,6 +209,7 @@ impl TestApp {
             .expect("the test broker is reachable");
 
         // As the binary does: the admin API when a token is set.
+        let mut console_handle = None;
         let admin = match (&config.ops.admin_token, &database) {
             (Some(token), Some(db)) => {
                 let store = so_store::Store::connect(&db.url, 2)
@@ -219,7 +222,9 @@ impl TestApp {
                     shops.clone(),
                     &config,
                     token.clone(),
-                );
+                )
+                .stopping_with(shutdown.clone());
+                console_handle = Some(console.clone());
                 so_ops::http_api::router(queue_ops, shops, token.clone())
                     .merge(so_console::router(console))
             }
@@ -293,6 +298,7 @@ impl TestApp {
             direct_url,
             client: reqwest::Client::new(),
             secret: opts.secrets.first().cloned().unwrap_or_default(),
+            console: console_handle,
             shutdown,
             broker_stop,
             server,
@@ -534,6 +540,19 @@ impl TestApp {
     }
 
     /// Stops the services and deletes this test's queues and exchanges.
+    /// Stops the service's front (ingress, ops listener, console) as a shutdown does, and
+    /// waits (bounded by `ops.shutdown_grace_secs`) for the console's sends to save their
+    /// checkpoints; the worker keeps running. Returns whether they stopped within the grace.
+    pub async fn stop_console(&mut self) -> bool {
+        self.shutdown.cancel();
+        let Some(console) = &self.console else {
+            return true;
+        };
+        tokio::time::timeout(self.config.ops.shutdown_grace, console.sends_stopped())
+            .await
+            .is_ok()
+    }
+
     pub async fn teardown(mut self) {
         self.stop_worker().await;
         for w in std::mem::take(&mut self.extra_workers) {

@@ -54,10 +54,15 @@ impl ServiceProcess {
     /// Starts `bin subcommand` with only `PATH`, the listeners on free ports
     /// and `env` in its environment.
     pub fn spawn(bin: &str, subcommand: &str, env: &[(&str, String)]) -> ServiceProcess {
+        ServiceProcess::spawn_args(bin, &[subcommand], env)
+    }
+
+    /// Like [`ServiceProcess::spawn`] with more arguments (`--config <path>`).
+    pub fn spawn_args(bin: &str, args: &[&str], env: &[(&str, String)]) -> ServiceProcess {
         let (ingress, ops) = (free_port(), free_port());
         let mut command = tokio::process::Command::new(bin);
         command
-            .arg(subcommand)
+            .args(args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("SO_INGRESS__LISTEN", format!("127.0.0.1:{ingress}"))

@@ -4,10 +4,12 @@
 mod activity;
 mod browser;
 mod embedded;
+mod embedded_browser;
 mod flows;
 mod letters;
 mod mappings;
 mod safety;
+mod send_claims;
 mod sync;
 
 use std::time::Duration;

@@ -23,12 +23,15 @@ pub(crate) struct Chrome<'a> {
     pub(crate) viewer: Option<&'a Viewer>,
     /// The app's client id (public), for App Bridge on embedded pages.
     pub(crate) api_key: Option<&'a str>,
+    /// App Bridge's script (`shopify.app.app_bridge_url`).
+    pub(crate) app_bridge: &'a str,
 }
 
 impl Chrome<'_> {
     pub(crate) const BARE: Chrome<'static> = Chrome {
         viewer: None,
         api_key: None,
+        app_bridge: so_platform::config::APP_BRIDGE_URL,
     };
 
     fn embedded(&self) -> bool {
@@ -50,7 +53,7 @@ pub(crate) fn layout(chrome: Chrome<'_>, title: &str, body: Markup) -> Markup {
                     @if let Some(key) = chrome.api_key {
                         meta name="shopify-api-key" content=(key);
                     }
-                    script src="https://cdn.shopify.com/shopifycloud/app-bridge.js" {}
+                    script src=(chrome.app_bridge) {}
                 }
                 script src="/console/assets/console.js" defer {}
             }

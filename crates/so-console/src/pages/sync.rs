@@ -22,6 +22,7 @@ pub(crate) fn page(chrome: Chrome<'_>, v: &View) -> Markup {
             }
             h1 { "Data Sync" }
             @if let Some(n) = v.notice { p.banner.success id="notice" { (n) } }
+            @if let Some(claim) = &v.claim { (claimed(v, claim)) }
             @if let Some(run) = &v.run { (progress(v, run, &base)) }
             (last_send(v))
             (on_demand(chrome, v, &base))
@@ -62,6 +63,18 @@ fn progress(v: &View, run: &Run, base: &str) -> Markup {
             @if run.state == RunState::Running {
                 p.subdued { "This page updates itself; with scripts off, " a href=(base) { "refresh" } " it." }
             }
+        }
+    }
+}
+
+/// A send of the shop running elsewhere (another process, `send-profiles`, the scheduler):
+/// a send started here would be refused until it ends.
+fn claimed(v: &View, claim: &so_store::SendClaim) -> Markup {
+    html! {
+        p.banner id="send-claim" role="status" {
+            "A send of this shop is running (started by "
+            span.actor { (claim.actor) } " at " (v.settings.local_time(claim.since))
+            "); a new one can start when it ends."
         }
     }
 }
@@ -173,6 +186,7 @@ fn on_demand(chrome: Chrome<'_>, v: &View, base: &str) -> Markup {
                     }
                 }
                 button.primary type="submit" id="send" disabled[running] { "Send" }
+                (field_error(err, "send"))
             }
         }
     }
@@ -206,6 +220,7 @@ fn auto_send(chrome: Chrome<'_>, v: &View, base: &str) -> Markup {
             form method="post" action=(format!("{base}/auto/send")) data-bearer[bearer(chrome)] {
                 (csrf(chrome))
                 button.secondary type="submit" id="send-now" disabled[running] { "Send now" }
+                (field_error(v.error.as_ref(), "send-now"))
             }
         }
     }

@@ -67,7 +67,7 @@ pub use rejections::RejectionSettings;
 pub use shop_admin::ShopAdmin;
 pub use shop_profiles::{MAX_ACTIVE_DAYS, ProfileSends, parse_at, parse_timezone};
 pub use shop_sync::ShopSync;
-pub use shopify_app::{DEFAULT_SCOPES, ShopifyApp};
+pub use shopify_app::{APP_BRIDGE_URL, DEFAULT_SCOPES, ShopifyApp};
 pub use shops::{ShopMappings, ShopOmetria, ShopSettings, ShopifySettings};
 pub use so_domain::serde_secret::mask_url_password;
 pub use sync::SyncSettings;

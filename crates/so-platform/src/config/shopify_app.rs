@@ -35,7 +35,13 @@ pub struct ShopifyApp {
     /// Instead of `https://{shop}` for the authorize redirect and the token
     /// endpoint, with `{shop}` replaced (a fake in tests).
     pub shop_url_template: Option<String>,
+    /// The App Bridge script the console's embedded pages load (Shopify's CDN); another
+    /// address serves a copy, or a stand-in in browser tests.
+    pub app_bridge_url: String,
 }
+
+/// Where Shopify serves App Bridge (`../shared/reference/shopify-apps.md`, embedded pages).
+pub const APP_BRIDGE_URL: &str = "https://cdn.shopify.com/shopifycloud/app-bridge.js";
 
 impl Default for ShopifyApp {
     fn default() -> Self {
@@ -46,6 +52,7 @@ impl Default for ShopifyApp {
             callback_max_age_secs: 90,
             state_lifetime_secs: 600,
             shop_url_template: None,
+            app_bridge_url: APP_BRIDGE_URL.to_owned(),
         }
     }
 }
@@ -66,6 +73,9 @@ impl ShopifyApp {
 
     pub(super) fn problems(&self, public_url: Option<&str>) -> Vec<String> {
         let mut out = Vec::new();
+        if let Some(p) = app_bridge_problem(&self.app_bridge_url) {
+            out.push(p);
+        }
         let visible = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic());
         match (&self.client_id, &self.client_secret) {
             (None, None) => return out,
@@ -112,6 +122,27 @@ impl ShopifyApp {
             out.push("shopify.public_url must be set for OAuth installs (the callback is <public_url>/shopify/callback)".to_owned());
         }
         out
+    }
+}
+
+/// `https://`, or `http://` on this machine only (a stand-in in tests): a page loading its
+/// App Bridge over plain HTTP from elsewhere would hand its ID tokens to anyone on the path.
+fn app_bridge_problem(url: &str) -> Option<String> {
+    let plain = url
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\'' | b'<' | b'>' | b'\\'));
+    let rest = url.strip_prefix("https://").or_else(|| {
+        url.strip_prefix("http://").filter(|r| {
+            let host = r.split(['/', '?', '#']).next().unwrap_or("");
+            let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+            matches!(host, "127.0.0.1" | "localhost" | "[::1]")
+        })
+    });
+    match rest {
+        Some(r) if plain && !r.is_empty() && !r.starts_with('/') => None,
+        _ => Some(format!(
+            "shopify.app.app_bridge_url must be an https URL (http only on 127.0.0.1 or localhost), got {url:?}"
+        )),
     }
 }
 
@@ -168,6 +199,34 @@ mod tests {
             c.database.secrets_key = Some(SecretString::from(KEY));
         });
         assert!(ok.is_empty(), "{ok:?}");
+    }
+
+    #[test]
+    fn app_bridge_is_loaded_over_https_or_from_this_machine() {
+        for ok in [
+            super::APP_BRIDGE_URL,
+            "https://assets.example/app-bridge.js",
+            "http://127.0.0.1:4312/app-bridge.js",
+            "http://localhost/app-bridge.js",
+        ] {
+            let p = problems(|c| c.shopify.app.app_bridge_url = ok.to_owned());
+            assert!(p.is_empty(), "{ok}: {p:?}");
+        }
+        for bad in [
+            "",
+            "http://cdn.example/app-bridge.js",
+            "http://127.0.0.1.evil.example/x.js",
+            "https:///x.js",
+            "https://a.example/x.js\" onload=\"x",
+            "cdn.shopify.com/app-bridge.js",
+        ] {
+            let p = problems(|c| c.shopify.app.app_bridge_url = bad.to_owned());
+            assert!(
+                p.iter()
+                    .any(|m| m.starts_with("shopify.app.app_bridge_url must be an https URL")),
+                "{bad}: {p:?}"
+            );
+        }
     }
 
     #[test]

@@ -10,12 +10,10 @@ use so_store::{ProfileSendRow, Store};
 use tokio_util::sync::CancellationToken;
 
 use super::choices::{Kind, auto_choices};
+use super::claim::Claimant;
 use super::schedule::{Clock, Daily};
 use super::send::{ProfileSend, SendProgress};
 use crate::SyncError;
-
-/// How long a process holds a shop's send lease: longer than a send.
-const LEASE: chrono::Duration = chrono::Duration::hours(2);
 
 /// What runs automatic sends: the scheduler's process, or a command.
 pub struct AutoSends<'a> {
@@ -23,7 +21,7 @@ pub struct AutoSends<'a> {
     pub store: &'a Store,
     pub publisher: &'a Publisher,
     pub clock: &'a dyn Clock,
-    /// This process, as the lease holder.
+    /// This process, naming its sends' claims.
     pub holder: &'a str,
 }
 
@@ -52,23 +50,25 @@ impl AutoSends<'_> {
         if !self.due(shop, &daily).await? {
             return Ok(None);
         }
-        // The lease expires in the store's real time, whatever the clock.
-        let lease = format!("profile_send:{shop}");
-        if !self
-            .store
-            .try_lease(&lease, self.holder, Utc::now() + LEASE)
-            .await?
-        {
-            return Ok(None);
+        // The shop's send claim (its expiry in the store's real time, whatever the clock)
+        // is held from the second check to the send's end.
+        let by = Claimant::new(self.holder, "scheduler");
+        match by.claim(self.store, shop).await {
+            Ok(()) => {}
+            Err(SyncError::SendRunning { .. }) => return Ok(None),
+            Err(e) => return Err(e),
         }
-        // Another process may have run it between the check and the lease.
-        if !self.due(shop, &daily).await? {
-            return Ok(None);
-        }
-        let row = self
-            .send_now(shop, admin, &crate::backfill::Quiet, stop)
-            .await?;
-        Ok(Some(row))
+        // Another process may have run it between the check and the claim.
+        let result = match self.due(shop, &daily).await {
+            Ok(true) => self
+                .send_now(shop, admin, &crate::backfill::Quiet, stop, &by)
+                .await
+                .map(Some),
+            Ok(false) => Ok(None),
+            Err(e) => Err(e),
+        };
+        by.release(self.store, shop).await;
+        result
     }
 
     /// Whether the daily send of `shop` is due now. A send a shutdown
@@ -90,6 +90,7 @@ impl AutoSends<'_> {
         admin: &AdminClient,
         progress: &dyn SendProgress,
         stop: &CancellationToken,
+        by: &Claimant,
     ) -> Result<ProfileSendRow, SyncError> {
         let choices = auto_choices(self.config.shop(shop), self.clock.now())
             .map_err(|e| SyncError::Invalid(format!("shops.\"{shop}\".{e}")))?;
@@ -104,6 +105,7 @@ impl AutoSends<'_> {
             clock: self.clock,
             progress,
             stop,
+            by,
         }
         .run()
         .await

@@ -21,6 +21,7 @@ use so_store::{BackfillCheckpoint, ProfileSendCounts, ProfileSendRow, Store};
 use tokio_util::sync::CancellationToken;
 
 use super::choices::{Choices, Kind};
+use super::claim::Claimant;
 use super::schedule::Clock;
 use crate::SyncError;
 use crate::publish::republish;
@@ -46,14 +47,29 @@ pub struct ProfileSend<'a> {
     pub progress: &'a dyn SendProgress,
     /// Set to stop after the page in hand, saving the checkpoint.
     pub stop: &'a CancellationToken,
+    /// The send's claim on its shop, taken (or renewed) before it starts and released when it
+    /// ends: one send per shop across processes.
+    pub by: &'a Claimant,
 }
 
 impl ProfileSend<'_> {
     /// Runs (or resumes) the send; its record ends `completed`, `failed`
     /// or `interrupted`.
+    /// Refused with [`SyncError::SendRunning`] while another send of the shop runs.
     pub async fn run(&self) -> Result<ProfileSendRow, SyncError> {
+        self.by.claim(self.store, self.shop).await?;
+        let stop = self.stop.child_token();
+        let result = self
+            .by
+            .held(self.store, self.shop, &stop, self.claimed(&stop))
+            .await;
+        self.by.release(self.store, self.shop).await;
+        result
+    }
+
+    async fn claimed(&self, stop: &CancellationToken) -> Result<ProfileSendRow, SyncError> {
         let mut row = self.open().await?;
-        let result = self.pages(&mut row).await;
+        let result = self.pages(&mut row, stop).await;
         row.finished_at = Some(self.clock.now());
         row.outcome = match &result {
             Ok(()) => "completed",
@@ -97,7 +113,11 @@ impl ProfileSend<'_> {
         Ok(row)
     }
 
-    async fn pages(&self, row: &mut ProfileSendRow) -> Result<(), SyncError> {
+    async fn pages(
+        &self,
+        row: &mut ProfileSendRow,
+        stop: &CancellationToken,
+    ) -> Result<(), SyncError> {
         let job = format!("profile_send:{}", row.id);
         let mut checkpoint = match self.store.backfill_checkpoint(self.shop, &job).await? {
             Some(c) => c,
@@ -117,7 +137,7 @@ impl ProfileSend<'_> {
         let filter = self.customer_filter();
         let mut after = checkpoint.operation_id.clone();
         loop {
-            if self.stop.is_cancelled() {
+            if stop.is_cancelled() {
                 return Err(SyncError::Interrupted);
             }
             let page = self
