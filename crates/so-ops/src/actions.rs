@@ -99,13 +99,16 @@ impl QueueOps {
         actor: &str,
     ) -> Result<OperationReport, OpsError> {
         filter.validate()?;
+        if let Some(rate) = options.rate {
+            crate::limits::rate(rate)?;
+        }
         if filter.is_empty() && !options.all {
             return Err(OpsError::NoFilter);
         }
         self.run(
             Operation::Replay,
             queue,
-            filter_json(filter),
+            replay_json(filter, options.rate),
             &|s| filter.matches(s),
             options,
             actor,
@@ -347,6 +350,16 @@ impl QueueOps {
 
 fn filter_json(filter: &Filter) -> String {
     serde_json::to_string(filter).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// A replay's filter with its pace (`rate`, messages per second) when it had one: the audit
+/// trail's only record of how fast it was asked to go.
+fn replay_json(filter: &Filter, rate: Option<f64>) -> String {
+    let mut text = serde_json::to_value(filter).unwrap_or_default();
+    if let (Some(rate), Some(fields)) = (rate, text.as_object_mut()) {
+        fields.insert("rate".to_owned(), serde_json::json!(rate));
+    }
+    text.to_string()
 }
 
 #[derive(Debug, Clone, Copy)]
