@@ -5,6 +5,7 @@ mod browser;
 mod embedded;
 mod flows;
 mod letters;
+mod letters_select;
 mod mappings;
 mod safety;
 mod sync;
