@@ -136,6 +136,7 @@ async fn select_and_replay(backend: Backend) {
     // The same one, paced: exactly it reaches Ometria; the other two stay.
     b.click(&format!("#pick-{picked}")).await;
     b.fill("#selection-rate", "5").await;
+    b.screenshot("dead-letters").await;
     b.click("#replay-selected").await;
     assert_eq!(b.text("#selected").await, "1");
     assert_eq!(b.text("#done").await, "1");
@@ -161,7 +162,6 @@ async fn select_and_replay(backend: Backend) {
         operations.contains("5/s") && operations.contains(picked.as_str()),
         "{operations}"
     );
-    b.screenshot("dead-letters").await;
 
     // The two left are the two not picked.
     let mut left: Vec<String> = app
