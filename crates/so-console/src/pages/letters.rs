@@ -148,7 +148,7 @@ fn matches(chrome: Chrome<'_>, queue: &str, q: &LetterQuery, listing: &Listing) 
                 (filter_fields(queue, q))
                 input type="hidden" name="selection" value="1";
                 table.letters {
-                    thead { tr { th { span.visually-hidden { "Select" } } th { "Webhook" } th { "Topic" } th { "Shop" } th { "Reason" } th { "Stage" } th { "At (UTC)" } th { "Attempts" } } }
+                    thead { tr { th.pick { span.visually-hidden { "Select" } } th { "Webhook" } th { "Topic" } th { "Shop" } th { "Reason" } th { "Stage" } th { "At (UTC)" } th { "Attempts" } } }
                     tbody {
                         @for l in &listing.items { (row(queue, l, true)) }
                     }
@@ -304,7 +304,7 @@ fn row(queue: &str, l: &LetterSummary, selectable: bool) -> Markup {
     html! {
         tr data-id=(l.id) {
             @if selectable {
-                td data-label="Select" {
+                td.pick data-label="Select" {
                     input type="checkbox" name="ids" value=(l.id) id={ "pick-" (l.id) } aria-label={ "Select " (l.id) };
                 }
             }
