@@ -378,3 +378,21 @@ impl Operation {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_paced_replay_records_its_rate_with_its_filter() {
+        let filter = Filter {
+            ids: vec!["w1".into()],
+            ..Filter::default()
+        };
+        assert_eq!(replay_json(&filter, None), r#"{"ids":["w1"]}"#);
+        assert_eq!(
+            replay_json(&filter, Some(2.5)),
+            r#"{"ids":["w1"],"rate":2.5}"#
+        );
+    }
+}
