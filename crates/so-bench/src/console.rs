@@ -4,6 +4,8 @@
 //! the letter index through the real path (index queue, indexer, store);
 //! then the admin API's list route, served as the ops listener serves it,
 //! answers a mix of filters and pages over HTTP, one request at a time.
+//! Then the console's HTML pages through a logged-in session (Shops with
+//! every shop, a Shop, Dead letters first, filtered and deep pages).
 //! Baseline of the same run: `/healthz` on the same listener. For
 //! comparison, the listing by scan (the way before the index) on a smaller
 //! queue of its own, since one scan of the full queue takes minutes.
@@ -20,6 +22,7 @@ use so_domain::{
 use so_ops::{Filter, QueueOps, TargetQueue};
 use so_queue::{Broker, DeathNote, Publisher};
 
+use crate::console_html;
 use crate::stats::{Latencies, round2};
 
 #[derive(Debug, clap::Args)]
@@ -32,6 +35,9 @@ pub(crate) struct Args {
     /// Listing requests timed (and as many baseline requests).
     #[arg(long, default_value_t = 1_000)]
     requests: usize,
+    /// Rounds of the console's HTML pages (each round fetches every page once).
+    #[arg(long, default_value_t = 200)]
+    page_rounds: usize,
     /// Size of the separate queue the scan listing is timed on (0: skip).
     #[arg(long, default_value_t = 2_000)]
     scan_letters: usize,
@@ -81,10 +87,13 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     wait_indexed(&store, args.letters as u64).await?;
     let indexed_in = started.elapsed().as_secs_f64();
 
-    eprintln!("phase 2/4: serving the admin API ...");
+    eprintln!("phase 2/4: serving the admin API and the console ...");
     let ops = QueueOps::new(scratch.broker.clone(), store.clone());
-    let base = serve(&ops, &prefix).await?;
-    let client = reqwest::Client::new();
+    let base = serve(&ops, &prefix, args.shops).await?;
+    // Redirects are the console's answers (login), not to be followed.
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
 
     eprintln!(
         "phase 3/4: {} list requests and {} baseline requests ...",
@@ -103,6 +112,21 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         })
         .collect();
     let list = Latencies::from_unsorted(each);
+    eprintln!(
+        "phase 3b/4: {} rounds of the console's {} HTML pages ...",
+        args.page_rounds,
+        console_html::PAGES.len()
+    );
+    let session = console_html::log_in(&client, &base, TOKEN).await?;
+    let pages = console_html::time_pages(
+        &client,
+        &base,
+        &session,
+        args.page_rounds,
+        (args.shops, args.letters),
+        &shop,
+    )
+    .await?;
     let depth = ops
         .list(TargetQueue::DeadLetter, &Filter::default(), 0)
         .await?;
@@ -155,6 +179,13 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             format!("{:.1}/{:.1}", l.ms(0.5), l.ms(0.99))
         );
     }
+    for (name, l) in &pages {
+        println!(
+            "{:<56} {:>12}",
+            format!("html {name} p50/p99 ms"),
+            format!("{:.1}/{:.1}", l.ms(0.5), l.ms(0.99))
+        );
+    }
     if let Some((n, ms)) = scan {
         println!(
             "{:<56} {:>12.1}",
@@ -181,11 +212,22 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
             .iter()
             .map(|(name, l)| ((*name).to_owned(), serde_json::json!(round2(l.ms(0.99)))))
             .collect::<serde_json::Map<_, _>>(),
+        "html_rounds": args.page_rounds,
+        "html_p50_ms_by_page": by_page(&pages, 0.5),
+        "html_p99_ms_by_page": by_page(&pages, 0.99),
+        "html_p99_ms_max": pages.iter().map(|(_, l)| round2(l.ms(0.99))).fold(0.0, f64::max),
         "scan_letters": scan.map(|(n, _)| n),
         "scan_list_mean_ms": scan.map(|(_, ms)| round2(ms)),
     });
     println!("{json}");
     Ok(())
+}
+
+fn by_page(pages: &[(&str, Latencies)], q: f64) -> serde_json::Map<String, serde_json::Value> {
+    pages
+        .iter()
+        .map(|(name, l)| ((*name).to_owned(), serde_json::json!(round2(l.ms(q)))))
+        .collect()
 }
 
 /// Dead letters as the worker writes them, spread over shops, reasons and
@@ -245,17 +287,25 @@ async fn wait_indexed(store: &so_store::Store, n: u64) -> anyhow::Result<()> {
     }
 }
 
-/// The ops listener with the admin API, as `serve` mounts it.
-async fn serve(ops: &QueueOps, prefix: &str) -> anyhow::Result<String> {
+/// The ops listener with the admin API and the console, as `serve` mounts them, serving
+/// `shops` shops from the configuration file.
+async fn serve(ops: &QueueOps, prefix: &str, shops: usize) -> anyhow::Result<String> {
+    let file = std::env::temp_dir().join(format!("{prefix}.toml"));
+    std::fs::write(&file, console_html::shops_toml(shops, &shop))?;
     let env = [
         ("SO_AMQP__PREFIX", prefix),
         ("SO_OPS__ADMIN_TOKEN", TOKEN),
         ("SO_OPS__LISTEN", "127.0.0.1:0"),
     ]
     .map(|(k, v)| (k.to_owned(), v.to_owned()));
-    let config = Arc::new(so_platform::Config::load(None, env).context("bench configuration")?);
-    let shops = so_ops::ShopOps::new(ops.clone(), config);
-    let admin = so_ops::http_api::router(ops.clone(), shops, SecretString::from(TOKEN.to_owned()));
+    let loaded = so_platform::Config::load(Some(&file), env);
+    let _removed = std::fs::remove_file(&file);
+    let config = Arc::new(loaded.context("bench configuration")?);
+    let shops = so_ops::ShopOps::new(ops.clone(), config.clone());
+    let token = SecretString::from(TOKEN.to_owned());
+    let console = so_console::Console::new(ops.clone(), shops.clone(), &config, token.clone());
+    let admin =
+        so_ops::http_api::router(ops.clone(), shops, token).merge(so_console::router(console));
     let server =
         so_platform::ops::OpsServer::bind("127.0.0.1:0".parse()?, Vec::new(), admin).await?;
     let base = format!("http://{}", server.local_addr()?);

@@ -6,6 +6,7 @@
 mod backfill;
 mod baseline;
 mod console;
+mod console_html;
 mod delivery;
 mod delivery_accounting;
 mod delivery_contacts;
@@ -62,7 +63,7 @@ enum Command {
     Soak(soak::Args),
     /// Customers and orders from a fake Shopify Admin API (bulk) published as webhooks.
     Backfill(backfill::Args),
-    /// The admin API's dead-letter listing (the console's page) over an indexed DLQ vs `/healthz`.
+    /// The admin API's dead-letter listing and the console's HTML pages (Shops, Shop, Dead letters) over an indexed DLQ vs `/healthz`.
     Console(console::Args),
 }
 

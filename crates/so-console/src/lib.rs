@@ -8,6 +8,7 @@ mod assets;
 mod auth;
 mod error;
 pub mod id_token;
+mod letter_form;
 mod letters;
 mod mappings;
 mod pages;

@@ -99,13 +99,16 @@ impl QueueOps {
         actor: &str,
     ) -> Result<OperationReport, OpsError> {
         filter.validate()?;
+        if let Some(rate) = options.rate {
+            crate::limits::rate(rate)?;
+        }
         if filter.is_empty() && !options.all {
             return Err(OpsError::NoFilter);
         }
         self.run(
             Operation::Replay,
             queue,
-            filter_json(filter),
+            replay_json(filter, options.rate),
             &|s| filter.matches(s),
             options,
             actor,
@@ -349,6 +352,16 @@ fn filter_json(filter: &Filter) -> String {
     serde_json::to_string(filter).unwrap_or_else(|_| "{}".to_owned())
 }
 
+/// A replay's filter with its pace (`rate`, messages per second) when it had one: the audit
+/// trail's only record of how fast it was asked to go.
+fn replay_json(filter: &Filter, rate: Option<f64>) -> String {
+    let mut text = serde_json::to_value(filter).unwrap_or_default();
+    if let (Some(rate), Some(fields)) = (rate, text.as_object_mut()) {
+        fields.insert("rate".to_owned(), serde_json::json!(rate));
+    }
+    text.to_string()
+}
+
 #[derive(Debug, Clone, Copy)]
 enum Operation {
     Replay,
@@ -363,5 +376,23 @@ impl Operation {
             Operation::Purge => "purge",
             Operation::Release => "release",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_paced_replay_records_its_rate_with_its_filter() {
+        let filter = Filter {
+            ids: vec!["w1".into()],
+            ..Filter::default()
+        };
+        assert_eq!(replay_json(&filter, None), r#"{"ids":["w1"]}"#);
+        assert_eq!(
+            replay_json(&filter, Some(2.5)),
+            r#"{"ids":["w1"],"rate":2.5}"#
+        );
     }
 }

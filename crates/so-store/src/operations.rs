@@ -20,7 +20,7 @@ pub struct QueueOperation {
     /// `replay`, `purge` or `release`.
     pub operation: String,
     pub queue: String,
-    /// The filter as JSON text, as given.
+    /// The filter as JSON text, as given (a paced replay adds its `rate`, messages per second).
     pub filter: String,
     /// Messages that matched when it ran.
     pub matched: u64,

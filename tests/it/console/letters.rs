@@ -54,7 +54,6 @@ async fn find_reveal_and_replay_a_dead_letter() {
     b.click("#filter").await;
     b.find("#reason[value='ometria_record_rejected']").await;
     assert_eq!(b.text("#matched-count").await, "1");
-    b.screenshot("dead-letters").await;
 
     // Open it: the customer's address is masked until revealed.
     let link = b.find("table.letters tbody tr a").await;

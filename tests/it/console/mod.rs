@@ -7,6 +7,7 @@ mod embedded;
 mod embedded_browser;
 mod flows;
 mod letters;
+mod letters_select;
 mod mappings;
 mod safety;
 mod send_claims;
