@@ -19,11 +19,11 @@ use so_fake_ometria::{Drain, FakeConfig, FakeOmetria, RateLimit};
 use crate::delivery_accounting::{self as accounting, Accounts};
 use crate::delivery_contacts::wait_for_final_contacts;
 use crate::delivery_env::{Db, create_db, drop_db, env_for, fresh_prefix, preload};
-use crate::delivery_quiet;
 use crate::events::{self, Mix};
 use crate::sizes::Sizes;
 use crate::stats::round2;
 use crate::{baseline, delivery_latency, ingress, process};
+use crate::{delivery_quiet, delivery_requests};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -168,6 +168,9 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
 
     let budget_used = limited.requests_per_s / 4.0;
     let records_per_request = limited.records as f64 / limited.requests.max(1) as f64;
+    // Records per request cannot exceed records per fewest requests.
+    let records_per_request_ceiling =
+        limited.records as f64 / limited.fewest_requests.max(1) as f64;
     let events_per_record = args.limited_events as f64 / limited.records.max(1) as f64;
     // Events per record cannot exceed events per distinct record written.
     let records_per_entity = limited.records as f64 / limited.distinct_entities.max(1) as f64;
@@ -209,6 +212,10 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     println!(
         "{:<52} {:>12.1}",
         "limited: records per request", records_per_request
+    );
+    println!(
+        "{:<52} {:>12.1}",
+        "limited: records per request's ceiling", records_per_request_ceiling
     );
     println!("{:<52} {:>12}", "limited: 429s received", limited.http_429);
     println!(
@@ -282,6 +289,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         "requests_per_s_limited": round2(limited.requests_per_s),
         "budget_used_ratio": round2(budget_used),
         "records_per_request": round2(records_per_request),
+        "records_per_request_ceiling": round2(records_per_request_ceiling),
         "http_429": limited.http_429,
         "events_per_record": round2(events_per_record),
         "distinct_entities": limited.distinct_entities,
@@ -323,6 +331,9 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
 struct Drained {
     events_per_s: f64,
     requests: usize,
+    /// The fewest requests these records fit in: per record type, its
+    /// records in requests of 100 (one type per request).
+    fewest_requests: usize,
     requests_per_s: f64,
     records: usize,
     http_429: u64,
@@ -414,6 +425,8 @@ async fn drain_run(
         .collect();
     let ok: Vec<_> = pushes.iter().filter(|r| r.status == 200).collect();
     let records = ok.iter().map(|r| r.records).sum();
+    let fewest_requests = delivery_requests::fewest(&ok);
+    delivery_requests::dump(&ok);
     let requests_per_s = match (ok.first(), ok.last()) {
         (Some(a), Some(b)) if ok.len() > 1 => (ok.len() - 1) as f64 / (b.at - a.at).as_secs_f64(),
         _ => 0.0,
@@ -448,6 +461,7 @@ async fn drain_run(
         contacts_rewritten: contact_writes.iter().filter(|&&n| n > 1).count(),
         events_per_s: n as f64 / elapsed,
         requests: ok.len(),
+        fewest_requests,
         requests_per_s,
         records,
         http_429: fake.rate_limited_responses(),

@@ -13,6 +13,7 @@ mod delivery_contacts;
 mod delivery_env;
 mod delivery_latency;
 mod delivery_quiet;
+mod delivery_requests;
 mod events;
 mod ingress;
 mod payloads;

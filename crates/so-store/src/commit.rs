@@ -13,7 +13,7 @@ use crate::mapping_state::{ProductRecordKey, put_consent_set, put_known_product}
 use crate::merchant::{
     CheckoutChange, HeldChange, clear_dirty, mark_dirty, put_checkout, put_held, put_subscription,
 };
-use crate::properties::remark_if_superseded;
+use crate::properties::{remark_if_superseded, stored_versions};
 use crate::watermark::{Advance, advance};
 
 /// One processed delivery, for the dedupe ledger.
@@ -187,12 +187,25 @@ async fn apply_behaviour(conn: &mut sqlx::AnyConnection, commit: &Commit) -> Res
     );
     // Stable: per contact, marks before clears before re-marks, as listed.
     ops.sort_by(|(s1, c1, _), (s2, c2, _)| (s1.as_str(), *c1).cmp(&(s2.as_str(), *c2)));
+    // The pushed snapshots' stored versions in a few reads, not one per contact (a drain
+    // page commits 500); a plain read, as each one was, so it locks nothing.
+    let mut pushed: Vec<(&str, &str)> = commit
+        .properties_pushed
+        .iter()
+        .map(|(s, b, _)| (s.as_str(), b.id.as_str()))
+        .collect();
+    pushed.sort_unstable();
+    pushed.dedup();
+    let stored = stored_versions(conn, &pushed).await?;
     let now = Utc::now();
     for (shop, contact, op) in ops {
         match op {
             Op::Mark(buyer) => mark_dirty(conn, shop, buyer, now).await?,
             Op::Clear(seq) => clear_dirty(conn, shop, contact, seq).await?,
-            Op::Pushed(buyer, version) => remark_if_superseded(conn, shop, buyer, version).await?,
+            Op::Pushed(buyer, version) => {
+                let key = (shop.as_str().to_owned(), contact.to_owned());
+                remark_if_superseded(conn, shop, buyer, version, stored.get(&key).copied()).await?;
+            }
         }
     }
     Ok(())

@@ -15,6 +15,7 @@ on_both_backends!(
     an_update_that_changes_nothing_keeps_the_version,
     a_pushed_snapshot_that_was_superseded_marks_the_contact_again,
     a_page_of_updates_in_reversed_orders_from_two_workers_loses_nothing,
+    a_page_larger_than_a_query_chunk_merges_like_one_update_at_a_time,
 );
 
 const TASKS: usize = 16;
@@ -181,4 +182,61 @@ async fn a_page_of_updates_in_reversed_orders_from_two_workers_loses_nothing(ctx
         assert_eq!(last.version, 2, "{c}: one version per update");
     }
     workers[1].close().await;
+}
+
+/// The drain's page is merged in a few bulk statements. More contacts than one statement
+/// takes (400), some stored before, one listed twice, one with an empty update (a read) and
+/// one whose update changes nothing: each answer is what merging the updates one at a time,
+/// in the page's order, gives, and so is what is stored.
+async fn a_page_larger_than_a_query_chunk_merges_like_one_update_at_a_time(ctx: Ctx) {
+    let store = &ctx.store;
+    let contact = |i: usize| format!("uk:{i}");
+    for i in (0..900).step_by(3) {
+        let old = props(json!({ "old": i, "n": -1 }));
+        store
+            .merge_contact_properties(&shop(), &contact(i), &old)
+            .await
+            .unwrap();
+    }
+    let mut page: Vec<(so_domain::ShopDomain, String, Map<String, Value>)> = (0..900)
+        .rev()
+        .map(|i| (shop(), contact(i), props(json!({ "n": i }))))
+        .collect();
+    page.push((shop(), contact(7), props(json!({ "again": true }))));
+    page.push((shop(), contact(3), Map::new()));
+    page.push((shop(), contact(5), props(json!({ "n": 5 }))));
+    let answers = store.merge_contact_properties_many(&page).await.unwrap();
+    assert_eq!(answers.len(), page.len());
+
+    let expected = |i: usize, step: usize| -> (Value, i64) {
+        let before = usize::from(i.is_multiple_of(3));
+        let mut p = json!({ "n": i });
+        if i.is_multiple_of(3) {
+            p["old"] = json!(i);
+        }
+        if i == 7 && step > 0 {
+            p["again"] = json!(true);
+        }
+        let version = before as i64 + 1 + i64::from(i == 7 && step > 0);
+        (p, version)
+    };
+    for (n, ((_, c, _), answer)) in page.iter().zip(&answers).enumerate() {
+        let i: usize = c.trim_start_matches("uk:").parse().unwrap();
+        let (p, version) = expected(i, usize::from(n >= 900));
+        assert_eq!(
+            Value::Object(answer.properties.clone()),
+            p,
+            "answer {n} ({c})"
+        );
+        assert_eq!(answer.version, version, "answer {n} ({c})");
+    }
+    for i in 0..900 {
+        let stored = store
+            .contact_properties(&shop(), &contact(i))
+            .await
+            .unwrap();
+        let (p, version) = expected(i, 1);
+        assert_eq!(Value::Object(stored.properties), p, "{i} stored");
+        assert_eq!(stored.version, version, "{i} stored");
+    }
 }
