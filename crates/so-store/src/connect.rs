@@ -20,7 +20,7 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The schema, one script for both backends (see the file's header).
-const MIGRATIONS: [(i64, &str, &str); 16] = [
+const MIGRATIONS: [(i64, &str, &str); 17] = [
     (1, "schema", include_str!("../migrations/0001_schema.sql")),
     (
         2,
@@ -80,6 +80,11 @@ const MIGRATIONS: [(i64, &str, &str); 16] = [
         16,
         "letter index",
         include_str!("../migrations/0016_letter_index.sql"),
+    ),
+    (
+        17,
+        "partition progress",
+        include_str!("../migrations/0017_partition_progress.sql"),
     ),
 ];
 

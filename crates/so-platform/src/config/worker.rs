@@ -58,6 +58,13 @@ pub struct WorkerSettings {
     /// (`erasure_poll_secs`).
     #[serde(rename = "erasure_poll_secs", with = "secs")]
     pub erasure_poll: Duration,
+    /// An abandonment check decides only once every webhook received before
+    /// it fell due is processed (a lagging worker could otherwise call a
+    /// bought cart abandoned); until then it is deferred, at most this long
+    /// past its due time, then decided anyway with a warning
+    /// (`abandonment_max_defer_secs`).
+    #[serde(rename = "abandonment_max_defer_secs", with = "secs")]
+    pub abandonment_max_defer: Duration,
 }
 
 impl Default for WorkerSettings {
@@ -75,6 +82,7 @@ impl Default for WorkerSettings {
             lease: Duration::from_secs(10),
             export_retention_days: 30,
             erasure_poll: Duration::from_secs(600),
+            abandonment_max_defer: Duration::from_secs(3600),
         }
     }
 }
@@ -129,6 +137,9 @@ impl WorkerSettings {
         }
         if !(1..=86_400).contains(&self.erasure_poll.as_secs()) {
             out.push("worker.erasure_poll_secs must be 1..=86400".to_owned());
+        }
+        if !(1..=604_800).contains(&self.abandonment_max_defer.as_secs()) {
+            out.push("worker.abandonment_max_defer_secs must be 1..=604800".to_owned());
         }
         if !(1..=256).contains(&self.database_connections) {
             out.push("worker.database_connections must be 1..=256".to_owned());
