@@ -165,6 +165,21 @@ mod tests {
     }
 
     #[test]
+    fn the_longest_deferral_of_an_abandonment_check_is_validated_naming_the_key() {
+        for bad in ["0", "604801"] {
+            let err = Config::load(None, [("SO_WORKER__ABANDONMENT_MAX_DEFER_SECS", bad)])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("worker.abandonment_max_defer_secs"),
+                "{bad}: {err}"
+            );
+        }
+        let c = Config::load(None, [("PATH", "/usr/bin")]).unwrap();
+        assert_eq!(c.worker.abandonment_max_defer.as_secs(), 3_600);
+    }
+
+    #[test]
     fn the_window_sets_the_prefetch_never_below_the_configured_one() {
         let c = Config::load(None, [("PATH", "/usr/bin")]).unwrap();
         // 64 MiB at 16 KiB a delivery over 8 partitions.
