@@ -1,6 +1,7 @@
 //! End-to-end tests against the real RabbitMQ (and, for the worker, the fake
 //! Ometria). Each test isolates itself with a unique queue prefix.
 
+mod abandonment_lag;
 mod backfill;
 mod cluster;
 mod consent_flows;

@@ -83,6 +83,37 @@ pub fn decide(f: &DueFacts) -> Result<(), NotAbandoned> {
     Ok(())
 }
 
+/// Whether a due check may decide yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readiness {
+    /// Every webhook received before the check fell due is settled.
+    Decide,
+    /// Some may not be (an order completing the checkout could be among
+    /// them): look again later.
+    Defer,
+    /// Not known to be settled, but deferred the longest allowed: decide
+    /// anyway, so a stuck partition cannot hold abandonment events forever.
+    Overdue,
+}
+
+/// Whether a check that fell due at `due` may decide at `now`, given that
+/// every message received before `settled_before` is settled (`None`: not
+/// known for every partition yet); deferred at most `max_wait` past `due`.
+pub fn readiness(
+    due: DateTime<Utc>,
+    settled_before: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    max_wait: chrono::TimeDelta,
+) -> Readiness {
+    if settled_before.is_some_and(|s| s >= due) {
+        Readiness::Decide
+    } else if now - due >= max_wait {
+        Readiness::Overdue
+    } else {
+        Readiness::Defer
+    }
+}
+
 /// Ometria property strings are at most 512 characters.
 /// The address a checkout's reminder would go to: the checkout's own
 /// email when it has one, else its customer's; a blank one is none.
@@ -359,5 +390,35 @@ mod tests {
         assert_eq!(checkout_version(&c, at(7)), at(3));
         c.updated_at = Some(at(5).fixed_offset());
         assert_eq!(checkout_version(&c, at(7)), at(5));
+    }
+
+    #[test]
+    fn a_check_decides_only_once_everything_received_before_it_fell_due_is_settled() {
+        use super::{Readiness, readiness};
+        let at = |s: i64| DateTime::<Utc>::from_timestamp(1_800_000_000 + s, 0).unwrap();
+        let hour = chrono::TimeDelta::hours(1);
+        let due = at(0);
+        assert_eq!(readiness(due, Some(at(0)), at(5), hour), Readiness::Decide);
+        assert_eq!(readiness(due, Some(at(9)), at(5), hour), Readiness::Decide);
+        assert_eq!(
+            readiness(due, Some(at(-1)), at(5), hour),
+            Readiness::Defer,
+            "an order received just before it fell due may be unprocessed"
+        );
+        assert_eq!(
+            readiness(due, None, at(5), hour),
+            Readiness::Defer,
+            "a partition that recorded nothing yet"
+        );
+        assert_eq!(
+            readiness(due, Some(at(-1)), at(3_599), hour),
+            Readiness::Defer
+        );
+        assert_eq!(
+            readiness(due, Some(at(-1)), at(3_600), hour),
+            Readiness::Overdue,
+            "bounded: a stuck partition does not hold the event forever"
+        );
+        assert_eq!(readiness(due, None, at(7_200), hour), Readiness::Overdue);
     }
 }

@@ -50,6 +50,7 @@ pub fn install() -> PrometheusHandle {
 /// start, so that alerts and `rate()` see a series instead of nothing.
 fn zero_rare_counters() {
     metrics::counter!(ACKS_LOST).increment(0);
+    metrics::counter!(ABANDONMENT_CHECKS_OVERDUE).increment(0);
     for kind in ["customer_redact", "data_request", "shop_redact"] {
         metrics::counter!(PRIVACY_REQUESTS, "kind" => kind).increment(0);
     }
@@ -165,6 +166,7 @@ pub const CONSENT_DECISIONS: &str = "so_consent_sync_decisions_total";
 pub const RECONCILE_DRIFT: &str = "so_reconcile_drift";
 pub const RECONCILE_LAST_RUN: &str = "so_reconcile_last_run_timestamp_seconds";
 pub const ACKS_LOST: &str = "so_acks_lost_total";
+pub const ABANDONMENT_CHECKS_OVERDUE: &str = "so_abandonment_checks_overdue_total";
 pub const OMETRIA_REQUESTS: &str = "so_ometria_requests_total";
 pub const OMETRIA_REQUEST_DURATION: &str = "so_ometria_request_duration_seconds";
 pub const OMETRIA_RECORDS_PER_REQUEST: &str = "so_ometria_records_per_request";
@@ -207,6 +209,12 @@ pub fn erasures_open(n: usize) {
 pub fn event_parked(shop: &str, reason: ParkReason) {
     metrics::counter!(EVENTS_PARKED, "shop" => shop.to_owned(), "reason" => reason.as_str())
         .increment(1);
+}
+
+/// An abandonment check decided although the input before its due time was
+/// not known to be settled: deferred the longest allowed.
+pub fn abandonment_check_overdue() {
+    metrics::counter!(ABANDONMENT_CHECKS_OVERDUE).increment(1);
 }
 
 /// An ack that found its channel gone (the broker redelivers).

@@ -37,6 +37,9 @@ pub const DEATH_AT: &str = "x-death-at";
 /// On a copy the worker scheduled to come back later: what the copy is for
 /// (`abandonment`: check whether the checkout in the body was abandoned).
 pub const SCHEDULED: &str = "x-so-scheduled";
+/// On a scheduled copy: when it first fell due (RFC 3339). Set by the first
+/// scheduling and kept when the check is deferred again.
+pub const DUE_AT: &str = "x-so-due-at";
 /// RabbitMQ's own record of a message's dead-letterings (its first entry
 /// is the latest).
 pub const BROKER_DEATH: &str = "x-death";
@@ -184,11 +187,19 @@ pub(crate) fn retried(
 /// A copy scheduled to come back after `delay_secs`, marked `mark`. It is a
 /// fresh event for the consumer, not a retry: no attempt count or reason.
 pub(crate) fn scheduled(props: &BasicProperties, delay_secs: u64, mark: &str) -> BasicProperties {
+    let due = header(props, DUE_AT).map_or_else(
+        || {
+            let delay = chrono::TimeDelta::seconds(i64::try_from(delay_secs).unwrap_or(i64::MAX));
+            rfc3339(&(Utc::now() + delay))
+        },
+        str::to_owned,
+    );
     with_headers(
         props,
         &[
             (RETRY_TIER_HEADER, tier(delay_secs)),
             (SCHEDULED, text(mark)),
+            (DUE_AT, text(&due)),
         ],
         &[ATTEMPT, RETRY_REASON],
     )

@@ -36,6 +36,8 @@ pub struct Headers {
     pub first_seen: Option<String>,
     /// What a scheduled copy is for (e.g. `abandonment`).
     pub scheduled: Option<String>,
+    /// When a scheduled copy first fell due.
+    pub due_at: Option<DateTime<Utc>>,
     pub park_reason: Option<String>,
     /// What exactly the ingress found wrong with a webhook it parked.
     pub park_detail: Option<String>,
@@ -242,6 +244,7 @@ fn read(props: &BasicProperties) -> Headers {
         retry_reason: text(codec::RETRY_REASON),
         first_seen: text(codec::FIRST_SEEN),
         scheduled: text(codec::SCHEDULED),
+        due_at: time(codec::DUE_AT),
         park_reason: text(codec::PARK_REASON),
         park_detail: text(codec::PARK_DETAIL),
         death_reason: text(codec::DEATH_REASON),

@@ -86,6 +86,11 @@ const MIGRATIONS: [(i64, &str, &str); 17] = [
         "send claims",
         include_str!("../migrations/0017_send_claims.sql"),
     ),
+    (
+        18,
+        "partition progress",
+        include_str!("../migrations/0018_partition_progress.sql"),
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,6 +10,7 @@ use tracing::Instrument;
 use crate::attributes::Rides;
 use crate::outcome::{self, Failure, Outcome};
 use crate::pending::Changes;
+use crate::progress::{Fate, Trace};
 
 /// One delivery with its decoded metadata (if decoding worked) and outcome.
 pub(crate) struct Settled {
@@ -30,7 +31,8 @@ pub(crate) struct Disposer {
 impl Disposer {
     /// Commits and acks the batch; `rides` are the behavioural attributes
     /// its contact records carried.
-    pub(crate) async fn settle(&self, mut batch: Vec<Settled>, rides: &Rides) {
+    /// What became of each delivery is returned for the progress.
+    pub(crate) async fn settle(&self, mut batch: Vec<Settled>, rides: &Rides) -> Vec<Trace> {
         self.schedule_checks(&mut batch).await;
         // All accepted events' state in one transaction; if that fails the
         // events go back to the queue: Ometria upserts, so a re-push is harmless.
@@ -90,7 +92,7 @@ impl Disposer {
             };
             self.one(s, committed).instrument(span)
         }))
-        .await;
+        .await
     }
 
     /// Publishes (confirmed) the abandonment checks the batch's checkouts
@@ -124,7 +126,25 @@ impl Disposer {
         }
     }
 
-    async fn one(&self, s: Settled, committed: bool) {
+    async fn one(&self, s: Settled, committed: bool) -> Trace {
+        let d = &s.delivery;
+        let h = d.headers();
+        let mut trace = Trace {
+            partition: d.partition,
+            received_at: h.received_at,
+            scheduled: h.scheduled.is_some(),
+            key: h.shop.clone().zip(h.message_id.clone()),
+            held_before: h.attempt.unwrap_or(0) > 0 || d.redelivered,
+            fate: Fate::Pending,
+        };
+        if self.move_one(s, committed).await {
+            trace.fate = Fate::Settled;
+        }
+        trace
+    }
+
+    /// Carries out the outcome; `true` when the event is settled for good.
+    async fn move_one(&self, s: Settled, committed: bool) -> bool {
         let topic = s
             .meta
             .as_ref()
@@ -134,15 +154,17 @@ impl Disposer {
         });
         let attempt = s.delivery.headers().attempt.unwrap_or(0);
         let d = &s.delivery;
+        // A retry is not settled: it comes back.
+        let mut settled = true;
         let result = match s.outcome {
             // Delivery resolves every push; one left here was never tried.
             Outcome::Push { .. } => {
                 requeue(d).await;
-                return;
+                return false;
             }
             Outcome::Pushed { .. } | Outcome::Skipped { .. } if !committed => {
                 requeue(d).await;
-                return;
+                return false;
             }
             Outcome::Pushed { .. } => {
                 if let Some(m) = &s.meta {
@@ -163,11 +185,20 @@ impl Disposer {
                 metrics::event_processed(shop, topic, outcome::PARKED);
                 d.park(&self.publisher, reason.as_str()).await
             }
+            Outcome::Deferred => {
+                metrics::event_processed(shop, topic, outcome::DEFERRED);
+                let tiers = self.publisher.broker().names().retry_tiers_secs();
+                let shortest = tiers.iter().copied().min().unwrap_or(5);
+                d.schedule(&self.publisher, shortest, crate::screen::ABANDONMENT_CHECK)
+                    .await
+            }
             Outcome::Failed(Failure::Retry {
                 reason,
                 detail,
                 after,
             }) => {
+                // Unless its attempts are used up: then it is dead-lettered.
+                settled = attempt + 1 >= self.max_attempts;
                 self.retry(d, (shop, topic), attempt, reason, &detail, after)
                     .await
             }
@@ -188,10 +219,12 @@ impl Disposer {
                         "Ack found its channel gone; the broker will redeliver (deduplicated)."
                     );
                 }
+                settled
             }
             Err(e) => {
                 tracing::warn!(error = %e, "Cannot move the event durably; returning it to its queue.");
                 requeue(d).await;
+                false
             }
         }
     }

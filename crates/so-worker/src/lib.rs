@@ -35,6 +35,7 @@ mod outcome;
 mod pending;
 mod prepare;
 mod processor;
+mod progress;
 mod pusher;
 mod rejections;
 mod rules;

@@ -18,6 +18,7 @@ pub(crate) const PUSHED: &str = "pushed";
 pub(crate) const PARKED: &str = "parked";
 pub(crate) const RETRIED: &str = "retried";
 pub(crate) const DEAD_LETTERED: &str = "dead_lettered";
+pub(crate) const DEFERRED: &str = "deferred";
 
 /// What happens to one event.
 #[derive(Debug)]
@@ -38,6 +39,9 @@ pub(crate) enum Outcome {
     },
     /// Keep the message aside on the parked queue.
     Park(ParkReason),
+    /// An abandonment check that may not decide yet: scheduled again
+    /// through the shortest delay tier, keeping its due time.
+    Deferred,
     /// Re-queue through a retry tier, or dead-letter.
     Failed(Failure),
 }
@@ -57,7 +61,7 @@ impl Outcome {
             Outcome::Push { changes, .. }
             | Outcome::Pushed { changes }
             | Outcome::Skipped { changes, .. } => Some(changes),
-            Outcome::Park(_) | Outcome::Failed(_) => None,
+            Outcome::Park(_) | Outcome::Deferred | Outcome::Failed(_) => None,
         }
     }
 }

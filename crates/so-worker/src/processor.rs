@@ -22,6 +22,10 @@ use crate::rejections::Origin;
 use crate::screen::{Screened, screen};
 use so_domain::{Disposition, ReasonCode, Stage};
 
+/// How long a processor waits for a delivery before it records that its
+/// partitions had nothing to do.
+const IDLE_TICK: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub(crate) struct Processor {
     pub(crate) preparer: Preparer,
     pub(crate) disposer: Disposer,
@@ -32,9 +36,25 @@ pub(crate) struct Processor {
 }
 
 impl Processor {
-    /// Runs until the consumer drops its sender, finishing the last batch.
-    pub(crate) async fn run(self, mut rx: mpsc::Receiver<Delivery>) {
-        while let Some(first) = rx.recv().await {
+    /// Runs until the consumer drops its sender, finishing the last batch;
+    /// records its partitions' progress with `progress` after each batch,
+    /// and every second while idle.
+    pub(crate) async fn run(
+        self,
+        mut rx: mpsc::Receiver<Delivery>,
+        mut progress: crate::progress::Tracker,
+    ) {
+        loop {
+            let waiting = chrono::Utc::now();
+            let first = tokio::select! {
+                d = rx.recv() => d,
+                () = tokio::time::sleep(IDLE_TICK) => {
+                    progress.after(&[], waiting, true).await;
+                    continue;
+                }
+            };
+            let Some(first) = first else { break };
+            let began = chrono::Utc::now();
             let mut batch = vec![first];
             let started = tokio::time::Instant::now();
             let budget_bound = self.accounts.all().iter().any(|a| a.pusher.saturated());
@@ -62,9 +82,11 @@ impl Processor {
                 }
             }
             self.report_queue_age(&batch);
+            let drained = rx.is_empty();
             let started = Instant::now();
-            self.process(batch).await;
+            let traces = self.process(batch).await;
             metrics::batch_duration(started.elapsed().as_secs_f64());
+            progress.after(&traces, began, drained).await;
         }
     }
 
@@ -91,7 +113,7 @@ impl Processor {
         }
     }
 
-    async fn process(&self, batch: Vec<Delivery>) {
+    async fn process(&self, batch: Vec<Delivery>) -> Vec<crate::progress::Trace> {
         // A slot that comes while this batch is prepared waits for its
         // records (up to a bound) rather than leave part-filled.
         let preparing = Preparing::new(self.accounts.pushers());
@@ -105,7 +127,7 @@ impl Processor {
         let push_ms = t_push.elapsed().as_millis();
         let t_settle = Instant::now();
         let events = settled.len();
-        self.disposer.settle(settled, &rides).await;
+        let traces = self.disposer.settle(settled, &rides).await;
         tracing::debug!(
             events,
             load_ms,
@@ -115,6 +137,7 @@ impl Processor {
             riding = rides.len(),
             "Batch done."
         );
+        traces
     }
 
     /// Pass 1: what each message is, from the message alone.

@@ -29,6 +29,9 @@ pub(crate) struct Screened {
     pub(crate) raw: Option<serde_json::Value>,
     /// This is the scheduled abandonment check of the checkout in the body.
     pub(crate) abandonment_check: bool,
+    /// When that check first fell due (as scheduled, else when the broker
+    /// returned it).
+    pub(crate) check_due: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// What a message is: `Continue` with what preparing it needs, or `Break`
@@ -72,12 +75,17 @@ pub(crate) fn screen(
         .and_then(|_| serde_json::from_slice(body).ok());
     let abandonment_check = matches!(payload, ShopifyPayload::Checkout(_))
         && headers.scheduled.as_deref() == Some(ABANDONMENT_CHECK);
+    let check_due = headers
+        .due_at
+        .or_else(|| headers.broker_death.as_ref().and_then(|d| d.at))
+        .filter(|_| abandonment_check);
     ControlFlow::Continue(Screened {
         payload,
         rules,
         account,
         raw,
         abandonment_check,
+        check_due,
     })
 }
 

@@ -118,6 +118,11 @@ impl Worker {
                     export_retention: chrono::TimeDelta::days(i64::from(
                         config.worker.export_retention_days,
                     )),
+                    checks: crate::prepare::due::CheckGate {
+                        partitions: config.amqp.partitions,
+                        max_defer: chrono::TimeDelta::from_std(config.worker.abandonment_max_defer)
+                            .unwrap_or(chrono::TimeDelta::hours(1)),
+                    },
                 },
                 disposer: Disposer {
                     store: store.clone(),
@@ -241,12 +246,21 @@ impl Worker {
             .into_iter()
             .map(|l| tokio::spawn(l.run()))
             .collect();
+        let (consuming_tx, consuming) = tokio::sync::watch::channel(Default::default());
         let mut senders = Vec::new();
         let mut tasks = Vec::new();
-        for p in self.processors {
+        let processors = u16::try_from(self.processors.len()).unwrap_or(u16::MAX);
+        for (index, p) in (0..processors).zip(self.processors) {
             let (tx, rx) = mpsc::channel(usize::from(self.prefetch).max(64));
             senders.push(tx);
-            tasks.push(tokio::spawn(p.run(rx)));
+            let progress = crate::progress::Tracker {
+                store: self.store.clone(),
+                index,
+                processors,
+                consuming: consuming.clone(),
+                unwritten: so_store::Progress::default(),
+            };
+            tasks.push(tokio::spawn(p.run(rx, progress)));
         }
         // Holds the pushers too: it must end before they can.
         let attributes = tokio::spawn(self.attributes.run(shutdown.clone()));
@@ -260,7 +274,6 @@ impl Worker {
         let pruner = tokio::spawn(prune(self.store.clone(), self.window, shutdown.clone()));
         let partitions = self.broker.names().partitions();
         let (assign_tx, assigned) = tokio::sync::watch::channel((0..partitions).collect());
-        let (consuming_tx, consuming) = tokio::sync::watch::channel(Default::default());
         let membership = crate::membership::Membership {
             store: self.store.clone(),
             me,
@@ -317,6 +330,11 @@ async fn prune(store: Store, window: DedupeWindow, shutdown: Shutdown) {
             Ok(n) if n > 0 => tracing::info!(removed = n, "Pruned the dedupe ledger."),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "Cannot prune the dedupe ledger; will try again."),
+        }
+        // Holds older than the longest deferral no longer count.
+        let stale = chrono::Utc::now() - chrono::TimeDelta::days(7);
+        if let Err(e) = store.prune_progress_holds(stale).await {
+            tracing::warn!(error = %e, "Cannot prune old progress holds; will try again.");
         }
         match store.prune_exports(chrono::Utc::now()).await {
             Ok(n) if n > 0 => tracing::info!(removed = n, "Deleted expired data exports."),

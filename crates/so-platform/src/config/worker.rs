@@ -58,6 +58,13 @@ pub struct WorkerSettings {
     /// (`erasure_poll_secs`).
     #[serde(rename = "erasure_poll_secs", with = "secs")]
     pub erasure_poll: Duration,
+    /// An abandonment check decides only once every webhook received before
+    /// it fell due is processed (a lagging worker could otherwise call a
+    /// bought cart abandoned); until then it is deferred, at most this long
+    /// past its due time, then decided anyway with a warning
+    /// (`abandonment_max_defer_secs`).
+    #[serde(rename = "abandonment_max_defer_secs", with = "secs")]
+    pub abandonment_max_defer: Duration,
 }
 
 impl Default for WorkerSettings {
@@ -75,6 +82,7 @@ impl Default for WorkerSettings {
             lease: Duration::from_secs(10),
             export_retention_days: 30,
             erasure_poll: Duration::from_secs(600),
+            abandonment_max_defer: Duration::from_secs(3600),
         }
     }
 }
@@ -130,6 +138,9 @@ impl WorkerSettings {
         if !(1..=86_400).contains(&self.erasure_poll.as_secs()) {
             out.push("worker.erasure_poll_secs must be 1..=86400".to_owned());
         }
+        if !(1..=604_800).contains(&self.abandonment_max_defer.as_secs()) {
+            out.push("worker.abandonment_max_defer_secs must be 1..=604800".to_owned());
+        }
         if !(1..=256).contains(&self.database_connections) {
             out.push("worker.database_connections must be 1..=256".to_owned());
         }
@@ -151,6 +162,21 @@ mod tests {
         }
         let c = Config::load(None, [("SO_WORKER__WINDOW_MAX_BYTES", "67108864")]).unwrap();
         assert_eq!(c.worker.window_max_bytes, 64 * 1024 * 1024);
+    }
+
+    #[test]
+    fn the_longest_deferral_of_an_abandonment_check_is_validated_naming_the_key() {
+        for bad in ["0", "604801"] {
+            let err = Config::load(None, [("SO_WORKER__ABANDONMENT_MAX_DEFER_SECS", bad)])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("worker.abandonment_max_defer_secs"),
+                "{bad}: {err}"
+            );
+        }
+        let c = Config::load(None, [("PATH", "/usr/bin")]).unwrap();
+        assert_eq!(c.worker.abandonment_max_defer.as_secs(), 3_600);
     }
 
     #[test]

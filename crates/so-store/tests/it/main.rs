@@ -14,6 +14,7 @@ mod merchant;
 mod ometria_errors;
 mod outbox;
 mod privacy;
+mod progress;
 mod properties;
 mod shop_status;
 mod shop_tokens;

@@ -11,6 +11,7 @@ mod checkouts;
 mod consent;
 mod customers;
 mod dedupe;
+pub(crate) mod due;
 mod identity;
 mod lifecycle;
 mod orders;
@@ -64,6 +65,8 @@ pub(crate) struct Preparer {
     pub(crate) rules: Arc<Rules>,
     /// How long a `customers/data_request` export is kept in the store.
     pub(crate) export_retention: chrono::TimeDelta,
+    /// When a due abandonment check may decide.
+    pub(crate) checks: due::CheckGate,
 }
 
 /// Per-event inputs shared by the topic handlers.
@@ -110,6 +113,7 @@ impl Preparer {
             account,
             raw,
             abandonment_check,
+            check_due,
         } = screened;
         let ledger = self.ledger(meta, pending, cache).await?;
         let event_time = meta.triggered_at.unwrap_or(meta.received_at);
@@ -129,6 +133,12 @@ impl Preparer {
         };
         if let Some(reason) = self.lifecycle(&mut cx, &payload).await? {
             return Ok(Outcome::Park(reason));
+        }
+        if abandonment_check
+            && cx.rules.settings.abandoned_checkouts.enabled
+            && !self.check_ready(check_due).await?
+        {
+            return Ok(Outcome::Deferred);
         }
         let step = self
             .records(&mut cx, payload, raw, abandonment_check, pending)

@@ -1,0 +1,114 @@
+//! How far the worker has settled its input (migration 0018): per work partition, a time
+//! before which every received message is settled, and the messages held in retry tiers,
+//! which are not settled whatever their partition's time says. An abandonment check reads
+//! the least of them: it decides only once the webhooks received before it fell due are in.
+
+use chrono::{DateTime, Utc};
+
+use crate::codec::{time_from_db, time_to_db};
+use crate::connect::Store;
+use crate::error::Result;
+
+/// A message sent to a retry tier: not settled until it is settled for good.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgressHold {
+    pub shop: String,
+    pub webhook_id: String,
+    /// When the ingress received it.
+    pub received_at: DateTime<Utc>,
+}
+
+/// One batch's (or one idle tick's) progress: per partition, everything received before the
+/// time is settled; the holds taken and released meanwhile.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub marks: Vec<(u16, DateTime<Utc>)>,
+    pub holds: Vec<ProgressHold>,
+    /// (shop, webhook id) of held messages now settled for good.
+    pub released: Vec<(String, String)>,
+}
+
+impl Progress {
+    pub fn is_empty(&self) -> bool {
+        self.marks.is_empty() && self.holds.is_empty() && self.released.is_empty()
+    }
+}
+
+impl Store {
+    /// Records `progress` in one transaction, so a partition's time never passes a hold that
+    /// was not stored. Times only move forward; a hold taken again keeps its first time.
+    pub async fn record_progress(&self, progress: &Progress, now: DateTime<Utc>) -> Result<()> {
+        if progress.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin_write().await?;
+        for h in &progress.holds {
+            sqlx::query(
+                "INSERT INTO progress_hold (shop, webhook_id, received_at, held_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (shop, webhook_id) DO NOTHING",
+            )
+            .bind(h.shop.as_str())
+            .bind(h.webhook_id.as_str())
+            .bind(time_to_db(h.received_at))
+            .bind(time_to_db(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (shop, id) in &progress.released {
+            sqlx::query("DELETE FROM progress_hold WHERE shop = $1 AND webhook_id = $2")
+                .bind(shop.as_str())
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (part, before) in &progress.marks {
+            sqlx::query(
+                "INSERT INTO partition_progress (part, settled_before) VALUES ($1, $2) \
+                 ON CONFLICT (part) DO UPDATE SET settled_before = excluded.settled_before \
+                 WHERE excluded.settled_before > partition_progress.settled_before",
+            )
+            .bind(i64::from(*part))
+            .bind(time_to_db(*before))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The time before which every message of partitions `0..partitions` is settled: the
+    /// least partition time, lowered to the oldest hold taken since `holds_since` (older holds
+    /// are taken for lost: a message the broker dropped must not stall the checks forever).
+    /// `None` while a partition has recorded nothing.
+    pub async fn settled_before(
+        &self,
+        partitions: u16,
+        holds_since: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>> {
+        let (count, least): (i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(*), MIN(settled_before) FROM partition_progress WHERE part < $1",
+        )
+        .bind(i64::from(partitions))
+        .fetch_one(&self.pool)
+        .await?;
+        let Some(least) = least.filter(|_| count >= i64::from(partitions)) else {
+            return Ok(None);
+        };
+        let held: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(received_at) FROM progress_hold WHERE held_at >= $1")
+                .bind(time_to_db(holds_since))
+                .fetch_one(&self.pool)
+                .await?;
+        let least = held.map_or(least, |h| h.min(least));
+        time_from_db(least, "partition_progress.settled_before").map(Some)
+    }
+
+    /// Forgets holds taken before `before` (see [`Store::settled_before`]).
+    pub async fn prune_progress_holds(&self, before: DateTime<Utc>) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM progress_hold WHERE held_at < $1")
+            .bind(time_to_db(before))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+}
