@@ -20,7 +20,7 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The schema, one script for both backends (see the file's header).
-const MIGRATIONS: [(i64, &str, &str); 17] = [
+const MIGRATIONS: [(i64, &str, &str); 18] = [
     (1, "schema", include_str!("../migrations/0001_schema.sql")),
     (
         2,
