@@ -12,6 +12,7 @@ use so_platform::ShopSettings;
 use so_store::{ConsentDecision, ProfileSendRow, Store};
 
 use super::ShopOps;
+use super::detail::json_value;
 use crate::OpsError;
 
 /// What `GET /admin/shops/{shop}/activity` and the console's Shop page show.
@@ -76,9 +77,9 @@ impl ShopOps {
                 .map(decision),
         );
         raw.extend(consent_run(
-            &sync_json(store, &domain, "consent_last_run").await?,
+            &json_value(store, &domain, "consent_last_run").await?,
         ));
-        raw.extend(drift(&sync_json(store, &domain, "reconcile_drift").await?));
+        raw.extend(drift(&json_value(store, &domain, "reconcile_drift").await?));
         raw.extend(
             store
                 .recent_rejections(&domain, limit)
@@ -206,18 +207,6 @@ fn by_kind(v: Option<&Value>) -> String {
     } else {
         parts.join(", ")
     }
-}
-
-/// A job's JSON record in `sync_state`; `None` when absent or unreadable.
-async fn sync_json(
-    store: &Store,
-    shop: &ShopDomain,
-    name: &str,
-) -> Result<Option<Value>, OpsError> {
-    Ok(store
-        .sync_value(shop, name)
-        .await?
-        .and_then(|raw| serde_json::from_str(&raw).ok()))
 }
 
 #[cfg(test)]

@@ -192,7 +192,7 @@ impl ShopOps {
 }
 
 /// A job's JSON record in `sync_state`; `None` when absent or unreadable.
-async fn json_value(
+pub(super) async fn json_value(
     store: &Store,
     shop: &ShopDomain,
     name: &str,
