@@ -88,9 +88,10 @@ pub(crate) async fn serve(path: Option<&Path>, services: Services) -> Result<Exi
         ),
         _ => None,
     };
-    // The web console under /console/, on the same ops and token (docs/console.md); its
-    // profile sends stop with the service.
+    // The web console under /console/, with the admin API's token (docs/console.md): on the
+    // ops listener, or on `ops.console_listen` alone. Its profile sends stop with the service.
     let mut console = None;
+    let mut console_server = None;
     let admin = match (&config.ops.admin_token, &queue_ops) {
         (Some(token), Some(q)) => {
             tracing::info!("Admin API enabled on the ops listener.");
@@ -98,9 +99,23 @@ pub(crate) async fn serve(path: Option<&Path>, services: Services) -> Result<Exi
             let c = so_console::Console::new(q.clone(), shops.clone(), &config, token.clone())
                 .stopping_with(signal.clone());
             console = Some(c.clone());
-            so_ops::http_api::router(q.clone(), shops, token.clone()).merge(so_console::router(c))
+            let api = so_ops::http_api::router(q.clone(), shops, token.clone());
+            match config.ops.console_listen {
+                Some(addr) => {
+                    console_server = Some(serve_console(addr, c, signal.clone()).await?);
+                    api
+                }
+                None => api.merge(so_console::router(c)),
+            }
         }
-        _ => axum::Router::new(),
+        _ => {
+            if config.ops.console_listen.is_some() {
+                tracing::warn!(
+                    "ops.console_listen is set but the console is off: it needs ops.admin_token and the store."
+                );
+            }
+            axum::Router::new()
+        }
     };
     if let (true, Some(q)) = (services.worker(), &queue_ops) {
         tokio::spawn(release_paused_shops(q.clone(), config.clone()));
@@ -194,6 +209,9 @@ pub(crate) async fn serve(path: Option<&Path>, services: Services) -> Result<Exi
         if let Some(console) = &console {
             console.sends_stopped().await;
         }
+        if let Some(task) = console_server {
+            let _stopped = task.await;
+        }
         let _ops_result = ops_task.await;
         let _poll_result = poll.await;
         ingress
@@ -223,6 +241,27 @@ pub(crate) async fn serve(path: Option<&Path>, services: Services) -> Result<Exi
 
 /// A shop that was paused and is enabled again gets its parked events back,
 /// in the order they were parked, once the broker is reachable.
+/// The web console on a listener of its own (`ops.console_listen`), until `stop`.
+async fn serve_console(
+    addr: std::net::SocketAddr,
+    console: so_console::Console,
+    stop: CancellationToken,
+) -> Result<tokio::task::JoinHandle<()>> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding ops.console_listen {addr}"))?;
+    tracing::info!(addr = ?listener.local_addr().ok(), "Console listener ready.");
+    let app = so_console::router(console);
+    Ok(tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "The console listener failed.");
+        }
+    }))
+}
+
 async fn release_paused_shops(ops: so_ops::QueueOps, config: Arc<Config>) {
     if ops
         .broker()

@@ -15,6 +15,10 @@ use crate::secrets::optional_secret;
 pub struct OpsSettings {
     /// Address of `/metrics`, `/healthz`, `/readyz` and the admin API.
     pub listen: SocketAddr,
+    /// A listener of the web console's own (`/console/`). Unset: the console is served on
+    /// `listen` with the admin API. Set, it is served only here, so an embedded app's public
+    /// address need not expose the admin API and `/metrics`.
+    pub console_listen: Option<SocketAddr>,
     /// Bearer token of the admin API; without one the admin API is off.
     #[serde(
         deserialize_with = "optional_secret",
@@ -36,6 +40,7 @@ impl Default for OpsSettings {
     fn default() -> Self {
         OpsSettings {
             listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
+            console_listen: None,
             admin_token: None,
             queue_poll: Duration::from_secs(15),
             shutdown_grace: Duration::from_secs(20),
@@ -58,6 +63,9 @@ impl OpsSettings {
             .is_some_and(|t| t.expose_secret().len() < 16)
         {
             out.push("ops.admin_token must be at least 16 characters".to_owned());
+        }
+        if self.console_listen == Some(self.listen) {
+            out.push("ops.console_listen must differ from ops.listen".to_owned());
         }
         out
     }

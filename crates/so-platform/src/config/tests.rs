@@ -74,6 +74,14 @@ fn invalid_values_name_the_key() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("ingress.listen"), "{err}");
+    let err = Config::load(None, [("SO_OPS__CONSOLE_LISTEN", "127.0.0.1:9090")])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("ops.console_listen"), "{err}");
+    let err = Config::load(None, [("SO_OPS__CONSOLE_LISTEN", "anywhere")])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("console_listen"), "{err}");
 }
 
 #[test]
