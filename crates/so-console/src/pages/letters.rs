@@ -160,32 +160,42 @@ fn matches(chrome: Chrome<'_>, queue: &str, q: &LetterQuery, listing: &Listing) 
                 }
             }
             (pager(queue, q, listing))
-            form.card.toggle method="post" action="/console/dead-letters/replay" {
-                div {
-                    h2 { "Replay these " (listing.matched) }
-                    p.subdued { "Back through the normal path (dedupe, staleness, the Ometria budget), in queue order." }
-                }
-                (csrf(chrome))
-                (filter_fields(queue, q))
-                div.switch {
-                    (rate_field("filter-rate"))
-                    label.inline { input type="checkbox" name="dry_run" value="1" checked; " Dry run" }
-                    button.primary type="submit" id="replay-filter" { "Replay" }
-                }
-            }
-            form.card.toggle method="post" action="/console/dead-letters/purge" {
-                div {
-                    h2 { "Purge these " (listing.matched) }
-                    p.subdued { "Deleted for good. Untick the dry run and confirm." }
-                }
-                (csrf(chrome))
-                (filter_fields(queue, q))
-                div.switch {
-                    label.inline { input type="checkbox" name="dry_run" value="1" id="purge-dry-run" checked; " Dry run" }
-                    label.inline { input type="checkbox" name="confirm" value="1" id="purge-confirm"; " Delete for good" }
-                    button.secondary type="submit" id="purge" { "Purge" }
-                }
-            }
+            (filtered_action(chrome, queue, q, "replay", html! {
+                h2 { "Replay these " (listing.matched) }
+                p.subdued { "Back through the normal path (dedupe, staleness, the Ometria budget), in queue order." }
+            }, html! {
+                (rate_field("filter-rate"))
+                label.inline { input type="checkbox" name="dry_run" value="1" checked; " Dry run" }
+                button.primary type="submit" id="replay-filter" { "Replay" }
+            }))
+            (filtered_action(chrome, queue, q, "purge", html! {
+                h2 { "Purge these " (listing.matched) }
+                p.subdued { "Deleted for good. Untick the dry run and confirm." }
+            }, html! {
+                label.inline { input type="checkbox" name="dry_run" value="1" id="purge-dry-run" checked; " Dry run" }
+                label.inline { input type="checkbox" name="confirm" value="1" id="purge-confirm"; " Delete for good" }
+                button.secondary type="submit" id="purge" { "Purge" }
+            }))
+        }
+    }
+}
+
+/// An action on every letter the filter matches (`/console/dead-letters/<action>`): the filter
+/// travels in hidden fields, so the action applies to what the list shows.
+fn filtered_action(
+    chrome: Chrome<'_>,
+    queue: &str,
+    q: &LetterQuery,
+    action: &str,
+    heading: Markup,
+    controls: Markup,
+) -> Markup {
+    html! {
+        form.card.toggle method="post" action={ "/console/dead-letters/" (action) } {
+            div { (heading) }
+            (csrf(chrome))
+            (filter_fields(queue, q))
+            div.switch { (controls) }
         }
     }
 }
