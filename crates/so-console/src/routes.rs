@@ -176,10 +176,10 @@ async fn index(
         let own = own.to_owned();
         return shop_page(&c, &viewer, &own).await;
     }
-    let shops = c.shops.list().await?;
+    let overview = c.shops.overview().await?;
     Ok(pages::html(
         Some(&viewer),
-        pages::shops::page(c.chrome(&viewer), &shops),
+        pages::shops::page(c.chrome(&viewer), &overview, chrono::Utc::now()),
     ))
 }
 

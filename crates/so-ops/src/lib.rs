@@ -25,4 +25,4 @@ pub use actions::{OperationReport, QueueOps, ReplayOptions, TargetQueue};
 pub use error::OpsError;
 pub use filter::Filter;
 pub use letter::{LetterDetail, LetterSummary};
-pub use shops::{ShopChangeReport, ShopOps, ShopStatus};
+pub use shops::{ShopChangeReport, ShopLine, ShopOps, ShopStatus, ShopsOverview};

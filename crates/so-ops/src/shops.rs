@@ -4,6 +4,7 @@
 
 mod activity;
 mod detail;
+mod overview;
 mod status;
 
 use std::sync::Arc;
@@ -21,6 +22,7 @@ pub use self::activity::{ACTIVITY_KINDS, ActivityEntry, SYNTHESIZED_ID_PREFIX, S
 pub use self::detail::{
     OauthStatus, ProfileSendStatus, RejectionsStatus, ShopDetail, SubscriptionsStatus, Waiting,
 };
+pub use self::overview::{ShopLine, ShopsOverview};
 pub use self::status::ShopStatus;
 use crate::{OperationReport, OpsError, QueueOps};
 

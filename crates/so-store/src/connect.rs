@@ -20,7 +20,7 @@ const SQLITE_BUSY_TIMEOUT_MS: u32 = 5_000;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The schema, one script for both backends (see the file's header).
-const MIGRATIONS: [(i64, &str, &str); 18] = [
+const MIGRATIONS: [(i64, &str, &str); 19] = [
     (1, "schema", include_str!("../migrations/0001_schema.sql")),
     (
         2,
@@ -90,6 +90,11 @@ const MIGRATIONS: [(i64, &str, &str); 18] = [
         18,
         "partition progress",
         include_str!("../migrations/0018_partition_progress.sql"),
+    ),
+    (
+        19,
+        "ledger by shop",
+        include_str!("../migrations/0019_ledger_by_shop.sql"),
     ),
 ];
 

@@ -34,6 +34,7 @@ mod progress;
 mod properties;
 mod sealed;
 mod send_claims;
+mod shop_glance;
 mod shop_status;
 mod shop_tokens;
 mod shops;
@@ -58,6 +59,7 @@ pub use progress::{Progress, ProgressHold};
 pub use properties::PropertySnapshot;
 pub use sealed::{SEALING_KEY_BYTES, SealError, Sealer, SealingKey};
 pub use send_claims::SendClaim;
+pub use shop_glance::ShopGlance;
 pub use shop_status::{Rejections, WebhookCheck};
 pub use shop_tokens::{ShopTokens, TokenPair, TokenState, TokenStatus};
 pub use shops::{

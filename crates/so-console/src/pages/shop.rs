@@ -187,7 +187,7 @@ fn subscriptions(s: Option<&so_ops::shops::SubscriptionsStatus>) -> String {
 }
 
 /// Ready messages in the shared work and retry queues.
-fn waiting(w: &so_ops::shops::Waiting) -> String {
+pub(crate) fn waiting(w: &so_ops::shops::Waiting) -> String {
     match &w.error {
         Some(e) => format!("unknown ({e})"),
         None => format!("{} in work queues, {} in retry", w.work, w.retry),

@@ -164,7 +164,7 @@ impl ShopOps {
     }
 
     /// The depths of every work and retry queue; an unreadable broker is reported, not fatal.
-    async fn waiting(&self) -> Waiting {
+    pub(super) async fn waiting(&self) -> Waiting {
         let mut waiting = Waiting {
             scope: "all_shops",
             work: 0,

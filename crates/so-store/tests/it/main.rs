@@ -16,6 +16,7 @@ mod outbox;
 mod privacy;
 mod progress;
 mod properties;
+mod shop_glance;
 mod shop_status;
 mod shop_tokens;
 mod shops;
