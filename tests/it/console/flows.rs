@@ -55,9 +55,6 @@ async fn log_in_pause_and_resume_a_shop(backend: Backend, scripts: Scripts) {
         usize::from(screenshots),
         "scripts {scripts:?}"
     );
-    if screenshots {
-        b.screenshot("shops").await;
-    }
 
     b.click(&format!("tr[data-shop='{SHOP}'] a")).await;
     assert_eq!(b.text("#timezone").await, "Europe/Paris");

@@ -6,6 +6,7 @@ mod browser;
 mod embedded;
 mod embedded_browser;
 mod flows;
+mod glance;
 mod letters;
 mod letters_select;
 mod mappings;

@@ -39,7 +39,7 @@ pub(crate) fn page(chrome: Chrome<'_>, o: &ShopsOverview, now: DateTime<Utc>) ->
                             tr {
                                 th { "Shop" } th { "Sync" } th { "Connected" } th { "Subscriptions" }
                                 th { "Last webhook" } th { "Last push" } th { "Dead letters" }
-                                th { "Parked" } th { "Rejected (24 h)" } th { "Managed in" }
+                                th { "Parked" } th { "Rejected (24 h)" }
                             }
                         }
                         tbody {
@@ -56,7 +56,10 @@ fn row(s: &ShopLine, now: DateTime<Utc>) -> Markup {
     let st = &s.status;
     html! {
         tr data-shop=(st.shop) {
-            td data-label="Shop" { a href={ "/console/shops/" (st.shop) } { (st.shop) } }
+            td data-label="Shop" {
+                a href={ "/console/shops/" (st.shop) } { (st.shop) }
+                br; span.subdued title="Where its settings are kept, and their version" { (st.source) " v" (st.version) }
+            }
             td data-label="Sync" { (state_badge(st.paused)) }
             td data-label="Connected" data-connection=(s.connection) { (connection(s.connection)) }
             td data-label="Subscriptions" data-in-order=[s.subscriptions_in_order] {
@@ -71,7 +74,6 @@ fn row(s: &ShopLine, now: DateTime<Utc>) -> Markup {
             td data-label="Dead letters" data-count=(s.dead_lettered) { (count(s.dead_lettered)) }
             td data-label="Parked" data-count=(s.parked) { (count(s.parked)) }
             td data-label="Rejected (24 h)" data-count=(s.rejections_last_day) { (count(s.rejections_last_day)) }
-            td data-label="Managed in" { (st.source) span.subdued { " v" (st.version) } }
         }
     }
 }
