@@ -38,6 +38,10 @@ pub(crate) struct Args {
     /// Rounds of the console's HTML pages (each round fetches every page once).
     #[arg(long, default_value_t = 200)]
     page_rounds: usize,
+    /// Dedupe ledger rows committed before the requests, spread over the shops (the Shops
+    /// page reads each shop's last webhook from it).
+    #[arg(long, default_value_t = 1_000_000)]
+    ledger_rows: usize,
     /// Size of the separate queue the scan listing is timed on (0: skip).
     #[arg(long, default_value_t = 2_000)]
     scan_letters: usize,
@@ -86,6 +90,10 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     let published = started.elapsed().as_secs_f64();
     wait_indexed(&store, args.letters as u64).await?;
     let indexed_in = started.elapsed().as_secs_f64();
+    eprintln!("phase 1b/4: {} ledger rows ...", args.ledger_rows);
+    let started = Instant::now();
+    crate::console_ledger::seed(&store, args.ledger_rows, args.shops, &shop).await?;
+    let ledger_s = started.elapsed().as_secs_f64();
 
     eprintln!("phase 2/4: serving the admin API and the console ...");
     let ops = QueueOps::new(scratch.broker.clone(), store.clone());
@@ -123,7 +131,7 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         &base,
         &session,
         args.page_rounds,
-        (args.shops, args.letters),
+        (args.shops, args.letters, args.ledger_rows),
         &shop,
     )
     .await?;
@@ -154,6 +162,11 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
     println!("{:<56} {:>12}", "figure", "value");
     println!("{:<56} {:>12.1}", "published (s)", published);
     println!("{:<56} {:>12.1}", "published and indexed (s)", indexed_in);
+    println!(
+        "{:<56} {:>12.1}",
+        format!("{} ledger rows committed (s)", args.ledger_rows),
+        ledger_s
+    );
     println!(
         "{:<56} {:>12}",
         "queue depth / index rows",
@@ -203,6 +216,8 @@ pub(crate) async fn run(args: Args) -> anyhow::Result<()> {
         "indexed": depth.indexed,
         "published_s": round2(published),
         "indexed_s": round2(indexed_in),
+        "ledger_rows": args.ledger_rows,
+        "ledger_s": round2(ledger_s),
         "baseline_p50_ms": round2(baseline.ms(0.5)),
         "baseline_p99_ms": round2(baseline.ms(0.99)),
         "list_p50_ms": round2(list.ms(0.5)),

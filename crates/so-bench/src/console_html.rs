@@ -87,9 +87,11 @@ pub(crate) async fn time_pages(
     base: &str,
     cookie: &str,
     rounds: usize,
-    (shops, letters): (usize, usize),
+    (shops, letters, ledger_rows): (usize, usize, usize),
     shop: &dyn Fn(usize) -> String,
 ) -> anyhow::Result<Vec<(&'static str, Latencies)>> {
+    // With a ledger row for every shop, each shop's line shows its last webhook.
+    let times = if ledger_rows >= shops { shops } else { 0 };
     let paths = paths(shops, letters, shop);
     let last_shop = shop(shops.saturating_sub(1));
     let mut each: Vec<Vec<u32>> = vec![Vec::with_capacity(rounds); PAGES.len()];
@@ -117,6 +119,12 @@ pub(crate) async fn time_pages(
             anyhow::ensure!(
                 PAGES[k] != "shops" || body.contains(&last_shop),
                 "{p}: {last_shop} not listed"
+            );
+            anyhow::ensure!(
+                PAGES[k] != "shops"
+                    || (body.contains("id=\"lag\"")
+                        && body.matches("<time datetime").count() >= times),
+                "{p}: not every shop's last webhook shown"
             );
         }
     }

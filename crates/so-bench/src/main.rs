@@ -7,6 +7,7 @@ mod backfill;
 mod baseline;
 mod console;
 mod console_html;
+mod console_ledger;
 mod delivery;
 mod delivery_accounting;
 mod delivery_contacts;
