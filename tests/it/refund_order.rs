@@ -20,9 +20,9 @@ use crate::payloads::{self, ORDER_ID};
 const EMAIL: &str = "refunded@example.com";
 
 /// One partition and one processor, so every event below is handled in
-/// queue order by the same processor; the worker's limiter allows one
-/// request a second, so an order's records wait for a slot.
-async fn app(backend: Backend, window_ms: u64) -> TestApp {
+/// queue order by the same processor; the worker's limiter allows
+/// `per_second` requests a second, so an order's records wait for a slot.
+async fn app(backend: Backend, window_ms: u64, per_second: f64) -> TestApp {
     let defaults = TestAppOptions::default();
     TestApp::spawn_with(TestAppOptions {
         worker: true,
@@ -34,7 +34,10 @@ async fn app(backend: Backend, window_ms: u64) -> TestApp {
                 "SO_WORKER__BATCH_WINDOW_MS".to_owned(),
                 window_ms.to_string(),
             ),
-            ("SO_OMETRIA__REQUESTS_PER_SECOND".to_owned(), "1".to_owned()),
+            (
+                "SO_OMETRIA__REQUESTS_PER_SECOND".to_owned(),
+                per_second.to_string(),
+            ),
         ],
         ..defaults
     })
@@ -96,9 +99,9 @@ async fn a_refund_whose_order_waits_for_a_slot_does_not_bounce_postgres() {
 }
 
 /// The budget is spent (an order just went out), so the next order's
-/// records wait about a second for a slot; its refund is sent meanwhile.
+/// records wait up to 4 s for a slot; its refund is sent meanwhile.
 async fn refund_behind_a_waiting_order(backend: Backend) {
-    let app = app(backend, 30).await;
+    let app = app(backend, 30, 0.25).await;
     let (probe, tap) = tap_retries(&app).await;
     let at = "2026-11-20T11:00:00+00:00";
     send(&app, "orders/create", &order(ORDER_ID + 1, at, "paid")).await;
@@ -115,6 +118,12 @@ async fn refund_behind_a_waiting_order(backend: Backend) {
     // order, whose records are still waiting for the slot.
     tokio::time::sleep(Duration::from_millis(100)).await;
     send(&app, "refunds/create", &refund_of(id)).await;
+    assert!(
+        app.ometria()
+            .record(RecordType::Order, &id.to_string())
+            .is_none(),
+        "the order was still waiting for a slot when its refund was published"
+    );
     app.wait_settled(4).await;
 
     let o = refunded_order(&app, id).await;
@@ -143,7 +152,7 @@ async fn a_refund_that_overtook_its_order_within_a_batch_does_not_bounce_postgre
 /// order Ometria ends with shows both the later version and the refund. A
 /// refund of an order that is nowhere still goes to a retry tier.
 async fn refund_ahead_of_its_order(backend: Backend) {
-    let mut app = app(backend, 1_000).await;
+    let mut app = app(backend, 1_000, 1.0).await;
     let (probe, tap) = tap_retries(&app).await;
     app.stop_worker().await;
     let id = ORDER_ID;
