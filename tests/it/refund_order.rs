@@ -129,6 +129,11 @@ async fn refund_behind_a_waiting_order(backend: Backend) {
     let o = refunded_order(&app, id).await;
     assert_eq!(o["lineitems"][0]["quantity_refunded"], json!(1), "{o:?}");
     assert_eq!(
+        o["properties"]["shopify_financial_status"],
+        json!("paid"),
+        "the refund applied to the order's latest version: {o:?}"
+    );
+    assert_eq!(
         retried(&probe, &tap).await,
         Vec::<String>::new(),
         "{backend:?}: nothing went through a retry tier"
@@ -188,6 +193,11 @@ async fn refund_ahead_of_its_order(backend: Backend) {
     );
     let o = refunded_order(&app, id).await;
     assert_eq!(o["lineitems"][0]["quantity_refunded"], json!(1), "{o:?}");
+    assert_eq!(
+        o["properties"]["shopify_financial_status"],
+        json!("paid"),
+        "the refund applied to the order's latest version: {o:?}"
+    );
     let fake = app.ometria();
     let writes: u32 = fake
         .write_counts()
