@@ -26,6 +26,7 @@ mod payloads;
 mod privacy;
 mod profile_sends;
 mod reconcile_ometria;
+mod refund_order;
 mod retry_tiers;
 mod scheduler_live;
 mod send_claims;

@@ -1,8 +1,9 @@
 //! Spending Ometria's request budget well, end to end (real broker, fake
 //! Ometria): behavioural attributes ride in the contact record a batch
 //! sends anyway (on both store backends and under either `properties`
-//! semantics), and requests leave full. Counted from what the fake
-//! received, never from the worker.
+//! semantics), requests leave full, and at low load a lone event is not
+//! held for company. Counted from what the fake received, never from the
+//! worker.
 
 use std::time::Duration;
 
@@ -181,6 +182,71 @@ async fn every_request_but_the_last_of_each_type_is_full() {
         pushes.iter().all(|(t, _)| *t != Some(RecordType::Product)),
         "{pushes:?}"
     );
+    assert_eq!(fake.rate_limited_responses(), 0);
+    app.teardown().await;
+}
+
+/// How long the test below waits for a lone event to reach Ometria before
+/// it sends the next one anyway. Not a latency bound the worker must meet
+/// (at low load an event leaves after the batch window, 250 ms, and one
+/// request): it only has to stay below the longest a batch may gather
+/// under the budget (20 s), so that a hold of that kind would still be
+/// waiting when the next event comes and take it along.
+const LONE_WAIT: Duration = Duration::from_secs(10);
+
+/// At low load (no backlog, the budget not the limit) nothing holds a lone
+/// record for company: each of three customer updates, sent one at a time,
+/// goes out in a request of its own, received before the next update is
+/// even published. Told from the fake's request log and records, taken
+/// just before each next send; no timing is asserted.
+#[tokio::test]
+async fn a_lone_event_at_low_load_leaves_before_the_next_is_sent() {
+    let defaults = TestAppOptions::default();
+    let app = TestApp::spawn_with(TestAppOptions {
+        worker: true,
+        partitions: 1,
+        // The shipped window, not the tests' shorter one.
+        env: vec![("SO_WORKER__BATCH_WINDOW_MS".to_owned(), "250".to_owned())],
+        ..defaults
+    })
+    .await;
+    let fake = app.ometria();
+    let pushes = || -> Vec<usize> {
+        fake.requests()
+            .iter()
+            .filter(|r| r.path == "/v2/push")
+            .map(|r| r.records)
+            .collect()
+    };
+    let at = "2026-11-20T11:00:00+00:00";
+    let ids: Vec<u64> = (1..=3).map(|i| CUSTOMER_ID + i).collect();
+    for (n, id) in ids.iter().enumerate() {
+        let email = format!("lone{n}@example.com");
+        send(
+            &app,
+            "customers/update",
+            &payloads::customer(*id, &email, at),
+        )
+        .await;
+        let arrived = tokio::time::Instant::now() + LONE_WAIT;
+        while fake.record(RecordType::Contact, &id.to_string()).is_none()
+            && tokio::time::Instant::now() < arrived
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // What Ometria had before the next update is published.
+        assert!(
+            fake.record(RecordType::Contact, &id.to_string()).is_some(),
+            "update {n} was still held when the next one was due to be sent"
+        );
+        assert_eq!(
+            pushes(),
+            vec![1; n + 1],
+            "update {n} went out in a request of its own"
+        );
+    }
+    app.wait_settled(ids.len()).await;
+    assert_eq!(pushes(), vec![1; ids.len()], "one request per update");
     assert_eq!(fake.rate_limited_responses(), 0);
     app.teardown().await;
 }

@@ -5,7 +5,8 @@
 use futures::StreamExt;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
-    ConfirmSelectOptions, ExchangeDeleteOptions, QueueDeclareOptions, QueueDeleteOptions,
+    ConfirmSelectOptions, ExchangeDeleteOptions, QueueBindOptions, QueueDeclareOptions,
+    QueueDeleteOptions,
 };
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, PublisherConfirm};
@@ -82,6 +83,32 @@ impl Probe {
             .await
             .map_err(Error::amqp("queue.declare"))?;
         Ok(())
+    }
+
+    /// Declares `queue`, exclusive to this probe's connection (gone when it
+    /// closes), bound to `exchange` with no routing key and no binding
+    /// arguments: on a headers exchange (the retry exchange) such a binding
+    /// matches every message, so the queue receives a copy of everything
+    /// published there, whoever published it.
+    pub async fn tap(&self, exchange: &str, queue: &str) -> Result<(), Error> {
+        let exclusive = QueueDeclareOptions {
+            exclusive: true,
+            ..QueueDeclareOptions::default()
+        };
+        self.channel
+            .queue_declare(queue.into(), exclusive, FieldTable::default())
+            .await
+            .map_err(Error::amqp("queue.declare"))?;
+        self.channel
+            .queue_bind(
+                queue.into(),
+                exchange.into(),
+                "".into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await
+            .map_err(Error::amqp("queue.bind"))
     }
 
     pub async fn delete_queue(&self, queue: &str) -> Result<(), Error> {

@@ -105,6 +105,19 @@ impl BrokerProbe {
         Ok(out)
     }
 
+    /// A queue of this probe's own (gone when it closes) that receives a
+    /// copy of every message published to the headers exchange `exchange`
+    /// (the retry exchange), for tests that count what went there; read it
+    /// with [`BrokerProbe::depth`].
+    pub async fn tap(&self, exchange: &str, queue: &str) -> anyhow::Result<()> {
+        Ok(self.probe.tap(exchange, queue).await?)
+    }
+
+    /// Ready messages in `queue`.
+    pub async fn depth(&self, queue: &str) -> anyhow::Result<u32> {
+        Ok(self.probe.depth(queue).await?)
+    }
+
     /// Deletes every queue and exchange of the topology.
     pub async fn delete_topology(&self, names: &Names) -> anyhow::Result<()> {
         Ok(self.probe.delete_topology(names).await?)

@@ -32,6 +32,7 @@ mod gather;
 mod live;
 mod membership;
 mod outcome;
+mod overtaken;
 mod pending;
 mod prepare;
 mod processor;

@@ -181,6 +181,7 @@ impl Processor {
         drop(wanted);
         let mut pending = Pending::default();
         let mut prepared = Vec::with_capacity(screened.len());
+        let mut overtaken = Vec::new();
         let mut cache = match cache {
             Ok(c) => Some(c),
             Err(e) => {
@@ -211,6 +212,14 @@ impl Processor {
                     "the store could not be read for this batch",
                 )),
             };
+            let meta = match (crate::overtaken::waits_for_its_order(&outcome), meta) {
+                // Its order may come later in this batch (overtaken.rs).
+                (true, Some(m)) => {
+                    overtaken.push((d, m));
+                    continue;
+                }
+                (_, meta) => meta,
+            };
             if let Some(changes) = outcome.changes() {
                 pending.absorb(changes);
             }
@@ -221,6 +230,17 @@ impl Processor {
             });
         }
         if let Some(cache) = cache.as_mut() {
+            for (d, meta) in overtaken {
+                let outcome = self.prepare_overtaken(&d, &meta, &pending, cache).await;
+                if let Some(changes) = outcome.changes() {
+                    pending.absorb(changes);
+                }
+                prepared.push(Settled {
+                    delivery: d,
+                    meta: Some(meta),
+                    outcome,
+                });
+            }
             self.store_listings(cache, &mut prepared).await;
         }
         (prepared, load_ms)
