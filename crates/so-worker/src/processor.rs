@@ -229,18 +229,25 @@ impl Processor {
                 outcome,
             });
         }
-        if let Some(cache) = cache.as_mut() {
-            for (d, meta) in overtaken {
-                let outcome = self.prepare_overtaken(&d, &meta, &pending, cache).await;
-                if let Some(changes) = outcome.changes() {
-                    pending.absorb(changes);
-                }
-                prepared.push(Settled {
-                    delivery: d,
-                    meta: Some(meta),
-                    outcome,
-                });
+        // Every delivery set aside is settled, whatever happens to the cache.
+        for (d, meta) in overtaken {
+            let outcome = match cache.as_mut() {
+                Some(cache) => self.prepare_overtaken(&d, &meta, &pending, cache).await,
+                None => Outcome::Failed(Failure::retry(
+                    ReasonCode::StoreUnavailable,
+                    "the store could not be read for this batch",
+                )),
+            };
+            if let Some(changes) = outcome.changes() {
+                pending.absorb(changes);
             }
+            prepared.push(Settled {
+                delivery: d,
+                meta: Some(meta),
+                outcome,
+            });
+        }
+        if let Some(cache) = cache.as_mut() {
             self.store_listings(cache, &mut prepared).await;
         }
         (prepared, load_ms)
