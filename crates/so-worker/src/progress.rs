@@ -1,6 +1,8 @@
 //! Each processor records how far it has settled its partitions (see
 //! `so_store::Progress`), for the abandonment checks' rule
-//! (`prepare/due.rs`). One write per batch at most, and one per idle tick.
+//! (`prepare/due.rs`). A batch's progress rides in the next batch's commit
+//! (one transaction per batch), or in the next idle tick's own small write:
+//! late by a batch, never ahead of what is settled.
 //!
 //! A partition's queue is first in, first out, and one processor takes it
 //! in order: once a message received at `t` is settled, so is everything
@@ -49,16 +51,49 @@ pub(crate) struct Tracker {
     pub(crate) processors: u16,
     /// The partitions this process consumes.
     pub(crate) consuming: watch::Receiver<BTreeSet<u16>>,
-    /// What could not be written yet: kept and written with the next.
-    pub(crate) unwritten: Progress,
+    /// What is not written yet: it rides in the next batch's commit, or the
+    /// next idle tick's write.
+    pub(crate) kept: Progress,
 }
 
 impl Tracker {
     /// After a batch gathered from `began` settled as `traces`; `drained`:
-    /// it took everything handed over by then. An idle tick is an empty
-    /// batch that drained.
-    pub(crate) async fn after(&mut self, traces: &[Trace], began: DateTime<Utc>, drained: bool) {
-        let mut p = std::mem::take(&mut self.unwritten);
+    /// it took everything handed over by then. Kept for the next write: a
+    /// trace's fate is known only once its batch is committed and moved.
+    pub(crate) fn after(&mut self, traces: &[Trace], began: DateTime<Utc>, drained: bool) {
+        let p = self.progress(traces, began, drained);
+        self.kept.append(p);
+    }
+
+    /// The progress kept so far, for the next batch's commit to carry.
+    pub(crate) fn take(&mut self) -> Progress {
+        std::mem::take(&mut self.kept)
+    }
+
+    /// Keeps again what a failed commit did not write (it came first).
+    pub(crate) fn restore(&mut self, unwritten: Progress) {
+        let later = std::mem::replace(&mut self.kept, unwritten);
+        self.kept.append(later);
+    }
+
+    /// An idle tick (nothing handed over since `began`): what is kept and
+    /// the quiet partitions' marks, in a small write of its own.
+    pub(crate) async fn idle(&mut self, began: DateTime<Utc>) {
+        self.after(&[], began, true);
+        self.flush().await;
+    }
+
+    /// Writes what is kept now; kept on failure, for the next write.
+    pub(crate) async fn flush(&mut self) {
+        let p = self.take();
+        if let Err(e) = self.store.record_progress(&p, Utc::now()).await {
+            tracing::warn!(error = %e, "Cannot record the partitions' progress; abandonment checks wait for the next write.");
+            self.restore(p);
+        }
+    }
+
+    fn progress(&self, traces: &[Trace], began: DateTime<Utc>, drained: bool) -> Progress {
+        let mut p = Progress::default();
         let mut seen: BTreeMap<u16, Option<DateTime<Utc>>> = BTreeMap::new();
         for t in traces.iter().filter(|t| !t.scheduled) {
             let mark = seen.entry(t.partition).or_default();
@@ -89,10 +124,7 @@ impl Tracker {
             p.marks
                 .extend(quiet.map(|q| (q, began - INGRESS_SKEW)).collect::<Vec<_>>());
         }
-        if let Err(e) = self.store.record_progress(&p, Utc::now()).await {
-            tracing::warn!(error = %e, "Cannot record the partitions' progress; abandonment checks wait for the next write.");
-            self.unwritten = p;
-        }
+        p
     }
 
     /// The partitions this processor consumes now.

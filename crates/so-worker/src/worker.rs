@@ -258,7 +258,7 @@ impl Worker {
                 index,
                 processors,
                 consuming: consuming.clone(),
-                unwritten: so_store::Progress::default(),
+                kept: so_store::Progress::default(),
             };
             tasks.push(tokio::spawn(p.run(rx, progress)));
         }
