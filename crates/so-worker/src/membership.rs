@@ -25,6 +25,17 @@ pub(crate) fn share(members: &[String], me: &str, partitions: u16) -> BTreeSet<u
         .collect()
 }
 
+/// The partitions the other live members report consuming (`rows`: every
+/// member's id and list, as `worker_members` reads them). This process
+/// records no progress for them: while members change, it may be a standby
+/// on a partition another process is still working through.
+pub(crate) fn consumed_elsewhere(rows: &[(String, String)], me: &str) -> BTreeSet<u16> {
+    rows.iter()
+        .filter(|(id, _)| id != me)
+        .flat_map(|(_, listed)| listed.split(',').filter_map(|p| p.parse().ok()))
+        .collect()
+}
+
 /// The request budgets of this process's Ometria accounts, each split between the live
 /// worker processes; an account built after start joins with the current split.
 pub(crate) struct Budgets {
@@ -77,11 +88,15 @@ pub(crate) struct Membership {
 
 impl Membership {
     /// Keeps `assigned` current until `shutdown`, then leaves. `consuming`
-    /// is what the consumer actually subscribed to, reported in the row.
+    /// is what the consumer actually subscribed to, reported in the row;
+    /// `elsewhere` (see [`consumed_elsewhere`]) is sent before `assigned`,
+    /// so a partition newly assigned is known taken until its last consumer
+    /// reports it gave it up.
     pub(crate) async fn run(
         self,
         assigned: watch::Sender<BTreeSet<u16>>,
         consuming: watch::Receiver<BTreeSet<u16>>,
+        elsewhere: watch::Sender<Option<BTreeSet<u16>>>,
         shutdown: Shutdown,
     ) {
         let Membership {
@@ -112,12 +127,14 @@ impl Membership {
                 store.worker_heartbeat(&me, now, &listed).await?;
                 let revision = applied.load(std::sync::atomic::Ordering::Relaxed);
                 store.worker_applied_shops(&me, revision).await?;
-                store.live_workers(since).await
+                let live = store.live_workers(since).await?;
+                Ok::<_, so_store::Error>((live, store.worker_members().await?))
             }
             .await;
             match members {
-                Ok(mut members) => {
+                Ok((mut members, rows)) => {
                     warned = false;
+                    elsewhere.send_replace(Some(consumed_elsewhere(&rows, &me)));
                     if !members.contains(&me) {
                         members.push(me.clone());
                         members.sort();
@@ -165,5 +182,16 @@ mod tests {
             share(&["a".to_owned()], "a", 4),
             BTreeSet::from([0, 1, 2, 3])
         );
+    }
+
+    #[test]
+    fn what_the_other_members_consume_is_known_taken() {
+        let rows: Vec<(String, String)> = [("a", "0,1,2,3"), ("b", "1,3"), ("c", "")]
+            .iter()
+            .map(|(id, p)| ((*id).to_owned(), (*p).to_owned()))
+            .collect();
+        assert_eq!(consumed_elsewhere(&rows, "b"), BTreeSet::from([0, 1, 2, 3]));
+        assert_eq!(consumed_elsewhere(&rows, "a"), BTreeSet::from([1, 3]));
+        assert!(consumed_elsewhere(&rows[..1], "a").is_empty());
     }
 }

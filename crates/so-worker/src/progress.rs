@@ -49,8 +49,11 @@ pub(crate) struct Tracker {
     /// This processor owns partition `p` where `p % processors == index`.
     pub(crate) index: u16,
     pub(crate) processors: u16,
-    /// The partitions this process consumes.
+    /// The partitions this process consumes (some perhaps as a standby).
     pub(crate) consuming: watch::Receiver<BTreeSet<u16>>,
+    /// The partitions other live processes report consuming; `None` until
+    /// known. No partition time is written for them.
+    pub(crate) elsewhere: watch::Receiver<Option<BTreeSet<u16>>>,
     /// What is not written yet: it rides in the next batch's commit, or the
     /// next idle tick's write.
     pub(crate) kept: Progress,
@@ -124,6 +127,12 @@ impl Tracker {
             p.marks
                 .extend(quiet.map(|q| (q, began - INGRESS_SKEW)).collect::<Vec<_>>());
         }
+        // Holds and releases are per message, always true; a partition's time
+        // only while no other process may be working through it.
+        match &*self.elsewhere.borrow() {
+            Some(taken) => p.marks.retain(|(q, _)| !taken.contains(q)),
+            None => p.marks.clear(),
+        }
         p
     }
 
@@ -136,5 +145,119 @@ impl Tracker {
             .copied()
             .filter(|p| p % n == self.index)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! On a real (SQLite) store: what the tracker wrote is read back from it.
+
+    use super::*;
+
+    struct Setup {
+        tracker: Tracker,
+        store: Store,
+        elsewhere: watch::Sender<Option<BTreeSet<u16>>>,
+        _consuming: watch::Sender<BTreeSet<u16>>,
+        _dir: tempfile::TempDir,
+    }
+
+    /// One processor consuming `partitions`, no other process known.
+    async fn setup(partitions: &[u16]) -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/so.db?mode=rwc", dir.path().display());
+        let store = Store::connect(&url, 2).await.unwrap();
+        let (consuming_tx, consuming) = watch::channel(partitions.iter().copied().collect());
+        let (elsewhere_tx, elsewhere) = watch::channel(Some(BTreeSet::new()));
+        let tracker = Tracker {
+            store: store.clone(),
+            index: 0,
+            processors: 1,
+            consuming,
+            elsewhere,
+            kept: Progress::default(),
+        };
+        Setup {
+            tracker,
+            store,
+            elsewhere: elsewhere_tx,
+            _consuming: consuming_tx,
+            _dir: dir,
+        }
+    }
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + secs, 0).unwrap()
+    }
+
+    fn trace(partition: u16, received: i64, fate: Fate) -> Trace {
+        Trace {
+            partition,
+            received_at: Some(at(received)),
+            scheduled: false,
+            key: Some(("a.myshopify.com".to_owned(), format!("w-{received}"))),
+            held_before: false,
+            fate,
+        }
+    }
+
+    async fn settled_before(s: &Setup, partitions: u16) -> Option<DateTime<Utc>> {
+        s.store.settled_before(partitions, at(0)).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_batch_progress_waits_for_the_next_commit_and_lands_with_it() {
+        let mut s = setup(&[0]).await;
+        s.tracker
+            .after(&[trace(0, 100, Fate::Settled)], at(90), false);
+        assert_eq!(settled_before(&s, 1).await, None, "no write of its own");
+        let commit = so_store::Commit {
+            progress: s.tracker.take(),
+            ..so_store::Commit::default()
+        };
+        let _committed = s.store.commit(&commit).await.unwrap();
+        assert_eq!(settled_before(&s, 1).await, Some(at(95)));
+    }
+
+    #[tokio::test]
+    async fn what_a_failed_commit_did_not_write_goes_with_the_next_write() {
+        let mut s = setup(&[0]).await;
+        s.tracker
+            .after(&[trace(0, 20, Fate::Pending)], at(10), false);
+        let unwritten = s.tracker.take();
+        s.tracker.restore(unwritten);
+        s.tracker
+            .after(&[trace(0, 100, Fate::Settled)], at(90), false);
+        s.tracker.flush().await;
+        assert_eq!(
+            settled_before(&s, 1).await,
+            Some(at(20)),
+            "the retried message holds the partition's later time back"
+        );
+    }
+
+    #[tokio::test]
+    async fn no_partition_time_while_another_process_may_consume_the_partition() {
+        let mut s = setup(&[0, 1]).await;
+        s.elsewhere.send_replace(None);
+        s.tracker.idle(at(50)).await;
+        assert_eq!(
+            settled_before(&s, 1).await,
+            None,
+            "membership not known yet"
+        );
+        s.elsewhere.send_replace(Some(BTreeSet::from([1])));
+        s.tracker
+            .after(&[trace(1, 100, Fate::Settled)], at(90), true);
+        s.tracker.idle(at(100)).await;
+        assert_eq!(settled_before(&s, 1).await, Some(at(95)));
+        assert_eq!(
+            settled_before(&s, 2).await,
+            None,
+            "partition 1, taken elsewhere, has no time"
+        );
+        s.elsewhere.send_replace(Some(BTreeSet::new()));
+        s.tracker.idle(at(110)).await;
+        assert_eq!(settled_before(&s, 2).await, Some(at(105)));
     }
 }

@@ -247,6 +247,8 @@ impl Worker {
             .map(|l| tokio::spawn(l.run()))
             .collect();
         let (consuming_tx, consuming) = tokio::sync::watch::channel(Default::default());
+        // Unknown (no progress written) until membership has read the store.
+        let (elsewhere_tx, elsewhere) = tokio::sync::watch::channel(None);
         let mut senders = Vec::new();
         let mut tasks = Vec::new();
         let processors = u16::try_from(self.processors.len()).unwrap_or(u16::MAX);
@@ -258,6 +260,7 @@ impl Worker {
                 index,
                 processors,
                 consuming: consuming.clone(),
+                elsewhere: elsewhere.clone(),
                 kept: so_store::Progress::default(),
             };
             tasks.push(tokio::spawn(p.run(rx, progress)));
@@ -282,7 +285,8 @@ impl Worker {
             budgets,
             applied,
         };
-        let membership = tokio::spawn(membership.run(assign_tx, consuming, shutdown.clone()));
+        let membership =
+            tokio::spawn(membership.run(assign_tx, consuming, elsewhere_tx, shutdown.clone()));
         let consumer = tokio::spawn(consume_partitions(
             self.broker,
             self.prefetch,
