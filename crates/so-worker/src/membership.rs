@@ -84,11 +84,14 @@ pub(crate) struct Membership {
     pub(crate) budgets: std::sync::Arc<Budgets>,
     /// The shop revision this process applied, recorded with each heartbeat.
     pub(crate) applied: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    /// Partitions given up whose deliveries may still be in hand: listed too.
+    pub(crate) in_hand: std::sync::Arc<crate::progress::InHand>,
 }
 
 impl Membership {
     /// Keeps `assigned` current until `shutdown`, then leaves. `consuming`
-    /// is what the consumer actually subscribed to, reported in the row;
+    /// is what the consumer actually subscribed to, reported in the row
+    /// with the partitions still in hand;
     /// `elsewhere` (see [`consumed_elsewhere`]) is sent before `assigned`,
     /// so a partition newly assigned is known taken until its last consumer
     /// reports it gave it up.
@@ -106,6 +109,7 @@ impl Membership {
             lease,
             budgets,
             applied,
+            in_hand,
         } = self;
         let mut tick = tokio::time::interval(lease / 3);
         let mut warned = false;
@@ -117,8 +121,9 @@ impl Membership {
             let now = Utc::now();
             let since =
                 now - chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(10));
-            let listed = consuming
-                .borrow()
+            let mut listed = consuming.borrow().clone();
+            listed.extend(in_hand.all());
+            let listed = listed
                 .iter()
                 .map(u16::to_string)
                 .collect::<Vec<_>>()

@@ -91,6 +91,7 @@ impl Processor {
             metrics::batch_duration(started.elapsed().as_secs_f64());
             progress.restore(unwritten);
             progress.after(&traces, began, drained);
+            progress.note_in_hand(&traces, rx.is_empty());
         }
     }
 

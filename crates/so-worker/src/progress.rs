@@ -43,6 +43,30 @@ pub(crate) enum Fate {
     Pending,
 }
 
+/// The partitions this process's processors may still hold deliveries of,
+/// by processor index: listed in its membership row with those it
+/// consumes, so no other process writes their time while a delivery taken
+/// before a cancelled subscription is unsettled here.
+#[derive(Debug, Default)]
+pub(crate) struct InHand(std::sync::Mutex<BTreeMap<u16, BTreeSet<u16>>>);
+
+impl InHand {
+    fn set(&self, index: u16, partitions: BTreeSet<u16>) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(index, partitions);
+    }
+
+    pub(crate) fn all(&self) -> BTreeSet<u16> {
+        let by_processor = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        by_processor.values().flatten().copied().collect()
+    }
+}
+
 /// One processor's progress keeper.
 pub(crate) struct Tracker {
     pub(crate) store: Store,
@@ -57,6 +81,8 @@ pub(crate) struct Tracker {
     /// What is not written yet: it rides in the next batch's commit, or the
     /// next idle tick's write.
     pub(crate) kept: Progress,
+    /// Shared with the membership; this processor's entry is kept here.
+    pub(crate) in_hand: std::sync::Arc<InHand>,
 }
 
 impl Tracker {
@@ -66,6 +92,28 @@ impl Tracker {
     pub(crate) fn after(&mut self, traces: &[Trace], began: DateTime<Utc>, drained: bool) {
         let p = self.progress(traces, began, drained);
         self.kept.append(p);
+    }
+
+    /// After `traces` settled; `empty`: nothing waits in this processor's
+    /// channel now. Then only the partitions still consumed may bring more;
+    /// otherwise a partition given up since may still have deliveries
+    /// waiting here: kept until empty.
+    pub(crate) fn note_in_hand(&mut self, traces: &[Trace], empty: bool) {
+        let mut held: BTreeSet<u16> = self.owned().into_iter().collect();
+        if !empty {
+            held.extend(traces.iter().map(|t| t.partition));
+            held.extend(self.in_hand_before());
+        }
+        self.in_hand.set(self.index, held);
+    }
+
+    fn in_hand_before(&self) -> BTreeSet<u16> {
+        let by_processor = self
+            .in_hand
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        by_processor.get(&self.index).cloned().unwrap_or_default()
     }
 
     /// The progress kept so far, for the next batch's commit to carry.
@@ -83,6 +131,7 @@ impl Tracker {
     /// the quiet partitions' marks, in a small write of its own.
     pub(crate) async fn idle(&mut self, began: DateTime<Utc>) {
         self.after(&[], began, true);
+        self.note_in_hand(&[], true);
         self.flush().await;
     }
 
@@ -158,7 +207,7 @@ mod tests {
         tracker: Tracker,
         store: Store,
         elsewhere: watch::Sender<Option<BTreeSet<u16>>>,
-        _consuming: watch::Sender<BTreeSet<u16>>,
+        consuming: watch::Sender<BTreeSet<u16>>,
         _dir: tempfile::TempDir,
     }
 
@@ -176,12 +225,13 @@ mod tests {
             consuming,
             elsewhere,
             kept: Progress::default(),
+            in_hand: std::sync::Arc::default(),
         };
         Setup {
             tracker,
             store,
             elsewhere: elsewhere_tx,
-            _consuming: consuming_tx,
+            consuming: consuming_tx,
             _dir: dir,
         }
     }
@@ -259,5 +309,22 @@ mod tests {
         s.elsewhere.send_replace(Some(BTreeSet::new()));
         s.tracker.idle(at(110)).await;
         assert_eq!(settled_before(&s, 2).await, Some(at(105)));
+    }
+
+    #[tokio::test]
+    async fn a_partition_given_up_is_listed_in_hand_until_the_processor_drains() {
+        let mut s = setup(&[0, 1]).await;
+        s.tracker
+            .note_in_hand(&[trace(1, 100, Fate::Settled)], false);
+        s.consuming.send_replace(BTreeSet::from([0]));
+        s.tracker
+            .note_in_hand(&[trace(0, 110, Fate::Settled)], false);
+        assert_eq!(
+            s.tracker.in_hand.all(),
+            BTreeSet::from([0, 1]),
+            "deliveries of 1 may still wait"
+        );
+        s.tracker.note_in_hand(&[], true);
+        assert_eq!(s.tracker.in_hand.all(), BTreeSet::from([0]));
     }
 }

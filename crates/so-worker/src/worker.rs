@@ -249,6 +249,7 @@ impl Worker {
         let (consuming_tx, consuming) = tokio::sync::watch::channel(Default::default());
         // Unknown (no progress written) until membership has read the store.
         let (elsewhere_tx, elsewhere) = tokio::sync::watch::channel(None);
+        let in_hand = Arc::new(crate::progress::InHand::default());
         let mut senders = Vec::new();
         let mut tasks = Vec::new();
         let processors = u16::try_from(self.processors.len()).unwrap_or(u16::MAX);
@@ -262,6 +263,7 @@ impl Worker {
                 consuming: consuming.clone(),
                 elsewhere: elsewhere.clone(),
                 kept: so_store::Progress::default(),
+                in_hand: in_hand.clone(),
             };
             tasks.push(tokio::spawn(p.run(rx, progress)));
         }
@@ -284,6 +286,7 @@ impl Worker {
             lease: self.lease,
             budgets,
             applied,
+            in_hand,
         };
         let membership =
             tokio::spawn(membership.run(assign_tx, consuming, elsewhere_tx, shutdown.clone()));
