@@ -91,6 +91,21 @@ impl Store {
         time_from_db(least, "partition_progress.settled_before").map(Some)
     }
 
+    /// Each partition's recorded time, by partition (for operators and tests: which
+    /// partition holds the abandonment checks back).
+    pub async fn partition_times(&self) -> Result<Vec<(u16, DateTime<Utc>)>> {
+        let rows: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT part, settled_before FROM partition_progress ORDER BY part")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter()
+            .map(|(part, t)| {
+                let part = u16::try_from(part).unwrap_or(u16::MAX);
+                Ok((part, time_from_db(t, "partition_progress.settled_before")?))
+            })
+            .collect()
+    }
+
     /// Forgets holds taken before `before` (see [`Store::settled_before`]).
     pub async fn prune_progress_holds(&self, before: DateTime<Utc>) -> Result<u64> {
         let done = sqlx::query("DELETE FROM progress_hold WHERE held_at < $1")

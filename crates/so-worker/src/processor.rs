@@ -85,6 +85,7 @@ impl Processor {
                 }
             }
             self.report_queue_age(&batch);
+            progress.note_taken(batch.iter().map(|d| d.partition));
             let drained = rx.is_empty();
             let started = Instant::now();
             let (traces, unwritten) = self.process(batch, progress.take()).await;

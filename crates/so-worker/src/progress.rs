@@ -107,6 +107,16 @@ impl Tracker {
         self.in_hand.set(self.index, held);
     }
 
+    /// A batch of `partitions` taken: they, and every partition consumed
+    /// now (more of them may wait in the channel), are in hand until the
+    /// processor finds its channel empty.
+    pub(crate) fn note_taken(&mut self, partitions: impl Iterator<Item = u16>) {
+        let mut held = self.in_hand_before();
+        held.extend(self.owned());
+        held.extend(partitions);
+        self.in_hand.set(self.index, held);
+    }
+
     fn in_hand_before(&self) -> BTreeSet<u16> {
         let by_processor = self
             .in_hand
@@ -314,9 +324,15 @@ mod tests {
     #[tokio::test]
     async fn a_partition_given_up_is_listed_in_hand_until_the_processor_drains() {
         let mut s = setup(&[0, 1]).await;
+        s.tracker.note_taken([1].into_iter());
+        s.consuming.send_replace(BTreeSet::from([0]));
+        assert_eq!(
+            s.tracker.in_hand.all(),
+            BTreeSet::from([0, 1]),
+            "taken before its consumer was cancelled"
+        );
         s.tracker
             .note_in_hand(&[trace(1, 100, Fate::Settled)], false);
-        s.consuming.send_replace(BTreeSet::from([0]));
         s.tracker
             .note_in_hand(&[trace(0, 110, Fate::Settled)], false);
         assert_eq!(

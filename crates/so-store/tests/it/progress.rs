@@ -48,6 +48,10 @@ async fn the_least_partition_time_counts_once_every_partition_has_one(ctx: Ctx) 
         .await
         .unwrap();
     assert_eq!(store.settled_before(3, at(0)).await.unwrap(), Some(at(50)));
+    assert_eq!(
+        store.partition_times().await.unwrap(),
+        vec![(0, at(50)), (1, at(90)), (2, at(70))]
+    );
 }
 
 async fn a_message_in_a_retry_tier_holds_the_progress_until_it_is_settled(ctx: Ctx) {
