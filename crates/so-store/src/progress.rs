@@ -45,7 +45,14 @@ impl Progress {
                 .iter()
                 .any(|h| h.shop == *shop && h.webhook_id == *id)
         });
-        self.marks.extend(later.marks);
+        // One mark per partition, the latest: times only move forward anyway, and what is kept
+        // through a store outage stays small.
+        for (part, before) in later.marks {
+            match self.marks.iter_mut().find(|(p, _)| *p == part) {
+                Some((_, kept)) => *kept = (*kept).max(before),
+                None => self.marks.push((part, before)),
+            }
+        }
         self.holds.extend(later.holds);
         self.released.extend(later.released);
     }

@@ -180,6 +180,12 @@ async fn a_release_carried_before_a_new_hold_of_the_same_message_leaves_it_held(
         holds: vec![hold("w-1", 20)],
         ..Progress::default()
     });
+    carried.append(marks(&[(0, 40), (1, 30)]));
+    assert_eq!(
+        carried.marks,
+        vec![(0, at(60)), (1, at(30))],
+        "one mark per partition"
+    );
     store.record_progress(&carried, at(70)).await.unwrap();
     assert_eq!(store.settled_before(1, at(0)).await.unwrap(), Some(at(20)));
 }
