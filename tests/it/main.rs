@@ -25,6 +25,7 @@ mod ometria_rejections;
 mod payloads;
 mod privacy;
 mod profile_sends;
+mod progress_handover;
 mod reconcile_ometria;
 mod refund_order;
 mod retry_tiers;

@@ -13,6 +13,7 @@ use crate::mapping_state::{ProductRecordKey, put_consent_set, put_known_product}
 use crate::merchant::{
     CheckoutChange, HeldChange, clear_dirty, mark_dirty, put_checkout, put_held, put_subscription,
 };
+use crate::progress::{Progress, put_progress};
 use crate::properties::{remark_if_superseded, stored_versions};
 use crate::watermark::{Advance, advance};
 
@@ -55,6 +56,9 @@ pub struct Commit {
     /// Contacts whose email consent was just set explicitly, and whether
     /// with `@force_optin`.
     pub consent_set: Vec<(ShopDomain, String, bool)>,
+    /// The worker's progress (see `progress.rs`), written with the batch so a batch costs one
+    /// transaction; with its records, or not at all.
+    pub progress: Progress,
 }
 
 /// What [`Store::commit`] did.
@@ -129,6 +133,7 @@ impl Store {
         {
             put_consent_set(&mut tx, shop, contact, *forced).await?;
         }
+        put_progress(&mut tx, &commit.progress, Utc::now()).await?;
         tx.commit().await?;
         Ok(CommitOutcome::Committed)
     }

@@ -4,6 +4,7 @@
 //! the least of them: it decides only once the webhooks received before it fell due are in.
 
 use chrono::{DateTime, Utc};
+use sqlx::AnyConnection;
 
 use crate::codec::{time_from_db, time_to_db};
 use crate::connect::Store;
@@ -18,8 +19,9 @@ pub struct ProgressHold {
     pub received_at: DateTime<Utc>,
 }
 
-/// One batch's (or one idle tick's) progress: per partition, everything received before the
-/// time is settled; the holds taken and released meanwhile.
+/// Progress not yet recorded (a batch's, written with the next batch's commit; or an idle
+/// tick's): per partition, everything received before the time is settled; the holds taken and
+/// released meanwhile.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Progress {
     pub marks: Vec<(u16, DateTime<Utc>)>,
@@ -32,46 +34,39 @@ impl Progress {
     pub fn is_empty(&self) -> bool {
         self.marks.is_empty() && self.holds.is_empty() && self.released.is_empty()
     }
+
+    /// Adds `later` to what is kept. Holds are written before releases, so a message held
+    /// here and released later ends released; one released here and held again later (a
+    /// redelivery) must end held, so its earlier release goes.
+    pub fn append(&mut self, later: Progress) {
+        self.released.retain(|(shop, id)| {
+            !later
+                .holds
+                .iter()
+                .any(|h| h.shop == *shop && h.webhook_id == *id)
+        });
+        // One mark per partition, the latest: times only move forward anyway, and what is kept
+        // through a store outage stays small.
+        for (part, before) in later.marks {
+            match self.marks.iter_mut().find(|(p, _)| *p == part) {
+                Some((_, kept)) => *kept = (*kept).max(before),
+                None => self.marks.push((part, before)),
+            }
+        }
+        self.holds.extend(later.holds);
+        self.released.extend(later.released);
+    }
 }
 
 impl Store {
-    /// Records `progress` in one transaction, so a partition's time never passes a hold that
-    /// was not stored. Times only move forward; a hold taken again keeps its first time.
+    /// Records `progress` in one transaction of its own (the worker's idle ticks; a batch's
+    /// progress rides in its [`crate::Commit`]).
     pub async fn record_progress(&self, progress: &Progress, now: DateTime<Utc>) -> Result<()> {
         if progress.is_empty() {
             return Ok(());
         }
         let mut tx = self.begin_write().await?;
-        for h in &progress.holds {
-            sqlx::query(
-                "INSERT INTO progress_hold (shop, webhook_id, received_at, held_at) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (shop, webhook_id) DO NOTHING",
-            )
-            .bind(h.shop.as_str())
-            .bind(h.webhook_id.as_str())
-            .bind(time_to_db(h.received_at))
-            .bind(time_to_db(now))
-            .execute(&mut *tx)
-            .await?;
-        }
-        for (shop, id) in &progress.released {
-            sqlx::query("DELETE FROM progress_hold WHERE shop = $1 AND webhook_id = $2")
-                .bind(shop.as_str())
-                .bind(id.as_str())
-                .execute(&mut *tx)
-                .await?;
-        }
-        for (part, before) in &progress.marks {
-            sqlx::query(
-                "INSERT INTO partition_progress (part, settled_before) VALUES ($1, $2) \
-                 ON CONFLICT (part) DO UPDATE SET settled_before = excluded.settled_before \
-                 WHERE excluded.settled_before > partition_progress.settled_before",
-            )
-            .bind(i64::from(*part))
-            .bind(time_to_db(*before))
-            .execute(&mut *tx)
-            .await?;
-        }
+        put_progress(&mut tx, progress, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -103,6 +98,21 @@ impl Store {
         time_from_db(least, "partition_progress.settled_before").map(Some)
     }
 
+    /// Each partition's recorded time, by partition (for operators and tests: which
+    /// partition holds the abandonment checks back).
+    pub async fn partition_times(&self) -> Result<Vec<(u16, DateTime<Utc>)>> {
+        let rows: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT part, settled_before FROM partition_progress ORDER BY part")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter()
+            .map(|(part, t)| {
+                let part = u16::try_from(part).unwrap_or(u16::MAX);
+                Ok((part, time_from_db(t, "partition_progress.settled_before")?))
+            })
+            .collect()
+    }
+
     /// Forgets holds taken before `before` (see [`Store::settled_before`]).
     pub async fn prune_progress_holds(&self, before: DateTime<Utc>) -> Result<u64> {
         let done = sqlx::query("DELETE FROM progress_hold WHERE held_at < $1")
@@ -111,4 +121,52 @@ impl Store {
             .await?;
         Ok(done.rows_affected())
     }
+}
+
+/// Writes `progress` within the caller's transaction, so a partition's time never passes a hold
+/// that was not stored. Times only move forward; a hold taken again keeps its first time. Rows in
+/// key order, as [`crate::Commit`]'s are, so concurrent transactions lock them in one order.
+pub(crate) async fn put_progress(
+    conn: &mut AnyConnection,
+    progress: &Progress,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let mut holds: Vec<&ProgressHold> = progress.holds.iter().collect();
+    holds.sort_by(|a, b| (&a.shop, &a.webhook_id).cmp(&(&b.shop, &b.webhook_id)));
+    for h in holds {
+        sqlx::query(
+            "INSERT INTO progress_hold (shop, webhook_id, received_at, held_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (shop, webhook_id) DO NOTHING",
+        )
+        .bind(h.shop.as_str())
+        .bind(h.webhook_id.as_str())
+        .bind(time_to_db(h.received_at))
+        .bind(time_to_db(now))
+        .execute(&mut *conn)
+        .await?;
+    }
+    // After the holds: a message held and settled since (both carried here) ends released.
+    let mut released: Vec<&(String, String)> = progress.released.iter().collect();
+    released.sort();
+    for (shop, id) in released {
+        sqlx::query("DELETE FROM progress_hold WHERE shop = $1 AND webhook_id = $2")
+            .bind(shop.as_str())
+            .bind(id.as_str())
+            .execute(&mut *conn)
+            .await?;
+    }
+    let mut marks: Vec<(u16, DateTime<Utc>)> = progress.marks.clone();
+    marks.sort();
+    for (part, before) in marks {
+        sqlx::query(
+            "INSERT INTO partition_progress (part, settled_before) VALUES ($1, $2) \
+             ON CONFLICT (part) DO UPDATE SET settled_before = excluded.settled_before \
+             WHERE excluded.settled_before > partition_progress.settled_before",
+        )
+        .bind(i64::from(part))
+        .bind(time_to_db(before))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }

@@ -4,7 +4,7 @@ use chrono::Utc;
 use so_domain::{EventMeta, ReasonCode, Stage};
 use so_platform::metrics;
 use so_queue::{AckOutcome, DeathNote, Delivery, Publisher};
-use so_store::{Commit, Store};
+use so_store::{Commit, Progress, Store};
 use tracing::Instrument;
 
 use crate::attributes::Rides;
@@ -30,9 +30,15 @@ pub(crate) struct Disposer {
 
 impl Disposer {
     /// Commits and acks the batch; `rides` are the behavioural attributes
-    /// its contact records carried.
-    /// What became of each delivery is returned for the progress.
-    pub(crate) async fn settle(&self, mut batch: Vec<Settled>, rides: &Rides) -> Vec<Trace> {
+    /// its contact records carried; `progress` (the earlier batches') is
+    /// committed with the batch's state. What became of each delivery is
+    /// returned for the progress, with `progress` again if not written.
+    pub(crate) async fn settle(
+        &self,
+        mut batch: Vec<Settled>,
+        rides: &Rides,
+        progress: Progress,
+    ) -> (Vec<Trace>, Progress) {
         self.schedule_checks(&mut batch).await;
         // All accepted events' state in one transaction; if that fails the
         // events go back to the queue: Ometria upserts, so a re-push is harmless.
@@ -53,8 +59,9 @@ impl Disposer {
             )
         };
         rides.settle(&mut commit, done);
-        let committed = match self.store.commit(&commit).await {
-            Ok(so_store::CommitOutcome::Committed) => true,
+        commit.progress = progress;
+        let (committed, unwritten) = match self.store.commit(&commit).await {
+            Ok(so_store::CommitOutcome::Committed) => (true, Progress::default()),
             Ok(so_store::CommitOutcome::Superseded { keys }) => {
                 // Another worker applied newer versions of these entities
                 // meanwhile (only possible while partitions move between
@@ -65,22 +72,23 @@ impl Disposer {
                 );
                 let mut ledger_only = Commit {
                     ledger: commit.ledger.clone(),
+                    progress: std::mem::take(&mut commit.progress),
                     ..Commit::default()
                 };
                 rides.superseded(&mut ledger_only, done);
-                matches!(
-                    self.store.commit(&ledger_only).await,
-                    Ok(so_store::CommitOutcome::Committed)
-                )
+                match self.store.commit(&ledger_only).await {
+                    Ok(so_store::CommitOutcome::Committed) => (true, Progress::default()),
+                    _ => (false, ledger_only.progress),
+                }
             }
             Err(e) => {
                 tracing::warn!(error = %e, "Cannot commit the batch's state; its events will be redelivered.");
-                false
+                (false, commit.progress)
             }
         };
         // Acks and re-publishes are independent of each other; pipelining
         // them on the channel instead of awaiting each in turn.
-        futures::future::join_all(batch.into_iter().map(|s| {
+        let traces = futures::future::join_all(batch.into_iter().map(|s| {
             let span = match &s.meta {
                 Some(m) => tracing::info_span!(
                     "settle",
@@ -92,7 +100,8 @@ impl Disposer {
             };
             self.one(s, committed).instrument(span)
         }))
-        .await
+        .await;
+        (traces, unwritten)
     }
 
     /// Publishes (confirmed) the abandonment checks the batch's checkouts

@@ -25,6 +25,17 @@ pub(crate) fn share(members: &[String], me: &str, partitions: u16) -> BTreeSet<u
         .collect()
 }
 
+/// The partitions the other live members report consuming (`rows`: every
+/// member's id and list, as `worker_members` reads them). This process
+/// records no progress for them: while members change, it may be a standby
+/// on a partition another process is still working through.
+pub(crate) fn consumed_elsewhere(rows: &[(String, String)], me: &str) -> BTreeSet<u16> {
+    rows.iter()
+        .filter(|(id, _)| id != me)
+        .flat_map(|(_, listed)| listed.split(',').filter_map(|p| p.parse().ok()))
+        .collect()
+}
+
 /// The request budgets of this process's Ometria accounts, each split between the live
 /// worker processes; an account built after start joins with the current split.
 pub(crate) struct Budgets {
@@ -73,15 +84,22 @@ pub(crate) struct Membership {
     pub(crate) budgets: std::sync::Arc<Budgets>,
     /// The shop revision this process applied, recorded with each heartbeat.
     pub(crate) applied: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    /// Partitions given up whose deliveries may still be in hand: listed too.
+    pub(crate) in_hand: std::sync::Arc<crate::progress::InHand>,
 }
 
 impl Membership {
     /// Keeps `assigned` current until `shutdown`, then leaves. `consuming`
-    /// is what the consumer actually subscribed to, reported in the row.
+    /// is what the consumer actually subscribed to, reported in the row
+    /// with the partitions still in hand;
+    /// `elsewhere` (see [`consumed_elsewhere`]) is sent before `assigned`,
+    /// so a partition newly assigned is known taken until its last consumer
+    /// reports it gave it up.
     pub(crate) async fn run(
         self,
         assigned: watch::Sender<BTreeSet<u16>>,
         consuming: watch::Receiver<BTreeSet<u16>>,
+        elsewhere: watch::Sender<Option<BTreeSet<u16>>>,
         shutdown: Shutdown,
     ) {
         let Membership {
@@ -91,6 +109,7 @@ impl Membership {
             lease,
             budgets,
             applied,
+            in_hand,
         } = self;
         let mut tick = tokio::time::interval(lease / 3);
         let mut warned = false;
@@ -102,8 +121,9 @@ impl Membership {
             let now = Utc::now();
             let since =
                 now - chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(10));
-            let listed = consuming
-                .borrow()
+            let mut listed = consuming.borrow().clone();
+            listed.extend(in_hand.all());
+            let listed = listed
                 .iter()
                 .map(u16::to_string)
                 .collect::<Vec<_>>()
@@ -112,12 +132,14 @@ impl Membership {
                 store.worker_heartbeat(&me, now, &listed).await?;
                 let revision = applied.load(std::sync::atomic::Ordering::Relaxed);
                 store.worker_applied_shops(&me, revision).await?;
-                store.live_workers(since).await
+                let live = store.live_workers(since).await?;
+                Ok::<_, so_store::Error>((live, store.worker_members().await?))
             }
             .await;
             match members {
-                Ok(mut members) => {
+                Ok((mut members, rows)) => {
                     warned = false;
+                    elsewhere.send_replace(Some(consumed_elsewhere(&rows, &me)));
                     if !members.contains(&me) {
                         members.push(me.clone());
                         members.sort();
@@ -165,5 +187,16 @@ mod tests {
             share(&["a".to_owned()], "a", 4),
             BTreeSet::from([0, 1, 2, 3])
         );
+    }
+
+    #[test]
+    fn what_the_other_members_consume_is_known_taken() {
+        let rows: Vec<(String, String)> = [("a", "0,1,2,3"), ("b", "1,3"), ("c", "")]
+            .iter()
+            .map(|(id, p)| ((*id).to_owned(), (*p).to_owned()))
+            .collect();
+        assert_eq!(consumed_elsewhere(&rows, "b"), BTreeSet::from([0, 1, 2, 3]));
+        assert_eq!(consumed_elsewhere(&rows, "a"), BTreeSet::from([1, 3]));
+        assert!(consumed_elsewhere(&rows[..1], "a").is_empty());
     }
 }

@@ -37,8 +37,8 @@ pub(crate) struct Processor {
 
 impl Processor {
     /// Runs until the consumer drops its sender, finishing the last batch;
-    /// records its partitions' progress with `progress` after each batch,
-    /// and every second while idle.
+    /// keeps its partitions' progress with `progress` after each batch, for
+    /// the next batch's commit, and writes it every second while idle.
     pub(crate) async fn run(
         self,
         mut rx: mpsc::Receiver<Delivery>,
@@ -49,11 +49,14 @@ impl Processor {
             let first = tokio::select! {
                 d = rx.recv() => d,
                 () = tokio::time::sleep(IDLE_TICK) => {
-                    progress.after(&[], waiting, true).await;
+                    progress.idle(waiting).await;
                     continue;
                 }
             };
-            let Some(first) = first else { break };
+            let Some(first) = first else {
+                progress.flush().await;
+                break;
+            };
             let began = chrono::Utc::now();
             let mut batch = vec![first];
             let started = tokio::time::Instant::now();
@@ -82,11 +85,14 @@ impl Processor {
                 }
             }
             self.report_queue_age(&batch);
+            progress.note_taken(batch.iter().map(|d| d.partition));
             let drained = rx.is_empty();
             let started = Instant::now();
-            let traces = self.process(batch).await;
+            let (traces, unwritten) = self.process(batch, progress.take()).await;
             metrics::batch_duration(started.elapsed().as_secs_f64());
-            progress.after(&traces, began, drained).await;
+            progress.restore(unwritten);
+            progress.after(&traces, began, drained);
+            progress.note_in_hand(&traces, rx.is_empty());
         }
     }
 
@@ -113,7 +119,13 @@ impl Processor {
         }
     }
 
-    async fn process(&self, batch: Vec<Delivery>) -> Vec<crate::progress::Trace> {
+    /// Also returns `progress` (the earlier batches', committed with this
+    /// one) when it was not written.
+    async fn process(
+        &self,
+        batch: Vec<Delivery>,
+        progress: so_store::Progress,
+    ) -> (Vec<crate::progress::Trace>, so_store::Progress) {
         // A slot that comes while this batch is prepared waits for its
         // records (up to a bound) rather than leave part-filled.
         let preparing = Preparing::new(self.accounts.pushers());
@@ -127,7 +139,7 @@ impl Processor {
         let push_ms = t_push.elapsed().as_millis();
         let t_settle = Instant::now();
         let events = settled.len();
-        let traces = self.disposer.settle(settled, &rides).await;
+        let (traces, unwritten) = self.disposer.settle(settled, &rides, progress).await;
         tracing::debug!(
             events,
             load_ms,
@@ -137,7 +149,7 @@ impl Processor {
             riding = rides.len(),
             "Batch done."
         );
-        traces
+        (traces, unwritten)
     }
 
     /// Pass 1: what each message is, from the message alone.

@@ -247,6 +247,9 @@ impl Worker {
             .map(|l| tokio::spawn(l.run()))
             .collect();
         let (consuming_tx, consuming) = tokio::sync::watch::channel(Default::default());
+        // Unknown (no progress written) until membership has read the store.
+        let (elsewhere_tx, elsewhere) = tokio::sync::watch::channel(None);
+        let in_hand = Arc::new(crate::progress::InHand::default());
         let mut senders = Vec::new();
         let mut tasks = Vec::new();
         let processors = u16::try_from(self.processors.len()).unwrap_or(u16::MAX);
@@ -258,7 +261,9 @@ impl Worker {
                 index,
                 processors,
                 consuming: consuming.clone(),
-                unwritten: so_store::Progress::default(),
+                elsewhere: elsewhere.clone(),
+                kept: so_store::Progress::default(),
+                in_hand: in_hand.clone(),
             };
             tasks.push(tokio::spawn(p.run(rx, progress)));
         }
@@ -281,8 +286,10 @@ impl Worker {
             lease: self.lease,
             budgets,
             applied,
+            in_hand,
         };
-        let membership = tokio::spawn(membership.run(assign_tx, consuming, shutdown.clone()));
+        let membership =
+            tokio::spawn(membership.run(assign_tx, consuming, elsewhere_tx, shutdown.clone()));
         let consumer = tokio::spawn(consume_partitions(
             self.broker,
             self.prefetch,
