@@ -15,7 +15,8 @@ use crate::error::Result;
 /// One shop's line on the Shops page; a shop the tables know nothing of has the default.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ShopGlance {
-    /// The newest event of the shop the worker recorded (the dedupe ledger).
+    /// The newest webhook of the shop the worker recorded (the dedupe ledger), events the
+    /// service synthesized left out.
     pub last_webhook_at: Option<DateTime<Utc>>,
     /// When Ometria last accepted a push request carrying the shop's records.
     pub last_push_at: Option<DateTime<Utc>>,
@@ -35,17 +36,20 @@ pub struct ShopGlance {
 const LEDGER_CHUNK: usize = 100;
 
 impl Store {
-    /// The glance of each of `shops`, keyed by domain; rejections are counted from `since`.
+    /// The glance of each of `shops`, keyed by domain; rejections are counted from `since`,
+    /// and ledger rows whose webhook id starts with `synthesized` (a backfill's or profile
+    /// send's events, not Shopify's) do not count as a last webhook.
     pub async fn shops_at_a_glance(
         &self,
         shops: &[ShopDomain],
         since: DateTime<Utc>,
+        synthesized: &str,
     ) -> Result<BTreeMap<String, ShopGlance>> {
         let mut out: BTreeMap<String, ShopGlance> = shops
             .iter()
             .map(|s| (s.as_str().to_owned(), ShopGlance::default()))
             .collect();
-        let webhooks = self.last_webhooks(shops).await?;
+        let webhooks = self.last_webhooks(shops, synthesized).await?;
         let pushes = self
             .pairs_i64("SELECT shop, last_push_at FROM shop_push")
             .await?;
@@ -91,21 +95,26 @@ impl Store {
 
     /// The newest ledger row per shop: one probe of `ledger_by_shop_seen` per shop (no
     /// database here skips through a grouped index on its own).
-    async fn last_webhooks(&self, shops: &[ShopDomain]) -> Result<Vec<(String, DateTime<Utc>)>> {
+    async fn last_webhooks(
+        &self,
+        shops: &[ShopDomain],
+        synthesized: &str,
+    ) -> Result<Vec<(String, DateTime<Utc>)>> {
         let mut out = Vec::new();
         for chunk in shops.chunks(LEDGER_CHUNK) {
-            let sql = (1..=chunk.len())
+            let sql = (0..chunk.len())
                 .map(|i| {
                     format!(
-                        "SELECT CAST({i} AS BIGINT) AS i, \
-                         (SELECT MAX(seen_at) FROM ledger WHERE shop = ${i}) AS at"
+                        "SELECT CAST({} AS BIGINT) AS i, ({}) AS at",
+                        i + 1,
+                        last_webhook_sql(3 * i + 1)
                     )
                 })
                 .collect::<Vec<_>>()
                 .join(" UNION ALL ");
             let mut query = sqlx::query(&sql);
             for shop in chunk {
-                query = query.bind(shop.as_str());
+                query = bind_last_webhook(query, shop, synthesized);
             }
             for row in query.fetch_all(&self.pool).await? {
                 let i: i64 = row.try_get("i")?;
@@ -168,4 +177,28 @@ impl Store {
             .map(|(s, n)| (s, u64::try_from(n).unwrap_or(0)))
             .collect())
     }
+}
+
+/// The newest ledger time of one shop, not counting webhook ids that start with a prefix: its
+/// three parameters from `$first` are the shop, the prefix's length and the prefix (bound by
+/// [`bind_last_webhook`]). `substr`, not `LIKE`: the prefix needs no escaping, and both
+/// backends have it. Answered from the index on `(shop, seen_at, webhook_id)` alone.
+pub(crate) fn last_webhook_sql(first: usize) -> String {
+    format!(
+        "SELECT MAX(seen_at) FROM ledger WHERE shop = ${first} \
+         AND substr(webhook_id, 1, ${}) <> ${}",
+        first + 1,
+        first + 2
+    )
+}
+
+pub(crate) fn bind_last_webhook<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    shop: &ShopDomain,
+    synthesized: &str,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    query
+        .bind(shop.as_str().to_owned())
+        .bind(i32::try_from(synthesized.chars().count()).unwrap_or(i32::MAX))
+        .bind(synthesized.to_owned())
 }

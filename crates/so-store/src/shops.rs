@@ -322,7 +322,8 @@ fn shop_from_row(r: &AnyRow) -> Result<StoredShop> {
 /// What the store already records about a shop's traffic, for its status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ShopActivity {
-    /// The newest webhook the worker took in (the dedupe ledger's last entry).
+    /// The newest webhook the worker took in (the dedupe ledger's last entry), events the
+    /// service synthesized left out.
     pub last_webhook_at: Option<DateTime<Utc>>,
     /// The newest record Ometria accepted, from the `delivery` records (written by
     /// reconciliation's bookkeeping; the webhook path does not write them yet, so often none).
@@ -330,13 +331,18 @@ pub struct ShopActivity {
 }
 
 impl Store {
-    /// Reads both from the primary keys' `shop` prefix; no new writes on the hot path.
-    pub async fn shop_activity(&self, shop: &ShopDomain) -> Result<ShopActivity> {
-        let webhook: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(seen_at) FROM ledger WHERE shop = $1")
-                .bind(shop.as_str())
-                .fetch_one(&self.pool)
-                .await?;
+    /// Reads both from indexes led by `shop`; ledger rows whose webhook id starts with
+    /// `synthesized` (a backfill's or profile send's events) are not the last webhook.
+    pub async fn shop_activity(
+        &self,
+        shop: &ShopDomain,
+        synthesized: &str,
+    ) -> Result<ShopActivity> {
+        let sql = crate::shop_glance::last_webhook_sql(1);
+        let row = crate::shop_glance::bind_last_webhook(sqlx::query(&sql), shop, synthesized)
+            .fetch_one(&self.pool)
+            .await?;
+        let webhook: Option<i64> = row.try_get(0)?;
         let push: Option<i64> =
             sqlx::query_scalar("SELECT MAX(delivered_at) FROM delivery WHERE shop = $1")
                 .bind(shop.as_str())

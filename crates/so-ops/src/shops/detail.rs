@@ -17,7 +17,8 @@ use crate::{Filter, OpsError, TargetQueue};
 /// What `shops show` adds to the list's summary.
 #[derive(Debug, Clone, Serialize)]
 pub struct ShopDetail {
-    /// The newest event of the shop the worker processed (the dedupe ledger).
+    /// The newest webhook of the shop the worker processed (the dedupe ledger; the events a
+    /// backfill or profile send synthesizes are left out).
     pub last_webhook_at: Option<DateTime<Utc>>,
     /// When Ometria last accepted a push request carrying the shop's records.
     pub last_push_at: Option<DateTime<Utc>>,
@@ -119,7 +120,9 @@ impl ShopOps {
         settings: &ShopSettings,
     ) -> Result<ShopDetail, OpsError> {
         let store = self.queue.store();
-        let activity = store.shop_activity(shop).await?;
+        let activity = store
+            .shop_activity(shop, super::SYNTHESIZED_ID_PREFIX)
+            .await?;
         let filter = Filter {
             shops: vec![shop.to_string()],
             ..Filter::default()

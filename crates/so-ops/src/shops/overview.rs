@@ -58,7 +58,11 @@ impl ShopOps {
             - TimeDelta::from_std(self.config.worker.abandonment_max_defer)
                 .unwrap_or(TimeDelta::hours(1));
         let (glances, settled, waiting) = tokio::join!(
-            store.shops_at_a_glance(&domains, now - TimeDelta::hours(24)),
+            store.shops_at_a_glance(
+                &domains,
+                now - TimeDelta::hours(24),
+                super::SYNTHESIZED_ID_PREFIX
+            ),
             store.settled_before(self.config.amqp.partitions, holds_since),
             self.waiting(),
         );

@@ -1,6 +1,6 @@
 //! Every shop at a glance (the console's Shops page): the bulk read gives each shop what the
 //! per-shop reads of `shops show` give it, only for the shops asked, across the ledger read's
-//! chunks of shops.
+//! chunks of shops; a synthesized event is not a shop's last webhook.
 
 use so_domain::ShopDomain;
 use so_store::{Commit, IndexedLetter, LedgerEntry, Store, WebhookCheck};
@@ -44,6 +44,11 @@ async fn fill(store: &Store) {
             shop: s,
             ..entry(n, None, secs)
         })
+        // Synthesized by a backfill, newest of all: not a webhook from Shopify.
+        .chain([LedgerEntry {
+            webhook_id: so_domain::WebhookId::parse("bf-1").unwrap(),
+            ..entry(6, None, 90)
+        }])
         .collect();
     let done = store
         .commit(&Commit {
@@ -95,12 +100,12 @@ async fn the_glance_of_each_shop_is_what_its_own_reads_say(ctx: Ctx) {
         .chain((8..100).map(many))
         .collect();
     let since = at(50);
-    let glances = store.shops_at_a_glance(&asked, since).await.unwrap();
+    let glances = store.shops_at_a_glance(&asked, since, "bf-").await.unwrap();
     assert_eq!(glances.len(), asked.len());
     assert!(!glances.contains_key(many(7).as_str()));
     for s in &asked {
         let g = &glances[s.as_str()];
-        let own = store.shop_activity(s).await.unwrap();
+        let own = store.shop_activity(s, "bf-").await.unwrap();
         assert_eq!(g.last_webhook_at, own.last_webhook_at, "{s}");
         assert_eq!(g.last_push_at, store.last_push_accepted(s).await.unwrap());
         let check = store.last_webhook_check(s).await.unwrap();
