@@ -58,18 +58,26 @@ pub(crate) struct HistoryQuery {
     limit: Option<String>,
 }
 
+/// The `limit` query parameter, refused naming `limit` when it is not a count within `max`.
+fn limit_of(
+    q: Result<Query<HistoryQuery>, QueryRejection>,
+    default: u32,
+    max: std::ops::RangeInclusive<u32>,
+) -> Result<u32, AdminError> {
+    Ok(limits::count(
+        "limit",
+        query(q)?.limit.as_deref(),
+        default,
+        max,
+    )?)
+}
+
 pub(crate) async fn history(
     State(s): State<AdminState>,
     Path(shop): Path<String>,
     q: Result<Query<HistoryQuery>, QueryRejection>,
 ) -> Result<Response, AdminError> {
-    let q = query(q)?;
-    let limit = limits::count(
-        "limit",
-        q.limit.as_deref(),
-        limits::LIST_LIMIT_DEFAULT,
-        limits::LIST_LIMIT,
-    )?;
+    let limit = limit_of(q, limits::LIST_LIMIT_DEFAULT, limits::LIST_LIMIT)?;
     let versions = s.shops.history(&shop, limit).await?;
     Ok(Json(serde_json::json!({"shop": shop, "versions": versions})).into_response())
 }
@@ -79,12 +87,6 @@ pub(crate) async fn activity(
     Path(shop): Path<String>,
     q: Result<Query<HistoryQuery>, QueryRejection>,
 ) -> Result<Response, AdminError> {
-    let q = query(q)?;
-    let limit = limits::count(
-        "limit",
-        q.limit.as_deref(),
-        limits::ACTIVITY_LIMIT_DEFAULT,
-        limits::ACTIVITY_LIMIT,
-    )?;
+    let limit = limit_of(q, limits::ACTIVITY_LIMIT_DEFAULT, limits::ACTIVITY_LIMIT)?;
     Ok(Json(s.shops.activity(&shop, limit).await?).into_response())
 }

@@ -37,19 +37,15 @@ impl Store {
         limit: u32,
         skip_prefix: &str,
     ) -> Result<Vec<RecentWebhook>> {
-        // `substr`, not `LIKE`: the prefix needs no escaping, and both backends have it.
-        let rows = sqlx::query(
-            "SELECT webhook_id, topic, seen_at FROM ledger WHERE shop = $1 \
-             AND ($2 = '' OR substr(webhook_id, 1, $3) <> $4) \
+        let sql = format!(
+            "SELECT webhook_id, topic, seen_at FROM ledger WHERE {} \
              ORDER BY seen_at DESC, webhook_id DESC LIMIT $5",
-        )
-        .bind(shop.as_str())
-        .bind(skip_prefix)
-        .bind(i32::try_from(skip_prefix.chars().count()).unwrap_or(i32::MAX))
-        .bind(skip_prefix)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
+            crate::ledger::shop_rows_sql(1)
+        );
+        let rows = crate::ledger::bind_shop_rows(sqlx::query(&sql), shop, skip_prefix)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok(RecentWebhook {

@@ -103,3 +103,32 @@ pub(crate) async fn insert_all(conn: &mut AnyConnection, entries: &[LedgerEntry]
     }
     Ok(())
 }
+
+/// A query over the ledger, with the `Any` driver's arguments.
+pub(crate) type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// The condition "a row of one shop whose webhook id does not start with a prefix" (the events a
+/// backfill or profile send synthesized; an empty prefix leaves nothing out). Its four
+/// parameters from `$first` are bound by [`bind_shop_rows`]. `substr`, not `LIKE`: the prefix
+/// needs no escaping, and both backends have it; the index on `(shop, seen_at, webhook_id)`
+/// answers it alone.
+pub(crate) fn shop_rows_sql(first: usize) -> String {
+    format!(
+        "shop = ${first} AND (${} = '' OR substr(webhook_id, 1, ${}) <> ${})",
+        first + 1,
+        first + 2,
+        first + 3
+    )
+}
+
+pub(crate) fn bind_shop_rows<'q>(
+    query: AnyQuery<'q>,
+    shop: &ShopDomain,
+    skip_prefix: &str,
+) -> AnyQuery<'q> {
+    query
+        .bind(shop.as_str().to_owned())
+        .bind(skip_prefix.to_owned())
+        .bind(i32::try_from(skip_prefix.chars().count()).unwrap_or(i32::MAX))
+        .bind(skip_prefix.to_owned())
+}

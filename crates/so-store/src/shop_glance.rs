@@ -50,8 +50,8 @@ impl Store {
             .map(|s| (s.as_str().to_owned(), ShopGlance::default()))
             .collect();
         let webhooks = self.last_webhooks(shops, synthesized).await?;
-        let pushes = self
-            .pairs_i64("SELECT shop, last_push_at FROM shop_push")
+        let pushes: Vec<(String, i64)> = sqlx::query_as("SELECT shop, last_push_at FROM shop_push")
+            .fetch_all(&self.pool)
             .await?;
         let checks = self.checks().await?;
         let installs = self.installs().await?;
@@ -107,14 +107,14 @@ impl Store {
                     format!(
                         "SELECT CAST({} AS BIGINT) AS i, ({}) AS at",
                         i + 1,
-                        last_webhook_sql(3 * i + 1)
+                        last_webhook_sql(4 * i + 1)
                     )
                 })
                 .collect::<Vec<_>>()
                 .join(" UNION ALL ");
             let mut query = sqlx::query(&sql);
             for shop in chunk {
-                query = bind_last_webhook(query, shop, synthesized);
+                query = crate::ledger::bind_shop_rows(query, shop, synthesized);
             }
             for row in query.fetch_all(&self.pool).await? {
                 let i: i64 = row.try_get("i")?;
@@ -129,10 +129,6 @@ impl Store {
             }
         }
         Ok(out)
-    }
-
-    async fn pairs_i64(&self, sql: &str) -> Result<Vec<(String, i64)>> {
-        Ok(sqlx::query_as(sql).fetch_all(&self.pool).await?)
     }
 
     async fn checks(&self) -> Result<Vec<(String, (DateTime<Utc>, bool))>> {
@@ -179,26 +175,11 @@ impl Store {
     }
 }
 
-/// The newest ledger time of one shop, not counting webhook ids that start with a prefix: its
-/// three parameters from `$first` are the shop, the prefix's length and the prefix (bound by
-/// [`bind_last_webhook`]). `substr`, not `LIKE`: the prefix needs no escaping, and both
-/// backends have it. Answered from the index on `(shop, seen_at, webhook_id)` alone.
+/// The newest ledger time of one shop, ids starting with a prefix left out; its parameters from
+/// `$first` as [`crate::ledger::shop_rows_sql`] says.
 pub(crate) fn last_webhook_sql(first: usize) -> String {
     format!(
-        "SELECT MAX(seen_at) FROM ledger WHERE shop = ${first} \
-         AND substr(webhook_id, 1, ${}) <> ${}",
-        first + 1,
-        first + 2
+        "SELECT MAX(seen_at) FROM ledger WHERE {}",
+        crate::ledger::shop_rows_sql(first)
     )
-}
-
-pub(crate) fn bind_last_webhook<'q>(
-    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    shop: &ShopDomain,
-    synthesized: &str,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    query
-        .bind(shop.as_str().to_owned())
-        .bind(i32::try_from(synthesized.chars().count()).unwrap_or(i32::MAX))
-        .bind(synthesized.to_owned())
 }

@@ -339,7 +339,7 @@ impl Store {
         synthesized: &str,
     ) -> Result<ShopActivity> {
         let sql = crate::shop_glance::last_webhook_sql(1);
-        let row = crate::shop_glance::bind_last_webhook(sqlx::query(&sql), shop, synthesized)
+        let row = crate::ledger::bind_shop_rows(sqlx::query(&sql), shop, synthesized)
             .fetch_one(&self.pool)
             .await?;
         let webhook: Option<i64> = row.try_get(0)?;
