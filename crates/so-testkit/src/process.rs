@@ -59,7 +59,12 @@ impl ServiceProcess {
 
     /// Like [`ServiceProcess::spawn`] with more arguments (`--config <path>`).
     pub fn spawn_args(bin: &str, args: &[&str], env: &[(&str, String)]) -> ServiceProcess {
-        let (ingress, ops) = (free_port(), free_port());
+        // Below the ephemeral range: an outgoing connection elsewhere in the suite cannot take
+        // the port between its pick and the child's bind (the child would exit, unready).
+        let ingress = stable_port();
+        let ops = std::iter::repeat_with(stable_port)
+            .find(|p| *p != ingress)
+            .unwrap_or(ingress);
         let mut command = tokio::process::Command::new(bin);
         command
             .args(args)
