@@ -204,6 +204,21 @@ impl Store {
         };
         Ok(tx)
     }
+    /// A read-only transaction whose statements all see one snapshot, so a page and its
+    /// counts agree while writers go on. PostgreSQL needs REPEATABLE READ for that (READ
+    /// COMMITTED takes a snapshot per statement); SQLite in WAL mode keeps the snapshot of a
+    /// deferred transaction's first read until it ends.
+    pub(crate) async fn begin_snapshot(&self) -> Result<Transaction<'static, Any>> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN").await?,
+            Backend::Postgres => {
+                self.pool
+                    .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?
+            }
+        };
+        Ok(tx)
+    }
 }
 
 /// Persistent in the file. WAL lets readers run during a write; switching needs an exclusive

@@ -65,6 +65,9 @@ pub struct LetterPage {
 /// Removed rows are kept this long against late copies, then dropped.
 const TOMBSTONE_DAYS: i64 = 7;
 
+const LIVE_COUNT: &str =
+    "SELECT COUNT(*) AS n FROM letter_index WHERE queue = $1 AND removed_at IS NULL";
+
 const SUMMARY: &str = "queue, copy_key, webhook_id, topic, shop, entity, reason, stage, detail, \
      attempts, at, received_at, triggered_at, routing_key, body_bytes";
 
@@ -190,15 +193,24 @@ impl Store {
             }
             query
         };
-        let rows = bind(&select).fetch_all(&self.pool).await?;
-        let matched: i64 = bind(&count).fetch_one(&self.pool).await?.try_get("n")?;
+        // One snapshot: with the indexer writing, separate reads gave a page of 7 rows under a
+        // count of 8.
+        let mut tx = self.begin_snapshot().await?;
+        let rows = bind(&select).fetch_all(&mut *tx).await?;
+        let matched: i64 = bind(&count).fetch_one(&mut *tx).await?.try_get("n")?;
         let matched = u64::try_from(matched).unwrap_or(0);
         // Without criteria the count is the queue's rows: no second count.
         let indexed = if texts.is_empty() && times.is_empty() {
             matched
         } else {
-            self.letters_count(&q.queue).await?
+            let n: i64 = sqlx::query(LIVE_COUNT)
+                .bind(q.queue.clone())
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get("n")?;
+            u64::try_from(n).unwrap_or(0)
         };
+        tx.commit().await?;
         Ok(LetterPage {
             indexed,
             matched,
@@ -208,13 +220,11 @@ impl Store {
 
     /// Rows of a queue in the index (not removed).
     pub async fn letters_count(&self, queue: &str) -> Result<u64> {
-        let n: i64 = sqlx::query(
-            "SELECT COUNT(*) AS n FROM letter_index WHERE queue = $1 AND removed_at IS NULL",
-        )
-        .bind(queue)
-        .fetch_one(&self.pool)
-        .await?
-        .try_get("n")?;
+        let n: i64 = sqlx::query(LIVE_COUNT)
+            .bind(queue)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 

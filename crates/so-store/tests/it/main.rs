@@ -9,6 +9,7 @@ mod entities;
 mod exports;
 mod identity;
 mod ledger;
+mod letter_page;
 mod mapping_state;
 mod merchant;
 mod ometria_errors;

@@ -3,7 +3,7 @@
 //! chunks of shops; a synthesized event is not a shop's last webhook.
 
 use so_domain::ShopDomain;
-use so_store::{Commit, IndexedLetter, LedgerEntry, Store, WebhookCheck};
+use so_store::{Commit, LedgerEntry, Store, WebhookCheck};
 
 use crate::support::*;
 
@@ -11,28 +11,6 @@ on_both_backends!(the_glance_of_each_shop_is_what_its_own_reads_say);
 
 fn many(n: usize) -> ShopDomain {
     ShopDomain::parse(&format!("shop-{n}.myshopify.com")).unwrap()
-}
-
-fn letter(queue: &str, key: &str, shop: &ShopDomain) -> IndexedLetter {
-    IndexedLetter {
-        queue: queue.to_owned(),
-        copy_key: key.to_owned(),
-        webhook_id: format!("wh-{key}"),
-        topic: Some("orders/create".to_owned()),
-        shop: Some(shop.as_str().to_owned()),
-        entity: None,
-        reason: Some("invalid_payload".to_owned()),
-        stage: Some("map".to_owned()),
-        detail: None,
-        attempts: Some(1),
-        at: Some(at(1)),
-        received_at: Some(at(1)),
-        triggered_at: None,
-        routing_key: "r".to_owned(),
-        body_bytes: 2,
-        headers: "{}".to_owned(),
-        payload: "{}".to_owned(),
-    }
 }
 
 /// A few rows per table, spread over shops; shop 130 lies in the ledger read's second chunk.

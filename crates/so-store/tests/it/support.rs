@@ -7,7 +7,7 @@ use futures::FutureExt;
 use so_domain::freshness::{EntityKind, Watermark, WatermarkKey};
 use so_domain::identity::{NormalisedEmail, normalise_email};
 use so_domain::{ShopDomain, ShopifyId, TopicName, WebhookId};
-use so_store::{Commit, LedgerEntry, Store};
+use so_store::{Commit, IndexedLetter, LedgerEntry, Store};
 use sqlx::{Connection, Executor, PgConnection};
 use tempfile::TempDir;
 
@@ -222,5 +222,28 @@ pub(crate) fn order(id: u64, contact: &str) -> so_domain::mapping::OrderState {
         lines: Vec::new(),
         refunds: std::collections::BTreeMap::new(),
         buyer: Some(buyer(contact)),
+    }
+}
+
+/// A dead letter or parked event of `shop`, as the indexer records it.
+pub(crate) fn letter(queue: &str, key: &str, shop: &ShopDomain) -> IndexedLetter {
+    IndexedLetter {
+        queue: queue.to_owned(),
+        copy_key: key.to_owned(),
+        webhook_id: format!("wh-{key}"),
+        topic: Some("orders/create".to_owned()),
+        shop: Some(shop.as_str().to_owned()),
+        entity: None,
+        reason: Some("invalid_payload".to_owned()),
+        stage: Some("map".to_owned()),
+        detail: None,
+        attempts: Some(1),
+        at: Some(at(1)),
+        received_at: Some(at(1)),
+        triggered_at: None,
+        routing_key: "r".to_owned(),
+        body_bytes: 2,
+        headers: "{}".to_owned(),
+        payload: "{}".to_owned(),
     }
 }
