@@ -7,6 +7,7 @@
 mod claims;
 mod drain;
 mod facts;
+mod reading;
 mod riders;
 
 pub(crate) use claims::Claims;
