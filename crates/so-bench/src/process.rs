@@ -53,6 +53,10 @@ pub(crate) async fn spawn_service_with(
         "RUST_LOG",
         std::env::var("BENCH_SERVICE_LOG").unwrap_or_else(|_| "warn".to_owned()),
     );
+    // As deploy/Dockerfile runs the service, unless the caller says otherwise.
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        cmd.env("MALLOC_ARENA_MAX", "2");
+    }
     for (k, v) in env {
         cmd.env(k, v);
     }
