@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures::stream::{FuturesUnordered, StreamExt};
 use so_domain::behaviour;
 use so_domain::merchant::ProfileFilter;
@@ -31,10 +31,12 @@ use tokio::sync::Notify;
 
 use super::claims::{Claim, Claims, ContactKey};
 use super::facts::Facts;
-use super::reading::{PAGE, Reading, whole_requests};
 use crate::accounts::{Account, Accounts};
 use crate::pusher::{Preparing, Sent};
 use crate::rules::Rules;
+
+/// Contacts handled per page.
+const PAGE: usize = 500;
 
 /// Pages pushed at once: one waits in the pusher while the next is read.
 const PAGES_IN_FLIGHT: usize = 2;
@@ -139,9 +141,9 @@ impl Attributes {
     /// the next request would leave part-filled for want of records, the
     /// oldest marks that fill it, settled or not: a slot left part-filled
     /// or unused costs more than a contact sent twice.
-    fn what_is_due(&self) -> Reading {
+    fn what_is_due(&self) -> (usize, Option<DateTime<Utc>>) {
         if !self.budget_bound() {
-            return Reading::everything();
+            return (PAGE, None);
         }
         let accounts = self.accounts.all();
         let room = accounts
@@ -150,57 +152,31 @@ impl Attributes {
             .max()
             .unwrap_or(0);
         if room > 0 {
-            return Reading {
-                limit: room.min(PAGE),
-                marked_before: None,
-                whole_requests: false,
-            };
+            return (room.min(PAGE), None);
         }
         let settle = chrono::TimeDelta::from_std(SETTLE_WHEN_SATURATED).unwrap_or_default();
-        Reading {
-            limit: PAGE,
-            marked_before: Some(Utc::now() - settle),
-            whole_requests: true,
-        }
-    }
-
-    /// The oldest of `free` that fill whole requests of their account; the
-    /// rest stay marked for a later page. Under the budget a page's
-    /// remainder would leave alone at the next slot, part-filled, while
-    /// more contacts settle every moment (issue 15: 100, 60, 100, 37, ...
-    /// at the end of a backlog); a request that would leave part-filled
-    /// for want of records asks for them itself (`room_for`).
-    fn in_whole_requests(&self, free: Vec<DirtyContact>) -> Vec<DirtyContact> {
-        let per_account = |d: &DirtyContact| {
-            self.accounts
-                .for_shop(&d.shop)
-                .map(|a| (Arc::as_ptr(&a) as usize, a.pusher.max_records()))
-        };
-        whole_requests(free, per_account)
+        (PAGE, Some(Utc::now() - settle))
     }
 
     /// The next page of due marks that no batch or page in flight holds,
     /// prepared and claimed; `None` when there is none.
     async fn page(&self) -> Result<Option<Page>, so_store::Error> {
-        let due = self.what_is_due();
+        let (limit, marked_before) = self.what_is_due();
         // Claimed contacts are read and left: read that many more.
         let extra = self.claims.len();
         let dirty = self
             .store
             .settled_dirty_contacts(
-                u32::try_from(due.limit + extra).unwrap_or(u32::MAX),
+                u32::try_from(limit + extra).unwrap_or(u32::MAX),
                 &self.waiting,
-                due.marked_before,
+                marked_before,
             )
             .await?;
-        let mut free: Vec<DirtyContact> = dirty
+        let free: Vec<DirtyContact> = dirty
             .into_iter()
             .filter(|d| !self.claims.is_claimed(&key(d)))
-            .take(due.limit)
+            .take(limit)
             .collect();
-        if due.whole_requests {
-            free = self.in_whole_requests(free);
-        }
         if free.is_empty() {
             return Ok(None);
         }

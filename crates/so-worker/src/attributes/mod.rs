@@ -7,7 +7,6 @@
 mod claims;
 mod drain;
 mod facts;
-mod reading;
 mod riders;
 
 pub(crate) use claims::Claims;

@@ -208,11 +208,6 @@ impl Pusher {
             .saturating_sub(b.by_type[slot(record_type)].load(Ordering::Relaxed))
     }
 
-    /// The most records one request carries.
-    pub(crate) fn max_records(&self) -> usize {
-        self.max_records
-    }
-
     /// Whether a full request's worth of records waits now: the next slot
     /// is used whatever else comes.
     pub(crate) fn spoken_for(&self) -> bool {
