@@ -2,6 +2,10 @@
 
 use std::fmt;
 
+/// The id prefix of the events the service synthesizes itself (a backfill's, a profile
+/// send's), which Shopify never sent: their ids start with it, a Shopify webhook id does not.
+pub const SYNTHESIZED_ID_PREFIX: &str = "bf-";
+
 /// `X-Shopify-Webhook-Id`: the per-delivery key Shopify tells us to
 /// deduplicate on. Becomes the AMQP `message_id`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

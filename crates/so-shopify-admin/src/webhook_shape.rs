@@ -39,7 +39,7 @@ pub const PRODUCTS_UPDATE: &str = "products/update";
 pub const CHECKOUTS_UPDATE: &str = "checkouts/update";
 
 /// Prefix of every [`backfill_webhook_id`].
-pub const BACKFILL_WEBHOOK_ID_PREFIX: &str = "bf-";
+pub const BACKFILL_WEBHOOK_ID_PREFIX: &str = so_domain::webhook::SYNTHESIZED_ID_PREFIX;
 /// Hashed into every id: bump it when the synthesized shape changes so a
 /// re-run after the change is not deduplicated against the old payloads.
 const ID_SCHEME: &str = "so-backfill-v1";

@@ -132,3 +132,12 @@ pub(crate) fn bind_shop_rows<'q>(
         .bind(i32::try_from(skip_prefix.chars().count()).unwrap_or(i32::MAX))
         .bind(skip_prefix.to_owned())
 }
+
+/// The newest ledger time of one shop, ids starting with a prefix left out; its parameters from
+/// `$first` as [`shop_rows_sql`] says.
+pub(crate) fn last_webhook_sql(first: usize) -> String {
+    format!(
+        "SELECT MAX(seen_at) FROM ledger WHERE {}",
+        shop_rows_sql(first)
+    )
+}

@@ -65,9 +65,6 @@ pub struct LetterPage {
 /// Removed rows are kept this long against late copies, then dropped.
 const TOMBSTONE_DAYS: i64 = 7;
 
-const LIVE_COUNT: &str =
-    "SELECT COUNT(*) AS n FROM letter_index WHERE queue = $1 AND removed_at IS NULL";
-
 const SUMMARY: &str = "queue, copy_key, webhook_id, topic, shop, entity, reason, stage, detail, \
      attempts, at, received_at, triggered_at, routing_key, body_bytes";
 
@@ -203,12 +200,7 @@ impl Store {
         let indexed = if texts.is_empty() && times.is_empty() {
             matched
         } else {
-            let n: i64 = sqlx::query(LIVE_COUNT)
-                .bind(q.queue.clone())
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get("n")?;
-            u64::try_from(n).unwrap_or(0)
+            live_count(&mut *tx, &q.queue).await?
         };
         tx.commit().await?;
         Ok(LetterPage {
@@ -220,12 +212,7 @@ impl Store {
 
     /// Rows of a queue in the index (not removed).
     pub async fn letters_count(&self, queue: &str) -> Result<u64> {
-        let n: i64 = sqlx::query(LIVE_COUNT)
-            .bind(queue)
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?;
-        Ok(u64::try_from(n).unwrap_or(0))
+        live_count(&self.pool, queue).await
     }
 
     /// The first indexed copy of a webhook in a queue, in full.
@@ -357,4 +344,20 @@ fn insert<'q>(
         .bind(&l.headers)
         .bind(&l.payload)
         .bind(at)
+}
+
+/// Rows of a queue in the index (not removed), read through `db` (the pool, or a transaction
+/// whose snapshot the count must share).
+async fn live_count<'e, E>(db: E, queue: &str) -> Result<u64>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let n: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM letter_index WHERE queue = $1 AND removed_at IS NULL",
+    )
+    .bind(queue)
+    .fetch_one(db)
+    .await?
+    .try_get("n")?;
+    Ok(u64::try_from(n).unwrap_or(0))
 }

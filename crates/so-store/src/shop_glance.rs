@@ -107,7 +107,7 @@ impl Store {
                     format!(
                         "SELECT CAST({} AS BIGINT) AS i, ({}) AS at",
                         i + 1,
-                        last_webhook_sql(4 * i + 1)
+                        crate::ledger::last_webhook_sql(4 * i + 1)
                     )
                 })
                 .collect::<Vec<_>>()
@@ -173,13 +173,4 @@ impl Store {
             .map(|(s, n)| (s, u64::try_from(n).unwrap_or(0)))
             .collect())
     }
-}
-
-/// The newest ledger time of one shop, ids starting with a prefix left out; its parameters from
-/// `$first` as [`crate::ledger::shop_rows_sql`] says.
-pub(crate) fn last_webhook_sql(first: usize) -> String {
-    format!(
-        "SELECT MAX(seen_at) FROM ledger WHERE {}",
-        crate::ledger::shop_rows_sql(first)
-    )
 }

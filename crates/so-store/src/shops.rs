@@ -338,7 +338,7 @@ impl Store {
         shop: &ShopDomain,
         synthesized: &str,
     ) -> Result<ShopActivity> {
-        let sql = crate::shop_glance::last_webhook_sql(1);
+        let sql = crate::ledger::last_webhook_sql(1);
         let row = crate::ledger::bind_shop_rows(sqlx::query(&sql), shop, synthesized)
             .fetch_one(&self.pool)
             .await?;

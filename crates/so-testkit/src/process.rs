@@ -62,9 +62,12 @@ impl ServiceProcess {
         // Below the ephemeral range: an outgoing connection elsewhere in the suite cannot take
         // the port between its pick and the child's bind (the child would exit, unready).
         let ingress = stable_port();
-        let ops = std::iter::repeat_with(stable_port)
-            .find(|p| *p != ingress)
-            .unwrap_or(ingress);
+        let ops = loop {
+            let p = stable_port();
+            if p != ingress {
+                break p;
+            }
+        };
         let mut command = tokio::process::Command::new(bin);
         command
             .args(args)

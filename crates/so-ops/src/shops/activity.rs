@@ -101,10 +101,9 @@ impl ShopOps {
     }
 }
 
-/// The id prefix of the events a backfill or profile send synthesizes (as
-/// `so_shopify_admin::BACKFILL_WEBHOOK_ID_PREFIX`, which the e2e tests check it equals):
-/// not webhooks Shopify sent, so not in the log's webhooks.
-pub const SYNTHESIZED_ID_PREFIX: &str = "bf-";
+/// The id prefix of the events a backfill or profile send synthesizes: not webhooks Shopify
+/// sent, so not in the log's webhooks.
+pub use so_domain::webhook::SYNTHESIZED_ID_PREFIX;
 
 type Raw = (DateTime<Utc>, &'static str, String);
 
