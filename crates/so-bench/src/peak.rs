@@ -58,6 +58,20 @@ pub(crate) struct Args {
     fixtures: Option<PathBuf>,
 }
 
+/// `{type: {records, writes}}`: distinct records held and writes applied.
+fn by_type_json(run: &Run) -> serde_json::Value {
+    run.by_type
+        .iter()
+        .map(|(t, (records, writes))| {
+            (
+                (*t).to_owned(),
+                serde_json::json!({"records": records, "writes": writes}),
+            )
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
+}
+
 fn load_average() -> Option<f64> {
     std::fs::read_to_string("/proc/loadavg")
         .ok()?
@@ -254,6 +268,28 @@ impl Report {
     }
 
     fn json(&self, args: &Args, plan: &Plan, main: &Run, naive: Option<&Run>) -> serde_json::Value {
+        let mut json = self.json_main(args, plan, main, naive);
+        if let Some(map) = json.as_object_mut() {
+            map.insert(
+                "needed_by_kind".into(),
+                serde_json::json!(main.needed_by_kind),
+            );
+            map.insert("by_type".into(), by_type_json(main));
+            map.insert(
+                "naive_by_type".into(),
+                naive.map(by_type_json).unwrap_or_default(),
+            );
+        }
+        json
+    }
+
+    fn json_main(
+        &self,
+        args: &Args,
+        plan: &Plan,
+        main: &Run,
+        naive: Option<&Run>,
+    ) -> serde_json::Value {
         serde_json::json!({
             "bench": "peak",
             "orders": args.orders,

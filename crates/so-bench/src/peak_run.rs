@@ -49,10 +49,15 @@ pub(crate) struct Run {
     pub(crate) send_max_lag_s: f64,
     /// Records the final state needs.
     pub(crate) records_needed: usize,
+    /// The same, per kind of check.
+    pub(crate) needed_by_kind: BTreeMap<&'static str, usize>,
     pub(crate) requests: usize,
     pub(crate) records: usize,
     /// Distinct records the fake holds at the end.
     pub(crate) distinct_records: usize,
+    /// Per record type: distinct records the fake holds, and the writes
+    /// it applied to them (so where the pushes above the needed go).
+    pub(crate) by_type: BTreeMap<&'static str, (usize, u64)>,
     pub(crate) http_429: u64,
     pub(crate) worker_peak_rss_mib: f64,
     /// From the first send until the fake held the final state.
@@ -219,9 +224,14 @@ async fn measured(
         send_s: sent.duration_s,
         send_max_lag_s: sent.max_lag_s,
         records_needed: checks.len(),
+        needed_by_kind: checks.iter().fold(BTreeMap::new(), |mut m, c| {
+            *m.entry(c.kind()).or_default() += 1;
+            m
+        }),
         requests: ok.len(),
         records: ok.iter().map(|r| r.records).sum(),
         distinct_records: fake.write_counts().len(),
+        by_type: by_type(&fake),
         http_429: fake.rate_limited_responses(),
         worker_peak_rss_mib: rss,
         drain_s: reached
@@ -231,6 +241,16 @@ async fn measured(
         accounts: accounting::account_fake(plan, &sent.acked, &fake),
         acked: sent.acked,
     })
+}
+
+fn by_type(fake: &FakeOmetria) -> BTreeMap<&'static str, (usize, u64)> {
+    let mut out: BTreeMap<&'static str, (usize, u64)> = BTreeMap::new();
+    for (key, writes) in fake.write_counts() {
+        let entry = out.entry(key.record_type.as_str()).or_default();
+        entry.0 += 1;
+        entry.1 += u64::from(writes);
+    }
+    out
 }
 
 /// Deletes the run's queues and exchanges, the checkouts' delay queue too.
