@@ -58,18 +58,10 @@ pub(crate) struct Args {
     fixtures: Option<PathBuf>,
 }
 
-/// `{type: {records, writes}}`: distinct records held and writes applied.
+/// `{type: {records, writes, unversioned}}`: distinct records held,
+/// writes applied, and those writes that carried no version.
 fn by_type_json(run: &Run) -> serde_json::Value {
-    run.by_type
-        .iter()
-        .map(|(t, (records, writes))| {
-            (
-                (*t).to_owned(),
-                serde_json::json!({"records": records, "writes": writes}),
-            )
-        })
-        .collect::<serde_json::Map<_, _>>()
-        .into()
+    serde_json::json!(run.by_type)
 }
 
 fn load_average() -> Option<f64> {

@@ -55,9 +55,11 @@ pub(crate) struct Run {
     pub(crate) records: usize,
     /// Distinct records the fake holds at the end.
     pub(crate) distinct_records: usize,
-    /// Per record type: distinct records the fake holds, and the writes
-    /// it applied to them (so where the pushes above the needed go).
-    pub(crate) by_type: BTreeMap<&'static str, (usize, u64)>,
+    /// Per record type: distinct records the fake holds, the writes it
+    /// applied to them (so where the pushes above the needed go), and how
+    /// many of those carried no version (for contacts: updates of the
+    /// behavioural attributes alone, which carry no last name).
+    pub(crate) by_type: BTreeMap<&'static str, TypeWrites>,
     pub(crate) http_429: u64,
     pub(crate) worker_peak_rss_mib: f64,
     /// From the first send until the fake held the final state.
@@ -243,12 +245,24 @@ async fn measured(
     })
 }
 
-fn by_type(fake: &FakeOmetria) -> BTreeMap<&'static str, (usize, u64)> {
-    let mut out: BTreeMap<&'static str, (usize, u64)> = BTreeMap::new();
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub(crate) struct TypeWrites {
+    pub(crate) records: usize,
+    pub(crate) writes: u64,
+    pub(crate) unversioned: u64,
+}
+
+fn by_type(fake: &FakeOmetria) -> BTreeMap<&'static str, TypeWrites> {
+    let mut out: BTreeMap<&'static str, TypeWrites> = BTreeMap::new();
     for (key, writes) in fake.write_counts() {
         let entry = out.entry(key.record_type.as_str()).or_default();
-        entry.0 += 1;
-        entry.1 += u64::from(writes);
+        entry.records += 1;
+        entry.writes += u64::from(writes);
+    }
+    for write in fake.write_log().iter().filter(|w| w.version.is_none()) {
+        out.entry(write.key.record_type.as_str())
+            .or_default()
+            .unversioned += 1;
     }
     out
 }
