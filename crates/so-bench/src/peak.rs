@@ -58,12 +58,6 @@ pub(crate) struct Args {
     fixtures: Option<PathBuf>,
 }
 
-/// `{type: {records, writes, unversioned}}`: distinct records held,
-/// writes applied, and those writes that carried no version.
-fn by_type_json(run: &Run) -> serde_json::Value {
-    serde_json::json!(run.by_type)
-}
-
 fn load_average() -> Option<f64> {
     std::fs::read_to_string("/proc/loadavg")
         .ok()?
@@ -266,10 +260,10 @@ impl Report {
                 "needed_by_kind".into(),
                 serde_json::json!(main.needed_by_kind),
             );
-            map.insert("by_type".into(), by_type_json(main));
+            map.insert("by_type".into(), serde_json::json!(main.by_type));
             map.insert(
                 "naive_by_type".into(),
-                naive.map(by_type_json).unwrap_or_default(),
+                serde_json::json!(naive.map(|n| &n.by_type)),
             );
         }
         json
@@ -293,7 +287,7 @@ impl Report {
             "topics": topics(plan),
             "ometria_requests": main.requests,
             "ometria_records": main.records,
-            "distinct_records": main.distinct_records,
+            "distinct_records": main.distinct_records(),
             "records_needed": main.records_needed,
             "events_per_record": round2(main.acknowledged as f64 / main.records.max(1) as f64),
             "records_per_request": round2(main.records as f64 / main.requests.max(1) as f64),

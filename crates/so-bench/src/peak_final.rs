@@ -82,6 +82,17 @@ impl Check {
     }
 }
 
+/// How many of `checks` there are of each kind.
+pub(crate) fn by_kind<'a>(
+    checks: impl IntoIterator<Item = &'a Check>,
+) -> std::collections::BTreeMap<&'static str, usize> {
+    let mut out = std::collections::BTreeMap::new();
+    for c in checks {
+        *out.entry(c.kind()).or_insert(0) += 1;
+    }
+    out
+}
+
 /// Every check of the final state; one per record it needs.
 pub(crate) fn expected(plan: &Plan, acked: &[bool]) -> Vec<Check> {
     let mut steps: HashMap<usize, u32> = HashMap::new();
@@ -308,13 +319,9 @@ pub(crate) async fn wait(fake: &FakeOmetria, checks: &[Check], deadline: Instant
             }
         }
         if Instant::now() >= deadline {
-            let mut missing = std::collections::BTreeMap::new();
-            for c in pending {
-                *missing.entry(c.kind()).or_insert(0) += 1;
-            }
             return Reached {
                 at: None,
-                missing,
+                missing: by_kind(pending),
                 passes,
                 longest_pass,
             };

@@ -53,8 +53,6 @@ pub(crate) struct Run {
     pub(crate) needed_by_kind: BTreeMap<&'static str, usize>,
     pub(crate) requests: usize,
     pub(crate) records: usize,
-    /// Distinct records the fake holds at the end.
-    pub(crate) distinct_records: usize,
     /// Per record type: distinct records the fake holds, the writes it
     /// applied to them (so where the pushes above the needed go), and how
     /// many of those carried no version (for contacts: updates of the
@@ -226,13 +224,9 @@ async fn measured(
         send_s: sent.duration_s,
         send_max_lag_s: sent.max_lag_s,
         records_needed: checks.len(),
-        needed_by_kind: checks.iter().fold(BTreeMap::new(), |mut m, c| {
-            *m.entry(c.kind()).or_default() += 1;
-            m
-        }),
+        needed_by_kind: peak_final::by_kind(&checks),
         requests: ok.len(),
         records: ok.iter().map(|r| r.records).sum(),
-        distinct_records: fake.write_counts().len(),
         by_type: by_type(&fake),
         http_429: fake.rate_limited_responses(),
         worker_peak_rss_mib: rss,
@@ -265,6 +259,13 @@ fn by_type(fake: &FakeOmetria) -> BTreeMap<&'static str, TypeWrites> {
             .unversioned += 1;
     }
     out
+}
+
+impl Run {
+    /// Distinct records the fake holds at the end.
+    pub(crate) fn distinct_records(&self) -> usize {
+        self.by_type.values().map(|t| t.records).sum()
+    }
 }
 
 /// Deletes the run's queues and exchanges, the checkouts' delay queue too.
